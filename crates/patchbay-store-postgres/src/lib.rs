@@ -1,0 +1,265 @@
+//! The scale-out store: PostgreSQL, shared by any number of `patchbay serve`
+//! replicas.
+//!
+//! Cross-replica coordination uses PostgreSQL itself (row locks and version
+//! checks, `SKIP LOCKED` claiming, `LISTEN/NOTIFY`), so no other service is
+//! needed to scale out.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use patchbay_core::crypto::WrappedDataKey;
+use patchbay_core::secret_key::SecretKeyHash;
+use patchbay_store::{
+    Backend, DataKeyRecord, NewProject, NewSecretKeyRecord, Project, Readiness, SecretKeyRecord,
+    Store, StoreResult, now,
+};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::types::Json;
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
+
+/// The schema migrations compiled into this binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+const MAX_CONNECTIONS: u32 = 16;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database named by a `postgres://` URL.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+#[derive(FromRow)]
+struct ProjectRow {
+    id: Uuid,
+    name: String,
+    settings: Json<serde_json::Value>,
+    config_version: i64,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<ProjectRow> for Project {
+    fn from(row: ProjectRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            settings: row.settings.0,
+            config_version: row.config_version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct SecretKeyRow {
+    id: Uuid,
+    project_id: Uuid,
+    display_prefix: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<SecretKeyRow> for SecretKeyRecord {
+    fn from(row: SecretKeyRow) -> Self {
+        Self {
+            id: row.id,
+            project_id: row.project_id,
+            display_prefix: row.display_prefix,
+            created_at: row.created_at,
+            revoked_at: row.revoked_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct DataKeyRow {
+    id: Uuid,
+    wrapped_key: Vec<u8>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    retired_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<DataKeyRow> for DataKeyRecord {
+    fn from(row: DataKeyRow) -> Self {
+        Self {
+            key: WrappedDataKey {
+                id: row.id,
+                wrapped: row.wrapped_key,
+            },
+            created_at: row.created_at,
+            retired_at: row.retired_at,
+        }
+    }
+}
+
+async fn insert_secret_key(
+    conn: &mut PgConnection,
+    key: &NewSecretKeyRecord,
+) -> StoreResult<SecretKeyRecord> {
+    let row: SecretKeyRow = sqlx::query_as(
+        "INSERT INTO secret_keys (id, project_id, key_hash, display_prefix, created_at)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, project_id, display_prefix, created_at, revoked_at",
+    )
+    .bind(key.id)
+    .bind(key.project_id)
+    .bind(&key.hash.0)
+    .bind(&key.display_prefix)
+    .bind(now())
+    .fetch_one(conn)
+    .await?;
+    Ok(row.into())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        // The migrator takes an advisory lock, so replicas starting together
+        // apply each migration once.
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(patchbay_store::StoreError::backend)
+    }
+
+    async fn readiness(&self) -> StoreResult<Readiness> {
+        let table_exists: bool =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        let applied: Vec<i64> = if table_exists {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await?
+        } else {
+            Vec::new()
+        };
+        let pending = MIGRATOR
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .count();
+        Ok(Readiness {
+            pending_migrations: pending,
+        })
+    }
+
+    async fn create_project(
+        &self,
+        project: &NewProject,
+        first_key: &NewSecretKeyRecord,
+    ) -> StoreResult<Project> {
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        let row: ProjectRow = sqlx::query_as(
+            "INSERT INTO projects (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
+             RETURNING id, name, settings, config_version, created_at, updated_at",
+        )
+        .bind(project.id)
+        .bind(&project.name)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_secret_key(&mut tx, first_key).await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    async fn get_project(&self, id: Uuid) -> StoreResult<Option<Project>> {
+        let row: Option<ProjectRow> = sqlx::query_as(
+            "SELECT id, name, settings, config_version, created_at, updated_at
+             FROM projects WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn insert_secret_key(&self, key: &NewSecretKeyRecord) -> StoreResult<SecretKeyRecord> {
+        let mut conn = self.pool.acquire().await?;
+        insert_secret_key(&mut conn, key).await
+    }
+
+    async fn find_active_secret_key(
+        &self,
+        hash: &SecretKeyHash,
+    ) -> StoreResult<Option<SecretKeyRecord>> {
+        let row: Option<SecretKeyRow> = sqlx::query_as(
+            "SELECT id, project_id, display_prefix, created_at, revoked_at
+             FROM secret_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(&hash.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn list_secret_keys(&self, project_id: Uuid) -> StoreResult<Vec<SecretKeyRecord>> {
+        let rows: Vec<SecretKeyRow> = sqlx::query_as(
+            "SELECT id, project_id, display_prefix, created_at, revoked_at
+             FROM secret_keys WHERE project_id = $1 ORDER BY created_at, id",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn revoke_secret_key(&self, project_id: Uuid, key_id: Uuid) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE secret_keys SET revoked_at = $1
+             WHERE project_id = $2 AND id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now())
+        .bind(project_id)
+        .bind(key_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(patchbay_store::StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn list_data_keys(&self) -> StoreResult<Vec<DataKeyRecord>> {
+        let rows: Vec<DataKeyRow> = sqlx::query_as(
+            "SELECT id, wrapped_key, created_at, retired_at FROM data_keys ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn insert_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord> {
+        let row: DataKeyRow = sqlx::query_as(
+            "INSERT INTO data_keys (id, wrapped_key, created_at) VALUES ($1, $2, $3)
+             RETURNING id, wrapped_key, created_at, retired_at",
+        )
+        .bind(key.id)
+        .bind(&key.wrapped)
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.into())
+    }
+}

@@ -1,0 +1,162 @@
+use patchbay_core::crypto::MasterKey;
+use patchbay_core::secret_key::{NewSecretKey, SecretKeyHash};
+use patchbay_store::{NewProject, NewSecretKeyRecord, StoreError};
+use patchbay_test_support::{TestDb, backend_tests};
+use uuid::Uuid;
+
+fn new_project(name: &str) -> (NewProject, NewSecretKey, NewSecretKeyRecord) {
+    let project = NewProject {
+        id: Uuid::new_v4(),
+        name: name.to_owned(),
+    };
+    let key = NewSecretKey::generate();
+    let record = key_record(project.id, &key);
+    (project, key, record)
+}
+
+fn key_record(project_id: Uuid, key: &NewSecretKey) -> NewSecretKeyRecord {
+    NewSecretKeyRecord {
+        id: Uuid::new_v4(),
+        project_id,
+        hash: key.hash(),
+        display_prefix: key.display_prefix(),
+    }
+}
+
+async fn a_project_is_created_with_its_first_key(db: TestDb) {
+    let store = db.store();
+    let (project, key, record) = new_project("Acme");
+    let created = store.create_project(&project, &record).await.unwrap();
+    assert_eq!(created.id, project.id);
+    assert_eq!(created.name, "Acme");
+    assert_eq!(created.settings, serde_json::json!({}));
+    assert_eq!(store.get_project(project.id).await.unwrap(), Some(created));
+
+    let found = store
+        .find_active_secret_key(&key.hash())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.project_id, project.id);
+    assert_eq!(found.display_prefix, key.display_prefix());
+    assert!(found.revoked_at.is_none());
+    assert_eq!(
+        store.list_secret_keys(project.id).await.unwrap(),
+        vec![found]
+    );
+    assert_eq!(store.get_project(Uuid::new_v4()).await.unwrap(), None);
+}
+
+async fn creating_a_project_is_atomic(db: TestDb) {
+    let store = db.store();
+    let (first, _, first_key) = new_project("First");
+    store.create_project(&first, &first_key).await.unwrap();
+
+    // A second project whose key collides with the first one's must leave no
+    // project row behind.
+    let second = NewProject {
+        id: Uuid::new_v4(),
+        name: "Second".to_owned(),
+    };
+    let colliding = NewSecretKeyRecord {
+        id: Uuid::new_v4(),
+        project_id: second.id,
+        ..first_key
+    };
+    let err = store.create_project(&second, &colliding).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(store.get_project(second.id).await.unwrap(), None);
+}
+
+async fn secret_keys_rotate_and_revoke_per_project(db: TestDb) {
+    let store = db.store();
+    let (project, first, first_record) = new_project("Rotating");
+    store.create_project(&project, &first_record).await.unwrap();
+    let (other, other_key, other_record) = new_project("Other");
+    store.create_project(&other, &other_record).await.unwrap();
+
+    let second = NewSecretKey::generate();
+    let second_record = store
+        .insert_secret_key(&key_record(project.id, &second))
+        .await
+        .unwrap();
+    let keys = store.list_secret_keys(project.id).await.unwrap();
+    assert_eq!(
+        keys.iter().map(|k| k.id).collect::<Vec<_>>(),
+        [first_record.id, second_record.id]
+    );
+
+    // Another project's key cannot be revoked through this project.
+    let err = store
+        .revoke_secret_key(project.id, other_record.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert!(
+        store
+            .find_active_secret_key(&other_key.hash())
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    store
+        .revoke_secret_key(project.id, first_record.id)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .find_active_secret_key(&first.hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_active_secret_key(&second.hash())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let err = store
+        .revoke_secret_key(project.id, first_record.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    let listed = store.list_secret_keys(project.id).await.unwrap();
+    assert!(listed[0].revoked_at.is_some());
+    assert!(listed[1].revoked_at.is_none());
+    assert!(
+        store
+            .find_active_secret_key(&SecretKeyHash::of("pb_sk_unknown"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn data_keys_are_kept_in_creation_order(db: TestDb) {
+    let store = db.store();
+    assert!(store.list_data_keys().await.unwrap().is_empty());
+    let master = MasterKey::generate();
+    let first = master.generate_data_key();
+    let second = master.generate_data_key();
+    store.insert_data_key(&first).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    store.insert_data_key(&second).await.unwrap();
+    let listed = store.list_data_keys().await.unwrap();
+    assert_eq!(
+        listed.iter().map(|k| k.key.clone()).collect::<Vec<_>>(),
+        [first.clone(), second]
+    );
+    assert!(listed.iter().all(|k| k.retired_at.is_none()));
+    let err = store.insert_data_key(&first).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+}
+
+backend_tests!(
+    a_project_is_created_with_its_first_key,
+    creating_a_project_is_atomic,
+    secret_keys_rotate_and_revoke_per_project,
+    data_keys_are_kept_in_creation_order,
+);
