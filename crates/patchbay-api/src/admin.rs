@@ -1,0 +1,53 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// `POST /api/v1/projects`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateProjectRequest {
+    pub name: String,
+}
+
+/// The new project and its first secret key, shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateProjectResponse {
+    pub project_id: Uuid,
+    pub secret_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectView {
+    pub id: Uuid,
+    pub name: String,
+    pub date_created: DateTime<Utc>,
+    pub date_updated: DateTime<Utc>,
+}
+
+/// A secret key as listed: never the key itself, only its first characters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyView {
+    pub id: Uuid,
+    /// The key's first characters, to tell keys apart.
+    pub prefix: String,
+    pub date_created: DateTime<Utc>,
+    pub date_revoked: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/v1/projects/{projectId}/secret-keys`: a new key, shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedSecretKey {
+    pub id: Uuid,
+    pub secret_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyList {
+    pub data: Vec<SecretKeyView>,
+}

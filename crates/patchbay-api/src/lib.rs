@@ -1,0 +1,12 @@
+//! The JSON Patchbay speaks on the wire.
+//!
+//! Only types from this crate are serialized onto the wire, so the server and
+//! the SDKs cannot drift apart. Field names are camelCase, as in Paragon's API.
+
+mod admin;
+mod error;
+mod ops;
+
+pub use admin::*;
+pub use error::{ErrorBody, ErrorCode};
+pub use ops::*;

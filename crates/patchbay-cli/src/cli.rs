@@ -1,0 +1,101 @@
+//! Command-line shape, and the small commands that fit in a few lines.
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::ServeArgs;
+use crate::store::{DatabaseArgs, open_migrated};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "patchbay",
+    version,
+    about = "Embedded integration platform: connect several accounts per integration and act as exactly one of them."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub logging: Logging,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (migrates the database first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project and print its id and first secret key (shown once).
+    Create(CreateProjectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateProjectArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The project's display name.
+    #[arg(long)]
+    pub name: String,
+    /// Print `{"projectId", "secretKey"}` as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn create_project(args: CreateProjectArgs) -> anyhow::Result<()> {
+    let store = open_migrated(&args.database.resolve()).await?;
+    let created = patchbay_server::create_project(store.as_ref(), &args.name)
+        .await
+        .map_err(|err| anyhow::anyhow!(err.message))?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&created).context("encoding the result")?
+        );
+    } else {
+        println!("Created project \"{}\".", args.name.trim());
+        println!("  project id: {}", created.project_id);
+        println!("  secret key: {}", created.secret_key);
+        println!("The secret key is shown only this once: store it now.");
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct Logging {
+    /// Log format on stderr. The level comes from RUST_LOG (default: info).
+    #[arg(
+        long,
+        global = true,
+        env = "PATCHBAY_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+impl Logging {
+    pub fn init(&self) {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        match self.log_format {
+            LogFormat::Text => builder.init(),
+            LogFormat::Json => builder.json().init(),
+        }
+    }
+}

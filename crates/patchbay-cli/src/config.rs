@@ -1,0 +1,107 @@
+//! `patchbay serve` configuration: flags, then environment, then an optional
+//! TOML file, then defaults — resolved once into [`ServeConfig`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Args;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::store::default_database_url;
+
+pub const DEFAULT_DATA_DIR: &str = "./patchbay-data";
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// `sqlite://...` or `postgres://...` [default: sqlite://<data dir>/patchbay.db]
+    #[arg(long, env = "PATCHBAY_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080]; port 0 picks a free port.
+    #[arg(long, env = "PATCHBAY_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// URL browsers and providers reach this deployment at [default: http://<listen>].
+    #[arg(long, env = "PATCHBAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Directory for the SQLite database and the generated master key file
+    /// [default: ./patchbay-data].
+    #[arg(long, env = "PATCHBAY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Optional TOML file with any of: database_url, listen, public_url, data_dir,
+    /// master_key_file. Flags and environment variables take precedence.
+    #[arg(long, env = "PATCHBAY_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// The keys a configuration file may set. Secrets (master key, admin token)
+/// come only from the environment or a key file, never from flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    listen: Option<SocketAddr>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    master_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct ServeConfig {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    /// `None` until the listener is bound: the default derives from the
+    /// actual port.
+    pub public_url: Option<String>,
+    pub master_key_file: PathBuf,
+    pub admin_token: Option<SecretString>,
+}
+
+impl ServeArgs {
+    pub fn resolve(self) -> anyhow::Result<ServeConfig> {
+        let file = match &self.config {
+            Some(path) => read_file_config(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = self
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        let database_url = self
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| default_database_url(&data_dir.display().to_string()));
+        let listen = match self.listen.or(file.listen) {
+            Some(listen) => listen,
+            None => DEFAULT_LISTEN.parse().context("default listen address")?,
+        };
+        let public_url = self
+            .public_url
+            .or(file.public_url)
+            .map(|url| url.trim_end_matches('/').to_owned());
+        if let Some(url) = &public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            anyhow::bail!("--public-url must start with http:// or https:// (got {url:?})");
+        }
+        Ok(ServeConfig {
+            database_url,
+            listen,
+            public_url,
+            master_key_file: file
+                .master_key_file
+                .unwrap_or_else(|| data_dir.join("master.key")),
+            admin_token: std::env::var("PATCHBAY_ADMIN_TOKEN")
+                .ok()
+                .filter(|token| !token.is_empty())
+                .map(SecretString::from),
+        })
+    }
+}
+
+fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the configuration file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("in the configuration file {}", path.display()))
+}

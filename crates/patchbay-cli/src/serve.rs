@@ -1,0 +1,68 @@
+//! `patchbay serve`.
+
+use anyhow::Context as _;
+use patchbay_server::{AppState, ServerConfig};
+
+use crate::config::ServeArgs;
+use crate::{master_key, store};
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.resolve()?;
+    let store = store::open_migrated(&config.database_url).await?;
+    let master = master_key::load(&config.master_key_file)?;
+    let keyring = patchbay_server::load_keyring(store.as_ref(), &master).await?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    let public_url = config
+        .public_url
+        .unwrap_or_else(|| format!("http://{local}"));
+
+    let state = AppState::new(
+        store.clone(),
+        keyring,
+        ServerConfig {
+            public_url: public_url.clone(),
+            admin_token: config.admin_token,
+        },
+    );
+    tracing::info!(backend = store.backend().as_str(), %public_url, "Patchbay is ready");
+    // Scripts and tests read the bound address from this line.
+    println!("listening on http://{local}");
+    patchbay_server::serve(listener, patchbay_server::router(state), shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,68 @@
+//! Picks the store implementation from the database URL, once.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+use patchbay_store::Store;
+use patchbay_store_postgres::PgStore;
+use patchbay_store_sqlite::SqliteStore;
+
+use crate::config::DEFAULT_DATA_DIR;
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    /// [default: sqlite://./patchbay-data/patchbay.db]
+    #[arg(long, env = "PATCHBAY_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    pub fn resolve(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| default_database_url(DEFAULT_DATA_DIR))
+    }
+}
+
+pub fn default_database_url(data_dir: &str) -> String {
+    format!("sqlite://{data_dir}/patchbay.db")
+}
+
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(
+            SqliteStore::connect(url)
+                .await
+                .context("opening the SQLite database")?,
+        )
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(
+            PgStore::connect(url)
+                .await
+                .context("connecting to PostgreSQL")?,
+        )
+    } else {
+        anyhow::bail!(
+            "unsupported database URL {:?}: use sqlite://... or postgres://...",
+            url.split_once(':').map_or(url, |(scheme, _)| scheme)
+        );
+    };
+    Ok(store)
+}
+
+pub async fn open_migrated(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let store = open(url).await?;
+    store
+        .migrate()
+        .await
+        .context("applying database migrations")?;
+    Ok(store)
+}
+
+pub async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
+    let store = open_migrated(&args.resolve()).await?;
+    println!("Migrations applied ({}).", store.backend().as_str());
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! Projects and their secret keys (admin API).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use patchbay_api::{
+    CreateProjectRequest, CreateProjectResponse, CreatedSecretKey, ErrorBody, ErrorCode,
+    ProjectView, SecretKeyList, SecretKeyView,
+};
+use patchbay_core::secret_key::NewSecretKey;
+use patchbay_store::{NewProject, NewSecretKeyRecord, Project, SecretKeyRecord, Store, StoreError};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::{InstanceAdmin, ProjectAdmin};
+use crate::error::ApiError;
+use crate::extract::{JsonBody, PathParams};
+use crate::state::AppState;
+
+const MAX_NAME_LEN: usize = 200;
+
+/// Creates a project and its first secret key. Shared by the HTTP API and
+/// `patchbay project create`.
+pub async fn create_project(
+    store: &dyn Store,
+    name: &str,
+) -> Result<CreateProjectResponse, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+        return Err(ApiError::validation(
+            "name",
+            format!("A project name must have between 1 and {MAX_NAME_LEN} characters."),
+        ));
+    }
+    let project = NewProject {
+        id: Uuid::new_v4(),
+        name: name.to_owned(),
+    };
+    let key = NewSecretKey::generate();
+    store
+        .create_project(&project, &key_record(project.id, &key))
+        .await?;
+    Ok(CreateProjectResponse {
+        project_id: project.id,
+        secret_key: key.reveal().to_owned(),
+    })
+}
+
+fn key_record(project_id: Uuid, key: &NewSecretKey) -> NewSecretKeyRecord {
+    NewSecretKeyRecord {
+        id: Uuid::new_v4(),
+        project_id,
+        hash: key.hash(),
+        display_prefix: key.display_prefix(),
+    }
+}
+
+fn project_view(project: Project) -> ProjectView {
+    ProjectView {
+        id: project.id,
+        name: project.name,
+        date_created: project.created_at,
+        date_updated: project.updated_at,
+    }
+}
+
+fn secret_key_view(key: SecretKeyRecord) -> SecretKeyView {
+    SecretKeyView {
+        id: key.id,
+        prefix: key.display_prefix,
+        date_created: key.created_at,
+        date_revoked: key.revoked_at,
+    }
+}
+
+/// Creates a project (instance admin token required).
+#[utoipa::path(post, path = "/api/v1/projects", tag = "admin",
+    request_body = CreateProjectRequest,
+    responses((status = 201, body = CreateProjectResponse), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("adminToken" = [])))]
+pub async fn create(
+    _: InstanceAdmin,
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<CreateProjectRequest>,
+) -> Result<(StatusCode, axum::Json<CreateProjectResponse>), ApiError> {
+    let created = create_project(state.store.as_ref(), &request.name).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// The project the secret key belongs to.
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}", tag = "admin",
+    params(("projectId" = Uuid, Path)),
+    responses((status = 200, body = ProjectView), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn get(admin: ProjectAdmin) -> axum::Json<ProjectView> {
+    axum::Json(project_view(admin.project))
+}
+
+/// Every secret key of the project, revoked ones included.
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/secret-keys", tag = "admin",
+    params(("projectId" = Uuid, Path)),
+    responses((status = 200, body = SecretKeyList), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn list_secret_keys(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+) -> Result<axum::Json<SecretKeyList>, ApiError> {
+    let keys = state.store.list_secret_keys(admin.project.id).await?;
+    Ok(axum::Json(SecretKeyList {
+        data: keys.into_iter().map(secret_key_view).collect(),
+    }))
+}
+
+/// Adds a secret key, for rotation. The key is shown this once.
+#[utoipa::path(post, path = "/api/v1/projects/{projectId}/secret-keys", tag = "admin",
+    params(("projectId" = Uuid, Path)),
+    responses((status = 201, body = CreatedSecretKey), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn create_secret_key(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+) -> Result<(StatusCode, axum::Json<CreatedSecretKey>), ApiError> {
+    let key = NewSecretKey::generate();
+    let record = state
+        .store
+        .insert_secret_key(&key_record(admin.project.id, &key))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedSecretKey {
+            id: record.id,
+            secret_key: key.reveal().to_owned(),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SecretKeyPath {
+    #[serde(rename = "keyId")]
+    key_id: String,
+}
+
+/// Revokes a secret key. The last active key cannot be revoked, so a project
+/// is never locked out of its own admin API.
+#[utoipa::path(delete, path = "/api/v1/projects/{projectId}/secret-keys/{keyId}", tag = "admin",
+    params(("projectId" = Uuid, Path), ("keyId" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn revoke_secret_key(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<SecretKeyPath>,
+) -> Result<StatusCode, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::SecretKeyNotFound,
+            "Secret key not found.",
+        )
+    };
+    let key_id = Uuid::parse_str(&path.key_id).map_err(|_| not_found())?;
+    let keys = state.store.list_secret_keys(admin.project.id).await?;
+    let active: Vec<_> = keys.iter().filter(|k| k.revoked_at.is_none()).collect();
+    if !active.iter().any(|k| k.id == key_id) {
+        return Err(not_found());
+    }
+    if active.len() == 1 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::LastSecretKey,
+            "This is the project's last active secret key; create another one first.",
+        ));
+    }
+    match state
+        .store
+        .revoke_secret_key(admin.project.id, key_id)
+        .await
+    {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::NotFound) => Err(not_found()),
+        Err(err) => Err(err.into()),
+    }
+}

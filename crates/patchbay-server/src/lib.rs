@@ -1,0 +1,33 @@
+//! Patchbay's HTTP server.
+//!
+//! This is the only crate that knows about axum and HTTP status codes. It
+//! holds an `Arc<dyn Store>` and is never generic over the database.
+
+mod auth;
+mod error;
+mod extract;
+mod handlers;
+mod keyring;
+mod metrics;
+mod routes;
+mod state;
+
+use std::future::Future;
+
+pub use error::ApiError;
+pub use handlers::projects::create_project;
+pub use keyring::{KeyringError, load_keyring};
+pub use routes::router;
+pub use state::{AppState, ServerConfig};
+
+/// Serves `router` on `listener` until `shutdown` completes, then stops
+/// accepting connections and waits for requests in flight to finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,39 @@
+use std::sync::Arc;
+
+use patchbay_core::crypto::Keyring;
+use patchbay_store::Store;
+use secrecy::SecretString;
+
+use crate::metrics::Metrics;
+
+/// Settings the server needs at run time, built once by the binary.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where this deployment is reachable from browsers and providers
+    /// (OAuth callback, portal links).
+    pub public_url: String,
+    /// Guards `POST /api/v1/projects`; project creation over HTTP is off
+    /// without it.
+    pub admin_token: Option<SecretString>,
+}
+
+/// What every handler can reach. Cheap to clone; holds nothing that ties a
+/// request to a replica, so replicas are interchangeable.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub keyring: Arc<Keyring>,
+    pub config: Arc<ServerConfig>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, keyring: Keyring, config: ServerConfig) -> Self {
+        Self {
+            store,
+            keyring: Arc::new(keyring),
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}
