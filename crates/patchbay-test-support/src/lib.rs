@@ -15,7 +15,10 @@ use patchbay_store_postgres::PgStore;
 use patchbay_store_sqlite::SqliteStore;
 use sqlx::{Connection as _, Executor as _, PgConnection};
 
+mod server;
+
 pub use patchbay_store::Backend;
+pub use server::{ADMIN_TOKEN, TestServer};
 
 /// The PostgreSQL server tests create their databases on.
 pub fn postgres_admin_url() -> String {

@@ -1,5 +1,7 @@
 //! The store contract: every test here runs unchanged against SQLite and
 //! PostgreSQL (see `patchbay_test_support::backend_tests!`).
 
+#![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
+
 mod contract;
 mod migrations;

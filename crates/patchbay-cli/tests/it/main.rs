@@ -1,0 +1,6 @@
+//! The `patchbay` binary as an operator runs it.
+
+#![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
+
+mod binary;
+mod serve;

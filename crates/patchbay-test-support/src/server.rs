@@ -1,0 +1,74 @@
+//! A real Patchbay server on a real socket (`127.0.0.1:0`), in the test's
+//! own process.
+
+use patchbay_core::crypto::MasterKey;
+use patchbay_server::{AppState, ServerConfig};
+use tokio::sync::oneshot;
+
+use crate::TestDb;
+
+/// The instance admin token test servers accept.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+#[derive(Debug)]
+pub struct TestServer {
+    pub base_url: String,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(db: &TestDb) -> Self {
+        let store = db.store();
+        let keyring = patchbay_server::load_keyring(store.as_ref(), &MasterKey::generate())
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState::new(
+            store,
+            keyring,
+            ServerConfig {
+                public_url: base_url.clone(),
+                admin_token: Some(ADMIN_TOKEN.to_owned().into()),
+            },
+        );
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(patchbay_server::serve(
+            listener,
+            patchbay_server::router(state.clone()),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            base_url,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Stops accepting, waits for requests in flight, and returns.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
