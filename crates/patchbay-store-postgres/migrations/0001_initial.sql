@@ -46,6 +46,8 @@ CREATE TABLE integrations (
     id            UUID PRIMARY KEY,
     project_id    UUID NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     type          TEXT NOT NULL,
+    -- Place in the configuration document, so listings follow the document.
+    position      BIGINT NOT NULL DEFAULT 0,
     -- Resolved definition (provider + project overrides), without secrets.
     definition    JSONB NOT NULL,
     client_secret BYTEA,
@@ -135,6 +137,7 @@ CREATE TABLE workflows (
     -- The app event name for `app_event` triggers, so events find their workflows by index.
     trigger_event  TEXT,
     definition     JSONB NOT NULL,
+    position       BIGINT NOT NULL DEFAULT 0,
     created_at     TIMESTAMPTZ NOT NULL,
     updated_at     TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (project_id, id)

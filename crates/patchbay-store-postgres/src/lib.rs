@@ -5,14 +5,19 @@
 //! checks, `SKIP LOCKED` claiming, `LISTEN/NOTIFY`), so no other service is
 //! needed to scale out.
 
+mod config;
+mod credentials;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
-    Backend, DataKeyRecord, NewProject, NewSecretKeyRecord, Project, Readiness, SecretKeyRecord,
-    Store, StoreResult, now,
+    Backend, ConfigWrite, ConnectedUser, CredentialChanges, CredentialFilter, CredentialRecord,
+    DataKeyRecord, IntegrationRecord, NewCredential, NewProject, NewSecretKeyRecord, NewSigningKey,
+    Project, Readiness, SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult,
+    WorkflowRecord, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -136,10 +141,7 @@ impl Store for PgStore {
     async fn migrate(&self) -> StoreResult<()> {
         // The migrator takes an advisory lock, so replicas starting together
         // apply each migration once.
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(patchbay_store::StoreError::backend)
+        MIGRATOR.run(&self.pool).await.map_err(StoreError::backend)
     }
 
     async fn readiness(&self) -> StoreResult<Readiness> {
@@ -236,7 +238,7 @@ impl Store for PgStore {
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(patchbay_store::StoreError::NotFound);
+            return Err(StoreError::NotFound);
         }
         Ok(())
     }
@@ -261,5 +263,114 @@ impl Store for PgStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(row.into())
+    }
+
+    async fn insert_signing_key(&self, key: &NewSigningKey) -> StoreResult<SigningKeyRecord> {
+        config::insert_signing_key(&self.pool, key).await
+    }
+
+    async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {
+        config::list_signing_keys(&self.pool, project_id).await
+    }
+
+    async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {
+        config::revoke_signing_key(&self.pool, project_id, kid).await
+    }
+
+    async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project> {
+        let mut tx = self.pool.begin().await?;
+        config::apply(&mut tx, project_id, config).await?;
+        let row: ProjectRow = sqlx::query_as(
+            "SELECT id, name, settings, config_version, created_at, updated_at
+             FROM projects WHERE id = $1",
+        )
+        .bind(project_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    async fn get_config_document(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<serde_json::Value>> {
+        config::document(&self.pool, project_id).await
+    }
+
+    async fn list_integrations(&self, project_id: Uuid) -> StoreResult<Vec<IntegrationRecord>> {
+        config::list_integrations(&self.pool, project_id).await
+    }
+
+    async fn list_workflows(&self, project_id: Uuid) -> StoreResult<Vec<WorkflowRecord>> {
+        config::list_workflows(&self.pool, project_id).await
+    }
+
+    async fn upsert_user(
+        &self,
+        project_id: Uuid,
+        user_id: &str,
+        meta: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> StoreResult<ConnectedUser> {
+        let mut conn = self.pool.acquire().await?;
+        credentials::upsert_user(&mut conn, project_id, user_id, meta).await
+    }
+
+    async fn get_user(
+        &self,
+        project_id: Uuid,
+        user_id: &str,
+    ) -> StoreResult<Option<ConnectedUser>> {
+        credentials::get_user(&self.pool, project_id, user_id).await
+    }
+
+    async fn insert_credential(&self, credential: &NewCredential) -> StoreResult<CredentialRecord> {
+        let mut tx = self.pool.begin().await?;
+        credentials::upsert_user(&mut tx, credential.project_id, &credential.user_id, None).await?;
+        credentials::insert(&mut tx, credential).await?;
+        let created = credentials::get(&mut *tx, credential.project_id, credential.id).await?;
+        tx.commit().await?;
+        created.ok_or(StoreError::NotFound)
+    }
+
+    async fn get_credential(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<CredentialRecord>> {
+        credentials::get(&self.pool, project_id, id).await
+    }
+
+    async fn list_credentials(
+        &self,
+        project_id: Uuid,
+        filter: &CredentialFilter,
+    ) -> StoreResult<Vec<CredentialRecord>> {
+        credentials::list(&self.pool, project_id, filter).await
+    }
+
+    async fn update_credential(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        changes: &CredentialChanges,
+    ) -> StoreResult<CredentialRecord> {
+        let mut tx = self.pool.begin().await?;
+        credentials::update(&mut tx, project_id, id, changes).await?;
+        let updated = credentials::get(&mut *tx, project_id, id).await?;
+        tx.commit().await?;
+        updated.ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_credential(&self, project_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM credentials WHERE project_id = $1 AND id = $2")
+            .bind(project_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 }

@@ -47,6 +47,8 @@ CREATE TABLE integrations (
     id            TEXT PRIMARY KEY,
     project_id    TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     type          TEXT NOT NULL,
+    -- Place in the configuration document, so listings follow the document.
+    position      INTEGER NOT NULL DEFAULT 0,
     -- Resolved definition (provider + project overrides), without secrets.
     definition    TEXT NOT NULL,
     client_secret BLOB,
@@ -136,6 +138,7 @@ CREATE TABLE workflows (
     -- The app event name for `app_event` triggers, so events find their workflows by index.
     trigger_event  TEXT,
     definition     TEXT NOT NULL,
+    position       INTEGER NOT NULL DEFAULT 0,
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL,
     PRIMARY KEY (project_id, id)

@@ -6,6 +6,9 @@
 //! run concurrently with the writer thanks to WAL. A second process on the same
 //! file (a CLI command next to `serve`) is covered by the busy timeout.
 
+mod config;
+mod credentials;
+mod rows;
 mod time;
 
 use std::path::Path;
@@ -16,8 +19,10 @@ use async_trait::async_trait;
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
-    Backend, DataKeyRecord, NewProject, NewSecretKeyRecord, Project, Readiness, SecretKeyRecord,
-    Store, StoreError, StoreResult, now,
+    Backend, ConfigWrite, ConnectedUser, CredentialChanges, CredentialFilter, CredentialRecord,
+    DataKeyRecord, IntegrationRecord, NewCredential, NewProject, NewSecretKeyRecord, NewSigningKey,
+    Project, Readiness, SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult,
+    WorkflowRecord, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -26,8 +31,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row as _, SqliteConnection};
 use uuid::Uuid;
-use uuid::fmt::Hyphenated;
 
+use crate::rows::uuid;
 use crate::time::{from_millis, opt_from_millis, to_millis};
 
 /// The schema migrations compiled into this binary.
@@ -74,10 +79,6 @@ impl SqliteStore {
 
 fn create_dir(dir: &Path) -> StoreResult<()> {
     std::fs::create_dir_all(dir).map_err(StoreError::backend)
-}
-
-fn uuid(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
-    Ok(row.try_get::<Hyphenated, _>(column)?.into_uuid())
 }
 
 fn project_from_row(row: &SqliteRow) -> StoreResult<Project> {
@@ -270,5 +271,116 @@ impl Store for SqliteStore {
         .fetch_one(&self.writer)
         .await?;
         data_key_from_row(&row)
+    }
+
+    async fn insert_signing_key(&self, key: &NewSigningKey) -> StoreResult<SigningKeyRecord> {
+        config::insert_signing_key(&self.writer, key).await
+    }
+
+    async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {
+        config::list_signing_keys(&self.reader, project_id).await
+    }
+
+    async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {
+        config::revoke_signing_key(&self.writer, project_id, kid).await
+    }
+
+    async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project> {
+        let mut tx = self.writer.begin().await?;
+        config::apply(&mut tx, project_id, config).await?;
+        let row = sqlx::query(
+            "SELECT id, name, settings, config_version, created_at, updated_at
+             FROM projects WHERE id = $1",
+        )
+        .bind(project_id.hyphenated())
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        project_from_row(&row)
+    }
+
+    async fn get_config_document(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<serde_json::Value>> {
+        config::document(&self.reader, project_id).await
+    }
+
+    async fn list_integrations(&self, project_id: Uuid) -> StoreResult<Vec<IntegrationRecord>> {
+        config::list_integrations(&self.reader, project_id).await
+    }
+
+    async fn list_workflows(&self, project_id: Uuid) -> StoreResult<Vec<WorkflowRecord>> {
+        config::list_workflows(&self.reader, project_id).await
+    }
+
+    async fn upsert_user(
+        &self,
+        project_id: Uuid,
+        user_id: &str,
+        meta: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> StoreResult<ConnectedUser> {
+        let mut tx = self.writer.begin().await?;
+        let user = credentials::upsert_user(&mut tx, project_id, user_id, meta).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn get_user(
+        &self,
+        project_id: Uuid,
+        user_id: &str,
+    ) -> StoreResult<Option<ConnectedUser>> {
+        credentials::get_user(&self.reader, project_id, user_id).await
+    }
+
+    async fn insert_credential(&self, credential: &NewCredential) -> StoreResult<CredentialRecord> {
+        let mut tx = self.writer.begin().await?;
+        credentials::upsert_user(&mut tx, credential.project_id, &credential.user_id, None).await?;
+        credentials::insert(&mut tx, credential).await?;
+        let created = credentials::get(&mut *tx, credential.project_id, credential.id).await?;
+        tx.commit().await?;
+        created.ok_or(StoreError::NotFound)
+    }
+
+    async fn get_credential(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<CredentialRecord>> {
+        credentials::get(&self.reader, project_id, id).await
+    }
+
+    async fn list_credentials(
+        &self,
+        project_id: Uuid,
+        filter: &CredentialFilter,
+    ) -> StoreResult<Vec<CredentialRecord>> {
+        credentials::list(&self.reader, project_id, filter).await
+    }
+
+    async fn update_credential(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        changes: &CredentialChanges,
+    ) -> StoreResult<CredentialRecord> {
+        let mut tx = self.writer.begin().await?;
+        credentials::update(&mut tx, project_id, id, changes).await?;
+        let updated = credentials::get(&mut *tx, project_id, id).await?;
+        tx.commit().await?;
+        updated.ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_credential(&self, project_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM credentials WHERE project_id = $1 AND id = $2")
+            .bind(project_id.hyphenated())
+            .bind(id.hyphenated())
+            .execute(&self.writer)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 }

@@ -60,4 +60,68 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_data_keys(&self) -> StoreResult<Vec<DataKeyRecord>>;
 
     async fn insert_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord>;
+
+    /// `Conflict` when the project already has a key with this kid.
+    async fn insert_signing_key(&self, key: &NewSigningKey) -> StoreResult<SigningKeyRecord>;
+
+    /// All signing keys of a project, oldest first, revoked ones included.
+    async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>>;
+
+    /// `NotFound` when the project has no such active key.
+    async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()>;
+
+    /// Replaces the project's configuration (settings, integrations,
+    /// workflows) in one transaction and bumps its `config_version`.
+    async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project>;
+
+    /// The last applied configuration document (secrets masked), if any.
+    async fn get_config_document(&self, project_id: Uuid)
+    -> StoreResult<Option<serde_json::Value>>;
+
+    /// The project's integrations, in the order they were first applied.
+    async fn list_integrations(&self, project_id: Uuid) -> StoreResult<Vec<IntegrationRecord>>;
+
+    async fn list_workflows(&self, project_id: Uuid) -> StoreResult<Vec<WorkflowRecord>>;
+
+    /// The user, created (with empty meta) if this is their first request;
+    /// `meta` given is merged key by key into the stored meta.
+    async fn upsert_user(
+        &self,
+        project_id: Uuid,
+        user_id: &str,
+        meta: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> StoreResult<ConnectedUser>;
+
+    async fn get_user(&self, project_id: Uuid, user_id: &str)
+    -> StoreResult<Option<ConnectedUser>>;
+
+    /// Creates a credential and its default configuration. `Conflict` when
+    /// the user already has the same `externalId` or `providerId` for the
+    /// integration.
+    async fn insert_credential(&self, credential: &NewCredential) -> StoreResult<CredentialRecord>;
+
+    async fn get_credential(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<CredentialRecord>>;
+
+    /// Credentials of the project matching `filter`, oldest first.
+    async fn list_credentials(
+        &self,
+        project_id: Uuid,
+        filter: &CredentialFilter,
+    ) -> StoreResult<Vec<CredentialRecord>>;
+
+    /// Applies `changes` to one credential; `NotFound` if it does not exist,
+    /// `Conflict` if the new `externalId` is taken.
+    async fn update_credential(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        changes: &CredentialChanges,
+    ) -> StoreResult<CredentialRecord>;
+
+    /// Deletes a credential with its tokens and configuration.
+    async fn delete_credential(&self, project_id: Uuid, id: Uuid) -> StoreResult<()>;
 }

@@ -78,3 +78,232 @@ pub struct DataKeyRecord {
     pub created_at: DateTime<Utc>,
     pub retired_at: Option<DateTime<Utc>>,
 }
+
+/// A public key that verifies a project's user tokens, pinned to one
+/// algorithm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigningKeyRecord {
+    pub project_id: Uuid,
+    pub kid: String,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub algorithm: String,
+    pub public_key_pem: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSigningKey {
+    pub project_id: Uuid,
+    pub kid: String,
+    pub algorithm: String,
+    pub public_key_pem: String,
+}
+
+/// An integration enabled in a project, as last applied from its
+/// configuration document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegrationRecord {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub type_name: String,
+    /// The resolved integration definition (provider and project overrides),
+    /// without secrets.
+    pub definition: serde_json::Value,
+    /// The OAuth client secret, sealed.
+    pub client_secret: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowRecord {
+    pub project_id: Uuid,
+    pub id: String,
+    pub integration_id: Uuid,
+    pub trigger_type: String,
+    pub trigger_event: Option<String>,
+    pub definition: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A whole configuration document, ready to replace a project's current one
+/// in one transaction.
+#[derive(Debug, Clone)]
+pub struct ConfigWrite {
+    pub settings: serde_json::Value,
+    /// The document as `GET /config` returns it (secrets masked).
+    pub document: serde_json::Value,
+    /// Every integration of the new document. Integrations of the project
+    /// missing here are deleted.
+    pub integrations: Vec<IntegrationWrite>,
+    /// Every workflow of the new document; they replace the current ones.
+    pub workflows: Vec<WorkflowWrite>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IntegrationWrite {
+    /// The existing id for an integration type the project already has, so
+    /// its credentials stay attached; a new id otherwise.
+    pub id: Uuid,
+    pub type_name: String,
+    pub definition: serde_json::Value,
+    pub client_secret: SecretUpdate,
+}
+
+/// What to do with a stored sealed secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretUpdate {
+    Keep,
+    Set(Vec<u8>),
+    Clear,
+}
+
+impl std::fmt::Debug for SecretUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Keep => "Keep",
+            Self::Set(_) => "Set(<sealed>)",
+            Self::Clear => "Clear",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkflowWrite {
+    pub id: String,
+    pub integration_id: Uuid,
+    pub trigger_type: String,
+    pub trigger_event: Option<String>,
+    pub definition: serde_json::Value,
+}
+
+/// The developer's end user, created on first use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectedUser {
+    pub project_id: Uuid,
+    pub user_id: String,
+    pub meta: serde_json::Map<String, serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialStatus {
+    Pending,
+    Valid,
+    Invalid,
+}
+
+impl CredentialStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Valid => "VALID",
+            Self::Invalid => "INVALID",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "PENDING" => Some(Self::Pending),
+            "VALID" => Some(Self::Valid),
+            "INVALID" => Some(Self::Invalid),
+            _ => None,
+        }
+    }
+}
+
+/// One connected account and its configuration.
+#[derive(Clone, PartialEq)]
+pub struct CredentialRecord {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub integration_id: Uuid,
+    pub user_id: String,
+    pub external_id: Option<String>,
+    pub provider_id: Option<String>,
+    pub provider_data: serde_json::Value,
+    pub status: CredentialStatus,
+    /// Tokens or API key fields, sealed.
+    pub secrets: Option<Vec<u8>>,
+    /// Non-secret values captured when connecting, for API URL templates.
+    pub account_vars: serde_json::Value,
+    pub version: i64,
+    pub refresh_failure_count: i64,
+    pub refreshed_at: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub configuration: CredentialConfiguration,
+}
+
+impl std::fmt::Debug for CredentialRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialRecord")
+            .field("id", &self.id)
+            .field("integration_id", &self.integration_id)
+            .field("user_id", &self.user_id)
+            .field("external_id", &self.external_id)
+            .field("provider_id", &self.provider_id)
+            .field("status", &self.status)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the end user set up for one credential (SPEC §1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialConfiguration {
+    pub id: Uuid,
+    pub shared_settings: serde_json::Value,
+    /// `{"<workflowId>": {"enabled": bool, "settings": {...}}}`
+    pub workflow_settings: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct NewCredential {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub integration_id: Uuid,
+    pub user_id: String,
+    pub external_id: Option<String>,
+    pub provider_id: Option<String>,
+    pub provider_data: serde_json::Value,
+    pub status: CredentialStatus,
+    pub secrets: Option<Vec<u8>>,
+    pub account_vars: serde_json::Value,
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The configuration the account starts with.
+    pub workflow_settings: serde_json::Value,
+}
+
+impl std::fmt::Debug for NewCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCredential")
+            .field("id", &self.id)
+            .field("integration_id", &self.integration_id)
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which credentials of a project to list. Results are oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialFilter {
+    pub user_id: Option<String>,
+    pub integration_id: Option<Uuid>,
+    pub status: Option<CredentialStatus>,
+}
+
+/// Changes to one credential's label and configuration; `None` leaves a
+/// field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialChanges {
+    pub external_id: Option<Option<String>>,
+    pub shared_settings: Option<serde_json::Value>,
+    pub workflow_settings: Option<serde_json::Value>,
+}

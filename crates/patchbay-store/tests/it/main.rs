@@ -3,5 +3,8 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
+mod configuration;
 mod contract;
+mod credentials;
+mod fixtures;
 mod migrations;

@@ -1,0 +1,254 @@
+//! Connected users, their credentials and each credential's configuration.
+
+use chrono::{DateTime, Utc};
+use patchbay_store::{
+    ConnectedUser, CredentialChanges, CredentialConfiguration, CredentialFilter, CredentialRecord,
+    CredentialStatus, NewCredential, StoreError, StoreResult, now,
+};
+use sqlx::types::Json;
+use sqlx::{Executor, FromRow, PgConnection, PgPool, Postgres};
+use uuid::Uuid;
+
+/// A credential joined with its default configuration.
+const SELECT_CREDENTIAL: &str = "
+    SELECT c.id, c.project_id, c.integration_id, c.user_id, c.external_id, c.provider_id,
+           c.provider_data, c.status, c.secrets, c.account_vars, c.version,
+           c.refresh_failure_count, c.refreshed_at, c.valid_until, c.created_at, c.updated_at,
+           cc.id AS config_id, cc.shared_settings, cc.workflow_settings,
+           cc.created_at AS config_created_at, cc.updated_at AS config_updated_at
+    FROM credentials c
+    JOIN credential_configurations cc ON cc.credential_id = c.id AND cc.is_default";
+
+#[derive(FromRow)]
+struct CredentialRow {
+    id: Uuid,
+    project_id: Uuid,
+    integration_id: Uuid,
+    user_id: String,
+    external_id: Option<String>,
+    provider_id: Option<String>,
+    provider_data: Json<serde_json::Value>,
+    status: String,
+    secrets: Option<Vec<u8>>,
+    account_vars: Json<serde_json::Value>,
+    version: i64,
+    refresh_failure_count: i64,
+    refreshed_at: Option<DateTime<Utc>>,
+    valid_until: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    config_id: Uuid,
+    shared_settings: Json<serde_json::Value>,
+    workflow_settings: Json<serde_json::Value>,
+    config_created_at: DateTime<Utc>,
+    config_updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<CredentialRow> for CredentialRecord {
+    type Error = StoreError;
+
+    fn try_from(row: CredentialRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.id,
+            project_id: row.project_id,
+            integration_id: row.integration_id,
+            user_id: row.user_id,
+            external_id: row.external_id,
+            provider_id: row.provider_id,
+            provider_data: row.provider_data.0,
+            status: CredentialStatus::parse(&row.status).ok_or_else(|| {
+                StoreError::Corrupt(format!("credential status {:?}", row.status))
+            })?,
+            secrets: row.secrets,
+            account_vars: row.account_vars.0,
+            version: row.version,
+            refresh_failure_count: row.refresh_failure_count,
+            refreshed_at: row.refreshed_at,
+            valid_until: row.valid_until,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            configuration: CredentialConfiguration {
+                id: row.config_id,
+                shared_settings: row.shared_settings.0,
+                workflow_settings: row.workflow_settings.0,
+                created_at: row.config_created_at,
+                updated_at: row.config_updated_at,
+            },
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct UserRow {
+    project_id: Uuid,
+    user_id: String,
+    meta: Json<serde_json::Map<String, serde_json::Value>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for ConnectedUser {
+    fn from(row: UserRow) -> Self {
+        Self {
+            project_id: row.project_id,
+            user_id: row.user_id,
+            meta: row.meta.0,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+pub(crate) async fn get_user<'c, E: Executor<'c, Database = Postgres>>(
+    executor: E,
+    project_id: Uuid,
+    user_id: &str,
+) -> StoreResult<Option<ConnectedUser>> {
+    let row: Option<UserRow> = sqlx::query_as(
+        "SELECT project_id, user_id, meta, created_at, updated_at
+         FROM connected_users WHERE project_id = $1 AND user_id = $2",
+    )
+    .bind(project_id)
+    .bind(user_id)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+/// Creates the user if needed and merges `meta` into theirs. The merge
+/// happens in SQL (`||`), so concurrent updates of different keys both land.
+pub(crate) async fn upsert_user(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    user_id: &str,
+    meta: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> StoreResult<ConnectedUser> {
+    let empty = serde_json::Map::new();
+    let row: UserRow = sqlx::query_as(
+        "INSERT INTO connected_users (project_id, user_id, meta, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $4)
+         ON CONFLICT (project_id, user_id) DO UPDATE SET
+            meta = connected_users.meta || excluded.meta,
+            updated_at = CASE WHEN $5 THEN excluded.updated_at ELSE connected_users.updated_at END
+         RETURNING project_id, user_id, meta, created_at, updated_at",
+    )
+    .bind(project_id)
+    .bind(user_id)
+    .bind(Json(meta.unwrap_or(&empty)))
+    .bind(now())
+    .bind(meta.is_some())
+    .fetch_one(conn)
+    .await?;
+    Ok(row.into())
+}
+
+pub(crate) async fn insert(conn: &mut PgConnection, new: &NewCredential) -> StoreResult<()> {
+    let at = now();
+    sqlx::query(
+        "INSERT INTO credentials (id, project_id, integration_id, user_id, external_id, provider_id,
+                                  provider_data, status, secrets, account_vars, valid_until,
+                                  refreshed_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12)",
+    )
+    .bind(new.id)
+    .bind(new.project_id)
+    .bind(new.integration_id)
+    .bind(&new.user_id)
+    .bind(&new.external_id)
+    .bind(&new.provider_id)
+    .bind(Json(&new.provider_data))
+    .bind(new.status.as_str())
+    .bind(&new.secrets)
+    .bind(Json(&new.account_vars))
+    .bind(new.valid_until)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO credential_configurations (id, credential_id, is_default, workflow_settings, created_at, updated_at)
+         VALUES ($1, $2, TRUE, $3, $4, $4)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(new.id)
+    .bind(Json(&new.workflow_settings))
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn get<'c, E: Executor<'c, Database = Postgres>>(
+    executor: E,
+    project_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<CredentialRecord>> {
+    let row: Option<CredentialRow> = sqlx::query_as(&format!(
+        "{SELECT_CREDENTIAL} WHERE c.project_id = $1 AND c.id = $2"
+    ))
+    .bind(project_id)
+    .bind(id)
+    .fetch_optional(executor)
+    .await?;
+    row.map(TryInto::try_into).transpose()
+}
+
+pub(crate) async fn list(
+    pool: &PgPool,
+    project_id: Uuid,
+    filter: &CredentialFilter,
+) -> StoreResult<Vec<CredentialRecord>> {
+    let rows: Vec<CredentialRow> = sqlx::query_as(&format!(
+        "{SELECT_CREDENTIAL}
+         WHERE c.project_id = $1
+           AND ($2::text IS NULL OR c.user_id = $2)
+           AND ($3::uuid IS NULL OR c.integration_id = $3)
+           AND ($4::text IS NULL OR c.status = $4)
+         ORDER BY c.created_at, c.id"
+    ))
+    .bind(project_id)
+    .bind(&filter.user_id)
+    .bind(filter.integration_id)
+    .bind(filter.status.map(CredentialStatus::as_str))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(TryInto::try_into).collect()
+}
+
+pub(crate) async fn update(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    id: Uuid,
+    changes: &CredentialChanges,
+) -> StoreResult<()> {
+    let at = now();
+    let touched = sqlx::query(
+        "UPDATE credentials SET external_id = CASE WHEN $1 THEN $2 ELSE external_id END, updated_at = $3
+         WHERE project_id = $4 AND id = $5",
+    )
+    .bind(changes.external_id.is_some())
+    .bind(changes.external_id.clone().flatten())
+    .bind(at)
+    .bind(project_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if touched.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    if changes.shared_settings.is_some() || changes.workflow_settings.is_some() {
+        sqlx::query(
+            "UPDATE credential_configurations
+             SET shared_settings = COALESCE($1, shared_settings),
+                 workflow_settings = COALESCE($2, workflow_settings),
+                 updated_at = $3
+             WHERE credential_id = $4 AND is_default",
+        )
+        .bind(changes.shared_settings.as_ref().map(Json))
+        .bind(changes.workflow_settings.as_ref().map(Json))
+        .bind(at)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

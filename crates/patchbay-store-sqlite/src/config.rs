@@ -1,0 +1,236 @@
+//! Signing keys and the applied configuration: settings, integrations,
+//! workflows.
+
+use patchbay_store::{
+    ConfigWrite, IntegrationRecord, NewSigningKey, SecretUpdate, SigningKeyRecord, StoreError,
+    StoreResult, WorkflowRecord, now,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::types::Json;
+use sqlx::{Row as _, SqliteConnection, SqlitePool};
+use uuid::Uuid;
+
+use crate::rows::{json, uuid};
+use crate::time::{from_millis, opt_from_millis, to_millis};
+
+fn signing_key_from_row(row: &SqliteRow) -> StoreResult<SigningKeyRecord> {
+    Ok(SigningKeyRecord {
+        project_id: uuid(row, "project_id")?,
+        kid: row.try_get("kid")?,
+        algorithm: row.try_get("algorithm")?,
+        public_key_pem: row.try_get("public_key_pem")?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        revoked_at: opt_from_millis(row.try_get("revoked_at")?)?,
+    })
+}
+
+pub(crate) async fn insert_signing_key(
+    pool: &SqlitePool,
+    key: &NewSigningKey,
+) -> StoreResult<SigningKeyRecord> {
+    let row = sqlx::query(
+        "INSERT INTO signing_keys (project_id, kid, algorithm, public_key_pem, created_at)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING project_id, kid, algorithm, public_key_pem, created_at, revoked_at",
+    )
+    .bind(key.project_id.hyphenated())
+    .bind(&key.kid)
+    .bind(&key.algorithm)
+    .bind(&key.public_key_pem)
+    .bind(to_millis(now()))
+    .fetch_one(pool)
+    .await?;
+    signing_key_from_row(&row)
+}
+
+pub(crate) async fn list_signing_keys(
+    pool: &SqlitePool,
+    project_id: Uuid,
+) -> StoreResult<Vec<SigningKeyRecord>> {
+    sqlx::query(
+        "SELECT project_id, kid, algorithm, public_key_pem, created_at, revoked_at
+         FROM signing_keys WHERE project_id = $1 ORDER BY created_at, kid",
+    )
+    .bind(project_id.hyphenated())
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(signing_key_from_row)
+    .collect()
+}
+
+pub(crate) async fn revoke_signing_key(
+    pool: &SqlitePool,
+    project_id: Uuid,
+    kid: &str,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE signing_keys SET revoked_at = $1
+         WHERE project_id = $2 AND kid = $3 AND revoked_at IS NULL",
+    )
+    .bind(to_millis(now()))
+    .bind(project_id.hyphenated())
+    .bind(kid)
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Replaces the configuration inside the caller's transaction.
+pub(crate) async fn apply(
+    conn: &mut SqliteConnection,
+    project_id: Uuid,
+    config: &ConfigWrite,
+) -> StoreResult<()> {
+    let at = to_millis(now());
+    let updated = sqlx::query(
+        "UPDATE projects SET settings = $1, config_document = $2,
+                config_version = config_version + 1, updated_at = $3
+         WHERE id = $4",
+    )
+    .bind(Json(&config.settings))
+    .bind(Json(&config.document))
+    .bind(at)
+    .bind(project_id.hyphenated())
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+
+    // Workflows reference integrations, so they go first and come back last.
+    sqlx::query("DELETE FROM workflows WHERE project_id = $1")
+        .bind(project_id.hyphenated())
+        .execute(&mut *conn)
+        .await?;
+    let existing: Vec<String> =
+        sqlx::query_scalar("SELECT type FROM integrations WHERE project_id = $1")
+            .bind(project_id.hyphenated())
+            .fetch_all(&mut *conn)
+            .await?;
+    for gone in existing
+        .iter()
+        .filter(|t| !config.integrations.iter().any(|i| &i.type_name == *t))
+    {
+        sqlx::query("DELETE FROM integrations WHERE project_id = $1 AND type = $2")
+            .bind(project_id.hyphenated())
+            .bind(gone)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for (position, integration) in config.integrations.iter().enumerate() {
+        let (keep, secret) = match &integration.client_secret {
+            SecretUpdate::Keep => (true, None),
+            SecretUpdate::Set(sealed) => (false, Some(sealed.as_slice())),
+            SecretUpdate::Clear => (false, None),
+        };
+        sqlx::query(
+            "INSERT INTO integrations (id, project_id, type, definition, client_secret, position, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $8, $6, $6)
+             ON CONFLICT (project_id, type) DO UPDATE SET
+                definition = excluded.definition,
+                position = excluded.position,
+                client_secret = CASE WHEN $7 THEN integrations.client_secret ELSE excluded.client_secret END,
+                updated_at = excluded.updated_at",
+        )
+        .bind(integration.id.hyphenated())
+        .bind(project_id.hyphenated())
+        .bind(&integration.type_name)
+        .bind(Json(&integration.definition))
+        .bind(secret)
+        .bind(at)
+        .bind(keep)
+        .bind(position as i64)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (position, workflow) in config.workflows.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO workflows (project_id, id, integration_id, trigger_type, trigger_event, definition, position, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $7)",
+        )
+        .bind(project_id.hyphenated())
+        .bind(&workflow.id)
+        .bind(workflow.integration_id.hyphenated())
+        .bind(&workflow.trigger_type)
+        .bind(&workflow.trigger_event)
+        .bind(Json(&workflow.definition))
+        .bind(at)
+        .bind(position as i64)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn document(
+    pool: &SqlitePool,
+    project_id: Uuid,
+) -> StoreResult<Option<serde_json::Value>> {
+    let document: Option<Option<Json<serde_json::Value>>> =
+        sqlx::query_scalar("SELECT config_document FROM projects WHERE id = $1")
+            .bind(project_id.hyphenated())
+            .fetch_optional(pool)
+            .await?;
+    Ok(document.flatten().map(|json| json.0))
+}
+
+fn integration_from_row(row: &SqliteRow) -> StoreResult<IntegrationRecord> {
+    Ok(IntegrationRecord {
+        id: uuid(row, "id")?,
+        project_id: uuid(row, "project_id")?,
+        type_name: row.try_get("type")?,
+        definition: json(row, "definition")?,
+        client_secret: row.try_get("client_secret")?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        updated_at: from_millis(row.try_get("updated_at")?)?,
+    })
+}
+
+pub(crate) async fn list_integrations(
+    pool: &SqlitePool,
+    project_id: Uuid,
+) -> StoreResult<Vec<IntegrationRecord>> {
+    sqlx::query(
+        "SELECT id, project_id, type, definition, client_secret, created_at, updated_at
+         FROM integrations WHERE project_id = $1 ORDER BY position",
+    )
+    .bind(project_id.hyphenated())
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(integration_from_row)
+    .collect()
+}
+
+fn workflow_from_row(row: &SqliteRow) -> StoreResult<WorkflowRecord> {
+    Ok(WorkflowRecord {
+        project_id: uuid(row, "project_id")?,
+        id: row.try_get("id")?,
+        integration_id: uuid(row, "integration_id")?,
+        trigger_type: row.try_get("trigger_type")?,
+        trigger_event: row.try_get("trigger_event")?,
+        definition: json(row, "definition")?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        updated_at: from_millis(row.try_get("updated_at")?)?,
+    })
+}
+
+pub(crate) async fn list_workflows(
+    pool: &SqlitePool,
+    project_id: Uuid,
+) -> StoreResult<Vec<WorkflowRecord>> {
+    sqlx::query(
+        "SELECT project_id, id, integration_id, trigger_type, trigger_event, definition, created_at, updated_at
+         FROM workflows WHERE project_id = $1 ORDER BY position",
+    )
+    .bind(project_id.hyphenated())
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(workflow_from_row)
+    .collect()
+}

@@ -1,0 +1,229 @@
+//! Connected users, their credentials and each credential's configuration.
+
+use patchbay_store::{
+    ConnectedUser, CredentialChanges, CredentialConfiguration, CredentialFilter, CredentialRecord,
+    CredentialStatus, NewCredential, StoreError, StoreResult, now,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::types::Json;
+use sqlx::{Executor, Row as _, Sqlite, SqliteConnection, SqlitePool};
+use uuid::Uuid;
+
+use crate::rows::{json, json_object, uuid};
+use crate::time::{from_millis, opt_from_millis, to_millis};
+
+/// A credential joined with its default configuration.
+const SELECT_CREDENTIAL: &str = "
+    SELECT c.id, c.project_id, c.integration_id, c.user_id, c.external_id, c.provider_id,
+           c.provider_data, c.status, c.secrets, c.account_vars, c.version,
+           c.refresh_failure_count, c.refreshed_at, c.valid_until, c.created_at, c.updated_at,
+           cc.id AS config_id, cc.shared_settings, cc.workflow_settings,
+           cc.created_at AS config_created_at, cc.updated_at AS config_updated_at
+    FROM credentials c
+    JOIN credential_configurations cc ON cc.credential_id = c.id AND cc.is_default = 1";
+
+fn credential_from_row(row: &SqliteRow) -> StoreResult<CredentialRecord> {
+    let status: String = row.try_get("status")?;
+    Ok(CredentialRecord {
+        id: uuid(row, "id")?,
+        project_id: uuid(row, "project_id")?,
+        integration_id: uuid(row, "integration_id")?,
+        user_id: row.try_get("user_id")?,
+        external_id: row.try_get("external_id")?,
+        provider_id: row.try_get("provider_id")?,
+        provider_data: json(row, "provider_data")?,
+        status: CredentialStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("credential status {status:?}")))?,
+        secrets: row.try_get("secrets")?,
+        account_vars: json(row, "account_vars")?,
+        version: row.try_get("version")?,
+        refresh_failure_count: row.try_get("refresh_failure_count")?,
+        refreshed_at: opt_from_millis(row.try_get("refreshed_at")?)?,
+        valid_until: opt_from_millis(row.try_get("valid_until")?)?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        updated_at: from_millis(row.try_get("updated_at")?)?,
+        configuration: CredentialConfiguration {
+            id: uuid(row, "config_id")?,
+            shared_settings: json(row, "shared_settings")?,
+            workflow_settings: json(row, "workflow_settings")?,
+            created_at: from_millis(row.try_get("config_created_at")?)?,
+            updated_at: from_millis(row.try_get("config_updated_at")?)?,
+        },
+    })
+}
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<ConnectedUser> {
+    Ok(ConnectedUser {
+        project_id: uuid(row, "project_id")?,
+        user_id: row.try_get("user_id")?,
+        meta: json_object(row, "meta")?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        updated_at: from_millis(row.try_get("updated_at")?)?,
+    })
+}
+
+pub(crate) async fn get_user<'c, E: Executor<'c, Database = Sqlite>>(
+    executor: E,
+    project_id: Uuid,
+    user_id: &str,
+) -> StoreResult<Option<ConnectedUser>> {
+    let row = sqlx::query(
+        "SELECT project_id, user_id, meta, created_at, updated_at
+         FROM connected_users WHERE project_id = $1 AND user_id = $2",
+    )
+    .bind(project_id.hyphenated())
+    .bind(user_id)
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub(crate) async fn upsert_user(
+    conn: &mut SqliteConnection,
+    project_id: Uuid,
+    user_id: &str,
+    meta: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> StoreResult<ConnectedUser> {
+    let at = to_millis(now());
+    sqlx::query(
+        "INSERT INTO connected_users (project_id, user_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $3) ON CONFLICT (project_id, user_id) DO NOTHING",
+    )
+    .bind(project_id.hyphenated())
+    .bind(user_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    let mut user = get_user(&mut *conn, project_id, user_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if let Some(meta) = meta {
+        user.meta
+            .extend(meta.iter().map(|(k, v)| (k.clone(), v.clone())));
+        sqlx::query(
+            "UPDATE connected_users SET meta = $1, updated_at = $2
+             WHERE project_id = $3 AND user_id = $4",
+        )
+        .bind(Json(&user.meta))
+        .bind(at)
+        .bind(project_id.hyphenated())
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+        user.updated_at = from_millis(at)?;
+    }
+    Ok(user)
+}
+
+pub(crate) async fn insert(conn: &mut SqliteConnection, new: &NewCredential) -> StoreResult<()> {
+    let at = to_millis(now());
+    sqlx::query(
+        "INSERT INTO credentials (id, project_id, integration_id, user_id, external_id, provider_id,
+                                  provider_data, status, secrets, account_vars, valid_until,
+                                  refreshed_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12)",
+    )
+    .bind(new.id.hyphenated())
+    .bind(new.project_id.hyphenated())
+    .bind(new.integration_id.hyphenated())
+    .bind(&new.user_id)
+    .bind(&new.external_id)
+    .bind(&new.provider_id)
+    .bind(Json(&new.provider_data))
+    .bind(new.status.as_str())
+    .bind(&new.secrets)
+    .bind(Json(&new.account_vars))
+    .bind(new.valid_until.map(to_millis))
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO credential_configurations (id, credential_id, is_default, workflow_settings, created_at, updated_at)
+         VALUES ($1, $2, 1, $3, $4, $4)",
+    )
+    .bind(Uuid::new_v4().hyphenated())
+    .bind(new.id.hyphenated())
+    .bind(Json(&new.workflow_settings))
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn get<'c, E: Executor<'c, Database = Sqlite>>(
+    executor: E,
+    project_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<CredentialRecord>> {
+    let row = sqlx::query(&format!(
+        "{SELECT_CREDENTIAL} WHERE c.project_id = $1 AND c.id = $2"
+    ))
+    .bind(project_id.hyphenated())
+    .bind(id.hyphenated())
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(credential_from_row).transpose()
+}
+
+pub(crate) async fn list(
+    pool: &SqlitePool,
+    project_id: Uuid,
+    filter: &CredentialFilter,
+) -> StoreResult<Vec<CredentialRecord>> {
+    sqlx::query(&format!(
+        "{SELECT_CREDENTIAL}
+         WHERE c.project_id = $1
+           AND ($2 IS NULL OR c.user_id = $2)
+           AND ($3 IS NULL OR c.integration_id = $3)
+           AND ($4 IS NULL OR c.status = $4)
+         ORDER BY c.created_at, c.id"
+    ))
+    .bind(project_id.hyphenated())
+    .bind(&filter.user_id)
+    .bind(filter.integration_id.map(|id| id.hyphenated()))
+    .bind(filter.status.map(CredentialStatus::as_str))
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(credential_from_row)
+    .collect()
+}
+
+pub(crate) async fn update(
+    conn: &mut SqliteConnection,
+    project_id: Uuid,
+    id: Uuid,
+    changes: &CredentialChanges,
+) -> StoreResult<()> {
+    let at = to_millis(now());
+    let touched = sqlx::query(
+        "UPDATE credentials SET external_id = CASE WHEN $1 THEN $2 ELSE external_id END, updated_at = $3
+         WHERE project_id = $4 AND id = $5",
+    )
+    .bind(changes.external_id.is_some())
+    .bind(changes.external_id.clone().flatten())
+    .bind(at)
+    .bind(project_id.hyphenated())
+    .bind(id.hyphenated())
+    .execute(&mut *conn)
+    .await?;
+    if touched.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    if changes.shared_settings.is_some() || changes.workflow_settings.is_some() {
+        sqlx::query(
+            "UPDATE credential_configurations
+             SET shared_settings = COALESCE($1, shared_settings),
+                 workflow_settings = COALESCE($2, workflow_settings),
+                 updated_at = $3
+             WHERE credential_id = $4 AND is_default = 1",
+        )
+        .bind(changes.shared_settings.as_ref().map(Json))
+        .bind(changes.workflow_settings.as_ref().map(Json))
+        .bind(at)
+        .bind(id.hyphenated())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,248 @@
+use patchbay_store::{CredentialChanges, CredentialFilter, CredentialStatus, StoreError};
+use patchbay_test_support::{TestDb, backend_tests};
+use serde_json::{Map, json};
+use uuid::Uuid;
+
+use crate::fixtures::{credential, integrations, project};
+
+async fn users_are_created_on_first_use_and_meta_merges(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    assert!(store.get_user(p, "ada").await.unwrap().is_none());
+    let created = store.upsert_user(p, "ada", None).await.unwrap();
+    assert_eq!(created.meta, Map::new());
+    let first = json!({"Name": "Ada", "Email": "ada@example.com"});
+    store
+        .upsert_user(p, "ada", first.as_object())
+        .await
+        .unwrap();
+    let merged = store
+        .upsert_user(
+            p,
+            "ada",
+            json!({"Email": "ada@lovelace.dev", "plan": {"seats": 3}}).as_object(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::Value::Object(merged.meta.clone()),
+        json!({"Name": "Ada", "Email": "ada@lovelace.dev", "plan": {"seats": 3}})
+    );
+    assert_eq!(
+        store.get_user(p, "ada").await.unwrap().unwrap().meta,
+        merged.meta
+    );
+    let other = project(&store).await;
+    assert!(store.get_user(other, "ada").await.unwrap().is_none());
+}
+
+async fn credentials_list_oldest_first_and_filter(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let ids = integrations(&store, p, &["crm", "chat"]).await;
+    let (crm, chat) = (ids[0], ids[1]);
+    let mut created = Vec::new();
+    for (integration, user, status) in [
+        (crm, "u1", CredentialStatus::Valid),
+        (crm, "u1", CredentialStatus::Invalid),
+        (chat, "u1", CredentialStatus::Valid),
+        (crm, "u2", CredentialStatus::Valid),
+        (crm, "u1", CredentialStatus::Valid),
+    ] {
+        let new = patchbay_store::NewCredential {
+            status,
+            ..credential(p, integration, user)
+        };
+        created.push(store.insert_credential(&new).await.unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let ids_of = |list: Vec<patchbay_store::CredentialRecord>| {
+        list.into_iter().map(|c| c.id).collect::<Vec<_>>()
+    };
+    let u1_crm = CredentialFilter {
+        user_id: Some("u1".into()),
+        integration_id: Some(crm),
+        status: None,
+    };
+    assert_eq!(
+        ids_of(store.list_credentials(p, &u1_crm).await.unwrap()),
+        [created[0].id, created[1].id, created[4].id]
+    );
+    let valid = CredentialFilter {
+        status: Some(CredentialStatus::Valid),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids_of(store.list_credentials(p, &valid).await.unwrap()),
+        [created[0].id, created[2].id, created[3].id, created[4].id]
+    );
+    assert_eq!(
+        store
+            .list_credentials(p, &CredentialFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+    let other = project(&store).await;
+    assert!(
+        store
+            .list_credentials(other, &CredentialFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let read = store
+        .get_credential(p, created[1].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, created[1]);
+    assert_eq!(read.status, CredentialStatus::Invalid);
+    assert_eq!(read.secrets.as_deref(), Some(&b"sealed-tokens"[..]));
+    assert_eq!(read.configuration.shared_settings, json!({}));
+    assert!(
+        store
+            .get_credential(other, created[1].id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn external_and_provider_ids_are_unique_per_user_and_integration(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let ids = integrations(&store, p, &["crm", "chat"]).await;
+    let labelled =
+        |integration, user: &str, ext: &str, provider: &str| patchbay_store::NewCredential {
+            external_id: Some(ext.to_owned()),
+            provider_id: Some(provider.to_owned()),
+            ..credential(p, integration, user)
+        };
+    store
+        .insert_credential(&labelled(ids[0], "u1", "work", "T1"))
+        .await
+        .unwrap();
+    for clash in [
+        labelled(ids[0], "u1", "work", "T2"),
+        labelled(ids[0], "u1", "home", "T1"),
+    ] {
+        let err = store.insert_credential(&clash).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        assert!(
+            store.get_credential(p, clash.id).await.unwrap().is_none(),
+            "no partial write"
+        );
+    }
+    // Another user, or another integration, may reuse both.
+    store
+        .insert_credential(&labelled(ids[0], "u2", "work", "T1"))
+        .await
+        .unwrap();
+    store
+        .insert_credential(&labelled(ids[1], "u1", "work", "T1"))
+        .await
+        .unwrap();
+}
+
+async fn configuration_updates_touch_one_credential(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let crm = integrations(&store, p, &["crm"]).await[0];
+    let a = store
+        .insert_credential(&credential(p, crm, "u1"))
+        .await
+        .unwrap();
+    let b = store
+        .insert_credential(&patchbay_store::NewCredential {
+            external_id: Some("b".into()),
+            ..credential(p, crm, "u1")
+        })
+        .await
+        .unwrap();
+
+    let changes = CredentialChanges {
+        external_id: None,
+        shared_settings: Some(json!({"pipeline": "Sales"})),
+        workflow_settings: Some(json!({"sync": {"enabled": true, "settings": {}}})),
+    };
+    let updated = store.update_credential(p, a.id, &changes).await.unwrap();
+    assert_eq!(
+        updated.configuration.shared_settings,
+        json!({"pipeline": "Sales"})
+    );
+    assert_eq!(
+        updated.configuration.workflow_settings["sync"]["enabled"],
+        true
+    );
+    assert_eq!(updated.configuration.id, a.configuration.id);
+    let untouched = store.get_credential(p, b.id).await.unwrap().unwrap();
+    assert_eq!(untouched.configuration.shared_settings, json!({}));
+
+    // Only the label changes; the settings stay.
+    let relabelled = store
+        .update_credential(
+            p,
+            a.id,
+            &CredentialChanges {
+                external_id: Some(Some("a".into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(relabelled.external_id.as_deref(), Some("a"));
+    assert_eq!(
+        relabelled.configuration.shared_settings,
+        json!({"pipeline": "Sales"})
+    );
+    let taken = CredentialChanges {
+        external_id: Some(Some("b".into())),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.update_credential(p, a.id, &taken).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let cleared = store
+        .update_credential(
+            p,
+            a.id,
+            &CredentialChanges {
+                external_id: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.external_id, None);
+
+    let other = project(&store).await;
+    assert!(matches!(
+        store.update_credential(other, a.id, &changes).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_credential(other, a.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_credential(p, a.id).await.unwrap();
+    assert!(store.get_credential(p, a.id).await.unwrap().is_none());
+    assert!(matches!(
+        store.delete_credential(p, a.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_credential(p, Uuid::new_v4()).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+backend_tests!(
+    users_are_created_on_first_use_and_meta_merges,
+    credentials_list_oldest_first_and_filter,
+    external_and_provider_ids_are_unique_per_user_and_integration,
+    configuration_updates_touch_one_credential,
+);

@@ -1,0 +1,83 @@
+//! Building blocks the contract tests share.
+
+use std::sync::Arc;
+
+use patchbay_core::secret_key::NewSecretKey;
+use patchbay_store::{
+    ConfigWrite, CredentialStatus, IntegrationWrite, NewCredential, NewProject, NewSecretKeyRecord,
+    SecretUpdate, Store, WorkflowWrite,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+pub async fn project(store: &Arc<dyn Store>) -> Uuid {
+    let project = NewProject {
+        id: Uuid::new_v4(),
+        name: "Fixture".to_owned(),
+    };
+    let key = NewSecretKey::generate();
+    let record = NewSecretKeyRecord {
+        id: Uuid::new_v4(),
+        project_id: project.id,
+        hash: key.hash(),
+        display_prefix: key.display_prefix(),
+    };
+    store.create_project(&project, &record).await.unwrap();
+    project.id
+}
+
+pub fn integration(type_name: &str) -> IntegrationWrite {
+    IntegrationWrite {
+        id: Uuid::new_v4(),
+        type_name: type_name.to_owned(),
+        definition: json!({"name": type_name}),
+        client_secret: SecretUpdate::Set(format!("sealed-{type_name}").into_bytes()),
+    }
+}
+
+pub fn workflow(id: &str, integration: &IntegrationWrite) -> WorkflowWrite {
+    WorkflowWrite {
+        id: id.to_owned(),
+        integration_id: integration.id,
+        trigger_type: "app_event".to_owned(),
+        trigger_event: Some("Contact Created".to_owned()),
+        definition: json!({"id": id}),
+    }
+}
+
+pub fn config(integrations: Vec<IntegrationWrite>, workflows: Vec<WorkflowWrite>) -> ConfigWrite {
+    ConfigWrite {
+        settings: json!({"requireExplicitCredential": false}),
+        document: json!({"integrations": integrations.iter().map(|i| i.type_name.clone()).collect::<Vec<_>>()}),
+        integrations,
+        workflows,
+    }
+}
+
+/// Applies one integration per type and returns their ids in order.
+pub async fn integrations(store: &Arc<dyn Store>, project_id: Uuid, types: &[&str]) -> Vec<Uuid> {
+    let writes: Vec<_> = types.iter().map(|t| integration(t)).collect();
+    let ids = writes.iter().map(|w| w.id).collect();
+    store
+        .apply_config(project_id, &config(writes, vec![]))
+        .await
+        .unwrap();
+    ids
+}
+
+pub fn credential(project_id: Uuid, integration_id: Uuid, user_id: &str) -> NewCredential {
+    NewCredential {
+        id: Uuid::new_v4(),
+        project_id,
+        integration_id,
+        user_id: user_id.to_owned(),
+        external_id: None,
+        provider_id: None,
+        provider_data: json!({"name": "Account"}),
+        status: CredentialStatus::Valid,
+        secrets: Some(b"sealed-tokens".to_vec()),
+        account_vars: json!({}),
+        valid_until: None,
+        workflow_settings: json!({}),
+    }
+}
