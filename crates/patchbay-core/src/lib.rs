@@ -4,3 +4,4 @@
 
 pub mod crypto;
 pub mod secret_key;
+pub mod selection;
