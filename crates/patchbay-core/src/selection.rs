@@ -15,6 +15,20 @@ pub trait Account {
     fn is_valid(&self) -> bool;
 }
 
+impl<T: Account> Account for &T {
+    fn id(&self) -> Uuid {
+        (*self).id()
+    }
+
+    fn external_id(&self) -> Option<&str> {
+        (*self).external_id()
+    }
+
+    fn is_valid(&self) -> bool {
+        (*self).is_valid()
+    }
+}
+
 /// What the operation will do with the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -163,13 +177,16 @@ mod tests {
         assert!(ok, "select({selection:?}, {op:?}, explicit={explicit}) = {got:?}, expected {expect:?}");
     }
 
+    /// Accounts, selection, operation, `requireExplicitCredential`, outcome.
+    type Case<'a> = (&'a [Acct], Option<&'a str>, Operation, bool, Expect);
+
     #[test]
     fn selection_table() {
         use Expect::*;
         use Operation::*;
         let all = accounts();
         let uuid2 = id(2).to_string();
-        let cases: Vec<(&[Acct], Option<&str>, Operation, bool, Expect)> = vec![
+        let cases: Vec<Case<'_>> = vec![
             // Default: the oldest VALID account, even though an older INVALID one exists.
             (&all, None, Use, false, Picks(2)),
             (&all, Some(""), Use, false, Picks(2)),
