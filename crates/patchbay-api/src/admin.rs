@@ -51,3 +51,39 @@ pub struct CreatedSecretKey {
 pub struct SecretKeyList {
     pub data: Vec<SecretKeyView>,
 }
+
+/// `POST /api/v1/projects/{projectId}/signing-keys`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddSigningKeyRequest {
+    /// SPKI PEM (`-----BEGIN PUBLIC KEY-----`) of an RSA (RS256), P-256
+    /// (ES256) or Ed25519 (EdDSA) key. The algorithm is pinned from the key.
+    pub public_key_pem: String,
+    /// The `kid` tokens name; generated when absent.
+    #[serde(default)]
+    pub kid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningKeyView {
+    pub kid: String,
+    pub algorithm: String,
+    pub date_created: DateTime<Utc>,
+    pub date_revoked: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SigningKeyList {
+    pub data: Vec<SigningKeyView>,
+}
+
+/// `PUT /api/v1/projects/{projectId}/config` succeeded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigApplied {
+    /// Increases by one with every applied document.
+    pub version: i64,
+    pub integrations: Vec<String>,
+    pub workflows: Vec<String>,
+}

@@ -41,6 +41,26 @@ pub enum ErrorCode {
     /// A path or query parameter has the wrong form.
     InvalidParameter,
     ValidationFailed,
+    IntegrationNotFound,
+    /// The user has no account for this integration.
+    IntegrationNotInstalled,
+    CredentialNotFound,
+    /// Several accounts and nothing selected where a selection is required;
+    /// `meta.credentialIds` lists them.
+    CredentialSelectionRequired,
+    ExternalIdTaken,
+    WorkflowNotFound,
+    UserNotFound,
+    SigningKeyNotFound,
+    SigningKeyTaken,
+    /// The PEM is not a public key Patchbay can pin an algorithm to.
+    InvalidSigningKey,
+    /// Removing an integration that still has connected accounts.
+    IntegrationInUse,
+    /// A user token was rejected; the code says why.
+    UnauthorizedToken(&'static str),
+    /// The token's permissions do not cover this integration or account.
+    Forbidden,
     /// The store is unreachable or not migrated.
     NotReady,
     Internal,
@@ -63,6 +83,19 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::InvalidParameter => "invalid_parameter",
             Self::ValidationFailed => "validation_failed",
+            Self::IntegrationNotFound => "integration_not_found",
+            Self::IntegrationNotInstalled => "integration_not_installed",
+            Self::CredentialNotFound => "credential_not_found",
+            Self::CredentialSelectionRequired => "credential_selection_required",
+            Self::ExternalIdTaken => "external_id_taken",
+            Self::WorkflowNotFound => "workflow_not_found",
+            Self::UserNotFound => "user_not_found",
+            Self::SigningKeyNotFound => "signing_key_not_found",
+            Self::SigningKeyTaken => "signing_key_taken",
+            Self::InvalidSigningKey => "invalid_signing_key",
+            Self::IntegrationInUse => "integration_in_use",
+            Self::UnauthorizedToken(code) => code,
+            Self::Forbidden => "forbidden",
             Self::NotReady => "not_ready",
             Self::Internal => "internal_error",
         }

@@ -6,7 +6,9 @@
 mod admin;
 mod error;
 mod ops;
+mod sdk;
 
 pub use admin::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use ops::*;
+pub use sdk::*;

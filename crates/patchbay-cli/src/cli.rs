@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::ServeArgs;
+use crate::project_commands::{ApplyArgs, MintTokenArgs, SigningKeyCommand};
 use crate::store::{DatabaseArgs, open_migrated};
 
 #[derive(Debug, Parser)]
@@ -30,6 +31,20 @@ pub enum Command {
     /// Manage projects.
     #[command(subcommand)]
     Project(ProjectCommand),
+    /// Manage the public keys that verify a project's user tokens.
+    #[command(subcommand)]
+    SigningKey(SigningKeyCommand),
+    /// Development user tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Validate and apply a project's configuration document.
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Sign a user token with a private key, for development.
+    Mint(MintTokenArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,12 +3,13 @@
 mod cli;
 mod config;
 mod master_key;
+mod project_commands;
 mod serve;
 mod store;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command, ProjectCommand};
+use crate::cli::{Cli, Command, ProjectCommand, TokenCommand};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -18,6 +19,9 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args).await,
         Command::Migrate(args) => store::migrate(args).await,
         Command::Project(ProjectCommand::Create(args)) => cli::create_project(args).await,
+        Command::SigningKey(command) => project_commands::signing_key(command).await,
+        Command::Token(TokenCommand::Mint(args)) => project_commands::mint_token(args),
+        Command::Apply(args) => project_commands::apply(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

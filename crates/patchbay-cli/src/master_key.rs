@@ -21,7 +21,18 @@ pub fn load(key_file: &Path) -> anyhow::Result<MasterKey> {
 
 fn generate(key_file: &Path) -> anyhow::Result<MasterKey> {
     let key = MasterKey::generate();
-    if let Some(dir) = key_file.parent() {
+    write_private(key_file, &format!("{}\n", key.to_base64().as_str()))?;
+    tracing::warn!(
+        path = %key_file.display(),
+        "generated a new master key file. Every stored secret is encrypted under it: back it up, \
+         and in production set PATCHBAY_MASTER_KEY from your secret manager instead"
+    );
+    Ok(key)
+}
+
+/// Writes a new file only its owner can read; never overwrites one.
+pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let mut options = std::fs::OpenOptions::new();
@@ -29,14 +40,8 @@ fn generate(key_file: &Path) -> anyhow::Result<MasterKey> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options
-        .open(key_file)
-        .with_context(|| format!("creating the master key file {}", key_file.display()))?;
-    writeln!(file, "{}", key.to_base64().as_str())
-        .with_context(|| format!("writing {}", key_file.display()))?;
-    tracing::warn!(
-        path = %key_file.display(),
-        "generated a new master key file. Every stored secret is encrypted under it: back it up, \
-         and in production set PATCHBAY_MASTER_KEY from your secret manager instead"
-    );
-    Ok(key)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -4,5 +4,5 @@
 
 pub mod crypto;
 pub mod secret_key;
-pub mod user_token;
 pub mod selection;
+pub mod user_token;

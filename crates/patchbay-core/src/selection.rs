@@ -80,11 +80,13 @@ impl<'a> Selector<'a> {
     }
 
     fn find<'b, A: Account>(&self, accounts: &'b [A]) -> Option<&'b A> {
-        let by_external = |external: &str| accounts.iter().find(|a| a.external_id() == Some(external));
+        let by_external =
+            |external: &str| accounts.iter().find(|a| a.external_id() == Some(external));
         match self {
-            Self::IdOrExternal(id, raw) => {
-                accounts.iter().find(|a| a.id() == *id).or_else(|| by_external(raw))
-            }
+            Self::IdOrExternal(id, raw) => accounts
+                .iter()
+                .find(|a| a.id() == *id)
+                .or_else(|| by_external(raw)),
             Self::External(external) => by_external(external),
         }
     }
@@ -102,20 +104,27 @@ pub fn select<'a, A: Account>(
     policy: SelectionPolicy,
 ) -> Result<&'a A, SelectionError> {
     if let Some(value) = selection.map(str::trim).filter(|v| !v.is_empty()) {
-        return Selector::parse(value).find(accounts).ok_or(SelectionError::NotFound);
+        return Selector::parse(value)
+            .find(accounts)
+            .ok_or(SelectionError::NotFound);
     }
     if accounts.is_empty() {
         return Err(SelectionError::NoAccount);
     }
     if accounts.len() > 1 && (operation == Operation::Destroy || policy.require_explicit) {
-        return Err(SelectionError::SelectionRequired(accounts.iter().map(A::id).collect()));
+        return Err(SelectionError::SelectionRequired(
+            accounts.iter().map(A::id).collect(),
+        ));
     }
     Ok(default_account(accounts).unwrap_or(&accounts[0]))
 }
 
 /// The default ("first") account: the oldest `VALID` one, else the oldest.
 pub fn default_account<A: Account>(accounts: &[A]) -> Option<&A> {
-    accounts.iter().find(|a| a.is_valid()).or_else(|| accounts.first())
+    accounts
+        .iter()
+        .find(|a| a.is_valid())
+        .or_else(|| accounts.first())
 }
 
 #[cfg(test)]
@@ -148,9 +157,21 @@ mod tests {
     /// Oldest first: 1 INVALID "work", 2 VALID "home", 3 VALID with a UUID-looking external id.
     fn accounts() -> Vec<Acct> {
         vec![
-            Acct { id: id(1), external: Some("work"), valid: false },
-            Acct { id: id(2), external: Some("home"), valid: true },
-            Acct { id: id(3), external: Some("00000000-0000-0000-0000-0000000000aa"), valid: true },
+            Acct {
+                id: id(1),
+                external: Some("work"),
+                valid: false,
+            },
+            Acct {
+                id: id(2),
+                external: Some("home"),
+                valid: true,
+            },
+            Acct {
+                id: id(3),
+                external: Some("00000000-0000-0000-0000-0000000000aa"),
+                valid: true,
+            },
         ]
     }
 
@@ -162,8 +183,16 @@ mod tests {
         Required,
     }
 
-    fn check(accounts: &[Acct], selection: Option<&str>, op: Operation, explicit: bool, expect: Expect) {
-        let policy = SelectionPolicy { require_explicit: explicit };
+    fn check(
+        accounts: &[Acct],
+        selection: Option<&str>,
+        op: Operation,
+        explicit: bool,
+        expect: Expect,
+    ) {
+        let policy = SelectionPolicy {
+            require_explicit: explicit,
+        };
         let got = select(accounts, selection, op, policy);
         let ok = match (&got, &expect) {
             (Ok(a), Expect::Picks(n)) => a.id == id(*n),
@@ -174,7 +203,10 @@ mod tests {
             }
             _ => false,
         };
-        assert!(ok, "select({selection:?}, {op:?}, explicit={explicit}) = {got:?}, expected {expect:?}");
+        assert!(
+            ok,
+            "select({selection:?}, {op:?}, explicit={explicit}) = {got:?}, expected {expect:?}"
+        );
     }
 
     /// Accounts, selection, operation, `requireExplicitCredential`, outcome.
@@ -197,14 +229,38 @@ mod tests {
             (&all, Some("work"), Use, false, Picks(1)),
             (&all, Some("home"), Destroy, false, Picks(2)),
             // A UUID that is nobody's id but is someone's external id.
-            (&all, Some("00000000-0000-0000-0000-0000000000aa"), Use, false, Picks(3)),
-            (&all, Some("ext:00000000-0000-0000-0000-0000000000aa"), Use, false, Picks(3)),
+            (
+                &all,
+                Some("00000000-0000-0000-0000-0000000000aa"),
+                Use,
+                false,
+                Picks(3),
+            ),
+            (
+                &all,
+                Some("ext:00000000-0000-0000-0000-0000000000aa"),
+                Use,
+                false,
+                Picks(3),
+            ),
             // Names that match nothing in this set: not found, whatever exists elsewhere.
-            (&all, Some("00000000-0000-0000-0000-000000000009"), Use, false, NotFound),
+            (
+                &all,
+                Some("00000000-0000-0000-0000-000000000009"),
+                Use,
+                false,
+                NotFound,
+            ),
             (&all, Some("ext:nope"), Use, false, NotFound),
             (&all, Some("nope"), Use, false, NotFound),
             (&all, Some("ext:"), Use, false, NotFound),
-            (&all, Some("ext:00000000-0000-0000-0000-000000000001"), Use, false, NotFound),
+            (
+                &all,
+                Some("ext:00000000-0000-0000-0000-000000000001"),
+                Use,
+                false,
+                NotFound,
+            ),
             // Destroying never guesses among several; explicit mode never guesses at all.
             (&all, None, Destroy, false, Required),
             (&all, None, Use, true, Required),

@@ -6,7 +6,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use patchbay_api::ErrorCode;
 use patchbay_core::secret_key::{SecretKeyHash, looks_like_secret_key};
-use patchbay_store::Project;
+use patchbay_core::user_token::{self, VerificationKey, VerifiedToken};
+use patchbay_store::{ConnectedUser, Project};
 use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
@@ -114,5 +115,85 @@ impl FromRequestParts<AppState> for ProjectAdmin {
             .await?
             .ok_or_else(ApiError::project_not_found)?;
         Ok(Self { project })
+    }
+}
+
+/// An end user, authenticated by a user token signed with one of the
+/// project's signing keys (SPEC §2).
+#[derive(Debug)]
+pub struct ConnectUser {
+    pub project: Project,
+    pub user: ConnectedUser,
+    pub token: VerifiedToken,
+}
+
+impl FromRequestParts<AppState> for ConnectUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let PathParams(path) = PathParams::<ProjectPath>::from_request_parts(parts, state).await?;
+        let project_id =
+            Uuid::parse_str(&path.project_id).map_err(|_| ApiError::project_not_found())?;
+        let token = bearer(&parts.headers)?;
+        let project = state
+            .store
+            .get_project(project_id)
+            .await?
+            .ok_or_else(ApiError::project_not_found)?;
+        let keys: Vec<VerificationKey> = state
+            .store
+            .list_signing_keys(project_id)
+            .await?
+            .into_iter()
+            .filter(|key| key.revoked_at.is_none())
+            .filter_map(|key| {
+                Some(VerificationKey {
+                    algorithm: key.algorithm.parse().ok()?,
+                    kid: key.kid,
+                    public_key_pem: key.public_key_pem,
+                })
+            })
+            .collect();
+        let verified = user_token::verify(token, project_id, &keys, chrono::Utc::now().timestamp())
+            .map_err(|err| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::UnauthorizedToken(err.code()),
+                    err.to_string(),
+                )
+            })?;
+        let user = current_user(state, project_id, &verified).await?;
+        Ok(Self {
+            project,
+            user,
+            token: verified,
+        })
+    }
+}
+
+/// The stored user, created on first use. Metadata claims of the token are
+/// merged in, but only written when they change something, so an ordinary
+/// request costs one read.
+async fn current_user(
+    state: &AppState,
+    project_id: Uuid,
+    token: &VerifiedToken,
+) -> Result<ConnectedUser, ApiError> {
+    let stored = state.store.get_user(project_id, &token.user_id).await?;
+    let up_to_date = stored.as_ref().is_some_and(|user| {
+        token
+            .meta
+            .iter()
+            .all(|(key, value)| user.meta.get(key) == Some(value))
+    });
+    match stored {
+        Some(user) if up_to_date => Ok(user),
+        _ => {
+            let meta = (!token.meta.is_empty()).then_some(&token.meta);
+            Ok(state
+                .store
+                .upsert_user(project_id, &token.user_id, meta)
+                .await?)
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! This is the only crate that knows about axum and HTTP status codes. It
 //! holds an `Arc<dyn Store>` and is never generic over the database.
 
+mod accounts;
 mod auth;
 mod error;
 mod extract;
@@ -10,12 +11,16 @@ mod handlers;
 mod keyring;
 mod metrics;
 mod routes;
+mod runtime;
 mod state;
+mod user_object;
 
 use std::future::Future;
 
 pub use error::ApiError;
+pub use handlers::config::apply_config;
 pub use handlers::projects::create_project;
+pub use handlers::signing_keys::add_signing_key;
 pub use keyring::{KeyringError, load_keyring};
 pub use routes::router;
 pub use state::{AppState, ServerConfig};

@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::handlers::{ops, projects};
+use crate::handlers::{config, ops, projects, sdk, signing_keys, users};
 use crate::metrics;
 use crate::state::AppState;
 
@@ -28,6 +28,7 @@ use crate::state::AppState;
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "admin", description = "Admin API, authenticated with a project secret key"),
+        (name = "sdk", description = "End-user API (Paragon-compatible), authenticated with a user token"),
     )
 )]
 struct ApiDoc;
@@ -37,7 +38,7 @@ struct SecuritySchemes;
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        for name in ["secretKey", "adminToken"] {
+        for name in ["secretKey", "adminToken", "userToken"] {
             components.add_security_scheme(
                 name,
                 SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
@@ -59,6 +60,17 @@ pub fn router(state: AppState) -> Router {
             projects::create_secret_key
         ))
         .routes(routes!(projects::revoke_secret_key))
+        .routes(routes!(signing_keys::create, signing_keys::list))
+        .routes(routes!(signing_keys::revoke))
+        .routes(routes!(config::put, config::get))
+        .routes(routes!(users::user))
+        .routes(routes!(users::credentials))
+        .routes(routes!(users::delete_credential))
+        .routes(routes!(sdk::me, sdk::update_me))
+        .routes(routes!(sdk::integrations))
+        .routes(routes!(sdk::credentials))
+        .routes(routes!(sdk::credential, sdk::update_credential))
+        .routes(routes!(sdk::enable_workflow, sdk::disable_workflow))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

@@ -307,3 +307,17 @@ pub struct CredentialChanges {
     pub shared_settings: Option<serde_json::Value>,
     pub workflow_settings: Option<serde_json::Value>,
 }
+
+impl patchbay_core::selection::Account for CredentialRecord {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn external_id(&self) -> Option<&str> {
+        self.external_id.as_deref()
+    }
+
+    fn is_valid(&self) -> bool {
+        self.status == CredentialStatus::Valid
+    }
+}

@@ -15,9 +15,11 @@ use patchbay_store_postgres::PgStore;
 use patchbay_store_sqlite::SqliteStore;
 use sqlx::{Connection as _, Executor as _, PgConnection};
 
+mod project;
 mod server;
 
 pub use patchbay_store::Backend;
+pub use project::{TEST_CONFIG, TestProject};
 pub use server::{ADMIN_TOKEN, TestServer};
 
 /// The PostgreSQL server tests create their databases on.

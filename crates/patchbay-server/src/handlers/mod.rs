@@ -2,5 +2,9 @@
 //! extractor, calls the store or the domain, and maps the result onto wire
 //! types from `patchbay-api`.
 
+pub mod config;
 pub mod ops;
 pub mod projects;
+pub mod sdk;
+pub mod signing_keys;
+pub mod users;

@@ -2,7 +2,12 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
+mod accounts;
 mod admin;
+mod configuration;
 mod errors;
+mod fixtures;
 mod http;
 mod ops;
+mod user_object;
+mod user_tokens;

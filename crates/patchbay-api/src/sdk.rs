@@ -1,0 +1,209 @@
+//! The end-user API (`/projects/{projectId}/sdk/...`), shaped like Paragon's.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// `GET /sdk/me`: Paragon's `AuthenticatedConnectUser`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserObject {
+    pub authenticated: bool,
+    pub user_id: String,
+    #[schema(value_type = Object)]
+    pub meta: Map<String, Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub resources: Vec<Value>,
+    /// Every integration of the project, by type.
+    pub integrations: BTreeMap<String, IntegrationState>,
+}
+
+/// One integration as seen by one user. The top-level credential fields
+/// describe the default account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationState {
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_status: Option<CredentialStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub provider_data: Option<Value>,
+    /// Every account of this user for this integration, oldest first.
+    pub all_credentials: Vec<Credential>,
+    /// The configurations of all those accounts.
+    pub all_configurations: Vec<CredentialConfiguration>,
+    #[schema(value_type = Object)]
+    pub shared_settings: Value,
+    /// The default account's workflows: `{workflowId: {enabled, settings}}`.
+    pub workflow_settings: BTreeMap<String, WorkflowState>,
+    pub configured_workflows: BTreeMap<String, WorkflowState>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum CredentialStatus {
+    Pending,
+    Valid,
+    Invalid,
+}
+
+/// A connected account. Never carries a token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Credential {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub integration_id: Uuid,
+    /// The connected user's id (Paragon calls users personas).
+    pub persona_id: String,
+    pub external_id: Option<String>,
+    pub provider_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub provider_data: Value,
+    pub status: CredentialStatus,
+    pub is_preview_credential: bool,
+    pub date_created: DateTime<Utc>,
+    pub date_updated: DateTime<Utc>,
+    pub date_refreshed: Option<DateTime<Utc>>,
+    pub date_valid_until: Option<DateTime<Utc>>,
+    pub refresh_failure_count: i64,
+    pub configurations: Vec<CredentialConfiguration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialConfiguration {
+    pub id: Uuid,
+    pub connect_credential_id: Uuid,
+    pub is_default: bool,
+    #[schema(value_type = Object)]
+    pub shared_settings: Value,
+    pub workflow_settings: BTreeMap<String, WorkflowState>,
+    pub date_created: DateTime<Utc>,
+    pub date_updated: DateTime<Utc>,
+}
+
+/// Whether a workflow runs for an account, and that account's inputs for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowState {
+    pub enabled: bool,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub settings: Value,
+}
+
+/// `PATCH /sdk/me`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    #[schema(value_type = Object)]
+    pub meta: Map<String, Value>,
+}
+
+/// `PATCH /sdk/credentials/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateCredentialRequest {
+    #[serde(default)]
+    pub config: Option<ConfigurationUpdate>,
+    /// A new label, or `null` to remove it. Absent leaves it unchanged.
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigurationUpdate {
+    /// Merged key by key into the account's shared settings.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub shared_settings: Option<Map<String, Value>>,
+    /// Per workflow: `enabled` and/or `settings` (settings merge key by key).
+    #[serde(default)]
+    pub workflow_settings: Option<BTreeMap<String, WorkflowStateUpdate>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkflowStateUpdate {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<Map<String, Value>>,
+}
+
+/// `{data: [...]}` lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CredentialList {
+    pub data: Vec<Credential>,
+}
+
+/// `GET /sdk/integrations`: an integration enabled in the project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationMetadata {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub icon: Option<String>,
+    /// `oauth2`, `api_key` or `basic`.
+    pub auth_type: String,
+    /// What the user enters when connecting an API-key or basic-auth account.
+    #[schema(value_type = Vec<Object>)]
+    pub credential_fields: Vec<Value>,
+    /// Non-secret values asked for when connecting (a subdomain...).
+    #[schema(value_type = Vec<Object>)]
+    pub connection_fields: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub user_settings: Vec<Value>,
+    pub workflows: Vec<WorkflowMetadata>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowMetadata {
+    pub id: String,
+    pub description: Option<String>,
+    pub default_enabled: bool,
+    #[schema(value_type = Vec<Object>)]
+    pub inputs: Vec<Value>,
+}
+
+/// Distinguishes an absent field from an explicit `null`.
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize>(
+        value: &Option<Option<T>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(inner) => inner.serialize(serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(deserializer).map(Some)
+    }
+}

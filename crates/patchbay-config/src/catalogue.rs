@@ -1,0 +1,139 @@
+//! The built-in provider catalogue, embedded at compile time by `build.rs`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::LazyLock;
+
+use serde_norway::Value as Tree;
+
+use crate::errors::{ConfigError, ConfigErrors, Report};
+use crate::provider::ProviderDefinition;
+use crate::provider_check::{Origin, check_provider};
+use crate::source;
+use crate::typed::deserialize_at;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/providers.rs"));
+}
+
+/// Provider definitions by id.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    providers: BTreeMap<String, ProviderDefinition>,
+    errors: Vec<CatalogueError>,
+}
+
+/// A catalogue file that failed validation; the file is left out of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueError {
+    /// The file name, `slack.yaml`.
+    pub file: String,
+    pub error: ConfigError,
+}
+
+impl fmt::Display for CatalogueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.error.path.is_empty() {
+            write!(f, "providers/{}: {}", self.file, self.error.message)
+        } else {
+            write!(
+                f,
+                "providers/{}: {}: {}",
+                self.file, self.error.path, self.error.message
+            )
+        }
+    }
+}
+
+/// The embedded catalogue, parsed once on first use.
+pub fn catalogue() -> &'static Catalogue {
+    static CATALOGUE: LazyLock<Catalogue> =
+        LazyLock::new(|| Catalogue::from_files(embedded::FILES.iter().copied()));
+    &CATALOGUE
+}
+
+impl Catalogue {
+    /// Builds a catalogue from `(file name, YAML text)` pairs. A file that fails validation is
+    /// left out and its errors kept (see [`Catalogue::errors`]): one broken file must not take
+    /// every other provider down with it.
+    pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut catalogue = Self::default();
+        for (file, text) in files {
+            let stem = file.strip_suffix(".yaml").unwrap_or(file);
+            let result = parse_provider(text).and_then(|definition| {
+                if definition.id == stem {
+                    Ok(definition)
+                } else {
+                    Err(ConfigErrors(vec![ConfigError::new(
+                        "id",
+                        format!("`{}` must equal the file name `{stem}`", definition.id),
+                    )]))
+                }
+            });
+            match result {
+                Ok(definition) if catalogue.providers.contains_key(&definition.id) => {
+                    catalogue.errors.push(CatalogueError {
+                        file: file.to_owned(),
+                        error: ConfigError::new(
+                            "id",
+                            format!("duplicate provider `{}`", definition.id),
+                        ),
+                    });
+                }
+                Ok(definition) => {
+                    catalogue
+                        .providers
+                        .insert(definition.id.clone(), definition);
+                }
+                Err(errors) => {
+                    catalogue
+                        .errors
+                        .extend(errors.into_iter().map(|error| CatalogueError {
+                            file: file.to_owned(),
+                            error,
+                        }))
+                }
+            }
+        }
+        catalogue
+    }
+
+    pub fn get(&self, id: &str) -> Option<&ProviderDefinition> {
+        self.providers.get(id)
+    }
+
+    /// Every provider, sorted by id.
+    pub fn iter(&self) -> impl Iterator<Item = &ProviderDefinition> {
+        self.providers.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.providers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.providers.is_empty()
+    }
+
+    /// The files left out, with why. Empty for the embedded catalogue (a test keeps it so).
+    pub fn errors(&self) -> &[CatalogueError] {
+        &self.errors
+    }
+}
+
+/// Parses and validates one provider file (paths are relative to the file: `auth.tokenUrl`).
+pub fn parse_provider(text: &str) -> Result<ProviderDefinition, ConfigErrors> {
+    let one = |error: ConfigError| ConfigErrors(vec![error]);
+    let tree = source::parse(text).map_err(one)?;
+    if !matches!(tree, Tree::Mapping(_)) {
+        let found = source::describe(&tree);
+        return Err(one(ConfigError::new(
+            "",
+            format!("expected a provider definition (a mapping), found {found}"),
+        )));
+    }
+    let definition = deserialize_at::<ProviderDefinition>(&tree, "").map_err(one)?;
+    let mut report = Report::default();
+    check_provider(&definition, "", Origin::Catalogue, &mut report);
+    report.finish(definition)
+}

@@ -1,0 +1,456 @@
+//! One integration of a document: `provider:` plus the project's overrides, or an inline
+//! provider definition; resolved either way to a full [`ProviderDefinition`].
+
+use std::fmt;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use serde_norway::{Mapping, Value as Tree};
+
+use crate::catalogue::Catalogue;
+use crate::errors::{ConfigErrors, Report, field};
+use crate::masked::MASK;
+use crate::names::{SLUG_RULE, is_slug};
+use crate::provider::{
+    AccountConfig, ApiConfig, AuthType, ConnectionField, ProviderAuth, ProviderDefinition,
+    VerifyConfig,
+};
+use crate::provider_check::{Origin, check_provider, check_scopes};
+use crate::settings::{UserSetting, check_schema, check_values};
+use crate::source::{describe, key_text};
+use crate::typed::typed;
+
+/// One integration enabled in the project, its provider resolved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationConfig {
+    /// The type slug (`slack`, `acme`).
+    pub type_name: String,
+    pub name: String,
+    /// The catalogue entry with the project's overrides applied, or the inline definition.
+    pub provider: ProviderDefinition,
+    /// Where `provider` came from, so the document can be written back as it was given.
+    pub source: ProviderSource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Never serialized: the server stores it encrypted, apart from this record.
+    #[serde(skip)]
+    pub client_secret: ClientSecret,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_settings: Vec<UserSetting>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+}
+
+impl IntegrationConfig {
+    /// Checks one account's complete `sharedSettings` against `userSettings`: unknown keys,
+    /// types, required values, select options, patterns. Paths are `sharedSettings.<id>`.
+    pub fn validate_shared_settings(&self, value: &Map<String, Value>) -> Result<(), ConfigErrors> {
+        check_values(&self.user_settings, value, "sharedSettings")
+    }
+}
+
+/// Where an integration's provider definition came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ProviderSource {
+    /// `provider: <id>`, with what the document changed.
+    #[serde(rename_all = "camelCase")]
+    Catalogue {
+        provider: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scopes: Option<Vec<String>>,
+    },
+    /// Defined in the document.
+    Inline,
+}
+
+/// An OAuth client secret as the document gave it.
+#[derive(Clone, Default)]
+pub enum ClientSecret {
+    /// None given.
+    #[default]
+    None,
+    /// The document carried the mask `********` (it was read back from `GET /config`):
+    /// keep the secret already stored.
+    Keep,
+    Set(SecretString),
+}
+
+impl ClientSecret {
+    fn from_document(value: Option<String>) -> Self {
+        match value {
+            None => Self::None,
+            Some(value) if value == MASK => Self::Keep,
+            Some(value) => Self::Set(SecretString::from(value)),
+        }
+    }
+
+    /// Whether the integration has a secret, new or kept.
+    pub fn is_present(&self) -> bool {
+        !matches!(self, Self::None)
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::Keep => f.write_str("Keep"),
+            Self::Set(_) => f.write_str("Set([REDACTED])"),
+        }
+    }
+}
+
+/// Returns the valid integrations and the type of every integration the document declares,
+/// valid or not (a workflow naming an invalid one is not also "unknown").
+pub(crate) fn load_integrations(
+    tree: &Tree,
+    catalogue: &Catalogue,
+    report: &mut Report,
+) -> (Vec<IntegrationConfig>, Vec<String>) {
+    let mut integrations = Vec::new();
+    let mut declared = Vec::new();
+    let mapping = match tree {
+        Tree::Null => return (integrations, declared),
+        Tree::Mapping(mapping) => mapping,
+        other => {
+            report.error(
+                "integrations",
+                format!(
+                    "expected a mapping from integration type to integration, found {}",
+                    describe(other)
+                ),
+            );
+            return (integrations, declared);
+        }
+    };
+    for (key, value) in mapping {
+        let type_name = key_text(key);
+        let path = field("integrations", &type_name);
+        if !matches!(key, Tree::String(_)) || !is_slug(&type_name) {
+            report.error(
+                &path,
+                format!("`{type_name}` is not a valid integration type: it {SLUG_RULE}"),
+            );
+        }
+        declared.push(type_name.clone());
+        if let Some(integration) = load_integration(&type_name, value, &path, catalogue, report) {
+            integrations.push(integration);
+        }
+    }
+    (integrations, declared)
+}
+
+/// An integration as written: `provider:` and overrides, or an inline definition.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct IntegrationDocument {
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    client_secret: Option<String>,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    #[serde(default)]
+    auth: Option<ProviderAuth>,
+    #[serde(default)]
+    api: Option<ApiConfig>,
+    #[serde(default)]
+    account: Option<AccountConfig>,
+    #[serde(default)]
+    verify: Option<VerifyConfig>,
+    #[serde(default)]
+    connection_fields: Option<Vec<ConnectionField>>,
+    #[serde(default)]
+    user_settings: Vec<UserSetting>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    icon: Option<String>,
+}
+
+const CLIENT_KEYS: [&str; 2] = ["clientId", "clientSecret"];
+
+fn load_integration(
+    type_name: &str,
+    tree: &Tree,
+    path: &str,
+    catalogue: &Catalogue,
+    report: &mut Report,
+) -> Option<IntegrationConfig> {
+    let Tree::Mapping(mapping) = tree else {
+        report.error(
+            path,
+            format!(
+                "expected an integration (a mapping), found {}",
+                describe(tree)
+            ),
+        );
+        return None;
+    };
+    let mapping = hoist_client_keys(mapping, path, report)?;
+    let document = typed::<IntegrationDocument>(&Tree::Mapping(mapping), path, report)?;
+    let errors_before = report.len();
+
+    if let Some(name) = &document.name
+        && name.trim().is_empty()
+    {
+        report.error(field(path, "name"), "must not be empty");
+    }
+    check_schema(
+        &document.user_settings,
+        &field(path, "userSettings"),
+        report,
+    );
+    let resolved = match &document.provider {
+        Some(provider_id) => from_catalogue(provider_id, &document, path, catalogue, report),
+        None => inline(type_name, &document, path, report),
+    };
+    let (provider, source) = resolved?;
+
+    if provider.auth_type() == AuthType::OAuth2 {
+        for (key, what, value) in [
+            ("clientId", "client id", &document.client_id),
+            ("clientSecret", "client secret", &document.client_secret),
+        ] {
+            match value {
+                None => report.error(
+                    field(path, key),
+                    format!("missing field `{key}`: an oauth2 integration needs the {what} of its OAuth app"),
+                ),
+                Some(value) if value.trim().is_empty() => report.error(field(path, key), "must not be empty"),
+                Some(_) => {}
+            }
+        }
+    } else {
+        for (key, value) in [
+            ("clientId", &document.client_id),
+            ("clientSecret", &document.client_secret),
+        ] {
+            if value.is_some() {
+                report.error(
+                    field(path, key),
+                    format!(
+                        "only oauth2 integrations have an OAuth client; this one is {}",
+                        provider.auth_type().as_str()
+                    ),
+                );
+            }
+        }
+    }
+
+    if report.len() != errors_before {
+        return None;
+    }
+    Some(IntegrationConfig {
+        type_name: type_name.to_owned(),
+        name: document
+            .name
+            .clone()
+            .unwrap_or_else(|| provider.name.clone()),
+        provider,
+        source,
+        client_id: document.client_id,
+        client_secret: ClientSecret::from_document(document.client_secret),
+        user_settings: document.user_settings,
+        description: document.description,
+        icon: document.icon,
+    })
+}
+
+/// SPEC §8 writes an inline integration's `clientId` and `clientSecret` inside `auth`; a
+/// catalogue integration has them at its top level. Both are accepted: this moves the former
+/// to the latter, so the provider definition itself never holds client credentials.
+fn hoist_client_keys(mapping: &Mapping, path: &str, report: &mut Report) -> Option<Mapping> {
+    let mut mapping = mapping.clone();
+    let Some(Tree::Mapping(auth)) = mapping.get_mut("auth") else {
+        return Some(mapping);
+    };
+    let mut hoisted = Vec::new();
+    let mut ok = true;
+    for key in CLIENT_KEYS {
+        let Some(value) = auth.remove(key) else {
+            continue;
+        };
+        let at = field(&field(path, "auth"), key);
+        if !matches!(value, Tree::String(_)) {
+            report.error(
+                &at,
+                format!("expected a string, found {}", describe(&value)),
+            );
+            ok = false;
+        } else {
+            hoisted.push((key, value, at));
+        }
+    }
+    for (key, value, at) in hoisted {
+        if mapping.contains_key(key) {
+            report.error(
+                at,
+                format!("given twice: here and at `{}`", field(path, key)),
+            );
+            ok = false;
+        } else {
+            mapping.insert(Tree::String(key.to_owned()), value);
+        }
+    }
+    ok.then_some(mapping)
+}
+
+fn from_catalogue(
+    provider_id: &str,
+    document: &IntegrationDocument,
+    path: &str,
+    catalogue: &Catalogue,
+    report: &mut Report,
+) -> Option<(ProviderDefinition, ProviderSource)> {
+    let inline_keys = [
+        ("auth", document.auth.is_some()),
+        ("api", document.api.is_some()),
+        ("account", document.account.is_some()),
+        ("verify", document.verify.is_some()),
+        ("connectionFields", document.connection_fields.is_some()),
+    ];
+    for (key, given) in inline_keys {
+        if given {
+            report.error(
+                field(path, key),
+                format!(
+                    "`{key}` comes from the catalogue provider `{provider_id}`; remove it, or \
+                     remove `provider` to define the integration inline"
+                ),
+            );
+        }
+    }
+    let Some(definition) = catalogue.get(provider_id) else {
+        let hint = closest(
+            provider_id,
+            catalogue.iter().map(|provider| provider.id.as_str()),
+        )
+        .map(|id| format!("; did you mean `{id}`?"))
+        .unwrap_or_default();
+        report.error(
+            field(path, "provider"),
+            format!("unknown provider `{provider_id}`{hint}"),
+        );
+        return None;
+    };
+    let mut provider = definition.clone();
+    apply_scopes(&mut provider, document.scopes.as_deref(), path, report);
+    Some((
+        provider,
+        ProviderSource::Catalogue {
+            provider: provider_id.to_owned(),
+            name: document.name.clone(),
+            scopes: document.scopes.clone(),
+        },
+    ))
+}
+
+fn inline(
+    type_name: &str,
+    document: &IntegrationDocument,
+    path: &str,
+    report: &mut Report,
+) -> Option<(ProviderDefinition, ProviderSource)> {
+    for (key, given, why) in [
+        (
+            "name",
+            document.name.is_some(),
+            "an inline integration needs a display name",
+        ),
+        (
+            "auth",
+            document.auth.is_some(),
+            "an inline integration needs `auth` (or use `provider`)",
+        ),
+        (
+            "api",
+            document.api.is_some(),
+            "an inline integration needs `api` with its `baseUrl`",
+        ),
+    ] {
+        if !given {
+            report.error(field(path, key), format!("missing field `{key}`: {why}"));
+        }
+    }
+    let (Some(name), Some(auth), Some(api)) = (&document.name, &document.auth, &document.api)
+    else {
+        return None;
+    };
+    let mut provider = ProviderDefinition {
+        id: type_name.to_owned(),
+        name: name.clone(),
+        categories: Vec::new(),
+        docs_url: None,
+        auth: auth.clone(),
+        connection_fields: document.connection_fields.clone().unwrap_or_default(),
+        api: api.clone(),
+        account: document.account.clone(),
+        verify: document.verify.clone(),
+    };
+    apply_scopes(&mut provider, document.scopes.as_deref(), path, report);
+    check_provider(&provider, path, Origin::Inline, report);
+    Some((provider, ProviderSource::Inline))
+}
+
+fn apply_scopes(
+    provider: &mut ProviderDefinition,
+    scopes: Option<&[String]>,
+    path: &str,
+    report: &mut Report,
+) {
+    let Some(scopes) = scopes else { return };
+    let at = field(path, "scopes");
+    match &mut provider.auth {
+        ProviderAuth::OAuth2(oauth2) => {
+            check_scopes(scopes, &at, report);
+            oauth2.scopes = scopes.to_vec();
+        }
+        other => report.error(
+            at,
+            format!(
+                "only oauth2 integrations have scopes; this one is {}",
+                other.auth_type().as_str()
+            ),
+        ),
+    }
+}
+
+/// The candidate nearest to `wanted` by edit distance, when it is near enough to be a typo.
+fn closest<'c>(wanted: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
+    candidates
+        .map(|candidate| (edit_distance(wanted, candidate), candidate))
+        .filter(|(distance, _)| *distance <= 2.max(wanted.len() / 4))
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                previous
+            } else {
+                1 + previous.min(row[j]).min(current)
+            };
+            previous = current;
+        }
+    }
+    row[b.len()]
+}

@@ -1,0 +1,39 @@
+//! Patchbay's configuration as code: the project's configuration document (SPEC §8) with its
+//! workflows (SPEC §6), and the built-in provider catalogue. Both are parsed and validated as a
+//! whole, every error reported with the path of the value at fault.
+//!
+//! Pure code: the only input beyond the text given is the catalogue, embedded at compile time.
+
+mod catalogue;
+mod document;
+mod errors;
+mod http;
+mod integration;
+mod masked;
+mod names;
+mod provider;
+mod provider_check;
+mod settings;
+mod source;
+mod template;
+mod typed;
+mod urls;
+mod workflow;
+mod workflow_check;
+
+pub use catalogue::{Catalogue, CatalogueError, catalogue, parse_provider};
+pub use document::{ProjectConfig, ProjectSettings, load, load_with};
+pub use errors::{ConfigError, ConfigErrors};
+pub use http::HttpMethod;
+pub use integration::{ClientSecret, IntegrationConfig, ProviderSource};
+pub use masked::{MASK, masked};
+pub use provider::{
+    AccountConfig, ApiConfig, ApiKeyAuth, AuthType, BasicAuth, ClientAuth, ConnectionField,
+    CredentialField, Inject, OAuth2Auth, ProviderAuth, ProviderDefinition, ProviderRequest,
+    TokenRequestFormat, VerifyConfig,
+};
+pub use settings::{SettingType, UserSetting};
+pub use workflow::{
+    AppEventTrigger, ConditionStep, ForeachStep, FunctionStep, HttpStep, RequestStep, ResponseStep,
+    ScheduleTrigger, Step, StepType, Trigger, TriggerType, WorkflowConfig,
+};

@@ -1,0 +1,283 @@
+//! A provider definition: how to authorize against a third-party service and call its API.
+//! The same shape comes from the catalogue (`providers/<id>.yaml`) and from a document's inline
+//! integration. Field names are camelCase; unknown keys are rejected so a typo is an error, not
+//! a silently ignored option.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::http::HttpMethod;
+use crate::typed::{Tagged, deserialize_tagged};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    rename_all = "camelCase",
+    deny_unknown_fields,
+    expecting = "a provider definition (a mapping)"
+)]
+pub struct ProviderDefinition {
+    /// The catalogue id (the file name), or the integration type for an inline provider.
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docs_url: Option<String>,
+    pub auth: ProviderAuth,
+    /// Values asked for when an account is connected (a subdomain, a region).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connection_fields: Vec<ConnectionField>,
+    pub api: ApiConfig,
+    /// How to tell which external account was connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountConfig>,
+    /// A cheap request proving API-key or basic credentials work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyConfig>,
+}
+
+impl ProviderDefinition {
+    pub fn auth_type(&self) -> AuthType {
+        self.auth.auth_type()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthType {
+    #[serde(rename = "oauth2")]
+    OAuth2,
+    ApiKey,
+    Basic,
+}
+
+impl AuthType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OAuth2 => "oauth2",
+            Self::ApiKey => "api_key",
+            Self::Basic => "basic",
+        }
+    }
+}
+
+/// `auth`, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum ProviderAuth {
+    #[serde(rename = "oauth2")]
+    OAuth2(OAuth2Auth),
+    #[serde(rename = "api_key")]
+    ApiKey(ApiKeyAuth),
+    #[serde(rename = "basic")]
+    Basic(BasicAuth),
+}
+
+impl ProviderAuth {
+    /// What the end user types in to connect: the API key or basic-auth
+    /// fields; none for OAuth2.
+    pub fn credential_fields(&self) -> &[CredentialField] {
+        match self {
+            Self::OAuth2(_) => &[],
+            Self::ApiKey(auth) => &auth.fields,
+            Self::Basic(auth) => &auth.fields,
+        }
+    }
+
+    pub fn auth_type(&self) -> AuthType {
+        match self {
+            Self::OAuth2(_) => AuthType::OAuth2,
+            Self::ApiKey(_) => AuthType::ApiKey,
+            Self::Basic(_) => AuthType::Basic,
+        }
+    }
+}
+
+impl Tagged for ProviderAuth {
+    type Kind = AuthType;
+    const EXPECTING: &'static str = "an auth object with `type: oauth2 | api_key | basic`";
+
+    fn variant<'de, D: Deserializer<'de>>(kind: AuthType, rest: D) -> Result<Self, D::Error> {
+        Ok(match kind {
+            AuthType::OAuth2 => Self::OAuth2(OAuth2Auth::deserialize(rest)?),
+            AuthType::ApiKey => Self::ApiKey(ApiKeyAuth::deserialize(rest)?),
+            AuthType::Basic => Self::Basic(BasicAuth::deserialize(rest)?),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ProviderAuth {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_tagged(deserializer)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OAuth2Auth {
+    pub authorization_url: String,
+    pub token_url: String,
+    /// Default scopes; a project may replace them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    #[serde(default = "default_scope_separator")]
+    pub scope_separator: String,
+    #[serde(default)]
+    pub pkce: bool,
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    #[serde(default)]
+    pub token_request_format: TokenRequestFormat,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub authorization_params: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub token_params: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub token_headers: BTreeMap<String, String>,
+    /// Whether the provider issues refresh tokens; when it does not, an access token is used
+    /// until the provider rejects it.
+    #[serde(default = "yes")]
+    pub refreshes: bool,
+    /// Dotted path of the access token in the token response, for providers that nest it
+    /// (`authed_user.access_token`); by default `access_token` at the top.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_path: Option<String>,
+}
+
+fn default_scope_separator() -> String {
+    " ".to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    #[default]
+    ClientSecretPost,
+    ClientSecretBasic,
+}
+
+/// The body encoding of token requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRequestFormat {
+    #[default]
+    Form,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiKeyAuth {
+    /// What the end user enters (`apiKey`), reached in templates as `credentials.<id>`.
+    pub fields: Vec<CredentialField>,
+    pub inject: Inject,
+}
+
+/// Where an API key goes: a header or a query parameter (exactly one of them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Inject {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// A template such as `Bearer {{ credentials.apiKey }}`.
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BasicAuth {
+    pub fields: Vec<CredentialField>,
+    /// Templates over `credentials`; the password may render empty (key-as-username APIs).
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CredentialField {
+    pub id: String,
+    pub title: String,
+    /// Whether the value is shown masked once entered (an API key, unlike an account id).
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionField {
+    pub id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    /// Matched against the whole value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiConfig {
+    /// May be a template (`{{ token.instance_url }}`, `https://{{ connection.subdomain }}.x.com`).
+    pub base_url: String,
+    /// How the access token goes into `Authorization`; `Bearer {{ accessToken }}` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_header_format: Option<String>,
+    /// Sent with every API request (an API version header).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountConfig {
+    /// Without a request, `id` and `data` read the token response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<ProviderRequest>,
+    /// Template of the account's id at the provider (`providerId`).
+    pub id: String,
+    /// Templates of the display data (`providerData`: name, email, workspace).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, String>,
+    /// Templates of values kept with the credential for later templates (an instance URL).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifyConfig {
+    pub request: ProviderRequest,
+}
+
+/// A request the platform makes on its own: relative to the API base URL (`path`) or absolute
+/// (`url`), exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderRequest {
+    pub method: HttpMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+}

@@ -1,0 +1,132 @@
+//! Templates (`"{{ trigger.body.name }}"`) and expressions (`steps.find.output.total > 0`):
+//! minijinja with its default syntax, as the workflow engine renders them.
+//!
+//! Compiling only parses; filters and functions are looked up when a template renders, so an
+//! environment without any registered is enough to check syntax and is cheap to make.
+
+use std::collections::BTreeSet;
+
+use minijinja::Environment;
+
+use crate::errors::Report;
+
+/// The variables a template or expression reads, with simple attribute chains kept
+/// (`steps.create.output.body.id`), as minijinja's static analysis reports them.
+pub(crate) type Variables = BTreeSet<String>;
+
+/// Checks that `source` compiles as a template; returns the variables it reads.
+pub(crate) fn check_template(source: &str, path: &str, report: &mut Report) -> Option<Variables> {
+    // Skip the parser for plain text, which is most values.
+    if !(source.contains("{{") || source.contains("{%") || source.contains("{#")) {
+        return Some(Variables::new());
+    }
+    let env = Environment::empty();
+    match env.template_from_str(source) {
+        Ok(template) => Some(template.undeclared_variables(true).into_iter().collect()),
+        Err(error) => {
+            report.error(path, syntax_message("template", source, &error));
+            None
+        }
+    }
+}
+
+/// Checks that `source` compiles as a bare expression; returns the variables it reads.
+pub(crate) fn check_expression(source: &str, path: &str, report: &mut Report) -> Option<Variables> {
+    let trimmed = source.trim();
+    if trimmed.is_empty() {
+        report.error(path, "must not be empty: expected an expression");
+        return None;
+    }
+    if trimmed.starts_with("{{") && trimmed.ends_with("}}") {
+        report.error(
+            path,
+            format!(
+                "expected a bare expression, not a template: write `{}` without `{{{{ }}}}`",
+                trimmed
+                    .trim_start_matches("{{")
+                    .trim_end_matches("}}")
+                    .trim()
+            ),
+        );
+        return None;
+    }
+    let env = Environment::empty();
+    match env.compile_expression(source) {
+        Ok(expression) => Some(expression.undeclared_variables(true).into_iter().collect()),
+        Err(error) => {
+            report.error(path, syntax_message("expression", source, &error));
+            None
+        }
+    }
+}
+
+fn syntax_message(what: &str, source: &str, error: &minijinja::Error) -> String {
+    let detail = error
+        .detail()
+        .map_or_else(|| error.to_string(), str::to_owned);
+    match error.line() {
+        Some(line) if source.contains('\n') => {
+            format!("{what} syntax error: {detail} (line {line})")
+        }
+        _ => format!("{what} syntax error: {detail}"),
+    }
+}
+
+/// The names used right under `root`: `credentials` in `{{ credentials.apiKey }}` gives
+/// `apiKey`. Dynamic lookups (`credentials[name]`) cannot be resolved statically and are
+/// not listed.
+pub(crate) fn names_under<'v>(
+    variables: &'v Variables,
+    root: &str,
+) -> impl Iterator<Item = &'v str> {
+    variables.iter().filter_map(move |variable| {
+        let rest = variable.strip_prefix(root)?.strip_prefix('.')?;
+        rest.split('.').next()
+    })
+}
+
+/// Templates found while checking a group of values: each value's path and the variables it
+/// reads, so a reference can be reported at the exact value that makes it.
+pub(crate) type Found = Vec<(String, Variables)>;
+
+/// Checks every value of a map of templates (`query`, `data`), keyed `{path}.{key}`.
+pub(crate) fn check_template_map<'m>(
+    map: impl IntoIterator<Item = (&'m String, &'m String)>,
+    path: &str,
+    report: &mut Report,
+    found: &mut Found,
+) {
+    for (key, value) in map {
+        let at = crate::errors::field(path, key);
+        if let Some(variables) = check_template(value, &at, report) {
+            found.push((at, variables));
+        }
+    }
+}
+
+/// Checks every string inside a JSON value (a request body); keys are taken literally.
+pub(crate) fn check_json_templates(
+    value: &serde_json::Value,
+    path: &str,
+    report: &mut Report,
+    found: &mut Found,
+) {
+    match value {
+        serde_json::Value::String(text) => {
+            if let Some(variables) = check_template(text, path, report) {
+                found.push((path.to_owned(), variables));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                check_json_templates(item, &crate::errors::index(path, i), report, found);
+            }
+        }
+        serde_json::Value::Object(entries) => {
+            for (key, item) in entries {
+                check_json_templates(item, &crate::errors::field(path, key), report, found);
+            }
+        }
+        serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => {}
+    }
+}

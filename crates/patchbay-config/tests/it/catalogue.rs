@@ -1,0 +1,190 @@
+//! The catalogue's schema test: every file in `providers/` loads, and matches `schema.json`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use patchbay_config::{AuthType, Catalogue, ProviderAuth, catalogue, parse_provider};
+
+fn providers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../providers")
+}
+
+/// `(file name, text)` of every provider file, read from disk (not the embedded copy).
+fn provider_files() -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = fs::read_dir(providers_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            (name, fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_provider_file_loads_and_its_id_is_its_file_name() {
+    let files = provider_files();
+    assert!(
+        !files.is_empty(),
+        "no provider files in {}",
+        providers_dir().display()
+    );
+    let mut failures = Vec::new();
+    for (name, text) in &files {
+        match parse_provider(text) {
+            Ok(provider) if format!("{}.yaml", provider.id) == *name => {}
+            Ok(provider) => failures.push(format!(
+                "providers/{name}: id: `{}` is not the file name",
+                provider.id
+            )),
+            Err(errors) => failures.extend(
+                errors
+                    .iter()
+                    .map(|error| format!("providers/{name}: {error}")),
+            ),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "invalid provider files:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn the_embedded_catalogue_holds_every_file_without_errors() {
+    let errors: Vec<String> = catalogue()
+        .errors()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "invalid provider files:\n{}",
+        errors.join("\n")
+    );
+    assert_eq!(
+        catalogue().len(),
+        provider_files().len(),
+        "the embedded catalogue is stale or incomplete"
+    );
+    let ids: Vec<&str> = catalogue()
+        .iter()
+        .map(|provider| provider.id.as_str())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted, "iter() is sorted by id");
+}
+
+#[test]
+fn catalogue_get_finds_slack_as_an_oauth2_provider() {
+    let slack = catalogue().get("slack").unwrap();
+    assert_eq!(slack.name, "Slack");
+    assert_eq!(slack.auth_type(), AuthType::OAuth2);
+    let ProviderAuth::OAuth2(oauth2) = &slack.auth else {
+        panic!("slack is oauth2")
+    };
+    assert!(!oauth2.scopes.is_empty());
+    assert!(catalogue().get("no-such-provider").is_none());
+}
+
+#[test]
+fn every_provider_file_matches_schema_json() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(providers_dir().join("schema.json")).unwrap())
+            .unwrap();
+    let mut compiler = boon::Compiler::new();
+    let mut schemas = boon::Schemas::new();
+    compiler.add_resource("schema.json", schema).unwrap();
+    let index = compiler.compile("schema.json", &mut schemas).unwrap();
+    // The validator itself must be able to fail.
+    assert!(
+        schemas
+            .validate(&serde_json::json!({"id": "x", "colour": "red"}), index)
+            .is_err()
+    );
+    let mut failures = Vec::new();
+    for (name, text) in provider_files() {
+        let instance: serde_json::Value = serde_norway::from_str(&text).unwrap();
+        if let Err(error) = schemas.validate(&instance, index) {
+            failures.push(format!("providers/{name}: {error:#}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "provider files not matching schema.json:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// A broken file is left out of a catalogue and reported with its file name and field.
+#[test]
+fn a_broken_file_is_reported_with_file_and_field() {
+    let good = "id: good\nname: Good\nauth: {type: api_key, fields: [{id: key, title: Key}], inject: {query: key, value: '{{ credentials.key }}'}}\napi: {baseUrl: https://good.example}\n";
+    let bad_url = "id: bad\nname: Bad\nauth: {type: oauth2, authorizationUrl: https://bad.example/a, tokenUrl: /token}\napi: {baseUrl: https://bad.example}\naccount: {id: '{{ token.id }}'}\n";
+    let wrong_id = good.replace("id: good", "id: other");
+    let catalogue = Catalogue::from_files([
+        ("good.yaml", good),
+        ("bad.yaml", bad_url),
+        ("named.yaml", wrong_id.as_str()),
+    ]);
+    assert_eq!(catalogue.len(), 1);
+    assert!(catalogue.get("good").is_some());
+    let errors: Vec<String> = catalogue.errors().iter().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with("providers/bad.yaml: auth.tokenUrl: must be an absolute"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].starts_with("providers/named.yaml: id: `other` must equal the file name `named`"),
+        "{}",
+        errors[1]
+    );
+}
+
+#[test]
+fn provider_files_report_undeclared_template_names_and_missing_account() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "id: p\nname: P\nauth: {type: oauth2, authorizationUrl: 'https://{{ connection.sub }}.p.example/a', tokenUrl: https://p.example/t}\napi: {baseUrl: https://p.example}\naccount: {id: '{{ token.id }}'}\n",
+            "auth.authorizationUrl",
+            "unknown connection field `sub`",
+        ),
+        (
+            "id: p\nname: P\nauth: {type: basic, fields: [{id: user, title: User}], username: '{{ credentials.user }}', password: '{{ credentials.pass }}'}\napi: {baseUrl: https://p.example}\n",
+            "auth.password",
+            "unknown credential field `pass`",
+        ),
+        (
+            "id: p\nname: P\nauth: {type: oauth2, authorizationUrl: https://p.example/a, tokenUrl: https://p.example/t}\napi: {baseUrl: '{{ vars.apiEndpoint }}'}\naccount: {id: '{{ token.id }}', vars: {endpoint: '{{ response.body.url }}'}}\n",
+            "api.baseUrl",
+            "unknown var `apiEndpoint`",
+        ),
+        (
+            "id: p\nname: P\nauth: {type: oauth2, authorizationUrl: https://p.example/a, tokenUrl: https://p.example/t}\napi: {baseUrl: https://p.example}\n",
+            "account",
+            "missing field `account`",
+        ),
+        (
+            "id: p\nname: P\nauth: {type: oauth2}\napi: {baseUrl: https://p.example}\n",
+            "auth.authorizationUrl",
+            "missing field",
+        ),
+        ("- not a mapping\n", "", "expected a provider definition"),
+    ];
+    for (text, path, fragment) in cases {
+        let errors = parse_provider(text).unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|error| error.path == *path && error.message.contains(fragment)),
+            "expected `{path}: …{fragment}…` for\n{text}\ngot: {errors}"
+        );
+    }
+}

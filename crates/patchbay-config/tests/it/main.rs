@@ -1,0 +1,11 @@
+//! `patchbay-config` through its public API: the catalogue, whole documents (valid and broken),
+//! settings values, and the masked document.
+
+#![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
+
+mod broken;
+mod catalogue;
+mod documents;
+mod masked;
+mod settings;
+mod support;

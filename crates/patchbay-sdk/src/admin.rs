@@ -1,0 +1,149 @@
+//! The admin API of one project (`/api/v1/projects/{projectId}/...`).
+
+use patchbay_api::{
+    AddSigningKeyRequest, ConfigApplied, CreatedSecretKey, CredentialList, ProjectView,
+    SecretKeyList, SigningKeyList, SigningKeyView, UserObject,
+};
+use reqwest::Method;
+use uuid::Uuid;
+
+use crate::Error;
+use crate::http::Http;
+
+/// Filters of [`AdminClient::credentials`].
+#[derive(Debug, Clone, Default)]
+pub struct CredentialQuery {
+    pub user_id: Option<String>,
+    pub integration: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminClient {
+    http: Http,
+    project_id: Uuid,
+    secret_key: String,
+}
+
+impl AdminClient {
+    pub(crate) fn new(http: Http, project_id: Uuid, secret_key: String) -> Self {
+        Self {
+            http,
+            project_id,
+            secret_key,
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let path = format!("/api/v1/projects/{}{path}", self.project_id);
+        self.http.request(method, &path, Some(&self.secret_key))
+    }
+
+    pub async fn project(&self) -> Result<ProjectView, Error> {
+        self.http.send(self.request(Method::GET, "")).await
+    }
+
+    pub async fn secret_keys(&self) -> Result<SecretKeyList, Error> {
+        self.http
+            .send(self.request(Method::GET, "/secret-keys"))
+            .await
+    }
+
+    pub async fn create_secret_key(&self) -> Result<CreatedSecretKey, Error> {
+        self.http
+            .send(self.request(Method::POST, "/secret-keys"))
+            .await
+    }
+
+    pub async fn revoke_secret_key(&self, key_id: Uuid) -> Result<(), Error> {
+        self.http
+            .send_empty(self.request(Method::DELETE, &format!("/secret-keys/{key_id}")))
+            .await
+    }
+
+    /// Registers a public key (SPKI PEM) that verifies user tokens.
+    pub async fn add_signing_key(
+        &self,
+        public_key_pem: &str,
+        kid: Option<&str>,
+    ) -> Result<SigningKeyView, Error> {
+        let body = AddSigningKeyRequest {
+            public_key_pem: public_key_pem.to_owned(),
+            kid: kid.map(str::to_owned),
+        };
+        self.http
+            .send(self.request(Method::POST, "/signing-keys").json(&body))
+            .await
+    }
+
+    pub async fn signing_keys(&self) -> Result<SigningKeyList, Error> {
+        self.http
+            .send(self.request(Method::GET, "/signing-keys"))
+            .await
+    }
+
+    pub async fn revoke_signing_key(&self, kid: &str) -> Result<(), Error> {
+        let path = format!("/signing-keys/{}", encode_segment(kid));
+        self.http
+            .send_empty(self.request(Method::DELETE, &path))
+            .await
+    }
+
+    /// Replaces the project's configuration with a YAML or JSON document.
+    /// `prune` allows removing integrations that still have accounts.
+    pub async fn apply_config(&self, document: &str, prune: bool) -> Result<ConfigApplied, Error> {
+        let request = self
+            .request(Method::PUT, "/config")
+            .query(&[("prune", prune)])
+            .header("content-type", "application/yaml")
+            .body(document.to_owned());
+        self.http.send(request).await
+    }
+
+    /// The configuration document, secrets masked.
+    pub async fn config(&self) -> Result<serde_json::Value, Error> {
+        self.http.send(self.request(Method::GET, "/config")).await
+    }
+
+    /// A user's object, as the user sees it.
+    pub async fn user(&self, user_id: &str) -> Result<UserObject, Error> {
+        let path = format!("/users/{}", encode_segment(user_id));
+        self.http.send(self.request(Method::GET, &path)).await
+    }
+
+    pub async fn credentials(&self, query: &CredentialQuery) -> Result<CredentialList, Error> {
+        let mut params = Vec::new();
+        for (name, value) in [
+            ("userId", &query.user_id),
+            ("integration", &query.integration),
+            ("status", &query.status),
+        ] {
+            if let Some(value) = value {
+                params.push((name, value.as_str()));
+            }
+        }
+        self.http
+            .send(self.request(Method::GET, "/credentials").query(&params))
+            .await
+    }
+
+    pub async fn delete_credential(&self, credential_id: Uuid) -> Result<(), Error> {
+        let path = format!("/credentials/{credential_id}");
+        self.http
+            .send_empty(self.request(Method::DELETE, &path))
+            .await
+    }
+}
+
+/// Percent-encodes one path segment (user ids and kids are free text).
+pub(crate) fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,110 @@
+//! The end-user API (`/projects/{projectId}/sdk/...`), as one user.
+
+use patchbay_api::{
+    Credential, IntegrationMetadata, UpdateCredentialRequest, UpdateUserRequest, UserObject,
+};
+use reqwest::Method;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::Error;
+use crate::admin::encode_segment;
+use crate::http::{CREDENTIAL_HEADER, Http};
+
+#[derive(Debug, Clone)]
+pub struct UserClient {
+    http: Http,
+    project_id: Uuid,
+    token: String,
+}
+
+impl UserClient {
+    pub(crate) fn new(http: Http, project_id: Uuid, token: String) -> Self {
+        Self {
+            http,
+            project_id,
+            token,
+        }
+    }
+
+    /// A request as this user; `selection` picks the account (a credential
+    /// id, `ext:<externalId>` or a plain externalId).
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        selection: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let path = format!("/projects/{}/sdk{path}", self.project_id);
+        let request = self.http.request(method, &path, Some(&self.token));
+        match selection {
+            Some(value) => request.header(CREDENTIAL_HEADER, value),
+            None => request,
+        }
+    }
+
+    pub async fn me(&self) -> Result<UserObject, Error> {
+        self.http.send(self.request(Method::GET, "/me", None)).await
+    }
+
+    /// Merges `meta` into the user's metadata.
+    pub async fn set_metadata(&self, meta: Map<String, Value>) -> Result<UserObject, Error> {
+        let body = UpdateUserRequest { meta };
+        self.http
+            .send(self.request(Method::PATCH, "/me", None).json(&body))
+            .await
+    }
+
+    pub async fn integrations(&self) -> Result<Vec<IntegrationMetadata>, Error> {
+        self.http
+            .send(self.request(Method::GET, "/integrations", None))
+            .await
+    }
+
+    /// The user's accounts, of one integration or all.
+    pub async fn credentials(&self, integration: Option<&str>) -> Result<Vec<Credential>, Error> {
+        let mut request = self.request(Method::GET, "/credentials", None);
+        if let Some(integration) = integration {
+            request = request.query(&[("integration", integration)]);
+        }
+        self.http.send(request).await
+    }
+
+    pub async fn credential(&self, id: &str) -> Result<Credential, Error> {
+        let path = format!("/credentials/{}", encode_segment(id));
+        self.http.send(self.request(Method::GET, &path, None)).await
+    }
+
+    pub async fn update_credential(
+        &self,
+        id: &str,
+        update: &UpdateCredentialRequest,
+    ) -> Result<Credential, Error> {
+        let path = format!("/credentials/{}", encode_segment(id));
+        self.http
+            .send(self.request(Method::PATCH, &path, None).json(update))
+            .await
+    }
+
+    pub async fn enable_workflow(
+        &self,
+        workflow_id: &str,
+        selection: Option<&str>,
+    ) -> Result<Credential, Error> {
+        let path = format!("/workflows/{}", encode_segment(workflow_id));
+        self.http
+            .send(self.request(Method::POST, &path, selection))
+            .await
+    }
+
+    pub async fn disable_workflow(
+        &self,
+        workflow_id: &str,
+        selection: Option<&str>,
+    ) -> Result<Credential, Error> {
+        let path = format!("/workflows/{}", encode_segment(workflow_id));
+        self.http
+            .send(self.request(Method::DELETE, &path, selection))
+            .await
+    }
+}

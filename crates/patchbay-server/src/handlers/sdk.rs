@@ -1,0 +1,392 @@
+//! The end-user API: the user object, integrations, and each account's
+//! configuration (SPEC §3).
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use patchbay_api::{
+    ConfigurationUpdate, Credential, ErrorBody, IntegrationMetadata, UpdateCredentialRequest,
+    UpdateUserRequest, UserObject, WorkflowMetadata,
+};
+use patchbay_core::selection::Operation;
+use patchbay_store::{CredentialChanges, CredentialRecord, StoreError};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::accounts::{
+    integration_not_found, selected_credential, visible_credential, visible_credentials,
+};
+use crate::auth::ConnectUser;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, PathParams};
+use crate::runtime::{Integration, ProjectRuntime, Workflow};
+use crate::state::AppState;
+use crate::user_object;
+
+async fn user_object_of(state: &AppState, user: &ConnectUser) -> Result<UserObject, ApiError> {
+    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let credentials = visible_credentials(state, user, &runtime, None).await?;
+    Ok(user_object::user_object(
+        &user.user,
+        &runtime,
+        &credentials,
+        |type_name, accounts| {
+            user.token
+                .may_see_integration(type_name, accounts.iter().map(|c| c.id))
+        },
+    ))
+}
+
+/// The user object: every integration with all of the user's accounts.
+#[utoipa::path(get, path = "/projects/{projectId}/sdk/me", tag = "sdk",
+    params(("projectId" = Uuid, Path)),
+    responses((status = 200, body = UserObject), (status = 401, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn me(
+    user: ConnectUser,
+    State(state): State<AppState>,
+) -> Result<axum::Json<UserObject>, ApiError> {
+    Ok(axum::Json(user_object_of(&state, &user).await?))
+}
+
+/// Merges `meta` into the user's metadata.
+#[utoipa::path(patch, path = "/projects/{projectId}/sdk/me", tag = "sdk",
+    params(("projectId" = Uuid, Path)), request_body = UpdateUserRequest,
+    responses((status = 200, body = UserObject), (status = 401, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn update_me(
+    mut user: ConnectUser,
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<UpdateUserRequest>,
+) -> Result<axum::Json<UserObject>, ApiError> {
+    user.user = state
+        .store
+        .upsert_user(user.project.id, &user.user.user_id, Some(&request.meta))
+        .await?;
+    Ok(axum::Json(user_object_of(&state, &user).await?))
+}
+
+/// The integrations enabled in the project that this token may see.
+#[utoipa::path(get, path = "/projects/{projectId}/sdk/integrations", tag = "sdk",
+    params(("projectId" = Uuid, Path)),
+    responses((status = 200, body = Vec<IntegrationMetadata>), (status = 401, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn integrations(
+    user: ConnectUser,
+    State(state): State<AppState>,
+) -> Result<axum::Json<Vec<IntegrationMetadata>>, ApiError> {
+    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let credentials = visible_credentials(&state, &user, &runtime, None).await?;
+    let visible = runtime.integrations.iter().filter(|integration| {
+        let ids = credentials
+            .iter()
+            .filter(|c| c.integration_id == integration.id)
+            .map(|c| c.id);
+        user.token
+            .may_see_integration(&integration.config.type_name, ids)
+    });
+    Ok(axum::Json(
+        visible.map(|i| integration_metadata(i, &runtime)).collect(),
+    ))
+}
+
+fn integration_metadata(
+    integration: &Integration,
+    runtime: &ProjectRuntime,
+) -> IntegrationMetadata {
+    let config = &integration.config;
+    IntegrationMetadata {
+        id: integration.id,
+        type_name: config.type_name.clone(),
+        name: config.name.clone(),
+        description: config.description.clone(),
+        icon: config.icon.clone(),
+        auth_type: config.provider.auth.auth_type().as_str().to_owned(),
+        credential_fields: config
+            .provider
+            .auth
+            .credential_fields()
+            .iter()
+            .map(|f| json!(f))
+            .collect(),
+        connection_fields: config
+            .provider
+            .connection_fields
+            .iter()
+            .map(|f| json!(f))
+            .collect(),
+        user_settings: config.user_settings.iter().map(|s| json!(s)).collect(),
+        workflows: runtime
+            .workflows_of(integration.id)
+            .map(|w| WorkflowMetadata {
+                id: w.config.id.clone(),
+                description: w.config.description.clone(),
+                default_enabled: w.config.default_enabled,
+                inputs: w.config.inputs.iter().map(|s| json!(s)).collect(),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CredentialQuery {
+    integration: Option<String>,
+}
+
+/// The user's accounts, of every integration or of one.
+#[utoipa::path(get, path = "/projects/{projectId}/sdk/credentials", tag = "sdk",
+    params(("projectId" = Uuid, Path), ("integration" = Option<String>, Query)),
+    responses((status = 200, body = Vec<Credential>), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn credentials(
+    user: ConnectUser,
+    State(state): State<AppState>,
+    Query(query): Query<CredentialQuery>,
+) -> Result<axum::Json<Vec<Credential>>, ApiError> {
+    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let integration = match &query.integration {
+        Some(type_or_id) => Some(
+            runtime
+                .integration(type_or_id)
+                .ok_or_else(|| integration_not_found(type_or_id))?,
+        ),
+        None => None,
+    };
+    let credentials = visible_credentials(&state, &user, &runtime, integration).await?;
+    Ok(axum::Json(
+        credentials
+            .iter()
+            .map(|c| user_object::credential(c, &runtime))
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CredentialPath {
+    #[serde(rename = "credentialId")]
+    credential_id: String,
+}
+
+/// One of the user's accounts, with its configuration.
+#[utoipa::path(get, path = "/projects/{projectId}/sdk/credentials/{credentialId}", tag = "sdk",
+    params(("projectId" = Uuid, Path), ("credentialId" = Uuid, Path)),
+    responses((status = 200, body = Credential), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn credential(
+    user: ConnectUser,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<CredentialPath>,
+) -> Result<axum::Json<Credential>, ApiError> {
+    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let credential = visible_credential(&state, &user, &runtime, &path.credential_id).await?;
+    Ok(axum::Json(user_object::credential(&credential, &runtime)))
+}
+
+/// Updates one account's settings, workflow states or label.
+#[utoipa::path(patch, path = "/projects/{projectId}/sdk/credentials/{credentialId}", tag = "sdk",
+    params(("projectId" = Uuid, Path), ("credentialId" = Uuid, Path)),
+    request_body = UpdateCredentialRequest,
+    responses((status = 200, body = Credential), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn update_credential(
+    user: ConnectUser,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<CredentialPath>,
+    JsonBody(request): JsonBody<UpdateCredentialRequest>,
+) -> Result<axum::Json<Credential>, ApiError> {
+    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let credential = visible_credential(&state, &user, &runtime, &path.credential_id).await?;
+    let integration = runtime
+        .integration_by_id(credential.integration_id)
+        .ok_or_else(ApiError::internal)?;
+    let mut changes = configuration_changes(
+        &credential,
+        integration,
+        &runtime,
+        request.config.unwrap_or_default(),
+    )?;
+    changes.external_id = request.external_id;
+    let updated = apply_changes(&state, &credential, &changes).await?;
+    Ok(axum::Json(user_object::credential(&updated, &runtime)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WorkflowPath {
+    #[serde(rename = "workflowId")]
+    workflow_id: String,
+}
+
+/// Enables a workflow for the selected account.
+#[utoipa::path(post, path = "/projects/{projectId}/sdk/workflows/{workflowId}", tag = "sdk",
+    params(("projectId" = Uuid, Path), ("workflowId" = String, Path),
+           ("X-Paragon-Credential" = Option<String>, Header)),
+    responses((status = 200, body = Credential), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn enable_workflow(
+    user: ConnectUser,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<WorkflowPath>,
+    headers: HeaderMap,
+) -> Result<axum::Json<Credential>, ApiError> {
+    set_workflow_enabled(&state, &user, &path.workflow_id, &headers, true).await
+}
+
+/// Disables a workflow for the selected account.
+#[utoipa::path(delete, path = "/projects/{projectId}/sdk/workflows/{workflowId}", tag = "sdk",
+    params(("projectId" = Uuid, Path), ("workflowId" = String, Path),
+           ("X-Paragon-Credential" = Option<String>, Header)),
+    responses((status = 200, body = Credential), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn disable_workflow(
+    user: ConnectUser,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<WorkflowPath>,
+    headers: HeaderMap,
+) -> Result<axum::Json<Credential>, ApiError> {
+    set_workflow_enabled(&state, &user, &path.workflow_id, &headers, false).await
+}
+
+async fn set_workflow_enabled(
+    state: &AppState,
+    user: &ConnectUser,
+    workflow_id: &str,
+    headers: &HeaderMap,
+    enabled: bool,
+) -> Result<axum::Json<Credential>, ApiError> {
+    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let workflow = runtime
+        .workflow(workflow_id)
+        .ok_or_else(|| workflow_not_found(workflow_id))?;
+    let integration = runtime
+        .integration_by_id(workflow.integration_id)
+        .ok_or_else(ApiError::internal)?;
+    let credential =
+        selected_credential(state, user, &runtime, integration, headers, Operation::Use).await?;
+    let mut states = credential.configuration.workflow_settings.clone();
+    set_workflow_state(&mut states, workflow, Some(enabled), None);
+    let changes = CredentialChanges {
+        workflow_settings: Some(states),
+        ..Default::default()
+    };
+    let updated = apply_changes(state, &credential, &changes).await?;
+    Ok(axum::Json(user_object::credential(&updated, &runtime)))
+}
+
+fn workflow_not_found(id: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        patchbay_api::ErrorCode::WorkflowNotFound,
+        format!("Workflow \"{id}\" does not exist in this project."),
+    )
+}
+
+/// Turns a configuration update into store changes, validating every value
+/// against the integration's user-settings schema and the workflows' inputs.
+fn configuration_changes(
+    credential: &CredentialRecord,
+    integration: &Integration,
+    runtime: &ProjectRuntime,
+    update: ConfigurationUpdate,
+) -> Result<CredentialChanges, ApiError> {
+    let mut changes = CredentialChanges::default();
+    if let Some(shared) = update.shared_settings {
+        let mut merged = as_object(&credential.configuration.shared_settings);
+        merged.extend(shared);
+        integration
+            .config
+            .validate_shared_settings(&merged)
+            .map_err(validation_error)?;
+        changes.shared_settings = Some(Value::Object(merged));
+    }
+    if let Some(updates) = update.workflow_settings {
+        let mut states = credential.configuration.workflow_settings.clone();
+        for (workflow_id, update) in updates {
+            let workflow = runtime
+                .workflows_of(integration.id)
+                .find(|w| w.config.id == workflow_id)
+                .ok_or_else(|| workflow_not_found(&workflow_id))?;
+            if let Some(settings) = &update.settings {
+                let mut merged = as_object(
+                    states
+                        .get(&workflow_id)
+                        .and_then(|s| s.get("settings"))
+                        .unwrap_or(&Value::Null),
+                );
+                merged.extend(settings.clone());
+                workflow
+                    .config
+                    .validate_settings(&merged)
+                    .map_err(validation_error)?;
+            }
+            set_workflow_state(&mut states, workflow, update.enabled, update.settings);
+        }
+        changes.workflow_settings = Some(states);
+    }
+    Ok(changes)
+}
+
+/// Writes one workflow's state into a configuration's `workflowSettings`,
+/// starting from the workflow's default for an account that never chose.
+fn set_workflow_state(
+    states: &mut Value,
+    workflow: &Workflow,
+    enabled: Option<bool>,
+    settings: Option<Map<String, Value>>,
+) {
+    if !states.is_object() {
+        *states = json!({});
+    }
+    let entry = &mut states[&workflow.config.id];
+    if !entry.is_object() {
+        *entry = json!({"enabled": workflow.config.default_enabled, "settings": {}});
+    }
+    if let Some(enabled) = enabled {
+        entry["enabled"] = json!(enabled);
+    }
+    if let Some(settings) = settings {
+        let mut merged = as_object(&entry["settings"]);
+        merged.extend(settings);
+        entry["settings"] = Value::Object(merged);
+    }
+}
+
+fn as_object(value: &Value) -> Map<String, Value> {
+    value.as_object().cloned().unwrap_or_default()
+}
+
+fn validation_error(errors: patchbay_config::ConfigErrors) -> ApiError {
+    let first = errors
+        .iter()
+        .next()
+        .map(|e| e.path.clone())
+        .unwrap_or_default();
+    let message = errors.to_string();
+    ApiError::validation(&first, message)
+        .with_meta(json!({ "field": first, "errors": errors.iter().collect::<Vec<_>>() }))
+}
+
+async fn apply_changes(
+    state: &AppState,
+    credential: &CredentialRecord,
+    changes: &CredentialChanges,
+) -> Result<CredentialRecord, ApiError> {
+    match state
+        .store
+        .update_credential(credential.project_id, credential.id, changes)
+        .await
+    {
+        Ok(updated) => Ok(updated),
+        Err(StoreError::Conflict { .. }) => Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            patchbay_api::ErrorCode::ExternalIdTaken,
+            "Another account of this integration already has that externalId.",
+        )),
+        Err(StoreError::NotFound) => Err(crate::accounts::credential_not_found()),
+        Err(err) => Err(err.into()),
+    }
+}

@@ -1,0 +1,139 @@
+//! The admin view of end users and their accounts.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use patchbay_api::{CredentialList, ErrorBody, ErrorCode, UserObject};
+use patchbay_store::{CredentialFilter, CredentialStatus, StoreError};
+use serde::Deserialize;
+
+use crate::accounts::{credential_not_found, integration_not_found};
+use crate::auth::ProjectAdmin;
+use crate::error::ApiError;
+use crate::extract::PathParams;
+use crate::runtime::ProjectRuntime;
+use crate::state::AppState;
+use crate::user_object;
+
+#[derive(Debug, Deserialize)]
+pub struct UserPath {
+    #[serde(rename = "userId")]
+    user_id: String,
+}
+
+/// A user's object, exactly as the user sees it at `GET /sdk/me`.
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/users/{userId}", tag = "admin",
+    params(("projectId" = Uuid, Path), ("userId" = String, Path)),
+    responses((status = 200, body = UserObject), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn user(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<UserPath>,
+) -> Result<axum::Json<UserObject>, ApiError> {
+    let project_id = admin.project.id;
+    let user = state
+        .store
+        .get_user(project_id, &path.user_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::UserNotFound,
+                "User not found.",
+            )
+        })?;
+    let runtime = ProjectRuntime::load(state.store.as_ref(), &admin.project).await?;
+    let filter = CredentialFilter {
+        user_id: Some(user.user_id.clone()),
+        ..Default::default()
+    };
+    let credentials = state.store.list_credentials(project_id, &filter).await?;
+    Ok(axum::Json(user_object::user_object(
+        &user,
+        &runtime,
+        &credentials,
+        |_, _| true,
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialQuery {
+    user_id: Option<String>,
+    integration: Option<String>,
+    status: Option<String>,
+}
+
+/// The project's accounts, filtered by user, integration and status.
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/credentials", tag = "admin",
+    params(("projectId" = Uuid, Path), ("userId" = Option<String>, Query),
+           ("integration" = Option<String>, Query), ("status" = Option<String>, Query)),
+    responses((status = 200, body = CredentialList), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn credentials(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+    Query(query): Query<CredentialQuery>,
+) -> Result<axum::Json<CredentialList>, ApiError> {
+    let runtime = ProjectRuntime::load(state.store.as_ref(), &admin.project).await?;
+    let integration_id = match &query.integration {
+        Some(type_or_id) => Some(
+            runtime
+                .integration(type_or_id)
+                .ok_or_else(|| integration_not_found(type_or_id))?
+                .id,
+        ),
+        None => None,
+    };
+    let status = match &query.status {
+        Some(text) => Some(CredentialStatus::parse(text).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidParameter,
+                "status must be PENDING, VALID or INVALID.",
+            )
+        })?),
+        None => None,
+    };
+    let filter = CredentialFilter {
+        user_id: query.user_id,
+        integration_id,
+        status,
+    };
+    let credentials = state
+        .store
+        .list_credentials(admin.project.id, &filter)
+        .await?;
+    Ok(axum::Json(CredentialList {
+        data: credentials
+            .iter()
+            .map(|c| user_object::credential(c, &runtime))
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CredentialPath {
+    #[serde(rename = "credentialId")]
+    credential_id: String,
+}
+
+/// Deletes an account with its tokens and configuration.
+#[utoipa::path(delete, path = "/api/v1/projects/{projectId}/credentials/{credentialId}", tag = "admin",
+    params(("projectId" = Uuid, Path), ("credentialId" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn delete_credential(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<CredentialPath>,
+) -> Result<StatusCode, ApiError> {
+    let id = uuid::Uuid::parse_str(&path.credential_id).map_err(|_| credential_not_found())?;
+    match state.store.delete_credential(admin.project.id, id).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::NotFound) => Err(credential_not_found()),
+        Err(err) => Err(err.into()),
+    }
+}

@@ -1,0 +1,108 @@
+//! A project's applied configuration, decoded from the store for one request.
+
+use std::collections::HashMap;
+
+use patchbay_config::{IntegrationConfig, ProjectSettings, WorkflowConfig};
+use patchbay_store::{IntegrationRecord, Project, Store, WorkflowRecord};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// An integration of the project: its row id and its decoded definition.
+#[derive(Debug, Clone)]
+pub struct Integration {
+    pub id: Uuid,
+    pub config: IntegrationConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    pub integration_id: Uuid,
+    pub config: WorkflowConfig,
+}
+
+/// Everything the end-user API needs to know about a project's configuration.
+#[derive(Debug, Clone)]
+pub struct ProjectRuntime {
+    pub settings: ProjectSettings,
+    /// In document order.
+    pub integrations: Vec<Integration>,
+    /// In document order.
+    pub workflows: Vec<Workflow>,
+}
+
+impl ProjectRuntime {
+    pub async fn load(store: &dyn Store, project: &Project) -> Result<Self, ApiError> {
+        let (integrations, workflows) = tokio::try_join!(
+            store.list_integrations(project.id),
+            store.list_workflows(project.id)
+        )?;
+        Ok(Self {
+            settings: decode("project settings", project.settings.clone())?,
+            integrations: integrations
+                .into_iter()
+                .map(decode_integration)
+                .collect::<Result<_, _>>()?,
+            workflows: workflows
+                .into_iter()
+                .map(decode_workflow)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// An integration by type slug or id, as SPEC §3 allows either.
+    pub fn integration(&self, type_or_id: &str) -> Option<&Integration> {
+        let id = Uuid::parse_str(type_or_id).ok();
+        self.integrations
+            .iter()
+            .find(|i| i.config.type_name == type_or_id || Some(i.id) == id)
+    }
+
+    pub fn integration_by_id(&self, id: Uuid) -> Option<&Integration> {
+        self.integrations.iter().find(|i| i.id == id)
+    }
+
+    pub fn workflow(&self, id: &str) -> Option<&Workflow> {
+        self.workflows.iter().find(|w| w.config.id == id)
+    }
+
+    /// The workflows of one integration, in document order.
+    pub fn workflows_of(&self, integration_id: Uuid) -> impl Iterator<Item = &Workflow> {
+        self.workflows
+            .iter()
+            .filter(move |w| w.integration_id == integration_id)
+    }
+
+    pub fn integration_types(&self) -> HashMap<Uuid, &str> {
+        self.integrations
+            .iter()
+            .map(|i| (i.id, i.config.type_name.as_str()))
+            .collect()
+    }
+}
+
+fn decode_integration(record: IntegrationRecord) -> Result<Integration, ApiError> {
+    Ok(Integration {
+        id: record.id,
+        config: decode("integration definition", record.definition)?,
+    })
+}
+
+fn decode_workflow(record: WorkflowRecord) -> Result<Workflow, ApiError> {
+    Ok(Workflow {
+        integration_id: record.integration_id,
+        config: decode("workflow definition", record.definition)?,
+    })
+}
+
+/// Stored definitions were validated when applied; one that no longer
+/// decodes means the binary and the data disagree, which is our bug.
+fn decode<T: serde::de::DeserializeOwned>(
+    what: &str,
+    value: serde_json::Value,
+) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|err| {
+        tracing::error!(%err, "stored {what} no longer decodes");
+        ApiError::internal()
+    })
+}

@@ -1,0 +1,71 @@
+//! Accounts created directly in the store, as the connect flow will create
+//! them, with their tokens sealed by the server's keyring.
+
+use patchbay_core::crypto::Aad;
+use patchbay_store::{CredentialRecord, CredentialStatus, NewCredential};
+use patchbay_test_support::{TestProject, TestServer};
+use serde_json::json;
+use uuid::Uuid;
+
+/// A token string that must never appear in any response.
+pub fn access_token_of(provider_id: &str) -> String {
+    format!("secret-access-token-{provider_id}")
+}
+
+pub async fn integration_id(server: &TestServer, project: &TestProject, type_name: &str) -> Uuid {
+    let integrations = server
+        .state
+        .store
+        .list_integrations(project.id)
+        .await
+        .unwrap();
+    integrations
+        .iter()
+        .find(|i| i.type_name == type_name)
+        .unwrap()
+        .id
+}
+
+/// Connects an account of `type_name` for `user_id`.
+pub async fn connect(
+    server: &TestServer,
+    project: &TestProject,
+    user_id: &str,
+    type_name: &str,
+    provider_id: &str,
+    status: CredentialStatus,
+) -> CredentialRecord {
+    let id = Uuid::new_v4();
+    let tokens = json!({"accessToken": access_token_of(provider_id)}).to_string();
+    let sealed = server.state.keyring.encrypt(
+        Aad {
+            project_id: project.id,
+            record_id: &id.to_string(),
+            field: "secrets",
+        },
+        tokens.as_bytes(),
+    );
+    let credential = NewCredential {
+        id,
+        project_id: project.id,
+        integration_id: integration_id(server, project, type_name).await,
+        user_id: user_id.to_owned(),
+        external_id: None,
+        provider_id: Some(provider_id.to_owned()),
+        provider_data: json!({"name": format!("Account {provider_id}")}),
+        status,
+        secrets: Some(sealed),
+        account_vars: json!({}),
+        valid_until: None,
+        workflow_settings: json!({}),
+    };
+    let created = server
+        .state
+        .store
+        .insert_credential(&credential)
+        .await
+        .unwrap();
+    // Creation order decides the default account; keep timestamps distinct.
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    created
+}

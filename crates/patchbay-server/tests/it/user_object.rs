@@ -1,0 +1,261 @@
+use patchbay_api::CredentialStatus as WireStatus;
+use patchbay_store::CredentialStatus;
+use patchbay_test_support::{TestDb, TestProject, TestServer, backend_tests};
+use serde_json::{Value, json};
+
+use crate::fixtures::{access_token_of, connect};
+
+async fn the_user_object_lists_every_account_with_the_default_on_top(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    let invalid = connect(
+        &server,
+        &project,
+        "ada",
+        "crm",
+        "T-old",
+        CredentialStatus::Invalid,
+    )
+    .await;
+    let first_valid = connect(
+        &server,
+        &project,
+        "ada",
+        "crm",
+        "T-1",
+        CredentialStatus::Valid,
+    )
+    .await;
+    let second_valid = connect(
+        &server,
+        &project,
+        "ada",
+        "crm",
+        "T-2",
+        CredentialStatus::Valid,
+    )
+    .await;
+    let chat = connect(
+        &server,
+        &project,
+        "ada",
+        "chat",
+        "C-1",
+        CredentialStatus::Valid,
+    )
+    .await;
+    connect(
+        &server,
+        &project,
+        "grace",
+        "crm",
+        "G-1",
+        CredentialStatus::Valid,
+    )
+    .await;
+
+    let me = project.user("ada").me().await.unwrap();
+    assert!(me.authenticated);
+    assert_eq!(me.user_id, "ada");
+    assert_eq!(me.integrations.keys().collect::<Vec<_>>(), ["chat", "crm"]);
+
+    let crm = &me.integrations["crm"];
+    assert!(crm.enabled);
+    let ids: Vec<_> = crm.all_credentials.iter().map(|c| c.id).collect();
+    assert_eq!(
+        ids,
+        [invalid.id, first_valid.id, second_valid.id],
+        "oldest first, only Ada's"
+    );
+    // The default account is the oldest VALID one, not the oldest.
+    assert_eq!(crm.credential_id, Some(first_valid.id));
+    assert_eq!(crm.credential_status, Some(WireStatus::Valid));
+    assert_eq!(crm.provider_id.as_deref(), Some("T-1"));
+    assert_eq!(crm.provider_data, Some(json!({"name": "Account T-1"})));
+    assert_eq!(crm.all_credentials[0].status, WireStatus::Invalid);
+    for credential in &crm.all_credentials {
+        assert_eq!(credential.persona_id, "ada");
+        assert_eq!(credential.project_id, project.id);
+        assert_eq!(credential.configurations.len(), 1);
+        let configuration = &credential.configurations[0];
+        assert_eq!(configuration.connect_credential_id, credential.id);
+        assert!(configuration.is_default);
+        // Every workflow of the integration, at its default state.
+        assert!(!configuration.workflow_settings["sync-contacts"].enabled);
+        assert!(configuration.workflow_settings["notify"].enabled);
+    }
+    let configuration_ids: std::collections::HashSet<_> = crm
+        .all_credentials
+        .iter()
+        .map(|c| c.configurations[0].id)
+        .collect();
+    assert_eq!(configuration_ids.len(), 3, "one configuration per account");
+    assert_eq!(crm.all_configurations.len(), 3);
+    assert!(crm.workflow_settings["notify"].enabled);
+    assert_eq!(crm.configured_workflows, crm.workflow_settings);
+
+    let chat_state = &me.integrations["chat"];
+    assert_eq!(chat_state.all_credentials.len(), 1);
+    assert_eq!(chat_state.credential_id, Some(chat.id));
+
+    // A user with nothing connected sees every integration, disabled.
+    let newcomer = project.user("newcomer").me().await.unwrap();
+    assert_eq!(newcomer.integrations.len(), 2);
+    assert!(
+        newcomer
+            .integrations
+            .values()
+            .all(|s| !s.enabled && s.all_credentials.is_empty())
+    );
+}
+
+async fn the_user_object_has_the_exact_shape_and_no_secrets(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    connect(
+        &server,
+        &project,
+        "ada",
+        "crm",
+        "T-1",
+        CredentialStatus::Valid,
+    )
+    .await;
+    let token = project
+        .signer
+        .mint_with(
+            "ada",
+            json!({"Name": "Ada", "Email": "ada@example.com"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            None,
+        )
+        .unwrap();
+    let raw = reqwest::Client::new()
+        .get(server.url(&format!("/projects/{}/sdk/me", project.id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for secret in [
+        access_token_of("T-1").as_str(),
+        "crm-client-secret-value",
+        "accessToken",
+        "secrets",
+    ] {
+        assert!(!raw.contains(secret), "{secret} leaked: {raw}");
+    }
+    let me: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(
+        me["meta"],
+        json!({"Name": "Ada", "Email": "ada@example.com"})
+    );
+    assert_eq!(me["resources"], json!([]));
+    let keys = |value: &Value| {
+        let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(
+        keys(&me),
+        [
+            "authenticated",
+            "integrations",
+            "meta",
+            "resources",
+            "userId"
+        ]
+    );
+    let crm = &me["integrations"]["crm"];
+    assert_eq!(
+        keys(crm),
+        [
+            "allConfigurations",
+            "allCredentials",
+            "configuredWorkflows",
+            "credentialId",
+            "credentialStatus",
+            "enabled",
+            "providerData",
+            "providerId",
+            "sharedSettings",
+            "workflowSettings",
+        ]
+    );
+    assert_eq!(
+        keys(&crm["allCredentials"][0]),
+        [
+            "configurations",
+            "dateCreated",
+            "dateRefreshed",
+            "dateUpdated",
+            "dateValidUntil",
+            "externalId",
+            "id",
+            "integrationId",
+            "isPreviewCredential",
+            "personaId",
+            "projectId",
+            "providerData",
+            "providerId",
+            "refreshFailureCount",
+            "status",
+        ]
+    );
+    assert_eq!(
+        keys(&crm["allCredentials"][0]["configurations"][0]),
+        [
+            "connectCredentialId",
+            "dateCreated",
+            "dateUpdated",
+            "id",
+            "isDefault",
+            "sharedSettings",
+            "workflowSettings"
+        ]
+    );
+    assert_eq!(crm["allCredentials"][0]["isPreviewCredential"], false);
+    assert_eq!(crm["allCredentials"][0]["externalId"], Value::Null);
+    let chat = &me["integrations"]["chat"];
+    assert_eq!(chat["enabled"], false);
+    assert_eq!(chat["allCredentials"], json!([]));
+    assert!(chat.get("credentialId").is_none());
+
+    // The admin view of the user is the same object.
+    let admin_view = project.admin.user("ada").await.unwrap();
+    assert_eq!(serde_json::to_value(admin_view).unwrap(), me);
+    let missing = project.admin.user("nobody").await.unwrap_err();
+    assert_eq!(missing.code(), Some("user_not_found"));
+}
+
+async fn metadata_merges(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    let ada = project.user("ada");
+    ada.set_metadata(json!({"Name": "Ada"}).as_object().unwrap().clone())
+        .await
+        .unwrap();
+    let me = ada
+        .set_metadata(json!({"plan": "pro"}).as_object().unwrap().clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        Value::Object(me.meta),
+        json!({"Name": "Ada", "plan": "pro"})
+    );
+    let again = project.user("ada").me().await.unwrap();
+    assert_eq!(
+        Value::Object(again.meta),
+        json!({"Name": "Ada", "plan": "pro"})
+    );
+}
+
+backend_tests!(
+    the_user_object_lists_every_account_with_the_default_on_top,
+    the_user_object_has_the_exact_shape_and_no_secrets,
+    metadata_merges,
+);
