@@ -6,6 +6,7 @@
 mod accounts;
 mod auth;
 mod error;
+mod events;
 mod extract;
 mod handlers;
 mod keyring;

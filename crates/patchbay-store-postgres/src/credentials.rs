@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use patchbay_store::{
-    ConnectedUser, CredentialChanges, CredentialConfiguration, CredentialFilter, CredentialRecord,
-    CredentialStatus, NewCredential, StoreError, StoreResult, now,
+    AccountReplacement, ConnectedUser, CredentialChanges, CredentialConfiguration,
+    CredentialFilter, CredentialRecord, CredentialStatus, NewCredential, StoreError, StoreResult,
+    now,
 };
 use sqlx::types::Json;
 use sqlx::{Executor, FromRow, PgConnection, PgPool, Postgres};
@@ -249,6 +250,36 @@ pub(crate) async fn update(
         .bind(id)
         .execute(&mut *conn)
         .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn replace_account(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    id: Uuid,
+    replacement: &AccountReplacement,
+) -> StoreResult<()> {
+    let at = now();
+    let done = sqlx::query(
+        "UPDATE credentials
+         SET provider_id = $1, provider_data = $2, secrets = $3, account_vars = $4, valid_until = $5,
+             status = 'VALID', refresh_failure_count = 0, refreshed_at = $6, updated_at = $6,
+             version = version + 1
+         WHERE project_id = $7 AND id = $8",
+    )
+    .bind(&replacement.provider_id)
+    .bind(Json(&replacement.provider_data))
+    .bind(&replacement.secrets)
+    .bind(Json(&replacement.account_vars))
+    .bind(replacement.valid_until)
+    .bind(at)
+    .bind(project_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
     }
     Ok(())
 }

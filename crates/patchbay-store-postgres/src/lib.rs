@@ -7,6 +7,8 @@
 
 mod config;
 mod credentials;
+mod events;
+mod install;
 
 use std::time::Duration;
 
@@ -14,7 +16,8 @@ use async_trait::async_trait;
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
-    Backend, ConfigWrite, ConnectedUser, CredentialChanges, CredentialFilter, CredentialRecord,
+    AccountReplacement, Backend, ConfigWrite, EventRecord, InstallSession, InstallStatus,
+    NewEvent, NewInstallSession, ConnectedUser, CredentialChanges, CredentialFilter, CredentialRecord,
     DataKeyRecord, IntegrationRecord, NewCredential, NewProject, NewSecretKeyRecord, NewSigningKey,
     Project, Readiness, SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult,
     WorkflowRecord, now,
@@ -324,10 +327,15 @@ impl Store for PgStore {
         credentials::get_user(&self.pool, project_id, user_id).await
     }
 
-    async fn insert_credential(&self, credential: &NewCredential) -> StoreResult<CredentialRecord> {
+    async fn insert_credential(
+        &self,
+        credential: &NewCredential,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
         let mut tx = self.pool.begin().await?;
         credentials::upsert_user(&mut tx, credential.project_id, &credential.user_id, None).await?;
         credentials::insert(&mut tx, credential).await?;
+        events::insert(&mut tx, events).await?;
         let created = credentials::get(&mut *tx, credential.project_id, credential.id).await?;
         tx.commit().await?;
         created.ok_or(StoreError::NotFound)
@@ -349,28 +357,89 @@ impl Store for PgStore {
         credentials::list(&self.pool, project_id, filter).await
     }
 
+    async fn replace_credential_account(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        replacement: &AccountReplacement,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let mut tx = self.pool.begin().await?;
+        credentials::replace_account(&mut tx, project_id, id, replacement).await?;
+        events::insert(&mut tx, events).await?;
+        let replaced = credentials::get(&mut *tx, project_id, id).await?;
+        tx.commit().await?;
+        replaced.ok_or(StoreError::NotFound)
+    }
+
     async fn update_credential(
         &self,
         project_id: Uuid,
         id: Uuid,
         changes: &CredentialChanges,
+        events: &[NewEvent],
     ) -> StoreResult<CredentialRecord> {
         let mut tx = self.pool.begin().await?;
         credentials::update(&mut tx, project_id, id, changes).await?;
+        events::insert(&mut tx, events).await?;
         let updated = credentials::get(&mut *tx, project_id, id).await?;
         tx.commit().await?;
         updated.ok_or(StoreError::NotFound)
     }
 
-    async fn delete_credential(&self, project_id: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete_credential(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM credentials WHERE project_id = $1 AND id = $2")
             .bind(project_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        events::insert(&mut tx, events).await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn list_user_events(
+        &self,
+        project_id: Uuid,
+        user_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventRecord>> {
+        events::list_for_user(&self.pool, project_id, user_id, after_seq, limit).await
+    }
+
+    async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()> {
+        install::create(&self.pool, session).await
+    }
+
+    async fn get_install_session(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<InstallSession>> {
+        install::get(&self.pool, project_id, id).await
+    }
+
+    async fn consume_install_state(&self, state_hash: &str) -> StoreResult<Option<InstallSession>> {
+        install::consume_state(&self.pool, state_hash).await
+    }
+
+    async fn finish_install_session(
+        &self,
+        id: Uuid,
+        status: InstallStatus,
+        credential_id: Option<Uuid>,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
+        install::finish(&self.pool, id, status, credential_id, error).await
     }
 }

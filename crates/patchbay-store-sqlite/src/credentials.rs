@@ -1,8 +1,9 @@
 //! Connected users, their credentials and each credential's configuration.
 
 use patchbay_store::{
-    ConnectedUser, CredentialChanges, CredentialConfiguration, CredentialFilter, CredentialRecord,
-    CredentialStatus, NewCredential, StoreError, StoreResult, now,
+    AccountReplacement, ConnectedUser, CredentialChanges, CredentialConfiguration,
+    CredentialFilter, CredentialRecord, CredentialStatus, NewCredential, StoreError, StoreResult,
+    now,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
@@ -224,6 +225,36 @@ pub(crate) async fn update(
         .bind(id.hyphenated())
         .execute(&mut *conn)
         .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn replace_account(
+    conn: &mut SqliteConnection,
+    project_id: Uuid,
+    id: Uuid,
+    replacement: &AccountReplacement,
+) -> StoreResult<()> {
+    let at = to_millis(now());
+    let done = sqlx::query(
+        "UPDATE credentials
+         SET provider_id = $1, provider_data = $2, secrets = $3, account_vars = $4, valid_until = $5,
+             status = 'VALID', refresh_failure_count = 0, refreshed_at = $6, updated_at = $6,
+             version = version + 1
+         WHERE project_id = $7 AND id = $8",
+    )
+    .bind(&replacement.provider_id)
+    .bind(Json(&replacement.provider_data))
+    .bind(&replacement.secrets)
+    .bind(Json(&replacement.account_vars))
+    .bind(replacement.valid_until.map(to_millis))
+    .bind(at)
+    .bind(project_id.hyphenated())
+    .bind(id.hyphenated())
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
     }
     Ok(())
 }

@@ -95,10 +95,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn get_user(&self, project_id: Uuid, user_id: &str)
     -> StoreResult<Option<ConnectedUser>>;
 
-    /// Creates a credential and its default configuration. `Conflict` when
-    /// the user already has the same `externalId` or `providerId` for the
-    /// integration.
-    async fn insert_credential(&self, credential: &NewCredential) -> StoreResult<CredentialRecord>;
+    /// Creates a credential and its default configuration, with `events`.
+    /// `Conflict` when the user already has the same `externalId` or
+    /// `providerId` for the integration.
+    async fn insert_credential(
+        &self,
+        credential: &NewCredential,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord>;
+
+    /// Points an existing credential at a newly authorized account: new
+    /// tokens, provider id and data, status `VALID`, failure count reset,
+    /// version bumped; id and configuration unchanged. Records `events`.
+    async fn replace_credential_account(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        replacement: &AccountReplacement,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord>;
 
     async fn get_credential(
         &self,
@@ -120,8 +135,47 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         project_id: Uuid,
         id: Uuid,
         changes: &CredentialChanges,
+        events: &[NewEvent],
     ) -> StoreResult<CredentialRecord>;
 
-    /// Deletes a credential with its tokens and configuration.
-    async fn delete_credential(&self, project_id: Uuid, id: Uuid) -> StoreResult<()>;
+    /// Deletes a credential with its tokens and configuration, recording
+    /// `events`.
+    async fn delete_credential(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        events: &[NewEvent],
+    ) -> StoreResult<()>;
+
+    /// Events of one user after `after_seq`, oldest first, at most `limit`.
+    async fn list_user_events(
+        &self,
+        project_id: Uuid,
+        user_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventRecord>>;
+
+    async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()>;
+
+    async fn get_install_session(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<InstallSession>>;
+
+    /// Takes the pending session whose state has this hash, clearing the
+    /// state so it can never be used again. `None` when no pending session
+    /// has it (unknown, already used, or finished).
+    async fn consume_install_state(&self, state_hash: &str) -> StoreResult<Option<InstallSession>>;
+
+    /// Marks a pending session complete (with its credential) or failed
+    /// (with its error). `NotFound` if it is not pending.
+    async fn finish_install_session(
+        &self,
+        id: Uuid,
+        status: InstallStatus,
+        credential_id: Option<Uuid>,
+        error: Option<&str>,
+    ) -> StoreResult<()>;
 }

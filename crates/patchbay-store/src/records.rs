@@ -321,3 +321,132 @@ impl patchbay_core::selection::Account for CredentialRecord {
         self.status == CredentialStatus::Valid
     }
 }
+
+/// A change to a user object, recorded in the same transaction as the
+/// change itself so that it is never lost nor invented (SPEC §7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub user_id: String,
+    pub integration_id: Option<Uuid>,
+    pub credential_id: Option<Uuid>,
+    /// `credential.created`, `credential.replaced`, `credential.deleted`,
+    /// `credential.status_changed`, `workflow.state_changed`, ...
+    pub name: String,
+    pub payload: serde_json::Value,
+}
+
+/// A stored event; `seq` orders all events of a deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub user_id: String,
+    pub integration_id: Option<Uuid>,
+    pub credential_id: Option<Uuid>,
+    pub name: String,
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallStatus {
+    Pending,
+    Complete,
+    Failed,
+}
+
+impl InstallStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Complete => "complete",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(Self::Pending),
+            "complete" => Some(Self::Complete),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// An OAuth connection in progress.
+#[derive(Clone)]
+pub struct NewInstallSession {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub integration_id: Uuid,
+    pub user_id: String,
+    /// SHA-256 of the OAuth `state`; the state itself is never stored.
+    pub state_hash: String,
+    /// The sealed PKCE verifier, when PKCE is used.
+    pub secrets: Option<Vec<u8>>,
+    /// allowMultipleCredentials, selectedCredentialId, externalId,
+    /// redirectUrl, connection fields.
+    pub options: serde_json::Value,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewInstallSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewInstallSession")
+            .field("id", &self.id)
+            .field("integration_id", &self.integration_id)
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, PartialEq)]
+pub struct InstallSession {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub integration_id: Uuid,
+    pub user_id: String,
+    pub status: InstallStatus,
+    pub secrets: Option<Vec<u8>>,
+    pub options: serde_json::Value,
+    pub credential_id: Option<Uuid>,
+    pub error: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for InstallSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstallSession")
+            .field("id", &self.id)
+            .field("integration_id", &self.integration_id)
+            .field("user_id", &self.user_id)
+            .field("status", &self.status)
+            .field("credential_id", &self.credential_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A newly authorized external account, replacing what an existing
+/// credential pointed at; its id and configuration stay.
+#[derive(Clone)]
+pub struct AccountReplacement {
+    pub provider_id: Option<String>,
+    pub provider_data: serde_json::Value,
+    pub secrets: Option<Vec<u8>>,
+    pub account_vars: serde_json::Value,
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for AccountReplacement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountReplacement")
+            .field("provider_id", &self.provider_id)
+            .finish_non_exhaustive()
+    }
+}

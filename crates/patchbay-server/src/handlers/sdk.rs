@@ -8,7 +8,7 @@ use patchbay_api::{
     UpdateUserRequest, UserObject, WorkflowMetadata,
 };
 use patchbay_core::selection::Operation;
-use patchbay_store::{CredentialChanges, CredentialRecord, StoreError};
+use patchbay_store::{CredentialChanges, CredentialRecord, NewEvent, StoreError};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -17,6 +17,7 @@ use crate::accounts::{
 };
 use crate::auth::ConnectUser;
 use crate::error::ApiError;
+use crate::events::{self, CredentialChange, Subject};
 use crate::extract::{JsonBody, PathParams};
 use crate::runtime::{Integration, ProjectRuntime, Workflow};
 use crate::state::AppState;
@@ -202,14 +203,14 @@ pub async fn update_credential(
     let integration = runtime
         .integration_by_id(credential.integration_id)
         .ok_or_else(ApiError::internal)?;
-    let mut changes = configuration_changes(
+    let (mut changes, events) = configuration_changes(
         &credential,
         integration,
         &runtime,
         request.config.unwrap_or_default(),
     )?;
     changes.external_id = request.external_id;
-    let updated = apply_changes(&state, &credential, &changes).await?;
+    let updated = apply_changes(&state, &credential, &changes, &events).await?;
     Ok(axum::Json(user_object::credential(&updated, &runtime)))
 }
 
@@ -273,7 +274,9 @@ async fn set_workflow_enabled(
         workflow_settings: Some(states),
         ..Default::default()
     };
-    let updated = apply_changes(state, &credential, &changes).await?;
+    let subject = Subject::of(&credential, &integration.config.type_name);
+    let event = events::workflow_state_changed(subject, workflow_id, Some(enabled), None);
+    let updated = apply_changes(state, &credential, &changes, &[event]).await?;
     Ok(axum::Json(user_object::credential(&updated, &runtime)))
 }
 
@@ -285,15 +288,18 @@ fn workflow_not_found(id: &str) -> ApiError {
     )
 }
 
-/// Turns a configuration update into store changes, validating every value
-/// against the integration's user-settings schema and the workflows' inputs.
+/// Turns a configuration update into store changes and the events they
+/// record, validating every value against the integration's user-settings
+/// schema and the workflows' inputs.
 fn configuration_changes(
     credential: &CredentialRecord,
     integration: &Integration,
     runtime: &ProjectRuntime,
     update: ConfigurationUpdate,
-) -> Result<CredentialChanges, ApiError> {
+) -> Result<(CredentialChanges, Vec<NewEvent>), ApiError> {
+    let subject = Subject::of(credential, &integration.config.type_name);
     let mut changes = CredentialChanges::default();
+    let mut recorded = Vec::new();
     if let Some(shared) = update.shared_settings {
         let mut merged = as_object(&credential.configuration.shared_settings);
         merged.extend(shared);
@@ -301,7 +307,13 @@ fn configuration_changes(
             .config
             .validate_shared_settings(&merged)
             .map_err(validation_error)?;
-        changes.shared_settings = Some(Value::Object(merged));
+        let merged = Value::Object(merged);
+        recorded.push(events::credential_event(
+            subject,
+            CredentialChange::SettingsChanged,
+            json!({ "sharedSettings": merged }),
+        ));
+        changes.shared_settings = Some(merged);
     }
     if let Some(updates) = update.workflow_settings {
         let mut states = credential.configuration.workflow_settings.clone();
@@ -323,11 +335,18 @@ fn configuration_changes(
                     .validate_settings(&merged)
                     .map_err(validation_error)?;
             }
+            let settings = update.settings.clone().map(Value::Object);
+            recorded.push(events::workflow_state_changed(
+                subject,
+                &workflow_id,
+                update.enabled,
+                settings.as_ref(),
+            ));
             set_workflow_state(&mut states, workflow, update.enabled, update.settings);
         }
         changes.workflow_settings = Some(states);
     }
-    Ok(changes)
+    Ok((changes, recorded))
 }
 
 /// Writes one workflow's state into a configuration's `workflowSettings`,
@@ -374,10 +393,11 @@ async fn apply_changes(
     state: &AppState,
     credential: &CredentialRecord,
     changes: &CredentialChanges,
+    events: &[NewEvent],
 ) -> Result<CredentialRecord, ApiError> {
     match state
         .store
-        .update_credential(credential.project_id, credential.id, changes)
+        .update_credential(credential.project_id, credential.id, changes, events)
         .await
     {
         Ok(updated) => Ok(updated),

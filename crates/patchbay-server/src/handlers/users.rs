@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::accounts::{credential_not_found, integration_not_found};
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
+use crate::events::{self, CredentialChange, Subject};
 use crate::extract::PathParams;
 use crate::runtime::ProjectRuntime;
 use crate::state::AppState;
@@ -131,7 +132,21 @@ pub async fn delete_credential(
     PathParams(path): PathParams<CredentialPath>,
 ) -> Result<StatusCode, ApiError> {
     let id = uuid::Uuid::parse_str(&path.credential_id).map_err(|_| credential_not_found())?;
-    match state.store.delete_credential(admin.project.id, id).await {
+    let credential = state
+        .store
+        .get_credential(admin.project.id, id)
+        .await?
+        .ok_or_else(credential_not_found)?;
+    let runtime = ProjectRuntime::load(state.store.as_ref(), &admin.project).await?;
+    let type_name = runtime
+        .integration_by_id(credential.integration_id)
+        .map_or("", |i| i.config.type_name.as_str());
+    let event = events::credential_event(
+        Subject::of(&credential, type_name),
+        CredentialChange::Deleted,
+        serde_json::json!({}),
+    );
+    match state.store.delete_credential(admin.project.id, id, &[event]).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => Err(credential_not_found()),
         Err(err) => Err(err.into()),

@@ -62,7 +62,7 @@ pub async fn connect(
     let created = server
         .state
         .store
-        .insert_credential(&credential)
+        .insert_credential(&credential, &[])
         .await
         .unwrap();
     // Creation order decides the default account; keep timestamps distinct.

@@ -121,11 +121,11 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
 
     // Accounts on a kept integration survive; accounts on a removed one go with it.
     let account = store
-        .insert_credential(&credential(p, acme.id, "u1"))
+        .insert_credential(&credential(p, acme.id, "u1"), &[])
         .await
         .unwrap();
     let zoom_account = store
-        .insert_credential(&credential(p, zoom.id, "u1"))
+        .insert_credential(&credential(p, zoom.id, "u1"), &[])
         .await
         .unwrap();
 

@@ -53,7 +53,7 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
             status,
             ..credential(p, integration, user)
         };
-        created.push(store.insert_credential(&new).await.unwrap());
+        created.push(store.insert_credential(&new, &[]).await.unwrap());
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     let ids_of = |list: Vec<patchbay_store::CredentialRecord>| {
@@ -122,14 +122,14 @@ async fn external_and_provider_ids_are_unique_per_user_and_integration(db: TestD
             ..credential(p, integration, user)
         };
     store
-        .insert_credential(&labelled(ids[0], "u1", "work", "T1"))
+        .insert_credential(&labelled(ids[0], "u1", "work", "T1"), &[])
         .await
         .unwrap();
     for clash in [
         labelled(ids[0], "u1", "work", "T2"),
         labelled(ids[0], "u1", "home", "T1"),
     ] {
-        let err = store.insert_credential(&clash).await.unwrap_err();
+        let err = store.insert_credential(&clash, &[]).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
         assert!(
             store.get_credential(p, clash.id).await.unwrap().is_none(),
@@ -138,11 +138,11 @@ async fn external_and_provider_ids_are_unique_per_user_and_integration(db: TestD
     }
     // Another user, or another integration, may reuse both.
     store
-        .insert_credential(&labelled(ids[0], "u2", "work", "T1"))
+        .insert_credential(&labelled(ids[0], "u2", "work", "T1"), &[])
         .await
         .unwrap();
     store
-        .insert_credential(&labelled(ids[1], "u1", "work", "T1"))
+        .insert_credential(&labelled(ids[1], "u1", "work", "T1"), &[])
         .await
         .unwrap();
 }
@@ -152,14 +152,17 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
     let p = project(&store).await;
     let crm = integrations(&store, p, &["crm"]).await[0];
     let a = store
-        .insert_credential(&credential(p, crm, "u1"))
+        .insert_credential(&credential(p, crm, "u1"), &[])
         .await
         .unwrap();
     let b = store
-        .insert_credential(&patchbay_store::NewCredential {
-            external_id: Some("b".into()),
-            ..credential(p, crm, "u1")
-        })
+        .insert_credential(
+            &patchbay_store::NewCredential {
+                external_id: Some("b".into()),
+                ..credential(p, crm, "u1")
+            },
+            &[],
+        )
         .await
         .unwrap();
 
@@ -168,7 +171,10 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
         shared_settings: Some(json!({"pipeline": "Sales"})),
         workflow_settings: Some(json!({"sync": {"enabled": true, "settings": {}}})),
     };
-    let updated = store.update_credential(p, a.id, &changes).await.unwrap();
+    let updated = store
+        .update_credential(p, a.id, &changes, &[])
+        .await
+        .unwrap();
     assert_eq!(
         updated.configuration.shared_settings,
         json!({"pipeline": "Sales"})
@@ -190,6 +196,7 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
                 external_id: Some(Some("a".into())),
                 ..Default::default()
             },
+            &[],
         )
         .await
         .unwrap();
@@ -203,7 +210,7 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
         ..Default::default()
     };
     assert!(matches!(
-        store.update_credential(p, a.id, &taken).await,
+        store.update_credential(p, a.id, &taken, &[]).await,
         Err(StoreError::Conflict { .. })
     ));
     let cleared = store
@@ -214,6 +221,7 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
                 external_id: Some(None),
                 ..Default::default()
             },
+            &[],
         )
         .await
         .unwrap();
@@ -221,21 +229,21 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
 
     let other = project(&store).await;
     assert!(matches!(
-        store.update_credential(other, a.id, &changes).await,
+        store.update_credential(other, a.id, &changes, &[]).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.delete_credential(other, a.id).await,
+        store.delete_credential(other, a.id, &[]).await,
         Err(StoreError::NotFound)
     ));
-    store.delete_credential(p, a.id).await.unwrap();
+    store.delete_credential(p, a.id, &[]).await.unwrap();
     assert!(store.get_credential(p, a.id).await.unwrap().is_none());
     assert!(matches!(
-        store.delete_credential(p, a.id).await,
+        store.delete_credential(p, a.id, &[]).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.delete_credential(p, Uuid::new_v4()).await,
+        store.delete_credential(p, Uuid::new_v4(), &[]).await,
         Err(StoreError::NotFound)
     ));
 }

@@ -4,6 +4,7 @@
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
 mod configuration;
+mod connecting;
 mod contract;
 mod credentials;
 mod fixtures;

@@ -1,0 +1,74 @@
+//! The event log of user-object changes.
+
+use patchbay_store::{EventRecord, NewEvent, StoreResult, now};
+use sqlx::sqlite::SqliteRow;
+use sqlx::types::Json;
+use sqlx::{Row as _, SqliteConnection, SqlitePool};
+use uuid::Uuid;
+use uuid::fmt::Hyphenated;
+
+use crate::rows::{json, uuid};
+use crate::time::{from_millis, to_millis};
+
+/// Appends `events` inside the caller's transaction.
+pub(crate) async fn insert(conn: &mut SqliteConnection, events: &[NewEvent]) -> StoreResult<()> {
+    let at = to_millis(now());
+    for event in events {
+        sqlx::query(
+            "INSERT INTO events (id, project_id, user_id, integration_id, credential_id, name, payload, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(event.id.hyphenated())
+        .bind(event.project_id.hyphenated())
+        .bind(&event.user_id)
+        .bind(event.integration_id.map(Uuid::hyphenated))
+        .bind(event.credential_id.map(Uuid::hyphenated))
+        .bind(&event.name)
+        .bind(Json(&event.payload))
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn optional_uuid(row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
+    Ok(row.try_get::<Option<Hyphenated>, _>(column)?.map(Hyphenated::into_uuid))
+}
+
+fn event_from_row(row: &SqliteRow) -> StoreResult<EventRecord> {
+    Ok(EventRecord {
+        seq: row.try_get("seq")?,
+        id: uuid(row, "id")?,
+        project_id: uuid(row, "project_id")?,
+        user_id: row.try_get("user_id")?,
+        integration_id: optional_uuid(row, "integration_id")?,
+        credential_id: optional_uuid(row, "credential_id")?,
+        name: row.try_get("name")?,
+        payload: json(row, "payload")?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+    })
+}
+
+pub(crate) async fn list_for_user(
+    pool: &SqlitePool,
+    project_id: Uuid,
+    user_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> StoreResult<Vec<EventRecord>> {
+    sqlx::query(
+        "SELECT seq, id, project_id, user_id, integration_id, credential_id, name, payload, created_at
+         FROM events WHERE project_id = $1 AND user_id = $2 AND seq > $3
+         ORDER BY seq LIMIT $4",
+    )
+    .bind(project_id.hyphenated())
+    .bind(user_id)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(event_from_row)
+    .collect()
+}

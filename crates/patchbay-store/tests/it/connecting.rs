@@ -1,0 +1,306 @@
+use chrono::Duration;
+use patchbay_store::{
+    AccountReplacement, CredentialChanges, CredentialStatus, InstallStatus, NewEvent,
+    NewInstallSession, StoreError, now,
+};
+use patchbay_test_support::{TestDb, backend_tests};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::fixtures::{credential, integrations, project};
+
+fn event(project_id: Uuid, user_id: &str, credential_id: Uuid, name: &str) -> NewEvent {
+    NewEvent {
+        id: Uuid::new_v4(),
+        project_id,
+        user_id: user_id.to_owned(),
+        integration_id: None,
+        credential_id: Some(credential_id),
+        name: name.to_owned(),
+        payload: json!({"credentialId": credential_id}),
+    }
+}
+
+async fn events_are_recorded_with_the_change_they_describe(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let crm = integrations(&store, p, &["crm"]).await[0];
+    let new = credential(p, crm, "ada");
+    let created = event(p, "ada", new.id, "credential.created");
+    store
+        .insert_credential(&new, std::slice::from_ref(&created))
+        .await
+        .unwrap();
+
+    // A change that fails records nothing.
+    let mut other = credential(p, crm, "grace");
+    other.external_id = Some("x".into());
+    store
+        .insert_credential(&other, &[event(p, "grace", other.id, "credential.created")])
+        .await
+        .unwrap();
+    let mut taken = credential(p, crm, "grace");
+    taken.external_id = Some("x".into());
+    let lost = event(p, "grace", taken.id, "credential.created");
+    assert!(matches!(
+        store.insert_credential(&taken, &[lost.clone()]).await,
+        Err(StoreError::Conflict { .. })
+    ));
+
+    let toggled = event(p, "ada", new.id, "workflow.state_changed");
+    let changes = CredentialChanges {
+        workflow_settings: Some(json!({"w": {"enabled": true}})),
+        ..Default::default()
+    };
+    store
+        .update_credential(p, new.id, &changes, std::slice::from_ref(&toggled))
+        .await
+        .unwrap();
+    let deleted = event(p, "ada", new.id, "credential.deleted");
+    store
+        .delete_credential(p, new.id, std::slice::from_ref(&deleted))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .delete_credential(p, new.id, &[event(p, "ada", new.id, "x")])
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    let ada = store.list_user_events(p, "ada", 0, 100).await.unwrap();
+    let names: Vec<_> = ada.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "credential.created",
+            "workflow.state_changed",
+            "credential.deleted"
+        ]
+    );
+    assert!(ada.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(ada[0].id, created.id);
+    assert_eq!(ada[0].payload, created.payload);
+    let grace = store.list_user_events(p, "grace", 0, 100).await.unwrap();
+    assert_eq!(grace.len(), 1, "the failed insert recorded nothing");
+    assert!(grace.iter().all(|e| e.id != lost.id));
+    // Resuming after an event id returns only what came later.
+    let after = store
+        .list_user_events(p, "ada", ada[0].seq, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        after.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [toggled.id, deleted.id]
+    );
+    assert_eq!(
+        store.list_user_events(p, "ada", 0, 1).await.unwrap().len(),
+        1
+    );
+    let other_project = project(&store).await;
+    assert!(
+        store
+            .list_user_events(other_project, "ada", 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn replacing_an_account_keeps_id_and_configuration(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let crm = integrations(&store, p, &["crm"]).await[0];
+    let mut new = credential(p, crm, "ada");
+    new.provider_id = Some("T-B".into());
+    new.status = CredentialStatus::Invalid;
+    let original = store.insert_credential(&new, &[]).await.unwrap();
+    let settings = CredentialChanges {
+        shared_settings: Some(json!({"pipeline": "Sales"})),
+        ..Default::default()
+    };
+    store
+        .update_credential(p, original.id, &settings, &[])
+        .await
+        .unwrap();
+
+    let replacement = AccountReplacement {
+        provider_id: Some("T-C".into()),
+        provider_data: json!({"name": "C"}),
+        secrets: Some(b"sealed-new".to_vec()),
+        account_vars: json!({"instance": "c"}),
+        valid_until: Some(now() + Duration::hours(1)),
+    };
+    let replaced = store
+        .replace_credential_account(
+            p,
+            original.id,
+            &replacement,
+            &[event(p, "ada", original.id, "credential.replaced")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.id, original.id);
+    assert_eq!(replaced.provider_id.as_deref(), Some("T-C"));
+    assert_eq!(replaced.status, CredentialStatus::Valid);
+    assert_eq!(replaced.secrets.as_deref(), Some(&b"sealed-new"[..]));
+    assert_eq!(replaced.account_vars, json!({"instance": "c"}));
+    assert_eq!(replaced.version, original.version + 1);
+    assert_eq!(replaced.configuration.id, original.configuration.id);
+    assert_eq!(
+        replaced.configuration.shared_settings,
+        json!({"pipeline": "Sales"})
+    );
+    assert_eq!(replaced.valid_until, replacement.valid_until);
+    assert_eq!(
+        store.list_user_events(p, "ada", 0, 10).await.unwrap().len(),
+        1
+    );
+    let missing = store
+        .replace_credential_account(p, Uuid::new_v4(), &replacement, &[])
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+}
+
+fn session(project_id: Uuid, integration_id: Uuid, state_hash: &str) -> NewInstallSession {
+    NewInstallSession {
+        id: Uuid::new_v4(),
+        project_id,
+        integration_id,
+        user_id: "ada".into(),
+        state_hash: state_hash.into(),
+        secrets: Some(b"sealed-verifier".to_vec()),
+        options: json!({"allowMultipleCredentials": true}),
+        expires_at: now() + Duration::minutes(10),
+    }
+}
+
+async fn an_oauth_state_is_single_use(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let crm = integrations(&store, p, &["crm"]).await[0];
+    let first = session(p, crm, "hash-1");
+    store.create_install_session(&first).await.unwrap();
+    let read = store
+        .get_install_session(p, first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (read.status, read.options.clone()),
+        (InstallStatus::Pending, first.options.clone())
+    );
+    assert!(
+        store
+            .get_install_session(project(&store).await, first.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let consumed = store
+        .consume_install_state("hash-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(consumed.id, first.id);
+    assert_eq!(consumed.secrets.as_deref(), Some(&b"sealed-verifier"[..]));
+    assert!(
+        store
+            .consume_install_state("hash-1")
+            .await
+            .unwrap()
+            .is_none(),
+        "single use"
+    );
+    assert!(
+        store
+            .consume_install_state("unknown")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let credential_id = Uuid::new_v4();
+    store
+        .finish_install_session(first.id, InstallStatus::Complete, Some(credential_id), None)
+        .await
+        .unwrap();
+    let done = store
+        .get_install_session(p, first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (done.status, done.credential_id),
+        (InstallStatus::Complete, Some(credential_id))
+    );
+    assert!(done.secrets.is_none(), "the verifier is dropped once done");
+    assert!(done.completed_at.is_some());
+    let again = store
+        .finish_install_session(first.id, InstallStatus::Failed, None, Some("late"))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::NotFound)),
+        "a finished session stays finished"
+    );
+
+    // A failed session cannot be consumed any more.
+    let second = session(p, crm, "hash-2");
+    store.create_install_session(&second).await.unwrap();
+    store
+        .finish_install_session(
+            second.id,
+            InstallStatus::Failed,
+            None,
+            Some("access_denied"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .consume_install_state("hash-2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let failed = store
+        .get_install_session(p, second.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.error.as_deref(), Some("access_denied"));
+}
+
+/// Two callbacks racing with the same state: exactly one wins.
+async fn racing_callbacks_consume_a_state_once(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let crm = integrations(&store, p, &["crm"]).await[0];
+    store
+        .create_install_session(&session(p, crm, "raced"))
+        .await
+        .unwrap();
+    let attempts = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .consume_install_state("raced")
+                .await
+                .unwrap()
+                .is_some()
+        })
+    });
+    let mut winners = 0;
+    for attempt in attempts {
+        winners += usize::from(attempt.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+}
+
+backend_tests!(
+    events_are_recorded_with_the_change_they_describe,
+    replacing_an_account_keeps_id_and_configuration,
+    an_oauth_state_is_single_use,
+    racing_callbacks_consume_a_state_once,
+);
