@@ -49,6 +49,18 @@ pub enum ErrorCode {
     /// `meta.credentialIds` lists them.
     CredentialSelectionRequired,
     ExternalIdTaken,
+    /// Rule 1 of SPEC §4: a VALID account exists and neither
+    /// `allowMultipleCredentials` nor `selectedCredentialId` was given.
+    IntegrationAlreadyInstalled,
+    /// Replacing an account with an external account that another
+    /// credential of the user already holds.
+    AccountAlreadyConnected,
+    /// The provider refused the API key or password.
+    CredentialsRejected,
+    InstallSessionNotFound,
+    /// The provider could not be reached or answered garbage.
+    UpstreamUnreachable,
+    UpstreamTimeout,
     WorkflowNotFound,
     UserNotFound,
     SigningKeyNotFound,
@@ -88,6 +100,12 @@ impl ErrorCode {
             Self::CredentialNotFound => "credential_not_found",
             Self::CredentialSelectionRequired => "credential_selection_required",
             Self::ExternalIdTaken => "external_id_taken",
+            Self::IntegrationAlreadyInstalled => "integration_already_installed",
+            Self::AccountAlreadyConnected => "account_already_connected",
+            Self::CredentialsRejected => "credentials_rejected",
+            Self::InstallSessionNotFound => "install_session_not_found",
+            Self::UpstreamUnreachable => "upstream_unreachable",
+            Self::UpstreamTimeout => "upstream_timeout",
             Self::WorkflowNotFound => "workflow_not_found",
             Self::UserNotFound => "user_not_found",
             Self::SigningKeyNotFound => "signing_key_not_found",

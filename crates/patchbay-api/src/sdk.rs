@@ -207,3 +207,68 @@ mod double_option {
         Option::<T>::deserialize(deserializer).map(Some)
     }
 }
+
+/// `POST /sdk/integrations/{type}/install` (SPEC §4).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallRequest {
+    /// Connect another account although the user already has a `VALID` one.
+    #[serde(default)]
+    pub allow_multiple_credentials: bool,
+    /// Reconnect (replace) this account: id, `ext:<externalId>` or externalId.
+    #[serde(default)]
+    pub selected_credential_id: Option<String>,
+    /// A label for the new account, unique per user and integration.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Where the OAuth callback sends the browser when done, instead of
+    /// answering its opener; its origin must be one of the project's
+    /// `allowedOrigins`.
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    /// API-key or basic-auth fields, by id.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub credentials: Option<Map<String, Value>>,
+    /// Values of the integration's connection fields (a subdomain...).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub connection: Option<Map<String, Value>>,
+}
+
+/// An OAuth install started: open `authorizationUrl` in a popup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallStarted {
+    pub authorization_url: String,
+    pub install_session_id: Uuid,
+}
+
+/// An API-key or basic-auth account connected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallCompleted {
+    pub credential: Credential,
+    /// The same external account was already connected and was updated
+    /// instead of copied.
+    pub deduplicated: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InstallStatus {
+    Pending,
+    Complete,
+    Failed,
+}
+
+/// `GET /sdk/install-sessions/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallSessionView {
+    pub status: InstallStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}

@@ -26,6 +26,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ServerConfig {
             public_url: public_url.clone(),
             admin_token: config.admin_token,
+            provider_timeouts: patchbay_oauth::Timeouts::default(),
         },
     );
     tracing::info!(backend = store.backend().as_str(), %public_url, "Patchbay is ready");

@@ -1,7 +1,8 @@
 //! The end-user API (`/projects/{projectId}/sdk/...`), as one user.
 
 use patchbay_api::{
-    Credential, IntegrationMetadata, UpdateCredentialRequest, UpdateUserRequest, UserObject,
+    Credential, InstallCompleted, InstallRequest, InstallSessionView, InstallStarted,
+    IntegrationMetadata, UpdateCredentialRequest, UpdateUserRequest, UserObject,
 };
 use reqwest::Method;
 use serde_json::{Map, Value};
@@ -105,6 +106,45 @@ impl UserClient {
         let path = format!("/workflows/{}", encode_segment(workflow_id));
         self.http
             .send(self.request(Method::DELETE, &path, selection))
+            .await
+    }
+
+    /// Starts connecting an OAuth account: open `authorizationUrl` in the
+    /// user's browser, then poll [`UserClient::install_session`].
+    pub async fn start_install(
+        &self,
+        integration: &str,
+        request: &InstallRequest,
+    ) -> Result<InstallStarted, Error> {
+        let path = format!("/integrations/{}/install", encode_segment(integration));
+        self.http
+            .send(self.request(Method::POST, &path, None).json(request))
+            .await
+    }
+
+    /// Connects an API-key or basic-auth account with `request.credentials`.
+    pub async fn install_with_credentials(
+        &self,
+        integration: &str,
+        request: &InstallRequest,
+    ) -> Result<InstallCompleted, Error> {
+        let path = format!("/integrations/{}/install", encode_segment(integration));
+        self.http
+            .send(self.request(Method::POST, &path, None).json(request))
+            .await
+    }
+
+    pub async fn install_session(&self, id: Uuid) -> Result<InstallSessionView, Error> {
+        self.http
+            .send(self.request(Method::GET, &format!("/install-sessions/{id}"), None))
+            .await
+    }
+
+    /// Disconnects the selected account (required when there are several).
+    pub async fn uninstall(&self, integration: &str, selection: Option<&str>) -> Result<(), Error> {
+        let path = format!("/integrations/{}", encode_segment(integration));
+        self.http
+            .send_empty(self.request(Method::DELETE, &path, selection))
             .await
     }
 }

@@ -5,14 +5,18 @@
 
 mod accounts;
 mod auth;
+mod connect;
 mod error;
 mod events;
 mod extract;
 mod handlers;
 mod keyring;
 mod metrics;
+mod oauth_state;
 mod routes;
 mod runtime;
+pub mod sandbox;
+mod secrets;
 mod state;
 mod user_object;
 

@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::handlers::{config, ops, projects, sdk, signing_keys, users};
+use crate::handlers::{config, install, oauth_callback, ops, projects, sdk, signing_keys, users};
 use crate::metrics;
 use crate::state::AppState;
 
@@ -29,6 +29,7 @@ use crate::state::AppState;
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "admin", description = "Admin API, authenticated with a project secret key"),
         (name = "sdk", description = "End-user API (Paragon-compatible), authenticated with a user token"),
+        (name = "oauth", description = "The OAuth callback providers redirect to"),
     )
 )]
 struct ApiDoc;
@@ -71,6 +72,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(sdk::credentials))
         .routes(routes!(sdk::credential, sdk::update_credential))
         .routes(routes!(sdk::enable_workflow, sdk::disable_workflow))
+        .routes(routes!(install::install))
+        .routes(routes!(install::uninstall))
+        .routes(routes!(install::install_session))
+        .routes(routes!(oauth_callback::callback))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

@@ -13,6 +13,8 @@ use crate::error::ApiError;
 pub struct Integration {
     pub id: Uuid,
     pub config: IntegrationConfig,
+    /// The OAuth client secret, sealed.
+    pub client_secret: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +87,7 @@ fn decode_integration(record: IntegrationRecord) -> Result<Integration, ApiError
     Ok(Integration {
         id: record.id,
         config: decode("integration definition", record.definition)?,
+        client_secret: record.client_secret,
     })
 }
 

@@ -15,6 +15,8 @@ pub struct ServerConfig {
     /// Guards `POST /api/v1/projects`; project creation over HTTP is off
     /// without it.
     pub admin_token: Option<SecretString>,
+    /// Connect and total timeouts of every request to a provider.
+    pub provider_timeouts: patchbay_oauth::Timeouts,
 }
 
 /// What every handler can reach. Cheap to clone; holds nothing that ties a
@@ -25,6 +27,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
+    /// Talks to providers: token exchange, account identification.
+    pub oauth: patchbay_oauth::Client,
 }
 
 impl AppState {
@@ -32,8 +36,9 @@ impl AppState {
         Self {
             store,
             keyring: Arc::new(keyring),
-            config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
+            oauth: patchbay_oauth::Client::new(config.provider_timeouts),
+            config: Arc::new(config),
         }
     }
 }

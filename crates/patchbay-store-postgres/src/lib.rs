@@ -16,9 +16,9 @@ use async_trait::async_trait;
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
-    AccountReplacement, Backend, ConfigWrite, EventRecord, InstallSession, InstallStatus,
-    NewEvent, NewInstallSession, ConnectedUser, CredentialChanges, CredentialFilter, CredentialRecord,
-    DataKeyRecord, IntegrationRecord, NewCredential, NewProject, NewSecretKeyRecord, NewSigningKey,
+    AccountReplacement, Backend, ConfigWrite, ConnectedUser, CredentialChanges, CredentialFilter,
+    CredentialRecord, DataKeyRecord, EventRecord, InstallSession, InstallStatus, IntegrationRecord,
+    NewCredential, NewEvent, NewInstallSession, NewProject, NewSecretKeyRecord, NewSigningKey,
     Project, Readiness, SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult,
     WorkflowRecord, now,
 };

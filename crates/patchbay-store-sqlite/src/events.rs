@@ -33,7 +33,9 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, events: &[NewEvent]) -> 
 }
 
 fn optional_uuid(row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
-    Ok(row.try_get::<Option<Hyphenated>, _>(column)?.map(Hyphenated::into_uuid))
+    Ok(row
+        .try_get::<Option<Hyphenated>, _>(column)?
+        .map(Hyphenated::into_uuid))
 }
 
 fn event_from_row(row: &SqliteRow) -> StoreResult<EventRecord> {

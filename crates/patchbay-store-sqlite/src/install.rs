@@ -26,7 +26,9 @@ fn session_from_row(row: &SqliteRow) -> StoreResult<InstallSession> {
             .ok_or_else(|| StoreError::Corrupt(format!("install status {status:?}")))?,
         secrets: row.try_get("secrets")?,
         options: json(row, "options")?,
-        credential_id: row.try_get::<Option<Hyphenated>, _>("credential_id")?.map(Hyphenated::into_uuid),
+        credential_id: row
+            .try_get::<Option<Hyphenated>, _>("credential_id")?
+            .map(Hyphenated::into_uuid),
         error: row.try_get("error")?,
         expires_at: from_millis(row.try_get("expires_at")?)?,
         created_at: from_millis(row.try_get("created_at")?)?,

@@ -16,10 +16,12 @@ use patchbay_store_sqlite::SqliteStore;
 use sqlx::{Connection as _, Executor as _, PgConnection};
 
 mod project;
+mod provider;
 mod server;
 
 pub use patchbay_store::Backend;
 pub use project::{TEST_CONFIG, TestProject};
+pub use provider::{CallbackReply, FakeProvider, authorize, consent, open};
 pub use server::{ADMIN_TOKEN, TestServer};
 
 /// The PostgreSQL server tests create their databases on.

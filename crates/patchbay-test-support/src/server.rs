@@ -7,6 +7,12 @@ use tokio::sync::oneshot;
 
 use crate::TestDb;
 
+/// Short enough that a provider that hangs fails a test quickly.
+pub const PROVIDER_TIMEOUTS: patchbay_oauth::Timeouts = patchbay_oauth::Timeouts {
+    connect: std::time::Duration::from_secs(2),
+    total: std::time::Duration::from_secs(3),
+};
+
 /// The instance admin token test servers accept.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
@@ -32,6 +38,7 @@ impl TestServer {
             ServerConfig {
                 public_url: base_url.clone(),
                 admin_token: Some(ADMIN_TOKEN.to_owned().into()),
+                provider_timeouts: PROVIDER_TIMEOUTS,
             },
         );
         let (stop, stopped) = oneshot::channel::<()>();

@@ -9,20 +9,19 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use patchbay_api::{ConfigApplied, ErrorBody, ErrorCode};
 use patchbay_config::{ClientSecret, ConfigErrors, ProjectConfig};
-use patchbay_core::crypto::{Aad, Keyring};
+use patchbay_core::crypto::Keyring;
 use patchbay_store::{
     ConfigWrite, CredentialFilter, IntegrationWrite, SecretUpdate, Store, WorkflowWrite,
 };
+use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
+use crate::secrets;
 use crate::state::AppState;
-
-/// The sealed-secret field name of an integration's OAuth client secret.
-pub const CLIENT_SECRET_FIELD: &str = "client_secret";
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ApplyOptions {
@@ -70,16 +69,13 @@ pub async fn apply_config(
                 ));
                 SecretUpdate::Clear
             }
-            ClientSecret::Set(secret) => {
-                let aad = Aad {
-                    project_id,
-                    record_id: &id.to_string(),
-                    field: CLIENT_SECRET_FIELD,
-                };
-                SecretUpdate::Set(
-                    keyring.encrypt(aad, secrecy::ExposeSecret::expose_secret(secret).as_bytes()),
-                )
-            }
+            ClientSecret::Set(secret) => SecretUpdate::Set(secrets::seal_str(
+                keyring,
+                project_id,
+                id,
+                secrets::CLIENT_SECRET,
+                secret.expose_secret(),
+            )),
         };
         integrations.push(IntegrationWrite {
             id,

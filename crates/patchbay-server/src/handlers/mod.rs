@@ -3,6 +3,8 @@
 //! types from `patchbay-api`.
 
 pub mod config;
+pub mod install;
+pub mod oauth_callback;
 pub mod ops;
 pub mod projects;
 pub mod sdk;

@@ -146,7 +146,11 @@ pub async fn delete_credential(
         CredentialChange::Deleted,
         serde_json::json!({}),
     );
-    match state.store.delete_credential(admin.project.id, id, &[event]).await {
+    match state
+        .store
+        .delete_credential(admin.project.id, id, &[event])
+        .await
+    {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => Err(credential_not_found()),
         Err(err) => Err(err.into()),

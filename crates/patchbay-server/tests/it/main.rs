@@ -5,9 +5,11 @@
 mod accounts;
 mod admin;
 mod configuration;
+mod connecting;
 mod errors;
 mod fixtures;
 mod http;
 mod ops;
+mod sandbox;
 mod user_object;
 mod user_tokens;

@@ -1,0 +1,28 @@
+//! Everything Patchbay says to a provider while connecting and refreshing an account (SPEC §4):
+//! the authorization URL, the code exchange and refresh token requests with each provider's
+//! quirks, the `account` step that tells which external account was connected, the `verify`
+//! request for API keys and basic credentials, and how a request is authenticated for an
+//! account (for the proxy, SPEC §5).
+//!
+//! No storage and no HTTP handlers: callers hand in a provider definition and the values its
+//! templates read ([`TemplateContext`]), and get back tokens, identities or an [`OAuthError`]
+//! that says whether retrying can help. Provider responses contain tokens, so they are never
+//! logged, and no error carries a token or a secret.
+
+mod account;
+mod authorize;
+mod client;
+mod error;
+mod inject;
+mod pkce;
+mod template;
+mod token;
+
+pub use account::{AccountAuth, AccountIdentity};
+pub use authorize::authorization_url;
+pub use client::{BuildError, Client, MAX_RESPONSE_BYTES, Timeouts};
+pub use error::OAuthError;
+pub use inject::{Injection, api_base_url, auth_injection};
+pub use pkce::Pkce;
+pub use template::{TemplateContext, TemplateError, render};
+pub use token::{ClientCredentials, TokenSet};

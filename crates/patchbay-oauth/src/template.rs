@@ -1,0 +1,150 @@
+//! Rendering the templates of a provider definition (`"{{ token.instance_url }}"`), with the
+//! rules of providers/README.md: minijinja syntax, and a missing or `null` value renders as
+//! an empty string, never as `none` or an error, so `{{ a or b }}` and optional fields work.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::LazyLock;
+
+use minijinja::value::ValueKind;
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::{Map, Value};
+
+/// The values the templates of a provider definition read, by the root they appear under.
+/// `response.*` (the account request's answer) and `accessToken` are added where they apply.
+#[derive(Clone, Default, PartialEq)]
+pub struct TemplateContext {
+    /// `connection.<id>`: the `connectionFields` the user entered (a subdomain, a shop).
+    pub connection: Map<String, Value>,
+    /// `token.<field>`: the non-secret fields of the token response ([`TokenSet::public_fields`]).
+    ///
+    /// [`TokenSet::public_fields`]: crate::TokenSet::public_fields
+    pub token: Map<String, Value>,
+    /// `callback.<param>`: query parameters of the OAuth callback besides `code` and `state`.
+    pub callback: Map<String, Value>,
+    /// `vars.<name>`: what `account.vars` captured.
+    pub vars: Map<String, Value>,
+    /// `credentials.<id>`: what the user typed in for an API key or basic provider. Secret:
+    /// never logged, left out of `Debug`.
+    pub credentials: Map<String, Value>,
+}
+
+impl fmt::Debug for TemplateContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TemplateContext")
+            .field("connection", &self.connection)
+            .field("token", &self.token)
+            .field("callback", &self.callback)
+            .field("vars", &self.vars)
+            .field("credentials", &Redacted(&self.credentials))
+            .finish()
+    }
+}
+
+/// Shows which credentials are present, never their values.
+struct Redacted<'a>(&'a Map<String, Value>);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|key| (key, "[REDACTED]")))
+            .finish()
+    }
+}
+
+impl TemplateContext {
+    /// The context as the object templates see: `{connection, token, callback, vars,
+    /// credentials}`.
+    pub fn to_value(&self) -> Value {
+        let mut root = Map::new();
+        root.insert("connection".into(), Value::Object(self.connection.clone()));
+        root.insert("token".into(), Value::Object(self.token.clone()));
+        root.insert("callback".into(), Value::Object(self.callback.clone()));
+        root.insert("vars".into(), Value::Object(self.vars.clone()));
+        root.insert(
+            "credentials".into(),
+            Value::Object(self.credentials.clone()),
+        );
+        Value::Object(root)
+    }
+
+    /// Renders one template of the definition over this context.
+    pub fn render(&self, template: &str) -> Result<String, TemplateError> {
+        render(template, &self.to_value())
+    }
+}
+
+/// A template that failed to compile or render. The message comes from minijinja and names
+/// the problem, never the values the template was rendered with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("template `{template}`: {message}")]
+pub struct TemplateError {
+    /// The template's source, from the provider definition (which holds no secrets).
+    pub template: String,
+    pub message: String,
+}
+
+/// One environment for every render: templates come from provider definitions, are short,
+/// and use no loader, so compiling each on use is cheap and nothing needs caching.
+static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    // `token.team.id` must render empty when `team` is missing, not fail.
+    env.set_undefined_behavior(UndefinedBehavior::Chainable);
+    env.set_formatter(|out, state, value| {
+        if value.is_none() || value.is_undefined() {
+            // minijinja prints `none` for null; the README promises an empty string.
+            Ok(())
+        } else if value.kind() == ValueKind::Bool {
+            // Values come from JSON and go into URLs, headers and JSON bodies, where a boolean
+            // is `true`, not Python's `True`.
+            Ok(out.write_str(if value.is_true() { "true" } else { "false" })?)
+        } else {
+            minijinja::escape_formatter(out, state, value)
+        }
+    });
+    env
+});
+
+/// Renders `template` with `ctx` as its variables (an object: `{"token": {...}, ...}`).
+/// Missing and `null` values render as `""`. Text without template syntax comes back as is.
+pub fn render(template: &str, ctx: &Value) -> Result<String, TemplateError> {
+    if !(template.contains("{{") || template.contains("{%") || template.contains("{#")) {
+        return Ok(template.to_owned());
+    }
+    ENVIRONMENT
+        .render_str(template, to_template_value(ctx))
+        .map_err(|error| TemplateError {
+            template: template.to_owned(),
+            message: error
+                .detail()
+                .map_or_else(|| error.kind().to_string(), str::to_owned),
+        })
+}
+
+/// Converts JSON into minijinja's value model (its `serde` feature is not enabled in the
+/// workspace, and JSON maps onto it directly).
+fn to_template_value(value: &Value) -> minijinja::Value {
+    match value {
+        Value::Null => minijinja::Value::from(()),
+        Value::Bool(flag) => minijinja::Value::from(*flag),
+        Value::Number(number) => {
+            if let Some(int) = number.as_i64() {
+                minijinja::Value::from(int)
+            } else if let Some(uint) = number.as_u64() {
+                minijinja::Value::from(uint)
+            } else {
+                minijinja::Value::from(number.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        Value::String(text) => minijinja::Value::from(text.as_str()),
+        Value::Array(items) => {
+            minijinja::Value::from(items.iter().map(to_template_value).collect::<Vec<_>>())
+        }
+        Value::Object(entries) => minijinja::Value::from(
+            entries
+                .iter()
+                .map(|(key, item)| (key.clone(), to_template_value(item)))
+                .collect::<BTreeMap<_, _>>(),
+        ),
+    }
+}

@@ -1,0 +1,13 @@
+//! `patchbay-oauth` through its public API, against a fake provider on a real socket and the
+//! real catalogue definitions.
+
+#![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
+
+mod account;
+mod authorize;
+mod errors;
+mod inject;
+mod support;
+mod template;
+mod token;
+mod verify;

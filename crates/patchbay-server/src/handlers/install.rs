@@ -1,0 +1,500 @@
+//! Connecting and disconnecting accounts (SPEC §4 and the uninstall of §3).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::Duration;
+use patchbay_api::{
+    ErrorBody, ErrorCode, InstallCompleted, InstallRequest, InstallSessionView, InstallStarted,
+    InstallStatus,
+};
+use patchbay_config::{ProviderAuth, ProviderDefinition};
+use patchbay_core::selection::{self, Operation, SelectionPolicy};
+use patchbay_oauth::{AccountAuth, OAuthError, Pkce, TemplateContext};
+use patchbay_store::{CredentialRecord, NewInstallSession, StoreError, now};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::accounts::{
+    credential_not_found, integration_not_found, selected_credential, visible_credentials,
+};
+use crate::auth::ConnectUser;
+use crate::connect::{self, AuthorizedAccount, InstallOptions};
+use crate::error::ApiError;
+use crate::events::{self, CredentialChange, Subject};
+use crate::extract::{JsonBody, PathParams};
+use crate::oauth_state;
+use crate::runtime::{Integration, ProjectRuntime};
+use crate::secrets::{self, CredentialSecrets};
+use crate::state::AppState;
+use crate::user_object;
+
+/// How long an OAuth install may take from start to callback.
+const INSTALL_SESSION_TTL: Duration = Duration::minutes(10);
+
+#[derive(Debug, Deserialize)]
+pub struct IntegrationPath {
+    #[serde(rename = "integration")]
+    type_or_id: String,
+}
+
+/// Starts connecting an account: an authorization URL for OAuth2
+/// integrations, or the connected account for API-key and basic-auth ones.
+#[utoipa::path(post, path = "/projects/{projectId}/sdk/integrations/{integration}/install", tag = "sdk",
+    params(("projectId" = Uuid, Path), ("integration" = String, Path)),
+    request_body = InstallRequest,
+    responses((status = 200, body = InstallStarted), (status = 201, body = InstallCompleted),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn install(
+    user: ConnectUser,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<IntegrationPath>,
+    JsonBody(request): JsonBody<InstallRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
+    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let integration = runtime
+        .integration(&path.type_or_id)
+        .ok_or_else(|| integration_not_found(&path.type_or_id))?;
+    let options = install_options(&state, &user, &runtime, integration, &request).await?;
+    match &integration.config.provider.auth {
+        ProviderAuth::OAuth2(_) => {
+            let started = start_oauth(&state, &user, &runtime, integration, options).await?;
+            Ok(axum::Json(started).into_response())
+        }
+        ProviderAuth::ApiKey(_) | ProviderAuth::Basic(_) => {
+            let fields = request.credentials.unwrap_or_default();
+            let completed =
+                connect_with_credentials(&state, &user, &runtime, integration, &options, fields)
+                    .await?;
+            Ok((StatusCode::CREATED, axum::Json(completed)).into_response())
+        }
+    }
+}
+
+/// Checks the request against the multi-account rules before anything is
+/// started.
+async fn install_options(
+    state: &AppState,
+    user: &ConnectUser,
+    runtime: &ProjectRuntime,
+    integration: &Integration,
+    request: &InstallRequest,
+) -> Result<InstallOptions, ApiError> {
+    let type_name = &integration.config.type_name;
+    let accounts = visible_credentials(state, user, runtime, Some(integration)).await?;
+    let selected = match request
+        .selected_credential_id
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+    {
+        Some(selection) => {
+            if request.external_id.is_some() {
+                return Err(ApiError::validation(
+                    "externalId",
+                    "externalId labels a new account; it cannot be combined with selectedCredentialId.",
+                ));
+            }
+            let policy = SelectionPolicy::default();
+            let account = selection::select(&accounts, Some(selection), Operation::Use, policy)
+                .map_err(|_| credential_not_found())?;
+            Some(account.id)
+        }
+        None => {
+            if !user.token.allows_new_credentials(type_name) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    ErrorCode::Forbidden,
+                    format!("This token may not connect new accounts of \"{type_name}\"."),
+                ));
+            }
+            let has_valid = accounts
+                .iter()
+                .any(|c| c.status == patchbay_store::CredentialStatus::Valid);
+            if has_valid && !request.allow_multiple_credentials {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    ErrorCode::IntegrationAlreadyInstalled,
+                    format!("Integration \"{type_name}\" is already installed."),
+                ));
+            }
+            None
+        }
+    };
+    if let Some(external_id) = &request.external_id {
+        if external_id.is_empty() || external_id.len() > 256 {
+            return Err(ApiError::validation(
+                "externalId",
+                "An externalId has 1 to 256 characters.",
+            ));
+        }
+        if accounts
+            .iter()
+            .any(|c| c.external_id.as_deref() == Some(external_id))
+        {
+            return Err(connect::external_id_taken());
+        }
+    }
+    if let Some(url) = &request.redirect_url {
+        check_redirect_url(url, &runtime.settings.allowed_origins)?;
+    }
+    let connection = request.connection.clone().unwrap_or_default();
+    check_connection_fields(&integration.config.provider, &connection)?;
+    Ok(InstallOptions {
+        selected_credential_id: selected,
+        external_id: request.external_id.clone(),
+        redirect_url: request.redirect_url.clone(),
+        connection,
+    })
+}
+
+/// A redirect target must belong to the developer's own front end, or the
+/// callback would be an open redirect.
+fn check_redirect_url(url: &str, allowed_origins: &[String]) -> Result<(), ApiError> {
+    let parsed = url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| {
+            ApiError::validation(
+                "redirectUrl",
+                "redirectUrl must be an absolute http(s) URL.",
+            )
+        })?;
+    let origin = parsed.origin().ascii_serialization();
+    if allowed_origins
+        .iter()
+        .any(|allowed| allowed.trim_end_matches('/') == origin)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            "redirectUrl",
+            format!("{origin} is not one of the project's allowedOrigins."),
+        ))
+    }
+}
+
+fn check_connection_fields(
+    provider: &ProviderDefinition,
+    given: &Map<String, Value>,
+) -> Result<(), ApiError> {
+    for field in &provider.connection_fields {
+        let path = format!("connection.{}", field.id);
+        let value = given.get(&field.id).and_then(Value::as_str).unwrap_or("");
+        if value.is_empty() {
+            return Err(ApiError::validation(
+                &path,
+                format!("{} is required.", field.title),
+            ));
+        }
+        if let Some(pattern) = &field.pattern
+            && !regex_full_match(pattern, value)
+        {
+            return Err(ApiError::validation(
+                &path,
+                format!("{} has the wrong form.", field.title),
+            ));
+        }
+    }
+    if let Some(unknown) = given
+        .keys()
+        .find(|k| !provider.connection_fields.iter().any(|f| &f.id == *k))
+    {
+        return Err(ApiError::validation(
+            &format!("connection.{unknown}"),
+            "is not a connection field of this integration.",
+        ));
+    }
+    Ok(())
+}
+
+fn regex_full_match(pattern: &str, value: &str) -> bool {
+    regex::Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|re| re.is_match(value))
+}
+
+async fn start_oauth(
+    state: &AppState,
+    user: &ConnectUser,
+    runtime: &ProjectRuntime,
+    integration: &Integration,
+    options: InstallOptions,
+) -> Result<InstallStarted, ApiError> {
+    let ProviderAuth::OAuth2(auth) = &integration.config.provider.auth else {
+        return Err(ApiError::internal());
+    };
+    let _ = runtime;
+    let client_id = integration.config.client_id.clone().unwrap_or_default();
+    let session_id = Uuid::new_v4();
+    let (state_value, state_hash) = oauth_state::generate();
+    let pkce = auth.pkce.then(Pkce::generate);
+    let sealed_verifier = pkce.as_ref().map(|pkce| {
+        use secrecy::ExposeSecret as _;
+        secrets::seal_str(
+            &state.keyring,
+            user.project.id,
+            session_id,
+            secrets::PKCE_VERIFIER,
+            pkce.verifier.expose_secret(),
+        )
+    });
+    let ctx = TemplateContext {
+        connection: options.connection.clone(),
+        ..TemplateContext::default()
+    };
+    let url = patchbay_oauth::authorization_url(
+        auth,
+        &auth.scopes,
+        &client_id,
+        &oauth_state::callback_url(&state.config.public_url),
+        &state_value,
+        pkce.as_ref(),
+        &ctx,
+    )
+    .map_err(|err| provider_error(&err))?;
+    let session = NewInstallSession {
+        id: session_id,
+        project_id: user.project.id,
+        integration_id: integration.id,
+        user_id: user.user.user_id.clone(),
+        state_hash,
+        secrets: sealed_verifier,
+        options: serde_json::to_value(&options).map_err(|_| ApiError::internal())?,
+        expires_at: now() + INSTALL_SESSION_TTL,
+    };
+    state.store.create_install_session(&session).await?;
+    Ok(InstallStarted {
+        authorization_url: url.to_string(),
+        install_session_id: session_id,
+    })
+}
+
+async fn connect_with_credentials(
+    state: &AppState,
+    user: &ConnectUser,
+    runtime: &ProjectRuntime,
+    integration: &Integration,
+    options: &InstallOptions,
+    fields: Map<String, Value>,
+) -> Result<InstallCompleted, ApiError> {
+    let provider = &integration.config.provider;
+    for field in provider.auth.credential_fields() {
+        if fields
+            .get(&field.id)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(ApiError::validation(
+                &format!("credentials.{}", field.id),
+                format!("{} is required.", field.title),
+            ));
+        }
+    }
+    if let Some(unknown) = fields.keys().find(|k| {
+        !provider
+            .auth
+            .credential_fields()
+            .iter()
+            .any(|f| &f.id == *k)
+    }) {
+        return Err(ApiError::validation(
+            &format!("credentials.{unknown}"),
+            "is not a credential field of this integration.",
+        ));
+    }
+    let ctx = TemplateContext {
+        connection: options.connection.clone(),
+        credentials: fields.clone(),
+        ..TemplateContext::default()
+    };
+    let auth = match provider.auth {
+        ProviderAuth::Basic(_) => AccountAuth::Basic,
+        _ => AccountAuth::ApiKey,
+    };
+    if provider.verify.is_some() {
+        state
+            .oauth
+            .verify_credentials(provider, &auth, &ctx)
+            .await
+            .map_err(|err| match err {
+                OAuthError::Rejected { .. } | OAuthError::Provider { .. } => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::CredentialsRejected,
+                    format!("{} rejected these credentials.", integration.config.name),
+                ),
+                other => provider_error(&other),
+            })?;
+    }
+    let (provider_id, provider_data, vars) = match &provider.account {
+        Some(_) => {
+            let identity = state
+                .oauth
+                .identify_account(provider, &auth, &ctx)
+                .await
+                .map_err(|err| provider_error(&err))?;
+            (
+                identity.provider_id,
+                Value::Object(identity.provider_data),
+                identity.vars,
+            )
+        }
+        // Without an account step, the key itself identifies the account:
+        // a digest, never the key.
+        None => (
+            credentials_digest(&fields),
+            json!({"name": integration.config.name}),
+            Map::new(),
+        ),
+    };
+    let account = AuthorizedAccount {
+        provider_id,
+        provider_data,
+        secrets: CredentialSecrets {
+            fields,
+            ..CredentialSecrets::default()
+        },
+        account_vars: json!({"connection": options.connection, "vars": vars}),
+        valid_until: None,
+    };
+    let connected = connect::store_account(
+        state,
+        user.project.id,
+        &user.user.user_id,
+        integration,
+        options,
+        account,
+    )
+    .await?;
+    Ok(InstallCompleted {
+        credential: user_object::credential(&connected.credential, runtime),
+        deduplicated: connected.deduplicated,
+    })
+}
+
+fn credentials_digest(fields: &Map<String, Value>) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(Value::Object(fields.clone()).to_string().as_bytes());
+    format!(
+        "key-{}",
+        digest
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+/// A provider failure as Patchbay's own error: never a 500, never the
+/// provider's body (it may echo secrets).
+pub fn provider_error(err: &OAuthError) -> ApiError {
+    match err {
+        OAuthError::Timeout => ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            ErrorCode::UpstreamTimeout,
+            "The provider did not answer in time.",
+        ),
+        OAuthError::Template(message) => ApiError::validation(
+            "connection",
+            format!("The integration's URLs could not be built: {message}"),
+        ),
+        other => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            ErrorCode::UpstreamUnreachable,
+            format!("The provider could not be used: {other}"),
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SessionPath {
+    #[serde(rename = "installSessionId")]
+    id: String,
+}
+
+/// Where an OAuth install stands, for SDKs that poll.
+#[utoipa::path(get, path = "/projects/{projectId}/sdk/install-sessions/{installSessionId}", tag = "sdk",
+    params(("projectId" = Uuid, Path), ("installSessionId" = Uuid, Path)),
+    responses((status = 200, body = InstallSessionView), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn install_session(
+    user: ConnectUser,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<SessionPath>,
+) -> Result<axum::Json<InstallSessionView>, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::InstallSessionNotFound,
+            "Install session not found.",
+        )
+    };
+    let id = Uuid::parse_str(&path.id).map_err(|_| not_found())?;
+    let session = state
+        .store
+        .get_install_session(user.project.id, id)
+        .await?
+        .filter(|s| s.user_id == user.user.user_id)
+        .ok_or_else(not_found)?;
+    let status = match session.status {
+        patchbay_store::InstallStatus::Pending if session.expires_at < now() => {
+            InstallStatus::Failed
+        }
+        patchbay_store::InstallStatus::Pending => InstallStatus::Pending,
+        patchbay_store::InstallStatus::Complete => InstallStatus::Complete,
+        patchbay_store::InstallStatus::Failed => InstallStatus::Failed,
+    };
+    let error = match (&status, session.error) {
+        (InstallStatus::Failed, None) => Some("The install session expired.".to_owned()),
+        (_, error) => error,
+    };
+    Ok(axum::Json(InstallSessionView {
+        status,
+        credential_id: session.credential_id,
+        error,
+    }))
+}
+
+/// Disconnects one account: its tokens and configuration are deleted. With
+/// two or more accounts the account must be selected.
+#[utoipa::path(delete, path = "/projects/{projectId}/sdk/integrations/{integration}", tag = "sdk",
+    params(("projectId" = Uuid, Path), ("integration" = String, Path),
+           ("X-Paragon-Credential" = Option<String>, Header)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn uninstall(
+    user: ConnectUser,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<IntegrationPath>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let integration = runtime
+        .integration(&path.type_or_id)
+        .ok_or_else(|| integration_not_found(&path.type_or_id))?;
+    let credential: CredentialRecord = selected_credential(
+        &state,
+        &user,
+        &runtime,
+        integration,
+        &headers,
+        Operation::Destroy,
+    )
+    .await?;
+    let event = events::credential_event(
+        Subject::of(&credential, &integration.config.type_name),
+        CredentialChange::Deleted,
+        json!({}),
+    );
+    match state
+        .store
+        .delete_credential(user.project.id, credential.id, &[event])
+        .await
+    {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::NotFound) => Err(credential_not_found()),
+        Err(err) => Err(err.into()),
+    }
+}

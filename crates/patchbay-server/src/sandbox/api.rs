@@ -1,0 +1,258 @@
+//! The sandbox's resource API: `me` and a CRUD on contacts, per account.
+//! A caller is an account, by bearer access token or by `X-Api-Key`; one
+//! account never sees another's contacts (another account's contact id is a
+//! plain 404, so ids reveal nothing).
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use subtle::ConstantTimeEq as _;
+
+use super::Sandbox;
+use super::control::{Endpoint, Injected, take_failure};
+use super::reply::{json_error, json_rate_limited, json_server_error};
+use super::state::{SANDBOX_ACCOUNTS, SandboxAccount, TokenLookup, account_by_id};
+
+const MAX_NAME_LEN: usize = 200;
+const MAX_EMAIL_LEN: usize = 320;
+
+/// `GET /api/me`.
+pub(super) async fn me(State(sandbox): State<Sandbox>, headers: HeaderMap) -> Response {
+    match caller(&sandbox, &headers).await {
+        Ok(account) => Json(json!({
+            "id": account.id,
+            "name": account.name,
+            "email": account.email,
+        }))
+        .into_response(),
+        Err(response) => *response,
+    }
+}
+
+/// `GET /api/contacts`: the caller's contacts, oldest first.
+pub(super) async fn list_contacts(State(sandbox): State<Sandbox>, headers: HeaderMap) -> Response {
+    match caller(&sandbox, &headers).await {
+        Ok(account) => Json(sandbox.with_state(|state| state.contacts(account.id))).into_response(),
+        Err(response) => *response,
+    }
+}
+
+/// `POST /api/contacts` with `{"name", "email"?}`.
+pub(super) async fn create_contact(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let account = match caller(&sandbox, &headers).await {
+        Ok(account) => account,
+        Err(response) => return *response,
+    };
+    let patch = match ContactPatch::parse(&body) {
+        Ok(patch) => patch,
+        Err(message) => return invalid_request(&message),
+    };
+    let Some(name) = patch.name else {
+        return invalid_request("name is required");
+    };
+    let contact =
+        sandbox.with_state(|state| state.create_contact(account.id, name, patch.email.flatten()));
+    (StatusCode::CREATED, Json(contact)).into_response()
+}
+
+/// `GET /api/contacts/{id}`.
+pub(super) async fn get_contact(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let account = match caller(&sandbox, &headers).await {
+        Ok(account) => account,
+        Err(response) => return *response,
+    };
+    match sandbox.with_state(|state| state.contact(account.id, &id)) {
+        Some(contact) => Json(contact).into_response(),
+        None => contact_not_found(),
+    }
+}
+
+/// `PATCH /api/contacts/{id}` with `{"name"?, "email"?}`; `"email": null`
+/// removes the email.
+pub(super) async fn update_contact(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let account = match caller(&sandbox, &headers).await {
+        Ok(account) => account,
+        Err(response) => return *response,
+    };
+    let patch = match ContactPatch::parse(&body) {
+        Ok(patch) => patch,
+        Err(message) => return invalid_request(&message),
+    };
+    match sandbox.with_state(|state| state.update_contact(account.id, &id, patch.name, patch.email))
+    {
+        Some(contact) => Json(contact).into_response(),
+        None => contact_not_found(),
+    }
+}
+
+/// `DELETE /api/contacts/{id}`: `204`.
+pub(super) async fn delete_contact(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let account = match caller(&sandbox, &headers).await {
+        Ok(account) => account,
+        Err(response) => return *response,
+    };
+    if sandbox.with_state(|state| state.delete_contact(account.id, &id)) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        contact_not_found()
+    }
+}
+
+/// Who is calling, then the failure mode, in that order: a failure counts
+/// against the account that made the request, and a bad token is a 401
+/// whatever the failure mode says.
+async fn caller(
+    sandbox: &Sandbox,
+    headers: &HeaderMap,
+) -> Result<&'static SandboxAccount, Box<Response>> {
+    let account = match authenticate(sandbox, headers) {
+        Ok(account) => account,
+        Err(response) => {
+            sandbox.with_state(|state| state.count_api_unauthorized());
+            return Err(response);
+        }
+    };
+    sandbox.with_state(|state| state.count_api_request(account.id));
+    match take_failure(sandbox, Endpoint::Api).await {
+        Some(Injected::Error500) => Err(Box::new(json_server_error())),
+        Some(Injected::RateLimit) => Err(Box::new(json_rate_limited())),
+        _ => Ok(account),
+    }
+}
+
+/// A bearer access token if there is one, else an `X-Api-Key`.
+fn authenticate(
+    sandbox: &Sandbox,
+    headers: &HeaderMap,
+) -> Result<&'static SandboxAccount, Box<Response>> {
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    if let Some(token) = bearer {
+        let now = Instant::now();
+        return match sandbox.with_state(|state| state.lookup_access_token(token, now)) {
+            TokenLookup::Valid(account_id) => account_by_id(account_id).ok_or_else(invalid_token),
+            TokenLookup::Expired | TokenLookup::Unknown => Err(invalid_token()),
+        };
+    }
+    if let Some(key) = headers.get("x-api-key") {
+        return SANDBOX_ACCOUNTS
+            .iter()
+            .find(|account| bool::from(account.api_key.as_bytes().ct_eq(key.as_bytes())))
+            .ok_or_else(|| {
+                unauthorized(
+                    "invalid_api_key",
+                    "The API key is not one of the sandbox accounts' keys",
+                )
+            });
+    }
+    Err(unauthorized(
+        "unauthorized",
+        "Send an access token (Authorization: Bearer) or an API key (X-Api-Key)",
+    ))
+}
+
+/// RFC 6750 §3.1: an expired token is as invalid as an unknown one, and the
+/// challenge says so, which is what tells a client to refresh.
+fn invalid_token() -> Box<Response> {
+    let mut response = json_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        "The access token is unknown or has expired",
+    );
+    response.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+    );
+    Box::new(response)
+}
+
+fn unauthorized(error: &str, description: &str) -> Box<Response> {
+    let mut response = json_error(StatusCode::UNAUTHORIZED, error, description);
+    response.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer realm="patchbay-sandbox""#),
+    );
+    Box::new(response)
+}
+
+fn invalid_request(description: &str) -> Response {
+    json_error(StatusCode::BAD_REQUEST, "invalid_request", description)
+}
+
+fn contact_not_found() -> Response {
+    json_error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "No contact with that id",
+    )
+}
+
+/// The body of a create or an update. `email` is `Some(None)` when the body
+/// says `"email": null`.
+#[derive(Debug)]
+struct ContactPatch {
+    name: Option<String>,
+    email: Option<Option<String>>,
+}
+
+impl ContactPatch {
+    fn parse(body: &[u8]) -> Result<Self, String> {
+        let object: Map<String, Value> = serde_json::from_slice(body)
+            .map_err(|err| format!("the body must be a JSON object: {err}"))?;
+        let mut patch = Self {
+            name: None,
+            email: None,
+        };
+        // Unknown fields are refused, so that a typo in a test or a workflow
+        // shows up instead of being silently dropped.
+        for (field, value) in object {
+            match (field.as_str(), value) {
+                ("name", Value::String(name)) => {
+                    let name = name.trim();
+                    if name.is_empty() || name.len() > MAX_NAME_LEN {
+                        return Err(format!("name must be 1 to {MAX_NAME_LEN} characters"));
+                    }
+                    patch.name = Some(name.to_owned());
+                }
+                ("name", _) => return Err("name must be a string".into()),
+                ("email", Value::Null) => patch.email = Some(None),
+                ("email", Value::String(email)) => {
+                    if !email.contains('@') || email.len() > MAX_EMAIL_LEN {
+                        return Err("email must be an email address".into());
+                    }
+                    patch.email = Some(Some(email));
+                }
+                ("email", _) => return Err("email must be a string or null".into()),
+                (other, _) => return Err(format!("unknown field `{other}`")),
+            }
+        }
+        Ok(patch)
+    }
+}

@@ -1,0 +1,78 @@
+//! What a credential keeps sealed, and how it is sealed: the only place that
+//! knows the shape of a credential's secrets and the associated data that
+//! binds them to their row.
+
+use patchbay_core::crypto::{Aad, CryptoError, Keyring};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+/// The sealed-field names, part of the associated data of each ciphertext.
+pub const CREDENTIAL_SECRETS: &str = "secrets";
+pub const PKCE_VERIFIER: &str = "pkce_verifier";
+pub const CLIENT_SECRET: &str = "client_secret";
+
+/// A credential's secrets: OAuth tokens, or the fields an end user typed in
+/// for an API-key or basic-auth integration.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialSecrets {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// API-key / basic-auth fields by id (`apiKey`, `accountSid`, ...).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub fields: Map<String, Value>,
+}
+
+impl std::fmt::Debug for CredentialSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CredentialSecrets(<redacted>)")
+    }
+}
+
+fn aad<'a>(project_id: Uuid, record_id: &'a str, field: &'a str) -> Aad<'a> {
+    Aad {
+        project_id,
+        record_id,
+        field,
+    }
+}
+
+impl CredentialSecrets {
+    pub fn seal(&self, keyring: &Keyring, project_id: Uuid, credential_id: Uuid) -> Vec<u8> {
+        let id = credential_id.to_string();
+        // Serializing plain strings and maps cannot fail.
+        let plain = Zeroizing::new(serde_json::to_vec(self).unwrap_or_default());
+        keyring.encrypt(aad(project_id, &id, CREDENTIAL_SECRETS), &plain)
+    }
+}
+
+/// Seals one secret string of a row (a PKCE verifier, a client secret).
+pub fn seal_str(
+    keyring: &Keyring,
+    project_id: Uuid,
+    record_id: Uuid,
+    field: &'static str,
+    value: &str,
+) -> Vec<u8> {
+    keyring.encrypt(
+        aad(project_id, &record_id.to_string(), field),
+        value.as_bytes(),
+    )
+}
+
+pub fn open_str(
+    keyring: &Keyring,
+    project_id: Uuid,
+    record_id: Uuid,
+    field: &'static str,
+    sealed: &[u8],
+) -> Result<Zeroizing<String>, CryptoError> {
+    let plain = keyring.decrypt(aad(project_id, &record_id.to_string(), field), sealed)?;
+    String::from_utf8(plain.to_vec())
+        .map(Zeroizing::new)
+        .map_err(|_| CryptoError::MalformedCiphertext)
+}
