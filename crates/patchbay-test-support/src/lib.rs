@@ -130,6 +130,21 @@ impl TestDb {
     pub fn store(&self) -> Arc<dyn Store> {
         Arc::clone(&self.store)
     }
+
+    /// Runs raw SQL on the database, for tests that must put it in a state
+    /// no API produces (an expired session, say).
+    pub async fn execute(&self, sql: &str) {
+        match &self.cleanup {
+            Cleanup::Sqlite(_) => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                conn.execute(sql).await.unwrap();
+            }
+            Cleanup::Postgres { .. } => {
+                let mut conn = PgConnection::connect(&self.url).await.unwrap();
+                conn.execute(sql).await.unwrap();
+            }
+        }
+    }
 }
 
 fn database_url(admin_url: &str, database: &str) -> String {

@@ -5,6 +5,7 @@
 mod accounts;
 mod admin;
 mod configuration;
+mod connect_failures;
 mod connecting;
 mod errors;
 mod fixtures;
