@@ -12,5 +12,6 @@ mod fixtures;
 mod http;
 mod ops;
 mod sandbox;
+mod secrets_at_rest;
 mod user_object;
 mod user_tokens;
