@@ -36,6 +36,9 @@ impl fmt::Debug for SandboxAccount {
     }
 }
 
+/// The scope without which no refresh token is issued.
+pub const OFFLINE_ACCESS: &str = "offline_access";
+
 /// The accounts the consent page offers, in the order it lists them.
 pub const SANDBOX_ACCOUNTS: [SandboxAccount; 3] = [
     SandboxAccount {
@@ -156,7 +159,10 @@ pub(super) struct IssuedTokens {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
-    pub refresh_token: String,
+    /// Only for grants that asked for `offline_access`, as with Microsoft,
+    /// Google and most OpenID providers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     pub scope: String,
 }
 
@@ -282,7 +288,7 @@ impl State {
     ) -> IssuedTokens {
         self.access_tokens.retain(|_, token| token.expires_at > now);
         let access_token = random_token("sbx_at_");
-        let refresh_token = random_token("sbx_rt_");
+        let offline = scopes.iter().any(|scope| scope == OFFLINE_ACCESS);
         self.access_tokens.insert(
             access_token.clone(),
             AccessGrant {
@@ -291,14 +297,18 @@ impl State {
             },
         );
         let scope = scopes.join(" ");
-        self.refresh_tokens.insert(
-            refresh_token.clone(),
-            RefreshGrant {
-                client_id: client_id.to_owned(),
-                account_id,
-                scopes,
-            },
-        );
+        let refresh_token = offline.then(|| {
+            let token = random_token("sbx_rt_");
+            self.refresh_tokens.insert(
+                token.clone(),
+                RefreshGrant {
+                    client_id: client_id.to_owned(),
+                    account_id,
+                    scopes,
+                },
+            );
+            token
+        });
         IssuedTokens {
             access_token,
             token_type: "Bearer",

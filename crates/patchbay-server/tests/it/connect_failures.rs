@@ -211,7 +211,26 @@ async fn an_account_without_an_id_is_refused(db: TestDb) {
     setup.assert_failed(session, "identifying").await;
 }
 
+async fn no_refresh_token_means_no_lasting_connection(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let provider = FakeProvider::start(SandboxConfig::default()).await;
+    // Without offline_access the provider issues no refresh token.
+    let document = provider
+        .config_document()
+        .replace("scopes: [contacts, offline_access]", "scopes: [contacts]");
+    let project = TestProject::with_config(&server, &document).await;
+    let setup = Setup {
+        server,
+        provider,
+        project,
+    };
+    let (session, url) = setup.start("crm").await;
+    assert_eq!(authorize(&url, "acct_ada").await.status, 400);
+    setup.assert_failed(session, "no refresh token").await;
+}
+
 backend_tests!(
+    no_refresh_token_means_no_lasting_connection,
     the_user_denies_access,
     a_state_works_once,
     an_expired_state_fails,

@@ -83,7 +83,10 @@ fn authorize_query(challenge: Option<&str>) -> Vec<(&'static str, String)> {
         ("client_id", DEFAULT_CLIENT_ID.to_owned()),
         ("redirect_uri", REDIRECT_URI.to_owned()),
         ("state", "st<ate>&\"1\"".to_owned()),
-        ("scope", "contacts.read contacts.write".to_owned()),
+        (
+            "scope",
+            "contacts.read contacts.write offline_access".to_owned(),
+        ),
     ];
     if let Some(challenge) = challenge {
         query.push(("code_challenge", challenge.to_owned()));
@@ -341,7 +344,10 @@ async fn code_flow_with_pkce_connects_the_chosen_account() {
     assert_eq!(tokens.header("cache-control"), Some("no-store"));
     assert_eq!(tokens.body["token_type"], "Bearer");
     assert_eq!(tokens.body["expires_in"], 3600);
-    assert_eq!(tokens.body["scope"], "contacts.read contacts.write");
+    assert_eq!(
+        tokens.body["scope"],
+        "contacts.read contacts.write offline_access"
+    );
     assert!(access_token(&tokens.body).starts_with("sbx_at_"));
     assert!(refresh_token(&tokens.body).starts_with("sbx_rt_"));
 
@@ -595,7 +601,10 @@ async fn refresh_tokens_rotate() {
     assert_eq!(second.header("cache-control"), Some("no-store"));
     assert_ne!(access_token(&second.body), access_token(&first));
     assert_ne!(refresh_token(&second.body), refresh_token(&first));
-    assert_eq!(second.body["scope"], "contacts.read contacts.write");
+    assert_eq!(
+        second.body["scope"],
+        "contacts.read contacts.write offline_access"
+    );
 
     // The used refresh token is dead; the new one works exactly once.
     provider
