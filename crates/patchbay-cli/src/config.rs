@@ -33,6 +33,14 @@ pub struct ServeArgs {
     /// master_key_file. Flags and environment variables take precedence.
     #[arg(long, env = "PATCHBAY_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Seed a demo project wired to the built-in sandbox provider and print
+    /// a link to click through.
+    #[arg(long)]
+    pub demo: bool,
+    /// Lifetime of the sandbox provider's access tokens, in seconds
+    /// [default: 3600]; short values exercise token refresh.
+    #[arg(long, env = "PATCHBAY_SANDBOX_TOKEN_TTL")]
+    pub sandbox_token_ttl: Option<u64>,
 }
 
 /// The keys a configuration file may set. Secrets (master key, admin token)
@@ -56,6 +64,8 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     pub master_key_file: PathBuf,
     pub admin_token: Option<SecretString>,
+    pub demo: bool,
+    pub sandbox_token_ttl: std::time::Duration,
 }
 
 impl ServeArgs {
@@ -92,6 +102,10 @@ impl ServeArgs {
             master_key_file: file
                 .master_key_file
                 .unwrap_or_else(|| data_dir.join("master.key")),
+            demo: self.demo,
+            sandbox_token_ttl: std::time::Duration::from_secs(
+                self.sandbox_token_ttl.unwrap_or(3600).max(1),
+            ),
             admin_token: std::env::var("PATCHBAY_ADMIN_TOKEN")
                 .ok()
                 .filter(|token| !token.is_empty())

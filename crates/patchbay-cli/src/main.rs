@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod demo;
 mod master_key;
 mod project_commands;
 mod serve;

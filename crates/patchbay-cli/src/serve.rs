@@ -4,7 +4,9 @@ use anyhow::Context as _;
 use patchbay_server::{AppState, ServerConfig};
 
 use crate::config::ServeArgs;
-use crate::{master_key, store};
+use patchbay_server::sandbox::SandboxConfig;
+
+use crate::{demo, master_key, store};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
@@ -27,11 +29,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             public_url: public_url.clone(),
             admin_token: config.admin_token,
             provider_timeouts: patchbay_oauth::Timeouts::default(),
+            sandbox: SandboxConfig {
+                access_token_ttl: config.sandbox_token_ttl,
+                ..SandboxConfig::default()
+            },
         },
     );
+    let demo = match config.demo {
+        true => Some(demo::seed(store.as_ref(), &state.keyring, &public_url).await?),
+        false => None,
+    };
     tracing::info!(backend = store.backend().as_str(), %public_url, "Patchbay is ready");
     // Scripts and tests read the bound address from this line.
     println!("listening on http://{local}");
+    if let Some(demo) = &demo {
+        demo.announce(&public_url);
+    }
     patchbay_server::serve(listener, patchbay_server::router(state), shutdown_signal())
         .await
         .context("serving")?;

@@ -17,7 +17,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
-use crate::handlers::{config, install, oauth_callback, ops, projects, sdk, signing_keys, users};
+use crate::handlers::{
+    config, demo, install, oauth_callback, ops, projects, sdk, signing_keys, users,
+};
 use crate::metrics;
 use crate::state::AppState;
 
@@ -54,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
+        .routes(routes!(demo::page))
         .routes(routes!(projects::create))
         .routes(routes!(projects::get))
         .routes(routes!(
@@ -84,6 +87,7 @@ pub fn router(state: AppState) -> Router {
             "/openapi.json",
             get(move || async move { axum::Json(openapi.as_ref().clone()) }),
         )
+        .nest_service("/sandbox", state.sandbox.router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

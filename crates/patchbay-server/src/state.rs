@@ -5,6 +5,7 @@ use patchbay_store::Store;
 use secrecy::SecretString;
 
 use crate::metrics::Metrics;
+use crate::sandbox::{Sandbox, SandboxConfig};
 
 /// Settings the server needs at run time, built once by the binary.
 #[derive(Debug, Clone)]
@@ -17,6 +18,8 @@ pub struct ServerConfig {
     pub admin_token: Option<SecretString>,
     /// Connect and total timeouts of every request to a provider.
     pub provider_timeouts: patchbay_oauth::Timeouts,
+    /// The built-in sandbox provider served under `/sandbox`.
+    pub sandbox: SandboxConfig,
 }
 
 /// What every handler can reach. Cheap to clone; holds nothing that ties a
@@ -29,6 +32,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Talks to providers: token exchange, account identification.
     pub oauth: patchbay_oauth::Client,
+    /// The fake provider under `/sandbox`. Its state lives in this process
+    /// only: it is a demo and test aid, not a replicated service.
+    pub sandbox: Sandbox,
 }
 
 impl AppState {
@@ -38,6 +44,7 @@ impl AppState {
             keyring: Arc::new(keyring),
             metrics: Arc::new(Metrics::new()),
             oauth: patchbay_oauth::Client::new(config.provider_timeouts),
+            sandbox: Sandbox::new(config.sandbox.clone()),
             config: Arc::new(config),
         }
     }

@@ -39,6 +39,7 @@ impl TestServer {
                 public_url: base_url.clone(),
                 admin_token: Some(ADMIN_TOKEN.to_owned().into()),
                 provider_timeouts: PROVIDER_TIMEOUTS,
+                sandbox: Default::default(),
             },
         );
         let (stop, stopped) = oneshot::channel::<()>();

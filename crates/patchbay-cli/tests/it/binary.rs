@@ -2,7 +2,7 @@
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -31,6 +31,8 @@ pub fn run(command: &mut Command) -> Output {
 pub struct Running {
     pub child: Child,
     pub base_url: String,
+    /// The rest of standard output, after the "listening on" line.
+    pub stdout: BufReader<ChildStdout>,
 }
 
 impl Running {
@@ -48,6 +50,7 @@ impl Running {
             Some(url) => Ok(Self {
                 base_url: url.to_owned(),
                 child,
+                stdout,
             }),
             None => {
                 let mut stderr = String::new();

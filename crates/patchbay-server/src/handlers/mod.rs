@@ -3,6 +3,7 @@
 //! types from `patchbay-api`.
 
 pub mod config;
+pub mod demo;
 pub mod install;
 pub mod oauth_callback;
 pub mod ops;

@@ -43,7 +43,9 @@ async fn events_are_recorded_with_the_change_they_describe(db: TestDb) {
     taken.external_id = Some("x".into());
     let lost = event(p, "grace", taken.id, "credential.created");
     assert!(matches!(
-        store.insert_credential(&taken, std::slice::from_ref(&lost)).await,
+        store
+            .insert_credential(&taken, std::slice::from_ref(&lost))
+            .await,
         Err(StoreError::Conflict { .. })
     ));
 
