@@ -91,6 +91,10 @@ fn main() -> anyhow::Result<ExitCode> {
         eprintln!("warning: this is a debug build; run with --release (bench/run does).");
     }
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    // Linux only; read before this process adds to it.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned));
     let server_runtime = runtime("server", args.server_threads.unwrap_or(cpus))?;
     let client_runtime = runtime("client", args.client_threads.unwrap_or(cpus))?;
 
@@ -100,7 +104,13 @@ fn main() -> anyhow::Result<ExitCode> {
     drop(fixture.db);
     let measured = measured?;
 
-    print!("{}", report(&args, cpus, duration, warmup, &measured));
+    let setting = Setting {
+        cpus,
+        load,
+        duration,
+        warmup,
+    };
+    print!("{}", report(&args, &setting, &measured));
     let failures: u64 = measured
         .points
         .iter()
@@ -221,6 +231,7 @@ async fn insert_account(
         secrets: Some(sealed),
         account_vars: json!({}),
         valid_until: None,
+        next_refresh_at: None,
         workflow_settings: json!({}),
     };
     server
@@ -421,7 +432,22 @@ async fn check_user_object(
     Ok((body.len(), workflows))
 }
 
-fn report(args: &Args, cpus: usize, duration: Duration, warmup: Duration, m: &Measured) -> String {
+/// What the table says about how it was measured: other work on the machine
+/// slows both endpoints, but not equally, so the load average is printed too.
+struct Setting {
+    cpus: usize,
+    load: Option<String>,
+    duration: Duration,
+    warmup: Duration,
+}
+
+fn report(args: &Args, setting: &Setting, m: &Measured) -> String {
+    let Setting {
+        cpus,
+        load,
+        duration,
+        warmup,
+    } = setting;
     let backend = match args.backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
@@ -439,9 +465,14 @@ fn report(args: &Args, cpus: usize, duration: Duration, warmup: Duration, m: &Me
     );
     let _ = writeln!(
         out,
-        "{cpus} CPUs; {:?} per endpoint and concurrency ({} alternating rounds) after {:?} warm-up; \
+        "{cpus} CPUs{}; {:?} per endpoint and concurrency ({} alternating rounds) after {:?} warm-up; \
          one keep-alive HTTP/1.1 connection per client\n",
-        duration, args.rounds, warmup
+        load.as_ref()
+            .map(|l| format!(", load {l} before the run"))
+            .unwrap_or_default(),
+        duration,
+        args.rounds,
+        warmup
     );
     let _ = writeln!(
         out,

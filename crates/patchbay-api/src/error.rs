@@ -45,6 +45,8 @@ pub enum ErrorCode {
     /// The user has no account for this integration.
     IntegrationNotInstalled,
     CredentialNotFound,
+    /// The account needs reconnecting (its refresh was refused for good).
+    CredentialInvalid,
     /// Several accounts and nothing selected where a selection is required;
     /// `meta.credentialIds` lists them.
     CredentialSelectionRequired,
@@ -98,6 +100,7 @@ impl ErrorCode {
             Self::IntegrationNotFound => "integration_not_found",
             Self::IntegrationNotInstalled => "integration_not_installed",
             Self::CredentialNotFound => "credential_not_found",
+            Self::CredentialInvalid => "credential_invalid",
             Self::CredentialSelectionRequired => "credential_selection_required",
             Self::ExternalIdTaken => "external_id_taken",
             Self::IntegrationAlreadyInstalled => "integration_already_installed",

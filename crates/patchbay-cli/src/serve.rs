@@ -33,6 +33,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 access_token_ttl: config.sandbox_token_ttl,
                 ..SandboxConfig::default()
             },
+            refresh_interval: std::time::Duration::from_secs(5),
         },
     );
     let demo = match config.demo {
@@ -45,9 +46,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(demo) = &demo {
         demo.announce(&public_url);
     }
-    patchbay_server::serve(listener, patchbay_server::router(state), shutdown_signal())
-        .await
-        .context("serving")?;
+    let refresher = patchbay_server::spawn_refresher(state.clone());
+    let served =
+        patchbay_server::serve(listener, patchbay_server::router(state), shutdown_signal()).await;
+    refresher.abort();
+    served.context("serving")?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -47,6 +47,9 @@ pub struct AuthorizedAccount {
     /// `vars`, `connection`.
     pub account_vars: Value,
     pub valid_until: Option<DateTime<Utc>>,
+    /// When the background refresher renews the tokens; `None` for
+    /// credentials that never expire or cannot be refreshed.
+    pub next_refresh_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug)]
@@ -110,6 +113,7 @@ pub async fn store_account(
             ),
             account_vars: account.account_vars.clone(),
             valid_until: account.valid_until,
+            next_refresh_at: account.next_refresh_at,
         };
         let mut recorded = vec![events::credential_event(
             Subject::of(current, type_name),
@@ -146,6 +150,7 @@ pub async fn store_account(
         secrets: Some(account.secrets.seal(&state.keyring, project_id, id)),
         account_vars: account.account_vars.clone(),
         valid_until: account.valid_until,
+        next_refresh_at: account.next_refresh_at,
         workflow_settings: json!({}),
     };
     let subject = Subject {

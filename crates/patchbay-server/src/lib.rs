@@ -13,11 +13,13 @@ mod handlers;
 mod keyring;
 mod metrics;
 mod oauth_state;
+mod refresher;
 mod routes;
 mod runtime;
 pub mod sandbox;
 mod secrets;
 mod state;
+mod tokens;
 mod user_object;
 
 use std::future::Future;
@@ -27,6 +29,7 @@ pub use handlers::config::apply_config;
 pub use handlers::projects::create_project;
 pub use handlers::signing_keys::add_signing_key;
 pub use keyring::{KeyringError, load_keyring};
+pub use refresher::spawn as spawn_refresher;
 pub use routes::router;
 pub use state::{AppState, ServerConfig};
 

@@ -30,11 +30,17 @@ struct RouteLabels {
     route: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefreshLabels {
+    outcome: &'static str,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     durations: Family<RouteLabels, Histogram>,
+    refreshes: Family<RefreshLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -64,11 +70,25 @@ impl Metrics {
             "HTTP request latency by route",
             durations.clone(),
         );
+        let refreshes = Family::<RefreshLabels, Counter>::default();
+        registry.register(
+            "token_refreshes",
+            "Token refreshes by outcome",
+            refreshes.clone(),
+        );
         Self {
             registry,
             requests,
             durations,
+            refreshes,
         }
+    }
+
+    /// Counts a token refresh: `succeeded`, `invalid` or `transient_failure`.
+    pub fn count_refresh(&self, outcome: &'static str) {
+        self.refreshes
+            .get_or_create(&RefreshLabels { outcome })
+            .inc();
     }
 
     /// The OpenMetrics text exposition.

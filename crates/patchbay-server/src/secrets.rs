@@ -48,6 +48,17 @@ impl CredentialSecrets {
         let plain = Zeroizing::new(serde_json::to_vec(self).unwrap_or_default());
         keyring.encrypt(aad(project_id, &id, CREDENTIAL_SECRETS), &plain)
     }
+
+    pub fn open(
+        keyring: &Keyring,
+        project_id: Uuid,
+        credential_id: Uuid,
+        sealed: &[u8],
+    ) -> Result<Self, CryptoError> {
+        let id = credential_id.to_string();
+        let plain = keyring.decrypt(aad(project_id, &id, CREDENTIAL_SECRETS), sealed)?;
+        serde_json::from_slice(&plain).map_err(|_| CryptoError::MalformedCiphertext)
+    }
 }
 
 /// Seals one secret string of a row (a PKCE verifier, a client secret).

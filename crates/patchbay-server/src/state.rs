@@ -6,6 +6,7 @@ use secrecy::SecretString;
 
 use crate::metrics::Metrics;
 use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::tokens::RefreshGates;
 
 /// Settings the server needs at run time, built once by the binary.
 #[derive(Debug, Clone)]
@@ -20,6 +21,8 @@ pub struct ServerConfig {
     pub provider_timeouts: patchbay_oauth::Timeouts,
     /// The built-in sandbox provider served under `/sandbox`.
     pub sandbox: SandboxConfig,
+    /// How often the background refresher looks for tokens due for renewal.
+    pub refresh_interval: std::time::Duration,
 }
 
 /// What every handler can reach. Cheap to clone; holds nothing that ties a
@@ -35,6 +38,8 @@ pub struct AppState {
     /// The fake provider under `/sandbox`. Its state lives in this process
     /// only: it is a demo and test aid, not a replicated service.
     pub sandbox: Sandbox,
+    /// One gate per credential being refreshed in this process.
+    pub refresh_gates: Arc<RefreshGates>,
 }
 
 impl AppState {
@@ -45,6 +50,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             oauth: patchbay_oauth::Client::new(config.provider_timeouts),
             sandbox: Sandbox::new(config.sandbox.clone()),
+            refresh_gates: Arc::default(),
             config: Arc::new(config),
         }
     }

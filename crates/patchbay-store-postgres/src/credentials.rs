@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use patchbay_store::{
     AccountReplacement, ConnectedUser, CredentialChanges, CredentialConfiguration,
-    CredentialFilter, CredentialRecord, CredentialStatus, NewCredential, StoreError, StoreResult,
-    now,
+    CredentialFilter, CredentialRecord, CredentialStatus, DueRefresh, NewCredential, RefreshClaim,
+    RefreshFailure, RefreshedTokens, StoreError, StoreResult, now,
 };
 use sqlx::types::Json;
 use sqlx::{Executor, FromRow, PgConnection, PgPool, Postgres};
@@ -148,8 +148,8 @@ pub(crate) async fn insert(conn: &mut PgConnection, new: &NewCredential) -> Stor
     sqlx::query(
         "INSERT INTO credentials (id, project_id, integration_id, user_id, external_id, provider_id,
                                   provider_data, status, secrets, account_vars, valid_until,
-                                  refreshed_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12)",
+                                  next_refresh_at, refreshed_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12, $12)",
     )
     .bind(new.id)
     .bind(new.project_id)
@@ -163,6 +163,7 @@ pub(crate) async fn insert(conn: &mut PgConnection, new: &NewCredential) -> Stor
     .bind(Json(&new.account_vars))
     .bind(new.valid_until)
     .bind(at)
+    .bind(new.next_refresh_at)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
@@ -265,7 +266,7 @@ pub(crate) async fn replace_account(
         "UPDATE credentials
          SET provider_id = $1, provider_data = $2, secrets = $3, account_vars = $4, valid_until = $5,
              status = 'VALID', refresh_failure_count = 0, refreshed_at = $6, updated_at = $6,
-             version = version + 1
+             next_refresh_at = $9, refresh_claimed_until = NULL, version = version + 1
          WHERE project_id = $7 AND id = $8",
     )
     .bind(&replacement.provider_id)
@@ -276,10 +277,133 @@ pub(crate) async fn replace_account(
     .bind(at)
     .bind(project_id)
     .bind(id)
+    .bind(replacement.next_refresh_at)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+/// Takes the lease only if it is free and the version has not moved. The
+/// conditional UPDATE is atomic, so across replicas exactly one caller wins.
+pub(crate) async fn claim_refresh(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    id: Uuid,
+    version: i64,
+    lease_until: DateTime<Utc>,
+) -> StoreResult<RefreshClaim> {
+    let claimed = sqlx::query(
+        "UPDATE credentials SET refresh_claimed_until = $1
+         WHERE project_id = $2 AND id = $3 AND version = $4
+           AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $5)",
+    )
+    .bind(lease_until)
+    .bind(project_id)
+    .bind(id)
+    .bind(version)
+    .bind(now())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    let current = get(&mut *conn, project_id, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(if claimed {
+        RefreshClaim::Claimed(current)
+    } else if current.version != version {
+        RefreshClaim::Stale(current)
+    } else {
+        RefreshClaim::Busy
+    })
+}
+
+pub(crate) async fn complete_refresh(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    id: Uuid,
+    version: i64,
+    tokens: &RefreshedTokens,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE credentials
+         SET secrets = $1, valid_until = $2, next_refresh_at = $3, refreshed_at = $4, updated_at = $4,
+             status = 'VALID', refresh_failure_count = 0, refresh_claimed_until = NULL,
+             version = version + 1
+         WHERE project_id = $5 AND id = $6 AND version = $7",
+    )
+    .bind(&tokens.secrets)
+    .bind(tokens.valid_until)
+    .bind(tokens.next_refresh_at)
+    .bind(now())
+    .bind(project_id)
+    .bind(id)
+    .bind(version)
+    .execute(&mut *conn)
+    .await?;
+    version_checked(done.rows_affected())
+}
+
+pub(crate) async fn record_refresh_failure(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    id: Uuid,
+    version: i64,
+    failure: &RefreshFailure,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE credentials
+         SET refresh_failure_count = refresh_failure_count + 1, refresh_claimed_until = NULL,
+             status = CASE WHEN $1 THEN 'INVALID' ELSE status END,
+             next_refresh_at = CASE WHEN $1 THEN NULL ELSE $2 END,
+             updated_at = $3
+         WHERE project_id = $4 AND id = $5 AND version = $6",
+    )
+    .bind(failure.definitive)
+    .bind(failure.retry_at)
+    .bind(now())
+    .bind(project_id)
+    .bind(id)
+    .bind(version)
+    .execute(&mut *conn)
+    .await?;
+    version_checked(done.rows_affected())
+}
+
+fn version_checked(rows: u64) -> StoreResult<()> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            constraint: "credentials.version".to_owned(),
+        })
+    }
+}
+
+pub(crate) async fn due_refreshes(
+    pool: &PgPool,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<Vec<DueRefresh>> {
+    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "SELECT project_id, id FROM credentials
+         WHERE next_refresh_at IS NOT NULL AND next_refresh_at < $1
+           AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $2)
+         ORDER BY next_refresh_at LIMIT $3",
+    )
+    .bind(before)
+    .bind(now())
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(project_id, credential_id)| DueRefresh {
+            project_id,
+            credential_id,
+        })
+        .collect())
 }

@@ -13,14 +13,15 @@ mod install;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
     AccountReplacement, Backend, ConfigWrite, ConnectedUser, CredentialChanges, CredentialFilter,
-    CredentialRecord, DataKeyRecord, EventRecord, InstallSession, InstallStatus, IntegrationRecord,
-    NewCredential, NewEvent, NewInstallSession, NewProject, NewSecretKeyRecord, NewSigningKey,
-    Project, Readiness, SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult,
-    WorkflowRecord, now,
+    CredentialRecord, DataKeyRecord, DueRefresh, EventRecord, InstallSession, InstallStatus,
+    IntegrationRecord, NewCredential, NewEvent, NewInstallSession, NewProject, NewSecretKeyRecord,
+    NewSigningKey, Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens,
+    SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult, WorkflowRecord, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -405,6 +406,57 @@ impl Store for PgStore {
         events::insert(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn claim_refresh(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        version: i64,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<RefreshClaim> {
+        let mut conn = self.pool.acquire().await?;
+        credentials::claim_refresh(&mut conn, project_id, id, version, lease_until).await
+    }
+
+    async fn complete_refresh(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        version: i64,
+        tokens: &RefreshedTokens,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let mut tx = self.pool.begin().await?;
+        credentials::complete_refresh(&mut tx, project_id, id, version, tokens).await?;
+        events::insert(&mut tx, events).await?;
+        let refreshed = credentials::get(&mut *tx, project_id, id).await?;
+        tx.commit().await?;
+        refreshed.ok_or(StoreError::NotFound)
+    }
+
+    async fn record_refresh_failure(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        version: i64,
+        failure: &RefreshFailure,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let mut tx = self.pool.begin().await?;
+        credentials::record_refresh_failure(&mut tx, project_id, id, version, failure).await?;
+        events::insert(&mut tx, events).await?;
+        let failed = credentials::get(&mut *tx, project_id, id).await?;
+        tx.commit().await?;
+        failed.ok_or(StoreError::NotFound)
+    }
+
+    async fn due_refreshes(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<DueRefresh>> {
+        credentials::due_refreshes(&self.pool, before, limit).await
     }
 
     async fn list_user_events(

@@ -1,9 +1,10 @@
 //! Connected users, their credentials and each credential's configuration.
 
+use chrono::{DateTime, Utc};
 use patchbay_store::{
     AccountReplacement, ConnectedUser, CredentialChanges, CredentialConfiguration,
-    CredentialFilter, CredentialRecord, CredentialStatus, NewCredential, StoreError, StoreResult,
-    now,
+    CredentialFilter, CredentialRecord, CredentialStatus, DueRefresh, NewCredential, RefreshClaim,
+    RefreshFailure, RefreshedTokens, StoreError, StoreResult, now,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
@@ -121,8 +122,8 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, new: &NewCredential) -> 
     sqlx::query(
         "INSERT INTO credentials (id, project_id, integration_id, user_id, external_id, provider_id,
                                   provider_data, status, secrets, account_vars, valid_until,
-                                  refreshed_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12)",
+                                  next_refresh_at, refreshed_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12, $12)",
     )
     .bind(new.id.hyphenated())
     .bind(new.project_id.hyphenated())
@@ -136,6 +137,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, new: &NewCredential) -> 
     .bind(Json(&new.account_vars))
     .bind(new.valid_until.map(to_millis))
     .bind(at)
+    .bind(new.next_refresh_at.map(to_millis))
     .execute(&mut *conn)
     .await?;
     sqlx::query(
@@ -240,7 +242,7 @@ pub(crate) async fn replace_account(
         "UPDATE credentials
          SET provider_id = $1, provider_data = $2, secrets = $3, account_vars = $4, valid_until = $5,
              status = 'VALID', refresh_failure_count = 0, refreshed_at = $6, updated_at = $6,
-             version = version + 1
+             next_refresh_at = $9, refresh_claimed_until = NULL, version = version + 1
          WHERE project_id = $7 AND id = $8",
     )
     .bind(&replacement.provider_id)
@@ -251,10 +253,134 @@ pub(crate) async fn replace_account(
     .bind(at)
     .bind(project_id.hyphenated())
     .bind(id.hyphenated())
+    .bind(replacement.next_refresh_at.map(to_millis))
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+/// Takes the lease only if it is free and the version has not moved.
+pub(crate) async fn claim_refresh(
+    conn: &mut SqliteConnection,
+    project_id: Uuid,
+    id: Uuid,
+    version: i64,
+    lease_until: DateTime<Utc>,
+) -> StoreResult<RefreshClaim> {
+    let claimed = sqlx::query(
+        "UPDATE credentials SET refresh_claimed_until = $1
+         WHERE project_id = $2 AND id = $3 AND version = $4
+           AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $5)",
+    )
+    .bind(to_millis(lease_until))
+    .bind(project_id.hyphenated())
+    .bind(id.hyphenated())
+    .bind(version)
+    .bind(to_millis(now()))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    let current = get(&mut *conn, project_id, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(if claimed {
+        RefreshClaim::Claimed(current)
+    } else if current.version != version {
+        RefreshClaim::Stale(current)
+    } else {
+        RefreshClaim::Busy
+    })
+}
+
+pub(crate) async fn complete_refresh(
+    conn: &mut SqliteConnection,
+    project_id: Uuid,
+    id: Uuid,
+    version: i64,
+    tokens: &RefreshedTokens,
+) -> StoreResult<()> {
+    let at = to_millis(now());
+    let done = sqlx::query(
+        "UPDATE credentials
+         SET secrets = $1, valid_until = $2, next_refresh_at = $3, refreshed_at = $4, updated_at = $4,
+             status = 'VALID', refresh_failure_count = 0, refresh_claimed_until = NULL,
+             version = version + 1
+         WHERE project_id = $5 AND id = $6 AND version = $7",
+    )
+    .bind(&tokens.secrets)
+    .bind(tokens.valid_until.map(to_millis))
+    .bind(tokens.next_refresh_at.map(to_millis))
+    .bind(at)
+    .bind(project_id.hyphenated())
+    .bind(id.hyphenated())
+    .bind(version)
+    .execute(&mut *conn)
+    .await?;
+    version_checked(done.rows_affected())
+}
+
+pub(crate) async fn record_refresh_failure(
+    conn: &mut SqliteConnection,
+    project_id: Uuid,
+    id: Uuid,
+    version: i64,
+    failure: &RefreshFailure,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE credentials
+         SET refresh_failure_count = refresh_failure_count + 1, refresh_claimed_until = NULL,
+             status = CASE WHEN $1 THEN 'INVALID' ELSE status END,
+             next_refresh_at = CASE WHEN $1 THEN NULL ELSE $2 END,
+             updated_at = $3
+         WHERE project_id = $4 AND id = $5 AND version = $6",
+    )
+    .bind(failure.definitive)
+    .bind(failure.retry_at.map(to_millis))
+    .bind(to_millis(now()))
+    .bind(project_id.hyphenated())
+    .bind(id.hyphenated())
+    .bind(version)
+    .execute(&mut *conn)
+    .await?;
+    version_checked(done.rows_affected())
+}
+
+fn version_checked(rows: u64) -> StoreResult<()> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            constraint: "credentials.version".to_owned(),
+        })
+    }
+}
+
+pub(crate) async fn due_refreshes(
+    pool: &SqlitePool,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> StoreResult<Vec<DueRefresh>> {
+    let rows = sqlx::query(
+        "SELECT project_id, id FROM credentials
+         WHERE next_refresh_at IS NOT NULL AND next_refresh_at < $1
+           AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $2)
+         ORDER BY next_refresh_at LIMIT $3",
+    )
+    .bind(to_millis(before))
+    .bind(to_millis(now()))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(DueRefresh {
+                project_id: uuid(row, "project_id")?,
+                credential_id: uuid(row, "id")?,
+            })
+        })
+        .collect()
 }

@@ -10,6 +10,7 @@ mod error;
 mod records;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use uuid::Uuid;
@@ -146,6 +147,50 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: Uuid,
         events: &[NewEvent],
     ) -> StoreResult<()>;
+
+    /// Takes the refresh lease of a credential, if nobody holds it and the
+    /// credential is still at `version`. The lease ends at `lease_until`
+    /// unless released earlier by `complete_refresh` or
+    /// `record_refresh_failure`.
+    async fn claim_refresh(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        version: i64,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<RefreshClaim>;
+
+    /// Stores refreshed tokens, status `VALID`, failure count reset, version
+    /// bumped, lease released — only if the credential is still at `version`
+    /// (`Conflict` otherwise), so an older result never overwrites a newer
+    /// one.
+    async fn complete_refresh(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        version: i64,
+        tokens: &RefreshedTokens,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord>;
+
+    /// Counts a failed refresh and releases the lease; a definitive failure
+    /// makes the credential `INVALID`. `Conflict` if it moved past `version`.
+    async fn record_refresh_failure(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        version: i64,
+        failure: &RefreshFailure,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord>;
+
+    /// Credentials whose `next_refresh_at` is before `before` and whose lease
+    /// is free, soonest first, at most `limit`.
+    async fn due_refreshes(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<DueRefresh>>;
 
     /// Events of one user after `after_seq`, oldest first, at most `limit`.
     async fn list_user_events(

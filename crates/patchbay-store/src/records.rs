@@ -277,6 +277,8 @@ pub struct NewCredential {
     pub secrets: Option<Vec<u8>>,
     pub account_vars: serde_json::Value,
     pub valid_until: Option<DateTime<Utc>>,
+    /// When the background refresher should renew its tokens, if ever.
+    pub next_refresh_at: Option<DateTime<Utc>>,
     /// The configuration the account starts with.
     pub workflow_settings: serde_json::Value,
 }
@@ -441,6 +443,7 @@ pub struct AccountReplacement {
     pub secrets: Option<Vec<u8>>,
     pub account_vars: serde_json::Value,
     pub valid_until: Option<DateTime<Utc>>,
+    pub next_refresh_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for AccountReplacement {
@@ -449,4 +452,52 @@ impl std::fmt::Debug for AccountReplacement {
             .field("provider_id", &self.provider_id)
             .finish_non_exhaustive()
     }
+}
+
+/// The outcome of asking to refresh a credential's tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshClaim {
+    /// This caller holds the refresh lease until it completes or the lease
+    /// runs out; nobody else refreshes meanwhile.
+    Claimed(CredentialRecord),
+    /// Another caller (maybe another replica) holds the lease.
+    Busy,
+    /// The credential changed since it was read (a refresh or a reconnect
+    /// completed): here it is as it stands now.
+    Stale(CredentialRecord),
+}
+
+/// New tokens from a refresh, sealed.
+#[derive(Clone)]
+pub struct RefreshedTokens {
+    pub secrets: Vec<u8>,
+    pub valid_until: Option<DateTime<Utc>>,
+    /// When the background refresher should next look at it.
+    pub next_refresh_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for RefreshedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshedTokens")
+            .field("valid_until", &self.valid_until)
+            .field("next_refresh_at", &self.next_refresh_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A refresh that did not work.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshFailure {
+    /// The provider refused for good (`invalid_grant`, revoked): the
+    /// credential becomes `INVALID`.
+    pub definitive: bool,
+    /// When to try again (transient failures).
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// A credential whose tokens the background refresher should renew.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueRefresh {
+    pub project_id: Uuid,
+    pub credential_id: Uuid,
 }

@@ -22,6 +22,7 @@ pub struct TestServer {
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    refresher: tokio::task::JoinHandle<()>,
 }
 
 impl TestServer {
@@ -40,8 +41,10 @@ impl TestServer {
                 admin_token: Some(ADMIN_TOKEN.to_owned().into()),
                 provider_timeouts: PROVIDER_TIMEOUTS,
                 sandbox: Default::default(),
+                refresh_interval: std::time::Duration::from_millis(100),
             },
         );
+        let refresher = patchbay_server::spawn_refresher(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(patchbay_server::serve(
             listener,
@@ -55,6 +58,7 @@ impl TestServer {
             state,
             stop: Some(stop),
             task: Some(task),
+            refresher,
         }
     }
 
@@ -75,6 +79,7 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
+        self.refresher.abort();
         if let Some(task) = &self.task {
             task.abort();
         }

@@ -356,6 +356,7 @@ async fn connect_with_credentials(
         },
         account_vars: json!({"connection": options.connection, "vars": vars}),
         valid_until: None,
+        next_refresh_at: None,
     };
     let connected = connect::store_account(
         state,

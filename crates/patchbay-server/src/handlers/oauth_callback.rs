@@ -18,6 +18,7 @@ use crate::oauth_state;
 use crate::runtime::ProjectRuntime;
 use crate::secrets::{self, CredentialSecrets};
 use crate::state::AppState;
+use crate::tokens;
 
 /// Query parameters every provider sends; the rest (QuickBooks' `realmId`,
 /// ...) become `callback.*` for templates.
@@ -213,6 +214,9 @@ async fn complete(
         )
         .await
         .map_err(|err| describe("identifying the connected account", &err))?;
+    let valid_until = tokens
+        .expires_in
+        .map(|seconds| now() + Duration::seconds(seconds));
     let account = AuthorizedAccount {
         provider_id: identity.provider_id,
         provider_data: Value::Object(identity.provider_data),
@@ -230,9 +234,12 @@ async fn complete(
             "vars": identity.vars,
             "connection": options.connection,
         }),
-        valid_until: tokens
-            .expires_in
-            .map(|seconds| now() + Duration::seconds(seconds)),
+        valid_until,
+        next_refresh_at: if tokens.refresh_token.is_some() {
+            tokens::next_refresh_at(valid_until)
+        } else {
+            None
+        },
     };
     connect::store_account(
         state,

@@ -57,6 +57,7 @@ pub async fn connect(
         secrets: Some(sealed),
         account_vars: json!({}),
         valid_until: None,
+        next_refresh_at: None,
         workflow_settings: json!({}),
     };
     let created = server

@@ -13,5 +13,6 @@ mod http;
 mod ops;
 mod sandbox;
 mod secrets_at_rest;
+mod token_lifecycle;
 mod user_object;
 mod user_tokens;

@@ -132,6 +132,7 @@ async fn replacing_an_account_keeps_id_and_configuration(db: TestDb) {
         secrets: Some(b"sealed-new".to_vec()),
         account_vars: json!({"instance": "c"}),
         valid_until: Some(now() + Duration::hours(1)),
+        next_refresh_at: Some(now() + Duration::minutes(55)),
     };
     let replaced = store
         .replace_credential_account(

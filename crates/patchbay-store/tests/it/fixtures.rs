@@ -78,6 +78,7 @@ pub fn credential(project_id: Uuid, integration_id: Uuid, user_id: &str) -> NewC
         secrets: Some(b"sealed-tokens".to_vec()),
         account_vars: json!({}),
         valid_until: None,
+        next_refresh_at: None,
         workflow_settings: json!({}),
     }
 }

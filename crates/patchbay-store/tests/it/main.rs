@@ -9,3 +9,4 @@ mod contract;
 mod credentials;
 mod fixtures;
 mod migrations;
+mod refresh;

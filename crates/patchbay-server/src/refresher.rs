@@ -1,0 +1,90 @@
+//! The background refresher: renews access tokens before they expire, so
+//! requests rarely wait for a refresh. Every replica runs one; the store's
+//! refresh lease makes them share the work instead of repeating it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use patchbay_store::now;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::runtime::ProjectRuntime;
+use crate::state::AppState;
+use crate::tokens;
+
+/// Credentials looked at per sweep.
+const BATCH: i64 = 200;
+/// Refreshes in flight at once, per replica.
+const CONCURRENCY: usize = 8;
+
+/// Starts the refresher; abort the handle to stop it. A refresh cut short
+/// leaves only a lease that expires: the version check keeps the row right.
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.config.refresh_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let permits = Arc::new(Semaphore::new(CONCURRENCY));
+        loop {
+            tick.tick().await;
+            sweep(&state, &permits).await;
+        }
+    })
+}
+
+async fn sweep(state: &AppState, permits: &Arc<Semaphore>) {
+    let due = match state.store.due_refreshes(now(), BATCH).await {
+        Ok(due) => due,
+        Err(err) => {
+            tracing::warn!(error = %err, "refresher could not list due credentials");
+            return;
+        }
+    };
+    let mut runtimes: HashMap<Uuid, Arc<ProjectRuntime>> = HashMap::new();
+    let mut running = JoinSet::new();
+    for entry in due {
+        let runtime = match runtimes.get(&entry.project_id) {
+            Some(runtime) => Arc::clone(runtime),
+            None => match load_runtime(state, entry.project_id).await {
+                Some(runtime) => Arc::clone(runtimes.entry(entry.project_id).or_insert(runtime)),
+                None => continue,
+            },
+        };
+        let Ok(permit) = Arc::clone(permits).acquire_owned().await else {
+            return;
+        };
+        let state = state.clone();
+        running.spawn(async move {
+            let _permit = permit;
+            renew(&state, &runtime, entry.project_id, entry.credential_id).await;
+        });
+    }
+    while running.join_next().await.is_some() {}
+}
+
+async fn load_runtime(state: &AppState, project_id: Uuid) -> Option<Arc<ProjectRuntime>> {
+    let project = state.store.get_project(project_id).await.ok().flatten()?;
+    ProjectRuntime::load(state.store.as_ref(), &project)
+        .await
+        .ok()
+        .map(Arc::new)
+}
+
+async fn renew(state: &AppState, runtime: &ProjectRuntime, project_id: Uuid, credential_id: Uuid) {
+    let Ok(Some(credential)) = state.store.get_credential(project_id, credential_id).await else {
+        return;
+    };
+    let Some(integration) = runtime.integration_by_id(credential.integration_id) else {
+        return;
+    };
+    // Forced: the expiry index says it is due, whatever the clock skew.
+    match tokens::access_token(state, integration, credential, true).await {
+        Ok(renewed) => {
+            tracing::debug!(credential = %credential_id, valid_until = ?renewed.credential.valid_until, "renewed")
+        }
+        Err(err) => {
+            tracing::debug!(credential = %credential_id, code = err.code.as_str(), "background refresh did not renew")
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! The one way to get a usable access token for a credential (SPEC §4, token
+//! lifecycle): refreshed when it is about to expire or when forced, with
+//! exactly one refresh per expiry.
+//!
+//! Exactly one: inside a process, callers for the same credential queue on
+//! one gate; across replicas, the store's refresh lease (a conditional
+//! UPDATE on the credential row) lets one caller refresh while the others
+//! wait for the version to move. Results are written with a version check,
+//! so an older refresh never overwrites a newer one, and the rotated refresh
+//! token is stored before the new access token is handed out.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use patchbay_api::ErrorCode;
+use patchbay_config::ProviderAuth;
+use patchbay_oauth::{ClientCredentials, OAuthError, TemplateContext};
+use patchbay_store::{
+    CredentialRecord, CredentialStatus, RefreshClaim, RefreshFailure, RefreshedTokens, StoreError,
+    now,
+};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::{Map, Value, json};
+
+use crate::error::ApiError;
+use crate::events::{self, CredentialChange, Subject};
+use crate::runtime::Integration;
+use crate::secrets::{self, CredentialSecrets};
+use crate::state::AppState;
+
+/// Longest a refresh may hold the lease: the provider's total timeout plus
+/// slack for the store writes.
+const LEASE_SLACK: chrono::Duration = chrono::Duration::seconds(10);
+/// Longest lead before expiry at which a token is renewed.
+const MAX_LEAD: chrono::Duration = chrono::Duration::minutes(5);
+/// How often a caller waiting on another replica's refresh looks again.
+const WAIT_STEP: Duration = Duration::from_millis(25);
+/// Backoff after a transient failure: doubling from here, capped.
+const BACKOFF_BASE_SECONDS: i64 = 5;
+const BACKOFF_MAX_SECONDS: i64 = 15 * 60;
+
+/// In-process gates, one per credential being refreshed.
+#[derive(Debug, Default)]
+pub struct RefreshGates {
+    gates: Mutex<HashMap<uuid::Uuid, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl RefreshGates {
+    fn gate(&self, id: uuid::Uuid) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = self
+            .gates
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Gates nobody waits on any more are dropped, so the map stays small.
+        gates.retain(|_, gate| Arc::strong_count(gate) > 1);
+        Arc::clone(gates.entry(id).or_default())
+    }
+}
+
+/// How long before `valid_until` a token counts as due: a quarter of its
+/// lifetime, at most five minutes, so short-lived tokens are not refreshed
+/// on every use.
+pub fn lead(refreshed_at: Option<DateTime<Utc>>, valid_until: DateTime<Utc>) -> chrono::Duration {
+    let lifetime = refreshed_at.map_or(MAX_LEAD * 4, |issued| valid_until - issued);
+    (lifetime / 4).clamp(chrono::Duration::zero(), MAX_LEAD)
+}
+
+/// When the background refresher should renew tokens valid until
+/// `valid_until` and issued now.
+pub fn next_refresh_at(valid_until: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    valid_until.map(|until| until - lead(Some(now()), until))
+}
+
+fn fresh(credential: &CredentialRecord) -> bool {
+    match credential.valid_until {
+        None => true,
+        Some(until) => until - now() > lead(credential.refreshed_at, until),
+    }
+}
+
+/// A usable access token and the credential as it now stands.
+#[derive(Debug)]
+pub struct AccessToken {
+    #[expect(
+        dead_code,
+        reason = "read by the Proxy API; until it lands, only the refresher asks"
+    )]
+    pub token: SecretString,
+    pub credential: CredentialRecord,
+}
+
+pub fn credential_invalid(credential: &CredentialRecord) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorCode::CredentialInvalid,
+        "This account must be reconnected: the provider no longer accepts its authorization.",
+    )
+    .with_meta(json!({ "credentialId": credential.id }))
+}
+
+/// A usable access token for `credential`, refreshing it first when it is
+/// due, or whatever its state when `force` (the provider just refused it).
+pub async fn access_token(
+    state: &AppState,
+    integration: &Integration,
+    credential: CredentialRecord,
+    force: bool,
+) -> Result<AccessToken, ApiError> {
+    if credential.status == CredentialStatus::Invalid {
+        return Err(credential_invalid(&credential));
+    }
+    if !force && fresh(&credential) {
+        return usable(state, credential);
+    }
+    let gate = state.refresh_gates.gate(credential.id);
+    let _turn = gate.lock().await;
+    let seen_version = credential.version;
+    let mut current = reread(state, &credential).await?;
+    loop {
+        if current.status == CredentialStatus::Invalid {
+            return Err(credential_invalid(&current));
+        }
+        // Someone refreshed while we waited: that refresh is ours too.
+        let moved_on = current.version != seen_version;
+        if fresh(&current) && (moved_on || !force) {
+            return usable(state, current);
+        }
+        let lease_until = now()
+            + chrono::Duration::from_std(state.config.provider_timeouts.total).unwrap_or(MAX_LEAD)
+            + LEASE_SLACK;
+        match state
+            .store
+            .claim_refresh(current.project_id, current.id, current.version, lease_until)
+            .await?
+        {
+            RefreshClaim::Claimed(claimed) => return refresh(state, integration, claimed).await,
+            RefreshClaim::Stale(moved) => current = moved,
+            RefreshClaim::Busy => {
+                tokio::time::sleep(WAIT_STEP).await;
+                current = reread(state, &current).await?;
+            }
+        }
+    }
+}
+
+async fn reread(
+    state: &AppState,
+    credential: &CredentialRecord,
+) -> Result<CredentialRecord, ApiError> {
+    state
+        .store
+        .get_credential(credential.project_id, credential.id)
+        .await?
+        .ok_or_else(crate::accounts::credential_not_found)
+}
+
+fn open_secrets(
+    state: &AppState,
+    credential: &CredentialRecord,
+) -> Result<CredentialSecrets, ApiError> {
+    let sealed = credential
+        .secrets
+        .as_deref()
+        .ok_or_else(|| credential_invalid(credential))?;
+    CredentialSecrets::open(&state.keyring, credential.project_id, credential.id, sealed).map_err(|err| {
+        tracing::error!(credential = %credential.id, %err, "credential secrets cannot be opened");
+        ApiError::internal()
+    })
+}
+
+fn usable(state: &AppState, credential: CredentialRecord) -> Result<AccessToken, ApiError> {
+    let secrets = open_secrets(state, &credential)?;
+    let token = secrets
+        .access_token
+        .clone()
+        .ok_or_else(|| credential_invalid(&credential))?;
+    Ok(AccessToken {
+        token: SecretString::from(token),
+        credential,
+    })
+}
+
+/// Refreshes a credential whose lease this caller holds.
+async fn refresh(
+    state: &AppState,
+    integration: &Integration,
+    credential: CredentialRecord,
+) -> Result<AccessToken, ApiError> {
+    let ProviderAuth::OAuth2(auth) = &integration.config.provider.auth else {
+        return usable(state, credential);
+    };
+    let secrets = open_secrets(state, &credential)?;
+    let Some(refresh_token) = secrets.refresh_token.clone() else {
+        return fail(
+            state,
+            integration,
+            credential,
+            &OAuthError::Rejected { status: 400 },
+        )
+        .await;
+    };
+    let client_secret = match &integration.client_secret {
+        Some(sealed) => secrets::open_str(
+            &state.keyring,
+            credential.project_id,
+            integration.id,
+            secrets::CLIENT_SECRET,
+            sealed,
+        )
+        .map_err(|_| ApiError::internal())?,
+        None => Default::default(),
+    };
+    let client = ClientCredentials {
+        id: integration.config.client_id.clone().unwrap_or_default(),
+        secret: SecretString::from(client_secret.as_str().to_owned()),
+    };
+    let ctx = template_context(&credential.account_vars);
+    match state
+        .oauth
+        .refresh(auth, &client, &refresh_token, &ctx)
+        .await
+    {
+        Ok(tokens) => {
+            state.metrics.count_refresh("succeeded");
+            let renewed = CredentialSecrets {
+                access_token: Some(tokens.access_token.expose_secret().to_owned()),
+                // Providers that do not rotate keep the refresh token valid.
+                refresh_token: Some(
+                    tokens
+                        .refresh_token
+                        .as_ref()
+                        .map_or(refresh_token, |t| t.expose_secret().to_owned()),
+                ),
+                fields: Map::new(),
+            };
+            let valid_until = tokens
+                .expires_in
+                .map(|seconds| now() + chrono::Duration::seconds(seconds));
+            let stored = RefreshedTokens {
+                secrets: renewed.seal(&state.keyring, credential.project_id, credential.id),
+                valid_until,
+                next_refresh_at: next_refresh_at(valid_until),
+            };
+            let mut recorded = Vec::new();
+            if credential.refresh_failure_count > 0 {
+                recorded.push(status_event(integration, &credential, "VALID", "refreshed"));
+            }
+            let updated = state
+                .store
+                .complete_refresh(
+                    credential.project_id,
+                    credential.id,
+                    credential.version,
+                    &stored,
+                    &recorded,
+                )
+                .await;
+            match updated {
+                Ok(updated) => Ok(AccessToken {
+                    token: SecretString::from(renewed.access_token.clone().unwrap_or_default()),
+                    credential: updated,
+                }),
+                // Our lease ran out and someone else refreshed: theirs wins.
+                Err(StoreError::Conflict { .. }) => {
+                    usable(state, reread(state, &credential).await?)
+                }
+                Err(err) => Err(err.into()),
+            }
+        }
+        Err(err) => fail(state, integration, credential, &err).await,
+    }
+}
+
+/// Accounts for a failed refresh. A definitive refusal may only mean that
+/// another replica rotated the refresh token a moment ago: if the row moved,
+/// its tokens are used instead of giving up.
+async fn fail(
+    state: &AppState,
+    integration: &Integration,
+    credential: CredentialRecord,
+    err: &OAuthError,
+) -> Result<AccessToken, ApiError> {
+    let current = reread(state, &credential).await?;
+    if current.version != credential.version {
+        return usable(state, current);
+    }
+    let definitive = err.is_definitive();
+    state.metrics.count_refresh(if definitive {
+        "invalid"
+    } else {
+        "transient_failure"
+    });
+    let backoff = BACKOFF_BASE_SECONDS
+        .saturating_mul(1_i64 << credential.refresh_failure_count.clamp(0, 16))
+        .min(BACKOFF_MAX_SECONDS);
+    let retry_at = err
+        .retry_after()
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .map_or_else(
+            || now() + chrono::Duration::seconds(backoff),
+            |after| now() + after,
+        );
+    let failure = RefreshFailure {
+        definitive,
+        retry_at: Some(retry_at),
+    };
+    let recorded = if definitive {
+        vec![status_event(
+            integration,
+            &credential,
+            "INVALID",
+            &err.to_string(),
+        )]
+    } else {
+        Vec::new()
+    };
+    let failed = match state
+        .store
+        .record_refresh_failure(
+            credential.project_id,
+            credential.id,
+            credential.version,
+            &failure,
+            &recorded,
+        )
+        .await
+    {
+        Ok(failed) => failed,
+        Err(StoreError::Conflict { .. }) => {
+            return usable(state, reread(state, &credential).await?);
+        }
+        Err(store_err) => return Err(store_err.into()),
+    };
+    tracing::warn!(credential = %credential.id, definitive, error = %err, "token refresh failed");
+    if definitive {
+        return Err(credential_invalid(&failed));
+    }
+    // A transient failure keeps the account usable while its token lasts.
+    if failed.valid_until.is_some_and(|until| until > now()) {
+        return usable(state, failed);
+    }
+    Err(ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        ErrorCode::UpstreamUnreachable,
+        "The provider could not renew this account's access token; try again shortly.",
+    ))
+}
+
+fn status_event(
+    integration: &Integration,
+    credential: &CredentialRecord,
+    status: &str,
+    reason: &str,
+) -> patchbay_store::NewEvent {
+    events::credential_event(
+        Subject::of(credential, &integration.config.type_name),
+        CredentialChange::StatusChanged,
+        json!({ "status": status, "previousStatus": credential.status.as_str(), "reason": reason }),
+    )
+}
+
+/// The template values stored with the credential when it was connected.
+pub fn template_context(account_vars: &Value) -> TemplateContext {
+    let section = |name: &str| {
+        account_vars
+            .get(name)
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    TemplateContext {
+        connection: section("connection"),
+        token: section("token"),
+        callback: section("callback"),
+        vars: section("vars"),
+        credentials: Map::new(),
+    }
+}

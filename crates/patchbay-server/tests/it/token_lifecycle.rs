@@ -1,0 +1,177 @@
+//! Tokens are renewed before they expire, failures are counted, and a
+//! provider's definitive refusal marks the account for reconnection.
+
+use std::time::{Duration, Instant};
+
+use patchbay_api::{Credential, CredentialStatus, InstallRequest};
+use patchbay_sdk::UserClient;
+use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
+use patchbay_test_support::{
+    FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
+};
+use uuid::Uuid;
+
+struct Setup {
+    _server: TestServer,
+    provider: FakeProvider,
+    project: TestProject,
+}
+
+/// A provider whose access tokens live two seconds, and one connected account.
+async fn setup(db: &TestDb) -> (Setup, Uuid) {
+    let server = TestServer::start(db).await;
+    let config = SandboxConfig {
+        access_token_ttl: Duration::from_secs(2),
+        ..SandboxConfig::default()
+    };
+    let provider = FakeProvider::start(config).await;
+    let project = TestProject::with_config(&server, &provider.config_document()).await;
+    let ada = project.user("ada");
+    let started = ada
+        .start_install("crm", &InstallRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        authorize(&started.authorization_url, "acct_ada")
+            .await
+            .status,
+        200
+    );
+    let id = ada
+        .install_session(started.install_session_id)
+        .await
+        .unwrap()
+        .credential_id
+        .unwrap();
+    (
+        Setup {
+            _server: server,
+            provider,
+            project,
+        },
+        id,
+    )
+}
+
+/// Polls the credential until `done` holds, for at most `within`.
+async fn until(
+    user: &UserClient,
+    id: Uuid,
+    within: Duration,
+    done: impl Fn(&Credential) -> bool,
+) -> Credential {
+    let deadline = Instant::now() + within;
+    loop {
+        let credential = user.credential(&id.to_string()).await.unwrap();
+        if done(&credential) {
+            return credential;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not reached within {within:?}: {credential:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn tokens_are_renewed_before_they_expire(db: TestDb) {
+    let (setup, id) = setup(&db).await;
+    let ada = setup.project.user("ada");
+    let first = ada.credential(&id.to_string()).await.unwrap();
+    let first_expiry = first.date_valid_until.unwrap();
+    // Each access token lives 2 s; over 5 s the refresher must renew it
+    // several times, each time with the refresh token the last one rotated in.
+    let renewed = until(&ada, id, Duration::from_secs(10), |c| {
+        setup.provider.sandbox.stats().refreshes_succeeded >= 3
+            && c.date_valid_until > Some(first_expiry)
+    })
+    .await;
+    assert_eq!(renewed.status, CredentialStatus::Valid);
+    assert_eq!(renewed.refresh_failure_count, 0);
+    assert!(renewed.date_refreshed > first.date_refreshed);
+    let stats = setup.provider.sandbox.stats();
+    assert_eq!(
+        stats.token_requests.get("refresh_token").copied(),
+        Some(stats.refreshes_succeeded),
+        "no refresh was refused: the rotation chain held"
+    );
+}
+
+async fn a_refused_refresh_token_invalidates_the_account(db: TestDb) {
+    let (setup, id) = setup(&db).await;
+    setup
+        .provider
+        .sandbox
+        .set_failure(FailureMode::new(FailureKind::InvalidGrant).target(FailureTarget::Token));
+    let ada = setup.project.user("ada");
+    let invalid = until(&ada, id, Duration::from_secs(10), |c| {
+        c.status == CredentialStatus::Invalid
+    })
+    .await;
+    assert_eq!(invalid.refresh_failure_count, 1);
+    let me = ada.me().await.unwrap();
+    assert_eq!(
+        me.integrations["crm"].credential_status,
+        Some(CredentialStatus::Invalid)
+    );
+    let events = setup
+        ._server
+        .state
+        .store
+        .list_user_events(setup.project.id, "ada", 0, 100)
+        .await
+        .unwrap();
+    let changed = events
+        .iter()
+        .find(|e| e.name == "credential.status_changed")
+        .expect("a status event");
+    assert_eq!(changed.payload["status"], "INVALID");
+    assert_eq!(changed.credential_id, Some(id));
+    // Invalid accounts are not retried.
+    let refreshes = setup
+        .provider
+        .sandbox
+        .stats()
+        .token_requests
+        .get("refresh_token")
+        .copied();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        setup
+            .provider
+            .sandbox
+            .stats()
+            .token_requests
+            .get("refresh_token")
+            .copied(),
+        refreshes
+    );
+}
+
+async fn a_transient_failure_keeps_the_account_valid(db: TestDb) {
+    let (setup, id) = setup(&db).await;
+    setup.provider.sandbox.set_failure(
+        FailureMode::new(FailureKind::Error500)
+            .target(FailureTarget::Token)
+            .times(1),
+    );
+    let ada = setup.project.user("ada");
+    let failed = until(&ada, id, Duration::from_secs(10), |c| {
+        c.refresh_failure_count == 1
+    })
+    .await;
+    assert_eq!(failed.status, CredentialStatus::Valid);
+    // Retried after the backoff, and renewed.
+    let renewed = until(&ada, id, Duration::from_secs(15), |c| {
+        c.refresh_failure_count == 0
+    })
+    .await;
+    assert_eq!(renewed.status, CredentialStatus::Valid);
+    assert!(setup.provider.sandbox.stats().refreshes_succeeded >= 1);
+}
+
+backend_tests!(
+    tokens_are_renewed_before_they_expire,
+    a_refused_refresh_token_invalidates_the_account,
+    a_transient_failure_keeps_the_account_valid,
+);

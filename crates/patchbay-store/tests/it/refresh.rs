@@ -1,0 +1,225 @@
+use chrono::Duration;
+use patchbay_store::{
+    CredentialStatus, NewCredential, RefreshClaim, RefreshFailure, RefreshedTokens, StoreError, now,
+};
+use patchbay_test_support::{TestDb, backend_tests};
+
+use crate::fixtures::{credential, integrations, project};
+
+fn expiring(new: NewCredential, in_seconds: i64) -> NewCredential {
+    NewCredential {
+        valid_until: Some(now() + Duration::seconds(in_seconds)),
+        next_refresh_at: Some(now() + Duration::seconds(in_seconds - 60)),
+        ..new
+    }
+}
+
+fn tokens(label: &str) -> RefreshedTokens {
+    RefreshedTokens {
+        secrets: label.as_bytes().to_vec(),
+        valid_until: Some(now() + Duration::hours(1)),
+        next_refresh_at: Some(now() + Duration::minutes(55)),
+    }
+}
+
+async fn one_refresh_lease_at_a_time(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let crm = integrations(&store, p, &["crm"]).await[0];
+    let c = store
+        .insert_credential(&expiring(credential(p, crm, "ada"), 30), &[])
+        .await
+        .unwrap();
+    let lease = now() + Duration::seconds(30);
+
+    let RefreshClaim::Claimed(claimed) = store
+        .claim_refresh(p, c.id, c.version, lease)
+        .await
+        .unwrap()
+    else {
+        panic!("the first claim wins")
+    };
+    assert_eq!(claimed.id, c.id);
+    assert_eq!(
+        store
+            .claim_refresh(p, c.id, c.version, lease)
+            .await
+            .unwrap(),
+        RefreshClaim::Busy
+    );
+    assert!(
+        store
+            .due_refreshes(now() + Duration::hours(1), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased rows are not due"
+    );
+
+    let refreshed = store
+        .complete_refresh(p, c.id, c.version, &tokens("new"), &[])
+        .await
+        .unwrap();
+    assert_eq!(refreshed.version, c.version + 1);
+    assert_eq!(refreshed.secrets.as_deref(), Some(&b"new"[..]));
+    assert_eq!(refreshed.status, CredentialStatus::Valid);
+    assert!(refreshed.refreshed_at.is_some());
+    // An older result never overwrites a newer one.
+    let late = store
+        .complete_refresh(p, c.id, c.version, &tokens("old"), &[])
+        .await;
+    assert!(matches!(late, Err(StoreError::Conflict { .. })), "{late:?}");
+    assert_eq!(
+        store
+            .get_credential(p, c.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .secrets
+            .as_deref(),
+        Some(&b"new"[..])
+    );
+    // A claim on the old version learns what happened.
+    match store
+        .claim_refresh(p, c.id, c.version, lease)
+        .await
+        .unwrap()
+    {
+        RefreshClaim::Stale(current) => assert_eq!(current.version, refreshed.version),
+        other => panic!("{other:?}"),
+    }
+    // The lease was released: the new version can be claimed.
+    assert!(matches!(
+        store
+            .claim_refresh(p, c.id, refreshed.version, lease)
+            .await
+            .unwrap(),
+        RefreshClaim::Claimed(_)
+    ));
+    // An expired lease is free again.
+    let other = store
+        .insert_credential(&expiring(credential(p, crm, "ada"), 30), &[])
+        .await
+        .unwrap();
+    let past = now() - Duration::seconds(1);
+    assert!(matches!(
+        store
+            .claim_refresh(p, other.id, other.version, past)
+            .await
+            .unwrap(),
+        RefreshClaim::Claimed(_)
+    ));
+    assert!(matches!(
+        store
+            .claim_refresh(p, other.id, other.version, lease)
+            .await
+            .unwrap(),
+        RefreshClaim::Claimed(_)
+    ));
+}
+
+async fn failures_are_counted_and_definitive_ones_invalidate(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let crm = integrations(&store, p, &["crm"]).await[0];
+    let c = store
+        .insert_credential(&expiring(credential(p, crm, "ada"), 30), &[])
+        .await
+        .unwrap();
+    let retry_at = now() + Duration::seconds(5);
+    let lease = now() + Duration::seconds(30);
+    store
+        .claim_refresh(p, c.id, c.version, lease)
+        .await
+        .unwrap();
+    let transient = RefreshFailure {
+        definitive: false,
+        retry_at: Some(retry_at),
+    };
+    let after = store
+        .record_refresh_failure(p, c.id, c.version, &transient, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (after.status, after.refresh_failure_count),
+        (CredentialStatus::Valid, 1)
+    );
+    assert_eq!(after.version, c.version, "a failure changes no token");
+    // Released, and due again at retry_at.
+    assert!(matches!(
+        store
+            .claim_refresh(p, c.id, c.version, lease)
+            .await
+            .unwrap(),
+        RefreshClaim::Claimed(_)
+    ));
+    let definitive = RefreshFailure {
+        definitive: true,
+        retry_at: None,
+    };
+    let invalid = store
+        .record_refresh_failure(p, c.id, c.version, &definitive, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (invalid.status, invalid.refresh_failure_count),
+        (CredentialStatus::Invalid, 2)
+    );
+    assert!(
+        store
+            .due_refreshes(now() + Duration::days(1), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "invalid ones are not retried"
+    );
+    let stale = store
+        .record_refresh_failure(p, c.id, c.version + 1, &transient, &[])
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict { .. })));
+}
+
+async fn due_refreshes_come_soonest_first(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let crm = integrations(&store, p, &["crm"]).await[0];
+    let later = store
+        .insert_credential(&expiring(credential(p, crm, "ada"), 120), &[])
+        .await
+        .unwrap();
+    let sooner = store
+        .insert_credential(&expiring(credential(p, crm, "ada"), 90), &[])
+        .await
+        .unwrap();
+    store
+        .insert_credential(&expiring(credential(p, crm, "ada"), 3600), &[])
+        .await
+        .unwrap();
+    store
+        .insert_credential(&credential(p, crm, "ada"), &[])
+        .await
+        .unwrap();
+    let due = store
+        .due_refreshes(now() + Duration::seconds(90), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.credential_id).collect::<Vec<_>>(),
+        [sooner.id, later.id]
+    );
+    assert!(due.iter().all(|d| d.project_id == p));
+    assert_eq!(
+        store
+            .due_refreshes(now() + Duration::seconds(90), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+backend_tests!(
+    one_refresh_lease_at_a_time,
+    failures_are_counted_and_definitive_ones_invalidate,
+    due_refreshes_come_soonest_first,
+);
