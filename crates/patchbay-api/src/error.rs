@@ -62,6 +62,8 @@ pub enum ErrorCode {
     InstallSessionNotFound,
     /// The provider could not be reached or answered garbage.
     UpstreamUnreachable,
+    /// A proxy path or URL that would leave the integration's API.
+    ProxyUrlNotAllowed,
     UpstreamTimeout,
     WorkflowNotFound,
     UserNotFound,
@@ -108,6 +110,7 @@ impl ErrorCode {
             Self::CredentialsRejected => "credentials_rejected",
             Self::InstallSessionNotFound => "install_session_not_found",
             Self::UpstreamUnreachable => "upstream_unreachable",
+            Self::ProxyUrlNotAllowed => "proxy_url_not_allowed",
             Self::UpstreamTimeout => "upstream_timeout",
             Self::WorkflowNotFound => "workflow_not_found",
             Self::UserNotFound => "user_not_found",

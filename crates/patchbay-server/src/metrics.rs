@@ -31,6 +31,12 @@ struct RouteLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProxyLabels {
+    integration: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RefreshLabels {
     outcome: &'static str,
 }
@@ -41,6 +47,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     durations: Family<RouteLabels, Histogram>,
     refreshes: Family<RefreshLabels, Counter>,
+    proxy: Family<ProxyLabels, Histogram>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -76,11 +83,19 @@ impl Metrics {
             "Token refreshes by outcome",
             refreshes.clone(),
         );
+        let proxy =
+            Family::<ProxyLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> _);
+        registry.register(
+            "proxy_request_duration_seconds",
+            "Proxy API latency by integration and upstream status",
+            proxy.clone(),
+        );
         Self {
             registry,
             requests,
             durations,
             refreshes,
+            proxy,
         }
     }
 
@@ -89,6 +104,18 @@ impl Metrics {
         self.refreshes
             .get_or_create(&RefreshLabels { outcome })
             .inc();
+    }
+
+    /// Records one Proxy API call: the integration, the status returned, and
+    /// the time to the upstream's response headers.
+    pub fn observe_proxy(&self, integration: &str, status: u16, elapsed: std::time::Duration) {
+        let labels = ProxyLabels {
+            integration: integration.to_owned(),
+            status,
+        };
+        self.proxy
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
     }
 
     /// The OpenMetrics text exposition.

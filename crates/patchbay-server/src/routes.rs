@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use patchbay_api::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::handlers::{
-    config, demo, install, oauth_callback, ops, projects, sdk, signing_keys, users,
+    config, demo, install, oauth_callback, ops, projects, proxy, sdk, signing_keys, users,
 };
 use crate::metrics;
 use crate::state::AppState;
@@ -26,6 +26,7 @@ use crate::state::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Patchbay", description = "Embedded integration platform: connect several accounts per integration and act as exactly one of them."),
+    paths(proxy::proxy),
     modifiers(&SecuritySchemes),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
@@ -86,6 +87,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/openapi.json",
             get(move || async move { axum::Json(openapi.as_ref().clone()) }),
+        )
+        // Registered by hand: the catch-all `{*path}` has no OpenAPI
+        // spelling, so the document describes it as `{path}` (see ApiDoc).
+        .route(
+            "/projects/{projectId}/sdk/proxy/{integration}/{*path}",
+            any(proxy::proxy),
         )
         .nest_service("/sandbox", state.sandbox.router())
         .fallback(route_not_found)

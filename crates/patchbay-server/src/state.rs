@@ -40,6 +40,9 @@ pub struct AppState {
     pub sandbox: Sandbox,
     /// One gate per credential being refreshed in this process.
     pub refresh_gates: Arc<RefreshGates>,
+    /// Forwards Proxy API requests: never follows redirects (credentials
+    /// must not travel to another origin), pools connections per host.
+    pub proxy_client: reqwest::Client,
 }
 
 impl AppState {
@@ -51,7 +54,19 @@ impl AppState {
             oauth: patchbay_oauth::Client::new(config.provider_timeouts),
             sandbox: Sandbox::new(config.sandbox.clone()),
             refresh_gates: Arc::default(),
+            proxy_client: proxy_client(&config.provider_timeouts),
             config: Arc::new(config),
         }
     }
+}
+
+fn proxy_client(timeouts: &patchbay_oauth::Timeouts) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeouts.connect)
+        .pool_max_idle_per_host(64)
+        .build()
+        // Building only fails when the TLS backend cannot start, which
+        // nothing else in the process would survive either.
+        .unwrap_or_default()
 }

@@ -84,10 +84,6 @@ fn fresh(credential: &CredentialRecord) -> bool {
 /// A usable access token and the credential as it now stands.
 #[derive(Debug)]
 pub struct AccessToken {
-    #[expect(
-        dead_code,
-        reason = "read by the Proxy API; until it lands, only the refresher asks"
-    )]
     pub token: SecretString,
     pub credential: CredentialRecord,
 }

@@ -22,11 +22,21 @@ pub struct TestServer {
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    refresher: tokio::task::JoinHandle<()>,
+    refresher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
     pub async fn start(db: &TestDb) -> Self {
+        Self::start_with(db, true).await
+    }
+
+    /// A server without the background refresher, so tests decide when a
+    /// token is refreshed.
+    pub async fn without_refresher(db: &TestDb) -> Self {
+        Self::start_with(db, false).await
+    }
+
+    async fn start_with(db: &TestDb, refresher: bool) -> Self {
         let store = db.store();
         let keyring = patchbay_server::load_keyring(store.as_ref(), &MasterKey::generate())
             .await
@@ -44,7 +54,7 @@ impl TestServer {
                 refresh_interval: std::time::Duration::from_millis(100),
             },
         );
-        let refresher = patchbay_server::spawn_refresher(state.clone());
+        let refresher = refresher.then(|| patchbay_server::spawn_refresher(state.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(patchbay_server::serve(
             listener,
@@ -79,7 +89,9 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        self.refresher.abort();
+        if let Some(refresher) = &self.refresher {
+            refresher.abort();
+        }
         if let Some(task) = &self.task {
             task.abort();
         }

@@ -8,6 +8,7 @@ pub mod install;
 pub mod oauth_callback;
 pub mod ops;
 pub mod projects;
+pub mod proxy;
 pub mod sdk;
 pub mod signing_keys;
 pub mod users;

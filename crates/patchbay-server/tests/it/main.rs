@@ -11,6 +11,7 @@ mod errors;
 mod fixtures;
 mod http;
 mod ops;
+mod proxy;
 mod sandbox;
 mod secrets_at_rest;
 mod token_lifecycle;

@@ -1,0 +1,19 @@
+//! The security-critical rules of the Proxy API (SPEC §5), kept free of IO so that every one of
+//! them is tested exhaustively and fast. The server wires them to axum and reqwest:
+//!
+//! - [`resolve`]: where `/sdk/proxy/{type}/{*path}` may go — below the integration's base URL,
+//!   or a full URL on the base's registrable domain — and nowhere else;
+//! - [`request_headers`], [`response_headers`]: which headers cross the proxy in each direction;
+//!   [`redirect_allowed`]: where the account's credentials may follow a redirect;
+//! - [`retry_decision`]: whether and when a failed attempt is tried again.
+
+mod headers;
+mod retry;
+mod url_policy;
+
+pub use headers::{redirect_allowed, request_headers, response_headers};
+pub use retry::{
+    Attempt, MAX_ATTEMPTS, RETRY_AFTER_CAP, backoff, has_idempotency_key, is_idempotent,
+    retry_after, retry_decision,
+};
+pub use url_policy::{Reason, UrlRejected, resolve};

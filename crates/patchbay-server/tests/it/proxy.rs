@@ -1,0 +1,287 @@
+//! The Proxy API: the integration's API as exactly the selected account.
+
+use std::time::Duration;
+
+use patchbay_api::InstallRequest;
+use patchbay_server::sandbox::SandboxConfig;
+use patchbay_test_support::{
+    FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct Setup {
+    server: TestServer,
+    provider: FakeProvider,
+    project: TestProject,
+    token: String,
+}
+
+async fn connect(setup: &Setup, account: &str, multiple: bool) -> Uuid {
+    let ada = setup.project.user_with_token(setup.token.clone());
+    let request = InstallRequest {
+        allow_multiple_credentials: multiple,
+        ..Default::default()
+    };
+    let started = ada.start_install("crm", &request).await.unwrap();
+    assert_eq!(
+        authorize(&started.authorization_url, account).await.status,
+        200
+    );
+    ada.install_session(started.install_session_id)
+        .await
+        .unwrap()
+        .credential_id
+        .unwrap()
+}
+
+async fn setup(db: &TestDb, server: TestServer, config: SandboxConfig) -> Setup {
+    let provider = FakeProvider::start(config).await;
+    let project = TestProject::with_config(&server, &provider.config_document()).await;
+    let token = project.signer.mint("ada").unwrap();
+    let _ = db;
+    Setup {
+        server,
+        provider,
+        project,
+        token,
+    }
+}
+
+impl Setup {
+    fn url(&self, path: &str) -> String {
+        self.server
+            .url(&format!("/projects/{}/sdk/proxy/{path}", self.project.id))
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        selection: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = reqwest::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        if let Some(selection) = selection {
+            request = request.header("X-Paragon-Credential", selection);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+async fn each_account_calls_the_api_as_itself(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let setup = setup(&db, server, SandboxConfig::default()).await;
+    let a = connect(&setup, "acct_ada", false).await;
+    let b = connect(&setup, "acct_grace", true).await;
+    let get = reqwest::Method::GET;
+    assert_eq!(
+        setup.call(get.clone(), "crm/me", None, None).await.1["id"],
+        "acct_ada",
+        "default account"
+    );
+    assert_eq!(
+        setup
+            .call(get.clone(), "crm/me", Some(&a.to_string()), None)
+            .await
+            .1["id"],
+        "acct_ada"
+    );
+    assert_eq!(
+        setup
+            .call(get.clone(), "crm/me", Some(&b.to_string()), None)
+            .await
+            .1["id"],
+        "acct_grace"
+    );
+
+    // Writes go to the selected account only, with the provider's status.
+    let (status, created) = setup
+        .call(
+            reqwest::Method::POST,
+            "crm/contacts",
+            Some(&b.to_string()),
+            Some(json!({"name": "Via proxy"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let names = |contacts: Value| {
+        contacts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        names(
+            setup
+                .call(get.clone(), "crm/contacts", Some(&b.to_string()), None)
+                .await
+                .1
+        )
+        .contains(&"Via proxy".to_owned())
+    );
+    assert!(
+        !names(
+            setup
+                .call(get.clone(), "crm/contacts", Some(&a.to_string()), None)
+                .await
+                .1
+        )
+        .contains(&"Via proxy".to_owned())
+    );
+    let stats = setup.provider.sandbox.stats();
+    assert!(stats.api_requests.get("acct_grace").copied().unwrap_or(0) >= 3);
+
+    // Provider errors pass through untouched; Patchbay's own are JSON with a code.
+    let (status, body) = setup
+        .call(
+            get.clone(),
+            "crm/contacts/ct_nope",
+            Some(&a.to_string()),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert!(
+        body.get("code").is_none(),
+        "the provider's body, not Patchbay's: {body}"
+    );
+    let (status, body) = setup
+        .call(
+            get.clone(),
+            "crm/me",
+            Some(&Uuid::new_v4().to_string()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("credential_not_found"))
+    );
+}
+
+async fn api_key_accounts_are_authenticated_by_the_provider_definition(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let setup = setup(&db, server, SandboxConfig::default()).await;
+    let ada = setup.project.user_with_token(setup.token.clone());
+    let request = InstallRequest {
+        credentials: Some(
+            json!({"apiKey": "sbx_key_katherine_5b7e0c93a6f1"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ),
+        ..Default::default()
+    };
+    ada.install_with_credentials("keys", &request)
+        .await
+        .unwrap();
+    let (status, me) = setup
+        .call(reqwest::Method::GET, "keys/me", None, None)
+        .await;
+    assert_eq!((status, me["id"].as_str()), (200, Some("acct_katherine")));
+}
+
+async fn paths_cannot_leave_the_api(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let setup = setup(&db, server, SandboxConfig::default()).await;
+    connect(&setup, "acct_ada", false).await;
+    let before = setup
+        .provider
+        .sandbox
+        .stats()
+        .api_requests
+        .values()
+        .sum::<u64>();
+    // Sent raw: an HTTP client library would normalise these paths itself.
+    for hostile in [
+        "crm/%2e%2e/oauth/token",
+        "crm/../../control/reset",
+        "crm/..%2f..%2fcontrol/reset",
+        "crm/http://127.0.0.1:9/x",
+        "crm/%0d%0aX-Injected:1",
+        "crm/https:%2f%2fevil.example/x",
+        "crm//evil.example/x",
+        "crm/%252e%252e/oauth/token",
+    ] {
+        let reply = raw_get(&setup, hostile).await;
+        assert!(reply.starts_with("HTTP/1.1 400"), "{hostile}: {reply}");
+        assert!(
+            reply.contains("proxy_url_not_allowed"),
+            "{hostile}: {reply}"
+        );
+    }
+    assert_eq!(
+        setup
+            .provider
+            .sandbox
+            .stats()
+            .api_requests
+            .values()
+            .sum::<u64>(),
+        before,
+        "nothing reached the provider"
+    );
+}
+
+/// A GET with the path exactly as written, over a plain socket.
+async fn raw_get(setup: &Setup, path: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let address = setup.server.base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "GET /projects/{}/sdk/proxy/{path} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {}\r\nconnection: close\r\n\r\n",
+        setup.project.id, setup.token
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    reply
+}
+
+/// 200 requests at once for an account whose token has expired: one refresh
+/// at the provider, and every request gets through with the new token.
+async fn concurrent_requests_share_one_refresh(db: TestDb) {
+    let server = TestServer::without_refresher(&db).await;
+    let config = SandboxConfig {
+        access_token_ttl: Duration::from_secs(1),
+        ..SandboxConfig::default()
+    };
+    let setup = setup(&db, server, config).await;
+    connect(&setup, "acct_ada", false).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let before = setup.provider.sandbox.stats().refreshes_succeeded;
+    let calls = (0..200).map(|_| setup.call(reqwest::Method::GET, "crm/me", None, None));
+    let results = futures_util::future::join_all(calls).await;
+    assert!(
+        results
+            .iter()
+            .all(|(status, me)| *status == 200 && me["id"] == "acct_ada"),
+        "{:?}",
+        results.iter().find(|(s, _)| *s != 200)
+    );
+    assert_eq!(
+        setup.provider.sandbox.stats().refreshes_succeeded - before,
+        1
+    );
+}
+
+backend_tests!(
+    each_account_calls_the_api_as_itself,
+    api_key_accounts_are_authenticated_by_the_provider_definition,
+    paths_cannot_leave_the_api,
+    concurrent_requests_share_one_refresh,
+);
