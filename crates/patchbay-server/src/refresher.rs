@@ -65,10 +65,7 @@ async fn sweep(state: &AppState, permits: &Arc<Semaphore>) {
 
 async fn load_runtime(state: &AppState, project_id: Uuid) -> Option<Arc<ProjectRuntime>> {
     let project = state.store.get_project(project_id).await.ok().flatten()?;
-    ProjectRuntime::load(state.store.as_ref(), &project)
-        .await
-        .ok()
-        .map(Arc::new)
+    ProjectRuntime::load(state, &project).await.ok()
 }
 
 async fn renew(state: &AppState, runtime: &ProjectRuntime, project_id: Uuid, credential_id: Uuid) {

@@ -1,12 +1,14 @@
 //! A project's applied configuration, decoded from the store for one request.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use patchbay_config::{IntegrationConfig, ProjectSettings, WorkflowConfig};
 use patchbay_store::{IntegrationRecord, Project, Store, WorkflowRecord};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// An integration of the project: its row id and its decoded definition.
 #[derive(Debug, Clone)]
@@ -33,8 +35,40 @@ pub struct ProjectRuntime {
     pub workflows: Vec<Workflow>,
 }
 
+/// Decoded configurations by project, reused while the project's
+/// `config_version` is unchanged. The version comes from the project row,
+/// read on every request anyway, so a document applied through another
+/// replica is seen at once.
+#[derive(Debug, Default)]
+pub struct RuntimeCache {
+    entries: Mutex<HashMap<Uuid, (i64, Arc<ProjectRuntime>)>>,
+}
+
 impl ProjectRuntime {
-    pub async fn load(store: &dyn Store, project: &Project) -> Result<Self, ApiError> {
+    /// The project's configuration as of `project.config_version`.
+    pub async fn load(state: &AppState, project: &Project) -> Result<Arc<Self>, ApiError> {
+        let cached = state
+            .runtimes
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&project.id)
+            .filter(|(version, _)| *version == project.config_version)
+            .map(|(_, runtime)| Arc::clone(runtime));
+        if let Some(runtime) = cached {
+            return Ok(runtime);
+        }
+        let runtime = Arc::new(Self::decode(state.store.as_ref(), project).await?);
+        state
+            .runtimes
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(project.id, (project.config_version, Arc::clone(&runtime)));
+        Ok(runtime)
+    }
+
+    async fn decode(store: &dyn Store, project: &Project) -> Result<Self, ApiError> {
         let (integrations, workflows) = tokio::try_join!(
             store.list_integrations(project.id),
             store.list_workflows(project.id)

@@ -5,6 +5,7 @@ use patchbay_store::Store;
 use secrecy::SecretString;
 
 use crate::metrics::Metrics;
+use crate::runtime::RuntimeCache;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::tokens::RefreshGates;
 
@@ -43,6 +44,8 @@ pub struct AppState {
     /// Forwards Proxy API requests: never follows redirects (credentials
     /// must not travel to another origin), pools connections per host.
     pub proxy_client: reqwest::Client,
+    /// Decoded project configurations, checked against `config_version`.
+    pub runtimes: Arc<RuntimeCache>,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             oauth: patchbay_oauth::Client::new(config.provider_timeouts),
             sandbox: Sandbox::new(config.sandbox.clone()),
             refresh_gates: Arc::default(),
+            runtimes: Arc::default(),
             proxy_client: proxy_client(&config.provider_timeouts),
             config: Arc::new(config),
         }

@@ -199,20 +199,32 @@ pub(crate) async fn list(
     project_id: Uuid,
     filter: &CredentialFilter,
 ) -> StoreResult<Vec<CredentialRecord>> {
-    let rows: Vec<CredentialRow> = sqlx::query_as(&format!(
-        "{SELECT_CREDENTIAL}
-         WHERE c.project_id = $1
-           AND ($2::text IS NULL OR c.user_id = $2)
-           AND ($3::uuid IS NULL OR c.integration_id = $3)
-           AND ($4::text IS NULL OR c.status = $4)
-         ORDER BY c.created_at, c.id"
-    ))
-    .bind(project_id)
-    .bind(&filter.user_id)
-    .bind(filter.integration_id)
-    .bind(filter.status.map(CredentialStatus::as_str))
-    .fetch_all(pool)
-    .await?;
+    // Only the filters given become conditions, so the planner can use the
+    // (project, user, integration) index instead of scanning the project.
+    let mut sql = format!("{SELECT_CREDENTIAL} WHERE c.project_id = $1");
+    let mut next = 2;
+    for (given, column) in [
+        (filter.user_id.is_some(), "c.user_id"),
+        (filter.integration_id.is_some(), "c.integration_id"),
+        (filter.status.is_some(), "c.status"),
+    ] {
+        if given {
+            sql.push_str(&format!(" AND {column} = ${next}"));
+            next += 1;
+        }
+    }
+    sql.push_str(" ORDER BY c.created_at, c.id");
+    let mut query = sqlx::query_as::<_, CredentialRow>(&sql).bind(project_id);
+    if let Some(user_id) = &filter.user_id {
+        query = query.bind(user_id);
+    }
+    if let Some(integration_id) = filter.integration_id {
+        query = query.bind(integration_id);
+    }
+    if let Some(status) = filter.status {
+        query = query.bind(status.as_str());
+    }
+    let rows = query.fetch_all(pool).await?;
     rows.into_iter().map(TryInto::try_into).collect()
 }
 

@@ -173,23 +173,37 @@ pub(crate) async fn list(
     project_id: Uuid,
     filter: &CredentialFilter,
 ) -> StoreResult<Vec<CredentialRecord>> {
-    sqlx::query(&format!(
-        "{SELECT_CREDENTIAL}
-         WHERE c.project_id = $1
-           AND ($2 IS NULL OR c.user_id = $2)
-           AND ($3 IS NULL OR c.integration_id = $3)
-           AND ($4 IS NULL OR c.status = $4)
-         ORDER BY c.created_at, c.id"
-    ))
-    .bind(project_id.hyphenated())
-    .bind(&filter.user_id)
-    .bind(filter.integration_id.map(|id| id.hyphenated()))
-    .bind(filter.status.map(CredentialStatus::as_str))
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(credential_from_row)
-    .collect()
+    // Only the filters given become conditions, so SQLite can use the
+    // (project, user, integration) index instead of scanning the project.
+    let mut sql = format!("{SELECT_CREDENTIAL} WHERE c.project_id = $1");
+    let mut next = 2;
+    for (given, column) in [
+        (filter.user_id.is_some(), "c.user_id"),
+        (filter.integration_id.is_some(), "c.integration_id"),
+        (filter.status.is_some(), "c.status"),
+    ] {
+        if given {
+            sql.push_str(&format!(" AND {column} = ${next}"));
+            next += 1;
+        }
+    }
+    sql.push_str(" ORDER BY c.created_at, c.id");
+    let mut query = sqlx::query(&sql).bind(project_id.hyphenated());
+    if let Some(user_id) = &filter.user_id {
+        query = query.bind(user_id);
+    }
+    if let Some(integration_id) = filter.integration_id {
+        query = query.bind(integration_id.hyphenated());
+    }
+    if let Some(status) = filter.status {
+        query = query.bind(status.as_str());
+    }
+    query
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(credential_from_row)
+        .collect()
 }
 
 pub(crate) async fn update(

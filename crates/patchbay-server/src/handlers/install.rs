@@ -54,7 +54,7 @@ pub async fn install(
     JsonBody(request): JsonBody<InstallRequest>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse as _;
-    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let runtime = ProjectRuntime::load(&state, &user.project).await?;
     let integration = runtime
         .integration(&path.type_or_id)
         .ok_or_else(|| integration_not_found(&path.type_or_id))?;
@@ -471,7 +471,7 @@ pub async fn uninstall(
     PathParams(path): PathParams<IntegrationPath>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let runtime = ProjectRuntime::load(&state, &user.project).await?;
     let integration = runtime
         .integration(&path.type_or_id)
         .ok_or_else(|| integration_not_found(&path.type_or_id))?;

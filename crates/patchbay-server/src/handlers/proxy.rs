@@ -56,7 +56,7 @@ pub async fn proxy(
     request: Request,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let runtime = ProjectRuntime::load(&state, &user.project).await?;
     let integration = runtime
         .integration(&path.integration)
         .ok_or_else(|| integration_not_found(&path.integration))?;

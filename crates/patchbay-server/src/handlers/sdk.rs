@@ -24,7 +24,7 @@ use crate::state::AppState;
 use crate::user_object;
 
 async fn user_object_of(state: &AppState, user: &ConnectUser) -> Result<UserObject, ApiError> {
-    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let runtime = ProjectRuntime::load(&state, &user.project).await?;
     let credentials = visible_credentials(state, user, &runtime, None).await?;
     Ok(user_object::user_object(
         &user.user,
@@ -75,7 +75,7 @@ pub async fn integrations(
     user: ConnectUser,
     State(state): State<AppState>,
 ) -> Result<axum::Json<Vec<IntegrationMetadata>>, ApiError> {
-    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let runtime = ProjectRuntime::load(&state, &user.project).await?;
     let credentials = visible_credentials(&state, &user, &runtime, None).await?;
     let visible = runtime.integrations.iter().filter(|integration| {
         let ids = credentials
@@ -144,7 +144,7 @@ pub async fn credentials(
     State(state): State<AppState>,
     Query(query): Query<CredentialQuery>,
 ) -> Result<axum::Json<Vec<Credential>>, ApiError> {
-    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let runtime = ProjectRuntime::load(&state, &user.project).await?;
     let integration = match &query.integration {
         Some(type_or_id) => Some(
             runtime
@@ -179,7 +179,7 @@ pub async fn credential(
     State(state): State<AppState>,
     PathParams(path): PathParams<CredentialPath>,
 ) -> Result<axum::Json<Credential>, ApiError> {
-    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let runtime = ProjectRuntime::load(&state, &user.project).await?;
     let credential = visible_credential(&state, &user, &runtime, &path.credential_id).await?;
     Ok(axum::Json(user_object::credential(&credential, &runtime)))
 }
@@ -198,7 +198,7 @@ pub async fn update_credential(
     PathParams(path): PathParams<CredentialPath>,
     JsonBody(request): JsonBody<UpdateCredentialRequest>,
 ) -> Result<axum::Json<Credential>, ApiError> {
-    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let runtime = ProjectRuntime::load(&state, &user.project).await?;
     let credential = visible_credential(&state, &user, &runtime, &path.credential_id).await?;
     let integration = runtime
         .integration_by_id(credential.integration_id)
@@ -259,7 +259,7 @@ async fn set_workflow_enabled(
     headers: &HeaderMap,
     enabled: bool,
 ) -> Result<axum::Json<Credential>, ApiError> {
-    let runtime = ProjectRuntime::load(state.store.as_ref(), &user.project).await?;
+    let runtime = ProjectRuntime::load(&state, &user.project).await?;
     let workflow = runtime
         .workflow(workflow_id)
         .ok_or_else(|| workflow_not_found(workflow_id))?;

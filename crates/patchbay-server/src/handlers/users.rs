@@ -44,7 +44,7 @@ pub async fn user(
                 "User not found.",
             )
         })?;
-    let runtime = ProjectRuntime::load(state.store.as_ref(), &admin.project).await?;
+    let runtime = ProjectRuntime::load(&state, &admin.project).await?;
     let filter = CredentialFilter {
         user_id: Some(user.user_id.clone()),
         ..Default::default()
@@ -78,7 +78,7 @@ pub async fn credentials(
     State(state): State<AppState>,
     Query(query): Query<CredentialQuery>,
 ) -> Result<axum::Json<CredentialList>, ApiError> {
-    let runtime = ProjectRuntime::load(state.store.as_ref(), &admin.project).await?;
+    let runtime = ProjectRuntime::load(&state, &admin.project).await?;
     let integration_id = match &query.integration {
         Some(type_or_id) => Some(
             runtime
@@ -137,7 +137,7 @@ pub async fn delete_credential(
         .get_credential(admin.project.id, id)
         .await?
         .ok_or_else(credential_not_found)?;
-    let runtime = ProjectRuntime::load(state.store.as_ref(), &admin.project).await?;
+    let runtime = ProjectRuntime::load(&state, &admin.project).await?;
     let type_name = runtime
         .integration_by_id(credential.integration_id)
         .map_or("", |i| i.config.type_name.as_str());
