@@ -97,9 +97,7 @@ pub fn retry_decision(
 /// together.
 pub fn backoff(attempt: u32, jitter: f64) -> Duration {
     let doublings = attempt.saturating_sub(1).min(16);
-    let ceiling = BACKOFF_BASE
-        .saturating_mul(1 << doublings)
-        .min(BACKOFF_MAX);
+    let ceiling = BACKOFF_BASE.saturating_mul(1 << doublings).min(BACKOFF_MAX);
     let half = ceiling / 2;
     let jitter = if jitter.is_finite() {
         jitter.clamp(0.0, 1.0)

@@ -184,6 +184,10 @@ fn sanitize(text: &str) -> String {
 /// is relative.
 ///
 /// An empty `raw_path` is the base URL itself. The base URL's fragment is dropped.
+///
+/// `raw_path` must be taken from the request URI as received (`uri.path()` minus the route
+/// prefix), never from a router capture that was already percent-decoded: the checks here
+/// decode exactly once, and the encoding they see is the encoding that is forwarded.
 pub fn resolve(base: &Url, raw_path: &str, raw_query: Option<&str>) -> Result<Url, UrlRejected> {
     if base.cannot_be_a_base() || base.host().is_none() {
         return Err(Reason::InvalidBase.into());
@@ -268,10 +272,7 @@ fn full_url(base: &Url, raw: &str, scheme_len: usize) -> Result<Url, UrlRejected
     }
     let mut url = Url::parse(&format!("{scheme}://{host}/")).map_err(|_| Reason::InvalidHost)?;
     let default_port = url.port_or_known_default();
-    let port = match port {
-        Some(port) => Some(port),
-        None => default_port,
-    };
+    let port = port.or(default_port);
     if port != base.port_or_known_default() {
         return Err(Reason::PortMismatch.into());
     }
@@ -363,11 +364,10 @@ fn host_allowed(candidate: &Host<String>, base: &Host<String>) -> Result<(), Url
     // A base host that is itself a public suffix (or a single label) has no registrable
     // domain: then only the base host itself is allowed.
     let base_domain = registrable_domain(base).ok_or_else(not_allowed)?;
+    // Comparing registrable domains, not string suffixes: `attacker.s3.amazonaws.com` ends in
+    // `.amazonaws.com`, but `s3.amazonaws.com` is a public suffix, so it is its own registrant.
     let candidate_domain = registrable_domain(candidate).ok_or_else(not_allowed)?;
-    let under = candidate
-        .strip_suffix(base_domain)
-        .is_some_and(|prefix| prefix.is_empty() || prefix.ends_with('.'));
-    if candidate_domain != base_domain || !under {
+    if candidate_domain != base_domain {
         return Err(not_allowed());
     }
     Ok(())
@@ -473,8 +473,22 @@ fn is_dot_segment(decoded: &str) -> bool {
 /// Other colons stay allowed (`v1:batchGet`, `files:copy`).
 fn check_first_segment(raw: &str) -> Result<(), UrlRejected> {
     const SCHEMES: [&str; 16] = [
-        "http", "https", "ftp", "file", "data", "javascript", "vbscript", "blob", "ws", "wss",
-        "gopher", "mailto", "ldap", "dict", "jar", "netdoc",
+        "http",
+        "https",
+        "ftp",
+        "file",
+        "data",
+        "javascript",
+        "vbscript",
+        "blob",
+        "ws",
+        "wss",
+        "gopher",
+        "mailto",
+        "ldap",
+        "dict",
+        "jar",
+        "netdoc",
     ];
     let first = raw.split('/').next().unwrap_or_default();
     let decoded = String::from_utf8(decode(first)?).map_err(|_| Reason::InvalidEncoding)?;
@@ -482,7 +496,10 @@ fn check_first_segment(raw: &str) -> Result<(), UrlRejected> {
     for form in [decoded.as_str(), normalised.as_str()] {
         if let Some((scheme, _)) = form.split_once(':') {
             let scheme = scheme.trim();
-            if SCHEMES.iter().any(|known| scheme.eq_ignore_ascii_case(known)) {
+            if SCHEMES
+                .iter()
+                .any(|known| scheme.eq_ignore_ascii_case(known))
+            {
                 return Err(Reason::Scheme.into());
             }
         }

@@ -16,6 +16,8 @@ const UK: &str = "https://api.acme.co.uk/v1";
 /// A private-section public suffix: each shop is its own registrant.
 const SHOP: &str = "https://acme.myshopify.com/admin/api/2024-01";
 const SALESFORCE: &str = "https://acme.my.salesforce.com/services/data/v60.0";
+/// A registrable domain with public suffixes below it: `s3.amazonaws.com` is one.
+const AWS: &str = "https://iam.amazonaws.com/";
 /// A development base on an IP literal.
 const LOOPBACK: &str = "http://127.0.0.1:8080/api";
 
@@ -130,6 +132,7 @@ const CORPUS: &[(&str, &str, Option<&str>, Reason)] = &[
     (ACME, "%7f", None, ControlCharacter),
     (ACME, "%c2%85", None, ControlCharacter),
     (ACME, "%c2%9b", None, ControlCharacter),
+    (ACME, "%0d%0a%c0", None, ControlCharacter),
     (ACME, "x", Some("a=\r\nX-Injected: 1"), ControlCharacter),
     (ACME, "x", Some("a=b\0"), ControlCharacter),
     (ACME, "x", Some("a=\tb"), ControlCharacter),
@@ -169,7 +172,12 @@ const CORPUS: &[(&str, &str, Option<&str>, Reason)] = &[
     (SLACK, "https://evil.com/x", None, HostNotAllowed),
     (SLACK, "https:/evil.com/x", None, HostNotAllowed),
     (SLACK, "https://slack.com.evil.com/x", None, HostNotAllowed),
-    (SLACK, "https://files.slack.com.evil.com/x", None, HostNotAllowed),
+    (
+        SLACK,
+        "https://files.slack.com.evil.com/x",
+        None,
+        HostNotAllowed,
+    ),
     (SLACK, "https://evil-slack.com/x", None, HostNotAllowed),
     (SLACK, "https://evilslack.com/x", None, HostNotAllowed),
     (SLACK, "https://slack.co/x", None, HostNotAllowed),
@@ -184,21 +192,70 @@ const CORPUS: &[(&str, &str, Option<&str>, Reason)] = &[
         None,
         HostNotAllowed,
     ),
-    (SLACK, "https://files.slack.com%E3%80%82evil.com/", None, HostNotAllowed),
-    (SLACK, "https://%66iles.slack.com.evil.com/", None, HostNotAllowed),
+    (
+        SLACK,
+        "https://files.slack.com%E3%80%82evil.com/",
+        None,
+        HostNotAllowed,
+    ),
+    (
+        SLACK,
+        "https://%66iles.slack.com.evil.com/",
+        None,
+        HostNotAllowed,
+    ),
     (ACME, "https://evil.example/x", None, HostNotAllowed),
-    (ACME, "https://acme.example.evil.example/x", None, HostNotAllowed),
+    (
+        ACME,
+        "https://acme.example.evil.example/x",
+        None,
+        HostNotAllowed,
+    ),
     (UK, "https://evil.co.uk/x", None, HostNotAllowed),
     (UK, "https://co.uk/x", None, HostNotAllowed),
     (UK, "https://acme.co.uk.evil.com/x", None, HostNotAllowed),
     (UK, "https://uk/x", None, HostNotAllowed),
-    (SHOP, "https://other.myshopify.com/admin", None, HostNotAllowed),
+    (
+        SHOP,
+        "https://other.myshopify.com/admin",
+        None,
+        HostNotAllowed,
+    ),
     (SHOP, "https://myshopify.com/x", None, HostNotAllowed),
-    (SHOP, "https://acme.myshopify.com.evil.com/", None, HostNotAllowed),
+    (
+        SHOP,
+        "https://acme.myshopify.com.evil.com/",
+        None,
+        HostNotAllowed,
+    ),
     (SHOP, "https://shopify.com/x", None, HostNotAllowed),
     (SHOP, "https://xacme.myshopify.com/x", None, HostNotAllowed),
-    (SALESFORCE, "https://my.salesforce.com.evil.com/x", None, HostNotAllowed),
+    (
+        SALESFORCE,
+        "https://my.salesforce.com.evil.com/x",
+        None,
+        HostNotAllowed,
+    ),
     (SALESFORCE, "https://force.com/x", None, HostNotAllowed),
+    // Under the base's registrable domain, but below a public suffix: another registrant.
+    (
+        AWS,
+        "https://attacker.s3.amazonaws.com/x",
+        None,
+        HostNotAllowed,
+    ),
+    (
+        AWS,
+        "https://evil.execute-api.us-east-1.amazonaws.com/x",
+        None,
+        HostNotAllowed,
+    ),
+    (
+        AWS,
+        "https://sqs.us-east-1.amazonaws.com/x",
+        None,
+        HostNotAllowed,
+    ),
     // Full URLs with userinfo.
     (SLACK, "https://slack.com@evil.com/x", None, Userinfo),
     (SLACK, "https://user:pass@files.slack.com/x", None, Userinfo),
@@ -224,7 +281,12 @@ const CORPUS: &[(&str, &str, Option<&str>, Reason)] = &[
     (SLACK, "https://[::1]/x", None, IpHost),
     (SLACK, "https://[::ffff:127.0.0.1]/x", None, IpHost),
     (SLACK, "https://[0:0:0:0:0:0:0:1]:443/x", None, IpHost),
-    (SLACK, "https://169.254.169.254/latest/meta-data", None, IpHost),
+    (
+        SLACK,
+        "https://169.254.169.254/latest/meta-data",
+        None,
+        IpHost,
+    ),
     (SLACK, "https://%31%32%37.0.0.1/x", None, IpHost),
     (LOOPBACK, "http://127.0.0.2:8080/x", None, IpHost),
     (LOOPBACK, "http://2130706434:8080/x", None, IpHost),
@@ -237,29 +299,54 @@ const CORPUS: &[(&str, &str, Option<&str>, Reason)] = &[
     (SLACK, "https://files.slack.com./x", None, InvalidHost),
     (SLACK, "https://slack.com./api", None, InvalidHost),
     (SLACK, "https://files..slack.com/x", None, InvalidHost),
-    (SLACK, "https://files.slack.com%2F.evil.com/", None, InvalidHost),
+    (
+        SLACK,
+        "https://files.slack.com%2F.evil.com/",
+        None,
+        InvalidHost,
+    ),
     (SLACK, "https://evil.com%23.slack.com/", None, InvalidHost),
     (SLACK, "https://evil.com%5C.slack.com/", None, InvalidHost),
     (SLACK, "https://evil.com\\.slack.com/", None, InvalidHost),
     (SLACK, "https://evil.com?.slack.com/", None, InvalidHost),
     (SLACK, "https://evil.com#.slack.com/", None, InvalidHost),
-    (SLACK, "https://files.slack.com%00.evil.com/", None, InvalidHost),
+    (
+        SLACK,
+        "https://files.slack.com%00.evil.com/",
+        None,
+        InvalidHost,
+    ),
     (SLACK, "https://files.slack.com%2500/", None, InvalidHost),
     (SLACK, "https://files%20.slack.com/", None, InvalidHost),
     (SLACK, "https://slack.com:/x", None, InvalidHost),
     (SLACK, "https://files.slack.com:+443/x", None, InvalidHost),
     (SLACK, "https://files.slack.com:99999/x", None, InvalidHost),
-    (SLACK, "https://files.slack.com:443:443/x", None, InvalidHost),
+    (
+        SLACK,
+        "https://files.slack.com:443:443/x",
+        None,
+        InvalidHost,
+    ),
     (SLACK, "https://[::1/x", None, InvalidHost),
     (SLACK, "https://1.2.3.4.5/x", None, InvalidHost),
     // Full URLs on an allowed host with a hostile path.
     (SLACK, "https://files.slack.com/../x", None, DotSegment),
     (SLACK, "https://files.slack.com/%2e%2e/x", None, DotSegment),
-    (SLACK, "https://files.slack.com//evil.com", None, EmptySegment),
+    (
+        SLACK,
+        "https://files.slack.com//evil.com",
+        None,
+        EmptySegment,
+    ),
     (SLACK, "https://files.slack.com/a%2fb", None, Separator),
     (SLACK, "https://files.slack.com/x#y", None, Fragment),
     (SLACK, "https://files.slack.com/x@y", None, AtSign),
-    (SLACK, "https://files.slack.com/%0d%0a", None, ControlCharacter),
+    (
+        SLACK,
+        "https://files.slack.com/%0d%0a",
+        None,
+        ControlCharacter,
+    ),
     (SLACK, "https://files.slack.com/%252e", None, DoubleEncoding),
 ];
 
@@ -272,7 +359,9 @@ fn the_hostile_corpus_is_refused_each_for_its_reason() {
     let mut wrong = Vec::new();
     for &(base_url, path, query, reason) in CORPUS {
         match resolve(&base(base_url), path, query) {
-            Ok(url) => wrong.push(format!("{base_url} + {path:?} ? {query:?}: resolved to {url}")),
+            Ok(url) => wrong.push(format!(
+                "{base_url} + {path:?} ? {query:?}: resolved to {url}"
+            )),
             Err(rejected) if rejected.reason() != reason => wrong.push(format!(
                 "{base_url} + {path:?} ? {query:?}: {:?} instead of {reason:?}",
                 rejected.reason()
@@ -280,7 +369,12 @@ fn the_hostile_corpus_is_refused_each_for_its_reason() {
             Err(_) => {}
         }
     }
-    assert!(wrong.is_empty(), "{} wrong:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -362,12 +456,19 @@ fn a_path_rejection_names_only_the_rule() {
     let rejected = resolve(&base(ACME), "secret-token/%2e%2e", None).unwrap_err();
     assert_eq!(rejected.reason(), DotSegment);
     assert_eq!(rejected.snippet(), None);
-    assert_eq!(rejected.to_string(), "the path contains a `.` or `..` segment");
+    assert_eq!(
+        rejected.to_string(),
+        "the path contains a `.` or `..` segment"
+    );
 }
 
 #[test]
 fn a_base_url_that_cannot_take_a_path_refuses_everything() {
-    for base_url in ["mailto:ops@acme.example", "data:text/plain,x", "file:///tmp"] {
+    for base_url in [
+        "mailto:ops@acme.example",
+        "data:text/plain,x",
+        "file:///tmp",
+    ] {
         let rejected = resolve(&base(base_url), "x", None).unwrap_err();
         assert_eq!(rejected.reason(), InvalidBase, "{base_url}");
     }

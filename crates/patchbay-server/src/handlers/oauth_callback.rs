@@ -135,7 +135,7 @@ async fn complete(
         .await
         .map_err(unavailable)?
         .ok_or("The project no longer exists.")?;
-    let runtime = ProjectRuntime::load(&state, &project)
+    let runtime = ProjectRuntime::load(state, &project)
         .await
         .map_err(|err| err.message)?;
     let integration = runtime

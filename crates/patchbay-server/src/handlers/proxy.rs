@@ -29,7 +29,7 @@ use crate::tokens;
 /// Bodies up to this size are kept so the request can be replayed once after
 /// a refresh (upstream `401`) or retried; larger ones stream straight through.
 const REPLAY_LIMIT: u64 = 1024 * 1024;
-/// Attempts in all for a retryable request.
+/// Attempts in all for a retryable request: the policy's ceiling.
 const MAX_ATTEMPTS: u32 = policy::MAX_ATTEMPTS;
 
 #[derive(Debug, Deserialize)]

@@ -24,7 +24,7 @@ use crate::state::AppState;
 use crate::user_object;
 
 async fn user_object_of(state: &AppState, user: &ConnectUser) -> Result<UserObject, ApiError> {
-    let runtime = ProjectRuntime::load(&state, &user.project).await?;
+    let runtime = ProjectRuntime::load(state, &user.project).await?;
     let credentials = visible_credentials(state, user, &runtime, None).await?;
     Ok(user_object::user_object(
         &user.user,
@@ -259,7 +259,7 @@ async fn set_workflow_enabled(
     headers: &HeaderMap,
     enabled: bool,
 ) -> Result<axum::Json<Credential>, ApiError> {
-    let runtime = ProjectRuntime::load(&state, &user.project).await?;
+    let runtime = ProjectRuntime::load(state, &user.project).await?;
     let workflow = runtime
         .workflow(workflow_id)
         .ok_or_else(|| workflow_not_found(workflow_id))?;
