@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// [default: 3600]; short values exercise token refresh.
     #[arg(long, env = "PATCHBAY_SANDBOX_TOKEN_TTL")]
     pub sandbox_token_ttl: Option<u64>,
+    /// How often the background refresher looks for tokens about to expire,
+    /// in seconds [default: 5].
+    #[arg(long, env = "PATCHBAY_REFRESH_INTERVAL")]
+    pub refresh_interval: Option<u64>,
 }
 
 /// The keys a configuration file may set. Secrets (master key, admin token)
@@ -66,6 +70,7 @@ pub struct ServeConfig {
     pub admin_token: Option<SecretString>,
     pub demo: bool,
     pub sandbox_token_ttl: std::time::Duration,
+    pub refresh_interval: std::time::Duration,
 }
 
 impl ServeArgs {
@@ -103,6 +108,9 @@ impl ServeArgs {
                 .master_key_file
                 .unwrap_or_else(|| data_dir.join("master.key")),
             demo: self.demo,
+            refresh_interval: std::time::Duration::from_secs(
+                self.refresh_interval.unwrap_or(5).max(1),
+            ),
             sandbox_token_ttl: std::time::Duration::from_secs(
                 self.sandbox_token_ttl.unwrap_or(3600).max(1),
             ),

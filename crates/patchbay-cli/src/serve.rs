@@ -33,7 +33,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 access_token_ttl: config.sandbox_token_ttl,
                 ..SandboxConfig::default()
             },
-            refresh_interval: std::time::Duration::from_secs(5),
+            refresh_interval: config.refresh_interval,
         },
     );
     let demo = match config.demo {
@@ -47,9 +47,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         demo.announce(&public_url);
     }
     let refresher = patchbay_server::spawn_refresher(state.clone());
+    let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
     let served =
         patchbay_server::serve(listener, patchbay_server::router(state), shutdown_signal()).await;
     refresher.abort();
+    reloader.abort();
     served.context("serving")?;
     tracing::info!("stopped");
     Ok(())

@@ -76,7 +76,13 @@ impl TestProject {
     }
 
     pub async fn with_config(server: &TestServer, config: &str) -> Self {
-        let patchbay = Patchbay::new(server.base_url.clone());
+        Self::at(&server.base_url, config).await
+    }
+
+    /// A project on any running server that accepts [`ADMIN_TOKEN`] (a
+    /// `patchbay serve` process, say).
+    pub async fn at(base_url: &str, config: &str) -> Self {
+        let patchbay = Patchbay::new(base_url.to_owned());
         let created = patchbay
             .create_project(ADMIN_TOKEN, "Test project")
             .await

@@ -23,6 +23,7 @@ pub struct TestServer {
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     refresher: Option<tokio::task::JoinHandle<()>>,
+    reloader: tokio::task::JoinHandle<()>,
 }
 
 impl TestServer {
@@ -38,7 +39,8 @@ impl TestServer {
 
     async fn start_with(db: &TestDb, refresher: bool) -> Self {
         let store = db.store();
-        let keyring = patchbay_server::load_keyring(store.as_ref(), &MasterKey::generate())
+        let master = MasterKey::generate();
+        let keyring = patchbay_server::load_keyring(store.as_ref(), &master)
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -55,6 +57,7 @@ impl TestServer {
             },
         );
         let refresher = refresher.then(|| patchbay_server::spawn_refresher(state.clone()));
+        let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(patchbay_server::serve(
             listener,
@@ -69,6 +72,7 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
             refresher,
+            reloader,
         }
     }
 
@@ -92,6 +96,7 @@ impl Drop for TestServer {
         if let Some(refresher) = &self.refresher {
             refresher.abort();
         }
+        self.reloader.abort();
         if let Some(task) = &self.task {
             task.abort();
         }

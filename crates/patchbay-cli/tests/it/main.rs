@@ -4,5 +4,6 @@
 
 mod binary;
 mod demo;
+mod keys;
 mod project_commands;
 mod serve;

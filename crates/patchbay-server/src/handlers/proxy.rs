@@ -76,7 +76,7 @@ pub async fn proxy(
         integration,
         &credential.account_vars,
     )?;
-    let body = ReplayableBody::new(&parts.headers, body).await?;
+    let body = ReplayableBody::new(body).await?;
     let headers = policy::request_headers(&parts.headers);
     let keyed = policy::has_idempotency_key(&parts.headers);
 
@@ -243,11 +243,10 @@ struct ReplayableBody {
 }
 
 impl ReplayableBody {
-    async fn new(headers: &HeaderMap, body: Body) -> Result<Self, ApiError> {
-        let length = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+    /// Keeps the body when its size is known to be small: a `Content-Length`
+    /// within the limit, or no body at all. Chunked bodies stream.
+    async fn new(body: Body) -> Result<Self, ApiError> {
+        let length = axum::body::HttpBody::size_hint(&body).upper();
         match length {
             Some(length) if length <= REPLAY_LIMIT => {
                 let bytes = axum::body::to_bytes(body, REPLAY_LIMIT as usize)

@@ -139,6 +139,7 @@ async fn caller(
     match take_failure(sandbox, Endpoint::Api).await {
         Some(Injected::Error500) => Err(Box::new(json_server_error())),
         Some(Injected::RateLimit) => Err(Box::new(json_rate_limited())),
+        Some(Injected::Unauthorized) => Err(invalid_token()),
         _ => Ok(account),
     }
 }

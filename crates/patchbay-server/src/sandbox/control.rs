@@ -35,6 +35,10 @@ pub enum FailureKind {
     /// Answer `429` with `Retry-After: 1`.
     #[serde(rename = "rate_limit")]
     RateLimit,
+    /// The API answers `401 invalid_token`, as when a provider revokes an
+    /// access token before it expires.
+    #[serde(rename = "unauthorized")]
+    Unauthorized,
 }
 
 /// Which endpoints a failure mode hits.
@@ -128,6 +132,9 @@ impl FailureMode {
             FailureKind::Slow => targeted.then_some(Injected::Slow(self.delay)),
             FailureKind::Error500 => targeted.then_some(Injected::Error500),
             FailureKind::RateLimit => targeted.then_some(Injected::RateLimit),
+            FailureKind::Unauthorized => {
+                (endpoint == Endpoint::Api && targeted).then_some(Injected::Unauthorized)
+            }
         }
     }
 }
@@ -150,6 +157,7 @@ pub(super) enum Injected {
     Error500,
     InvalidGrant,
     RateLimit,
+    Unauthorized,
 }
 
 /// The JSON of `POST /control/failure`, and of `failure` in the stats.
@@ -191,6 +199,9 @@ impl TryFrom<FailureWire> for FailureMode {
             return Err(
                 "deny and invalid_grant never act on the API; use target token or all".into(),
             );
+        }
+        if wire.target == FailureTarget::Token && wire.mode == FailureKind::Unauthorized {
+            return Err("unauthorized acts on the API only; use target api or all".into());
         }
         if wire.times == Some(0) {
             return Err("times must be at least 1; leave it out for until reset".into());

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use patchbay_api::InstallRequest;
-use patchbay_server::sandbox::SandboxConfig;
+use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
 use patchbay_test_support::{
     FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
 };
@@ -279,7 +279,80 @@ async fn concurrent_requests_share_one_refresh(db: TestDb) {
     );
 }
 
+/// A provider that refuses a token before its expiry: one forced refresh,
+/// one replay, and the caller never sees the 401.
+async fn an_upstream_401_is_answered_by_one_refresh_and_one_replay(db: TestDb) {
+    let server = TestServer::without_refresher(&db).await;
+    let setup = setup(&db, server, SandboxConfig::default()).await;
+    connect(&setup, "acct_ada", false).await;
+    let before = setup.provider.sandbox.stats();
+    setup.provider.sandbox.set_failure(
+        FailureMode::new(FailureKind::Unauthorized)
+            .target(FailureTarget::Api)
+            .times(1),
+    );
+    let (status, me) = setup.call(reqwest::Method::GET, "crm/me", None, None).await;
+    assert_eq!((status, me["id"].as_str()), (200, Some("acct_ada")));
+    let after = setup.provider.sandbox.stats();
+    assert_eq!(after.refreshes_succeeded - before.refreshes_succeeded, 1);
+    assert_eq!(after.failures_injected - before.failures_injected, 1);
+
+    // A provider that keeps refusing: one replay only, then its answer.
+    setup.provider.sandbox.set_failure(
+        FailureMode::new(FailureKind::Unauthorized)
+            .target(FailureTarget::Api)
+            .times(5),
+    );
+    let (status, _) = setup.call(reqwest::Method::GET, "crm/me", None, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        setup.provider.sandbox.stats().failures_injected - after.failures_injected,
+        2
+    );
+}
+
+/// A provider that invalidates each refresh token the moment it is used,
+/// hammered with forced refreshes from 8 concurrent callers: over 1000
+/// refreshes, not one is refused, and the account stays valid.
+async fn the_refresh_chain_survives_a_thousand_concurrent_cycles(db: TestDb) {
+    let server = TestServer::without_refresher(&db).await;
+    let setup = setup(&db, server, SandboxConfig::default()).await;
+    let id = connect(&setup, "acct_ada", false).await;
+    setup
+        .provider
+        .sandbox
+        .set_failure(FailureMode::new(FailureKind::Unauthorized).target(FailureTarget::Api));
+    while setup.provider.sandbox.stats().refreshes_succeeded < 1000 {
+        let burst = (0..8).map(|_| setup.call(reqwest::Method::GET, "crm/me", None, None));
+        for (status, body) in futures_util::future::join_all(burst).await {
+            assert_eq!(
+                status, 401,
+                "the provider's own answer passes through: {body}"
+            );
+        }
+    }
+    setup.provider.sandbox.set_failure(FailureMode::NONE);
+    let (status, me) = setup.call(reqwest::Method::GET, "crm/me", None, None).await;
+    assert_eq!((status, me["id"].as_str()), (200, Some("acct_ada")));
+    let stats = setup.provider.sandbox.stats();
+    assert_eq!(
+        stats.token_requests.get("refresh_token").copied(),
+        Some(stats.refreshes_succeeded),
+        "no refresh was refused"
+    );
+    let credential = setup
+        .project
+        .user_with_token(setup.token.clone())
+        .credential(&id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(credential.status, patchbay_api::CredentialStatus::Valid);
+    assert_eq!(credential.refresh_failure_count, 0);
+}
+
 backend_tests!(
+    an_upstream_401_is_answered_by_one_refresh_and_one_replay,
+    the_refresh_chain_survives_a_thousand_concurrent_cycles,
     each_account_calls_the_api_as_itself,
     api_key_accounts_are_authenticated_by_the_provider_definition,
     paths_cannot_leave_the_api,
