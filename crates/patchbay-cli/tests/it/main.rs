@@ -4,6 +4,5 @@
 
 mod binary;
 mod demo;
-mod keys;
 mod project_commands;
 mod serve;
