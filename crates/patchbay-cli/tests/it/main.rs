@@ -5,4 +5,5 @@
 mod binary;
 mod demo;
 mod project_commands;
+mod replicas;
 mod serve;
