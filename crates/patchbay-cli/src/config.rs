@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// in seconds [default: 5].
     #[arg(long, env = "PATCHBAY_REFRESH_INTERVAL")]
     pub refresh_interval: Option<u64>,
+    /// Longest wait for a provider's answer (token endpoint, account step,
+    /// proxied API), in seconds [default: 30].
+    #[arg(long, env = "PATCHBAY_PROVIDER_TIMEOUT")]
+    pub provider_timeout: Option<u64>,
 }
 
 /// The keys a configuration file may set. Secrets (master key, admin token)
@@ -71,6 +75,7 @@ pub struct ServeConfig {
     pub demo: bool,
     pub sandbox_token_ttl: std::time::Duration,
     pub refresh_interval: std::time::Duration,
+    pub provider_timeout: std::time::Duration,
 }
 
 impl ServeArgs {
@@ -108,6 +113,7 @@ impl ServeArgs {
                 .master_key_file
                 .unwrap_or_else(|| data_dir.join("master.key")),
             demo: self.demo,
+            provider_timeout: std::time::Duration::from_secs(self.provider_timeout.unwrap_or(30).max(1)),
             refresh_interval: std::time::Duration::from_secs(
                 self.refresh_interval.unwrap_or(5).max(1),
             ),

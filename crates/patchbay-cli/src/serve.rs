@@ -28,7 +28,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ServerConfig {
             public_url: public_url.clone(),
             admin_token: config.admin_token,
-            provider_timeouts: patchbay_oauth::Timeouts::default(),
+            provider_timeouts: patchbay_oauth::Timeouts {
+                connect: config.provider_timeout.min(patchbay_oauth::Timeouts::default().connect),
+                total: config.provider_timeout,
+            },
             sandbox: SandboxConfig {
                 access_token_ttl: config.sandbox_token_ttl,
                 ..SandboxConfig::default()

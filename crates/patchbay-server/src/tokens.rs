@@ -33,7 +33,7 @@ use crate::state::AppState;
 
 /// Longest a refresh may hold the lease: the provider's total timeout plus
 /// slack for the store writes.
-const LEASE_SLACK: chrono::Duration = chrono::Duration::seconds(10);
+const LEASE_SLACK: chrono::Duration = chrono::Duration::seconds(2);
 /// Longest lead before expiry at which a token is renewed.
 const MAX_LEAD: chrono::Duration = chrono::Duration::minutes(5);
 /// How often a caller waiting on another replica's refresh looks again.

@@ -53,6 +53,9 @@ pub struct SandboxConfig {
     /// Lifetime of authorization codes. Default: 60 s. Tests shorten it to
     /// see an expired code without waiting a minute.
     pub code_ttl: Duration,
+    /// How long a used refresh token is still accepted. Default: zero — each
+    /// refresh token works exactly once, the strictest rotation there is.
+    pub refresh_reuse_grace: Duration,
     /// Accepted `(client_id, client_secret)` pairs. Default:
     /// [`DEFAULT_CLIENT_ID`] / [`DEFAULT_CLIENT_SECRET`].
     pub clients: Vec<(String, String)>,
@@ -63,6 +66,7 @@ impl Default for SandboxConfig {
         Self {
             access_token_ttl: Duration::from_secs(3600),
             code_ttl: Duration::from_secs(60),
+            refresh_reuse_grace: Duration::ZERO,
             clients: vec![(
                 DEFAULT_CLIENT_ID.to_owned(),
                 DEFAULT_CLIENT_SECRET.to_owned(),

@@ -146,7 +146,7 @@ struct AccessGrant {
     expires_at: Instant,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct RefreshGrant {
     client_id: String,
     account_id: &'static str,
@@ -186,6 +186,10 @@ pub(super) struct State {
     codes: HashMap<String, CodeGrant>,
     access_tokens: HashMap<String, AccessGrant>,
     refresh_tokens: HashMap<String, RefreshGrant>,
+    /// Refresh tokens already used, accepted again until the instant given:
+    /// the reuse grace some providers (Okta, Auth0) allow so that a client
+    /// that lost the answer to a refresh can recover.
+    used_refresh_tokens: HashMap<String, (RefreshGrant, Instant)>,
     contacts: HashMap<&'static str, Vec<Contact>>,
     stats: SandboxStats,
 }
@@ -207,6 +211,7 @@ impl State {
             codes: HashMap::new(),
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
+            used_refresh_tokens: HashMap::new(),
             contacts,
             stats: SandboxStats::zero(),
         }
@@ -328,8 +333,18 @@ impl State {
         client_id: &str,
         refresh_token: &str,
         ttl: Duration,
+        reuse_grace: Duration,
         now: Instant,
     ) -> Result<IssuedTokens, RefreshError> {
+        self.used_refresh_tokens.retain(|_, (_, until)| *until > now);
+        if let Some((grant, _)) = self.used_refresh_tokens.get(refresh_token) {
+            if grant.client_id != client_id {
+                return Err(RefreshError::OtherClient);
+            }
+            let grant = grant.clone();
+            self.stats.refreshes_succeeded += 1;
+            return Ok(self.issue_tokens(client_id, grant.account_id, grant.scopes, ttl, now));
+        }
         let grant = self
             .refresh_tokens
             .get(refresh_token)
@@ -343,6 +358,9 @@ impl State {
             .refresh_tokens
             .remove(refresh_token)
             .ok_or(RefreshError::Unknown)?;
+        if !reuse_grace.is_zero() {
+            self.used_refresh_tokens.insert(refresh_token.to_owned(), (grant.clone(), now + reuse_grace));
+        }
         self.stats.refreshes_succeeded += 1;
         Ok(self.issue_tokens(client_id, grant.account_id, grant.scopes, ttl, now))
     }
