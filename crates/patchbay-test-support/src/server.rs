@@ -23,7 +23,6 @@ pub struct TestServer {
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     refresher: Option<tokio::task::JoinHandle<()>>,
-    reloader: tokio::task::JoinHandle<()>,
 }
 
 impl TestServer {
@@ -57,7 +56,6 @@ impl TestServer {
             },
         );
         let refresher = refresher.then(|| patchbay_server::spawn_refresher(state.clone()));
-        let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(patchbay_server::serve(
             listener,
@@ -72,7 +70,6 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
             refresher,
-            reloader,
         }
     }
 
@@ -96,7 +93,6 @@ impl Drop for TestServer {
         if let Some(refresher) = &self.refresher {
             refresher.abort();
         }
-        self.reloader.abort();
         if let Some(task) = &self.task {
             task.abort();
         }
