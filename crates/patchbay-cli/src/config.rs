@@ -113,7 +113,9 @@ impl ServeArgs {
                 .master_key_file
                 .unwrap_or_else(|| data_dir.join("master.key")),
             demo: self.demo,
-            provider_timeout: std::time::Duration::from_secs(self.provider_timeout.unwrap_or(30).max(1)),
+            provider_timeout: std::time::Duration::from_secs(
+                self.provider_timeout.unwrap_or(30).max(1),
+            ),
             refresh_interval: std::time::Duration::from_secs(
                 self.refresh_interval.unwrap_or(5).max(1),
             ),

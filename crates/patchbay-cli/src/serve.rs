@@ -29,7 +29,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             public_url: public_url.clone(),
             admin_token: config.admin_token,
             provider_timeouts: patchbay_oauth::Timeouts {
-                connect: config.provider_timeout.min(patchbay_oauth::Timeouts::default().connect),
+                connect: config
+                    .provider_timeout
+                    .min(patchbay_oauth::Timeouts::default().connect),
                 total: config.provider_timeout,
             },
             sandbox: SandboxConfig {

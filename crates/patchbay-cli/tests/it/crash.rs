@@ -11,7 +11,13 @@ use crate::binary::{MASTER_KEY, Running, patchbay};
 fn serve(db: &TestDb, dir: &std::path::Path) -> Running {
     let mut command = patchbay(dir);
     command
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db.url()])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            db.url(),
+        ])
         .args(["--refresh-interval", "3600"])
         // A lease left by a killed refresh expires after this plus 2 s.
         .args(["--provider-timeout", "1"])
@@ -32,18 +38,31 @@ async fn sigkill_during_refreshes_never_breaks_an_account() {
     // Like Okta or Auth0 with a reuse interval: a refresh token used by a
     // refresh whose answer died with the server is accepted again for a
     // while. Without any grace no client could survive losing that answer.
-    let config = SandboxConfig { refresh_reuse_grace: Duration::from_secs(60), ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        refresh_reuse_grace: Duration::from_secs(60),
+        ..SandboxConfig::default()
+    };
     let provider = FakeProvider::start(config).await;
     let mut server = serve(&db, dir.path());
     let project = TestProject::at(&server.base_url, &provider.config_document()).await;
     let token = project.signer.mint("ada").unwrap();
     let ada = project.user_with_token(token.clone());
-    let started = ada.start_install("crm", &InstallRequest::default()).await.unwrap();
-    assert_eq!(authorize(&started.authorization_url, "acct_ada").await.status, 200);
+    let started = ada
+        .start_install("crm", &InstallRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        authorize(&started.authorization_url, "acct_ada")
+            .await
+            .status,
+        200
+    );
     let client = reqwest::Client::new();
 
     for round in 0..20u64 {
-        provider.sandbox.set_failure(FailureMode::new(FailureKind::Unauthorized).target(FailureTarget::Api));
+        provider
+            .sandbox
+            .set_failure(FailureMode::new(FailureKind::Unauthorized).target(FailureTarget::Api));
         let url = server.url(&format!("/projects/{}/sdk/proxy/crm/me", project.id));
         let load = (0..4).map(|_| {
             let request = client.get(&url).bearer_auth(&token);
@@ -74,11 +93,24 @@ async fn sigkill_during_refreshes_never_breaks_an_account() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 200, "round {round}: {}", response.text().await.unwrap());
+        assert_eq!(
+            response.status(),
+            200,
+            "round {round}: {}",
+            response.text().await.unwrap()
+        );
     }
     let stats = provider.sandbox.stats();
-    assert!(stats.refreshes_succeeded >= 20, "refreshes happened: {}", stats.refreshes_succeeded);
-    assert_eq!(stats.token_requests.get("refresh_token").copied(), Some(stats.refreshes_succeeded), "no refresh token was refused");
+    assert!(
+        stats.refreshes_succeeded >= 20,
+        "refreshes happened: {}",
+        stats.refreshes_succeeded
+    );
+    assert_eq!(
+        stats.token_requests.get("refresh_token").copied(),
+        Some(stats.refreshes_succeeded),
+        "no refresh token was refused"
+    );
     let me: serde_json::Value = client
         .get(server.url(&format!("/projects/{}/sdk/me", project.id)))
         .bearer_auth(&token)

@@ -13,7 +13,13 @@ use crate::binary::{MASTER_KEY, Running, patchbay};
 fn replica(db: &TestDb, dir: &std::path::Path) -> Running {
     let mut command = patchbay(dir);
     command
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db.url()])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            db.url(),
+        ])
         // Refreshes happen on demand only, so the test decides when.
         .args(["--refresh-interval", "3600"])
         .env("PATCHBAY_MASTER_KEY", MASTER_KEY)
@@ -27,7 +33,10 @@ fn replica(db: &TestDb, dir: &std::path::Path) -> Running {
 async fn two_replicas_refresh_an_expired_token_once() {
     let db = TestDb::postgres().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = SandboxConfig { access_token_ttl: Duration::from_secs(1), ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        access_token_ttl: Duration::from_secs(1),
+        ..SandboxConfig::default()
+    };
     let provider = FakeProvider::start(config).await;
     let one = replica(&db, dir.path());
     let two = replica(&db, dir.path());
@@ -35,14 +44,26 @@ async fn two_replicas_refresh_an_expired_token_once() {
     let project = TestProject::at(&one.base_url, &provider.config_document()).await;
     let token = project.signer.mint("ada").unwrap();
     let ada = project.user_with_token(token.clone());
-    let started = ada.start_install("crm", &InstallRequest::default()).await.unwrap();
-    assert_eq!(authorize(&started.authorization_url, "acct_ada").await.status, 200);
+    let started = ada
+        .start_install("crm", &InstallRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        authorize(&started.authorization_url, "acct_ada")
+            .await
+            .status,
+        200
+    );
     tokio::time::sleep(Duration::from_millis(1300)).await;
 
     let before = provider.sandbox.stats().refreshes_succeeded;
     let client = reqwest::Client::new();
     let calls = (0..200).map(|i| {
-        let base = if i % 2 == 0 { &one.base_url } else { &two.base_url };
+        let base = if i % 2 == 0 {
+            &one.base_url
+        } else {
+            &two.base_url
+        };
         let request = client
             .get(format!("{base}/projects/{}/sdk/proxy/crm/me", project.id))
             .bearer_auth(&token);
@@ -53,7 +74,15 @@ async fn two_replicas_refresh_an_expired_token_once() {
         }
     });
     let results = futures_util::future::join_all(calls).await;
-    let failed: Vec<_> = results.iter().filter(|(status, me)| *status != 200 || me["id"] != "acct_ada").collect();
-    assert!(failed.is_empty(), "{} failed, e.g. {:?}", failed.len(), failed.first());
+    let failed: Vec<_> = results
+        .iter()
+        .filter(|(status, me)| *status != 200 || me["id"] != "acct_ada")
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed, e.g. {:?}",
+        failed.len(),
+        failed.first()
+    );
     assert_eq!(provider.sandbox.stats().refreshes_succeeded - before, 1);
 }

@@ -313,7 +313,15 @@ pub(super) async fn token(
                 );
             };
             // `scope` is ignored: the new tokens keep the scopes of the old.
-            match sandbox.with_state(|state| state.refresh(&client_id, refresh_token, ttl, sandbox.config().refresh_reuse_grace, now)) {
+            match sandbox.with_state(|state| {
+                state.refresh(
+                    &client_id,
+                    refresh_token,
+                    ttl,
+                    sandbox.config().refresh_reuse_grace,
+                    now,
+                )
+            }) {
                 Ok(tokens) => no_store(Json(tokens).into_response()),
                 Err(RefreshError::Unknown) => {
                     invalid_grant("The refresh token is unknown or was already used")

@@ -336,7 +336,8 @@ impl State {
         reuse_grace: Duration,
         now: Instant,
     ) -> Result<IssuedTokens, RefreshError> {
-        self.used_refresh_tokens.retain(|_, (_, until)| *until > now);
+        self.used_refresh_tokens
+            .retain(|_, (_, until)| *until > now);
         if let Some((grant, _)) = self.used_refresh_tokens.get(refresh_token) {
             if grant.client_id != client_id {
                 return Err(RefreshError::OtherClient);
@@ -359,7 +360,8 @@ impl State {
             .remove(refresh_token)
             .ok_or(RefreshError::Unknown)?;
         if !reuse_grace.is_zero() {
-            self.used_refresh_tokens.insert(refresh_token.to_owned(), (grant.clone(), now + reuse_grace));
+            self.used_refresh_tokens
+                .insert(refresh_token.to_owned(), (grant.clone(), now + reuse_grace));
         }
         self.stats.refreshes_succeeded += 1;
         Ok(self.issue_tokens(client_id, grant.account_id, grant.scopes, ttl, now))
