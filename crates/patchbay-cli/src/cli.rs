@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::ServeArgs;
+use crate::keys::KeysCommand;
 use crate::project_commands::{ApplyArgs, MintTokenArgs, SigningKeyCommand};
 use crate::store::{DatabaseArgs, open_migrated};
 
@@ -39,6 +40,9 @@ pub enum Command {
     Token(TokenCommand),
     /// Validate and apply a project's configuration document.
     Apply(ApplyArgs),
+    /// Manage the data keys that encrypt secrets at rest.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod demo;
+mod keys;
 mod master_key;
 mod project_commands;
 mod serve;
@@ -23,6 +24,7 @@ async fn main() -> std::process::ExitCode {
         Command::SigningKey(command) => project_commands::signing_key(command).await,
         Command::Token(TokenCommand::Mint(args)) => project_commands::mint_token(args),
         Command::Apply(args) => project_commands::apply(args).await,
+        Command::Keys(command) => keys::run(command).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -52,9 +52,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         demo.announce(&public_url);
     }
     let refresher = patchbay_server::spawn_refresher(state.clone());
+    let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
     let served =
         patchbay_server::serve(listener, patchbay_server::router(state), shutdown_signal()).await;
     refresher.abort();
+    reloader.abort();
     served.context("serving")?;
     tracing::info!("stopped");
     Ok(())

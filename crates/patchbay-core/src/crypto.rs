@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
@@ -175,16 +176,27 @@ impl Aad<'_> {
 }
 
 /// The unwrapped data keys, one of which is active for new encryptions.
+///
+/// A keyring can take in data keys created after it was loaded
+/// ([`Keyring::update`]) while it is being used, so a running server follows a
+/// key rotation: every encryption and decryption sees one consistent set of
+/// keys, and keys are only ever added, never dropped.
 pub struct Keyring {
+    current: RwLock<Arc<KeySet>>,
+}
+
+#[derive(Clone)]
+struct KeySet {
     active: Uuid,
     keys: HashMap<Uuid, Aes256Gcm>,
 }
 
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = self.snapshot();
         f.debug_struct("Keyring")
-            .field("active", &self.active)
-            .field("keys", &self.keys.keys().collect::<Vec<_>>())
+            .field("active", &set.active)
+            .field("keys", &set.keys.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -205,17 +217,60 @@ impl Keyring {
         if !keys.contains_key(&active) {
             return Err(CryptoError::NoActiveKey);
         }
-        Ok(Self { active, keys })
+        Ok(Self {
+            current: RwLock::new(Arc::new(KeySet { active, keys })),
+        })
+    }
+
+    /// Takes in the data keys of `stored` this keyring does not hold yet and
+    /// makes `active` the key new secrets are sealed with. Keys already held
+    /// stay, listed or not, so nothing sealed before becomes unreadable.
+    ///
+    /// All or nothing: on error the keyring is unchanged. Returns whether
+    /// anything changed.
+    pub fn update(
+        &self,
+        master: &MasterKey,
+        stored: &[WrappedDataKey],
+        active: Uuid,
+    ) -> Result<bool, CryptoError> {
+        let current = self.snapshot();
+        let added = stored
+            .iter()
+            .filter(|key| !current.keys.contains_key(&key.id))
+            .map(|key| Ok((key.id, master.unwrap(key)?)))
+            .collect::<Result<Vec<_>, CryptoError>>()?;
+        if added.is_empty() && current.active == active {
+            return Ok(false);
+        }
+        let mut next = KeySet::clone(&current);
+        next.keys.extend(added);
+        if !next.keys.contains_key(&active) {
+            return Err(CryptoError::NoActiveKey);
+        }
+        next.active = active;
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+        Ok(true)
+    }
+
+    fn snapshot(&self) -> Arc<KeySet> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The data key new secrets are sealed with.
     pub fn active_key_id(&self) -> Uuid {
-        self.active
+        self.snapshot().active
+    }
+
+    /// Whether this keyring can open ciphertexts sealed with data key `id`.
+    pub fn holds(&self, id: Uuid) -> bool {
+        self.snapshot().keys.contains_key(&id)
     }
 
     pub fn encrypt(&self, aad: Aad<'_>, plaintext: &[u8]) -> Vec<u8> {
-        let cipher = &self.keys[&self.active];
-        seal(cipher, self.active, &aad.to_bytes(), plaintext)
+        let set = self.snapshot();
+        let cipher = &set.keys[&set.active];
+        seal(cipher, set.active, &aad.to_bytes(), plaintext)
     }
 
     pub fn decrypt(
@@ -224,7 +279,8 @@ impl Keyring {
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let key_id = key_id_of(ciphertext)?;
-        let cipher = self
+        let set = self.snapshot();
+        let cipher = set
             .keys
             .get(&key_id)
             .ok_or(CryptoError::UnknownDataKey(key_id))?;
@@ -392,6 +448,70 @@ mod tests {
             only_new.decrypt(binding, &sealed),
             Err(CryptoError::UnknownDataKey(old.id))
         );
+    }
+
+    #[test]
+    fn update_takes_in_new_keys_and_switches_the_active_one() {
+        let master = MasterKey::generate();
+        let old = master.generate_data_key();
+        let new = master.generate_data_key();
+        let ring = Keyring::unwrap(&master, std::slice::from_ref(&old), old.id).unwrap();
+        let binding = aad(Uuid::new_v4(), "r", "f");
+        let sealed_old = ring.encrypt(binding, b"before");
+        let other = Keyring::unwrap(&master, &[old.clone(), new.clone()], new.id).unwrap();
+        let sealed_new = other.encrypt(binding, b"after");
+        assert_eq!(
+            ring.decrypt(binding, &sealed_new),
+            Err(CryptoError::UnknownDataKey(new.id))
+        );
+
+        // Standby: readable, but the old key still seals.
+        assert!(
+            ring.update(&master, &[old.clone(), new.clone()], old.id)
+                .unwrap()
+        );
+        assert!(ring.holds(new.id));
+        assert_eq!(
+            ring.decrypt(binding, &sealed_new).unwrap().as_slice(),
+            b"after"
+        );
+        assert_eq!(key_id_of(&ring.encrypt(binding, b"x")).unwrap(), old.id);
+        assert!(
+            !ring
+                .update(&master, &[old.clone(), new.clone()], old.id)
+                .unwrap()
+        );
+
+        // Active: the new key seals; a listing without the old key keeps it.
+        assert!(
+            ring.update(&master, std::slice::from_ref(&new), new.id)
+                .unwrap()
+        );
+        assert_eq!(ring.active_key_id(), new.id);
+        assert_eq!(key_id_of(&ring.encrypt(binding, b"x")).unwrap(), new.id);
+        assert_eq!(
+            ring.decrypt(binding, &sealed_old).unwrap().as_slice(),
+            b"before"
+        );
+    }
+
+    #[test]
+    fn a_failed_update_changes_nothing() {
+        let master = MasterKey::generate();
+        let old = master.generate_data_key();
+        let ring = Keyring::unwrap(&master, std::slice::from_ref(&old), old.id).unwrap();
+        let foreign = MasterKey::generate().generate_data_key();
+        assert_eq!(
+            ring.update(&master, std::slice::from_ref(&foreign), foreign.id),
+            Err(CryptoError::WrongMasterKey(foreign.id))
+        );
+        let unknown = Uuid::new_v4();
+        assert_eq!(
+            ring.update(&master, &[], unknown),
+            Err(CryptoError::NoActiveKey)
+        );
+        assert!(!ring.holds(foreign.id));
+        assert_eq!(ring.active_key_id(), old.id);
     }
 
     #[test]

@@ -28,7 +28,10 @@ pub use error::ApiError;
 pub use handlers::config::apply_config;
 pub use handlers::projects::create_project;
 pub use handlers::signing_keys::add_signing_key;
-pub use keyring::{KeyringError, load_keyring};
+pub use keyring::{
+    KEYRING_RELOAD_INTERVAL, KeyringError, ROTATION_SETTLE, RotationReport, WEBHOOK_SECRET,
+    load_keyring, reload_keyring, rotate_data_key, spawn_keyring_reloader,
+};
 pub use refresher::spawn as spawn_refresher;
 pub use routes::router;
 pub use state::{AppState, ServerConfig};

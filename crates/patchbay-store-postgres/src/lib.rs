@@ -7,6 +7,7 @@
 
 mod config;
 mod credentials;
+mod data_keys;
 mod events;
 mod install;
 
@@ -20,8 +21,9 @@ use patchbay_store::{
     AccountReplacement, Backend, ConfigWrite, ConnectedUser, CredentialChanges, CredentialFilter,
     CredentialRecord, DataKeyRecord, DueRefresh, EventRecord, InstallSession, InstallStatus,
     IntegrationRecord, NewCredential, NewEvent, NewInstallSession, NewProject, NewSecretKeyRecord,
-    NewSigningKey, Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens,
-    SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult, WorkflowRecord, now,
+    NewSigningKey, Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, SealedColumn,
+    SealedValue, SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult, WorkflowRecord,
+    now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -267,6 +269,37 @@ impl Store for PgStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(row.into())
+    }
+
+    async fn insert_standby_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord> {
+        data_keys::insert_standby(&self.pool, key).await
+    }
+
+    async fn activate_data_key(&self, id: Uuid) -> StoreResult<()> {
+        data_keys::activate(&self.pool, id).await
+    }
+
+    async fn retire_data_keys_except(&self, id: Uuid) -> StoreResult<u64> {
+        data_keys::retire_except(&self.pool, id).await
+    }
+
+    async fn list_sealed(
+        &self,
+        column: SealedColumn,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<SealedValue>> {
+        data_keys::list_sealed(&self.pool, column, after, limit).await
+    }
+
+    async fn swap_sealed(
+        &self,
+        column: SealedColumn,
+        record_id: Uuid,
+        old: &[u8],
+        new: &[u8],
+    ) -> StoreResult<bool> {
+        data_keys::swap_sealed(&self.pool, column, record_id, old, new).await
     }
 
     async fn insert_signing_key(&self, key: &NewSigningKey) -> StoreResult<SigningKeyRecord> {

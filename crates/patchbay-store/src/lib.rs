@@ -8,6 +8,7 @@
 
 mod error;
 mod records;
+mod sealed;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 pub use error::{StoreError, StoreResult};
 pub use records::*;
+pub use sealed::{SealedColumn, SealedValue};
 
 /// Durable state of a Patchbay deployment.
 ///
@@ -61,6 +63,40 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_data_keys(&self) -> StoreResult<Vec<DataKeyRecord>>;
 
     async fn insert_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord>;
+
+    /// Adds a data key on standby: stored retired, so keyrings load it to
+    /// open ciphertexts but nothing is sealed with it until
+    /// [`Store::activate_data_key`]. Key rotation publishes a key this way
+    /// first, so no server meets a ciphertext under a key it has not loaded.
+    async fn insert_standby_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord>;
+
+    /// Clears `retired_at` of a data key, making it eligible to seal (the
+    /// newest such key is the active one). `NotFound` for an unknown key.
+    async fn activate_data_key(&self, id: Uuid) -> StoreResult<()>;
+
+    /// Retires every data key except `id` that is not retired yet; returns
+    /// how many. Retired keys still open ciphertexts; they never seal.
+    async fn retire_data_keys_except(&self, id: Uuid) -> StoreResult<u64>;
+
+    /// Non-null values of a sealed column with a row id after `after`, in id
+    /// order, at most `limit`: a page of a full scan.
+    async fn list_sealed(
+        &self,
+        column: SealedColumn,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<SealedValue>>;
+
+    /// Replaces the sealed value of row `record_id` with `new`, only if it is
+    /// still exactly `old` (compare-and-swap); nothing else of the row
+    /// changes. Returns whether it was replaced.
+    async fn swap_sealed(
+        &self,
+        column: SealedColumn,
+        record_id: Uuid,
+        old: &[u8],
+        new: &[u8],
+    ) -> StoreResult<bool>;
 
     /// `Conflict` when the project already has a key with this kid.
     async fn insert_signing_key(&self, key: &NewSigningKey) -> StoreResult<SigningKeyRecord>;

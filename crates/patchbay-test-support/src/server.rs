@@ -23,6 +23,7 @@ pub struct TestServer {
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     refresher: Option<tokio::task::JoinHandle<()>>,
+    reloader: tokio::task::JoinHandle<()>,
 }
 
 impl TestServer {
@@ -56,6 +57,7 @@ impl TestServer {
             },
         );
         let refresher = refresher.then(|| patchbay_server::spawn_refresher(state.clone()));
+        let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(patchbay_server::serve(
             listener,
@@ -70,6 +72,7 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
             refresher,
+            reloader,
         }
     }
 
@@ -93,6 +96,7 @@ impl Drop for TestServer {
         if let Some(refresher) = &self.refresher {
             refresher.abort();
         }
+        self.reloader.abort();
         if let Some(task) = &self.task {
             task.abort();
         }

@@ -5,6 +5,7 @@
 mod binary;
 mod crash;
 mod demo;
+mod keys;
 mod project_commands;
 mod replicas;
 mod serve;

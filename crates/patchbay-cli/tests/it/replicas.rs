@@ -34,7 +34,7 @@ async fn two_replicas_refresh_an_expired_token_once() {
     let db = TestDb::postgres().await;
     let dir = tempfile::tempdir().unwrap();
     let config = SandboxConfig {
-        access_token_ttl: Duration::from_secs(1),
+        access_token_ttl: Duration::from_secs(3),
         ..SandboxConfig::default()
     };
     let provider = FakeProvider::start(config).await;
@@ -54,7 +54,7 @@ async fn two_replicas_refresh_an_expired_token_once() {
             .status,
         200
     );
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(3300)).await;
 
     let before = provider.sandbox.stats().refreshes_succeeded;
     let client = reqwest::Client::new();

@@ -102,6 +102,8 @@ async fn secret_keys_rotate(db: TestDb) {
     let (other, other_key) = create_project(&server, "Other").await;
     let keys_url = server.url(&format!("/api/v1/projects/{id}/secret-keys"));
 
+    // Listings are oldest first; keys made in the same millisecond tie.
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     let second = call(Method::POST, &keys_url, Some(&first), None).await;
     assert_eq!(second.status, 201);
     let second_key = second.body["secretKey"].as_str().unwrap().to_owned();

@@ -257,12 +257,12 @@ async fn raw_get(setup: &Setup, path: &str) -> String {
 async fn concurrent_requests_share_one_refresh(db: TestDb) {
     let server = TestServer::without_refresher(&db).await;
     let config = SandboxConfig {
-        access_token_ttl: Duration::from_secs(1),
+        access_token_ttl: Duration::from_secs(3),
         ..SandboxConfig::default()
     };
     let setup = setup(&db, server, config).await;
     connect(&setup, "acct_ada", false).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(3300)).await;
     let before = setup.provider.sandbox.stats().refreshes_succeeded;
     let calls = (0..200).map(|_| setup.call(reqwest::Method::GET, "crm/me", None, None));
     let results = futures_util::future::join_all(calls).await;

@@ -75,6 +75,8 @@ async fn secret_keys_rotate_and_revoke_per_project(db: TestDb) {
     let (other, other_key, other_record) = new_project("Other");
     store.create_project(&other, &other_record).await.unwrap();
 
+    // Listings are oldest first; keys made in the same millisecond tie.
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     let second = NewSecretKey::generate();
     let second_record = store
         .insert_secret_key(&key_record(project.id, &second))

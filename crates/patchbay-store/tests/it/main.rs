@@ -7,6 +7,7 @@ mod configuration;
 mod connecting;
 mod contract;
 mod credentials;
+mod data_keys;
 mod fixtures;
 mod migrations;
 mod refresh;

@@ -1,0 +1,222 @@
+//! Key rotation support: standby, active and retired data keys, and the
+//! compare-and-swap scan over sealed columns.
+
+use std::sync::Arc;
+
+use patchbay_core::crypto::MasterKey;
+use patchbay_store::{NewInstallSession, SealedColumn, SecretUpdate, Store, StoreError, now};
+use patchbay_test_support::{TestDb, backend_tests};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::fixtures::{config, credential, integration, project};
+
+fn retired(listed: &[patchbay_store::DataKeyRecord]) -> Vec<(Uuid, bool)> {
+    listed
+        .iter()
+        .map(|k| (k.key.id, k.retired_at.is_some()))
+        .collect()
+}
+
+async fn standby_keys_are_activated_and_the_others_retired(db: TestDb) {
+    let store = db.store();
+    let master = MasterKey::generate();
+    let first = master.generate_data_key();
+    let second = master.generate_data_key();
+    store.insert_data_key(&first).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let standby = store.insert_standby_data_key(&second).await.unwrap();
+    assert_eq!(standby.key, second);
+    assert!(standby.retired_at.is_some(), "a standby key never seals");
+    assert_eq!(
+        retired(&store.list_data_keys().await.unwrap()),
+        [(first.id, false), (second.id, true)]
+    );
+
+    store.activate_data_key(second.id).await.unwrap();
+    assert_eq!(
+        retired(&store.list_data_keys().await.unwrap()),
+        [(first.id, false), (second.id, false)]
+    );
+    assert_eq!(store.retire_data_keys_except(second.id).await.unwrap(), 1);
+    let listed = store.list_data_keys().await.unwrap();
+    assert_eq!(retired(&listed), [(first.id, true), (second.id, false)]);
+    assert_eq!(store.retire_data_keys_except(second.id).await.unwrap(), 0);
+    assert_eq!(
+        store.list_data_keys().await.unwrap()[0].retired_at,
+        listed[0].retired_at,
+        "retiring again keeps the first retirement time"
+    );
+
+    let err = store.activate_data_key(Uuid::new_v4()).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert!(matches!(
+        store.insert_standby_data_key(&first).await.unwrap_err(),
+        StoreError::Conflict { .. }
+    ));
+}
+
+async fn all_sealed(
+    store: &Arc<dyn Store>,
+    column: SealedColumn,
+    page: i64,
+) -> Vec<(Uuid, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let values = store.list_sealed(column, after, page).await.unwrap();
+        assert!(values.len() as i64 <= page);
+        let Some(last) = values.last() else { break };
+        after = Some(last.record_id);
+        out.extend(values.into_iter().map(|v| (v.record_id, v.ciphertext)));
+    }
+    out
+}
+
+async fn sealed_columns_are_listed_in_pages(db: TestDb) {
+    let store = db.store();
+    let project_id = project(&store).await;
+    let other_project = project(&store).await;
+    let mut writes: Vec<_> = ["a", "b", "c"].iter().map(|t| integration(t)).collect();
+    let mut without = integration("no-secret");
+    without.client_secret = SecretUpdate::Clear;
+    writes.push(without);
+    store
+        .apply_config(project_id, &config(writes.clone(), vec![]))
+        .await
+        .unwrap();
+    let other = integration("elsewhere");
+    store
+        .apply_config(other_project, &config(vec![other.clone()], vec![]))
+        .await
+        .unwrap();
+
+    let mut expected: Vec<_> = writes[..3]
+        .iter()
+        .chain([&other])
+        .map(|w| (w.id, format!("sealed-{}", w.type_name).into_bytes()))
+        .collect();
+    expected.sort();
+    for page in [1, 2, 100] {
+        let mut listed = all_sealed(&store, SealedColumn::IntegrationClientSecret, page).await;
+        let ids: Vec<_> = listed.iter().map(|(id, _)| *id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ids.len(), "no row listed twice");
+        listed.sort();
+        assert_eq!(listed, expected, "page size {page}");
+    }
+    let first = store
+        .list_sealed(SealedColumn::IntegrationClientSecret, None, 100)
+        .await
+        .unwrap();
+    let projects: Vec<_> = first.iter().map(|v| (v.record_id, v.project_id)).collect();
+    assert!(projects.contains(&(other.id, other_project)));
+    assert!(projects.contains(&(writes[0].id, project_id)));
+
+    let cred = credential(project_id, writes[0].id, "ada");
+    store.insert_credential(&cred, &[]).await.unwrap();
+    let session = NewInstallSession {
+        id: Uuid::new_v4(),
+        project_id,
+        integration_id: writes[1].id,
+        user_id: "ada".to_owned(),
+        state_hash: "state-hash".to_owned(),
+        secrets: Some(b"sealed-verifier".to_vec()),
+        options: json!({}),
+        expires_at: now() + chrono::Duration::minutes(10),
+    };
+    store.create_install_session(&session).await.unwrap();
+    assert_eq!(
+        all_sealed(&store, SealedColumn::CredentialSecrets, 10).await,
+        [(cred.id, b"sealed-tokens".to_vec())]
+    );
+    assert_eq!(
+        all_sealed(&store, SealedColumn::InstallSessionSecrets, 10).await,
+        [(session.id, b"sealed-verifier".to_vec())]
+    );
+    assert!(
+        all_sealed(&store, SealedColumn::WebhookEndpointSecret, 10)
+            .await
+            .is_empty()
+    );
+}
+
+async fn sealed_values_are_swapped_only_from_the_value_read(db: TestDb) {
+    let store = db.store();
+    let project_id = project(&store).await;
+    let writes = vec![integration("crm")];
+    store
+        .apply_config(project_id, &config(writes.clone(), vec![]))
+        .await
+        .unwrap();
+    let cred = credential(project_id, writes[0].id, "ada");
+    let before = store.insert_credential(&cred, &[]).await.unwrap();
+    let column = SealedColumn::CredentialSecrets;
+
+    assert!(
+        !store
+            .swap_sealed(column, cred.id, b"not-the-value", b"rotated")
+            .await
+            .unwrap(),
+        "a stale value is refused"
+    );
+    assert!(
+        !store
+            .swap_sealed(column, Uuid::new_v4(), b"sealed-tokens", b"rotated")
+            .await
+            .unwrap()
+    );
+    let unchanged = store
+        .get_credential(project_id, cred.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged.secrets.as_deref(), Some(&b"sealed-tokens"[..]));
+
+    assert!(
+        store
+            .swap_sealed(column, cred.id, b"sealed-tokens", b"rotated")
+            .await
+            .unwrap()
+    );
+    let after = store
+        .get_credential(project_id, cred.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.secrets.as_deref(), Some(&b"rotated"[..]));
+    assert_eq!(
+        after.version, before.version,
+        "a rotation is not a new version"
+    );
+    assert!(
+        !store
+            .swap_sealed(column, cred.id, b"sealed-tokens", b"again")
+            .await
+            .unwrap(),
+        "the old value is gone"
+    );
+
+    // Another column of the same backend, and the other integration's row
+    // stays as it was.
+    let secret_column = SealedColumn::IntegrationClientSecret;
+    assert!(
+        store
+            .swap_sealed(secret_column, writes[0].id, b"sealed-crm", b"rotated-crm")
+            .await
+            .unwrap()
+    );
+    let integrations = store.list_integrations(project_id).await.unwrap();
+    assert_eq!(
+        integrations[0].client_secret.as_deref(),
+        Some(&b"rotated-crm"[..])
+    );
+}
+
+backend_tests!(
+    standby_keys_are_activated_and_the_others_retired,
+    sealed_columns_are_listed_in_pages,
+    sealed_values_are_swapped_only_from_the_value_read,
+);
