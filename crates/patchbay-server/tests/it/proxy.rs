@@ -350,7 +350,49 @@ async fn the_refresh_chain_survives_a_thousand_concurrent_cycles(db: TestDb) {
     assert_eq!(credential.refresh_failure_count, 0);
 }
 
+/// A provider that hangs is `504 upstream_timeout` within the provider
+/// timeout (3 s in tests); one that is gone is `502 upstream_unreachable`.
+async fn a_hanging_or_missing_upstream_gets_a_clear_error(db: TestDb) {
+    let server = TestServer::without_refresher(&db).await;
+    let setup = setup(&db, server, SandboxConfig::default()).await;
+    connect(&setup, "acct_ada", false).await;
+    let slow = FailureMode::new(FailureKind::Slow)
+        .target(FailureTarget::Api)
+        .delay(Duration::from_secs(10));
+    setup.provider.sandbox.set_failure(slow);
+    let started = std::time::Instant::now();
+    let (status, body) = setup.call(reqwest::Method::GET, "crm/me", None, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (504, Some("upstream_timeout")),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "answered within the timeout: {:?}",
+        started.elapsed()
+    );
+
+    let Setup {
+        server,
+        provider,
+        project,
+        token,
+    } = setup;
+    drop(provider);
+    let response = reqwest::Client::new()
+        .get(server.url(&format!("/projects/{}/sdk/proxy/crm/me", project.id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "upstream_unreachable", "{body}");
+}
+
 backend_tests!(
+    a_hanging_or_missing_upstream_gets_a_clear_error,
     an_upstream_401_is_answered_by_one_refresh_and_one_replay,
     the_refresh_chain_survives_a_thousand_concurrent_cycles,
     each_account_calls_the_api_as_itself,
