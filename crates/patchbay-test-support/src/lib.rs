@@ -18,11 +18,13 @@ use sqlx::{Connection as _, Executor as _, PgConnection};
 mod project;
 mod provider;
 mod server;
+mod upstream;
 
 pub use patchbay_store::Backend;
 pub use project::{TEST_CONFIG, TestProject};
 pub use provider::{CallbackReply, FakeProvider, authorize, consent, open};
 pub use server::{ADMIN_TOKEN, TestServer};
+pub use upstream::EchoUpstream;
 
 /// The PostgreSQL server tests create their databases on.
 pub fn postgres_admin_url() -> String {

@@ -1,0 +1,106 @@
+//! A plain HTTP upstream for Proxy API tests: it echoes bodies back, streams
+//! slowly on request, and records the headers it received.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{any, get};
+
+/// The upstream, stopped when dropped.
+#[derive(Debug)]
+pub struct EchoUpstream {
+    pub base_url: String,
+    seen: Arc<Mutex<Vec<(String, HeaderMap)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl EchoUpstream {
+    pub async fn start() -> Self {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&seen);
+        let router = Router::new()
+            .route(
+                "/echo/{*rest}",
+                any(
+                    move |uri: axum::http::Uri, headers: HeaderMap, body: Body| {
+                        let recorded = Arc::clone(&recorded);
+                        async move {
+                            recorded.lock().unwrap().push((uri.to_string(), headers));
+                            let mut response = Response::new(body);
+                            response
+                                .headers_mut()
+                                .insert("x-upstream", "echo".parse().unwrap());
+                            response
+                        }
+                    },
+                ),
+            )
+            .route("/slow", get(slow_stream));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self {
+            base_url,
+            seen,
+            task,
+        }
+    }
+
+    /// The path and query, and the headers, of every request received so far.
+    pub fn seen(&self) -> Vec<(String, HeaderMap)> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// A configuration document with an API-key integration `echo` whose
+    /// key travels in `X-Api-Key`.
+    pub fn config_document(&self) -> String {
+        format!(
+            r#"
+integrations:
+  echo:
+    name: Echo
+    auth:
+      type: api_key
+      fields: [{{id: apiKey, title: Key, secret: true}}]
+      inject: {{header: X-Api-Key, value: "{{{{ credentials.apiKey }}}}"}}
+    api:
+      baseUrl: {}
+"#,
+            self.base_url
+        )
+    }
+}
+
+impl Drop for EchoUpstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One chunk now, another after a second: a client that sees the first
+/// early is being streamed to.
+async fn slow_stream() -> Response {
+    let chunks = async_stream(vec![
+        (Duration::ZERO, Bytes::from_static(b"first ")),
+        (Duration::from_secs(1), Bytes::from_static(b"second")),
+    ]);
+    let mut response = Response::new(Body::from_stream(chunks));
+    *response.status_mut() = StatusCode::OK;
+    response
+}
+
+fn async_stream(
+    chunks: Vec<(Duration, Bytes)>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::unfold(chunks.into_iter(), |mut rest| async move {
+        let (delay, chunk) = rest.next()?;
+        tokio::time::sleep(delay).await;
+        Some((Ok(chunk), rest))
+    })
+}
