@@ -9,12 +9,10 @@ use patchbay_core::secret_key::{SecretKeyHash, looks_like_secret_key};
 use patchbay_core::user_token::{self, VerificationKey, VerifiedToken};
 use patchbay_store::{ConnectedUser, Project};
 use secrecy::ExposeSecret as _;
-use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::PathParams;
 use crate::state::AppState;
 
 /// The bearer value of the `Authorization` header.
@@ -68,10 +66,13 @@ impl FromRequestParts<AppState> for InstanceAdmin {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct ProjectPath {
-    #[serde(rename = "projectId")]
-    project_id: String,
+/// The `{projectId}` of the path (`/projects/{id}/...`, `/api/v1/projects/{id}/...`), read
+/// from the raw URI: other parameters of the same route (a proxied path) may not even be valid
+/// UTF-8, and must not make authentication fail. `None` when it is not a UUID.
+fn project_id_param(parts: &Parts) -> Option<Uuid> {
+    let mut segments = parts.uri.path().split('/');
+    segments.find(|segment| *segment == "projects")?;
+    Uuid::parse_str(segments.next()?).ok()
 }
 
 /// The caller holds a secret key of the project named in the path.
@@ -104,8 +105,7 @@ impl FromRequestParts<AppState> for ProjectAdmin {
             .find_active_secret_key(&SecretKeyHash::of(presented))
             .await?
             .ok_or_else(invalid)?;
-        let PathParams(path) = PathParams::<ProjectPath>::from_request_parts(parts, state).await?;
-        let project_id = Uuid::parse_str(&path.project_id).ok();
+        let project_id = project_id_param(parts);
         if project_id != Some(key.project_id) {
             return Err(ApiError::project_not_found());
         }
@@ -131,9 +131,7 @@ impl FromRequestParts<AppState> for ConnectUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let PathParams(path) = PathParams::<ProjectPath>::from_request_parts(parts, state).await?;
-        let project_id =
-            Uuid::parse_str(&path.project_id).map_err(|_| ApiError::project_not_found())?;
+        let project_id = project_id_param(parts).ok_or_else(ApiError::project_not_found)?;
         let token = bearer(&parts.headers)?;
         let project = state
             .store

@@ -14,13 +14,11 @@ use patchbay_core::selection::Operation;
 use patchbay_oauth::{AccountAuth, Injection};
 use patchbay_proxy::{self as policy, Attempt};
 use secrecy::ExposeSecret as _;
-use serde::Deserialize;
 use url::Url;
 
 use crate::accounts::{integration_not_found, selected_credential};
 use crate::auth::ConnectUser;
 use crate::error::ApiError;
-use crate::extract::PathParams;
 use crate::runtime::{Integration, ProjectRuntime};
 use crate::secrets::CredentialSecrets;
 use crate::state::AppState;
@@ -31,11 +29,6 @@ use crate::tokens;
 const REPLAY_LIMIT: u64 = 1024 * 1024;
 /// Attempts in all for a retryable request: the policy's ceiling.
 const MAX_ATTEMPTS: u32 = policy::MAX_ATTEMPTS;
-
-#[derive(Debug, Deserialize)]
-pub struct ProxyPath {
-    integration: String,
-}
 
 /// Calls the integration's API as the selected account.
 #[utoipa::path(
@@ -52,14 +45,21 @@ pub struct ProxyPath {
 pub async fn proxy(
     user: ConnectUser,
     State(state): State<AppState>,
-    PathParams(path): PathParams<ProxyPath>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
+    // Raw, because the proxied path is the provider's business: it may not
+    // even be UTF-8, and `resolve` judges it as sent.
+    let path = request.uri().path().to_owned();
+    let integration_type = path
+        .split("/sdk/proxy/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("");
     let runtime = ProjectRuntime::load(&state, &user.project).await?;
     let integration = runtime
-        .integration(&path.integration)
-        .ok_or_else(|| integration_not_found(&path.integration))?;
+        .integration(integration_type)
+        .ok_or_else(|| integration_not_found(integration_type))?;
     let (parts, body) = request.into_parts();
     let credential = selected_credential(
         &state,
@@ -72,7 +72,7 @@ pub async fn proxy(
     .await?;
     let target = target_url(
         &parts.uri,
-        &path.integration,
+        integration_type,
         integration,
         &credential.account_vars,
     )?;

@@ -12,6 +12,7 @@ mod fixtures;
 mod http;
 mod ops;
 mod proxy;
+mod proxy_hostile;
 mod proxy_streaming;
 mod sandbox;
 mod secrets_at_rest;

@@ -1,0 +1,798 @@
+//! The Proxy API's added latency and throughput: `GET /sdk/proxy/echo/echo/x`
+//! through Patchbay, against the same request sent straight to the upstream
+//! and through nginx configured to add the same `X-Api-Key` header, all in the
+//! same run. Then Patchbay's peak memory while 1 GiB streams through it.
+//!
+//! The server, the upstream (`EchoUpstream`) and the load generator are in
+//! this process; nginx, when installed, is a child process with a generated
+//! configuration in a temporary directory.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read as _, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail, ensure};
+use clap::Parser;
+use patchbay_api::InstallRequest;
+use patchbay_bench::{Sample, Target, Workers, format_latency, format_rate, format_ratio};
+use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use serde_json::json;
+
+/// The account's API key, which Patchbay and nginx both add as `X-Api-Key`.
+const KEY: &str = "bench-echo-key-0123456789";
+const USER_ID: &str = "bench-user";
+const MIB: u64 = 1024 * 1024;
+
+#[derive(Debug, Parser)]
+#[command(about = "Benchmark the Proxy API against the upstream directly and against nginx")]
+struct Args {
+    /// Concurrent clients, each on its own keep-alive connection; one
+    /// measurement per value.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 32])]
+    concurrency: Vec<usize>,
+    /// Seconds measured per path and concurrency, in total.
+    #[arg(long, default_value_t = 3.0)]
+    duration: f64,
+    /// Seconds of unrecorded requests per concurrency, before measuring.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// The measurement alternates between the paths in this many rounds of
+    /// `duration / rounds` each.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: u32,
+    /// MiB streamed through the proxy for the memory measurement (0 skips it).
+    #[arg(long, default_value_t = 1024)]
+    stream_mib: u64,
+    /// nginx's `worker_processes` (a number or `auto`).
+    #[arg(long, default_value = "auto")]
+    nginx_workers: String,
+    /// Leave nginx out even when it is installed.
+    #[arg(long)]
+    no_nginx: bool,
+    /// Worker threads of the server's (and upstream's) runtime [default: one per CPU].
+    #[arg(long)]
+    server_threads: Option<usize>,
+    /// Worker threads of the load generator's runtime [default: one per CPU].
+    #[arg(long)]
+    client_threads: Option<usize>,
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    let args = Args::parse();
+    ensure!(
+        args.concurrency.iter().all(|&c| c >= 1),
+        "--concurrency values must be at least 1"
+    );
+    let duration = seconds(args.duration, "--duration")?;
+    let warmup = seconds(args.warmup, "--warmup")?;
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; run with --release (bench/run does).");
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned));
+    let server_runtime = runtime("server", args.server_threads.unwrap_or(cpus))?;
+    let client_runtime = runtime("client", args.client_threads.unwrap_or(cpus))?;
+
+    let fixture = server_runtime.block_on(Fixture::start())?;
+    let nginx = if args.no_nginx {
+        Err("left out (--no-nginx)".to_owned())
+    } else {
+        Nginx::start(&fixture.upstream.base_url, &args.nginx_workers)
+    };
+    if let Err(why) = &nginx {
+        eprintln!("note: the nginx baseline is skipped: {why}");
+    }
+    let result =
+        client_runtime.block_on(run(&args, &fixture, nginx.as_ref().ok(), duration, warmup));
+    drop(nginx);
+    let Fixture {
+        server,
+        db,
+        upstream,
+        ..
+    } = fixture;
+    server_runtime.block_on(server.stop());
+    drop(upstream);
+    drop(db);
+    let measured = result?;
+
+    print!(
+        "{}",
+        report(&args, cpus, load.as_deref(), duration, warmup, &measured)
+    );
+    let failures: u64 = measured
+        .points
+        .iter()
+        .flat_map(|p| p.samples.iter().map(|(_, s)| s.failures()))
+        .sum();
+    if failures > 0 {
+        eprintln!("error: {failures} request(s) did not complete with 200; see the table.");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero() || flag == "--warmup")
+        .with_context(|| format!("{flag} must be a positive number of seconds"))
+}
+
+fn runtime(name: &str, threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .with_context(|| format!("building the {name} runtime"))
+}
+
+/// The server, the upstream, and a project whose user connected an `echo`
+/// account (the default one, so requests need not name it).
+struct Fixture {
+    // Dropped after the server: the database outlives it.
+    server: TestServer,
+    db: TestDb,
+    upstream: EchoUpstream,
+    project: TestProject,
+    token: String,
+}
+
+impl Fixture {
+    async fn start() -> anyhow::Result<Self> {
+        let db = TestDb::sqlite().await;
+        let server = TestServer::start(&db).await;
+        let upstream = EchoUpstream::start().await;
+        let project = TestProject::with_config(&server, &upstream.config_document()).await;
+        let token = project
+            .signer
+            .mint(USER_ID)
+            .context("minting the user token")?;
+        let request = InstallRequest {
+            credentials: json!({"apiKey": KEY}).as_object().cloned(),
+            ..Default::default()
+        };
+        project
+            .user_with_token(token.clone())
+            .install_with_credentials("echo", &request)
+            .await
+            .context("connecting the echo account")?;
+        Ok(Self {
+            server,
+            db,
+            upstream,
+            project,
+            token,
+        })
+    }
+
+    fn proxy_url(&self, path: &str) -> String {
+        self.server.url(&format!(
+            "/projects/{}/sdk/proxy/echo/echo/{path}",
+            self.project.id
+        ))
+    }
+
+    fn auth(&self) -> anyhow::Result<HeaderMap> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::try_from(format!("Bearer {}", self.token))?,
+        );
+        Ok(headers)
+    }
+}
+
+/// nginx as a reverse proxy to the upstream that adds `X-Api-Key`, stopped
+/// (with its workers) when dropped.
+struct Nginx {
+    child: Child,
+    addr: SocketAddr,
+    dir: TempDir,
+}
+
+/// A directory under the system's temporary directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> std::io::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&path)?;
+        Ok(Self(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Nginx {
+    fn start(upstream: &str, workers: &str) -> Result<Self, String> {
+        let binary = [
+            "/usr/sbin/nginx",
+            "/usr/local/sbin/nginx",
+            "/usr/local/nginx/sbin/nginx",
+        ]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or("nginx is not installed (apt-get install -y --no-install-recommends nginx)")?;
+        let upstream = upstream
+            .strip_prefix("http://")
+            .ok_or("the upstream is not plain http")?;
+        let dir = TempDir::new("patchbay-bench-nginx")
+            .map_err(|e| format!("temporary directory: {e}"))?;
+        // A free port: bind port 0, note it, release it for nginx.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("finding a free port: {e}"))?
+            .port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let d = dir.path().display();
+        let conf = format!(
+            r#"worker_processes {workers};
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    keepalive_requests 1000000;
+    upstream echo {{
+        server {upstream};
+        keepalive 128;
+        keepalive_requests 1000000;
+    }}
+    server {{
+        listen {addr};
+        location / {{
+            proxy_pass http://echo;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Api-Key "{KEY}";
+            proxy_buffering off;
+            proxy_request_buffering off;
+        }}
+    }}
+}}
+"#
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).map_err(|e| format!("writing nginx.conf: {e}"))?;
+        let child = Command::new(&binary)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-c")
+            .arg(&conf_path)
+            .args(["-g", "daemon off;"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+        let mut nginx = Self { child, addr, dir };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+                return Ok(nginx);
+            }
+            if let Ok(Some(status)) = nginx.child.try_wait() {
+                return Err(format!("nginx exited ({status}): {}", nginx.error_log()));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "nginx did not listen within 5 s: {}",
+                    nginx.error_log()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM: the master stops its workers, then itself. SIGKILL only
+        // if it does not.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Measured {
+    nginx: bool,
+    /// Streamed through Patchbay, then straight to the upstream.
+    streams: Vec<(&'static str, Streamed)>,
+    points: Vec<Point>,
+}
+
+struct Point {
+    concurrency: usize,
+    samples: Vec<(&'static str, Sample)>,
+}
+
+impl Point {
+    fn get(&self, name: &str) -> Option<&Sample> {
+        self.samples
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s)
+    }
+}
+
+async fn run(
+    args: &Args,
+    fixture: &Fixture,
+    nginx: Option<&Nginx>,
+    duration: Duration,
+    warmup: Duration,
+) -> anyhow::Result<Measured> {
+    let mut targets = vec![(
+        "direct",
+        Target {
+            url: format!("{}/echo/x", fixture.upstream.base_url),
+            headers: HeaderMap::new(),
+        },
+    )];
+    if let Some(nginx) = nginx {
+        targets.push((
+            "nginx",
+            Target {
+                url: nginx.url("/echo/x"),
+                headers: HeaderMap::new(),
+            },
+        ));
+    }
+    targets.push((
+        "patchbay",
+        Target {
+            url: fixture.proxy_url("x"),
+            headers: fixture.auth()?,
+        },
+    ));
+    for (name, target) in &targets {
+        check(fixture, name, target).await?;
+    }
+
+    // Memory first, before the load runs leave freed memory in the
+    // allocator for the stream to reuse unnoticed.
+    let mut streams = Vec::new();
+    if args.stream_mib > 0 {
+        let bytes = args.stream_mib * MIB;
+        eprintln!(
+            "streaming {} MiB through Patchbay, then directly",
+            args.stream_mib
+        );
+        let proxied = fixture.proxy_url("big");
+        let direct = format!("{}/echo/big", fixture.upstream.base_url);
+        let token = fixture.token.clone();
+        let measured = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            Ok([
+                ("patchbay", stream(&proxied, Some(&token), bytes)?),
+                ("direct", stream(&direct, None, bytes)?),
+            ])
+        })
+        .await??;
+        streams.extend(measured);
+    }
+
+    let mut points = Vec::with_capacity(args.concurrency.len());
+    let slice = duration / args.rounds;
+    for &concurrency in &args.concurrency {
+        eprintln!(
+            "measuring with {concurrency} client(s): {warmup:?} warm-up, then {} rounds of {slice:?} per path",
+            args.rounds
+        );
+        let workers = Workers::new(concurrency).context("building the HTTP clients")?;
+        if !warmup.is_zero() {
+            for (_, target) in &targets {
+                workers.run(target, warmup / targets.len() as u32).await;
+            }
+        }
+        let mut samples: Vec<_> = targets
+            .iter()
+            .map(|(n, _)| (*n, Sample::default()))
+            .collect();
+        for _ in 0..args.rounds {
+            for ((_, target), (_, sample)) in targets.iter().zip(samples.iter_mut()) {
+                sample.merge(workers.run(target, slice).await);
+            }
+        }
+        points.push(Point {
+            concurrency,
+            samples,
+        });
+    }
+    Ok(Measured {
+        nginx: nginx.is_some(),
+        streams,
+        points,
+    })
+}
+
+/// One request per path, so the benchmark cannot quietly measure an error
+/// page: `200` from the upstream, and through the proxies the key arrived.
+async fn check(fixture: &Fixture, name: &str, target: &Target) -> anyhow::Result<()> {
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()?
+        .get(&target.url)
+        .headers(target.headers.clone())
+        .send()
+        .await
+        .with_context(|| format!("{name}: GET {}", target.url))?;
+    let status = response.status();
+    let from_upstream = response
+        .headers()
+        .get("x-upstream")
+        .is_some_and(|v| v == "echo");
+    let body = response.bytes().await?;
+    if status != reqwest::StatusCode::OK || !from_upstream {
+        bail!(
+            "{name}: GET {} answered {status} (from the upstream: {from_upstream}): {}",
+            target.url,
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let seen = fixture.upstream.seen();
+    let (uri, headers) = seen.last().context("the upstream saw no request")?;
+    ensure!(uri == "/echo/x", "{name}: the upstream saw {uri}");
+    if name != "direct" {
+        ensure!(
+            headers.get("x-api-key").is_some_and(|v| v == KEY),
+            "{name}: the upstream did not get the API key"
+        );
+        ensure!(
+            headers.get(AUTHORIZATION).is_none(),
+            "{name}: the user token reached the upstream"
+        );
+    }
+    Ok(())
+}
+
+/// One streamed POST of `bytes` bytes and its echo.
+struct Streamed {
+    bytes: u64,
+    elapsed: Duration,
+    rss_before_kib: u64,
+    peak_kib: u64,
+    /// Whether the peak is the kernel's high-water mark (reset before the
+    /// stream) rather than the highest of the samples taken every 5 ms.
+    exact_peak: bool,
+}
+
+impl Streamed {
+    fn added_mib(&self) -> f64 {
+        self.peak_kib.saturating_sub(self.rss_before_kib) as f64 / 1024.0
+    }
+}
+
+/// POSTs a generated body of `bytes` bytes (chunked, so nothing can buffer
+/// it by its length) and reads and discards the echo at the same time, over a
+/// plain blocking socket (a writer thread and a reader), while watching the
+/// process's resident memory.
+fn stream(url: &str, auth: Option<&str>, bytes: u64) -> anyhow::Result<Streamed> {
+    const CHUNK: u64 = 64 * 1024;
+    let rest = url.strip_prefix("http://").context("a plain http URL")?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\
+         Content-Type: application/octet-stream\r\nConnection: close\r\n"
+    );
+    if let Some(token) = auth {
+        let _ = write!(head, "Authorization: Bearer {token}\r\n");
+    }
+    head.push_str("\r\n");
+
+    // Resets VmHWM to the current RSS (Linux ≥ 4.0); without it, the
+    // sampler's maximum stands in.
+    let exact_peak = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let rss_before_kib = status_kib("VmRSS").context("reading /proc/self/status")?;
+    let sampled = Arc::new(AtomicU64::new(rss_before_kib));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (sampled, done) = (Arc::clone(&sampled), Arc::clone(&done));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                if let Some(rss) = status_kib("VmRSS") {
+                    sampled.fetch_max(rss, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+
+    let started = Instant::now();
+    let socket = TcpStream::connect(host).with_context(|| format!("connecting to {host}"))?;
+    socket.set_nodelay(true)?;
+    let mut writer = socket.try_clone()?;
+    let sender = std::thread::spawn(move || -> std::io::Result<()> {
+        let chunk = noise(CHUNK as usize);
+        writer.write_all(head.as_bytes())?;
+        let mut left = bytes;
+        while left > 0 {
+            let len = left.min(CHUNK);
+            write!(writer, "{len:x}\r\n")?;
+            writer.write_all(&chunk[..len as usize])?;
+            writer.write_all(b"\r\n")?;
+            left -= len;
+        }
+        writer.write_all(b"0\r\n\r\n")?;
+        writer.flush()
+    });
+    let received = read_response(BufReader::with_capacity(64 * 1024, socket));
+    let sent = sender
+        .join()
+        .map_err(|_| anyhow::anyhow!("the sender panicked"))?;
+    let elapsed = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let _ = sampler.join();
+    let (status, echoed) = received.with_context(|| format!("POST {url}"))?;
+    sent.with_context(|| format!("POST {url}: sending"))?;
+    ensure!(status == 200, "POST {url} answered {status}");
+    ensure!(
+        echoed == bytes,
+        "POST {url}: {echoed} bytes echoed of {bytes} sent"
+    );
+    let hwm = if exact_peak {
+        status_kib("VmHWM")
+    } else {
+        None
+    };
+    let peak_kib = sampled.load(Ordering::Relaxed).max(hwm.unwrap_or_default());
+    Ok(Streamed {
+        bytes,
+        elapsed,
+        rss_before_kib,
+        peak_kib,
+        exact_peak: hwm.is_some(),
+    })
+}
+
+/// The status and the body's length of an HTTP/1.1 response, its body read
+/// and discarded (chunked, with a length, or up to the end of the connection).
+fn read_response(mut reader: impl BufRead) -> std::io::Result<(u16, u64)> {
+    let invalid =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| invalid("no status line"))?;
+    let (mut chunked, mut length) = (false, None);
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(invalid("the headers ended early"));
+        }
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = value.eq_ignore_ascii_case("chunked");
+            } else if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse::<u64>().ok();
+            }
+        }
+    }
+    let mut sink = std::io::sink();
+    if !chunked {
+        let read = match length {
+            Some(length) => std::io::copy(&mut (&mut reader).take(length), &mut sink)?,
+            None => std::io::copy(&mut reader, &mut sink)?,
+        };
+        return Ok((status, read));
+    }
+    let mut total = 0;
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let size = line.trim_end().split(';').next().unwrap_or_default();
+        let size = u64::from_str_radix(size.trim(), 16).map_err(|_| invalid("bad chunk size"))?;
+        if size == 0 {
+            // Trailers, up to the empty line.
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 || line.trim_end().is_empty() {
+                    return Ok((status, total));
+                }
+            }
+        }
+        let read = std::io::copy(&mut (&mut reader).take(size), &mut sink)?;
+        if read != size {
+            return Err(invalid("the body ended early"));
+        }
+        total += size;
+        line.clear();
+        reader.read_line(&mut line)?;
+    }
+}
+
+/// A field of /proc/self/status, in KiB.
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(Path::new("/proc/self/status")).ok()?;
+    status.lines().find_map(|line| {
+        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+        rest.trim().trim_end_matches("kB").trim().parse().ok()
+    })
+}
+
+/// Pseudo-random bytes (xorshift), so nothing on the way can compress them.
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "MISSED" }
+}
+
+fn report(
+    args: &Args,
+    cpus: usize,
+    load: Option<&str>,
+    duration: Duration,
+    warmup: Duration,
+    m: &Measured,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nProxy API: GET /sdk/proxy/echo/echo/x vs the upstream directly{} — sqlite, API-key account, X-Api-Key injected",
+        if m.nginx { " and vs nginx" } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "{cpus} CPUs{}; {duration:?} per path and concurrency ({} alternating rounds) after {warmup:?} warm-up; \
+         one keep-alive HTTP/1.1 connection per client{}\n",
+        load.map(|l| format!(", load {l} before the run"))
+            .unwrap_or_default(),
+        args.rounds,
+        if m.nginx {
+            format!("; nginx worker_processes {}", args.nginx_workers)
+        } else {
+            "; nginx skipped (not installed or --no-nginx)".to_owned()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "{:>5}  {:<10} {:>9} {:>9} {:>9} {:>10} {:>8}",
+        "conc", "path", "p50", "p90", "p99", "req/s", "non-200"
+    );
+    for point in &m.points {
+        for (name, sample) in &point.samples {
+            let _ = writeln!(
+                out,
+                "{:>5}  {:<10} {:>9} {:>9} {:>9} {:>10} {:>8}",
+                point.concurrency,
+                name,
+                format_latency(sample.percentile(0.50)),
+                format_latency(sample.percentile(0.90)),
+                format_latency(sample.percentile(0.99)),
+                format_rate(sample.throughput()),
+                sample.failures(),
+            );
+        }
+        let (Some(direct), Some(patchbay)) = (point.get("direct"), point.get("patchbay")) else {
+            continue;
+        };
+        let added = |s: &Sample, q: f64| micros(s.percentile(q)) - micros(direct.percentile(q));
+        let added_p50 = added(patchbay, 0.50);
+        let _ = writeln!(
+            out,
+            "       patchbay adds {added_p50:.0} µs at p50, {:.0} µs at p99 over direct \
+             (target p50 ≤ 250 µs: {})",
+            added(patchbay, 0.99),
+            verdict(added_p50 <= 250.0),
+        );
+        if let Some(nginx) = point.get("nginx") {
+            let ratio = patchbay.throughput() / nginx.throughput().max(f64::MIN_POSITIVE);
+            let _ = writeln!(
+                out,
+                "       nginx adds {:.0} µs at p50, {:.0} µs at p99 over direct; \
+                 throughput patchbay/nginx {} (target ≥ 0.7×: {})",
+                added(nginx, 0.50),
+                added(nginx, 0.99),
+                format_ratio(patchbay.throughput(), nginx.throughput()),
+                verdict(ratio >= 0.7),
+            );
+        }
+        let _ = writeln!(out);
+    }
+    if !m.streams.is_empty() {
+        let _ = writeln!(
+            out,
+            "POST of a generated chunked body, echoed back and discarded; process RSS \
+             (server, upstream and client together) before and at its peak"
+        );
+        for (name, s) in &m.streams {
+            let mib_per_s = s.bytes as f64 / MIB as f64 / s.elapsed.as_secs_f64();
+            let _ = writeln!(
+                out,
+                "       {name:<9} {} MiB in {:.2} s ({mib_per_s:.0} MiB/s each way): \
+                 RSS {:.1} → {:.1} MiB, +{:.1} MiB{}",
+                s.bytes / MIB,
+                s.elapsed.as_secs_f64(),
+                s.rss_before_kib as f64 / 1024.0,
+                s.peak_kib as f64 / 1024.0,
+                s.added_mib(),
+                if s.exact_peak {
+                    ""
+                } else {
+                    " (sampled every 5 ms)"
+                },
+            );
+        }
+        if let Some((_, s)) = m.streams.iter().find(|(n, _)| *n == "patchbay") {
+            let _ = writeln!(
+                out,
+                "       peak RSS added while streaming through patchbay: {:.1} MiB (target < 64 MB: {})",
+                s.added_mib(),
+                verdict(s.added_mib() * MIB as f64 / 1e6 < 64.0),
+            );
+        }
+    }
+    out
+}
