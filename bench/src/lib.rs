@@ -243,3 +243,24 @@ pub fn format_ratio(a: f64, b: f64) -> String {
         }
     }
 }
+
+/// A duration flag given in seconds; only `--warmup` may be zero.
+pub fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
+    use anyhow::Context as _;
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero() || flag == "--warmup")
+        .with_context(|| format!("{flag} must be a positive number of seconds"))
+}
+
+/// A named tokio runtime, so the server and the load generator do not share
+/// worker threads.
+pub fn runtime(name: &str, threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .with_context(|| format!("building the {name} runtime"))
+}

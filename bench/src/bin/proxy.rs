@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use patchbay_api::InstallRequest;
-use patchbay_bench::{Sample, Target, Workers, format_latency, format_rate, format_ratio};
+use patchbay_bench::{
+    Sample, Target, Workers, format_latency, format_rate, format_ratio, runtime, seconds,
+};
 use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::json;
@@ -118,22 +120,6 @@ fn main() -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero() || flag == "--warmup")
-        .with_context(|| format!("{flag} must be a positive number of seconds"))
-}
-
-fn runtime(name: &str, threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
-        .thread_name(name)
-        .enable_all()
-        .build()
-        .with_context(|| format!("building the {name} runtime"))
 }
 
 /// The server, the upstream, and a project whose user connected an `echo`

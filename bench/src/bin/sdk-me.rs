@@ -16,7 +16,8 @@ use anyhow::{Context as _, bail, ensure};
 use clap::{Parser, ValueEnum};
 use patchbay_api::UserObject;
 use patchbay_bench::{
-    Sample, Target, Workers, format_latency, format_rate, format_ratio, group_thousands,
+    Sample, Target, Workers, format_latency, format_rate, format_ratio, group_thousands, runtime,
+    seconds,
 };
 use patchbay_core::crypto::Aad;
 use patchbay_store::{CredentialStatus, NewCredential};
@@ -121,22 +122,6 @@ fn main() -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero() || flag == "--warmup")
-        .with_context(|| format!("{flag} must be a positive number of seconds"))
-}
-
-fn runtime(name: &str, threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
-        .thread_name(name)
-        .enable_all()
-        .build()
-        .with_context(|| format!("building the {name} runtime"))
 }
 
 /// The server, the project and the user's accounts.

@@ -61,7 +61,7 @@ pub async fn install(
     let options = install_options(&state, &user, &runtime, integration, &request).await?;
     match &integration.config.provider.auth {
         ProviderAuth::OAuth2(_) => {
-            let started = start_oauth(&state, &user, &runtime, integration, options).await?;
+            let started = start_oauth(&state, &user, integration, options).await?;
             Ok(axum::Json(started).into_response())
         }
         ProviderAuth::ApiKey(_) | ProviderAuth::Basic(_) => {
@@ -217,14 +217,12 @@ fn regex_full_match(pattern: &str, value: &str) -> bool {
 async fn start_oauth(
     state: &AppState,
     user: &ConnectUser,
-    runtime: &ProjectRuntime,
     integration: &Integration,
     options: InstallOptions,
 ) -> Result<InstallStarted, ApiError> {
     let ProviderAuth::OAuth2(auth) = &integration.config.provider.auth else {
         return Err(ApiError::internal());
     };
-    let _ = runtime;
     let client_id = integration.config.client_id.clone().unwrap_or_default();
     let session_id = Uuid::new_v4();
     let (state_value, state_hash) = oauth_state::generate();

@@ -35,11 +35,10 @@ async fn connect(setup: &Setup, account: &str, multiple: bool) -> Uuid {
         .unwrap()
 }
 
-async fn setup(db: &TestDb, server: TestServer, config: SandboxConfig) -> Setup {
+async fn setup(server: TestServer, config: SandboxConfig) -> Setup {
     let provider = FakeProvider::start(config).await;
     let project = TestProject::with_config(&server, &provider.config_document()).await;
     let token = project.signer.mint("ada").unwrap();
-    let _ = db;
     Setup {
         server,
         provider,
@@ -82,7 +81,7 @@ impl Setup {
 
 async fn each_account_calls_the_api_as_itself(db: TestDb) {
     let server = TestServer::start(&db).await;
-    let setup = setup(&db, server, SandboxConfig::default()).await;
+    let setup = setup(server, SandboxConfig::default()).await;
     let a = connect(&setup, "acct_ada", false).await;
     let b = connect(&setup, "acct_grace", true).await;
     let get = reqwest::Method::GET;
@@ -175,7 +174,7 @@ async fn each_account_calls_the_api_as_itself(db: TestDb) {
 
 async fn api_key_accounts_are_authenticated_by_the_provider_definition(db: TestDb) {
     let server = TestServer::start(&db).await;
-    let setup = setup(&db, server, SandboxConfig::default()).await;
+    let setup = setup(server, SandboxConfig::default()).await;
     let ada = setup.project.user_with_token(setup.token.clone());
     let request = InstallRequest {
         credentials: Some(
@@ -197,7 +196,7 @@ async fn api_key_accounts_are_authenticated_by_the_provider_definition(db: TestD
 
 async fn paths_cannot_leave_the_api(db: TestDb) {
     let server = TestServer::start(&db).await;
-    let setup = setup(&db, server, SandboxConfig::default()).await;
+    let setup = setup(server, SandboxConfig::default()).await;
     connect(&setup, "acct_ada", false).await;
     let before = setup
         .provider
@@ -260,7 +259,7 @@ async fn concurrent_requests_share_one_refresh(db: TestDb) {
         access_token_ttl: Duration::from_secs(3),
         ..SandboxConfig::default()
     };
-    let setup = setup(&db, server, config).await;
+    let setup = setup(server, config).await;
     connect(&setup, "acct_ada", false).await;
     tokio::time::sleep(Duration::from_millis(3300)).await;
     let before = setup.provider.sandbox.stats().refreshes_succeeded;
@@ -283,7 +282,7 @@ async fn concurrent_requests_share_one_refresh(db: TestDb) {
 /// one replay, and the caller never sees the 401.
 async fn an_upstream_401_is_answered_by_one_refresh_and_one_replay(db: TestDb) {
     let server = TestServer::without_refresher(&db).await;
-    let setup = setup(&db, server, SandboxConfig::default()).await;
+    let setup = setup(server, SandboxConfig::default()).await;
     connect(&setup, "acct_ada", false).await;
     let before = setup.provider.sandbox.stats();
     setup.provider.sandbox.set_failure(
@@ -316,7 +315,7 @@ async fn an_upstream_401_is_answered_by_one_refresh_and_one_replay(db: TestDb) {
 /// refreshes, not one is refused, and the account stays valid.
 async fn the_refresh_chain_survives_a_thousand_concurrent_cycles(db: TestDb) {
     let server = TestServer::without_refresher(&db).await;
-    let setup = setup(&db, server, SandboxConfig::default()).await;
+    let setup = setup(server, SandboxConfig::default()).await;
     let id = connect(&setup, "acct_ada", false).await;
     setup
         .provider
@@ -354,7 +353,7 @@ async fn the_refresh_chain_survives_a_thousand_concurrent_cycles(db: TestDb) {
 /// timeout (3 s in tests); one that is gone is `502 upstream_unreachable`.
 async fn a_hanging_or_missing_upstream_gets_a_clear_error(db: TestDb) {
     let server = TestServer::without_refresher(&db).await;
-    let setup = setup(&db, server, SandboxConfig::default()).await;
+    let setup = setup(server, SandboxConfig::default()).await;
     connect(&setup, "acct_ada", false).await;
     let slow = FailureMode::new(FailureKind::Slow)
         .target(FailureTarget::Api)
