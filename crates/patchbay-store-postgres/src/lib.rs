@@ -510,6 +510,10 @@ impl Store for PgStore {
         events::list_for_user(&self.pool, project_id, user_id, after_seq, limit).await
     }
 
+    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64> {
+        events::last_seq_of_user(&self.pool, project_id, user_id).await
+    }
+
     async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()> {
         install::create(&self.pool, session).await
     }

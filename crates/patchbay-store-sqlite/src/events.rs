@@ -72,3 +72,17 @@ pub(crate) async fn list_for_user(
     .map(event_from_row)
     .collect()
 }
+
+pub(crate) async fn last_seq_of_user(
+    pool: &SqlitePool,
+    project_id: Uuid,
+    user_id: &str,
+) -> StoreResult<i64> {
+    let seq: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE project_id = $1 AND user_id = $2")
+            .bind(project_id.hyphenated())
+            .bind(user_id)
+            .fetch_one(pool)
+            .await?;
+    Ok(seq.unwrap_or(0))
+}

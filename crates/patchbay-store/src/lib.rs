@@ -239,6 +239,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> StoreResult<Vec<EventRecord>>;
 
+    /// The `seq` of the user's latest event, 0 when there is none: where a
+    /// stream that does not resume starts.
+    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64>;
+
     async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()>;
 
     async fn get_install_session(

@@ -8,6 +8,7 @@ mod configuration;
 mod connect_failures;
 mod connecting;
 mod errors;
+mod event_stream;
 mod fixtures;
 mod http;
 mod ops;
