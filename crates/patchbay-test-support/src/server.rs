@@ -43,6 +43,11 @@ impl TestServer {
         Self::start_with(db, true, MasterKey::generate()).await
     }
 
+    /// A server whose webhooks are retried under `policy`.
+    pub async fn with_webhook_policy(db: &TestDb, policy: patchbay_server::WebhookPolicy) -> Self {
+        Self::start_configured(db, true, MasterKey::generate(), policy).await
+    }
+
     /// A server without the background refresher, so tests decide when a
     /// token is refreshed.
     pub async fn without_refresher(db: &TestDb) -> Self {
@@ -56,6 +61,15 @@ impl TestServer {
     }
 
     async fn start_with(db: &TestDb, refresher: bool, master: MasterKey) -> Self {
+        Self::start_configured(db, refresher, master, WEBHOOK_POLICY).await
+    }
+
+    async fn start_configured(
+        db: &TestDb,
+        refresher: bool,
+        master: MasterKey,
+        webhooks: patchbay_server::WebhookPolicy,
+    ) -> Self {
         let store = db.store();
         let master_key = MasterKey::parse(&master.to_base64()).unwrap();
         let keyring = patchbay_server::load_keyring(store.as_ref(), &master)
@@ -72,7 +86,7 @@ impl TestServer {
                 provider_timeouts: PROVIDER_TIMEOUTS,
                 sandbox: Default::default(),
                 refresh_interval: std::time::Duration::from_millis(100),
-                webhooks: WEBHOOK_POLICY,
+                webhooks,
             },
         );
         let refresher = refresher.then(|| patchbay_server::spawn_refresher(state.clone()));
