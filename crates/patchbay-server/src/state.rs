@@ -26,6 +26,9 @@ pub struct ServerConfig {
     pub sandbox: SandboxConfig,
     /// How often the background refresher looks for tokens due for renewal.
     pub refresh_interval: std::time::Duration,
+    /// How often API-key and basic-auth accounts are checked with their
+    /// provider's verification request (when it has one).
+    pub credential_check_interval: std::time::Duration,
     /// How webhooks are attempted and retried.
     pub webhooks: WebhookPolicy,
 }
