@@ -74,6 +74,22 @@ async fn until(
     }
 }
 
+/// Ada's events include `credential.status_changed` to `INVALID` for `id`.
+async fn assert_invalidation_recorded(server: &TestServer, project_id: Uuid, id: Uuid) {
+    let events = server
+        .state
+        .store
+        .list_user_events(project_id, "ada", 0, 100)
+        .await
+        .unwrap();
+    let changed = events
+        .iter()
+        .find(|e| e.name == "credential.status_changed")
+        .expect("a status event");
+    assert_eq!(changed.payload["status"], "INVALID");
+    assert_eq!(changed.credential_id, Some(id));
+}
+
 async fn tokens_are_renewed_before_they_expire(db: TestDb) {
     let (setup, id) = setup(&db).await;
     let ada = setup.project.user("ada");
@@ -114,19 +130,7 @@ async fn a_refused_refresh_token_invalidates_the_account(db: TestDb) {
         me.integrations["crm"].credential_status,
         Some(CredentialStatus::Invalid)
     );
-    let events = setup
-        ._server
-        .state
-        .store
-        .list_user_events(setup.project.id, "ada", 0, 100)
-        .await
-        .unwrap();
-    let changed = events
-        .iter()
-        .find(|e| e.name == "credential.status_changed")
-        .expect("a status event");
-    assert_eq!(changed.payload["status"], "INVALID");
-    assert_eq!(changed.credential_id, Some(id));
+    assert_invalidation_recorded(&setup._server, setup.project.id, id).await;
     // Invalid accounts are not retried.
     let refreshes = setup
         .provider
@@ -229,18 +233,7 @@ async fn api_keys_are_checked_again_until_the_provider_refuses_them(db: TestDb) 
     })
     .await;
     assert_eq!(invalid.refresh_failure_count, 2);
-    let events = server
-        .state
-        .store
-        .list_user_events(project.id, "ada", 0, 100)
-        .await
-        .unwrap();
-    let changed = events
-        .iter()
-        .find(|e| e.name == "credential.status_changed")
-        .expect("a status event");
-    assert_eq!(changed.payload["status"], "INVALID");
-    assert_eq!(changed.credential_id, Some(installed.id));
+    assert_invalidation_recorded(&server, project.id, installed.id).await;
     let after = checks();
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(checks(), after, "an INVALID account is not checked again");
