@@ -67,16 +67,7 @@ fn per_account(webhooks: &[ReceivedWebhook]) -> HashMap<String, Vec<String>> {
 /// Checks every signature with the Standard Webhooks reference library
 /// (Python, from PyPI; `scripts/test` installs it).
 fn verify_with_reference_library(secret: &str, webhooks: &[ReceivedWebhook]) {
-    let installed = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../target/test-python/bin/python"
-    );
-    let python = std::env::var("PATCHBAY_TEST_PYTHON").unwrap_or_else(|_| {
-        match std::path::Path::new(installed).exists() {
-            true => installed.to_owned(),
-            false => "python3".to_owned(),
-        }
-    });
+    let python = crate::python::python();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/python/verify_webhooks.py"
