@@ -99,6 +99,12 @@ impl SqliteStore {
         events: &[NewEvent],
     ) -> StoreResult<()> {
         tx.commit().await?;
+        self.announce(events);
+        Ok(())
+    }
+
+    /// Tells listeners that `events`, just committed, exist.
+    fn announce(&self, events: &[NewEvent]) {
         let mut announced: Vec<(Uuid, &str)> = Vec::new();
         for event in events {
             let user = (event.project_id, event.user_id.as_str());
@@ -111,7 +117,6 @@ impl SqliteStore {
                 });
             }
         }
-        Ok(())
     }
 }
 
