@@ -118,13 +118,36 @@ impl FromRequestParts<AppState> for ProjectAdmin {
     }
 }
 
+/// Who an end-user request acts for: the project, the user's id, and what
+/// the token allows. Account lookups need no more than this.
+pub trait Caller {
+    fn project(&self) -> &Project;
+    fn user_id(&self) -> &str;
+    fn token(&self) -> &VerifiedToken;
+}
+
 /// An end user, authenticated by a user token signed with one of the
-/// project's signing keys (SPEC §2).
+/// project's signing keys (SPEC §2), with their stored user (created on
+/// first use, metadata claims merged in).
 #[derive(Debug)]
 pub struct ConnectUser {
     pub project: Project,
     pub user: ConnectedUser,
     pub token: VerifiedToken,
+}
+
+impl Caller for ConnectUser {
+    fn project(&self) -> &Project {
+        &self.project
+    }
+
+    fn user_id(&self) -> &str {
+        &self.user.user_id
+    }
+
+    fn token(&self) -> &VerifiedToken {
+        &self.token
+    }
 }
 
 impl FromRequestParts<AppState> for ConnectUser {
@@ -137,6 +160,53 @@ impl FromRequestParts<AppState> for ConnectUser {
 }
 
 impl ConnectUser {
+    async fn authenticate(parts: &Parts, state: &AppState, token: &str) -> Result<Self, ApiError> {
+        let TokenUser { project, token } = TokenUser::authenticate(parts, state, token).await?;
+        let user = current_user(state, project.id, &token).await?;
+        Ok(Self {
+            project,
+            user,
+            token,
+        })
+    }
+}
+
+/// An end user authenticated by a user token, without reading their stored
+/// user: for calls that only act as one of the user's accounts (the Proxy
+/// API), which then cost one store read less. The stored user is created,
+/// and the token's metadata claims merged into it, by the calls that show it.
+#[derive(Debug)]
+pub struct TokenUser {
+    pub project: Project,
+    pub token: VerifiedToken,
+}
+
+impl Caller for TokenUser {
+    fn project(&self) -> &Project {
+        &self.project
+    }
+
+    fn user_id(&self) -> &str {
+        &self.token.user_id
+    }
+
+    fn token(&self) -> &VerifiedToken {
+        &self.token
+    }
+}
+
+impl FromRequestParts<AppState> for TokenUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)?;
+        Self::authenticate(parts, state, token).await
+    }
+}
+
+impl TokenUser {
+    /// One store read (the project and its active keys); the signature is
+    /// checked only the first time this process sees the token.
     async fn authenticate(parts: &Parts, state: &AppState, token: &str) -> Result<Self, ApiError> {
         let project_id = project_id_param(parts).ok_or_else(ApiError::project_not_found)?;
         let (project, active_keys) = state
@@ -158,10 +228,8 @@ impl ConnectUser {
                 verified
             }
         };
-        let user = current_user(state, project_id, &verified).await?;
         Ok(Self {
             project,
-            user,
             token: verified,
         })
     }

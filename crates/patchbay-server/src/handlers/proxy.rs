@@ -17,7 +17,7 @@ use secrecy::ExposeSecret as _;
 use url::Url;
 
 use crate::accounts::{integration_not_found, selected_credential};
-use crate::auth::ConnectUser;
+use crate::auth::TokenUser;
 use crate::error::ApiError;
 use crate::runtime::{Integration, ProjectRuntime};
 use crate::secrets::CredentialSecrets;
@@ -43,7 +43,7 @@ const MAX_ATTEMPTS: u32 = policy::MAX_ATTEMPTS;
               (status = 504, body = patchbay_api::ErrorBody)),
     security(("userToken" = [])))]
 pub async fn proxy(
-    user: ConnectUser,
+    user: TokenUser,
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, ApiError> {
