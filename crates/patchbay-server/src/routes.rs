@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::handlers::{
-    config, demo, install, oauth_callback, ops, projects, proxy, sdk, signing_keys, users,
+    browser, config, demo, install, oauth_callback, ops, projects, proxy, sdk, signing_keys, users,
 };
 use crate::metrics;
 use crate::state::AppState;
@@ -33,6 +33,7 @@ use crate::state::AppState;
         (name = "admin", description = "Admin API, authenticated with a project secret key"),
         (name = "sdk", description = "End-user API (Paragon-compatible), authenticated with a user token"),
         (name = "oauth", description = "The OAuth callback providers redirect to"),
+        (name = "browser", description = "The JavaScript SDK and the Connect Portal"),
     )
 )]
 struct ApiDoc;
@@ -58,6 +59,12 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
         .routes(routes!(demo::page))
+        .routes(routes!(browser::sdk_module))
+        .routes(routes!(browser::sdk_classic))
+        .routes(routes!(browser::sdk_types))
+        .routes(routes!(browser::portal_page))
+        .routes(routes!(browser::portal_script))
+        .routes(routes!(browser::portal_styles))
         .routes(routes!(projects::create))
         .routes(routes!(projects::get))
         .routes(routes!(
