@@ -7,8 +7,10 @@ mod admin;
 mod error;
 mod ops;
 mod sdk;
+mod webhooks;
 
 pub use admin::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use ops::*;
 pub use sdk::*;
+pub use webhooks::*;

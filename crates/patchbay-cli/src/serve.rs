@@ -39,6 +39,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 ..SandboxConfig::default()
             },
             refresh_interval: config.refresh_interval,
+            webhooks: patchbay_server::WebhookPolicy::default(),
         },
     );
     let demo = match config.demo {
@@ -53,9 +54,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let refresher = patchbay_server::spawn_refresher(state.clone());
     let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
-    let served =
-        patchbay_server::serve(listener, patchbay_server::router(state), shutdown_signal()).await;
+    let webhook_sender = patchbay_server::spawn_webhook_sender(state.clone());
+    let served = patchbay_server::serve(listener, state, shutdown_signal()).await;
     refresher.abort();
+    webhook_sender.abort();
     reloader.abort();
     served.context("serving")?;
     tracing::info!("stopped");

@@ -52,6 +52,11 @@ impl Http {
         })
     }
 
+    /// Sends a request and returns a successful response unread.
+    pub async fn checked(&self, request: RequestBuilder) -> Result<reqwest::Response, Error> {
+        checked(request).await
+    }
+
     /// Sends a request whose success has no body (`204`).
     pub async fn send_empty(&self, request: RequestBuilder) -> Result<(), Error> {
         checked(request).await.map(drop)

@@ -131,8 +131,14 @@ impl FromRequestParts<AppState> for ConnectUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let project_id = project_id_param(parts).ok_or_else(ApiError::project_not_found)?;
         let token = bearer(&parts.headers)?;
+        Self::authenticate(parts, state, token).await
+    }
+}
+
+impl ConnectUser {
+    async fn authenticate(parts: &Parts, state: &AppState, token: &str) -> Result<Self, ApiError> {
+        let project_id = project_id_param(parts).ok_or_else(ApiError::project_not_found)?;
         let project = state
             .store
             .get_project(project_id)
@@ -166,6 +172,37 @@ impl FromRequestParts<AppState> for ConnectUser {
             user,
             token: verified,
         })
+    }
+}
+
+/// An end user of a long-lived stream. Browsers' `EventSource` cannot send
+/// headers, so the token may also come as `?token=`; request logs never
+/// carry query strings, so it stays out of them.
+#[derive(Debug)]
+pub struct StreamUser(pub ConnectUser);
+
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+impl FromRequestParts<AppState> for StreamUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let from_query = axum::extract::Query::<TokenQuery>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|query| query.0.token);
+        let token = match (
+            &from_query,
+            parts.headers.contains_key(header::AUTHORIZATION),
+        ) {
+            (Some(token), false) => token.as_str(),
+            _ => bearer(&parts.headers)?,
+        };
+        ConnectUser::authenticate(parts, state, token)
+            .await
+            .map(Self)
     }
 }
 

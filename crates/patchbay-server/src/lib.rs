@@ -21,6 +21,7 @@ mod secrets;
 mod state;
 mod tokens;
 mod user_object;
+mod webhooks;
 
 use std::future::Future;
 
@@ -35,15 +36,21 @@ pub use keyring::{
 pub use refresher::spawn as spawn_refresher;
 pub use routes::router;
 pub use state::{AppState, ServerConfig};
+pub use webhooks::{WebhookPolicy, spawn as spawn_webhook_sender};
 
-/// Serves `router` on `listener` until `shutdown` completes, then stops
-/// accepting connections and waits for requests in flight to finish.
+/// Serves the application on `listener` until `shutdown` completes, then
+/// stops accepting connections, ends event streams and background tasks, and
+/// waits for requests in flight to finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    router: axum::Router,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+    let stopping = state.shutdown.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.cancel();
+        })
         .await
 }

@@ -41,6 +41,11 @@ struct RefreshLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    outcome: &'static str,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
@@ -48,6 +53,7 @@ pub struct Metrics {
     durations: Family<RouteLabels, Histogram>,
     refreshes: Family<RefreshLabels, Counter>,
     proxy: Family<ProxyLabels, Histogram>,
+    webhook_deliveries: Family<DeliveryLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -90,12 +96,19 @@ impl Metrics {
             "Proxy API latency by integration and upstream status",
             proxy.clone(),
         );
+        let webhook_deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome",
+            webhook_deliveries.clone(),
+        );
         Self {
             registry,
             requests,
             durations,
             refreshes,
             proxy,
+            webhook_deliveries,
         }
     }
 
@@ -103,6 +116,13 @@ impl Metrics {
     pub fn count_refresh(&self, outcome: &'static str) {
         self.refreshes
             .get_or_create(&RefreshLabels { outcome })
+            .inc();
+    }
+
+    /// Counts a webhook delivery attempt: `delivered`, `retry` or `dead`.
+    pub fn count_webhook_delivery(&self, outcome: &'static str) {
+        self.webhook_deliveries
+            .get_or_create(&DeliveryLabels { outcome })
             .inc();
     }
 

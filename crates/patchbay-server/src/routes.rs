@@ -18,7 +18,8 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::handlers::{
-    browser, config, demo, install, oauth_callback, ops, projects, proxy, sdk, signing_keys, users,
+    browser, config, demo, event_stream, install, oauth_callback, ops, projects, proxy, sdk,
+    signing_keys, users, webhooks,
 };
 use crate::metrics;
 use crate::state::AppState;
@@ -87,6 +88,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(install::uninstall))
         .routes(routes!(install::install_session))
         .routes(routes!(oauth_callback::callback))
+        .routes(routes!(event_stream::stream))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::replay))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

@@ -3,11 +3,13 @@ use std::sync::Arc;
 use patchbay_core::crypto::Keyring;
 use patchbay_store::Store;
 use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
 use crate::runtime::RuntimeCache;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::tokens::RefreshGates;
+use crate::webhooks::WebhookPolicy;
 
 /// Settings the server needs at run time, built once by the binary.
 #[derive(Debug, Clone)]
@@ -24,6 +26,8 @@ pub struct ServerConfig {
     pub sandbox: SandboxConfig,
     /// How often the background refresher looks for tokens due for renewal.
     pub refresh_interval: std::time::Duration,
+    /// How webhooks are attempted and retried.
+    pub webhooks: WebhookPolicy,
 }
 
 /// What every handler can reach. Cheap to clone; holds nothing that ties a
@@ -46,6 +50,9 @@ pub struct AppState {
     pub proxy_client: reqwest::Client,
     /// Decoded project configurations, checked against `config_version`.
     pub runtimes: Arc<RuntimeCache>,
+    /// Cancelled when the server shuts down: long-lived responses (event
+    /// streams) and background tasks end, so graceful shutdown can finish.
+    pub shutdown: CancellationToken,
 }
 
 impl AppState {
@@ -58,6 +65,7 @@ impl AppState {
             sandbox: Sandbox::new(config.sandbox.clone()),
             refresh_gates: Arc::default(),
             runtimes: Arc::default(),
+            shutdown: CancellationToken::new(),
             proxy_client: proxy_client(&config.provider_timeouts),
             config: Arc::new(config),
         }

@@ -10,7 +10,10 @@ mod credentials;
 mod data_keys;
 mod events;
 mod install;
+mod notices;
+mod webhooks;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -18,12 +21,13 @@ use chrono::{DateTime, Utc};
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
-    AccountReplacement, Backend, ConfigWrite, ConnectedUser, CredentialChanges, CredentialFilter,
-    CredentialRecord, DataKeyRecord, DueRefresh, EventRecord, InstallSession, InstallStatus,
-    IntegrationRecord, NewCredential, NewEvent, NewInstallSession, NewProject, NewSecretKeyRecord,
-    NewSigningKey, Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, SealedColumn,
-    SealedValue, SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult, WorkflowRecord,
-    now,
+    AccountReplacement, Backend, ClaimedDelivery, ConfigWrite, ConnectedUser, CredentialChanges,
+    CredentialFilter, CredentialRecord, DataKeyRecord, DeliveryFilter, DeliveryOutcome, DueRefresh,
+    EventNotice, EventRecord, InstallSession, InstallStatus, IntegrationRecord, NewCredential,
+    NewEvent, NewInstallSession, NewProject, NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint,
+    Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, SealedColumn, SealedValue,
+    SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult, WebhookDeliveryRecord,
+    WebhookEndpointRecord, WorkflowRecord, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -40,6 +44,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    notices: Arc<notices::Notices>,
 }
 
 impl PgStore {
@@ -50,7 +55,10 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            notices: notices::Notices::new(url),
+        })
     }
 }
 
@@ -502,6 +510,10 @@ impl Store for PgStore {
         events::list_for_user(&self.pool, project_id, user_id, after_seq, limit).await
     }
 
+    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64> {
+        events::last_seq_of_user(&self.pool, project_id, user_id).await
+    }
+
     async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()> {
         install::create(&self.pool, session).await
     }
@@ -526,5 +538,78 @@ impl Store for PgStore {
         error: Option<&str>,
     ) -> StoreResult<()> {
         install::finish(&self.pool, id, status, credential_id, error).await
+    }
+
+    fn event_notices(&self) -> tokio::sync::broadcast::Receiver<EventNotice> {
+        self.notices.subscribe()
+    }
+
+    async fn create_webhook_endpoint(
+        &self,
+        endpoint: &NewWebhookEndpoint,
+    ) -> StoreResult<WebhookEndpointRecord> {
+        webhooks::create_endpoint(&self.pool, endpoint).await
+    }
+
+    async fn list_webhook_endpoints(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Vec<WebhookEndpointRecord>> {
+        webhooks::list_endpoints(&self.pool, project_id).await
+    }
+
+    async fn get_webhook_endpoint(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<WebhookEndpointRecord>> {
+        webhooks::get_endpoint(&self.pool, project_id, id).await
+    }
+
+    async fn set_webhook_endpoint_disabled(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        disabled: bool,
+    ) -> StoreResult<WebhookEndpointRecord> {
+        webhooks::set_endpoint_disabled(&self.pool, project_id, id, disabled).await
+    }
+
+    async fn delete_webhook_endpoint(&self, project_id: Uuid, id: Uuid) -> StoreResult<()> {
+        webhooks::delete_endpoint(&self.pool, project_id, id).await
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        webhooks::claim(&self.pool, now, lease_until, limit).await
+    }
+
+    async fn record_delivery_attempt(
+        &self,
+        id: Uuid,
+        outcome: &DeliveryOutcome,
+    ) -> StoreResult<()> {
+        webhooks::record_attempt(&self.pool, id, outcome).await
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        project_id: Uuid,
+        endpoint_id: Uuid,
+        filter: &DeliveryFilter,
+    ) -> StoreResult<Vec<WebhookDeliveryRecord>> {
+        webhooks::list_deliveries(&self.pool, project_id, endpoint_id, filter).await
+    }
+
+    async fn replay_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<WebhookDeliveryRecord> {
+        webhooks::replay(&self.pool, project_id, id).await
     }
 }

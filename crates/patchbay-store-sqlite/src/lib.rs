@@ -13,6 +13,7 @@ mod events;
 mod install;
 mod rows;
 mod time;
+mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -23,12 +24,13 @@ use chrono::{DateTime, Utc};
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
-    AccountReplacement, Backend, ConfigWrite, ConnectedUser, CredentialChanges, CredentialFilter,
-    CredentialRecord, DataKeyRecord, DueRefresh, EventRecord, InstallSession, InstallStatus,
-    IntegrationRecord, NewCredential, NewEvent, NewInstallSession, NewProject, NewSecretKeyRecord,
-    NewSigningKey, Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, SealedColumn,
-    SealedValue, SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult, WorkflowRecord,
-    now,
+    AccountReplacement, Backend, ClaimedDelivery, ConfigWrite, ConnectedUser, CredentialChanges,
+    CredentialFilter, CredentialRecord, DataKeyRecord, DeliveryFilter, DeliveryOutcome, DueRefresh,
+    EventNotice, EventRecord, InstallSession, InstallStatus, IntegrationRecord, NewCredential,
+    NewEvent, NewInstallSession, NewProject, NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint,
+    Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, SealedColumn, SealedValue,
+    SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult, WebhookDeliveryRecord,
+    WebhookEndpointRecord, WorkflowRecord, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -36,6 +38,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Row as _, SqliteConnection};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::rows::uuid;
@@ -51,6 +54,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Announces committed events to this process's listeners; a file has
+    /// one serving process, so in-process is everywhere that matters.
+    notices: broadcast::Sender<EventNotice>,
 }
 
 impl SqliteStore {
@@ -79,7 +85,33 @@ impl SqliteStore {
             .max_connections(READ_CONNECTIONS)
             .connect_with(options)
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            notices: broadcast::channel(1024).0,
+        })
+    }
+
+    /// Commits a transaction that wrote `events`, then tells listeners.
+    async fn commit_announcing(
+        &self,
+        tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        tx.commit().await?;
+        let mut announced: Vec<(Uuid, &str)> = Vec::new();
+        for event in events {
+            let user = (event.project_id, event.user_id.as_str());
+            if !announced.contains(&user) {
+                announced.push(user);
+                // No listener is not an error.
+                let _ = self.notices.send(EventNotice {
+                    project_id: event.project_id,
+                    user_id: Some(event.user_id.clone()),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -381,7 +413,7 @@ impl Store for SqliteStore {
         credentials::insert(&mut tx, credential).await?;
         events::insert(&mut tx, events).await?;
         let created = credentials::get(&mut *tx, credential.project_id, credential.id).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, events).await?;
         created.ok_or(StoreError::NotFound)
     }
 
@@ -412,7 +444,7 @@ impl Store for SqliteStore {
         credentials::replace_account(&mut tx, project_id, id, replacement).await?;
         events::insert(&mut tx, events).await?;
         let replaced = credentials::get(&mut *tx, project_id, id).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, events).await?;
         replaced.ok_or(StoreError::NotFound)
     }
 
@@ -427,7 +459,7 @@ impl Store for SqliteStore {
         credentials::update(&mut tx, project_id, id, changes).await?;
         events::insert(&mut tx, events).await?;
         let updated = credentials::get(&mut *tx, project_id, id).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, events).await?;
         updated.ok_or(StoreError::NotFound)
     }
 
@@ -447,7 +479,7 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound);
         }
         events::insert(&mut tx, events).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, events).await?;
         Ok(())
     }
 
@@ -474,7 +506,7 @@ impl Store for SqliteStore {
         credentials::complete_refresh(&mut tx, project_id, id, version, tokens).await?;
         events::insert(&mut tx, events).await?;
         let refreshed = credentials::get(&mut *tx, project_id, id).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, events).await?;
         refreshed.ok_or(StoreError::NotFound)
     }
 
@@ -490,7 +522,7 @@ impl Store for SqliteStore {
         credentials::record_refresh_failure(&mut tx, project_id, id, version, failure).await?;
         events::insert(&mut tx, events).await?;
         let failed = credentials::get(&mut *tx, project_id, id).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, events).await?;
         failed.ok_or(StoreError::NotFound)
     }
 
@@ -510,6 +542,10 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<EventRecord>> {
         events::list_for_user(&self.reader, project_id, user_id, after_seq, limit).await
+    }
+
+    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64> {
+        events::last_seq_of_user(&self.reader, project_id, user_id).await
     }
 
     async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()> {
@@ -536,5 +572,78 @@ impl Store for SqliteStore {
         error: Option<&str>,
     ) -> StoreResult<()> {
         install::finish(&self.writer, id, status, credential_id, error).await
+    }
+
+    fn event_notices(&self) -> broadcast::Receiver<EventNotice> {
+        self.notices.subscribe()
+    }
+
+    async fn create_webhook_endpoint(
+        &self,
+        endpoint: &NewWebhookEndpoint,
+    ) -> StoreResult<WebhookEndpointRecord> {
+        webhooks::create_endpoint(&self.writer, endpoint).await
+    }
+
+    async fn list_webhook_endpoints(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Vec<WebhookEndpointRecord>> {
+        webhooks::list_endpoints(&self.reader, project_id).await
+    }
+
+    async fn get_webhook_endpoint(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<WebhookEndpointRecord>> {
+        webhooks::get_endpoint(&self.reader, project_id, id).await
+    }
+
+    async fn set_webhook_endpoint_disabled(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        disabled: bool,
+    ) -> StoreResult<WebhookEndpointRecord> {
+        webhooks::set_endpoint_disabled(&self.writer, project_id, id, disabled).await
+    }
+
+    async fn delete_webhook_endpoint(&self, project_id: Uuid, id: Uuid) -> StoreResult<()> {
+        webhooks::delete_endpoint(&self.writer, project_id, id).await
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        webhooks::claim(&self.writer, now, lease_until, limit).await
+    }
+
+    async fn record_delivery_attempt(
+        &self,
+        id: Uuid,
+        outcome: &DeliveryOutcome,
+    ) -> StoreResult<()> {
+        webhooks::record_attempt(&self.writer, id, outcome).await
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        project_id: Uuid,
+        endpoint_id: Uuid,
+        filter: &DeliveryFilter,
+    ) -> StoreResult<Vec<WebhookDeliveryRecord>> {
+        webhooks::list_deliveries(&self.reader, project_id, endpoint_id, filter).await
+    }
+
+    async fn replay_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<WebhookDeliveryRecord> {
+        webhooks::replay(&self.writer, project_id, id).await
     }
 }

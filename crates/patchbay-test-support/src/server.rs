@@ -13,33 +13,65 @@ pub const PROVIDER_TIMEOUTS: patchbay_oauth::Timeouts = patchbay_oauth::Timeouts
     total: std::time::Duration::from_secs(3),
 };
 
+/// Retries quick enough for a test to watch a receiver come back.
+pub const WEBHOOK_POLICY: patchbay_server::WebhookPolicy = patchbay_server::WebhookPolicy {
+    timeout: std::time::Duration::from_secs(3),
+    first_retry: std::time::Duration::from_millis(100),
+    max_retry_delay: std::time::Duration::from_millis(400),
+    retry_window: std::time::Duration::from_secs(60),
+    poll_interval: std::time::Duration::from_millis(50),
+};
+
 /// The instance admin token test servers accept.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
 #[derive(Debug)]
 pub struct TestServer {
     pub base_url: String,
+    /// For replicas.
+    master_key: MasterKey,
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     refresher: Option<tokio::task::JoinHandle<()>>,
     reloader: tokio::task::JoinHandle<()>,
+    webhook_sender: tokio::task::JoinHandle<()>,
 }
 
 impl TestServer {
     pub async fn start(db: &TestDb) -> Self {
-        Self::start_with(db, true).await
+        Self::start_with(db, true, MasterKey::generate()).await
+    }
+
+    /// A server whose webhooks are retried under `policy`.
+    pub async fn with_webhook_policy(db: &TestDb, policy: patchbay_server::WebhookPolicy) -> Self {
+        Self::start_configured(db, true, MasterKey::generate(), policy).await
     }
 
     /// A server without the background refresher, so tests decide when a
     /// token is refreshed.
     pub async fn without_refresher(db: &TestDb) -> Self {
-        Self::start_with(db, false).await
+        Self::start_with(db, false, MasterKey::generate()).await
     }
 
-    async fn start_with(db: &TestDb, refresher: bool) -> Self {
+    /// Another replica beside `self`: the same database and master key.
+    pub async fn replica(&self, db: &TestDb) -> Self {
+        let master = MasterKey::parse(&self.master_key.to_base64()).unwrap();
+        Self::start_with(db, true, master).await
+    }
+
+    async fn start_with(db: &TestDb, refresher: bool, master: MasterKey) -> Self {
+        Self::start_configured(db, refresher, master, WEBHOOK_POLICY).await
+    }
+
+    async fn start_configured(
+        db: &TestDb,
+        refresher: bool,
+        master: MasterKey,
+        webhooks: patchbay_server::WebhookPolicy,
+    ) -> Self {
         let store = db.store();
-        let master = MasterKey::generate();
+        let master_key = MasterKey::parse(&master.to_base64()).unwrap();
         let keyring = patchbay_server::load_keyring(store.as_ref(), &master)
             .await
             .unwrap();
@@ -54,25 +86,29 @@ impl TestServer {
                 provider_timeouts: PROVIDER_TIMEOUTS,
                 sandbox: Default::default(),
                 refresh_interval: std::time::Duration::from_millis(100),
+                webhooks,
             },
         );
         let refresher = refresher.then(|| patchbay_server::spawn_refresher(state.clone()));
         let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
         let (stop, stopped) = oneshot::channel::<()>();
+        let webhook_sender = patchbay_server::spawn_webhook_sender(state.clone());
         let task = tokio::spawn(patchbay_server::serve(
             listener,
-            patchbay_server::router(state.clone()),
+            state.clone(),
             async move {
                 let _ = stopped.await;
             },
         ));
         Self {
             base_url,
+            master_key,
             state,
             stop: Some(stop),
             task: Some(task),
             refresher,
             reloader,
+            webhook_sender,
         }
     }
 
@@ -97,6 +133,7 @@ impl Drop for TestServer {
             refresher.abort();
         }
         self.reloader.abort();
+        self.webhook_sender.abort();
         if let Some(task) = &self.task {
             task.abort();
         }

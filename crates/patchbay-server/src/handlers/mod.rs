@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod config;
 pub mod demo;
+pub mod event_stream;
 pub mod install;
 pub mod oauth_callback;
 pub mod ops;
@@ -13,3 +14,4 @@ pub mod proxy;
 pub mod sdk;
 pub mod signing_keys;
 pub mod users;
+pub mod webhooks;
