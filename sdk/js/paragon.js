@@ -404,10 +404,9 @@ function createParagon(env = {}) {
       overlay.remove();
       if (portal && portal.close === close) portal = undefined;
       if (previousFocus && typeof previousFocus.focus === 'function') previousFocus.focus();
-      refreshQuietly().then(() => {
-        emit('onPortalClose', { integrationType: type });
-        if (typeof options.onClose === 'function') options.onClose();
-      });
+      emit('onPortalClose', { integrationType: type });
+      if (typeof options.onClose === 'function') options.onClose();
+      refreshQuietly();
     }
 
     win.addEventListener('message', onMessage);
