@@ -5,7 +5,7 @@
 // serves this file as an ES module at `/sdk.js`, and everything above the
 // "module exports" marker, wrapped in a function, as a classic script at
 // `/sdk.global.js` (which sets `window.paragon`). So nothing above the marker
-// may use `import`, `export` or `import.meta`.
+// may use module-only syntax: import or export statements, or the module's URL.
 
 /** The events `subscribe` accepts. */
 const SDK_EVENTS = [

@@ -97,7 +97,10 @@ pub async fn sdk_classic() -> Response {
 #[utoipa::path(get, path = "/sdk.d.ts", tag = "browser",
     responses((status = 200, content_type = "application/typescript", body = String)))]
 pub async fn sdk_types() -> Response {
-    public_file("application/typescript; charset=utf-8", SDK_TYPES.to_owned())
+    public_file(
+        "application/typescript; charset=utf-8",
+        SDK_TYPES.to_owned(),
+    )
 }
 
 /// The Connect Portal, opened by `paragon.connect()` in an iframe.

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod browser_assets;
 mod configuration;
 mod connect_failures;
 mod connecting;
