@@ -5,9 +5,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startDemoServer, launchBrowser, screenshot, seriousViolations, hasRoute } from './harness.js';
-
-const STEP_TIMEOUT_MS = 15_000;
+import {
+  startDemoServer,
+  launchBrowser,
+  openDemo,
+  consentInPopup,
+  sandboxCredentials as credentialsOf,
+  screenshot,
+  seriousViolations,
+  hasRoute,
+} from './harness.js';
 
 let server;
 let browser;
@@ -18,17 +25,12 @@ const accounts = {};
 before(async () => {
   server = await startDemoServer();
   browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  page = await context.newPage();
-  page.on('pageerror', (error) => console.error('page error:', error.message));
   const pid = server.projectId;
   features = {
     stream: await hasRoute(server.base, 'GET', `/projects/${pid}/sdk/events/stream`),
     triggers: await hasRoute(server.base, 'POST', `/projects/${pid}/sdk/triggers/list-contacts`),
   };
-  await page.goto(server.demoUrl);
-  await page.waitForSelector('body[data-ready="true"]');
+  page = await openDemo(browser, server);
 });
 
 after(async () => {
@@ -37,26 +39,8 @@ after(async () => {
 });
 
 const message = () => page.locator('#message');
-const sandboxCredentials = () =>
-  page.evaluate(() =>
-    window.paragon.getUser().integrations.sandbox.allCredentials.map((c) => ({
-      id: c.id,
-      providerId: c.providerId,
-      name: c.providerData.name,
-      configuration: c.configurations[0],
-    })),
-  );
-
-/** Clicks "Connect", picks `accountId` on the sandbox consent page, and allows. */
-async function connectThroughPopup(accountId) {
-  const popupOpened = page.waitForEvent('popup');
-  await page.click('#connect-oauth');
-  const popup = await popupOpened;
-  await popup.waitForURL(/\/sandbox\/oauth\/authorize/);
-  await popup.check(`#account-${accountId}`);
-  await popup.click('button[value="allow"]');
-  await popup.waitForEvent('close');
-}
+const sandboxCredentials = () => credentialsOf(page);
+const connectThroughPopup = (accountId) => consentInPopup(page, page.locator('#connect-oauth'), accountId);
 
 /** The `paragon.subscribe` log of the demo page: `[event, credentialId]`. */
 async function heardEvents() {

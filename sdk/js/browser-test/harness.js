@@ -17,6 +17,7 @@ const binary = process.env.PATCHBAY_BIN || path.join(targetDir, 'debug', 'patchb
 export const artifactsDir = path.join(targetDir, 'browser-artifacts');
 
 const STARTUP_TIMEOUT_MS = 30_000;
+const STEP_TIMEOUT_MS = 15_000;
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
@@ -34,12 +35,12 @@ const CHROMIUM_ARGS = [
  * It reads what `serve --demo` prints: the bound address, the demo link and
  * the secret key.
  */
-export async function startDemoServer() {
+export async function startDemoServer(extraArgs = []) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-browser-'));
   // Only this run's settings: no PATCHBAY_* from the caller's environment.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PATCHBAY_')));
   env.RUST_LOG = env.RUST_LOG || 'warn';
-  const child = spawn(binary, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+  const child = spawn(binary, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...extraArgs], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -117,4 +118,39 @@ export async function hasRoute(base, method, routePath) {
   if (response.status !== 404) return true;
   const body = await response.json().catch(() => ({}));
   return body.code !== 'route_not_found';
+}
+
+/** Opens the demo page signed in, once its SDK is authenticated. */
+export async function openDemo(browser, server) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  context.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+  await page.goto(server.demoUrl);
+  await page.waitForSelector('body[data-ready="true"]');
+  return page;
+}
+
+/** Clicks `button`, picks `accountId` on the sandbox consent page that pops up, and allows. */
+export async function consentInPopup(page, button, accountId) {
+  const popupOpened = page.waitForEvent('popup');
+  await button.click();
+  const popup = await popupOpened;
+  await popup.waitForURL(/\/sandbox\/oauth\/authorize/);
+  await popup.check(`#account-${accountId}`);
+  await popup.click('button[value="allow"]');
+  await popup.waitForEvent('close');
+}
+
+/** The demo user's sandbox accounts as the page's SDK holds them. */
+export function sandboxCredentials(page) {
+  return page.evaluate(() =>
+    window.paragon.getUser().integrations.sandbox.allCredentials.map((c) => ({
+      id: c.id,
+      providerId: c.providerId,
+      name: c.providerData.name,
+      status: c.status,
+      configuration: c.configurations[0],
+    })),
+  );
 }
