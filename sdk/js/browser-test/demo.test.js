@@ -189,6 +189,11 @@ test('a workflow disabled for account 2 still runs for account 1 only', async (t
   await page.getByRole('button', { name: 'Run the workflow as Grace Hopper' }).click();
   await page.waitForFunction(() => document.getElementById('message').classList.contains('error'));
   assert.match(await message().textContent(), /not enabled/i);
+
+  await page.evaluate(() => { document.getElementById('output').textContent = ''; });
+  await page.getByRole('button', { name: 'Run the workflow as Ada Lovelace' }).click();
+  await page.waitForFunction(() => document.getElementById('output').textContent.includes('as Ada Lovelace'));
+  assert.match(await page.locator('#output').textContent(), /Charles Babbage/);
 });
 
 test('uninstallIntegration removes account 1 and keeps account 2', async () => {
