@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::cors;
 use crate::error::ApiError;
 use crate::handlers::{
     browser, config, demo, event_stream, install, oauth_callback, ops, projects, proxy, sdk,
@@ -110,6 +111,10 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/sandbox", state.sandbox.router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::end_user_api,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

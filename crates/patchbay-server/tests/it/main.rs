@@ -8,6 +8,7 @@ mod browser_assets;
 mod configuration;
 mod connect_failures;
 mod connecting;
+mod cors;
 mod errors;
 mod event_stream;
 mod fixtures;
