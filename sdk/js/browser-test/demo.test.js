@@ -98,6 +98,11 @@ test('with allowMultipleCredentials a second account joins the first in getUser(
   assert.equal(await page.locator('#accounts tr').count(), 2);
 });
 
+test('the demo page, with two accounts listed, has no serious accessibility violations', async () => {
+  assert.deepEqual(await seriousViolations(page.mainFrame(), 'demo-page'), []);
+  await screenshot(page, 'demo-two-accounts');
+});
+
 test('request() returns each account\'s own data', async () => {
   await page.getByRole('button', { name: 'List contacts as Ada Lovelace' }).click();
   await page.waitForFunction(() => document.getElementById('output').textContent.includes('as Ada Lovelace'));
@@ -114,11 +119,11 @@ test('request() returns each account\'s own data', async () => {
 
 test('workflow() runs the demo workflow as each account', async (t) => {
   if (!features.triggers) return t.skip('this build has no workflow triggers (POST /sdk/triggers/{id})');
-  await page.getByRole('button', { name: 'Run the workflow as Ada Lovelace' }).click();
+  await page.getByRole('button', { name: 'Run workflow as Ada Lovelace' }).click();
   await page.waitForFunction(() => document.getElementById('output').textContent.includes('paragon.workflow("list-contacts") as Ada Lovelace'));
   assert.match(await page.locator('#output').textContent(), /Charles Babbage/);
 
-  await page.getByRole('button', { name: 'Run the workflow as Grace Hopper' }).click();
+  await page.getByRole('button', { name: 'Run workflow as Grace Hopper' }).click();
   await page.waitForFunction(() => document.getElementById('output').textContent.includes('paragon.workflow("list-contacts") as Grace Hopper'));
   const grace = await page.locator('#output').textContent();
   assert.match(grace, /Howard Aiken/);
@@ -126,7 +131,7 @@ test('workflow() runs the demo workflow as each account', async (t) => {
 });
 
 test('connect() opens the portal on account 2; a setting and a workflow change only that account', async () => {
-  const opener = page.getByRole('button', { name: 'Open the portal for Grace Hopper' });
+  const opener = page.getByRole('button', { name: 'Open portal for Grace Hopper' });
   await opener.click();
   const dialog = page.locator('[data-patchbay-portal="sandbox"]');
   await dialog.waitFor();
@@ -163,7 +168,7 @@ test('connect() opens the portal on account 2; a setting and a workflow change o
   assert.equal(await page.evaluate(() => document.activeElement.tagName), 'IFRAME');
   await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached' });
-  await page.waitForFunction(() => document.activeElement.getAttribute('aria-label') === 'Open the portal for Grace Hopper');
+  await page.waitForFunction(() => document.activeElement.getAttribute('aria-label') === 'Open portal for Grace Hopper');
 
   await page.evaluate(() => window.paragon.refreshUser());
   const [ada, grace] = await sandboxCredentials();
@@ -174,7 +179,7 @@ test('connect() opens the portal on account 2; a setting and a workflow change o
 });
 
 test('the portal opened on account 1 shows account 1\'s own settings', async () => {
-  await page.getByRole('button', { name: 'Open the portal for Ada Lovelace' }).click();
+  await page.getByRole('button', { name: 'Open portal for Ada Lovelace' }).click();
   const portal = page.frameLocator('iframe[title="Sandbox CRM Connect Portal"]');
   await portal.locator('#account-heading', { hasText: 'Ada Lovelace' }).waitFor();
   assert.equal(await portal.getByLabel('Pipeline').inputValue(), '');
@@ -186,12 +191,12 @@ test('the portal opened on account 1 shows account 1\'s own settings', async () 
 
 test('a workflow disabled for account 2 still runs for account 1 only', async (t) => {
   if (!features.triggers) return t.skip('this build has no workflow triggers (POST /sdk/triggers/{id})');
-  await page.getByRole('button', { name: 'Run the workflow as Grace Hopper' }).click();
+  await page.getByRole('button', { name: 'Run workflow as Grace Hopper' }).click();
   await page.waitForFunction(() => document.getElementById('message').classList.contains('error'));
   assert.match(await message().textContent(), /not enabled/i);
 
   await page.evaluate(() => { document.getElementById('output').textContent = ''; });
-  await page.getByRole('button', { name: 'Run the workflow as Ada Lovelace' }).click();
+  await page.getByRole('button', { name: 'Run workflow as Ada Lovelace' }).click();
   await page.waitForFunction(() => document.getElementById('output').textContent.includes('as Ada Lovelace'));
   assert.match(await page.locator('#output').textContent(), /Charles Babbage/);
 });

@@ -57,7 +57,7 @@ test('an INVALID account is reconnected from the portal, keeping its id and sett
   assert.equal(status, 'INVALID');
   await sandboxControl('reset');
 
-  await page.getByRole('button', { name: 'Open the portal for Katherine Johnson' }).click();
+  await page.getByRole('button', { name: 'Open portal for Katherine Johnson' }).click();
   const portal = page.frameLocator('iframe[title="Sandbox CRM Connect Portal"]');
   await portal.locator('#account-heading', { hasText: 'Katherine Johnson' }).waitFor();
   assert.match(await portal.locator('#accounts .account-choice').innerText(), /Needs reconnecting/);
