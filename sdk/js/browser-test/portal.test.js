@@ -1,7 +1,8 @@
-// An account whose refresh token the provider revoked shows as needing
-// reconnection in the Connect Portal, and reconnecting it from there keeps
-// its id and settings. The sandbox issues 2-second tokens here, so the
-// background refresher meets the revocation at once.
+// The Connect Portal's own flows: an account whose refresh token the
+// provider revoked shows as needing reconnection and is reconnected from
+// there, keeping its id and settings (the sandbox issues 2-second tokens
+// here, so the background refresher meets the revocation at once); and an
+// API-key account is added through the portal's credentials form.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,4 +81,32 @@ test('an INVALID account is reconnected from the portal, keeping its id and sett
   assert.equal(after[0].id, katherine.id);
   assert.equal(after[0].status, 'VALID');
   assert.equal(after[0].configuration.sharedSettings.pipeline, 'Sales');
+});
+
+test('an API-key account is added from the portal, starting from no account at all', async () => {
+  await page.evaluate(() => window.paragon.connect('sandbox-keys'));
+  const portal = page.frameLocator('iframe[title="Sandbox (API key) Connect Portal"]');
+  await portal.locator('#no-accounts').waitFor();
+  const frame = page.frames().find((f) => f.url().endsWith('/portal/'));
+  await screenshot(page, 'portal-6-no-account');
+  assert.deepEqual(await seriousViolations(frame, 'portal-no-account'), []);
+
+  await portal.getByRole('button', { name: 'Connect an account' }).click();
+  const key = portal.getByLabel('API key');
+  await key.waitFor();
+  assert.equal(await key.evaluate((el) => el === document.activeElement), true, 'focus moves to the first field');
+  await key.fill('sbx_key_wrong');
+  await portal.getByRole('button', { name: 'Connect', exact: true }).click();
+  await portal.locator('#status.error').waitFor();
+  await screenshot(page, 'portal-7-credentials-refused');
+  assert.deepEqual(await seriousViolations(frame, 'portal-credentials-form'), []);
+
+  await key.fill('sbx_key_grace_8a1d6f04c2e9');
+  await portal.getByRole('button', { name: 'Connect', exact: true }).click();
+  await portal.locator('#account-heading', { hasText: 'Grace Hopper' }).waitFor();
+  assert.equal(await portal.locator('#credentials-form').isHidden(), true);
+  await page.keyboard.press('Escape');
+  await page.locator('[data-patchbay-portal]').waitFor({ state: 'detached' });
+  const user = await page.evaluate(() => window.paragon.getUser());
+  assert.deepEqual(user.integrations['sandbox-keys'].allCredentials.map((c) => c.providerId), ['acct_grace']);
 });
