@@ -1,7 +1,7 @@
 //! What Patchbay serves to browsers besides the API: the JavaScript SDK
 //! (`/sdk.js`, `/sdk.global.js`, `/sdk.d.ts`) and the Connect Portal
-//! (`/portal/`). All of it is compiled into the binary; nothing comes from a
-//! CDN. The portal receives the user token from the SDK by `postMessage`,
+//! (`/portal/`, from `assets/portal`). All of it is compiled into the
+//! binary; nothing comes from a CDN. The portal receives the user token from the SDK by `postMessage`,
 //! never in its URL (see `sdk/js/README.md`).
 
 use axum::http::{HeaderValue, header};
@@ -13,9 +13,9 @@ const SDK_TYPES: &str = include_str!("../../../../sdk/js/paragon.d.ts");
 /// Where the module's `export` block starts; the classic script stops there.
 const MODULE_EXPORTS_MARKER: &str = "// ---- module exports";
 
-const PORTAL_PAGE: &str = include_str!("../../../../sdk/js/portal/index.html");
-const PORTAL_SCRIPT: &str = include_str!("../../../../sdk/js/portal/portal.js");
-const PORTAL_STYLES: &str = include_str!("../../../../sdk/js/portal/portal.css");
+const PORTAL_PAGE: &str = include_str!("../../assets/portal/index.html");
+const PORTAL_SCRIPT: &str = include_str!("../../assets/portal/portal.js");
+const PORTAL_STYLES: &str = include_str!("../../assets/portal/portal.css");
 
 /// The portal loads only its own files and talks only to this server.
 const PORTAL_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
