@@ -145,6 +145,8 @@ export interface InstallIntegrationOptions {
   connection?: Record<string, string>;
   /** Navigate this page to the provider and back to this URL instead of using a popup. */
   redirectUrl?: string;
+  /** Open the Connect Portal on the new account once it is connected. */
+  showPortalAfterInstall?: boolean;
 }
 
 export interface InstallResult {

@@ -420,7 +420,8 @@ function createParagon(env = {}) {
 
   // ---- the public object --------------------------------------------------
 
-  return {
+  // Its methods never use `this`, so they work detached (`const { request } = paragon`).
+  const api = {
     /** Points the SDK at a Patchbay deployment (`https://patchbay.example` or a bare host name). */
     configureGlobal({ host: newHost } = {}) {
       if (newHost) host = normalizeHost(newHost);
@@ -487,7 +488,15 @@ function createParagon(env = {}) {
       } catch (error) {
         return Promise.reject(error);
       }
-      const { allowMultipleCredentials, selectedCredentialId, externalId, credentials, connection, redirectUrl } = options;
+      const {
+        allowMultipleCredentials,
+        selectedCredentialId,
+        externalId,
+        credentials,
+        connection,
+        redirectUrl,
+        showPortalAfterInstall,
+      } = options;
       const state = integrationState(type);
       const hasValid = state && state.allCredentials.some((c) => c.status === 'VALID');
       if (hasValid && !allowMultipleCredentials && !selectedCredentialId) {
@@ -525,7 +534,13 @@ function createParagon(env = {}) {
           ),
         );
       }
-      return installWithPopup(type, body, popup);
+      const installing = installWithPopup(type, body, popup);
+      if (!showPortalAfterInstall) return installing;
+      // Paragon's option: present the new account's settings right away.
+      return installing.then((result) => {
+        api.connect(type, { selectedCredentialId: result.credentialId });
+        return result;
+      });
     },
 
     /** Disconnects the selected account (required when the user has several). */
@@ -614,6 +629,7 @@ function createParagon(env = {}) {
       return type === undefined ? integrationMetadata : metadataFor(type);
     },
   };
+  return api;
 }
 
 // ---- module exports (not part of the classic script served at /sdk.global.js) ----

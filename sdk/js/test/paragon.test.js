@@ -486,3 +486,20 @@ test('changes made in the portal reach the connect callbacks', async () => {
   await settle();
   assert.equal(win.document.body.children.length, 0);
 });
+
+test('showPortalAfterInstall opens the portal on the account just connected', async () => {
+  const win = fakeWindow();
+  const { sdk, state } = await signedIn(
+    { 'POST /integrations/sandbox/install': { authorizationUrl: 'https://p/a', installSessionId: 's7' } },
+    { window: win },
+  );
+  const pending = sdk.installIntegration('sandbox', { showPortalAfterInstall: true });
+  await settle();
+  assert.equal(win.document.body.children.length, 0, 'no portal before the account is connected');
+  state.user = userWith([ADA]);
+  win.post({ type: 'patchbay:install', status: 'complete', installSessionId: 's7', credentialId: ADA.id }, HOST);
+  await pending;
+  const frame = win.document.body.children[0].children[0];
+  win.post({ type: 'patchbay:portal-ready' }, HOST, frame.contentWindow);
+  assert.equal(frame.contentWindow.messages[0].data.selectedCredentialId, ADA.id);
+});
