@@ -138,8 +138,10 @@ export async function consentInPopup(page, button, accountId) {
   const popup = await popupOpened;
   await popup.waitForURL(/\/sandbox\/oauth\/authorize/);
   await popup.check(`#account-${accountId}`);
+  // The callback page closes itself quickly: listen before allowing.
+  const closed = popup.waitForEvent('close');
   await popup.click('button[value="allow"]');
-  await popup.waitForEvent('close');
+  await closed;
 }
 
 /** The demo user's sandbox accounts as the page's SDK holds them. */
