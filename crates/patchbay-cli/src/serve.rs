@@ -39,6 +39,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 ..SandboxConfig::default()
             },
             refresh_interval: config.refresh_interval,
+            credential_check_interval: config.credential_check_interval,
             webhooks: patchbay_server::WebhookPolicy::default(),
         },
     );

@@ -95,9 +95,18 @@ pub async fn selected_credential(
     headers: &HeaderMap,
     operation: Operation,
 ) -> Result<CredentialRecord, ApiError> {
-    let selection = match headers.get(CREDENTIAL_HEADER) {
-        Some(value) => Some(value.to_str().map_err(|_| credential_not_found())?),
-        None => None,
+    let mut values = headers.get_all(CREDENTIAL_HEADER).iter();
+    let selection = match (values.next(), values.next()) {
+        (None, _) => None,
+        (Some(value), None) => Some(value.to_str().map_err(|_| credential_not_found())?),
+        // Acting as the first or the last would be a guess.
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidParameter,
+                "Send one X-Paragon-Credential header, not several.",
+            ));
+        }
     };
     let accounts = visible_credentials(state, user, runtime, Some(integration)).await?;
     let policy = SelectionPolicy {

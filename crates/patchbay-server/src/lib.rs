@@ -22,6 +22,7 @@ mod secrets;
 mod state;
 mod tokens;
 mod user_object;
+mod verified_tokens;
 mod webhooks;
 
 use std::future::Future;

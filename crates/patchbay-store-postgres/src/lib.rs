@@ -318,6 +318,57 @@ impl Store for PgStore {
         config::list_signing_keys(&self.pool, project_id).await
     }
 
+    async fn get_project_with_active_keys(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>> {
+        #[derive(FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            project: ProjectRow,
+            kid: Option<String>,
+            algorithm: Option<String>,
+            public_key_pem: Option<String>,
+            key_created_at: Option<DateTime<Utc>>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT p.id, p.name, p.settings, p.config_version, p.created_at, p.updated_at,
+                    k.kid, k.algorithm, k.public_key_pem, k.created_at AS key_created_at
+             FROM projects p
+             LEFT JOIN signing_keys k ON k.project_id = p.id AND k.revoked_at IS NULL
+             WHERE p.id = $1
+             ORDER BY k.created_at, k.kid",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rows = rows.into_iter();
+        let Some(first) = rows.next() else {
+            return Ok(None);
+        };
+        let mut keys = Vec::new();
+        let mut project = None;
+        for row in std::iter::once(first).chain(rows) {
+            if let (Some(kid), Some(algorithm), Some(public_key_pem), Some(created_at)) = (
+                row.kid,
+                row.algorithm,
+                row.public_key_pem,
+                row.key_created_at,
+            ) {
+                keys.push(SigningKeyRecord {
+                    project_id,
+                    kid,
+                    algorithm,
+                    public_key_pem,
+                    created_at,
+                    revoked_at: None,
+                });
+            }
+            project.get_or_insert(row.project);
+        }
+        Ok(project.map(|project| (project.into(), keys)))
+    }
+
     async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {
         config::revoke_signing_key(&self.pool, project_id, kid).await
     }

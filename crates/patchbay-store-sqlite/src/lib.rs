@@ -99,6 +99,12 @@ impl SqliteStore {
         events: &[NewEvent],
     ) -> StoreResult<()> {
         tx.commit().await?;
+        self.announce(events);
+        Ok(())
+    }
+
+    /// Tells listeners that `events`, just committed, exist.
+    fn announce(&self, events: &[NewEvent]) {
         let mut announced: Vec<(Uuid, &str)> = Vec::new();
         for event in events {
             let user = (event.project_id, event.user_id.as_str());
@@ -111,7 +117,6 @@ impl SqliteStore {
                 });
             }
         }
-        Ok(())
     }
 }
 
@@ -348,6 +353,42 @@ impl Store for SqliteStore {
 
     async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {
         config::list_signing_keys(&self.reader, project_id).await
+    }
+
+    async fn get_project_with_active_keys(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.name, p.settings, p.config_version, p.created_at, p.updated_at,
+                    k.kid, k.algorithm, k.public_key_pem, k.created_at AS key_created_at
+             FROM projects p
+             LEFT JOIN signing_keys k ON k.project_id = p.id AND k.revoked_at IS NULL
+             WHERE p.id = $1
+             ORDER BY k.created_at, k.kid",
+        )
+        .bind(project_id.hyphenated())
+        .fetch_all(&self.reader)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let project = project_from_row(first)?;
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let Some(kid) = row.try_get::<Option<String>, _>("kid")? else {
+                continue;
+            };
+            keys.push(SigningKeyRecord {
+                project_id,
+                kid,
+                algorithm: row.try_get("algorithm")?,
+                public_key_pem: row.try_get("public_key_pem")?,
+                created_at: from_millis(row.try_get("key_created_at")?)?,
+                revoked_at: None,
+            });
+        }
+        Ok(Some((project, keys)))
     }
 
     async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {

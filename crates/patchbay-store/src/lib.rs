@@ -106,6 +106,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// All signing keys of a project, oldest first, revoked ones included.
     async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>>;
 
+    /// A project and its active (unrevoked) signing keys, oldest first, in
+    /// one read: what authenticating a user token needs on every request.
+    async fn get_project_with_active_keys(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>>;
+
     /// `NotFound` when the project has no such active key.
     async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()>;
 

@@ -43,9 +43,9 @@ impl TestServer {
         Self::start_with(db, true, MasterKey::generate()).await
     }
 
-    /// A server whose webhooks are retried under `policy`.
-    pub async fn with_webhook_policy(db: &TestDb, policy: patchbay_server::WebhookPolicy) -> Self {
-        Self::start_configured(db, true, MasterKey::generate(), policy).await
+    /// A server whose configuration `adjust` changes from the tests' default.
+    pub async fn configured(db: &TestDb, adjust: impl FnOnce(&mut ServerConfig)) -> Self {
+        Self::start_configured(db, true, MasterKey::generate(), adjust).await
     }
 
     /// A server without the background refresher, so tests decide when a
@@ -61,14 +61,14 @@ impl TestServer {
     }
 
     async fn start_with(db: &TestDb, refresher: bool, master: MasterKey) -> Self {
-        Self::start_configured(db, refresher, master, WEBHOOK_POLICY).await
+        Self::start_configured(db, refresher, master, |_| {}).await
     }
 
     async fn start_configured(
         db: &TestDb,
         refresher: bool,
         master: MasterKey,
-        webhooks: patchbay_server::WebhookPolicy,
+        adjust: impl FnOnce(&mut ServerConfig),
     ) -> Self {
         let store = db.store();
         let master_key = MasterKey::parse(&master.to_base64()).unwrap();
@@ -77,18 +77,18 @@ impl TestServer {
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(
-            store,
-            keyring,
-            ServerConfig {
-                public_url: base_url.clone(),
-                admin_token: Some(ADMIN_TOKEN.to_owned().into()),
-                provider_timeouts: PROVIDER_TIMEOUTS,
-                sandbox: Default::default(),
-                refresh_interval: std::time::Duration::from_millis(100),
-                webhooks,
-            },
-        );
+        let mut config = ServerConfig {
+            public_url: base_url.clone(),
+            admin_token: Some(ADMIN_TOKEN.to_owned().into()),
+            provider_timeouts: PROVIDER_TIMEOUTS,
+            sandbox: Default::default(),
+            refresh_interval: std::time::Duration::from_millis(100),
+            // Tests that check API keys periodically ask for it.
+            credential_check_interval: std::time::Duration::from_secs(3600),
+            webhooks: WEBHOOK_POLICY,
+        };
+        adjust(&mut config);
+        let state = AppState::new(store, keyring, config);
         let refresher = refresher.then(|| patchbay_server::spawn_refresher(state.clone()));
         let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
         let (stop, stopped) = oneshot::channel::<()>();

@@ -67,7 +67,7 @@ fn per_account(webhooks: &[ReceivedWebhook]) -> HashMap<String, Vec<String>> {
 /// Checks every signature with the Standard Webhooks reference library
 /// (Python, from PyPI; `scripts/test` installs it).
 fn verify_with_reference_library(secret: &str, webhooks: &[ReceivedWebhook]) {
-    let python = std::env::var("PATCHBAY_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let python = crate::python::python();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/python/verify_webhooks.py"
@@ -240,7 +240,7 @@ async fn failing_deliveries_are_dead_lettered_then_replayed(db: TestDb) {
         retry_window: Duration::from_millis(500),
         ..patchbay_test_support::WEBHOOK_POLICY
     };
-    let server = TestServer::with_webhook_policy(&db, policy).await;
+    let server = TestServer::configured(&db, |config| config.webhooks = policy).await;
     let provider = FakeProvider::start(SandboxConfig::default()).await;
     let project = TestProject::with_config(&server, &provider.config_document()).await;
     let receiver = WebhookReceiver::start().await;
