@@ -139,7 +139,7 @@ export interface InstallIntegrationOptions {
   selectedCredentialId?: CredentialSelection;
   /** A label for the new account, unique per user and integration. */
   externalId?: string;
-  /** API-key or basic-auth fields, by id (no popup then). */
+  /** API-key or basic-auth fields, by id (no popup then; without them the portal asks for them). */
   credentials?: Record<string, string>;
   /** Values of the integration's connection fields. */
   connection?: Record<string, string>;

@@ -375,6 +375,7 @@ function createParagon(env = {}) {
             token,
             integration: type,
             selectedCredentialId: options.selectedCredentialId,
+            install: Boolean(options.install),
           },
           host,
         );
@@ -416,6 +417,33 @@ function createParagon(env = {}) {
     emit('onPortalOpen', { integrationType: type });
     if (typeof options.onOpen === 'function') options.onOpen();
     return { close, frame };
+  }
+
+  /**
+   * API-key and basic-auth accounts without `credentials`: the portal asks
+   * the user for them. Resolves once an account is connected; rejects if the
+   * portal closes first.
+   */
+  function installInPortal(type, selectedCredentialId) {
+    return new Promise((resolve, reject) => {
+      let connected = false;
+      try {
+        api.connect(type, {
+          selectedCredentialId,
+          install: true,
+          onInstall: (payload) => {
+            connected = true;
+            installed(type, payload.credentialId, payload).then(resolve);
+          },
+          onClose: () => {
+            if (connected) return;
+            reject(new ParagonError('The Connect Portal was closed before an account was connected.', { code: 'install_cancelled' }));
+          },
+        });
+      } catch (error) {
+        reject(error);
+      }
+    });
   }
 
   // ---- the public object --------------------------------------------------
@@ -516,15 +544,10 @@ function createParagon(env = {}) {
         redirectUrl,
       });
       const meta = metadataFor(type);
-      const needsPopup = !credentials && !redirectUrl && (!meta || meta.authType === 'oauth2');
       if (meta && meta.authType !== 'oauth2' && !credentials) {
-        return Promise.reject(
-          new ParagonError(
-            `Integration "${type}" is connected with ${meta.authType} credentials: pass them as options.credentials, or open paragon.connect("${type}").`,
-            { code: 'credentials_required' },
-          ),
-        );
+        return installInPortal(type, selectedCredentialId);
       }
+      const needsPopup = !credentials && !redirectUrl && (!meta || meta.authType === 'oauth2');
       const popup = needsPopup ? openPopup() : null;
       if (needsPopup && !popup) {
         return Promise.reject(

@@ -110,3 +110,20 @@ test('an API-key account is added from the portal, starting from no account at a
   const user = await page.evaluate(() => window.paragon.getUser());
   assert.deepEqual(user.integrations['sandbox-keys'].allCredentials.map((c) => c.providerId), ['acct_grace']);
 });
+
+test('installIntegration for an API-key integration asks for the key in the portal and resolves with the account', async () => {
+  await page.evaluate(() => {
+    window.keyInstall = window.paragon.installIntegration('sandbox-keys', { allowMultipleCredentials: true });
+  });
+  const portal = page.frameLocator('iframe[title="Sandbox (API key) Connect Portal"]');
+  const key = portal.getByLabel('API key');
+  await key.waitFor();
+  assert.equal(await key.evaluate((el) => el === document.activeElement), true, 'the form is ready to type in');
+  await key.fill('sbx_key_ada_3f9c2e71d4b8');
+  await portal.getByRole('button', { name: 'Connect', exact: true }).click();
+  const result = await page.evaluate(() => window.keyInstall);
+  assert.equal(result.integrationType, 'sandbox-keys');
+  assert.equal(result.credential.providerId, 'acct_ada');
+  await page.keyboard.press('Escape');
+  await page.locator('[data-patchbay-portal]').waitFor({ state: 'detached' });
+});

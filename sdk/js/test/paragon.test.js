@@ -237,7 +237,30 @@ test('API-key integrations connect with credentials and no popup', async () => {
   assert.equal(result.deduplicated, true);
   assert.equal(win.popups.length, 0);
   assert.ok(fetch.calls.some((c) => c.path === '/integrations/sandbox-keys/install'));
-  await assert.rejects(sdk.installIntegration('sandbox-keys'), { code: 'credentials_required' });
+});
+
+test('API-key integrations without credentials ask for them in the portal', async () => {
+  const win = fakeWindow();
+  const { sdk, state } = await signedIn({}, { window: win });
+  const pending = sdk.installIntegration('sandbox-keys');
+  assert.equal(win.popups.length, 0);
+  const frame = win.document.body.children[0].children[0];
+  win.post({ type: 'patchbay:portal-ready' }, HOST, frame.contentWindow);
+  assert.equal(frame.contentWindow.messages[0].data.install, true);
+  state.user.integrations['sandbox-keys'] = {
+    enabled: true,
+    credentialId: 'key-cred',
+    allCredentials: [{ id: 'key-cred', integrationId: 'int-keys', providerId: 'acct_ada', status: 'VALID' }],
+  };
+  win.post({ type: 'patchbay:portal-change', event: 'onIntegrationInstall', payload: { credentialId: 'key-cred' } }, HOST, frame.contentWindow);
+  const result = await pending;
+  assert.equal(result.credentialId, 'key-cred');
+  assert.equal(result.credential.providerId, 'acct_ada');
+
+  // Closing the portal before connecting anything rejects.
+  const cancelled = sdk.installIntegration('sandbox-keys', { allowMultipleCredentials: true });
+  win.keydown('Escape');
+  await assert.rejects(cancelled, { code: 'install_cancelled' });
 });
 
 test('uninstallIntegration deletes the selected account and reloads the user', async () => {
@@ -458,7 +481,14 @@ test('connect opens the portal in an overlay iframe and hands it the token by po
   win.post({ type: 'patchbay:portal-ready' }, HOST, frame.contentWindow);
   assert.deepEqual(frame.contentWindow.messages, [
     {
-      data: { type: 'patchbay:portal-init', projectId: PROJECT, token: TOKEN, integration: 'sandbox', selectedCredentialId: GRACE.id },
+      data: {
+        type: 'patchbay:portal-init',
+        projectId: PROJECT,
+        token: TOKEN,
+        integration: 'sandbox',
+        selectedCredentialId: GRACE.id,
+        install: false,
+      },
       origin: HOST,
     },
   ]);

@@ -81,6 +81,10 @@ window.addEventListener('message', async (event) => {
   render();
   view.content.hidden = false;
   view.title.focus();
+  // installIntegration() for an API-key integration: ask for the credentials at once.
+  if (data.install && state.meta.authType !== 'oauth2') {
+    showCredentialsForm(data.selectedCredentialId ? state.selectedId : undefined);
+  }
   // Changes made anywhere else (another tab, the developer's backend) show here too.
   for (const name of CHANGE_EVENTS) paragon.subscribe(name, () => render());
 });
