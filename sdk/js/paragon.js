@@ -81,6 +81,13 @@ function hasHeader(headers, name) {
   return Object.keys(headers).some((key) => key.toLowerCase() === wanted);
 }
 
+/** The SDK sets these itself; a caller's copy, in any case, would be merged into them. */
+const SDK_HEADERS = ['authorization', 'x-paragon-credential'];
+
+function callerHeaders(headers) {
+  return Object.fromEntries(Object.entries(headers).filter(([key]) => !SDK_HEADERS.includes(key.toLowerCase())));
+}
+
 function withoutUndefined(object) {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
 }
@@ -146,7 +153,7 @@ function createParagon(env = {}) {
   /** Sends one end-user API request; `body` is already serialized. */
   function send(method, path, { body, headers = {}, credential } = {}) {
     requireAuth();
-    const all = { ...headers, Authorization: `Bearer ${token}` };
+    const all = { ...callerHeaders(headers), Authorization: `Bearer ${token}` };
     if (credential) all['X-Paragon-Credential'] = credential;
     return fetchFn(sdkUrl(path), { method, headers: all, body });
   }

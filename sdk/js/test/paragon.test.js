@@ -313,9 +313,16 @@ test('request calls the proxy as the selected account and returns the parsed bod
   const created = await sdk.request('sandbox', '/contacts', {
     method: 'post',
     body: { name: 'Jean' },
-    headers: { 'X-Trace': '1' },
+    headers: { 'X-Trace': '1', authorization: 'Bearer someone-else', 'x-paragon-credential': ADA.id },
     selectedCredentialId: GRACE.id,
   });
+  const sent = fetch.calls.find((c) => c.method === 'POST');
+  assert.deepEqual(
+    Object.keys(sent.headers).filter((name) => ['authorization', 'x-paragon-credential'].includes(name.toLowerCase())),
+    ['Authorization', 'X-Paragon-Credential'],
+    'only the SDK\'s own token and selection are sent',
+  );
+  assert.equal(sent.headers.Authorization, `Bearer ${TOKEN}`);
   assert.deepEqual(created, { id: 'c1', name: 'Jean' });
   assert.equal(await sdk.request('sandbox', 'contacts?limit=1'), 'plain text');
   assert.equal(fetch.calls.at(-1).path, '/proxy/sandbox/contacts?limit=1');
