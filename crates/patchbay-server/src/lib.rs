@@ -6,6 +6,7 @@
 mod accounts;
 mod auth;
 mod connect;
+mod cors;
 mod error;
 mod events;
 mod extract;

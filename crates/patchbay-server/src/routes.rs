@@ -16,10 +16,11 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::cors;
 use crate::error::ApiError;
 use crate::handlers::{
-    config, demo, event_stream, install, oauth_callback, ops, projects, proxy, sdk, signing_keys,
-    users, webhooks,
+    browser, config, demo, event_stream, install, oauth_callback, ops, projects, proxy, sdk,
+    signing_keys, users, webhooks,
 };
 use crate::metrics;
 use crate::state::AppState;
@@ -34,6 +35,7 @@ use crate::state::AppState;
         (name = "admin", description = "Admin API, authenticated with a project secret key"),
         (name = "sdk", description = "End-user API (Paragon-compatible), authenticated with a user token"),
         (name = "oauth", description = "The OAuth callback providers redirect to"),
+        (name = "browser", description = "The JavaScript SDK and the Connect Portal"),
     )
 )]
 struct ApiDoc;
@@ -59,6 +61,12 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
         .routes(routes!(demo::page))
+        .routes(routes!(browser::sdk_module))
+        .routes(routes!(browser::sdk_classic))
+        .routes(routes!(browser::sdk_types))
+        .routes(routes!(browser::portal_page))
+        .routes(routes!(browser::portal_script))
+        .routes(routes!(browser::portal_styles))
         .routes(routes!(projects::create))
         .routes(routes!(projects::get))
         .routes(routes!(
@@ -103,6 +111,10 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/sandbox", state.sandbox.router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::end_user_api,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

@@ -4,9 +4,11 @@
 
 mod accounts;
 mod admin;
+mod browser_assets;
 mod configuration;
 mod connect_failures;
 mod connecting;
+mod cors;
 mod errors;
 mod event_stream;
 mod fixtures;

@@ -1,0 +1,116 @@
+//! CORS for the end-user API, so the JavaScript SDK works from the
+//! developer's own site: a browser page on one of a project's
+//! `settings.allowedOrigins` may call `/projects/{id}/sdk/...`. Requests
+//! authenticate with a bearer token, never a cookie, so no credentials mode
+//! is granted. Other paths (the admin API above all) get no CORS headers.
+
+use axum::extract::{Request, State};
+use axum::http::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS,
+    ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, VARY,
+};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use crate::runtime::ProjectRuntime;
+use crate::state::AppState;
+
+/// How long a browser may reuse a preflight answer.
+const PREFLIGHT_MAX_AGE_SECONDS: &str = "600";
+
+pub async fn end_user_api(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (Some(origin), Some(project_id)) = (
+        request.headers().get(ORIGIN).cloned(),
+        sdk_project(request.uri().path()),
+    ) else {
+        return next.run(request).await;
+    };
+    let allowed = is_allowed(&state, project_id, &origin).await;
+    let preflight = request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        if allowed {
+            grant_preflight(request.headers(), response.headers_mut());
+            grant(response.headers_mut(), origin);
+        }
+        response
+            .headers_mut()
+            .insert(VARY, HeaderValue::from_static("origin"));
+        return response;
+    }
+    let mut response = next.run(request).await;
+    if allowed {
+        grant(response.headers_mut(), origin);
+    }
+    response
+        .headers_mut()
+        .append(VARY, HeaderValue::from_static("origin"));
+    response
+}
+
+/// The project id of an end-user API path, `/projects/{id}/sdk/...`.
+fn sdk_project(path: &str) -> Option<Uuid> {
+    let rest = path.strip_prefix("/projects/")?;
+    let (id, rest) = rest.split_once('/')?;
+    (rest == "sdk" || rest.starts_with("sdk/"))
+        .then(|| Uuid::parse_str(id).ok())
+        .flatten()
+}
+
+/// Whether `origin` is one of the project's allowed origins. An unknown
+/// project or an unreadable store allows nothing; the request itself then
+/// gets its usual answer.
+async fn is_allowed(state: &AppState, project_id: Uuid, origin: &HeaderValue) -> bool {
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let Ok(Some(project)) = state.store.get_project(project_id).await else {
+        return false;
+    };
+    match ProjectRuntime::load(state, &project).await {
+        Ok(runtime) => runtime.settings.allowed_origins.iter().any(|o| o == origin),
+        Err(_) => false,
+    }
+}
+
+fn grant(headers: &mut HeaderMap, origin: HeaderValue) {
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    // Proxy responses carry the provider's headers; let the page read them.
+    headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("*"));
+}
+
+/// Any method, and whatever headers the page asked for (the proxy forwards
+/// the caller's own headers; `*` would not cover `Authorization`).
+fn grant_preflight(request: &HeaderMap, response: &mut HeaderMap) {
+    if let Some(method) = request.get(ACCESS_CONTROL_REQUEST_METHOD) {
+        response.insert(ACCESS_CONTROL_ALLOW_METHODS, method.clone());
+    }
+    if let Some(headers) = request.get(ACCESS_CONTROL_REQUEST_HEADERS) {
+        response.insert(ACCESS_CONTROL_ALLOW_HEADERS, headers.clone());
+    }
+    response.insert(
+        ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static(PREFLIGHT_MAX_AGE_SECONDS),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sdk_project;
+
+    #[test]
+    fn only_end_user_api_paths_name_a_project() {
+        let id = "5a7c6b00-de30-4000-8000-000000000001";
+        assert!(sdk_project(&format!("/projects/{id}/sdk/me")).is_some());
+        assert!(sdk_project(&format!("/projects/{id}/sdk")).is_some());
+        assert!(sdk_project(&format!("/projects/{id}/sdkx/me")).is_none());
+        assert!(sdk_project(&format!("/api/v1/projects/{id}/config")).is_none());
+        assert!(sdk_project("/projects/not-a-uuid/sdk/me").is_none());
+    }
+}

@@ -1,0 +1,238 @@
+// Type declarations for Patchbay's JavaScript SDK (paragon.js).
+
+export type CredentialStatus = 'PENDING' | 'VALID' | 'INVALID';
+
+export interface WorkflowState {
+  enabled: boolean;
+  settings: Record<string, unknown>;
+}
+
+export interface CredentialConfiguration {
+  id: string;
+  connectCredentialId: string;
+  isDefault: boolean;
+  sharedSettings: Record<string, unknown>;
+  workflowSettings: Record<string, WorkflowState>;
+  dateCreated: string;
+  dateUpdated: string;
+}
+
+/** One connected account. Never carries a token. */
+export interface ConnectCredential {
+  id: string;
+  projectId: string;
+  integrationId: string;
+  personaId: string;
+  externalId: string | null;
+  providerId: string | null;
+  providerData: Record<string, unknown>;
+  status: CredentialStatus;
+  isPreviewCredential: boolean;
+  dateCreated: string;
+  dateUpdated: string;
+  dateRefreshed: string | null;
+  dateValidUntil: string | null;
+  refreshFailureCount: number;
+  configurations: CredentialConfiguration[];
+}
+
+/** One integration as the user sees it; the top-level fields describe the default account. */
+export interface IntegrationState {
+  enabled: boolean;
+  credentialId?: string;
+  credentialStatus?: CredentialStatus;
+  providerId?: string;
+  providerData?: Record<string, unknown>;
+  allCredentials: ConnectCredential[];
+  allConfigurations: CredentialConfiguration[];
+  sharedSettings: Record<string, unknown>;
+  workflowSettings: Record<string, WorkflowState>;
+  configuredWorkflows: Record<string, WorkflowState>;
+}
+
+export interface AuthenticatedConnectUser {
+  authenticated: true;
+  userId: string;
+  meta: Record<string, unknown>;
+  resources: unknown[];
+  integrations: Record<string, IntegrationState>;
+}
+
+export interface UnauthenticatedConnectUser {
+  authenticated: false;
+}
+
+export type ConnectUser = AuthenticatedConnectUser | UnauthenticatedConnectUser;
+
+export interface UserSetting {
+  id: string;
+  type: 'text' | 'number' | 'boolean' | 'select' | 'email' | 'url';
+  title: string;
+  description?: string;
+  required?: boolean;
+  default?: unknown;
+  options?: string[];
+  pattern?: string;
+}
+
+export interface IntegrationMetadata {
+  id: string;
+  type: string;
+  name: string;
+  description: string | null;
+  icon: string | null;
+  authType: 'oauth2' | 'api_key' | 'basic';
+  credentialFields: Array<{ id: string; title: string; secret?: boolean }>;
+  connectionFields: Array<{ id: string; title: string }>;
+  userSettings: UserSetting[];
+  workflows: Array<{ id: string; description: string | null; defaultEnabled: boolean; inputs: UserSetting[] }>;
+}
+
+export type SdkEventName =
+  | 'onIntegrationInstall'
+  | 'onIntegrationUninstall'
+  | 'onWorkflowChange'
+  | 'onCredentialChange'
+  | 'onPortalOpen'
+  | 'onPortalClose';
+
+/** The payload of install, uninstall and credential events. */
+export interface IntegrationEvent {
+  integrationId: string;
+  integrationType: string;
+  credentialId: string;
+  credential?: ConnectCredential;
+}
+
+export interface WorkflowChangeEvent {
+  integrationId: string;
+  workflowId: string;
+  credentialId: string;
+  workflowStateChange: { enabled?: boolean; settings?: Record<string, unknown> };
+}
+
+export interface PortalEvent {
+  integrationType: string;
+}
+
+export interface SdkEventPayloads {
+  onIntegrationInstall: IntegrationEvent;
+  onIntegrationUninstall: IntegrationEvent;
+  onCredentialChange: IntegrationEvent;
+  onWorkflowChange: WorkflowChangeEvent;
+  onPortalOpen: PortalEvent;
+  onPortalClose: PortalEvent;
+}
+
+export type SdkEventListener<E extends SdkEventName> = (
+  payload: SdkEventPayloads[E],
+  user: ConnectUser,
+) => void;
+
+/** A credential id, `ext:<externalId>` or a plain externalId. */
+export type CredentialSelection = string;
+
+export interface InstallIntegrationOptions {
+  /** Connect another account although the user already has a valid one. */
+  allowMultipleCredentials?: boolean;
+  /** Reconnect (replace) this account, keeping its id, settings and workflows. */
+  selectedCredentialId?: CredentialSelection;
+  /** A label for the new account, unique per user and integration. */
+  externalId?: string;
+  /** API-key or basic-auth fields, by id (no popup then; without them the portal asks for them). */
+  credentials?: Record<string, string>;
+  /** Values of the integration's connection fields. */
+  connection?: Record<string, string>;
+  /** Navigate this page to the provider and back to this URL instead of using a popup. */
+  redirectUrl?: string;
+  /** Open the Connect Portal on the new account once it is connected. */
+  showPortalAfterInstall?: boolean;
+}
+
+export interface InstallResult {
+  integrationId: string;
+  integrationType: string;
+  credentialId: string;
+  credential?: ConnectCredential;
+  /** The external account was already connected and was updated instead of copied. */
+  deduplicated: boolean;
+}
+
+export interface ConnectOptions {
+  /** Open the portal on this account (else the default account). */
+  selectedCredentialId?: CredentialSelection;
+  onOpen?: () => void;
+  onClose?: () => void;
+  onInstall?: (payload: IntegrationEvent, user: ConnectUser) => void;
+  onUninstall?: (payload: IntegrationEvent, user: ConnectUser) => void;
+  onWorkflowChange?: (payload: WorkflowChangeEvent, user: ConnectUser) => void;
+  onCredentialChange?: (payload: IntegrationEvent, user: ConnectUser) => void;
+}
+
+export interface SelectionOptions {
+  selectedCredentialId?: CredentialSelection;
+}
+
+export interface ProxyRequestOptions extends SelectionOptions {
+  method?: string;
+  /** Objects are sent as JSON; strings, Blobs, FormData and buffers as they are. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface WorkflowRequestOptions extends SelectionOptions {
+  body?: unknown;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+export declare class ParagonError extends Error {
+  name: 'ParagonError';
+  /** HTTP status, when the server answered. */
+  status?: number;
+  /** Patchbay's stable error code (`integration_already_installed`, ...), or the SDK's own. */
+  code?: string;
+  meta?: Record<string, unknown>;
+  /** The response body, for provider errors passed through by `request`. */
+  body?: unknown;
+}
+
+export interface Paragon {
+  configureGlobal(options: { host: string }): void;
+  authenticate(projectId: string, userToken: string): Promise<void>;
+  getUser(): ConnectUser;
+  /** Beyond Paragon: reload the user object now. */
+  refreshUser(): Promise<AuthenticatedConnectUser>;
+  subscribe<E extends SdkEventName>(event: E, listener: SdkEventListener<E>): () => void;
+  unsubscribe<E extends SdkEventName>(event: E, listener: SdkEventListener<E>): void;
+  connect(integrationType: string, options?: ConnectOptions): void;
+  installIntegration(integrationType: string, options?: InstallIntegrationOptions): Promise<InstallResult>;
+  uninstallIntegration(integrationType: string, options?: SelectionOptions): Promise<void>;
+  request<T = unknown>(integrationType: string, path: string, options?: ProxyRequestOptions): Promise<T>;
+  workflow<T = unknown>(workflowId: string, options?: WorkflowRequestOptions): Promise<T>;
+  event(name: string, payload?: Record<string, unknown>): Promise<unknown>;
+  setUserMetadata(meta: Record<string, unknown>): Promise<AuthenticatedConnectUser>;
+  enableWorkflow(workflowId: string, options?: SelectionOptions): Promise<ConnectCredential>;
+  disableWorkflow(workflowId: string, options?: SelectionOptions): Promise<ConnectCredential>;
+  updateIntegrationUserSettings(
+    integrationType: string,
+    settings: Record<string, unknown>,
+    options?: SelectionOptions,
+  ): Promise<ConnectCredential>;
+  getIntegrationMetadata(): IntegrationMetadata[];
+  getIntegrationMetadata(integrationType: string): IntegrationMetadata | undefined;
+}
+
+export interface SdkEnvironment {
+  host?: string;
+  fetch?: typeof fetch;
+  EventSource?: typeof EventSource;
+  window?: Window;
+  pollIntervalMs?: number;
+}
+
+/** A separate SDK instance (tests, or several users in one page). */
+export declare function createParagon(env?: SdkEnvironment): Paragon;
+
+export declare const paragon: Paragon;
+export default paragon;
