@@ -20,6 +20,7 @@ pub mod sandbox;
 mod secrets;
 mod state;
 mod tokens;
+mod upstream;
 mod user_object;
 
 use std::future::Future;

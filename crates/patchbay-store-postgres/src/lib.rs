@@ -10,6 +10,7 @@ mod credentials;
 mod data_keys;
 mod events;
 mod install;
+mod runs;
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use chrono::{DateTime, Utc};
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
+    ExecutionFilter, ExecutionOutcome, ExecutionRecord, JobRecord, NewExecution, NewJob, StepRecord,
     AccountReplacement, Backend, ConfigWrite, ConnectedUser, CredentialChanges, CredentialFilter,
     CredentialRecord, DataKeyRecord, DueRefresh, EventRecord, InstallSession, InstallStatus,
     IntegrationRecord, NewCredential, NewEvent, NewInstallSession, NewProject, NewSecretKeyRecord,
@@ -526,5 +528,77 @@ impl Store for PgStore {
         error: Option<&str>,
     ) -> StoreResult<()> {
         install::finish(&self.pool, id, status, credential_id, error).await
+    }
+
+    // ---- Workflow runs and the job queue (SPEC §6) ----
+
+    async fn insert_execution(
+        &self,
+        execution: &NewExecution,
+        job: Option<&NewJob>,
+    ) -> StoreResult<bool> {
+        runs::insert_execution(&self.pool, execution, job).await
+    }
+
+    async fn start_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        runs::start_execution(&self.pool, project_id, id, started_at).await
+    }
+
+    async fn finish_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        outcome: &ExecutionOutcome,
+        events: &[NewEvent],
+        job: Option<Uuid>,
+    ) -> StoreResult<()> {
+        runs::finish_execution(&self.pool, project_id, id, outcome, events, job).await
+    }
+
+    async fn get_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<(ExecutionRecord, Vec<StepRecord>)>> {
+        runs::get_execution(&self.pool, project_id, id).await
+    }
+
+    async fn list_executions(
+        &self,
+        project_id: Uuid,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<Vec<ExecutionRecord>> {
+        runs::list_executions(&self.pool, project_id, filter).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        kind: &str,
+        worker: &str,
+        limit: i64,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<JobRecord>> {
+        runs::claim_jobs(&self.pool, kind, worker, limit, lease_until).await
+    }
+
+    async fn extend_job_leases(
+        &self,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        runs::extend_job_leases(&self.pool, worker, lease_until).await
+    }
+
+    async fn finish_job(&self, id: Uuid, worker: &str, error: Option<&str>) -> StoreResult<()> {
+        runs::finish_job(&self.pool, id, worker, error).await
+    }
+
+    async fn release_jobs(&self, worker: &str) -> StoreResult<u64> {
+        runs::release_jobs(&self.pool, worker).await
     }
 }
