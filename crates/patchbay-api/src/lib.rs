@@ -7,8 +7,10 @@ mod admin;
 mod error;
 mod ops;
 mod sdk;
+mod workflows;
 
 pub use admin::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use ops::*;
 pub use sdk::*;
+pub use workflows::*;

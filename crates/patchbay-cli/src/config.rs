@@ -49,6 +49,18 @@ pub struct ServeArgs {
     /// proxied API), in seconds [default: 30].
     #[arg(long, env = "PATCHBAY_PROVIDER_TIMEOUT")]
     pub provider_timeout: Option<u64>,
+    /// How long a queued workflow run stays claimed by a server that stops
+    /// renewing it (it crashed) before another takes it over, in seconds
+    /// [default: 30].
+    #[arg(long, env = "PATCHBAY_JOB_LEASE")]
+    pub job_lease: Option<u64>,
+    /// Queued workflow runs executing at once in this server [default: 16].
+    #[arg(long, env = "PATCHBAY_WORKER_CONCURRENCY")]
+    pub worker_concurrency: Option<usize>,
+    /// Let workflow `http` steps call loopback and private-network addresses
+    /// (local development only).
+    #[arg(long, env = "PATCHBAY_ALLOW_PRIVATE_NETWORK")]
+    pub allow_private_network: bool,
 }
 
 /// The keys a configuration file may set. Secrets (master key, admin token)
@@ -76,6 +88,7 @@ pub struct ServeConfig {
     pub sandbox_token_ttl: std::time::Duration,
     pub refresh_interval: std::time::Duration,
     pub provider_timeout: std::time::Duration,
+    pub workflows: patchbay_server::WorkflowSettings,
 }
 
 impl ServeArgs {
@@ -122,11 +135,30 @@ impl ServeArgs {
             sandbox_token_ttl: std::time::Duration::from_secs(
                 self.sandbox_token_ttl.unwrap_or(3600).max(1),
             ),
+            workflows: workflow_settings(
+                self.job_lease,
+                self.worker_concurrency,
+                self.allow_private_network,
+            ),
             admin_token: std::env::var("PATCHBAY_ADMIN_TOKEN")
                 .ok()
                 .filter(|token| !token.is_empty())
                 .map(SecretString::from),
         })
+    }
+}
+
+fn workflow_settings(
+    lease: Option<u64>,
+    concurrency: Option<usize>,
+    allow_private_network: bool,
+) -> patchbay_server::WorkflowSettings {
+    let defaults = patchbay_server::WorkflowSettings::default();
+    patchbay_server::WorkflowSettings {
+        lease: lease.map_or(defaults.lease, |s| std::time::Duration::from_secs(s.max(1))),
+        concurrency: concurrency.unwrap_or(defaults.concurrency).max(1),
+        allow_private_network,
+        ..defaults
     }
 }
 

@@ -22,6 +22,7 @@ mod state;
 mod tokens;
 mod upstream;
 mod user_object;
+pub mod workflows;
 
 use std::future::Future;
 
@@ -36,6 +37,9 @@ pub use keyring::{
 pub use refresher::spawn as spawn_refresher;
 pub use routes::router;
 pub use state::{AppState, ServerConfig};
+pub use patchbay_workflow::FunctionLimits;
+pub use workflows::WorkflowSettings;
+pub use workflows::worker::{WorkerHandle, spawn as spawn_worker};
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops
 /// accepting connections and waits for requests in flight to finish.

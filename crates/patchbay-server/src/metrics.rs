@@ -41,6 +41,11 @@ struct RefreshLabels {
     outcome: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    status: &'static str,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
@@ -48,6 +53,7 @@ pub struct Metrics {
     durations: Family<RouteLabels, Histogram>,
     refreshes: Family<RefreshLabels, Counter>,
     proxy: Family<ProxyLabels, Histogram>,
+    workflow_runs: Family<RunLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -90,12 +96,19 @@ impl Metrics {
             "Proxy API latency by integration and upstream status",
             proxy.clone(),
         );
+        let workflow_runs = Family::<RunLabels, Counter>::default();
+        registry.register(
+            "workflow_runs",
+            "Workflow runs ended, by status",
+            workflow_runs.clone(),
+        );
         Self {
             registry,
             requests,
             durations,
             refreshes,
             proxy,
+            workflow_runs,
         }
     }
 
@@ -104,6 +117,11 @@ impl Metrics {
         self.refreshes
             .get_or_create(&RefreshLabels { outcome })
             .inc();
+    }
+
+    /// Counts a run that ended: `SUCCEEDED` or `FAILED`.
+    pub fn count_workflow_run(&self, status: &'static str) {
+        self.workflow_runs.get_or_create(&RunLabels { status }).inc();
     }
 
     /// Records one Proxy API call: the integration, the status returned, and

@@ -18,7 +18,8 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::handlers::{
-    config, demo, install, oauth_callback, ops, projects, proxy, sdk, signing_keys, users,
+    config, demo, install, oauth_callback, ops, projects, proxy, sdk, signing_keys, task_history,
+    users, workflows,
 };
 use crate::metrics;
 use crate::state::AppState;
@@ -80,6 +81,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(install::uninstall))
         .routes(routes!(install::install_session))
         .routes(routes!(oauth_callback::callback))
+        .routes(routes!(workflows::trigger))
+        .routes(routes!(workflows::app_event))
+        .routes(routes!(task_history::list))
+        .routes(routes!(task_history::get))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

@@ -24,6 +24,8 @@ pub struct ServerConfig {
     pub sandbox: SandboxConfig,
     /// How often the background refresher looks for tokens due for renewal.
     pub refresh_interval: std::time::Duration,
+    /// The workflow queue worker and the limits of function steps.
+    pub workflows: crate::workflows::WorkflowSettings,
 }
 
 /// What every handler can reach. Cheap to clone; holds nothing that ties a
@@ -46,6 +48,9 @@ pub struct AppState {
     pub proxy_client: reqwest::Client,
     /// Decoded project configurations, checked against `config_version`.
     pub runtimes: Arc<RuntimeCache>,
+    /// Wakes this process's queue worker when a run is queued here, so it
+    /// need not wait for its next poll.
+    pub queue: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -58,6 +63,7 @@ impl AppState {
             sandbox: Sandbox::new(config.sandbox.clone()),
             refresh_gates: Arc::default(),
             runtimes: Arc::default(),
+            queue: Arc::default(),
             proxy_client: proxy_client(&config.provider_timeouts),
             config: Arc::new(config),
         }

@@ -13,6 +13,20 @@ pub const PROVIDER_TIMEOUTS: patchbay_oauth::Timeouts = patchbay_oauth::Timeouts
     total: std::time::Duration::from_secs(3),
 };
 
+/// Workflow settings of test servers: `http` steps may call the test's own
+/// loopback upstreams, and function limits are small enough to hit fast.
+pub static WORKFLOWS: std::sync::LazyLock<patchbay_server::WorkflowSettings> =
+    std::sync::LazyLock::new(|| patchbay_server::WorkflowSettings {
+        allow_private_network: true,
+        poll_interval: std::time::Duration::from_millis(50),
+        lease: std::time::Duration::from_secs(3),
+        function_limits: patchbay_server::FunctionLimits {
+            memory_bytes: 32 * 1024 * 1024,
+            timeout: std::time::Duration::from_millis(1500),
+        },
+        ..Default::default()
+    });
+
 /// The instance admin token test servers accept.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
@@ -24,6 +38,7 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     refresher: Option<tokio::task::JoinHandle<()>>,
     reloader: tokio::task::JoinHandle<()>,
+    worker: Option<patchbay_server::WorkerHandle>,
 }
 
 impl TestServer {
@@ -54,10 +69,12 @@ impl TestServer {
                 provider_timeouts: PROVIDER_TIMEOUTS,
                 sandbox: Default::default(),
                 refresh_interval: std::time::Duration::from_millis(100),
+                workflows: WORKFLOWS.clone(),
             },
         );
         let refresher = refresher.then(|| patchbay_server::spawn_refresher(state.clone()));
         let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
+        let worker = Some(patchbay_server::spawn_worker(state.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(patchbay_server::serve(
             listener,
@@ -73,6 +90,7 @@ impl TestServer {
             task: Some(task),
             refresher,
             reloader,
+            worker,
         }
     }
 
@@ -88,6 +106,9 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
         }
+        if let Some(worker) = self.worker.take() {
+            worker.shutdown(std::time::Duration::from_secs(5)).await;
+        }
     }
 }
 
@@ -97,6 +118,9 @@ impl Drop for TestServer {
             refresher.abort();
         }
         self.reloader.abort();
+        if let Some(worker) = &self.worker {
+            worker.abort();
+        }
         if let Some(task) = &self.task {
             task.abort();
         }

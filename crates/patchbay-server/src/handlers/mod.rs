@@ -11,4 +11,6 @@ pub mod projects;
 pub mod proxy;
 pub mod sdk;
 pub mod signing_keys;
+pub mod task_history;
 pub mod users;
+pub mod workflows;

@@ -280,7 +280,7 @@ async fn set_workflow_enabled(
     Ok(axum::Json(user_object::credential(&updated, &runtime)))
 }
 
-fn workflow_not_found(id: &str) -> ApiError {
+pub fn workflow_not_found(id: &str) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::NOT_FOUND,
         patchbay_api::ErrorCode::WorkflowNotFound,
