@@ -19,3 +19,4 @@ mod secrets_at_rest;
 mod token_lifecycle;
 mod user_object;
 mod user_tokens;
+mod workflows;
