@@ -9,3 +9,4 @@ mod keys;
 mod project_commands;
 mod replicas;
 mod serve;
+mod workflow_queue;

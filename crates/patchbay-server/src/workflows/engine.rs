@@ -13,6 +13,7 @@ use patchbay_store::{ConnectedUser, CredentialRecord, StepRecord, StepStatus, no
 use patchbay_workflow::{Templates, keep_for_history, run_function};
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
+use uuid::Uuid;
 
 use super::calls::{self, Call, CallError};
 use crate::runtime::{Integration, Workflow};
@@ -84,12 +85,14 @@ impl RunTarget {
 pub async fn execute(
     state: &AppState,
     target: &RunTarget,
+    execution_id: Uuid,
     trigger: &Value,
     responder: Option<oneshot::Sender<CustomResponse>>,
 ) -> RunReport {
     let run = Run {
         state,
         target,
+        execution_id,
         recorder: Recorder::default(),
         responder: Mutex::new(responder),
     };
@@ -131,6 +134,7 @@ impl Recorder {
 struct Run<'r> {
     state: &'r AppState,
     target: &'r RunTarget,
+    execution_id: Uuid,
     recorder: Recorder,
     responder: Mutex<Option<oneshot::Sender<CustomResponse>>>,
 }
@@ -195,7 +199,7 @@ impl Run<'_> {
         };
         match step {
             Step::Request(request) => {
-                let call = match render_call(
+                let mut call = match render_call(
                     request.method,
                     &request.path,
                     &request.query,
@@ -206,6 +210,11 @@ impl Run<'_> {
                     Ok(call) => call,
                     Err(error) => return render_failed(error),
                 };
+                // A run interrupted by a crash runs again; providers that
+                // honour idempotency keys then see the same write once.
+                call.headers
+                    .entry("Idempotency-Key".to_owned())
+                    .or_insert_with(|| format!("{}:{id}", self.execution_id));
                 let result = calls::request(
                     self.state,
                     &self.target.integration,

@@ -112,7 +112,8 @@ pub async fn start_inline(
     let execution_id = ids.execution_id;
     let finished = tokio::spawn(async move {
         let clock = Instant::now();
-        let report = engine::execute(&state, &target, &trigger, Some(sender)).await;
+        let report =
+            engine::execute(&state, &target, execution_id, &trigger, Some(sender)).await;
         finish(&state, &ids, clock, report, None).await
     });
     Ok(InlineRun {
@@ -158,7 +159,7 @@ pub async fn run_queued(
         .start_execution(ids.project_id, ids.execution_id, now())
         .await?;
     let clock = Instant::now();
-    let report = engine::execute(state, target, trigger, None).await;
+    let report = engine::execute(state, target, ids.execution_id, trigger, None).await;
     record_end(state, ids, clock, report, Some(job)).await
 }
 
