@@ -1,8 +1,8 @@
 //! The admin API of one project (`/api/v1/projects/{projectId}/...`).
 
 use patchbay_api::{
-    AddSigningKeyRequest, ConfigApplied, CreatedSecretKey, CredentialList, ProjectView,
-    ExecutionPage, SecretKeyList, SigningKeyList, SigningKeyView, UserObject, WorkflowExecution,
+    AddSigningKeyRequest, ConfigApplied, CreatedSecretKey, CredentialList, ExecutionPage,
+    ProjectView, SecretKeyList, SigningKeyList, SigningKeyView, UserObject, WorkflowExecution,
 };
 use reqwest::Method;
 use uuid::Uuid;

@@ -1,8 +1,9 @@
 //! The end-user API (`/projects/{projectId}/sdk/...`), as one user.
 
 use patchbay_api::{
-    AppEventAccepted, AppEventRequest, Credential, InstallCompleted, InstallRequest, InstallSessionView, InstallStarted,
-    IntegrationMetadata, UpdateCredentialRequest, UpdateUserRequest, UserObject,
+    AppEventAccepted, AppEventRequest, Credential, InstallCompleted, InstallRequest,
+    InstallSessionView, InstallStarted, IntegrationMetadata, UpdateCredentialRequest,
+    UpdateUserRequest, UserObject,
 };
 use reqwest::Method;
 use serde_json::{Map, Value};

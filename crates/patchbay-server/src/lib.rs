@@ -34,10 +34,10 @@ pub use keyring::{
     KEYRING_RELOAD_INTERVAL, KeyringError, ROTATION_SETTLE, RotationReport, WEBHOOK_SECRET,
     load_keyring, reload_keyring, rotate_data_key, spawn_keyring_reloader,
 };
+pub use patchbay_workflow::FunctionLimits;
 pub use refresher::spawn as spawn_refresher;
 pub use routes::router;
 pub use state::{AppState, ServerConfig};
-pub use patchbay_workflow::FunctionLimits;
 pub use workflows::WorkflowSettings;
 pub use workflows::worker::{WorkerHandle, spawn as spawn_worker};
 

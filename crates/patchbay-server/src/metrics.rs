@@ -121,7 +121,9 @@ impl Metrics {
 
     /// Counts a run that ended: `SUCCEEDED` or `FAILED`.
     pub fn count_workflow_run(&self, status: &'static str) {
-        self.workflow_runs.get_or_create(&RunLabels { status }).inc();
+        self.workflow_runs
+            .get_or_create(&RunLabels { status })
+            .inc();
     }
 
     /// Records one Proxy API call: the integration, the status returned, and

@@ -265,10 +265,14 @@ pub(crate) async fn list_executions(
         query.push(" AND credential_id = ").push_bind(credential_id);
     }
     if let Some(workflow_id) = &filter.workflow_id {
-        query.push(" AND workflow_id = ").push_bind(workflow_id.clone());
+        query
+            .push(" AND workflow_id = ")
+            .push_bind(workflow_id.clone());
     }
     if let Some(integration_id) = filter.integration_id {
-        query.push(" AND integration_id = ").push_bind(integration_id);
+        query
+            .push(" AND integration_id = ")
+            .push_bind(integration_id);
     }
     if let Some(status) = filter.status {
         query.push(" AND status = ").push_bind(status.as_str());
@@ -349,14 +353,16 @@ pub(crate) async fn extend_job_leases(
     worker: &str,
     lease_until: DateTime<Utc>,
 ) -> StoreResult<u64> {
-    Ok(sqlx::query(
-        "UPDATE jobs SET locked_until = $2 WHERE locked_by = $1 AND status = 'running'",
+    Ok(
+        sqlx::query(
+            "UPDATE jobs SET locked_until = $2 WHERE locked_by = $1 AND status = 'running'",
+        )
+        .bind(worker)
+        .bind(lease_until)
+        .execute(pool)
+        .await?
+        .rows_affected(),
     )
-    .bind(worker)
-    .bind(lease_until)
-    .execute(pool)
-    .await?
-    .rows_affected())
 }
 
 pub(crate) async fn finish_job(

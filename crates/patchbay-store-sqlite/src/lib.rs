@@ -11,8 +11,8 @@ mod credentials;
 mod data_keys;
 mod events;
 mod install;
-mod runs;
 mod rows;
+mod runs;
 mod time;
 
 use std::path::Path;
@@ -24,13 +24,13 @@ use chrono::{DateTime, Utc};
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
-    ExecutionFilter, ExecutionOutcome, ExecutionRecord, JobRecord, NewExecution, NewJob, StepRecord,
     AccountReplacement, Backend, ConfigWrite, ConnectedUser, CredentialChanges, CredentialFilter,
-    CredentialRecord, DataKeyRecord, DueRefresh, EventRecord, InstallSession, InstallStatus,
-    IntegrationRecord, NewCredential, NewEvent, NewInstallSession, NewProject, NewSecretKeyRecord,
+    CredentialRecord, DataKeyRecord, DueRefresh, EventRecord, ExecutionFilter, ExecutionOutcome,
+    ExecutionRecord, InstallSession, InstallStatus, IntegrationRecord, JobRecord, NewCredential,
+    NewEvent, NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord,
     NewSigningKey, Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, SealedColumn,
-    SealedValue, SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult, WorkflowRecord,
-    now,
+    SealedValue, SecretKeyRecord, SigningKeyRecord, StepRecord, Store, StoreError, StoreResult,
+    WorkflowRecord, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{

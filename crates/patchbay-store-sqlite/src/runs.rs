@@ -239,7 +239,9 @@ pub(crate) async fn list_executions(
             .push_bind(credential_id.hyphenated().to_string());
     }
     if let Some(workflow_id) = &filter.workflow_id {
-        query.push(" AND workflow_id = ").push_bind(workflow_id.clone());
+        query
+            .push(" AND workflow_id = ")
+            .push_bind(workflow_id.clone());
     }
     if let Some(integration_id) = filter.integration_id {
         query
@@ -250,10 +252,14 @@ pub(crate) async fn list_executions(
         query.push(" AND status = ").push_bind(status.as_str());
     }
     if let Some(after) = filter.after {
-        query.push(" AND started_at >= ").push_bind(to_millis(after));
+        query
+            .push(" AND started_at >= ")
+            .push_bind(to_millis(after));
     }
     if let Some(before) = filter.before {
-        query.push(" AND started_at < ").push_bind(to_millis(before));
+        query
+            .push(" AND started_at < ")
+            .push_bind(to_millis(before));
     }
     if let Some((at, id)) = filter.cursor {
         let at = to_millis(at);
@@ -320,14 +326,16 @@ pub(crate) async fn extend_job_leases(
     worker: &str,
     lease_until: DateTime<Utc>,
 ) -> StoreResult<u64> {
-    Ok(sqlx::query(
-        "UPDATE jobs SET locked_until = $2 WHERE locked_by = $1 AND status = 'running'",
+    Ok(
+        sqlx::query(
+            "UPDATE jobs SET locked_until = $2 WHERE locked_by = $1 AND status = 'running'",
+        )
+        .bind(worker)
+        .bind(to_millis(lease_until))
+        .execute(writer)
+        .await?
+        .rows_affected(),
     )
-    .bind(worker)
-    .bind(to_millis(lease_until))
-    .execute(writer)
-    .await?
-    .rows_affected())
 }
 
 pub(crate) async fn finish_job(

@@ -106,7 +106,9 @@ fn run_blocking(source: &str, input: &str, limits: FunctionLimits) -> Result<Val
                     return FunctionError::Timeout(limits.timeout.as_millis());
                 }
                 let message = caught_message(&caught);
-                if message.contains("out of memory") || matches!(caught, CaughtError::Error(rquickjs::Error::Allocation)) {
+                if message.contains("out of memory")
+                    || matches!(caught, CaughtError::Error(rquickjs::Error::Allocation))
+                {
                     FunctionError::OutOfMemory(memory_mib)
                 } else {
                     FunctionError::Threw(message)

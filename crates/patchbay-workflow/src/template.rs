@@ -25,7 +25,9 @@ impl TemplateError {
         Self {
             what,
             source_text,
-            detail: error.detail().map_or_else(|| error.to_string(), str::to_owned),
+            detail: error
+                .detail()
+                .map_or_else(|| error.to_string(), str::to_owned),
         }
     }
 }

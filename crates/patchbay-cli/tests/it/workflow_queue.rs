@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use patchbay_api::{ExecutionStatus, InstallRequest};
-use patchbay_sdk::{AdminClient, Patchbay, UserClient};
 use patchbay_sdk::admin::ExecutionQuery;
+use patchbay_sdk::{AdminClient, Patchbay, UserClient};
 use patchbay_server::sandbox::SandboxConfig;
 use patchbay_test_support::{ADMIN_TOKEN, FakeProvider, TestDb, TestProject, authorize};
 use serde_json::{Value, json};
@@ -60,7 +60,10 @@ async fn connected(project: &TestProject) -> UserClient {
 
 async fn fire(ada: &UserClient) {
     for n in 0..RUNS {
-        let accepted = ada.app_event("Tick", json!({ "n": n }), None).await.unwrap();
+        let accepted = ada
+            .app_event("Tick", json!({ "n": n }), None)
+            .await
+            .unwrap();
         assert_eq!(accepted.execution_ids.len(), 1);
     }
 }
@@ -152,7 +155,10 @@ async fn sigkill_with_queued_runs_loses_and_repeats_nothing() {
     let project = TestProject::at(&server.base_url, &document).await;
     let ada = connected(&project).await;
     fire(&ada).await;
-    wait_until(&admin(&server, &project), |statuses| succeeded(statuses) >= 3).await;
+    wait_until(&admin(&server, &project), |statuses| {
+        succeeded(statuses) >= 3
+    })
+    .await;
     server.signal("KILL");
     server.wait(Duration::from_secs(5));
 
@@ -186,7 +192,10 @@ async fn two_replicas_run_each_queued_run_once() {
     };
     let before = calls();
     fire(&ada).await;
-    wait_until(&admin(&two, &project), |statuses| succeeded(statuses) == RUNS).await;
+    wait_until(&admin(&two, &project), |statuses| {
+        succeeded(statuses) == RUNS
+    })
+    .await;
     assert_eq!(calls() - before, RUNS as u64, "one provider call per run");
     assert_eq!(created(&one, &project).await, expected_names());
 }

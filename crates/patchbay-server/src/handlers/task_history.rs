@@ -34,7 +34,11 @@ pub struct ExecutionQuery {
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidParameter, message)
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidParameter,
+        message,
+    )
 }
 
 fn date(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -100,9 +104,8 @@ pub async fn list(
             .status
             .as_deref()
             .map(|text| {
-                ExecutionStatus::parse(text).ok_or_else(|| {
-                    invalid("status must be QUEUED, RUNNING, SUCCEEDED or FAILED.")
-                })
+                ExecutionStatus::parse(text)
+                    .ok_or_else(|| invalid("status must be QUEUED, RUNNING, SUCCEEDED or FAILED."))
             })
             .transpose()?,
         after: query

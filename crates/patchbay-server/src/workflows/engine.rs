@@ -416,6 +416,8 @@ fn render_call(
         target: TEMPLATES.render_text(target, context)?,
         query: render_map(query)?,
         headers: render_map(headers)?,
-        body: body.map(|b| TEMPLATES.render_json(b, context)).transpose()?,
+        body: body
+            .map(|b| TEMPLATES.render_json(b, context))
+            .transpose()?,
     })
 }

@@ -112,8 +112,7 @@ pub async fn start_inline(
     let execution_id = ids.execution_id;
     let finished = tokio::spawn(async move {
         let clock = Instant::now();
-        let report =
-            engine::execute(&state, &target, execution_id, &trigger, Some(sender)).await;
+        let report = engine::execute(&state, &target, execution_id, &trigger, Some(sender)).await;
         finish(&state, &ids, clock, report, None).await
     });
     Ok(InlineRun {

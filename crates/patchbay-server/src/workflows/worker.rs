@@ -37,7 +37,9 @@ impl WorkerHandle {
         let _ = self.stop.send(true);
         if tokio::time::timeout(grace, &mut self.task).await.is_err() {
             self.task.abort();
-            tracing::warn!("workflow runs still going at shutdown were cut off; they will run again");
+            tracing::warn!(
+                "workflow runs still going at shutdown were cut off; they will run again"
+            );
         }
     }
 
@@ -130,7 +132,8 @@ async fn renew_leases(state: AppState, worker: String) {
     let mut tick = tokio::time::interval(lease / 3);
     loop {
         tick.tick().await;
-        let until = now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+        let until =
+            now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
         if let Err(err) = state.store.extend_job_leases(&worker, until).await {
             tracing::warn!(error = %err, "workflow run leases could not be renewed");
         }
@@ -150,7 +153,11 @@ async fn run_job(state: &AppState, worker: &str, job: &JobRecord) -> StoreResult
     let Some((record, _)) = record else {
         return state
             .store
-            .finish_job(job.id, worker, Some("the run this job carries does not exist"))
+            .finish_job(
+                job.id,
+                worker,
+                Some("the run this job carries does not exist"),
+            )
             .await;
     };
     if record.status.is_final() {

@@ -141,7 +141,10 @@ async fn each_account_runs_as_itself(db: TestDb) {
     let a = connect(&s.ada, "acct_ada").await;
     let b = connect(&s.ada, "acct_grace").await;
     let body = json!({"who": "tester"});
-    let (before_a, before_b) = (calls(&s.provider, "acct_ada"), calls(&s.provider, "acct_grace"));
+    let (before_a, before_b) = (
+        calls(&s.provider, "acct_ada"),
+        calls(&s.provider, "acct_grace"),
+    );
 
     let for_a = s
         .ada
@@ -256,7 +259,11 @@ async fn runaway_functions_fail_within_their_limits(db: TestDb) {
     for (workflow, expected) in [("spin", "longer than its limit"), ("hog", "memory limit")] {
         let started = Instant::now();
         let (status, code) = api_code(s.ada.trigger_workflow(workflow, &json!({}), None).await);
-        assert_eq!((status, code.as_str()), (502, "workflow_failed"), "{workflow}");
+        assert_eq!(
+            (status, code.as_str()),
+            (502, "workflow_failed"),
+            "{workflow}"
+        );
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "{workflow} took {:?}",
@@ -322,7 +329,11 @@ async fn app_events_run_once_per_enabled_account(db: TestDb) {
     expected.sort();
     assert_eq!(ran_for, expected);
     assert_eq!(calls(&s.provider, "acct_ada"), before_a + 1);
-    assert_eq!(calls(&s.provider, "acct_grace"), before_b, "disabled: no run");
+    assert_eq!(
+        calls(&s.provider, "acct_grace"),
+        before_b,
+        "disabled: no run"
+    );
     assert_eq!(calls(&s.provider, "acct_katherine"), before_c + 1);
 
     // Only the selected account, when one is named.
@@ -332,7 +343,12 @@ async fn app_events_run_once_per_enabled_account(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(accepted.execution_ids.len(), 1);
-    assert_eq!(finished(&s.project, accepted.execution_ids[0]).await.credential_id, c);
+    assert_eq!(
+        finished(&s.project, accepted.execution_ids[0])
+            .await
+            .credential_id,
+        c
+    );
 }
 
 backend_tests!(
