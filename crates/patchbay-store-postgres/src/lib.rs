@@ -598,6 +598,13 @@ impl Store for PgStore {
         runs::finish_job(&self.pool, id, worker, error).await
     }
 
+    async fn list_workflows_with_trigger(
+        &self,
+        trigger_type: &str,
+    ) -> StoreResult<Vec<WorkflowRecord>> {
+        config::list_workflows_with_trigger(&self.pool, trigger_type).await
+    }
+
     async fn release_jobs(&self, worker: &str) -> StoreResult<u64> {
         runs::release_jobs(&self.pool, worker).await
     }

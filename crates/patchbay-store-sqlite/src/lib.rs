@@ -608,6 +608,13 @@ impl Store for SqliteStore {
         runs::finish_job(&self.writer, id, worker, error).await
     }
 
+    async fn list_workflows_with_trigger(
+        &self,
+        trigger_type: &str,
+    ) -> StoreResult<Vec<WorkflowRecord>> {
+        config::list_workflows_with_trigger(&self.reader, trigger_type).await
+    }
+
     async fn release_jobs(&self, worker: &str) -> StoreResult<u64> {
         runs::release_jobs(&self.writer, worker).await
     }

@@ -330,4 +330,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Puts every job `worker` holds back in the queue (graceful shutdown).
     async fn release_jobs(&self, worker: &str) -> StoreResult<u64>;
+
+    /// Workflows of every project whose trigger is `trigger_type`
+    /// (`schedule`), for the scheduler.
+    async fn list_workflows_with_trigger(
+        &self,
+        trigger_type: &str,
+    ) -> StoreResult<Vec<WorkflowRecord>>;
 }

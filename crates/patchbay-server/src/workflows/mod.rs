@@ -2,6 +2,7 @@
 //! durable queue that carries asynchronous runs, and schedules.
 
 mod calls;
+pub mod enabled;
 pub mod engine;
 pub mod runs;
 pub mod schedule;

@@ -3,6 +3,7 @@
 //! on; a crashed server's claims lapse and another worker takes them over,
 //! so a run is neither lost nor finished twice (its end and its job's end
 //! are one store write). Graceful shutdown hands unfinished claims back.
+//! The worker also runs the scheduler, which queues `schedule` runs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,7 +60,9 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
     let worker = format!("worker-{}", Uuid::new_v4());
     let settings = state.config.workflows.clone();
     let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
-    let heartbeat = tokio::spawn(renew_leases(state.clone(), worker.clone()));
+    // Stopped with the worker, also when it is aborted.
+    let heartbeat = AbortOnDrop(tokio::spawn(renew_leases(state.clone(), worker.clone())));
+    let scheduler = AbortOnDrop(tokio::spawn(super::schedule::run(state.clone())));
     let mut running = JoinSet::new();
     let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::seconds(30));
     while !*stopped.borrow() {
@@ -99,10 +102,19 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
     // Shutting down: runs in flight finish (the caller bounds how long),
     // and if this task is dropped first, the release below never happens
     // and the leases lapse instead.
+    drop(scheduler);
     while running.join_next().await.is_some() {}
-    heartbeat.abort();
+    drop(heartbeat);
     if let Err(err) = state.store.release_jobs(&worker).await {
         tracing::warn!(error = %err, "claimed runs could not be handed back; their leases will lapse");
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -19,4 +19,5 @@ mod secrets_at_rest;
 mod token_lifecycle;
 mod user_object;
 mod user_tokens;
+mod workflow_triggers;
 mod workflows;
