@@ -11,3 +11,4 @@ mod data_keys;
 mod fixtures;
 mod migrations;
 mod refresh;
+mod runs;
