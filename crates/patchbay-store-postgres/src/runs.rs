@@ -22,8 +22,10 @@ pub(crate) async fn insert_execution(
     let mut tx = pool.begin().await?;
     if let Some(job) = job {
         let inserted = sqlx::query(
-            "INSERT INTO jobs (id, project_id, kind, payload, dedupe_key, status, run_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7)
+            "INSERT INTO jobs
+               (id, project_id, kind, payload, dedupe_key, status, run_at, created_at,
+                locked_by, locked_until, attempts)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .bind(job.id)
@@ -31,8 +33,16 @@ pub(crate) async fn insert_execution(
         .bind(&job.kind)
         .bind(Json(&job.payload))
         .bind(&job.dedupe_key)
+        .bind(if job.claimed.is_some() {
+            "running"
+        } else {
+            "queued"
+        })
         .bind(job.run_at)
         .bind(now())
+        .bind(job.claimed.as_ref().map(|(worker, _)| worker.as_str()))
+        .bind(job.claimed.as_ref().map(|(_, until)| *until))
+        .bind(i64::from(job.claimed.is_some()))
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -264,8 +264,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // ---- Workflow runs and the job queue (SPEC §6) ----
 
-    /// Records a run, and with `job` the queue entry that will carry it, in
-    /// one transaction. Returns `false`, writing nothing, when the job's
+    /// Records a run, and with `job` the queue entry that carries it (queued,
+    /// or already claimed by the caller), in one transaction. Returns `false`, writing nothing, when the job's
     /// dedupe key is already taken.
     async fn insert_execution(
         &self,

@@ -154,6 +154,10 @@ pub struct NewJob {
     /// occurrence twice (two replicas, a retried call) is a no-op.
     pub dedupe_key: Option<String>,
     pub run_at: DateTime<Utc>,
+    /// Inserted already claimed (a run that starts in the request that
+    /// created it): `(worker, lease_until)`. If that worker dies, the lease
+    /// lapses and the job is claimable like any other.
+    pub claimed: Option<(String, DateTime<Utc>)>,
 }
 
 /// A job claimed by one worker until `locked_until`.

@@ -14,9 +14,17 @@ use crate::binary::{MASTER_KEY, Running, patchbay};
 
 const RUNS: usize = 50;
 
-/// Each run waits a little (so the queue is still full when the server is
-/// killed), then creates one contact named after its event.
+/// `answer-then-work` answers at once, then works for 1.5 s. Each `tally` run
+/// waits a little (so the queue is still full when the server is killed),
+/// then creates one contact named after its event.
 const WORKFLOW: &str = r#"
+  - id: answer-then-work
+    integration: crm
+    defaultEnabled: true
+    trigger: {type: request}
+    steps:
+      - {id: reply, type: response, status: 200, body: {accepted: true}}
+      - {id: work, type: function, timeoutMs: 10000, code: "const end = Date.now() + 1500; while (Date.now() < end) {} return 'done';"}
   - id: tally
     integration: crm
     defaultEnabled: true
@@ -198,4 +206,46 @@ async fn two_replicas_run_each_queued_run_once() {
     .await;
     assert_eq!(calls() - before, RUNS as u64, "one provider call per run");
     assert_eq!(created(&one, &project).await, expected_names());
+}
+
+/// A request-trigger run killed after it answered, during the steps after
+/// its `response`: another server finishes it once the lease lapses.
+#[tokio::test]
+async fn a_run_cut_off_after_its_response_is_finished_after_restart() {
+    let db = TestDb::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let provider = FakeProvider::start(SandboxConfig::default()).await;
+    let mut server = serve(&db, dir.path());
+    let document = format!("{}{WORKFLOW}", provider.config_document());
+    let project = TestProject::at(&server.base_url, &document).await;
+    let ada = connected(&project).await;
+    let reply = ada
+        .trigger_workflow("answer-then-work", &json!({}), None)
+        .await
+        .unwrap();
+    assert_eq!(reply.body, json!({"accepted": true}));
+    server.signal("KILL");
+    server.wait(Duration::from_secs(5));
+
+    let server = serve(&db, dir.path());
+    let admin = admin(&server, &project);
+    let query = ExecutionQuery {
+        workflow_id: Some("answer-then-work".into()),
+        ..Default::default()
+    };
+    let page = admin.executions(&query).await.unwrap();
+    assert_eq!(page.data.len(), 1);
+    assert_eq!(page.data[0].status, ExecutionStatus::Running);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let run = loop {
+        let run = admin.execution(page.data[0].id).await.unwrap();
+        if run.status != ExecutionStatus::Running {
+            break run;
+        }
+        assert!(Instant::now() < deadline, "the run never finished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(run.status, ExecutionStatus::Succeeded, "{run:?}");
+    let steps = run.steps.unwrap();
+    assert_eq!(steps.last().unwrap().output, Some(json!("done")));
 }

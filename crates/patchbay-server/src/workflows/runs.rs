@@ -98,7 +98,9 @@ pub struct InlineRun {
 }
 
 /// Records a run as `RUNNING` and executes it on its own task, so it goes on
-/// after the caller has its response (or has given up waiting).
+/// after the caller has its response (or has given up waiting). Its job is
+/// inserted already claimed by this task, whose lease the task renews: if
+/// the server dies mid-run, the lease lapses and a worker runs it again.
 pub async fn start_inline(
     state: &AppState,
     target: RunTarget,
@@ -106,20 +108,55 @@ pub async fn start_inline(
 ) -> Result<InlineRun, ApiError> {
     let ids = RunIds::of_target(Uuid::new_v4(), &target);
     let record = ids.new_execution(trigger.clone(), ExecutionStatus::Running);
-    state.store.insert_execution(&record, None).await?;
+    let claimant = format!("inline-{}", ids.execution_id);
+    let lease = state.config.workflows.lease;
+    let mut job = run_job(&ids, None);
+    job.claimed = Some((claimant.clone(), now() + chrono_lease(lease)));
+    state.store.insert_execution(&record, Some(&job)).await?;
     let (sender, receiver) = oneshot::channel();
     let state = state.clone();
     let execution_id = ids.execution_id;
     let finished = tokio::spawn(async move {
         let clock = Instant::now();
-        let report = engine::execute(&state, &target, execution_id, &trigger, Some(sender)).await;
-        finish(&state, &ids, clock, report, None).await
+        let run = engine::execute(&state, &target, execution_id, &trigger, Some(sender));
+        tokio::pin!(run);
+        let mut renew = tokio::time::interval(lease / 3);
+        renew.tick().await;
+        let report = loop {
+            tokio::select! {
+                report = &mut run => break report,
+                _ = renew.tick() => {
+                    let until = now() + chrono_lease(lease);
+                    if let Err(err) = state.store.extend_job_leases(&claimant, until).await {
+                        tracing::warn!(error = %err, "a run's lease could not be renewed");
+                    }
+                }
+            }
+        };
+        finish(&state, &ids, clock, report, Some(job.id)).await
     });
     Ok(InlineRun {
         execution_id,
         response: receiver,
         finished,
     })
+}
+
+pub fn chrono_lease(lease: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30))
+}
+
+/// The queue entry that carries a run.
+fn run_job(ids: &RunIds, dedupe_key: Option<String>) -> NewJob {
+    NewJob {
+        id: Uuid::new_v4(),
+        project_id: ids.project_id,
+        kind: RUN_JOB.to_owned(),
+        payload: json!({ "executionId": ids.execution_id }),
+        dedupe_key,
+        run_at: now(),
+        claimed: None,
+    }
 }
 
 /// Queues a run for the worker. With a `dedupe_key` already used, nothing
@@ -132,14 +169,7 @@ pub async fn enqueue(
 ) -> Result<Option<Uuid>, ApiError> {
     let ids = RunIds::of_target(Uuid::new_v4(), target);
     let record = ids.new_execution(trigger, ExecutionStatus::Queued);
-    let job = NewJob {
-        id: Uuid::new_v4(),
-        project_id: ids.project_id,
-        kind: RUN_JOB.to_owned(),
-        payload: json!({ "executionId": ids.execution_id }),
-        dedupe_key,
-        run_at: now(),
-    };
+    let job = run_job(&ids, dedupe_key);
     let queued = state.store.insert_execution(&record, Some(&job)).await?;
     Ok(queued.then_some(ids.execution_id))
 }

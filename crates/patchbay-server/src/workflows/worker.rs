@@ -64,7 +64,7 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
     let heartbeat = AbortOnDrop(tokio::spawn(renew_leases(state.clone(), worker.clone())));
     let scheduler = AbortOnDrop(tokio::spawn(super::schedule::run(state.clone())));
     let mut running = JoinSet::new();
-    let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::seconds(30));
+    let lease = runs::chrono_lease(settings.lease);
     while !*stopped.borrow() {
         while running.try_join_next().is_some() {}
         let free = permits.available_permits();

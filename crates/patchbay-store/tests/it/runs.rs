@@ -36,6 +36,7 @@ fn job(project_id: Uuid, execution_id: Uuid, dedupe_key: Option<&str>) -> NewJob
         payload: json!({"executionId": execution_id}),
         dedupe_key: dedupe_key.map(str::to_owned),
         run_at: now(),
+        claimed: None,
     }
 }
 
