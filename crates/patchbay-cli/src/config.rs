@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// (local development only).
     #[arg(long, env = "PATCHBAY_ALLOW_PRIVATE_NETWORK")]
     pub allow_private_network: bool,
+    /// How long workflow runs in flight may take to finish when the server
+    /// stops, in seconds [default: 10]; unfinished ones go back to the queue.
+    #[arg(long, env = "PATCHBAY_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<u64>,
 }
 
 /// The keys a configuration file may set. Secrets (master key, admin token)
@@ -93,6 +97,7 @@ pub struct ServeConfig {
 
 impl ServeArgs {
     pub fn resolve(self) -> anyhow::Result<ServeConfig> {
+        let workflows = workflow_settings(&self);
         let file = match &self.config {
             Some(path) => read_file_config(path)?,
             None => FileConfig::default(),
@@ -135,11 +140,7 @@ impl ServeArgs {
             sandbox_token_ttl: std::time::Duration::from_secs(
                 self.sandbox_token_ttl.unwrap_or(3600).max(1),
             ),
-            workflows: workflow_settings(
-                self.job_lease,
-                self.worker_concurrency,
-                self.allow_private_network,
-            ),
+            workflows,
             admin_token: std::env::var("PATCHBAY_ADMIN_TOKEN")
                 .ok()
                 .filter(|token| !token.is_empty())
@@ -148,16 +149,17 @@ impl ServeArgs {
     }
 }
 
-fn workflow_settings(
-    lease: Option<u64>,
-    concurrency: Option<usize>,
-    allow_private_network: bool,
-) -> patchbay_server::WorkflowSettings {
+fn workflow_settings(args: &ServeArgs) -> patchbay_server::WorkflowSettings {
     let defaults = patchbay_server::WorkflowSettings::default();
+    let secs = std::time::Duration::from_secs;
     patchbay_server::WorkflowSettings {
-        lease: lease.map_or(defaults.lease, |s| std::time::Duration::from_secs(s.max(1))),
-        concurrency: concurrency.unwrap_or(defaults.concurrency).max(1),
-        allow_private_network,
+        lease: args.job_lease.map_or(defaults.lease, |s| secs(s.max(1))),
+        concurrency: args
+            .worker_concurrency
+            .unwrap_or(defaults.concurrency)
+            .max(1),
+        allow_private_network: args.allow_private_network,
+        shutdown_grace: args.shutdown_grace.map_or(defaults.shutdown_grace, secs),
         ..defaults
     }
 }

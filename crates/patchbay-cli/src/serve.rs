@@ -8,9 +8,6 @@ use patchbay_server::sandbox::SandboxConfig;
 
 use crate::{demo, master_key, store};
 
-/// How long queued workflow runs in flight may take to finish at shutdown.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
     let store = store::open_migrated(&config.database_url).await?;
@@ -58,12 +55,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let refresher = patchbay_server::spawn_refresher(state.clone());
     let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
     let worker = patchbay_server::spawn_worker(state.clone());
+    let grace = state.config.workflows.shutdown_grace;
     let served =
         patchbay_server::serve(listener, patchbay_server::router(state), shutdown_signal()).await;
     refresher.abort();
     reloader.abort();
     // Runs in flight get a moment to finish; the rest go back to the queue.
-    worker.shutdown(SHUTDOWN_GRACE).await;
+    worker.shutdown(grace).await;
     served.context("serving")?;
     tracing::info!("stopped");
     Ok(())

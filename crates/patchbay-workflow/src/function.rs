@@ -4,6 +4,8 @@
 //! has the language's intrinsics only: no filesystem, network, timers or
 //! modules exist in it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rquickjs::{CatchResultExt as _, CaughtError, Context, Runtime};
@@ -52,9 +54,21 @@ pub async fn run_function(
 ) -> Result<Value, FunctionError> {
     let source = wrap(code, context);
     let input = context.to_string();
-    tokio::task::spawn_blocking(move || run_blocking(&source, &input, limits))
+    // Dropping this future (the run was cut off) stops the script too,
+    // instead of leaving its thread busy until the deadline.
+    let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
+    let cancelled = Arc::clone(&cancel.0);
+    tokio::task::spawn_blocking(move || run_blocking(&source, &input, limits, &cancelled))
         .await
         .map_err(|err| FunctionError::Engine(err.to_string()))?
+}
+
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// The code inside a function, its context's keys as local constants.
@@ -84,13 +98,21 @@ fn is_plain_identifier(name: &str) -> bool {
         && !matches!(name, "context" | "arguments" | "eval")
 }
 
-fn run_blocking(source: &str, input: &str, limits: FunctionLimits) -> Result<Value, FunctionError> {
+fn run_blocking(
+    source: &str,
+    input: &str,
+    limits: FunctionLimits,
+    cancelled: &Arc<AtomicBool>,
+) -> Result<Value, FunctionError> {
     let runtime = Runtime::new().map_err(|err| FunctionError::Engine(err.to_string()))?;
     runtime.set_memory_limit(limits.memory_bytes);
     runtime.set_max_stack_size(STACK_BYTES);
     let started = Instant::now();
     let deadline = started + limits.timeout;
-    runtime.set_interrupt_handler(Some(Box::new(move || Instant::now() >= deadline)));
+    let stop = Arc::clone(cancelled);
+    runtime.set_interrupt_handler(Some(Box::new(move || {
+        Instant::now() >= deadline || stop.load(Ordering::Relaxed)
+    })));
     let context = Context::full(&runtime).map_err(|err| FunctionError::Engine(err.to_string()))?;
     let out_of_time = || Instant::now() >= deadline;
     let memory_mib = limits.memory_bytes / (1024 * 1024);

@@ -25,6 +25,12 @@ const WORKFLOW: &str = r#"
     steps:
       - {id: reply, type: response, status: 200, body: {accepted: true}}
       - {id: work, type: function, timeoutMs: 10000, code: "const end = Date.now() + 1500; while (Date.now() < end) {} return 'done';"}
+  - id: slow
+    integration: crm
+    defaultEnabled: true
+    trigger: {type: app_event, event: Slow}
+    steps:
+      - {id: work, type: function, timeoutMs: 10000, code: "const end = Date.now() + 5000; while (Date.now() < end) {} return 'done';"}
   - id: tally
     integration: crm
     defaultEnabled: true
@@ -35,6 +41,10 @@ const WORKFLOW: &str = r#"
 "#;
 
 fn serve(db: &TestDb, dir: &std::path::Path) -> Running {
+    serve_with(db, dir, &["--job-lease", "2"])
+}
+
+fn serve_with(db: &TestDb, dir: &std::path::Path, extra: &[&str]) -> Running {
     let mut command = patchbay(dir);
     command
         .args([
@@ -45,7 +55,8 @@ fn serve(db: &TestDb, dir: &std::path::Path) -> Running {
             db.url(),
         ])
         .args(["--refresh-interval", "3600"])
-        .args(["--job-lease", "2", "--worker-concurrency", "2"])
+        .args(["--worker-concurrency", "2"])
+        .args(extra)
         .env("PATCHBAY_MASTER_KEY", MASTER_KEY)
         .env("PATCHBAY_ADMIN_TOKEN", ADMIN_TOKEN);
     Running::start(&mut command).unwrap()
@@ -248,4 +259,54 @@ async fn a_run_cut_off_after_its_response_is_finished_after_restart() {
     assert_eq!(run.status, ExecutionStatus::Succeeded, "{run:?}");
     let steps = run.steps.unwrap();
     assert_eq!(steps.last().unwrap().output, Some(json!("done")));
+}
+
+/// SIGTERM while runs are in flight: the server waits `--shutdown-grace`,
+/// hands back what it still holds, and exits; the next start runs those at
+/// once rather than after the (long) lease.
+#[tokio::test]
+async fn graceful_shutdown_hands_unfinished_runs_back() {
+    let db = TestDb::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let provider = FakeProvider::start(SandboxConfig::default()).await;
+    let flags = ["--job-lease", "120", "--shutdown-grace", "1"];
+    let mut server = serve_with(&db, dir.path(), &flags);
+    let document = format!("{}{WORKFLOW}", provider.config_document());
+    let project = TestProject::at(&server.base_url, &document).await;
+    let ada = connected(&project).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let accepted = ada.app_event("Slow", json!({}), None).await.unwrap();
+        ids.extend(accepted.execution_ids);
+    }
+    let admin_one = admin(&server, &project);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while admin_one.execution(ids[1]).await.unwrap().status != ExecutionStatus::Running {
+        assert!(Instant::now() < deadline, "the runs never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stopping = Instant::now();
+    server.signal("TERM");
+    assert!(server.wait(Duration::from_secs(10)).success());
+    assert!(
+        stopping.elapsed() < Duration::from_secs(3),
+        "waited past the grace"
+    );
+
+    let server = serve_with(&db, dir.path(), &flags);
+    let admin = admin(&server, &project);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for id in ids {
+        loop {
+            let run = admin.execution(id).await.unwrap();
+            if run.status == ExecutionStatus::Succeeded {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "run {id} was not run again: {run:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }

@@ -25,6 +25,8 @@ pub struct WorkflowSettings {
     pub allow_private_network: bool,
     /// How much one `function` step may use.
     pub function_limits: patchbay_workflow::FunctionLimits,
+    /// How long queued runs in flight may take to finish at shutdown.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for WorkflowSettings {
@@ -35,6 +37,7 @@ impl Default for WorkflowSettings {
             poll_interval: Duration::from_millis(500),
             allow_private_network: false,
             function_limits: patchbay_workflow::FunctionLimits::default(),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }

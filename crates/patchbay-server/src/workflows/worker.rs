@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use patchbay_store::{ExecutionRecord, JobRecord, StoreResult, now};
+use patchbay_store::{ExecutionRecord, JobRecord, Store, StoreResult, now};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -25,22 +25,33 @@ const MAX_ATTEMPTS: i64 = 5;
 /// The running worker; [`WorkerHandle::shutdown`] stops it.
 #[derive(Debug)]
 pub struct WorkerHandle {
+    worker: String,
+    store: Arc<dyn Store>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl WorkerHandle {
-    /// Stops claiming, lets runs in flight finish for up to `grace`, then
-    /// puts back in the queue whatever is still claimed.
-    /// Runs still going after `grace` are cut off; their claims lapse after
-    /// the lease and another server runs them again.
+    /// Stops claiming and lets runs in flight finish for up to `grace`;
+    /// runs still going then are cut off. Whatever this worker still holds
+    /// goes back to the queue at once, for another server (or the next
+    /// start) to run again.
     pub async fn shutdown(mut self, grace: Duration) {
         let _ = self.stop.send(true);
         if tokio::time::timeout(grace, &mut self.task).await.is_err() {
             self.task.abort();
-            tracing::warn!(
-                "workflow runs still going at shutdown were cut off; they will run again"
-            );
+            let _ = (&mut self.task).await;
+            tracing::warn!("workflow runs still going at shutdown were cut off");
+        }
+        match self.store.release_jobs(&self.worker).await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(
+                released,
+                "unfinished workflow runs handed back to the queue"
+            ),
+            Err(err) => {
+                tracing::warn!(error = %err, "claimed runs could not be handed back; their leases will lapse")
+            }
         }
     }
 
@@ -51,13 +62,19 @@ impl WorkerHandle {
 }
 
 pub fn spawn(state: AppState) -> WorkerHandle {
+    let worker = format!("worker-{}", Uuid::new_v4());
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(run(state, stopped));
-    WorkerHandle { stop, task }
+    let store = Arc::clone(&state.store);
+    let task = tokio::spawn(run(state, worker.clone(), stopped));
+    WorkerHandle {
+        worker,
+        store,
+        stop,
+        task,
+    }
 }
 
-async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
-    let worker = format!("worker-{}", Uuid::new_v4());
+async fn run(state: AppState, worker: String, mut stopped: watch::Receiver<bool>) {
     let settings = state.config.workflows.clone();
     let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     // Stopped with the worker, also when it is aborted.
@@ -99,15 +116,10 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
             });
         }
     }
-    // Shutting down: runs in flight finish (the caller bounds how long),
-    // and if this task is dropped first, the release below never happens
-    // and the leases lapse instead.
+    // Shutting down: runs in flight finish, as long as the caller waits.
     drop(scheduler);
     while running.join_next().await.is_some() {}
     drop(heartbeat);
-    if let Err(err) = state.store.release_jobs(&worker).await {
-        tracing::warn!(error = %err, "claimed runs could not be handed back; their leases will lapse");
-    }
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
