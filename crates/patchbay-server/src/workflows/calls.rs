@@ -129,9 +129,8 @@ pub async fn http(state: &AppState, call: &Call) -> Result<Value, CallError> {
         };
         url.set_query(Some(&joined));
     }
-    check_public(state, &url).await?;
-    let request = state
-        .proxy_client
+    let client = client_for(state, &url).await?;
+    let request = client
         .request(call.method(), url)
         .headers(call.header_map()?)
         .body(call.body_bytes());
@@ -145,19 +144,20 @@ pub async fn http(state: &AppState, call: &Call) -> Result<Value, CallError> {
     output(response).await
 }
 
-/// Refuses a host that is, or resolves to, a non-public address. The
-/// connection may resolve again; the proxy client never follows redirects,
-/// so a redirect cannot lead it elsewhere.
-async fn check_public(state: &AppState, url: &Url) -> Result<(), String> {
+/// The client an `http` step sends with. A host that is, or resolves to, a
+/// non-public address is refused; otherwise the connection is pinned to the
+/// addresses just checked, so a second DNS answer (rebinding) cannot send it
+/// elsewhere, and redirects are never followed.
+async fn client_for(state: &AppState, url: &Url) -> Result<reqwest::Client, String> {
     if state.config.workflows.allow_private_network {
-        return Ok(());
+        return Ok(state.proxy_client.clone());
     }
     let host = url.host_str().ok_or("the URL has no host")?;
     let port = url.port_or_known_default().unwrap_or(443);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<_> = tokio::net::lookup_host((host, port))
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<_> = tokio::net::lookup_host((bare, port))
         .await
-        .map_err(|_| format!("the host `{host}` cannot be resolved"))?
+        .map_err(|_| format!("the host `{bare}` cannot be resolved"))?
         .collect();
     if addresses.is_empty()
         || addresses
@@ -165,10 +165,15 @@ async fn check_public(state: &AppState, url: &Url) -> Result<(), String> {
             .any(|address| !patchbay_proxy::is_public_address(address.ip()))
     {
         return Err(format!(
-            "the host `{host}` is not a public address; http steps may not call it"
+            "the host `{bare}` is not a public address; http steps may not call it"
         ));
     }
-    Ok(())
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(state.config.provider_timeouts.connect)
+        .resolve_to_addrs(host, &addresses)
+        .build()
+        .map_err(|_| "the HTTP client could not be built".to_owned())
 }
 
 /// `{status, headers, body}`: the body as JSON when it parses, else text.
