@@ -10,6 +10,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -54,6 +55,7 @@ pub struct Metrics {
     refreshes: Family<RefreshLabels, Counter>,
     proxy: Family<ProxyLabels, Histogram>,
     workflow_runs: Family<RunLabels, Counter>,
+    queue_depth: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -102,6 +104,12 @@ impl Metrics {
             "Workflow runs ended, by status",
             workflow_runs.clone(),
         );
+        let queue_depth = Gauge::default();
+        registry.register(
+            "workflow_queue_depth",
+            "Workflow runs queued or running, across all servers (read at each scrape)",
+            queue_depth.clone(),
+        );
         Self {
             registry,
             requests,
@@ -109,6 +117,7 @@ impl Metrics {
             refreshes,
             proxy,
             workflow_runs,
+            queue_depth,
         }
     }
 
@@ -124,6 +133,10 @@ impl Metrics {
         self.workflow_runs
             .get_or_create(&RunLabels { status })
             .inc();
+    }
+
+    pub fn set_queue_depth(&self, depth: i64) {
+        self.queue_depth.set(depth);
     }
 
     /// Records one Proxy API call: the integration, the status returned, and

@@ -598,6 +598,10 @@ impl Store for PgStore {
         runs::finish_job(&self.pool, id, worker, error).await
     }
 
+    async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64> {
+        runs::count_pending_jobs(&self.pool, kind).await
+    }
+
     async fn list_workflows_with_trigger(
         &self,
         trigger_type: &str,

@@ -406,3 +406,12 @@ pub(crate) async fn release_jobs(pool: &PgPool, worker: &str) -> StoreResult<u64
     .await?
     .rows_affected())
 }
+
+pub(crate) async fn count_pending_jobs(pool: &PgPool, kind: &str) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(kind)
+    .fetch_one(pool)
+    .await?)
+}

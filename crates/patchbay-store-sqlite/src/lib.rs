@@ -608,6 +608,10 @@ impl Store for SqliteStore {
         runs::finish_job(&self.writer, id, worker, error).await
     }
 
+    async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64> {
+        runs::count_pending_jobs(&self.reader, kind).await
+    }
+
     async fn list_workflows_with_trigger(
         &self,
         trigger_type: &str,

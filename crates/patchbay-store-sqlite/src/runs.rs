@@ -379,3 +379,12 @@ pub(crate) async fn release_jobs(writer: &SqlitePool, worker: &str) -> StoreResu
     .await?
     .rows_affected())
 }
+
+pub(crate) async fn count_pending_jobs(reader: &SqlitePool, kind: &str) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(kind)
+    .fetch_one(reader)
+    .await?)
+}

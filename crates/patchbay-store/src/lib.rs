@@ -331,6 +331,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Puts every job `worker` holds back in the queue (graceful shutdown).
     async fn release_jobs(&self, worker: &str) -> StoreResult<u64>;
 
+    /// Jobs of `kind` waiting or claimed, for the queue-depth metric.
+    async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64>;
+
     /// Workflows of every project whose trigger is `trigger_type`
     /// (`schedule`), for the scheduler.
     async fn list_workflows_with_trigger(

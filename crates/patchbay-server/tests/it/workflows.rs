@@ -65,7 +65,7 @@ const WORKFLOWS: &str = r#"
 "#;
 
 struct Setup {
-    _server: TestServer,
+    server: TestServer,
     provider: FakeProvider,
     project: TestProject,
     ada: UserClient,
@@ -78,7 +78,7 @@ async fn setup(db: &TestDb) -> Setup {
     let project = TestProject::with_config(&server, &document).await;
     let ada = project.user("ada");
     Setup {
-        _server: server,
+        server,
         provider,
         project,
         ada,
@@ -251,6 +251,18 @@ async fn disabled_unknown_and_background_runs(db: TestDb) {
     assert_eq!(run.credential_id, a);
     let output = &run.steps.unwrap()[0].output;
     assert_eq!(output.as_ref().unwrap()["body"]["name"], "Queued Person");
+
+    let metrics = reqwest::get(s.server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("patchbay_workflow_runs_total{status=\"SUCCEEDED\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("patchbay_workflow_queue_depth 0"), "{metrics}");
 }
 
 async fn runaway_functions_fail_within_their_limits(db: TestDb) {
