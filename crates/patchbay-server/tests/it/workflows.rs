@@ -50,6 +50,12 @@ const WORKFLOWS: &str = r#"
     steps:
       - {id: grow, type: function, code: "const a = []; while (true) { a.push(new Array(1024 * 1024).fill(7)); }"}
       - {id: reply, type: response, status: 200, body: {unreachable: true}}
+  - id: ping
+    integration: crm
+    defaultEnabled: true
+    trigger: {type: app_event, event: Ping}
+    steps:
+      - {id: pong, type: function, code: "return trigger.payload.n;"}
   - id: on-contact
     integration: crm
     defaultEnabled: false
@@ -262,7 +268,10 @@ async fn disabled_unknown_and_background_runs(db: TestDb) {
         metrics.contains("patchbay_workflow_runs_total{status=\"SUCCEEDED\"} 1"),
         "{metrics}"
     );
-    assert!(metrics.contains("patchbay_workflow_queue_depth 0"), "{metrics}");
+    assert!(
+        metrics.contains("patchbay_workflow_queue_depth 0"),
+        "{metrics}"
+    );
 }
 
 async fn runaway_functions_fail_within_their_limits(db: TestDb) {
@@ -363,7 +372,102 @@ async fn app_events_run_once_per_enabled_account(db: TestDb) {
     );
 }
 
+async fn task_history_pages_and_bad_filters(db: TestDb) {
+    let s = setup(&db).await;
+    connect(&s.ada, "acct_ada").await;
+    let mut ids = Vec::new();
+    for n in 0..101 {
+        let accepted = s
+            .ada
+            .app_event("Ping", json!({"n": n}), None)
+            .await
+            .unwrap();
+        ids.extend(accepted.execution_ids);
+    }
+    assert_eq!(ids.len(), 101);
+    let query = ExecutionQuery {
+        workflow_id: Some("ping".into()),
+        ..Default::default()
+    };
+    let first = s.project.admin.executions(&query).await.unwrap();
+    assert_eq!(first.data.len(), 100);
+    let cursor = first.next_cursor.clone().expect("a second page");
+    let second = s
+        .project
+        .admin
+        .executions(&ExecutionQuery {
+            cursor: Some(cursor),
+            ..query.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(second.data.len(), 1);
+    assert_eq!(second.next_cursor, None);
+    let mut listed: Vec<Uuid> = first
+        .data
+        .iter()
+        .chain(&second.data)
+        .map(|r| r.id)
+        .collect();
+    listed.sort();
+    ids.sort();
+    assert_eq!(listed, ids, "every run exactly once across the pages");
+
+    for bad in [
+        ExecutionQuery {
+            status: Some("DONE".into()),
+            ..Default::default()
+        },
+        ExecutionQuery {
+            cursor: Some("garbage".into()),
+            ..Default::default()
+        },
+        ExecutionQuery {
+            credential_id: Some("not-a-uuid".into()),
+            ..Default::default()
+        },
+        ExecutionQuery {
+            after_date: Some("yesterday".into()),
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(
+            api_code(s.project.admin.executions(&bad).await),
+            (400, "invalid_parameter".into()),
+            "{bad:?}"
+        );
+    }
+    let unknown_integration = ExecutionQuery {
+        integration: Some("nope".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        api_code(s.project.admin.executions(&unknown_integration).await),
+        (404, "integration_not_found".into())
+    );
+    assert_eq!(
+        api_code(s.project.admin.execution(Uuid::new_v4()).await),
+        (404, "execution_not_found".into())
+    );
+    // Another project sees none of these runs.
+    let other = TestProject::with_config(&s.server, &s.provider.config_document()).await;
+    assert_eq!(
+        api_code(other.admin.execution(ids[0]).await),
+        (404, "execution_not_found".into())
+    );
+    assert!(
+        other
+            .admin
+            .executions(&query)
+            .await
+            .unwrap()
+            .data
+            .is_empty()
+    );
+}
+
 backend_tests!(
+    task_history_pages_and_bad_filters,
     each_account_runs_as_itself,
     disabled_unknown_and_background_runs,
     runaway_functions_fail_within_their_limits,
