@@ -56,6 +56,13 @@ const WORKFLOWS: &str = r#"
     trigger: {type: app_event, event: Ping}
     steps:
       - {id: pong, type: function, code: "return trigger.payload.n;"}
+  - id: gigabyte
+    integration: crm
+    defaultEnabled: true
+    trigger: {type: request}
+    steps:
+      - {id: grab, type: function, code: "const buffer = new ArrayBuffer(1024 * 1024 * 1024); return buffer.byteLength;"}
+      - {id: reply, type: response, status: 200, body: {unreachable: true}}
   - id: on-contact
     integration: crm
     defaultEnabled: false
@@ -277,7 +284,11 @@ async fn disabled_unknown_and_background_runs(db: TestDb) {
 async fn runaway_functions_fail_within_their_limits(db: TestDb) {
     let s = setup(&db).await;
     connect(&s.ada, "acct_ada").await;
-    for (workflow, expected) in [("spin", "longer than its limit"), ("hog", "memory limit")] {
+    for (workflow, expected) in [
+        ("spin", "longer than its limit"),
+        ("hog", "memory limit"),
+        ("gigabyte", "memory limit"),
+    ] {
         let started = Instant::now();
         let (status, code) = api_code(s.ada.trigger_workflow(workflow, &json!({}), None).await);
         assert_eq!(
