@@ -84,6 +84,8 @@ pub enum ErrorCode {
     InvalidSigningKey,
     /// Removing an integration that still has connected accounts.
     IntegrationInUse,
+    WebhookEndpointNotFound,
+    WebhookDeliveryNotFound,
     /// A user token was rejected; the code says why.
     UnauthorizedToken(&'static str),
     /// The token's permissions do not cover this integration or account.
@@ -134,6 +136,8 @@ impl ErrorCode {
             Self::SigningKeyTaken => "signing_key_taken",
             Self::InvalidSigningKey => "invalid_signing_key",
             Self::IntegrationInUse => "integration_in_use",
+            Self::WebhookEndpointNotFound => "webhook_endpoint_not_found",
+            Self::WebhookDeliveryNotFound => "webhook_delivery_not_found",
             Self::UnauthorizedToken(code) => code,
             Self::Forbidden => "forbidden",
             Self::NotReady => "not_ready",

@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// in seconds [default: 5].
     #[arg(long, env = "PATCHBAY_REFRESH_INTERVAL")]
     pub refresh_interval: Option<u64>,
+    /// How often API keys and passwords are checked with the provider's
+    /// verification request, in seconds [default: 21600, six hours].
+    #[arg(long, env = "PATCHBAY_CREDENTIAL_CHECK_INTERVAL")]
+    pub credential_check_interval: Option<u64>,
     /// Longest wait for a provider's answer (token endpoint, account step,
     /// proxied API), in seconds [default: 30].
     #[arg(long, env = "PATCHBAY_PROVIDER_TIMEOUT")]
@@ -91,6 +95,7 @@ pub struct ServeConfig {
     pub demo: bool,
     pub sandbox_token_ttl: std::time::Duration,
     pub refresh_interval: std::time::Duration,
+    pub credential_check_interval: std::time::Duration,
     pub provider_timeout: std::time::Duration,
     pub workflows: patchbay_server::WorkflowSettings,
 }
@@ -136,6 +141,9 @@ impl ServeArgs {
             ),
             refresh_interval: std::time::Duration::from_secs(
                 self.refresh_interval.unwrap_or(5).max(1),
+            ),
+            credential_check_interval: std::time::Duration::from_secs(
+                self.credential_check_interval.unwrap_or(6 * 60 * 60).max(1),
             ),
             sandbox_token_ttl: std::time::Duration::from_secs(
                 self.sandbox_token_ttl.unwrap_or(3600).max(1),

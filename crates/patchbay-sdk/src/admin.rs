@@ -1,8 +1,10 @@
 //! The admin API of one project (`/api/v1/projects/{projectId}/...`).
 
 use patchbay_api::{
-    AddSigningKeyRequest, ConfigApplied, CreatedSecretKey, CredentialList, ExecutionPage,
-    ProjectView, SecretKeyList, SigningKeyList, SigningKeyView, UserObject, WorkflowExecution,
+    AddSigningKeyRequest, ConfigApplied, CreateWebhookEndpointRequest, CreatedSecretKey,
+    CreatedWebhookEndpoint, CredentialList, ExecutionPage, ProjectView, SecretKeyList,
+    SigningKeyList, SigningKeyView, UpdateWebhookEndpointRequest, UserObject, WebhookDelivery,
+    WebhookDeliveryPage, WebhookEndpoint, WebhookEndpointList, WorkflowExecution,
 };
 use reqwest::Method;
 use uuid::Uuid;
@@ -146,6 +148,74 @@ impl AdminClient {
         self.http
             .send_empty(self.request(Method::DELETE, &path))
             .await
+    }
+
+    /// Registers a webhook endpoint; the answer holds its secret, once.
+    pub async fn create_webhook_endpoint(
+        &self,
+        url: &str,
+        event_types: &[&str],
+    ) -> Result<CreatedWebhookEndpoint, Error> {
+        let body = CreateWebhookEndpointRequest {
+            url: url.to_owned(),
+            event_types: event_types.iter().map(|name| (*name).to_owned()).collect(),
+        };
+        self.http
+            .send(self.request(Method::POST, "/webhook-endpoints").json(&body))
+            .await
+    }
+
+    pub async fn webhook_endpoints(&self) -> Result<WebhookEndpointList, Error> {
+        self.http
+            .send(self.request(Method::GET, "/webhook-endpoints"))
+            .await
+    }
+
+    /// Disables (`true`) or enables an endpoint.
+    pub async fn set_webhook_endpoint_disabled(
+        &self,
+        endpoint_id: Uuid,
+        disabled: bool,
+    ) -> Result<WebhookEndpoint, Error> {
+        let path = format!("/webhook-endpoints/{endpoint_id}");
+        let body = UpdateWebhookEndpointRequest { disabled };
+        self.http
+            .send(self.request(Method::PATCH, &path).json(&body))
+            .await
+    }
+
+    pub async fn delete_webhook_endpoint(&self, endpoint_id: Uuid) -> Result<(), Error> {
+        let path = format!("/webhook-endpoints/{endpoint_id}");
+        self.http
+            .send_empty(self.request(Method::DELETE, &path))
+            .await
+    }
+
+    /// One page of an endpoint's delivery log, newest first; pass the
+    /// previous page's `next_cursor` for the next.
+    pub async fn webhook_deliveries(
+        &self,
+        endpoint_id: Uuid,
+        status: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<WebhookDeliveryPage, Error> {
+        let path = format!("/webhook-endpoints/{endpoint_id}/deliveries");
+        let params: Vec<(&str, &str)> = [("status", status), ("cursor", cursor)]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect();
+        self.http
+            .send(self.request(Method::GET, &path).query(&params))
+            .await
+    }
+
+    /// Queues a delivery again, now.
+    pub async fn replay_webhook_delivery(
+        &self,
+        delivery_id: Uuid,
+    ) -> Result<WebhookDelivery, Error> {
+        let path = format!("/webhook-deliveries/{delivery_id}/replay");
+        self.http.send(self.request(Method::POST, &path)).await
     }
 
     /// A page of Task History, newest first.

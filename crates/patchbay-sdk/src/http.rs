@@ -52,6 +52,11 @@ impl Http {
         })
     }
 
+    /// Sends a request and returns a successful response unread.
+    pub async fn checked(&self, request: RequestBuilder) -> Result<reqwest::Response, Error> {
+        checked(request).await
+    }
+
     /// Sends a request whose successful body is not a fixed type: its
     /// status and bytes.
     pub async fn send_raw(&self, request: RequestBuilder) -> Result<(u16, Vec<u8>), Error> {

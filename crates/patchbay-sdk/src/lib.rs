@@ -18,12 +18,14 @@
 
 pub mod admin;
 mod error;
+mod events;
 mod http;
 mod token;
 mod user;
 
 pub use admin::AdminClient;
 pub use error::Error;
+pub use events::UserEvent;
 pub use patchbay_api as api;
 pub use patchbay_core::user_token::{GeneratedKeyPair, SigningAlgorithm, generate_key_pair};
 pub use token::TokenSigner;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::admin::encode_segment;
+use crate::events::UserEvent;
 use crate::http::{CREDENTIAL_HEADER, Http};
 
 #[derive(Debug, Clone)]
@@ -149,6 +150,22 @@ impl UserClient {
             .await
     }
 
+    /// This user's events as they happen, after event `after` when given
+    /// (the `id` of the last event seen), else from now on. The stream ends
+    /// when the server shuts down.
+    pub async fn events(
+        &self,
+        after: Option<i64>,
+    ) -> Result<impl futures_util::Stream<Item = Result<UserEvent, Error>> + use<>, Error> {
+        let mut request = self
+            .request(Method::GET, "/events/stream", None)
+            .header("accept", "text/event-stream");
+        if let Some(after) = after {
+            request = request.header("last-event-id", after.to_string());
+        }
+        let response = self.http.checked(request).await?;
+        Ok(crate::events::decode(response))
+    }
     /// Runs a request-trigger workflow as the selected (or default) account.
     /// A workflow with a `response` step answers with it; one without
     /// answers `202 {executionId}` while the run goes on.

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use patchbay_api::ErrorCode;
 use patchbay_core::secret_key::{SecretKeyHash, looks_like_secret_key};
 use patchbay_core::user_token::{self, VerificationKey, VerifiedToken};
-use patchbay_store::{ConnectedUser, Project};
+use patchbay_store::{ConnectedUser, Project, SigningKeyRecord};
 use secrecy::ExposeSecret as _;
 use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
@@ -131,41 +131,95 @@ impl FromRequestParts<AppState> for ConnectUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let project_id = project_id_param(parts).ok_or_else(ApiError::project_not_found)?;
         let token = bearer(&parts.headers)?;
-        let project = state
+        Self::authenticate(parts, state, token).await
+    }
+}
+
+impl ConnectUser {
+    async fn authenticate(parts: &Parts, state: &AppState, token: &str) -> Result<Self, ApiError> {
+        let project_id = project_id_param(parts).ok_or_else(ApiError::project_not_found)?;
+        let (project, active_keys) = state
             .store
-            .get_project(project_id)
+            .get_project_with_active_keys(project_id)
             .await?
             .ok_or_else(ApiError::project_not_found)?;
-        let keys: Vec<VerificationKey> = state
-            .store
-            .list_signing_keys(project_id)
-            .await?
-            .into_iter()
-            .filter(|key| key.revoked_at.is_none())
-            .filter_map(|key| {
-                Some(VerificationKey {
-                    algorithm: key.algorithm.parse().ok()?,
-                    kid: key.kid,
-                    public_key_pem: key.public_key_pem,
-                })
-            })
-            .collect();
-        let verified = user_token::verify(token, project_id, &keys, chrono::Utc::now().timestamp())
-            .map_err(|err| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    ErrorCode::UnauthorizedToken(err.code()),
-                    err.to_string(),
-                )
-            })?;
+        let now = chrono::Utc::now().timestamp();
+        let verified = match state
+            .verified_tokens
+            .get(project_id, token, &active_keys, now)
+        {
+            Some(verified) => verified,
+            None => {
+                let verified = verify(token, project_id, active_keys, now)?;
+                state
+                    .verified_tokens
+                    .insert(project_id, token, &verified, now);
+                verified
+            }
+        };
         let user = current_user(state, project_id, &verified).await?;
         Ok(Self {
             project,
             user,
             token: verified,
         })
+    }
+}
+
+fn verify(
+    token: &str,
+    project_id: Uuid,
+    active_keys: Vec<SigningKeyRecord>,
+    now: i64,
+) -> Result<VerifiedToken, ApiError> {
+    let keys: Vec<VerificationKey> = active_keys
+        .into_iter()
+        .filter_map(|key| {
+            Some(VerificationKey {
+                algorithm: key.algorithm.parse().ok()?,
+                kid: key.kid,
+                public_key_pem: key.public_key_pem,
+            })
+        })
+        .collect();
+    user_token::verify(token, project_id, &keys, now).map_err(|err| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::UnauthorizedToken(err.code()),
+            err.to_string(),
+        )
+    })
+}
+
+/// An end user of a long-lived stream. Browsers' `EventSource` cannot send
+/// headers, so the token may also come as `?token=`; request logs never
+/// carry query strings, so it stays out of them.
+#[derive(Debug)]
+pub struct StreamUser(pub ConnectUser);
+
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+impl FromRequestParts<AppState> for StreamUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let from_query = axum::extract::Query::<TokenQuery>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|query| query.0.token);
+        let token = match (
+            &from_query,
+            parts.headers.contains_key(header::AUTHORIZATION),
+        ) {
+            (Some(token), false) => token.as_str(),
+            _ => bearer(&parts.headers)?,
+        };
+        ConnectUser::authenticate(parts, state, token)
+            .await
+            .map(Self)
     }
 }
 

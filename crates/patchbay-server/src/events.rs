@@ -28,6 +28,20 @@ impl CredentialChange {
     }
 }
 
+/// The name the SDK's `subscribe` knows a stored event by (SPEC §7); `None`
+/// for events meant for the developer's webhooks only.
+pub fn sdk_event_name(stored: &str) -> Option<&'static str> {
+    match stored {
+        "credential.created" => Some("onIntegrationInstall"),
+        "credential.deleted" => Some("onIntegrationUninstall"),
+        "credential.replaced" | "credential.status_changed" | "credential.settings_changed" => {
+            Some("onCredentialChange")
+        }
+        "workflow.state_changed" => Some("onWorkflowChange"),
+        _ => None,
+    }
+}
+
 /// The account an event is about.
 #[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {

@@ -30,8 +30,7 @@ pub const KEYRING_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
 /// has reloaded: two reload intervals and a margin.
 pub const ROTATION_SETTLE: Duration = Duration::from_secs(5);
 
-/// The associated-data field of `webhook_endpoints.secret`. Nothing seals
-/// webhook secrets yet; whatever does must use this name.
+/// The associated-data field of `webhook_endpoints.secret`.
 pub const WEBHOOK_SECRET: &str = "webhook_secret";
 
 /// Full passes over the sealed columns before rotation gives up: each pass

@@ -22,6 +22,8 @@ mod state;
 mod tokens;
 mod upstream;
 mod user_object;
+mod verified_tokens;
+mod webhooks;
 pub mod workflows;
 
 use std::future::Future;
@@ -38,17 +40,23 @@ pub use patchbay_workflow::FunctionLimits;
 pub use refresher::spawn as spawn_refresher;
 pub use routes::router;
 pub use state::{AppState, ServerConfig};
+pub use webhooks::{WebhookPolicy, spawn as spawn_webhook_sender};
 pub use workflows::WorkflowSettings;
 pub use workflows::worker::{WorkerHandle, spawn as spawn_worker};
 
-/// Serves `router` on `listener` until `shutdown` completes, then stops
-/// accepting connections and waits for requests in flight to finish.
+/// Serves the application on `listener` until `shutdown` completes, then
+/// stops accepting connections, ends event streams and background tasks, and
+/// waits for requests in flight to finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    router: axum::Router,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+    let stopping = state.shutdown.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.cancel();
+        })
         .await
 }

@@ -42,6 +42,11 @@ struct RefreshLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    outcome: &'static str,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RunLabels {
     status: &'static str,
@@ -54,6 +59,7 @@ pub struct Metrics {
     durations: Family<RouteLabels, Histogram>,
     refreshes: Family<RefreshLabels, Counter>,
     proxy: Family<ProxyLabels, Histogram>,
+    webhook_deliveries: Family<DeliveryLabels, Counter>,
     workflow_runs: Family<RunLabels, Counter>,
     queue_depth: Gauge,
 }
@@ -98,6 +104,12 @@ impl Metrics {
             "Proxy API latency by integration and upstream status",
             proxy.clone(),
         );
+        let webhook_deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome",
+            webhook_deliveries.clone(),
+        );
         let workflow_runs = Family::<RunLabels, Counter>::default();
         registry.register(
             "workflow_runs",
@@ -116,6 +128,7 @@ impl Metrics {
             durations,
             refreshes,
             proxy,
+            webhook_deliveries,
             workflow_runs,
             queue_depth,
         }
@@ -125,6 +138,13 @@ impl Metrics {
     pub fn count_refresh(&self, outcome: &'static str) {
         self.refreshes
             .get_or_create(&RefreshLabels { outcome })
+            .inc();
+    }
+
+    /// Counts a webhook delivery attempt: `delivered`, `retry` or `dead`.
+    pub fn count_webhook_delivery(&self, outcome: &'static str) {
+        self.webhook_deliveries
+            .get_or_create(&DeliveryLabels { outcome })
             .inc();
     }
 

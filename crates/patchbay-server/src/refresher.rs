@@ -1,10 +1,12 @@
 //! The background refresher: renews access tokens before they expire, so
-//! requests rarely wait for a refresh. Every replica runs one; the store's
+//! requests rarely wait for a refresh, and checks API keys and passwords
+//! periodically with the provider's verification request. Every replica runs one; the store's
 //! refresh lease makes them share the work instead of repeating it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use patchbay_config::ProviderAuth;
 use patchbay_store::now;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -75,6 +77,12 @@ async fn renew(state: &AppState, runtime: &ProjectRuntime, project_id: Uuid, cre
     let Some(integration) = runtime.integration_by_id(credential.integration_id) else {
         return;
     };
+    if !matches!(integration.config.provider.auth, ProviderAuth::OAuth2(_)) {
+        if let Err(err) = tokens::reverify(state, integration, credential).await {
+            tracing::debug!(credential = %credential_id, code = err.code.as_str(), "background verification did not complete");
+        }
+        return;
+    }
     // Forced: the expiry index says it is due, whatever the clock skew.
     match tokens::access_token(state, integration, credential, true).await {
         Ok(renewed) => {

@@ -18,8 +18,8 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::handlers::{
-    config, demo, install, oauth_callback, ops, projects, proxy, sdk, signing_keys, task_history,
-    users, workflows,
+    config, demo, event_stream, install, oauth_callback, ops, projects, proxy, sdk, signing_keys,
+    task_history, users, webhooks, workflows,
 };
 use crate::metrics;
 use crate::state::AppState;
@@ -81,6 +81,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(install::uninstall))
         .routes(routes!(install::install_session))
         .routes(routes!(oauth_callback::callback))
+        .routes(routes!(event_stream::stream))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::replay))
         .routes(routes!(workflows::trigger))
         .routes(routes!(workflows::app_event))
         .routes(routes!(task_history::list))

@@ -3,11 +3,14 @@ use std::sync::Arc;
 use patchbay_core::crypto::Keyring;
 use patchbay_store::Store;
 use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
 use crate::runtime::RuntimeCache;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::tokens::RefreshGates;
+use crate::verified_tokens::VerifiedTokens;
+use crate::webhooks::WebhookPolicy;
 
 /// Settings the server needs at run time, built once by the binary.
 #[derive(Debug, Clone)]
@@ -24,6 +27,11 @@ pub struct ServerConfig {
     pub sandbox: SandboxConfig,
     /// How often the background refresher looks for tokens due for renewal.
     pub refresh_interval: std::time::Duration,
+    /// How often API-key and basic-auth accounts are checked with their
+    /// provider's verification request (when it has one).
+    pub credential_check_interval: std::time::Duration,
+    /// How webhooks are attempted and retried.
+    pub webhooks: WebhookPolicy,
     /// The workflow queue worker and the limits of function steps.
     pub workflows: crate::workflows::WorkflowSettings,
 }
@@ -48,6 +56,11 @@ pub struct AppState {
     pub proxy_client: reqwest::Client,
     /// Decoded project configurations, checked against `config_version`.
     pub runtimes: Arc<RuntimeCache>,
+    /// User tokens whose signature this process has checked.
+    pub verified_tokens: Arc<VerifiedTokens>,
+    /// Cancelled when the server shuts down: long-lived responses (event
+    /// streams) and background tasks end, so graceful shutdown can finish.
+    pub shutdown: CancellationToken,
     /// Wakes this process's queue worker when a run is queued here, so it
     /// need not wait for its next poll.
     pub queue: Arc<tokio::sync::Notify>,
@@ -63,6 +76,8 @@ impl AppState {
             sandbox: Sandbox::new(config.sandbox.clone()),
             refresh_gates: Arc::default(),
             runtimes: Arc::default(),
+            verified_tokens: Arc::default(),
+            shutdown: CancellationToken::new(),
             queue: Arc::default(),
             proxy_client: proxy_client(&config.provider_timeouts),
             config: Arc::new(config),

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use patchbay_api::ErrorCode;
 use patchbay_config::ProviderAuth;
-use patchbay_oauth::{ClientCredentials, OAuthError, TemplateContext};
+use patchbay_oauth::{AccountAuth, ClientCredentials, OAuthError, TemplateContext};
 use patchbay_store::{
     CredentialRecord, CredentialStatus, RefreshClaim, RefreshFailure, RefreshedTokens, StoreError,
     now,
@@ -279,9 +279,42 @@ async fn fail(
     credential: CredentialRecord,
     err: &OAuthError,
 ) -> Result<AccessToken, ApiError> {
-    let current = reread(state, &credential).await?;
+    let failed = match record_failure(state, integration, &credential, err).await? {
+        Recorded::Superseded(current) => return usable(state, current),
+        Recorded::Failed(failed) => failed,
+    };
+    if err.is_definitive() {
+        return Err(credential_invalid(&failed));
+    }
+    // A transient failure keeps the account usable while its token lasts.
+    if failed.valid_until.is_some_and(|until| until > now()) {
+        return usable(state, failed);
+    }
+    Err(ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        ErrorCode::UpstreamUnreachable,
+        "The provider could not renew this account's access token; try again shortly.",
+    ))
+}
+
+/// What recording a failed refresh or verification found.
+enum Recorded {
+    /// Another caller changed the row meanwhile; its state stands.
+    Superseded(CredentialRecord),
+    /// The failure is counted: a definitive one made the account `INVALID`
+    /// (with an event), a transient one scheduled a retry with backoff.
+    Failed(CredentialRecord),
+}
+
+async fn record_failure(
+    state: &AppState,
+    integration: &Integration,
+    credential: &CredentialRecord,
+    err: &OAuthError,
+) -> Result<Recorded, ApiError> {
+    let current = reread(state, credential).await?;
     if current.version != credential.version {
-        return usable(state, current);
+        return Ok(Recorded::Superseded(current));
     }
     let definitive = err.is_definitive();
     state.metrics.count_refresh(if definitive {
@@ -306,7 +339,7 @@ async fn fail(
     let recorded = if definitive {
         vec![status_event(
             integration,
-            &credential,
+            credential,
             "INVALID",
             &err.to_string(),
         )]
@@ -326,23 +359,87 @@ async fn fail(
     {
         Ok(failed) => failed,
         Err(StoreError::Conflict { .. }) => {
-            return usable(state, reread(state, &credential).await?);
+            return Ok(Recorded::Superseded(reread(state, credential).await?));
         }
         Err(store_err) => return Err(store_err.into()),
     };
     tracing::warn!(credential = %credential.id, definitive, error = %err, "token refresh failed");
-    if definitive {
-        return Err(credential_invalid(&failed));
+    Ok(Recorded::Failed(failed))
+}
+
+/// Checks an API-key or basic-auth account with its provider's verification
+/// request, as the background refresher does every
+/// `ServerConfig::credential_check_interval`: a refusal marks the account
+/// `INVALID` (with an event), a transient failure retries with backoff, and
+/// success schedules the next check. Another replica checking the same
+/// account at the same moment makes this a no-op.
+pub async fn reverify(
+    state: &AppState,
+    integration: &Integration,
+    credential: CredentialRecord,
+) -> Result<CredentialRecord, ApiError> {
+    let provider = &integration.config.provider;
+    if provider.verify.is_none() || credential.status == CredentialStatus::Invalid {
+        return Ok(credential);
     }
-    // A transient failure keeps the account usable while its token lasts.
-    if failed.valid_until.is_some_and(|until| until > now()) {
-        return usable(state, failed);
+    let lease_until = now()
+        + chrono::Duration::from_std(state.config.provider_timeouts.total).unwrap_or(MAX_LEAD)
+        + LEASE_SLACK;
+    let credential = match state
+        .store
+        .claim_refresh(
+            credential.project_id,
+            credential.id,
+            credential.version,
+            lease_until,
+        )
+        .await?
+    {
+        RefreshClaim::Claimed(claimed) => claimed,
+        RefreshClaim::Stale(current) => return Ok(current),
+        RefreshClaim::Busy => return Ok(credential),
+    };
+    let secrets = open_secrets(state, &credential)?;
+    let mut ctx = template_context(&credential.account_vars);
+    ctx.credentials = secrets.fields;
+    let auth = match provider.auth {
+        ProviderAuth::Basic(_) => AccountAuth::Basic,
+        _ => AccountAuth::ApiKey,
+    };
+    match state.oauth.verify_credentials(provider, &auth, &ctx).await {
+        Ok(()) => {
+            state.metrics.count_refresh("succeeded");
+            let next_check = chrono::Duration::from_std(state.config.credential_check_interval)
+                .unwrap_or(chrono::Duration::hours(6));
+            let checked = RefreshedTokens {
+                secrets: credential.secrets.clone().unwrap_or_default(),
+                valid_until: None,
+                next_refresh_at: Some(now() + next_check),
+            };
+            let recorded = match credential.refresh_failure_count {
+                0 => Vec::new(),
+                _ => vec![status_event(integration, &credential, "VALID", "verified")],
+            };
+            match state
+                .store
+                .complete_refresh(
+                    credential.project_id,
+                    credential.id,
+                    credential.version,
+                    &checked,
+                    &recorded,
+                )
+                .await
+            {
+                Ok(updated) => Ok(updated),
+                Err(StoreError::Conflict { .. }) => reread(state, &credential).await,
+                Err(err) => Err(err.into()),
+            }
+        }
+        Err(err) => match record_failure(state, integration, &credential, &err).await? {
+            Recorded::Superseded(current) | Recorded::Failed(current) => Ok(current),
+        },
     }
-    Err(ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        ErrorCode::UpstreamUnreachable,
-        "The provider could not renew this account's access token; try again shortly.",
-    ))
 }
 
 fn status_event(

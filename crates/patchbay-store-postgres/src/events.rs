@@ -6,13 +6,35 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-/// Appends `events` inside the caller's transaction.
+use crate::{notices, webhooks};
+
+/// Appends `events` inside the caller's transaction, queues their webhook
+/// deliveries, and has PostgreSQL notify every replica when it commits.
+///
+/// `seq` comes from a sequence, so two transactions can commit their events
+/// in the opposite order of their `seq`. A reader that resumes "after seq N"
+/// would then skip the late one forever. Writers of one user's events
+/// therefore take a transaction lock on that user first: for each user (and
+/// so for each of their accounts), commit order is `seq` order, which is all
+/// that streams (one user) and webhook ordering (one account) rely on.
 pub(crate) async fn insert(conn: &mut PgConnection, events: &[NewEvent]) -> StoreResult<()> {
+    let mut users: Vec<(Uuid, &str)> = events
+        .iter()
+        .map(|event| (event.project_id, event.user_id.as_str()))
+        .collect();
+    users.sort_unstable();
+    users.dedup();
+    for (project_id, user_id) in &users {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("events:{project_id}:{user_id}"))
+            .execute(&mut *conn)
+            .await?;
+    }
     let at = now();
     for event in events {
-        sqlx::query(
+        let seq: i64 = sqlx::query_scalar(
             "INSERT INTO events (id, project_id, user_id, integration_id, credential_id, name, payload, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
         )
         .bind(event.id)
         .bind(event.project_id)
@@ -22,15 +44,23 @@ pub(crate) async fn insert(conn: &mut PgConnection, events: &[NewEvent]) -> Stor
         .bind(&event.name)
         .bind(Json(&event.payload))
         .bind(at)
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
+        webhooks::queue_deliveries(conn, event, seq, at).await?;
+    }
+    for (project_id, user_id) in users {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(notices::CHANNEL)
+            .bind(notices::payload(project_id, user_id))
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
 
 #[derive(FromRow)]
-struct EventRow {
-    seq: i64,
+pub(crate) struct EventRow {
+    pub(crate) seq: i64,
     id: Uuid,
     project_id: Uuid,
     user_id: String,
@@ -39,6 +69,22 @@ struct EventRow {
     name: String,
     payload: Json<serde_json::Value>,
     created_at: DateTime<Utc>,
+}
+
+impl From<EventRow> for EventRecord {
+    fn from(row: EventRow) -> Self {
+        Self {
+            seq: row.seq,
+            id: row.id,
+            project_id: row.project_id,
+            user_id: row.user_id,
+            integration_id: row.integration_id,
+            credential_id: row.credential_id,
+            name: row.name,
+            payload: row.payload.0,
+            created_at: row.created_at,
+        }
+    }
 }
 
 pub(crate) async fn list_for_user(
@@ -59,18 +105,19 @@ pub(crate) async fn list_for_user(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| EventRecord {
-            seq: row.seq,
-            id: row.id,
-            project_id: row.project_id,
-            user_id: row.user_id,
-            integration_id: row.integration_id,
-            credential_id: row.credential_id,
-            name: row.name,
-            payload: row.payload.0,
-            created_at: row.created_at,
-        })
-        .collect())
+    Ok(rows.into_iter().map(EventRecord::from).collect())
+}
+
+pub(crate) async fn last_seq_of_user(
+    pool: &PgPool,
+    project_id: Uuid,
+    user_id: &str,
+) -> StoreResult<i64> {
+    let seq: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE project_id = $1 AND user_id = $2")
+            .bind(project_id)
+            .bind(user_id)
+            .fetch_one(pool)
+            .await?;
+    Ok(seq.unwrap_or(0))
 }

@@ -10,8 +10,11 @@ mod credentials;
 mod data_keys;
 mod events;
 mod install;
+mod notices;
 mod runs;
+mod webhooks;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,13 +22,14 @@ use chrono::{DateTime, Utc};
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
-    AccountReplacement, Backend, ConfigWrite, ConnectedUser, CredentialChanges, CredentialFilter,
-    CredentialRecord, DataKeyRecord, DueRefresh, EventRecord, ExecutionFilter, ExecutionOutcome,
-    ExecutionRecord, InstallSession, InstallStatus, IntegrationRecord, JobRecord, NewCredential,
-    NewEvent, NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord,
-    NewSigningKey, Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, SealedColumn,
-    SealedValue, SecretKeyRecord, SigningKeyRecord, StepRecord, Store, StoreError, StoreResult,
-    WorkflowRecord, now,
+    AccountReplacement, Backend, ClaimedDelivery, ConfigWrite, ConnectedUser, CredentialChanges,
+    CredentialFilter, CredentialRecord, DataKeyRecord, DeliveryFilter, DeliveryOutcome, DueRefresh,
+    EventNotice, EventRecord, ExecutionFilter, ExecutionOutcome, ExecutionRecord, InstallSession,
+    InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent, NewExecution,
+    NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint,
+    Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, SealedColumn, SealedValue,
+    SecretKeyRecord, SigningKeyRecord, StepRecord, Store, StoreError, StoreResult,
+    WebhookDeliveryRecord, WebhookEndpointRecord, WorkflowRecord, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -42,6 +46,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    notices: Arc<notices::Notices>,
 }
 
 impl PgStore {
@@ -52,7 +57,10 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            notices: notices::Notices::new(url),
+        })
     }
 }
 
@@ -312,6 +320,57 @@ impl Store for PgStore {
         config::list_signing_keys(&self.pool, project_id).await
     }
 
+    async fn get_project_with_active_keys(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>> {
+        #[derive(FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            project: ProjectRow,
+            kid: Option<String>,
+            algorithm: Option<String>,
+            public_key_pem: Option<String>,
+            key_created_at: Option<DateTime<Utc>>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT p.id, p.name, p.settings, p.config_version, p.created_at, p.updated_at,
+                    k.kid, k.algorithm, k.public_key_pem, k.created_at AS key_created_at
+             FROM projects p
+             LEFT JOIN signing_keys k ON k.project_id = p.id AND k.revoked_at IS NULL
+             WHERE p.id = $1
+             ORDER BY k.created_at, k.kid",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rows = rows.into_iter();
+        let Some(first) = rows.next() else {
+            return Ok(None);
+        };
+        let mut keys = Vec::new();
+        let mut project = None;
+        for row in std::iter::once(first).chain(rows) {
+            if let (Some(kid), Some(algorithm), Some(public_key_pem), Some(created_at)) = (
+                row.kid,
+                row.algorithm,
+                row.public_key_pem,
+                row.key_created_at,
+            ) {
+                keys.push(SigningKeyRecord {
+                    project_id,
+                    kid,
+                    algorithm,
+                    public_key_pem,
+                    created_at,
+                    revoked_at: None,
+                });
+            }
+            project.get_or_insert(row.project);
+        }
+        Ok(project.map(|project| (project.into(), keys)))
+    }
+
     async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {
         config::revoke_signing_key(&self.pool, project_id, kid).await
     }
@@ -504,6 +563,10 @@ impl Store for PgStore {
         events::list_for_user(&self.pool, project_id, user_id, after_seq, limit).await
     }
 
+    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64> {
+        events::last_seq_of_user(&self.pool, project_id, user_id).await
+    }
+
     async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()> {
         install::create(&self.pool, session).await
     }
@@ -528,6 +591,79 @@ impl Store for PgStore {
         error: Option<&str>,
     ) -> StoreResult<()> {
         install::finish(&self.pool, id, status, credential_id, error).await
+    }
+
+    fn event_notices(&self) -> tokio::sync::broadcast::Receiver<EventNotice> {
+        self.notices.subscribe()
+    }
+
+    async fn create_webhook_endpoint(
+        &self,
+        endpoint: &NewWebhookEndpoint,
+    ) -> StoreResult<WebhookEndpointRecord> {
+        webhooks::create_endpoint(&self.pool, endpoint).await
+    }
+
+    async fn list_webhook_endpoints(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Vec<WebhookEndpointRecord>> {
+        webhooks::list_endpoints(&self.pool, project_id).await
+    }
+
+    async fn get_webhook_endpoint(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<WebhookEndpointRecord>> {
+        webhooks::get_endpoint(&self.pool, project_id, id).await
+    }
+
+    async fn set_webhook_endpoint_disabled(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        disabled: bool,
+    ) -> StoreResult<WebhookEndpointRecord> {
+        webhooks::set_endpoint_disabled(&self.pool, project_id, id, disabled).await
+    }
+
+    async fn delete_webhook_endpoint(&self, project_id: Uuid, id: Uuid) -> StoreResult<()> {
+        webhooks::delete_endpoint(&self.pool, project_id, id).await
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        webhooks::claim(&self.pool, now, lease_until, limit).await
+    }
+
+    async fn record_delivery_attempt(
+        &self,
+        id: Uuid,
+        outcome: &DeliveryOutcome,
+    ) -> StoreResult<()> {
+        webhooks::record_attempt(&self.pool, id, outcome).await
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        project_id: Uuid,
+        endpoint_id: Uuid,
+        filter: &DeliveryFilter,
+    ) -> StoreResult<Vec<WebhookDeliveryRecord>> {
+        webhooks::list_deliveries(&self.pool, project_id, endpoint_id, filter).await
+    }
+
+    async fn replay_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<WebhookDeliveryRecord> {
+        webhooks::replay(&self.pool, project_id, id).await
     }
 
     // ---- Workflow runs and the job queue (SPEC §6) ----

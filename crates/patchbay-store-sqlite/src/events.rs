@@ -5,18 +5,21 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
 use uuid::Uuid;
-use uuid::fmt::Hyphenated;
 
-use crate::rows::{json, uuid};
+use crate::rows::{json, optional_uuid, uuid};
 use crate::time::{from_millis, to_millis};
+use crate::webhooks;
 
-/// Appends `events` inside the caller's transaction.
+/// Appends `events` inside the caller's transaction and queues their webhook
+/// deliveries. The caller announces them once the transaction commits
+/// (`SqliteStore::commit_announcing`). SQLite has one writer at a time, so
+/// events commit in `seq` order.
 pub(crate) async fn insert(conn: &mut SqliteConnection, events: &[NewEvent]) -> StoreResult<()> {
-    let at = to_millis(now());
+    let at = now();
     for event in events {
-        sqlx::query(
+        let seq: i64 = sqlx::query_scalar(
             "INSERT INTO events (id, project_id, user_id, integration_id, credential_id, name, payload, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
         )
         .bind(event.id.hyphenated())
         .bind(event.project_id.hyphenated())
@@ -25,20 +28,15 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, events: &[NewEvent]) -> 
         .bind(event.credential_id.map(Uuid::hyphenated))
         .bind(&event.name)
         .bind(Json(&event.payload))
-        .bind(at)
-        .execute(&mut *conn)
+        .bind(to_millis(at))
+        .fetch_one(&mut *conn)
         .await?;
+        webhooks::queue_deliveries(conn, event, seq, at).await?;
     }
     Ok(())
 }
 
-fn optional_uuid(row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
-    Ok(row
-        .try_get::<Option<Hyphenated>, _>(column)?
-        .map(Hyphenated::into_uuid))
-}
-
-fn event_from_row(row: &SqliteRow) -> StoreResult<EventRecord> {
+pub(crate) fn event_from_row(row: &SqliteRow) -> StoreResult<EventRecord> {
     Ok(EventRecord {
         seq: row.try_get("seq")?,
         id: uuid(row, "id")?,
@@ -73,4 +71,18 @@ pub(crate) async fn list_for_user(
     .iter()
     .map(event_from_row)
     .collect()
+}
+
+pub(crate) async fn last_seq_of_user(
+    pool: &SqlitePool,
+    project_id: Uuid,
+    user_id: &str,
+) -> StoreResult<i64> {
+    let seq: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE project_id = $1 AND user_id = $2")
+            .bind(project_id.hyphenated())
+            .bind(user_id)
+            .fetch_one(pool)
+            .await?;
+    Ok(seq.unwrap_or(0))
 }

@@ -14,6 +14,7 @@ mod install;
 mod rows;
 mod runs;
 mod time;
+mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -24,13 +25,14 @@ use chrono::{DateTime, Utc};
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
-    AccountReplacement, Backend, ConfigWrite, ConnectedUser, CredentialChanges, CredentialFilter,
-    CredentialRecord, DataKeyRecord, DueRefresh, EventRecord, ExecutionFilter, ExecutionOutcome,
-    ExecutionRecord, InstallSession, InstallStatus, IntegrationRecord, JobRecord, NewCredential,
-    NewEvent, NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord,
-    NewSigningKey, Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, SealedColumn,
-    SealedValue, SecretKeyRecord, SigningKeyRecord, StepRecord, Store, StoreError, StoreResult,
-    WorkflowRecord, now,
+    AccountReplacement, Backend, ClaimedDelivery, ConfigWrite, ConnectedUser, CredentialChanges,
+    CredentialFilter, CredentialRecord, DataKeyRecord, DeliveryFilter, DeliveryOutcome, DueRefresh,
+    EventNotice, EventRecord, ExecutionFilter, ExecutionOutcome, ExecutionRecord, InstallSession,
+    InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent, NewExecution,
+    NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint,
+    Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, SealedColumn, SealedValue,
+    SecretKeyRecord, SigningKeyRecord, StepRecord, Store, StoreError, StoreResult,
+    WebhookDeliveryRecord, WebhookEndpointRecord, WorkflowRecord, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -38,6 +40,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Row as _, SqliteConnection};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::rows::uuid;
@@ -53,6 +56,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Announces committed events to this process's listeners; a file has
+    /// one serving process, so in-process is everywhere that matters.
+    notices: broadcast::Sender<EventNotice>,
 }
 
 impl SqliteStore {
@@ -81,7 +87,33 @@ impl SqliteStore {
             .max_connections(READ_CONNECTIONS)
             .connect_with(options)
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            notices: broadcast::channel(1024).0,
+        })
+    }
+
+    /// Commits a transaction that wrote `events`, then tells listeners.
+    async fn commit_announcing(
+        &self,
+        tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        tx.commit().await?;
+        let mut announced: Vec<(Uuid, &str)> = Vec::new();
+        for event in events {
+            let user = (event.project_id, event.user_id.as_str());
+            if !announced.contains(&user) {
+                announced.push(user);
+                // No listener is not an error.
+                let _ = self.notices.send(EventNotice {
+                    project_id: event.project_id,
+                    user_id: Some(event.user_id.clone()),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -320,6 +352,42 @@ impl Store for SqliteStore {
         config::list_signing_keys(&self.reader, project_id).await
     }
 
+    async fn get_project_with_active_keys(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.name, p.settings, p.config_version, p.created_at, p.updated_at,
+                    k.kid, k.algorithm, k.public_key_pem, k.created_at AS key_created_at
+             FROM projects p
+             LEFT JOIN signing_keys k ON k.project_id = p.id AND k.revoked_at IS NULL
+             WHERE p.id = $1
+             ORDER BY k.created_at, k.kid",
+        )
+        .bind(project_id.hyphenated())
+        .fetch_all(&self.reader)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let project = project_from_row(first)?;
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let Some(kid) = row.try_get::<Option<String>, _>("kid")? else {
+                continue;
+            };
+            keys.push(SigningKeyRecord {
+                project_id,
+                kid,
+                algorithm: row.try_get("algorithm")?,
+                public_key_pem: row.try_get("public_key_pem")?,
+                created_at: from_millis(row.try_get("key_created_at")?)?,
+                revoked_at: None,
+            });
+        }
+        Ok(Some((project, keys)))
+    }
+
     async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {
         config::revoke_signing_key(&self.writer, project_id, kid).await
     }
@@ -383,7 +451,7 @@ impl Store for SqliteStore {
         credentials::insert(&mut tx, credential).await?;
         events::insert(&mut tx, events).await?;
         let created = credentials::get(&mut *tx, credential.project_id, credential.id).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, events).await?;
         created.ok_or(StoreError::NotFound)
     }
 
@@ -414,7 +482,7 @@ impl Store for SqliteStore {
         credentials::replace_account(&mut tx, project_id, id, replacement).await?;
         events::insert(&mut tx, events).await?;
         let replaced = credentials::get(&mut *tx, project_id, id).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, events).await?;
         replaced.ok_or(StoreError::NotFound)
     }
 
@@ -429,7 +497,7 @@ impl Store for SqliteStore {
         credentials::update(&mut tx, project_id, id, changes).await?;
         events::insert(&mut tx, events).await?;
         let updated = credentials::get(&mut *tx, project_id, id).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, events).await?;
         updated.ok_or(StoreError::NotFound)
     }
 
@@ -449,7 +517,7 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound);
         }
         events::insert(&mut tx, events).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, events).await?;
         Ok(())
     }
 
@@ -476,7 +544,7 @@ impl Store for SqliteStore {
         credentials::complete_refresh(&mut tx, project_id, id, version, tokens).await?;
         events::insert(&mut tx, events).await?;
         let refreshed = credentials::get(&mut *tx, project_id, id).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, events).await?;
         refreshed.ok_or(StoreError::NotFound)
     }
 
@@ -492,7 +560,7 @@ impl Store for SqliteStore {
         credentials::record_refresh_failure(&mut tx, project_id, id, version, failure).await?;
         events::insert(&mut tx, events).await?;
         let failed = credentials::get(&mut *tx, project_id, id).await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, events).await?;
         failed.ok_or(StoreError::NotFound)
     }
 
@@ -512,6 +580,10 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<EventRecord>> {
         events::list_for_user(&self.reader, project_id, user_id, after_seq, limit).await
+    }
+
+    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64> {
+        events::last_seq_of_user(&self.reader, project_id, user_id).await
     }
 
     async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()> {
@@ -538,6 +610,79 @@ impl Store for SqliteStore {
         error: Option<&str>,
     ) -> StoreResult<()> {
         install::finish(&self.writer, id, status, credential_id, error).await
+    }
+
+    fn event_notices(&self) -> broadcast::Receiver<EventNotice> {
+        self.notices.subscribe()
+    }
+
+    async fn create_webhook_endpoint(
+        &self,
+        endpoint: &NewWebhookEndpoint,
+    ) -> StoreResult<WebhookEndpointRecord> {
+        webhooks::create_endpoint(&self.writer, endpoint).await
+    }
+
+    async fn list_webhook_endpoints(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Vec<WebhookEndpointRecord>> {
+        webhooks::list_endpoints(&self.reader, project_id).await
+    }
+
+    async fn get_webhook_endpoint(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<WebhookEndpointRecord>> {
+        webhooks::get_endpoint(&self.reader, project_id, id).await
+    }
+
+    async fn set_webhook_endpoint_disabled(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        disabled: bool,
+    ) -> StoreResult<WebhookEndpointRecord> {
+        webhooks::set_endpoint_disabled(&self.writer, project_id, id, disabled).await
+    }
+
+    async fn delete_webhook_endpoint(&self, project_id: Uuid, id: Uuid) -> StoreResult<()> {
+        webhooks::delete_endpoint(&self.writer, project_id, id).await
+    }
+
+    async fn claim_webhook_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        webhooks::claim(&self.writer, now, lease_until, limit).await
+    }
+
+    async fn record_delivery_attempt(
+        &self,
+        id: Uuid,
+        outcome: &DeliveryOutcome,
+    ) -> StoreResult<()> {
+        webhooks::record_attempt(&self.writer, id, outcome).await
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        project_id: Uuid,
+        endpoint_id: Uuid,
+        filter: &DeliveryFilter,
+    ) -> StoreResult<Vec<WebhookDeliveryRecord>> {
+        webhooks::list_deliveries(&self.reader, project_id, endpoint_id, filter).await
+    }
+
+    async fn replay_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<WebhookDeliveryRecord> {
+        webhooks::replay(&self.writer, project_id, id).await
     }
 
     // ---- Workflow runs and the job queue (SPEC §6) ----
@@ -567,7 +712,8 @@ impl Store for SqliteStore {
         events: &[NewEvent],
         job: Option<Uuid>,
     ) -> StoreResult<()> {
-        runs::finish_execution(&self.writer, project_id, id, outcome, events, job).await
+        let tx = runs::finish_execution(&self.writer, project_id, id, outcome, events, job).await?;
+        self.commit_announcing(tx, events).await
     }
 
     async fn get_execution(

@@ -11,6 +11,12 @@ pub(crate) fn uuid(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
     Ok(row.try_get::<Hyphenated, _>(column)?.into_uuid())
 }
 
+pub(crate) fn optional_uuid(row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
+    Ok(row
+        .try_get::<Option<Hyphenated>, _>(column)?
+        .map(Hyphenated::into_uuid))
+}
+
 pub(crate) fn json(row: &SqliteRow, column: &str) -> StoreResult<serde_json::Value> {
     Ok(row.try_get::<Json<serde_json::Value>, _>(column)?.0)
 }

@@ -102,6 +102,7 @@ pub(crate) async fn start_execution(
     Ok(())
 }
 
+/// Writes a run's end; the caller commits (announcing `events`).
 pub(crate) async fn finish_execution(
     writer: &SqlitePool,
     project_id: Uuid,
@@ -109,7 +110,7 @@ pub(crate) async fn finish_execution(
     outcome: &ExecutionOutcome,
     events: &[NewEvent],
     job: Option<Uuid>,
-) -> StoreResult<()> {
+) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
     let mut tx = writer.begin().await?;
     let updated = sqlx::query(
         "UPDATE workflow_executions SET status = $3, error = $4, ended_at = $5, duration_ms = $6
@@ -160,8 +161,7 @@ pub(crate) async fn finish_execution(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
-    Ok(())
+    Ok(tx)
 }
 
 fn execution_from_row(row: &SqliteRow) -> StoreResult<ExecutionRecord> {

@@ -6,6 +6,7 @@
 //! suite (`tests/it`). Callers hold an `Arc<dyn Store>` and never know which
 //! one they have.
 
+mod delivery;
 mod error;
 mod records;
 mod runs;
@@ -17,6 +18,7 @@ use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use uuid::Uuid;
 
+pub use delivery::*;
 pub use error::{StoreError, StoreResult};
 pub use records::*;
 pub use runs::*;
@@ -105,6 +107,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// All signing keys of a project, oldest first, revoked ones included.
     async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>>;
+
+    /// A project and its active (unrevoked) signing keys, oldest first, in
+    /// one read: what authenticating a user token needs on every request.
+    async fn get_project_with_active_keys(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>>;
 
     /// `NotFound` when the project has no such active key.
     async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()>;
@@ -239,6 +248,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> StoreResult<Vec<EventRecord>>;
 
+    /// The `seq` of the user's latest event, 0 when there is none: where a
+    /// stream that does not resume starts.
+    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64>;
+
     async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()>;
 
     async fn get_install_session(
@@ -261,6 +274,74 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         credential_id: Option<Uuid>,
         error: Option<&str>,
     ) -> StoreResult<()>;
+
+    // --- Event delivery (SPEC §7) ---
+    //
+    // Writing an event also queues one webhook delivery per enabled endpoint
+    // of the project that wants it, in the same transaction, and announces
+    // the commit to `event_notices` listeners (of every replica on PostgreSQL).
+
+    /// Notices of committed events, for live streams and the webhook sender.
+    fn event_notices(&self) -> tokio::sync::broadcast::Receiver<EventNotice>;
+
+    async fn create_webhook_endpoint(
+        &self,
+        endpoint: &NewWebhookEndpoint,
+    ) -> StoreResult<WebhookEndpointRecord>;
+
+    async fn list_webhook_endpoints(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Vec<WebhookEndpointRecord>>;
+
+    async fn get_webhook_endpoint(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<WebhookEndpointRecord>>;
+
+    /// Disables (no new deliveries are queued, pending ones wait) or enables
+    /// an endpoint. `NotFound` for an unknown endpoint.
+    async fn set_webhook_endpoint_disabled(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        disabled: bool,
+    ) -> StoreResult<WebhookEndpointRecord>;
+
+    /// Deletes an endpoint and its deliveries. `NotFound` for an unknown one.
+    async fn delete_webhook_endpoint(&self, project_id: Uuid, id: Uuid) -> StoreResult<()>;
+
+    /// Claims up to `limit` deliveries due at `now` until `lease_until`, so
+    /// that no other replica attempts them meanwhile. Only the oldest pending
+    /// delivery of each account (credential, else user) per endpoint is due:
+    /// an endpoint receives one account's events in order.
+    async fn claim_webhook_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+
+    /// Records an attempt and releases the claim.
+    async fn record_delivery_attempt(&self, id: Uuid, outcome: &DeliveryOutcome)
+    -> StoreResult<()>;
+
+    /// The delivery log of one endpoint, newest event first.
+    async fn list_webhook_deliveries(
+        &self,
+        project_id: Uuid,
+        endpoint_id: Uuid,
+        filter: &DeliveryFilter,
+    ) -> StoreResult<Vec<WebhookDeliveryRecord>>;
+
+    /// Queues a delivery again from now, with a fresh retry window.
+    /// `NotFound` unless it belongs to an endpoint of this project.
+    async fn replay_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<WebhookDeliveryRecord>;
 
     // ---- Workflow runs and the job queue (SPEC §6) ----
 

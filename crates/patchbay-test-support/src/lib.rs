@@ -19,12 +19,14 @@ mod project;
 mod provider;
 mod server;
 mod upstream;
+mod webhook_receiver;
 
 pub use patchbay_store::Backend;
 pub use project::{TEST_CONFIG, TestProject};
 pub use provider::{CallbackReply, FakeProvider, authorize, consent, open};
-pub use server::{ADMIN_TOKEN, TestServer};
+pub use server::{ADMIN_TOKEN, TestServer, WEBHOOK_POLICY};
 pub use upstream::EchoUpstream;
+pub use webhook_receiver::{ReceivedWebhook, WebhookReceiver};
 
 /// The PostgreSQL server tests create their databases on.
 pub fn postgres_admin_url() -> String {

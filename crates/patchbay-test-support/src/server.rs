@@ -13,6 +13,15 @@ pub const PROVIDER_TIMEOUTS: patchbay_oauth::Timeouts = patchbay_oauth::Timeouts
     total: std::time::Duration::from_secs(3),
 };
 
+/// Retries quick enough for a test to watch a receiver come back.
+pub const WEBHOOK_POLICY: patchbay_server::WebhookPolicy = patchbay_server::WebhookPolicy {
+    timeout: std::time::Duration::from_secs(3),
+    first_retry: std::time::Duration::from_millis(100),
+    max_retry_delay: std::time::Duration::from_millis(400),
+    retry_window: std::time::Duration::from_secs(60),
+    poll_interval: std::time::Duration::from_millis(50),
+};
+
 /// Workflow settings of test servers: `http` steps may call the test's own
 /// loopback upstreams, and function limits are small enough to hit fast.
 pub static WORKFLOWS: std::sync::LazyLock<patchbay_server::WorkflowSettings> =
@@ -33,63 +42,90 @@ pub const ADMIN_TOKEN: &str = "test-admin-token";
 #[derive(Debug)]
 pub struct TestServer {
     pub base_url: String,
+    /// For replicas.
+    master_key: MasterKey,
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     refresher: Option<tokio::task::JoinHandle<()>>,
     reloader: tokio::task::JoinHandle<()>,
+    webhook_sender: tokio::task::JoinHandle<()>,
     worker: Option<patchbay_server::WorkerHandle>,
 }
 
 impl TestServer {
     pub async fn start(db: &TestDb) -> Self {
-        Self::start_with(db, true).await
+        Self::start_with(db, true, MasterKey::generate()).await
+    }
+
+    /// A server whose configuration `adjust` changes from the tests' default.
+    pub async fn configured(db: &TestDb, adjust: impl FnOnce(&mut ServerConfig)) -> Self {
+        Self::start_configured(db, true, MasterKey::generate(), adjust).await
     }
 
     /// A server without the background refresher, so tests decide when a
     /// token is refreshed.
     pub async fn without_refresher(db: &TestDb) -> Self {
-        Self::start_with(db, false).await
+        Self::start_with(db, false, MasterKey::generate()).await
     }
 
-    async fn start_with(db: &TestDb, refresher: bool) -> Self {
+    /// Another replica beside `self`: the same database and master key.
+    pub async fn replica(&self, db: &TestDb) -> Self {
+        let master = MasterKey::parse(&self.master_key.to_base64()).unwrap();
+        Self::start_with(db, true, master).await
+    }
+
+    async fn start_with(db: &TestDb, refresher: bool, master: MasterKey) -> Self {
+        Self::start_configured(db, refresher, master, |_| {}).await
+    }
+
+    async fn start_configured(
+        db: &TestDb,
+        refresher: bool,
+        master: MasterKey,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> Self {
         let store = db.store();
-        let master = MasterKey::generate();
+        let master_key = MasterKey::parse(&master.to_base64()).unwrap();
         let keyring = patchbay_server::load_keyring(store.as_ref(), &master)
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(
-            store,
-            keyring,
-            ServerConfig {
-                public_url: base_url.clone(),
-                admin_token: Some(ADMIN_TOKEN.to_owned().into()),
-                provider_timeouts: PROVIDER_TIMEOUTS,
-                sandbox: Default::default(),
-                refresh_interval: std::time::Duration::from_millis(100),
-                workflows: WORKFLOWS.clone(),
-            },
-        );
+        let mut config = ServerConfig {
+            public_url: base_url.clone(),
+            admin_token: Some(ADMIN_TOKEN.to_owned().into()),
+            provider_timeouts: PROVIDER_TIMEOUTS,
+            sandbox: Default::default(),
+            refresh_interval: std::time::Duration::from_millis(100),
+            // Tests that check API keys periodically ask for it.
+            credential_check_interval: std::time::Duration::from_secs(3600),
+            webhooks: WEBHOOK_POLICY,
+            workflows: WORKFLOWS.clone(),
+        };
+        adjust(&mut config);
+        let state = AppState::new(store, keyring, config);
         let refresher = refresher.then(|| patchbay_server::spawn_refresher(state.clone()));
         let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
         let worker = Some(patchbay_server::spawn_worker(state.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
+        let webhook_sender = patchbay_server::spawn_webhook_sender(state.clone());
         let task = tokio::spawn(patchbay_server::serve(
             listener,
-            patchbay_server::router(state.clone()),
+            state.clone(),
             async move {
                 let _ = stopped.await;
             },
         ));
         Self {
             base_url,
+            master_key,
             state,
             stop: Some(stop),
             task: Some(task),
             refresher,
             reloader,
+            webhook_sender,
             worker,
         }
     }
@@ -118,6 +154,7 @@ impl Drop for TestServer {
             refresher.abort();
         }
         self.reloader.abort();
+        self.webhook_sender.abort();
         if let Some(worker) = &self.worker {
             worker.abort();
         }

@@ -354,7 +354,12 @@ async fn connect_with_credentials(
         },
         account_vars: json!({"connection": options.connection, "vars": vars}),
         valid_until: None,
-        next_refresh_at: None,
+        // Checked again periodically where the provider can tell.
+        next_refresh_at: provider.verify.as_ref().and_then(|_| {
+            let interval =
+                chrono::Duration::from_std(state.config.credential_check_interval).ok()?;
+            Some(now() + interval)
+        }),
     };
     let connected = connect::store_account(
         state,

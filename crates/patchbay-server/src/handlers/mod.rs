@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod event_stream;
 pub mod install;
 pub mod oauth_callback;
 pub mod ops;
@@ -13,4 +14,5 @@ pub mod sdk;
 pub mod signing_keys;
 pub mod task_history;
 pub mod users;
+pub mod webhooks;
 pub mod workflows;

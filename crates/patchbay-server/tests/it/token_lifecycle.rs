@@ -74,6 +74,22 @@ async fn until(
     }
 }
 
+/// Ada's events include `credential.status_changed` to `INVALID` for `id`.
+async fn assert_invalidation_recorded(server: &TestServer, project_id: Uuid, id: Uuid) {
+    let events = server
+        .state
+        .store
+        .list_user_events(project_id, "ada", 0, 100)
+        .await
+        .unwrap();
+    let changed = events
+        .iter()
+        .find(|e| e.name == "credential.status_changed")
+        .expect("a status event");
+    assert_eq!(changed.payload["status"], "INVALID");
+    assert_eq!(changed.credential_id, Some(id));
+}
+
 async fn tokens_are_renewed_before_they_expire(db: TestDb) {
     let (setup, id) = setup(&db).await;
     let ada = setup.project.user("ada");
@@ -114,19 +130,7 @@ async fn a_refused_refresh_token_invalidates_the_account(db: TestDb) {
         me.integrations["crm"].credential_status,
         Some(CredentialStatus::Invalid)
     );
-    let events = setup
-        ._server
-        .state
-        .store
-        .list_user_events(setup.project.id, "ada", 0, 100)
-        .await
-        .unwrap();
-    let changed = events
-        .iter()
-        .find(|e| e.name == "credential.status_changed")
-        .expect("a status event");
-    assert_eq!(changed.payload["status"], "INVALID");
-    assert_eq!(changed.credential_id, Some(id));
+    assert_invalidation_recorded(&setup._server, setup.project.id, id).await;
     // Invalid accounts are not retried.
     let refreshes = setup
         .provider
@@ -170,7 +174,73 @@ async fn a_transient_failure_keeps_the_account_valid(db: TestDb) {
     assert!(setup.provider.sandbox.stats().refreshes_succeeded >= 1);
 }
 
+/// API keys have no expiry; the provider's verification request is sent
+/// again every `credential_check_interval` (here 300 ms).
+async fn api_keys_are_checked_again_until_the_provider_refuses_them(db: TestDb) {
+    let server = TestServer::configured(&db, |config| {
+        config.credential_check_interval = Duration::from_millis(300);
+    })
+    .await;
+    let provider = FakeProvider::start(SandboxConfig::default()).await;
+    let project = TestProject::with_config(&server, &provider.config_document()).await;
+    let ada = project.user("ada");
+    let request = InstallRequest {
+        credentials: Some(
+            serde_json::json!({"apiKey": "sbx_key_ada_3f9c2e71d4b8"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ),
+        ..Default::default()
+    };
+    let installed = ada
+        .install_with_credentials("keys", &request)
+        .await
+        .unwrap()
+        .credential;
+    // Every API request after the install is a check, answered normally or
+    // by an injected failure.
+    let checks = || {
+        let stats = provider.sandbox.stats();
+        stats.api_requests.values().sum::<u64>() + stats.failures_injected
+    };
+    let at_install = checks();
+    let checked = until(&ada, installed.id, Duration::from_secs(10), |c| {
+        checks() >= at_install + 2 && c.date_refreshed > installed.date_refreshed
+    })
+    .await;
+    assert_eq!(checked.status, CredentialStatus::Valid);
+    assert_eq!(checked.refresh_failure_count, 0);
+
+    // A server error is not the provider refusing the key: counted, still VALID.
+    provider.sandbox.set_failure(
+        FailureMode::new(FailureKind::Error500)
+            .target(FailureTarget::Api)
+            .times(1),
+    );
+    let transient = until(&ada, installed.id, Duration::from_secs(10), |c| {
+        c.refresh_failure_count == 1
+    })
+    .await;
+    assert_eq!(transient.status, CredentialStatus::Valid);
+
+    // The provider revokes the key: the account needs reconnecting.
+    provider
+        .sandbox
+        .set_failure(FailureMode::new(FailureKind::Unauthorized).target(FailureTarget::Api));
+    let invalid = until(&ada, installed.id, Duration::from_secs(15), |c| {
+        c.status == CredentialStatus::Invalid
+    })
+    .await;
+    assert_eq!(invalid.refresh_failure_count, 2);
+    assert_invalidation_recorded(&server, project.id, installed.id).await;
+    let after = checks();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(checks(), after, "an INVALID account is not checked again");
+}
+
 backend_tests!(
+    api_keys_are_checked_again_until_the_provider_refuses_them,
     tokens_are_renewed_before_they_expire,
     a_refused_refresh_token_invalidates_the_account,
     a_transient_failure_keeps_the_account_valid,

@@ -162,12 +162,26 @@ async fn rejected_tokens_each_say_why(db: TestDb) {
     }
     assert_eq!(codes.len(), 7, "each rejection has its own code: {codes:?}");
 
-    // A revoked key verifies nothing any more.
+    // A revoked key verifies nothing any more, not even a token this server
+    // has already accepted (and remembers as verified).
+    let accepted = es(&valid, kid);
+    for _ in 0..2 {
+        let me = project
+            .user_with_token(accepted.clone())
+            .me()
+            .await
+            .unwrap();
+        assert_eq!(me.user_id, "ada");
+    }
     project
         .admin
         .revoke_signing_key(&project.kid)
         .await
         .unwrap();
+    assert_eq!(
+        outcome(&project, accepted).await,
+        "unauthorized_unknown_key"
+    );
     assert_eq!(
         outcome(&project, es(&valid, kid)).await,
         "unauthorized_unknown_key"
@@ -271,7 +285,31 @@ async fn a_credential_scoped_token_sees_only_that_credential(db: TestDb) {
     );
 }
 
+/// A token expired less than the 60 s leeway ago is accepted, and rejected
+/// once the leeway has passed, even though the server remembers it verified.
+async fn a_remembered_token_still_expires(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    let now = chrono::Utc::now().timestamp();
+    let nearly_stale = TokenClaims {
+        issued_at: now - 600,
+        expires_at: now - 58,
+        ..claims(&project, "ada")
+    };
+    let token = user_token::mint(
+        &project.private_key_pem,
+        SigningAlgorithm::Es256,
+        Some(&project.kid),
+        &nearly_stale,
+    )
+    .unwrap();
+    assert_eq!(outcome(&project, token.clone()).await, "ok");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(outcome(&project, token).await, "unauthorized_token_expired");
+}
+
 backend_tests!(
+    a_remembered_token_still_expires,
     tokens_of_every_algorithm_are_accepted,
     rejected_tokens_each_say_why,
     a_credential_scoped_token_sees_only_that_credential,

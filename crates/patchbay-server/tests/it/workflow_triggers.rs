@@ -9,7 +9,8 @@ use patchbay_sdk::UserClient;
 use patchbay_sdk::admin::ExecutionQuery;
 use patchbay_server::sandbox::SandboxConfig;
 use patchbay_test_support::{
-    EchoUpstream, FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
+    EchoUpstream, FakeProvider, TestDb, TestProject, TestServer, WebhookReceiver, authorize,
+    backend_tests,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -186,6 +187,12 @@ async fn enabling_a_workflow_runs_it_once(db: TestDb) {
 
 async fn http_steps_conditions_and_failed_runs(db: TestDb) {
     let s = setup(&db).await;
+    let receiver = WebhookReceiver::start().await;
+    s.project
+        .admin
+        .create_webhook_endpoint(&receiver.url, &["task.failed"])
+        .await
+        .unwrap();
     let a = connect(&s.ada, "acct_ada").await;
     for (value, long) in [("abcdef", true), ("ab", false)] {
         let reply = s
@@ -224,20 +231,20 @@ async fn http_steps_conditions_and_failed_runs(db: TestDb) {
         404
     );
 
-    // The failure is a stored event for webhooks (no HTTP surface on this
-    // branch reads events yet, so the store is asked directly).
-    let events = s
-        .server
-        .state
-        .store
-        .list_user_events(s.project.id, "ada", 0, 1000)
-        .await
-        .unwrap();
-    let failed: Vec<_> = events.iter().filter(|e| e.name == "task.failed").collect();
-    assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].payload["executionId"], execution_id);
-    assert_eq!(failed[0].payload["workflowId"], "broken");
-    assert_eq!(failed[0].payload["credentialId"], a.to_string());
+    // The failure reaches the developer's webhook endpoint as `task.failed`.
+    let delivered = eventually("the task.failed webhook", async || {
+        receiver
+            .accepted()
+            .into_iter()
+            .map(|hook| hook.json())
+            .find(|body| body["type"] == "task.failed")
+    })
+    .await;
+    let data = &delivered["data"];
+    assert_eq!(data["executionId"], execution_id);
+    assert_eq!(data["workflowId"], "broken");
+    assert_eq!(data["credentialId"], a.to_string());
+    assert!(data["error"].as_str().unwrap().contains("404"), "{data}");
 }
 
 backend_tests!(

@@ -66,6 +66,33 @@ async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
         kids(store.list_signing_keys(b).await.unwrap()),
         [("k1".into(), false)]
     );
+
+    // What authentication reads: the project and its active keys only.
+    let (project_a, active) = store
+        .get_project_with_active_keys(a)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(project_a, store.get_project(a).await.unwrap().unwrap());
+    assert_eq!(kids(active.clone()), [("k2".into(), false)]);
+    assert_eq!(active[0], store.list_signing_keys(a).await.unwrap()[1]);
+    store.revoke_signing_key(a, "k2").await.unwrap();
+    let (_, none) = store
+        .get_project_with_active_keys(a)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        none.is_empty(),
+        "a project without active keys is still found"
+    );
+    assert_eq!(
+        store
+            .get_project_with_active_keys(Uuid::new_v4())
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 async fn a_configuration_replaces_the_previous_one(db: TestDb) {

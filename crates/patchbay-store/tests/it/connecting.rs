@@ -1,25 +1,13 @@
 use chrono::Duration;
 use patchbay_store::{
-    AccountReplacement, CredentialChanges, CredentialStatus, InstallStatus, NewEvent,
-    NewInstallSession, StoreError, now,
+    AccountReplacement, CredentialChanges, CredentialStatus, InstallStatus, NewInstallSession,
+    StoreError, now,
 };
 use patchbay_test_support::{TestDb, backend_tests};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::fixtures::{credential, integrations, project};
-
-fn event(project_id: Uuid, user_id: &str, credential_id: Uuid, name: &str) -> NewEvent {
-    NewEvent {
-        id: Uuid::new_v4(),
-        project_id,
-        user_id: user_id.to_owned(),
-        integration_id: None,
-        credential_id: Some(credential_id),
-        name: name.to_owned(),
-        payload: json!({"credentialId": credential_id}),
-    }
-}
+use crate::fixtures::{credential, event, integrations, project};
 
 async fn events_are_recorded_with_the_change_they_describe(db: TestDb) {
     let store = db.store();

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use patchbay_core::secret_key::NewSecretKey;
 use patchbay_store::{
-    ConfigWrite, CredentialStatus, IntegrationWrite, NewCredential, NewProject, NewSecretKeyRecord,
-    SecretUpdate, Store, WorkflowWrite,
+    ConfigWrite, CredentialStatus, IntegrationWrite, NewCredential, NewEvent, NewProject,
+    NewSecretKeyRecord, SecretUpdate, Store, WorkflowWrite,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -80,5 +80,17 @@ pub fn credential(project_id: Uuid, integration_id: Uuid, user_id: &str) -> NewC
         valid_until: None,
         next_refresh_at: None,
         workflow_settings: json!({}),
+    }
+}
+
+pub fn event(project_id: Uuid, user_id: &str, credential_id: Uuid, name: &str) -> NewEvent {
+    NewEvent {
+        id: Uuid::new_v4(),
+        project_id,
+        user_id: user_id.to_owned(),
+        integration_id: None,
+        credential_id: Some(credential_id),
+        name: name.to_owned(),
+        payload: json!({"credentialId": credential_id}),
     }
 }

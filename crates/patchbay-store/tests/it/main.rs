@@ -8,6 +8,7 @@ mod connecting;
 mod contract;
 mod credentials;
 mod data_keys;
+mod delivery;
 mod fixtures;
 mod migrations;
 mod refresh;

@@ -1,0 +1,183 @@
+//! `GET /sdk/events/stream`: the caller's user-object changes as
+//! Server-Sent Events (SPEC §7).
+//!
+//! The store is the only source: a stream remembers the `seq` of the last
+//! event it sent and reads what follows whenever a notice says the user has
+//! new events (from this replica, or from another through PostgreSQL), and
+//! every few seconds in case a notice was lost. So a stream never skips nor
+//! repeats an event, and `Last-Event-ID` resumes exactly after the last one
+//! a client saw.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use patchbay_api::ErrorBody;
+use patchbay_core::user_token::VerifiedToken;
+use patchbay_store::{EventNotice, EventRecord};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::auth::StreamUser;
+use crate::error::ApiError;
+use crate::events::sdk_event_name;
+use crate::runtime::ProjectRuntime;
+use crate::state::AppState;
+
+/// Events read from the store at once.
+const PAGE: i64 = 100;
+/// How often a stream looks at the store without a notice.
+const SAFETY_POLL: Duration = Duration::from_secs(5);
+/// Comment lines that keep proxies from closing an idle stream.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// Streams this user's events: `id` (resume point), `event` (the SDK's
+/// event name) and `data` (the payload). Without `Last-Event-ID`, starts
+/// with the next change.
+#[utoipa::path(get, path = "/projects/{projectId}/sdk/events/stream", tag = "sdk",
+    params(("projectId" = Uuid, Path),
+           ("token" = Option<String>, Query, description = "The user token, for `EventSource`, which cannot send headers"),
+           ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event")),
+    responses((status = 200, content_type = "text/event-stream", body = String),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn stream(
+    State(state): State<AppState>,
+    StreamUser(user): StreamUser,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Subscribe before reading where to start: an event committed in between
+    // is then announced, and read because it follows the start.
+    let notices = state.store.event_notices();
+    let after = match headers.get("last-event-id") {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|value| value.trim().parse::<i64>().ok())
+            .filter(|seq| *seq >= 0)
+            .ok_or_else(|| {
+                ApiError::validation("Last-Event-ID", "Must be an event id from this stream.")
+            })?,
+        None => {
+            state
+                .store
+                .last_user_event_seq(user.project.id, &user.user.user_id)
+                .await?
+        }
+    };
+    let follower = Follower {
+        state,
+        project_id: user.project.id,
+        user_id: user.user.user_id,
+        token: user.token,
+        after,
+        pending: VecDeque::new(),
+        notices,
+    };
+    let events = futures_util::stream::unfold(follower, |mut follower| async move {
+        let event = follower.next().await?;
+        Some((Ok(event), follower))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
+}
+
+/// One user's events, read from the store in order.
+struct Follower {
+    state: AppState,
+    project_id: Uuid,
+    user_id: String,
+    token: VerifiedToken,
+    /// The last event read.
+    after: i64,
+    pending: VecDeque<EventRecord>,
+    notices: broadcast::Receiver<EventNotice>,
+}
+
+impl Follower {
+    /// The next event to send; `None` ends the stream (server shutdown).
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            while let Some(record) = self.pending.pop_front() {
+                if let Some(event) = self.to_sse(&record).await {
+                    return Some(event);
+                }
+            }
+            match self
+                .state
+                .store
+                .list_user_events(self.project_id, &self.user_id, self.after, PAGE)
+                .await
+            {
+                Ok(records) if !records.is_empty() => {
+                    self.after = records.last().map_or(self.after, |last| last.seq);
+                    self.pending.extend(records);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "event stream cannot read events"),
+            }
+            tokio::select! {
+                () = self.state.shutdown.cancelled() => return None,
+                () = wait_for_notice(&mut self.notices, self.project_id, &self.user_id) => {}
+                () = tokio::time::sleep(SAFETY_POLL) => {}
+            }
+        }
+    }
+
+    /// The SSE message for a stored event, or `None` when the SDK does not
+    /// receive it or the token may not see its account.
+    async fn to_sse(&self, record: &EventRecord) -> Option<Event> {
+        let name = sdk_event_name(&record.name)?;
+        if self.token.permissions.is_some() && !self.token_allows(record).await {
+            return None;
+        }
+        Event::default()
+            .id(record.seq.to_string())
+            .event(name)
+            .json_data(&record.payload)
+            .ok()
+    }
+
+    /// Whether a token limited by a permissions claim may see the account
+    /// an event is about.
+    async fn token_allows(&self, record: &EventRecord) -> bool {
+        let (Some(integration_id), Some(credential_id)) =
+            (record.integration_id, record.credential_id)
+        else {
+            return false;
+        };
+        let Ok(Some(project)) = self.state.store.get_project(self.project_id).await else {
+            return false;
+        };
+        let Ok(runtime) = ProjectRuntime::load(&self.state, &project).await else {
+            return false;
+        };
+        runtime
+            .integration_by_id(integration_id)
+            .is_some_and(|integration| {
+                self.token
+                    .allows_credential(&integration.config.type_name, credential_id)
+            })
+    }
+}
+
+/// Resolves when a notice may concern this user (or notices were dropped).
+async fn wait_for_notice(
+    notices: &mut broadcast::Receiver<EventNotice>,
+    project_id: Uuid,
+    user_id: &str,
+) {
+    loop {
+        match notices.recv().await {
+            Ok(notice) if notice.concerns(project_id, user_id) => return,
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => return,
+            // Nothing will be announced any more; the safety poll goes on.
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
+    }
+}
