@@ -1,7 +1,8 @@
 //! A request-trigger workflow (one `request` step, one `function` step, a
-//! `response`) against the same upstream call made directly, and through the
-//! Proxy API, in the same run: what running a workflow adds, at p50 and p99,
-//! and its throughput with many concurrent callers.
+//! `response`) against the same upstream call made directly, through the
+//! Proxy API, and through a workflow without the function (`no-js`), in the
+//! same run: what running a workflow adds, at p50 and p99, and its throughput
+//! with many concurrent callers.
 //!
 //! The server, the upstream (`EchoUpstream`) and the load generator are in
 //! this process, each on its own runtime.
@@ -105,6 +106,13 @@ impl Fixture {
       - {id: call, type: request, method: GET, path: /echo/x}
       - {id: shape, type: function, code: "return { status: steps.call.output.status, user: user.id };"}
       - {id: reply, type: response, status: 200, body: "{{ steps.shape.output }}"}
+  - id: bench-no-js
+    integration: echo
+    defaultEnabled: true
+    trigger: {type: request}
+    steps:
+      - {id: call, type: request, method: GET, path: /echo/x}
+      - {id: reply, type: response, status: 200, body: {status: "{{ steps.call.output.status }}", user: "{{ user.id }}"}}
 "#
         );
         let project = TestProject::with_config(&server, &document).await;
@@ -154,6 +162,17 @@ impl Fixture {
                 },
             ),
             (
+                "no-js",
+                Target {
+                    method: Method::POST,
+                    url: self.server.url(&format!(
+                        "/projects/{}/sdk/triggers/bench-no-js",
+                        self.project.id
+                    )),
+                    headers: auth.clone(),
+                },
+            ),
+            (
                 "workflow",
                 Target {
                     method: Method::POST,
@@ -177,7 +196,7 @@ async fn measure(
 ) -> anyhow::Result<Vec<Point>> {
     let targets = fixture.targets()?;
     // The workflow must answer with its response step, not an error page.
-    let (_, workflow) = &targets[2];
+    let (_, workflow) = &targets[3];
     let answer: serde_json::Value = reqwest::Client::builder()
         .no_proxy()
         .build()?

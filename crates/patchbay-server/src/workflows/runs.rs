@@ -120,8 +120,10 @@ pub async fn start_inline(
         let clock = Instant::now();
         let run = engine::execute(&state, &target, execution_id, &trigger, Some(sender));
         tokio::pin!(run);
-        let mut renew = tokio::time::interval(lease / 3);
-        renew.tick().await;
+        // The first renewal is a third of a lease away; an interval's
+        // immediate first tick would still wait for the timer wheel (~1 ms).
+        let period = lease / 3;
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         let report = loop {
             tokio::select! {
                 report = &mut run => break report,
