@@ -27,7 +27,9 @@ pub const WEBHOOK_POLICY: patchbay_server::WebhookPolicy = patchbay_server::Webh
 pub static WORKFLOWS: std::sync::LazyLock<patchbay_server::WorkflowSettings> =
     std::sync::LazyLock::new(|| patchbay_server::WorkflowSettings {
         allow_private_network: true,
-        poll_interval: std::time::Duration::from_millis(50),
+        // Runs queued through the server wake its worker at once; the poll
+        // only finds lapsed leases, so it can be unhurried.
+        poll_interval: std::time::Duration::from_millis(250),
         lease: std::time::Duration::from_secs(3),
         function_limits: patchbay_server::FunctionLimits {
             memory_bytes: 32 * 1024 * 1024,
