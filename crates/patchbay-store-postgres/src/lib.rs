@@ -734,6 +734,10 @@ impl Store for PgStore {
         runs::finish_job(&self.pool, id, worker, error).await
     }
 
+    async fn purge_finished_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        runs::purge_finished_jobs(&self.pool, before).await
+    }
+
     async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64> {
         runs::count_pending_jobs(&self.pool, kind).await
     }

@@ -415,3 +415,13 @@ pub(crate) async fn count_pending_jobs(pool: &PgPool, kind: &str) -> StoreResult
     .fetch_one(pool)
     .await?)
 }
+
+pub(crate) async fn purge_finished_jobs(pool: &PgPool, before: DateTime<Utc>) -> StoreResult<u64> {
+    Ok(
+        sqlx::query("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < $1")
+            .bind(before)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}

@@ -754,6 +754,10 @@ impl Store for SqliteStore {
         runs::finish_job(&self.writer, id, worker, error).await
     }
 
+    async fn purge_finished_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        runs::purge_finished_jobs(&self.writer, before).await
+    }
+
     async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64> {
         runs::count_pending_jobs(&self.reader, kind).await
     }

@@ -388,3 +388,16 @@ pub(crate) async fn count_pending_jobs(reader: &SqlitePool, kind: &str) -> Store
     .fetch_one(reader)
     .await?)
 }
+
+pub(crate) async fn purge_finished_jobs(
+    writer: &SqlitePool,
+    before: DateTime<Utc>,
+) -> StoreResult<u64> {
+    Ok(
+        sqlx::query("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < $1")
+            .bind(to_millis(before))
+            .execute(writer)
+            .await?
+            .rows_affected(),
+    )
+}

@@ -412,6 +412,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Puts every job `worker` holds back in the queue (graceful shutdown).
     async fn release_jobs(&self, worker: &str) -> StoreResult<u64>;
 
+    /// Deletes jobs that ended before `before` (their runs stay in Task
+    /// History); returns how many. Their dedupe keys become free again.
+    async fn purge_finished_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
     /// Jobs of `kind` waiting or claimed, for the queue-depth metric.
     async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64>;
 

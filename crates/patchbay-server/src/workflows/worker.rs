@@ -80,6 +80,7 @@ async fn run(state: AppState, worker: String, mut stopped: watch::Receiver<bool>
     // Stopped with the worker, also when it is aborted.
     let heartbeat = AbortOnDrop(tokio::spawn(renew_leases(state.clone(), worker.clone())));
     let scheduler = AbortOnDrop(tokio::spawn(super::schedule::run(state.clone())));
+    let _purger = AbortOnDrop(tokio::spawn(purge_finished(state.clone())));
     let mut running = JoinSet::new();
     let lease = runs::chrono_lease(settings.lease);
     while !*stopped.borrow() {
@@ -146,6 +147,24 @@ async fn claim(
         Err(err) => {
             tracing::warn!(error = %err, "the workflow queue could not be read");
             Vec::new()
+        }
+    }
+}
+
+/// How long finished jobs are kept; their runs stay in Task History.
+const KEEP_FINISHED_JOBS: chrono::Duration = chrono::Duration::days(1);
+
+/// Deletes old finished jobs once an hour, so the queue stays small.
+async fn purge_finished(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        if let Err(err) = state
+            .store
+            .purge_finished_jobs(now() - KEEP_FINISHED_JOBS)
+            .await
+        {
+            tracing::warn!(error = %err, "finished jobs could not be purged");
         }
     }
 }

@@ -165,6 +165,35 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
     assert_eq!(steps, outcome.steps);
     let events = store.list_user_events(project, "ada", 0, 10).await.unwrap();
     assert_eq!(events.len(), 1);
+    // Purged once old enough: the run stays, its dedupe key is free again.
+    assert_eq!(
+        store
+            .purge_finished_jobs(now() - Duration::seconds(60))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .purge_finished_jobs(now() + Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .get_execution(project, run.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let later = execution(project, integration, Uuid::new_v4());
+    assert!(
+        store
+            .insert_execution(&later, Some(&job(project, later.id, Some("k1"))))
+            .await
+            .unwrap()
+    );
     // A final run cannot be finished or started again.
     assert!(store.start_execution(project, run.id, now()).await.is_err());
     assert!(
