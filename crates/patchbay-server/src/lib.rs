@@ -24,7 +24,7 @@ mod upstream;
 mod user_object;
 mod verified_tokens;
 mod webhooks;
-pub mod workflows;
+mod workflows;
 
 use std::future::Future;
 
