@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 
-/// One endpoint to hammer: a `GET` with fixed headers.
+/// One endpoint to hammer, with fixed headers and no body.
 #[derive(Debug, Clone)]
 pub struct Target {
+    pub method: reqwest::Method,
     pub url: String,
     pub headers: HeaderMap,
 }
@@ -101,7 +102,7 @@ async fn worker(client: reqwest::Client, target: Target, deadline: Instant) -> W
             break;
         }
         let response = client
-            .get(&target.url)
+            .request(target.method.clone(), &target.url)
             .headers(target.headers.clone())
             .send()
             .await;

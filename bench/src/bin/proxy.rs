@@ -362,6 +362,7 @@ async fn run(
     let mut targets = vec![(
         "direct",
         Target {
+            method: reqwest::Method::GET,
             url: format!("{}/echo/x", fixture.upstream.base_url),
             headers: HeaderMap::new(),
         },
@@ -370,6 +371,7 @@ async fn run(
         targets.push((
             "nginx",
             Target {
+                method: reqwest::Method::GET,
                 url: nginx.url("/echo/x"),
                 headers: HeaderMap::new(),
             },
@@ -378,6 +380,7 @@ async fn run(
     targets.push((
         "patchbay",
         Target {
+            method: reqwest::Method::GET,
             url: fixture.proxy_url("x"),
             headers: fixture.auth()?,
         },

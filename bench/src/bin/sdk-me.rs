@@ -309,10 +309,12 @@ async fn measure(
         HeaderValue::try_from(format!("Bearer {}", fixture.user_token()?))?,
     );
     let healthz = Target {
+        method: reqwest::Method::GET,
         url: fixture.server.url("/healthz"),
         headers: HeaderMap::new(),
     };
     let me = Target {
+        method: reqwest::Method::GET,
         url: fixture
             .server
             .url(&format!("/projects/{}/sdk/me", fixture.project.id)),

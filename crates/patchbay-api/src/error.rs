@@ -66,6 +66,17 @@ pub enum ErrorCode {
     ProxyUrlNotAllowed,
     UpstreamTimeout,
     WorkflowNotFound,
+    /// The selected account has the workflow disabled.
+    WorkflowNotEnabled,
+    /// The workflow is not started this way (a request trigger for a
+    /// workflow with another trigger).
+    WorkflowTriggerMismatch,
+    /// The run did not reach its `response` step in time.
+    WorkflowTimeout,
+    /// The run failed before reaching its `response` step; `meta` has its
+    /// execution id and error.
+    WorkflowFailed,
+    ExecutionNotFound,
     UserNotFound,
     SigningKeyNotFound,
     SigningKeyTaken,
@@ -115,6 +126,11 @@ impl ErrorCode {
             Self::ProxyUrlNotAllowed => "proxy_url_not_allowed",
             Self::UpstreamTimeout => "upstream_timeout",
             Self::WorkflowNotFound => "workflow_not_found",
+            Self::WorkflowNotEnabled => "workflow_not_enabled",
+            Self::WorkflowTriggerMismatch => "workflow_trigger_mismatch",
+            Self::WorkflowTimeout => "workflow_timeout",
+            Self::WorkflowFailed => "workflow_failed",
+            Self::ExecutionNotFound => "execution_not_found",
             Self::UserNotFound => "user_not_found",
             Self::SigningKeyNotFound => "signing_key_not_found",
             Self::SigningKeyTaken => "signing_key_taken",

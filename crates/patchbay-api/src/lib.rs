@@ -8,9 +8,11 @@ mod error;
 mod ops;
 mod sdk;
 mod webhooks;
+mod workflows;
 
 pub use admin::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use ops::*;
 pub use sdk::*;
 pub use webhooks::*;
+pub use workflows::*;

@@ -53,6 +53,22 @@ pub struct ServeArgs {
     /// proxied API), in seconds [default: 30].
     #[arg(long, env = "PATCHBAY_PROVIDER_TIMEOUT")]
     pub provider_timeout: Option<u64>,
+    /// How long a queued workflow run stays claimed by a server that stops
+    /// renewing it (it crashed) before another takes it over, in seconds
+    /// [default: 30].
+    #[arg(long, env = "PATCHBAY_JOB_LEASE")]
+    pub job_lease: Option<u64>,
+    /// Queued workflow runs executing at once in this server [default: 16].
+    #[arg(long, env = "PATCHBAY_WORKER_CONCURRENCY")]
+    pub worker_concurrency: Option<usize>,
+    /// Let workflow `http` steps call loopback and private-network addresses
+    /// (local development only).
+    #[arg(long, env = "PATCHBAY_ALLOW_PRIVATE_NETWORK")]
+    pub allow_private_network: bool,
+    /// How long workflow runs in flight may take to finish when the server
+    /// stops, in seconds [default: 10]; unfinished ones go back to the queue.
+    #[arg(long, env = "PATCHBAY_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<u64>,
 }
 
 /// The keys a configuration file may set. Secrets (master key, admin token)
@@ -81,10 +97,12 @@ pub struct ServeConfig {
     pub refresh_interval: std::time::Duration,
     pub credential_check_interval: std::time::Duration,
     pub provider_timeout: std::time::Duration,
+    pub workflows: patchbay_server::WorkflowSettings,
 }
 
 impl ServeArgs {
     pub fn resolve(self) -> anyhow::Result<ServeConfig> {
+        let workflows = workflow_settings(&self);
         let file = match &self.config {
             Some(path) => read_file_config(path)?,
             None => FileConfig::default(),
@@ -130,11 +148,27 @@ impl ServeArgs {
             sandbox_token_ttl: std::time::Duration::from_secs(
                 self.sandbox_token_ttl.unwrap_or(3600).max(1),
             ),
+            workflows,
             admin_token: std::env::var("PATCHBAY_ADMIN_TOKEN")
                 .ok()
                 .filter(|token| !token.is_empty())
                 .map(SecretString::from),
         })
+    }
+}
+
+fn workflow_settings(args: &ServeArgs) -> patchbay_server::WorkflowSettings {
+    let defaults = patchbay_server::WorkflowSettings::default();
+    let secs = std::time::Duration::from_secs;
+    patchbay_server::WorkflowSettings {
+        lease: args.job_lease.map_or(defaults.lease, |s| secs(s.max(1))),
+        concurrency: args
+            .worker_concurrency
+            .unwrap_or(defaults.concurrency)
+            .max(1),
+        allow_private_network: args.allow_private_network,
+        shutdown_grace: args.shutdown_grace.map_or(defaults.shutdown_grace, secs),
+        ..defaults
     }
 }
 

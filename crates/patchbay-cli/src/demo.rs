@@ -65,6 +65,23 @@ workflows:
     steps:
       - {id: contacts, type: request, method: GET, path: /contacts}
       - {id: reply, type: response, status: 200, body: {contacts: "{{ steps.contacts.output.body }}"}}
+  - id: contact-summary
+    integration: sandbox
+    description: Summarizes the selected account's contacts in JavaScript.
+    defaultEnabled: true
+    trigger: {type: request}
+    steps:
+      - {id: contacts, type: request, method: GET, path: /contacts}
+      - id: summarize
+        type: function
+        code: |
+          const list = steps.contacts.output.body;
+          return {
+            account: credential.providerData.name,
+            count: list.length,
+            names: list.map((contact) => contact.name),
+          };
+      - {id: reply, type: response, status: 200, body: "{{ steps.summarize.output }}"}
 "#;
 
 /// What the demo prints once the server listens.

@@ -41,6 +41,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             refresh_interval: config.refresh_interval,
             credential_check_interval: config.credential_check_interval,
             webhooks: patchbay_server::WebhookPolicy::default(),
+            workflows: config.workflows,
         },
     );
     let demo = match config.demo {
@@ -56,10 +57,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let refresher = patchbay_server::spawn_refresher(state.clone());
     let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
     let webhook_sender = patchbay_server::spawn_webhook_sender(state.clone());
+    let worker = patchbay_server::spawn_worker(state.clone());
+    let grace = state.config.workflows.shutdown_grace;
     let served = patchbay_server::serve(listener, state, shutdown_signal()).await;
     refresher.abort();
     webhook_sender.abort();
     reloader.abort();
+    // Runs in flight get a moment to finish; the rest go back to the queue.
+    worker.shutdown(grace).await;
     served.context("serving")?;
     tracing::info!("stopped");
     Ok(())

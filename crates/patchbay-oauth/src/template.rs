@@ -121,8 +121,8 @@ pub fn render(template: &str, ctx: &Value) -> Result<String, TemplateError> {
         })
 }
 
-/// Converts JSON into minijinja's value model (its `serde` feature is not enabled in the
-/// workspace, and JSON maps onto it directly).
+/// Converts JSON into minijinja's value model; JSON maps onto it directly, without going
+/// through serde.
 fn to_template_value(value: &Value) -> minijinja::Value {
     match value {
         Value::Null => minijinja::Value::from(()),

@@ -2,9 +2,9 @@
 
 use patchbay_api::{
     AddSigningKeyRequest, ConfigApplied, CreateWebhookEndpointRequest, CreatedSecretKey,
-    CreatedWebhookEndpoint, CredentialList, ProjectView, SecretKeyList, SigningKeyList,
-    SigningKeyView, UpdateWebhookEndpointRequest, UserObject, WebhookDelivery, WebhookDeliveryPage,
-    WebhookEndpoint, WebhookEndpointList,
+    CreatedWebhookEndpoint, CredentialList, ExecutionPage, ProjectView, SecretKeyList,
+    SigningKeyList, SigningKeyView, UpdateWebhookEndpointRequest, UserObject, WebhookDelivery,
+    WebhookDeliveryPage, WebhookEndpoint, WebhookEndpointList, WorkflowExecution,
 };
 use reqwest::Method;
 use uuid::Uuid;
@@ -18,6 +18,20 @@ pub struct CredentialQuery {
     pub user_id: Option<String>,
     pub integration: Option<String>,
     pub status: Option<String>,
+}
+
+/// Filters of [`AdminClient::executions`]; dates are RFC 3339.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionQuery {
+    pub user_id: Option<String>,
+    pub credential_id: Option<String>,
+    pub workflow_id: Option<String>,
+    pub integration: Option<String>,
+    pub status: Option<String>,
+    pub after_date: Option<String>,
+    pub before_date: Option<String>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +216,33 @@ impl AdminClient {
     ) -> Result<WebhookDelivery, Error> {
         let path = format!("/webhook-deliveries/{delivery_id}/replay");
         self.http.send(self.request(Method::POST, &path)).await
+    }
+
+    /// A page of Task History, newest first.
+    pub async fn executions(&self, query: &ExecutionQuery) -> Result<ExecutionPage, Error> {
+        let params: Vec<(&str, &str)> = [
+            ("userId", &query.user_id),
+            ("credentialId", &query.credential_id),
+            ("workflowId", &query.workflow_id),
+            ("integration", &query.integration),
+            ("status", &query.status),
+            ("afterDate", &query.after_date),
+            ("beforeDate", &query.before_date),
+            ("cursor", &query.cursor),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+        .collect();
+        let request = self
+            .request(Method::GET, "/task-history/workflow-executions")
+            .query(&params);
+        self.http.send(request).await
+    }
+
+    /// One run of Task History, with its steps.
+    pub async fn execution(&self, execution_id: Uuid) -> Result<WorkflowExecution, Error> {
+        let path = format!("/task-history/workflow-executions/{execution_id}");
+        self.http.send(self.request(Method::GET, &path)).await
     }
 }
 

@@ -57,6 +57,14 @@ impl Http {
         checked(request).await
     }
 
+    /// Sends a request whose successful body is not a fixed type: its
+    /// status and bytes.
+    pub async fn send_raw(&self, request: RequestBuilder) -> Result<(u16, Vec<u8>), Error> {
+        let response = checked(request).await?;
+        let status = response.status().as_u16();
+        Ok((status, response.bytes().await?.to_vec()))
+    }
+
     /// Sends a request whose success has no body (`204`).
     pub async fn send_empty(&self, request: RequestBuilder) -> Result<(), Error> {
         checked(request).await.map(drop)

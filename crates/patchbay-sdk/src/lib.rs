@@ -29,7 +29,7 @@ pub use events::UserEvent;
 pub use patchbay_api as api;
 pub use patchbay_core::user_token::{GeneratedKeyPair, SigningAlgorithm, generate_key_pair};
 pub use token::TokenSigner;
-pub use user::UserClient;
+pub use user::{UserClient, WorkflowResponse};
 
 use http::Http;
 use patchbay_api::{CreateProjectRequest, CreateProjectResponse, Ready};

@@ -1,8 +1,9 @@
 //! The end-user API (`/projects/{projectId}/sdk/...`), as one user.
 
 use patchbay_api::{
-    Credential, InstallCompleted, InstallRequest, InstallSessionView, InstallStarted,
-    IntegrationMetadata, UpdateCredentialRequest, UpdateUserRequest, UserObject,
+    AppEventAccepted, AppEventRequest, Credential, InstallCompleted, InstallRequest,
+    InstallSessionView, InstallStarted, IntegrationMetadata, UpdateCredentialRequest,
+    UpdateUserRequest, UserObject,
 };
 use reqwest::Method;
 use serde_json::{Map, Value};
@@ -165,4 +166,50 @@ impl UserClient {
         let response = self.http.checked(request).await?;
         Ok(crate::events::decode(response))
     }
+    /// Runs a request-trigger workflow as the selected (or default) account.
+    /// A workflow with a `response` step answers with it; one without
+    /// answers `202 {executionId}` while the run goes on.
+    pub async fn trigger_workflow(
+        &self,
+        workflow_id: &str,
+        body: &Value,
+        selection: Option<&str>,
+    ) -> Result<WorkflowResponse, Error> {
+        let path = format!("/triggers/{}", encode_segment(workflow_id));
+        let (status, bytes) = self
+            .http
+            .send_raw(self.request(Method::POST, &path, selection).json(body))
+            .await?;
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Ok(WorkflowResponse { status, body })
+    }
+
+    /// Fires an app event: every workflow listening to `name` runs once per
+    /// enabled account of this user (only the selected one, if given).
+    pub async fn app_event(
+        &self,
+        name: &str,
+        payload: Value,
+        selection: Option<&str>,
+    ) -> Result<AppEventAccepted, Error> {
+        let body = AppEventRequest {
+            name: name.to_owned(),
+            payload,
+        };
+        self.http
+            .send(
+                self.request(Method::POST, "/events/trigger", selection)
+                    .json(&body),
+            )
+            .await
+    }
+}
+
+/// What a request-trigger workflow answered: its `response` step's status
+/// and body (JSON when it parses, else text), or `202 {executionId}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowResponse {
+    pub status: u16,
+    pub body: Value,
 }

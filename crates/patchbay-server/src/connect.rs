@@ -162,10 +162,13 @@ pub async fn store_account(
     };
     let created = events::credential_event(subject, CredentialChange::Created, json!({}));
     match state.store.insert_credential(&new, &[created]).await {
-        Ok(credential) => Ok(Connected {
-            credential,
-            deduplicated: false,
-        }),
+        Ok(credential) => {
+            crate::workflows::enabled::queue_newly_enabled(state, None, &credential).await;
+            Ok(Connected {
+                credential,
+                deduplicated: false,
+            })
+        }
         // The same account finished connecting in another request a moment
         // ago; the label rule is the only other unique one.
         Err(StoreError::Conflict { .. }) => Err(external_id_taken()),

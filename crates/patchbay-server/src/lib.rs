@@ -21,9 +21,11 @@ pub mod sandbox;
 mod secrets;
 mod state;
 mod tokens;
+mod upstream;
 mod user_object;
 mod verified_tokens;
 mod webhooks;
+mod workflows;
 
 use std::future::Future;
 
@@ -35,10 +37,13 @@ pub use keyring::{
     KEYRING_RELOAD_INTERVAL, KeyringError, ROTATION_SETTLE, RotationReport, WEBHOOK_SECRET,
     load_keyring, reload_keyring, rotate_data_key, spawn_keyring_reloader,
 };
+pub use patchbay_workflow::FunctionLimits;
 pub use refresher::spawn as spawn_refresher;
 pub use routes::router;
 pub use state::{AppState, ServerConfig};
 pub use webhooks::{WebhookPolicy, spawn as spawn_webhook_sender};
+pub use workflows::WorkflowSettings;
+pub use workflows::worker::{WorkerHandle, spawn as spawn_worker};
 
 /// Serves the application on `listener` until `shutdown` completes, then
 /// stops accepting connections, ends event streams and background tasks, and

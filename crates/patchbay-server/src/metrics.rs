@@ -10,6 +10,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -46,6 +47,11 @@ struct DeliveryLabels {
     outcome: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    status: &'static str,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
@@ -54,6 +60,8 @@ pub struct Metrics {
     refreshes: Family<RefreshLabels, Counter>,
     proxy: Family<ProxyLabels, Histogram>,
     webhook_deliveries: Family<DeliveryLabels, Counter>,
+    workflow_runs: Family<RunLabels, Counter>,
+    queue_depth: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -102,6 +110,18 @@ impl Metrics {
             "Webhook delivery attempts by outcome",
             webhook_deliveries.clone(),
         );
+        let workflow_runs = Family::<RunLabels, Counter>::default();
+        registry.register(
+            "workflow_runs",
+            "Workflow runs ended, by status",
+            workflow_runs.clone(),
+        );
+        let queue_depth = Gauge::default();
+        registry.register(
+            "workflow_queue_depth",
+            "Workflow runs queued or running, across all servers (read at each scrape)",
+            queue_depth.clone(),
+        );
         Self {
             registry,
             requests,
@@ -109,6 +129,8 @@ impl Metrics {
             refreshes,
             proxy,
             webhook_deliveries,
+            workflow_runs,
+            queue_depth,
         }
     }
 
@@ -124,6 +146,17 @@ impl Metrics {
         self.webhook_deliveries
             .get_or_create(&DeliveryLabels { outcome })
             .inc();
+    }
+
+    /// Counts a run that ended: `SUCCEEDED` or `FAILED`.
+    pub fn count_workflow_run(&self, status: &'static str) {
+        self.workflow_runs
+            .get_or_create(&RunLabels { status })
+            .inc();
+    }
+
+    pub fn set_queue_depth(&self, depth: i64) {
+        self.queue_depth.set(depth);
     }
 
     /// Records one Proxy API call: the integration, the status returned, and

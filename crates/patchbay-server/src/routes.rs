@@ -20,7 +20,7 @@ use crate::cors;
 use crate::error::ApiError;
 use crate::handlers::{
     browser, config, demo, event_stream, install, oauth_callback, ops, projects, proxy, sdk,
-    signing_keys, users, webhooks,
+    signing_keys, task_history, users, webhooks, workflows,
 };
 use crate::metrics;
 use crate::state::AppState;
@@ -94,6 +94,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(webhooks::replay))
+        .routes(routes!(workflows::trigger))
+        .routes(routes!(workflows::app_event))
+        .routes(routes!(task_history::list))
+        .routes(routes!(task_history::get))
         .split_for_parts();
     let openapi = Arc::new(openapi);
 

@@ -25,6 +25,18 @@ pub struct Workflow {
     pub config: WorkflowConfig,
 }
 
+impl Workflow {
+    /// Whether an account runs this workflow: what it chose in its
+    /// `workflowSettings`, else the workflow's `defaultEnabled`.
+    pub fn enabled_in(&self, workflow_settings: &serde_json::Value) -> bool {
+        workflow_settings
+            .get(&self.config.id)
+            .and_then(|chosen| chosen.get("enabled"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(self.config.default_enabled)
+    }
+}
+
 /// Everything the end-user API needs to know about a project's configuration.
 #[derive(Debug, Clone)]
 pub struct ProjectRuntime {

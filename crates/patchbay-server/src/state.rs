@@ -32,6 +32,8 @@ pub struct ServerConfig {
     pub credential_check_interval: std::time::Duration,
     /// How webhooks are attempted and retried.
     pub webhooks: WebhookPolicy,
+    /// The workflow queue worker and the limits of function steps.
+    pub workflows: crate::workflows::WorkflowSettings,
 }
 
 /// What every handler can reach. Cheap to clone; holds nothing that ties a
@@ -59,6 +61,9 @@ pub struct AppState {
     /// Cancelled when the server shuts down: long-lived responses (event
     /// streams) and background tasks end, so graceful shutdown can finish.
     pub shutdown: CancellationToken,
+    /// Wakes this process's queue worker when a run is queued here, so it
+    /// need not wait for its next poll.
+    pub queue: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -73,6 +78,7 @@ impl AppState {
             runtimes: Arc::default(),
             verified_tokens: Arc::default(),
             shutdown: CancellationToken::new(),
+            queue: Arc::default(),
             proxy_client: proxy_client(&config.provider_timeouts),
             config: Arc::new(config),
         }

@@ -29,12 +29,9 @@ pub fn workflow_states<'a>(
 ) -> BTreeMap<String, WorkflowState> {
     workflows
         .map(|workflow| {
-            let chosen = stored.get(&workflow.config.id);
-            let enabled = chosen
-                .and_then(|c| c.get("enabled"))
-                .and_then(Value::as_bool)
-                .unwrap_or(workflow.config.default_enabled);
-            let settings = chosen
+            let enabled = workflow.enabled_in(stored);
+            let settings = stored
+                .get(&workflow.config.id)
                 .and_then(|c| c.get("settings"))
                 .cloned()
                 .unwrap_or_else(|| json!({}));

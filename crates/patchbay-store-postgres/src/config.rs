@@ -242,9 +242,12 @@ pub(crate) async fn list_workflows(
     .bind(project_id)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| WorkflowRecord {
+    Ok(rows.into_iter().map(WorkflowRecord::from).collect())
+}
+
+impl From<WorkflowRow> for WorkflowRecord {
+    fn from(row: WorkflowRow) -> Self {
+        Self {
             project_id: row.project_id,
             id: row.id,
             integration_id: row.integration_id,
@@ -253,6 +256,20 @@ pub(crate) async fn list_workflows(
             definition: row.definition.0,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        })
-        .collect())
+        }
+    }
+}
+
+pub(crate) async fn list_workflows_with_trigger(
+    pool: &PgPool,
+    trigger_type: &str,
+) -> StoreResult<Vec<WorkflowRecord>> {
+    let rows: Vec<WorkflowRow> = sqlx::query_as(
+        "SELECT project_id, id, integration_id, trigger_type, trigger_event, definition, created_at, updated_at
+         FROM workflows WHERE trigger_type = $1 ORDER BY project_id, position",
+    )
+    .bind(trigger_type)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(WorkflowRecord::from).collect())
 }

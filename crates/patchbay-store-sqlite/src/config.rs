@@ -234,3 +234,19 @@ pub(crate) async fn list_workflows(
     .map(workflow_from_row)
     .collect()
 }
+
+pub(crate) async fn list_workflows_with_trigger(
+    pool: &SqlitePool,
+    trigger_type: &str,
+) -> StoreResult<Vec<WorkflowRecord>> {
+    sqlx::query(
+        "SELECT project_id, id, integration_id, trigger_type, trigger_event, definition, created_at, updated_at
+         FROM workflows WHERE trigger_type = $1 ORDER BY project_id, position",
+    )
+    .bind(trigger_type)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(workflow_from_row)
+    .collect()
+}

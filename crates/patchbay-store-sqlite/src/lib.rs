@@ -12,6 +12,7 @@ mod data_keys;
 mod events;
 mod install;
 mod rows;
+mod runs;
 mod time;
 mod webhooks;
 
@@ -26,11 +27,12 @@ use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
     AccountReplacement, Backend, ClaimedDelivery, ConfigWrite, ConnectedUser, CredentialChanges,
     CredentialFilter, CredentialRecord, DataKeyRecord, DeliveryFilter, DeliveryOutcome, DueRefresh,
-    EventNotice, EventRecord, InstallSession, InstallStatus, IntegrationRecord, NewCredential,
-    NewEvent, NewInstallSession, NewProject, NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint,
+    EventNotice, EventRecord, ExecutionFilter, ExecutionOutcome, ExecutionRecord, InstallSession,
+    InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent, NewExecution,
+    NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint,
     Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, SealedColumn, SealedValue,
-    SecretKeyRecord, SigningKeyRecord, Store, StoreError, StoreResult, WebhookDeliveryRecord,
-    WebhookEndpointRecord, WorkflowRecord, now,
+    SecretKeyRecord, SigningKeyRecord, StepRecord, Store, StoreError, StoreResult,
+    WebhookDeliveryRecord, WebhookEndpointRecord, WorkflowRecord, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -686,5 +688,93 @@ impl Store for SqliteStore {
         id: Uuid,
     ) -> StoreResult<WebhookDeliveryRecord> {
         webhooks::replay(&self.writer, project_id, id).await
+    }
+
+    // ---- Workflow runs and the job queue (SPEC §6) ----
+
+    async fn insert_execution(
+        &self,
+        execution: &NewExecution,
+        job: Option<&NewJob>,
+    ) -> StoreResult<bool> {
+        runs::insert_execution(&self.writer, execution, job).await
+    }
+
+    async fn start_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        runs::start_execution(&self.writer, project_id, id, started_at).await
+    }
+
+    async fn finish_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        outcome: &ExecutionOutcome,
+        events: &[NewEvent],
+        job: Option<Uuid>,
+    ) -> StoreResult<()> {
+        let tx = runs::finish_execution(&self.writer, project_id, id, outcome, events, job).await?;
+        self.commit_announcing(tx, events).await
+    }
+
+    async fn get_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<(ExecutionRecord, Vec<StepRecord>)>> {
+        runs::get_execution(&self.reader, project_id, id).await
+    }
+
+    async fn list_executions(
+        &self,
+        project_id: Uuid,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<Vec<ExecutionRecord>> {
+        runs::list_executions(&self.reader, project_id, filter).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        kind: &str,
+        worker: &str,
+        limit: i64,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<JobRecord>> {
+        runs::claim_jobs(&self.writer, kind, worker, limit, lease_until).await
+    }
+
+    async fn extend_job_leases(
+        &self,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        runs::extend_job_leases(&self.writer, worker, lease_until).await
+    }
+
+    async fn finish_job(&self, id: Uuid, worker: &str, error: Option<&str>) -> StoreResult<()> {
+        runs::finish_job(&self.writer, id, worker, error).await
+    }
+
+    async fn purge_finished_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        runs::purge_finished_jobs(&self.writer, before).await
+    }
+
+    async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64> {
+        runs::count_pending_jobs(&self.reader, kind).await
+    }
+
+    async fn list_workflows_with_trigger(
+        &self,
+        trigger_type: &str,
+    ) -> StoreResult<Vec<WorkflowRecord>> {
+        config::list_workflows_with_trigger(&self.reader, trigger_type).await
+    }
+
+    async fn release_jobs(&self, worker: &str) -> StoreResult<u64> {
+        runs::release_jobs(&self.writer, worker).await
     }
 }

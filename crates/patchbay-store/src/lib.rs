@@ -9,6 +9,7 @@
 mod delivery;
 mod error;
 mod records;
+mod runs;
 mod sealed;
 
 use async_trait::async_trait;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 pub use delivery::*;
 pub use error::{StoreError, StoreResult};
 pub use records::*;
+pub use runs::*;
 pub use sealed::{SealedColumn, SealedValue};
 
 /// Durable state of a Patchbay deployment.
@@ -340,4 +342,87 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         project_id: Uuid,
         id: Uuid,
     ) -> StoreResult<WebhookDeliveryRecord>;
+
+    // ---- Workflow runs and the job queue (SPEC §6) ----
+
+    /// Records a run, and with `job` the queue entry that carries it (queued,
+    /// or already claimed by the caller), in one transaction. Returns `false`, writing nothing, when the job's
+    /// dedupe key is already taken.
+    async fn insert_execution(
+        &self,
+        execution: &NewExecution,
+        job: Option<&NewJob>,
+    ) -> StoreResult<bool>;
+
+    /// Moves a queued (or interrupted) run to `RUNNING` from `started_at`,
+    /// dropping any steps a previous attempt recorded. `NotFound` when the
+    /// run is unknown or already final.
+    async fn start_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Ends a run with its steps and `events` (`task.failed`), and marks the
+    /// job that carried it done, all in one transaction — so a run is
+    /// recorded final exactly when its job stops being claimable.
+    async fn finish_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        outcome: &ExecutionOutcome,
+        events: &[NewEvent],
+        job: Option<Uuid>,
+    ) -> StoreResult<()>;
+
+    async fn get_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<(ExecutionRecord, Vec<StepRecord>)>>;
+
+    /// Runs of a project matching `filter`, newest first, at most
+    /// `filter.limit`.
+    async fn list_executions(
+        &self,
+        project_id: Uuid,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<Vec<ExecutionRecord>>;
+
+    /// Claims up to `limit` jobs of `kind` that are due, or whose previous
+    /// claimant's lease ran out, for `worker` until `lease_until`. Each job
+    /// is claimed by one caller, across replicas.
+    async fn claim_jobs(
+        &self,
+        kind: &str,
+        worker: &str,
+        limit: i64,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<JobRecord>>;
+
+    /// Extends the lease of every job `worker` holds; returns how many.
+    async fn extend_job_leases(&self, worker: &str, lease_until: DateTime<Utc>)
+    -> StoreResult<u64>;
+
+    /// Ends a job `worker` holds without a run to finish (the run was final
+    /// already, or cannot start); `error` marks it failed.
+    async fn finish_job(&self, id: Uuid, worker: &str, error: Option<&str>) -> StoreResult<()>;
+
+    /// Puts every job `worker` holds back in the queue (graceful shutdown).
+    async fn release_jobs(&self, worker: &str) -> StoreResult<u64>;
+
+    /// Deletes jobs that ended before `before` (their runs stay in Task
+    /// History); returns how many. Their dedupe keys become free again.
+    async fn purge_finished_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Jobs of `kind` waiting or claimed, for the queue-depth metric.
+    async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64>;
+
+    /// Workflows of every project whose trigger is `trigger_type`
+    /// (`schedule`), for the scheduler.
+    async fn list_workflows_with_trigger(
+        &self,
+        trigger_type: &str,
+    ) -> StoreResult<Vec<WorkflowRecord>>;
 }

@@ -22,6 +22,22 @@ pub const WEBHOOK_POLICY: patchbay_server::WebhookPolicy = patchbay_server::Webh
     poll_interval: std::time::Duration::from_millis(50),
 };
 
+/// Workflow settings of test servers: `http` steps may call the test's own
+/// loopback upstreams, and function limits are small enough to hit fast.
+pub static WORKFLOWS: std::sync::LazyLock<patchbay_server::WorkflowSettings> =
+    std::sync::LazyLock::new(|| patchbay_server::WorkflowSettings {
+        allow_private_network: true,
+        // Runs queued through the server wake its worker at once; the poll
+        // only finds lapsed leases, so it can be unhurried.
+        poll_interval: std::time::Duration::from_millis(250),
+        lease: std::time::Duration::from_secs(3),
+        function_limits: patchbay_server::FunctionLimits {
+            memory_bytes: 32 * 1024 * 1024,
+            timeout: std::time::Duration::from_millis(1500),
+        },
+        ..Default::default()
+    });
+
 /// The instance admin token test servers accept.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
@@ -36,6 +52,7 @@ pub struct TestServer {
     refresher: Option<tokio::task::JoinHandle<()>>,
     reloader: tokio::task::JoinHandle<()>,
     webhook_sender: tokio::task::JoinHandle<()>,
+    worker: Option<patchbay_server::WorkerHandle>,
 }
 
 impl TestServer {
@@ -86,11 +103,13 @@ impl TestServer {
             // Tests that check API keys periodically ask for it.
             credential_check_interval: std::time::Duration::from_secs(3600),
             webhooks: WEBHOOK_POLICY,
+            workflows: WORKFLOWS.clone(),
         };
         adjust(&mut config);
         let state = AppState::new(store, keyring, config);
         let refresher = refresher.then(|| patchbay_server::spawn_refresher(state.clone()));
         let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
+        let worker = Some(patchbay_server::spawn_worker(state.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let webhook_sender = patchbay_server::spawn_webhook_sender(state.clone());
         let task = tokio::spawn(patchbay_server::serve(
@@ -109,6 +128,7 @@ impl TestServer {
             refresher,
             reloader,
             webhook_sender,
+            worker,
         }
     }
 
@@ -124,6 +144,9 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
         }
+        if let Some(worker) = self.worker.take() {
+            worker.shutdown(std::time::Duration::from_secs(5)).await;
+        }
     }
 }
 
@@ -134,6 +157,9 @@ impl Drop for TestServer {
         }
         self.reloader.abort();
         self.webhook_sender.abort();
+        if let Some(worker) = &self.worker {
+            worker.abort();
+        }
         if let Some(task) = &self.task {
             task.abort();
         }

@@ -82,6 +82,20 @@ async fn the_demo_connects_sandbox_accounts() {
         .map(|c| c["providerId"].as_str().unwrap())
         .collect();
     assert_eq!(providers, ["acct_ada", "acct_grace"]);
+
+    // The demo workflow (request, function, response) runs as the chosen account.
+    let grace = accounts[1]["id"].as_str().unwrap();
+    let summary = client
+        .post(sdk("/triggers/contact-summary"))
+        .bearer_auth(&token)
+        .header("X-Paragon-Credential", grace)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(summary.status(), 200);
+    let summary: Value = summary.json().await.unwrap();
+    assert_eq!(summary["count"], 2, "{summary}");
+    assert_eq!(summary["names"], json!(["Howard Aiken", "Jean Sammet"]));
     assert_eq!(me["meta"]["Name"], "Demo User");
     assert!(me["integrations"]["sandbox-keys"].is_object());
 

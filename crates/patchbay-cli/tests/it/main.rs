@@ -9,3 +9,5 @@ mod keys;
 mod project_commands;
 mod replicas;
 mod serve;
+mod workflow_policy;
+mod workflow_queue;

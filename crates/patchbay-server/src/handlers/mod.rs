@@ -13,5 +13,7 @@ pub mod projects;
 pub mod proxy;
 pub mod sdk;
 pub mod signing_keys;
+pub mod task_history;
 pub mod users;
 pub mod webhooks;
+pub mod workflows;

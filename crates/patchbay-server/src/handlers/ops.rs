@@ -42,6 +42,14 @@ pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Ready>, 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    match state
+        .store
+        .count_pending_jobs(crate::workflows::runs::RUN_JOB)
+        .await
+    {
+        Ok(depth) => state.metrics.set_queue_depth(depth),
+        Err(err) => tracing::warn!(error = %err, "the queue depth could not be read"),
+    }
     (
         [(
             header::CONTENT_TYPE,

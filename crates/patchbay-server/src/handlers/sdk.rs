@@ -22,6 +22,7 @@ use crate::extract::{JsonBody, PathParams};
 use crate::runtime::{Integration, ProjectRuntime, Workflow};
 use crate::state::AppState;
 use crate::user_object;
+use crate::workflows::enabled::queue_newly_enabled;
 
 async fn user_object_of(state: &AppState, user: &ConnectUser) -> Result<UserObject, ApiError> {
     let runtime = ProjectRuntime::load(state, &user.project).await?;
@@ -211,6 +212,12 @@ pub async fn update_credential(
     )?;
     changes.external_id = request.external_id;
     let updated = apply_changes(&state, &credential, &changes, &events).await?;
+    queue_newly_enabled(
+        &state,
+        Some(&credential.configuration.workflow_settings),
+        &updated,
+    )
+    .await;
     Ok(axum::Json(user_object::credential(&updated, &runtime)))
 }
 
@@ -277,10 +284,16 @@ async fn set_workflow_enabled(
     let subject = Subject::of(&credential, &integration.config.type_name);
     let event = events::workflow_state_changed(subject, workflow_id, Some(enabled), None);
     let updated = apply_changes(state, &credential, &changes, &[event]).await?;
+    queue_newly_enabled(
+        state,
+        Some(&credential.configuration.workflow_settings),
+        &updated,
+    )
+    .await;
     Ok(axum::Json(user_object::credential(&updated, &runtime)))
 }
 
-fn workflow_not_found(id: &str) -> ApiError {
+pub fn workflow_not_found(id: &str) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::NOT_FOUND,
         patchbay_api::ErrorCode::WorkflowNotFound,

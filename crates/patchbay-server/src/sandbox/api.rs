@@ -43,7 +43,8 @@ pub(super) async fn list_contacts(State(sandbox): State<Sandbox>, headers: Heade
     }
 }
 
-/// `POST /api/contacts` with `{"name", "email"?}`.
+/// `POST /api/contacts` with `{"name", "email"?}`; an `Idempotency-Key`
+/// already used answers `200` with the contact it created.
 pub(super) async fn create_contact(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,
@@ -60,9 +61,19 @@ pub(super) async fn create_contact(
     let Some(name) = patch.name else {
         return invalid_request("name is required");
     };
-    let contact =
-        sandbox.with_state(|state| state.create_contact(account.id, name, patch.email.flatten()));
-    (StatusCode::CREATED, Json(contact)).into_response()
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (contact, created) = sandbox.with_state(|state| {
+        state.create_contact_once(account.id, key, name, patch.email.flatten())
+    });
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(contact)).into_response()
 }
 
 /// `GET /api/contacts/{id}`.

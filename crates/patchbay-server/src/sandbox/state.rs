@@ -191,6 +191,9 @@ pub(super) struct State {
     /// that lost the answer to a refresh can recover.
     used_refresh_tokens: HashMap<String, (RefreshGrant, Instant)>,
     contacts: HashMap<&'static str, Vec<Contact>>,
+    /// Contacts created with an `Idempotency-Key`, by account and key: the
+    /// same key creates nothing new, as with Stripe-style APIs.
+    idempotent_creates: HashMap<(&'static str, String), Contact>,
     stats: SandboxStats,
 }
 
@@ -213,6 +216,7 @@ impl State {
             refresh_tokens: HashMap::new(),
             used_refresh_tokens: HashMap::new(),
             contacts,
+            idempotent_creates: HashMap::new(),
             stats: SandboxStats::zero(),
         }
     }
@@ -387,6 +391,27 @@ impl State {
             .iter()
             .find(|contact| contact.id == id)
             .cloned()
+    }
+
+    /// Creates a contact, or with an idempotency key already used by this
+    /// account returns the contact that key created (and `false`).
+    pub fn create_contact_once(
+        &mut self,
+        account_id: &'static str,
+        key: Option<String>,
+        name: String,
+        email: Option<String>,
+    ) -> (Contact, bool) {
+        let Some(key) = key else {
+            return (self.create_contact(account_id, name, email), true);
+        };
+        if let Some(contact) = self.idempotent_creates.get(&(account_id, key.clone())) {
+            return (contact.clone(), false);
+        }
+        let contact = self.create_contact(account_id, name, email);
+        self.idempotent_creates
+            .insert((account_id, key), contact.clone());
+        (contact, true)
     }
 
     pub fn create_contact(

@@ -25,3 +25,5 @@ mod token_lifecycle;
 mod user_object;
 mod user_tokens;
 mod webhooks;
+mod workflow_triggers;
+mod workflows;

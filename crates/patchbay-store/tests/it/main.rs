@@ -12,3 +12,4 @@ mod delivery;
 mod fixtures;
 mod migrations;
 mod refresh;
+mod runs;

@@ -1,0 +1,280 @@
+//! A request-trigger workflow (one `request` step, one `function` step, a
+//! `response`) against the same upstream call made directly, through the
+//! Proxy API, and through a workflow without the function (`no-js`), in the
+//! same run: what running a workflow adds, at p50 and p99, and its throughput
+//! with many concurrent callers.
+//!
+//! The server, the upstream (`EchoUpstream`) and the load generator are in
+//! this process, each on its own runtime.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail, ensure};
+use clap::Parser;
+use patchbay_api::InstallRequest;
+use patchbay_bench::{Sample, Target, Workers, format_latency, format_rate, runtime, seconds};
+use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer};
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use serde_json::json;
+
+const KEY: &str = "bench-echo-key-0123456789";
+const USER_ID: &str = "bench-user";
+
+#[derive(Debug, Parser)]
+#[command(about = "Benchmark a request-trigger workflow against the bare upstream call")]
+struct Args {
+    /// Concurrent clients, each on its own keep-alive connection; one
+    /// measurement per value.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 200])]
+    concurrency: Vec<usize>,
+    /// Seconds measured per path and concurrency, in total.
+    #[arg(long, default_value_t = 3.0)]
+    duration: f64,
+    /// Seconds of unrecorded requests per concurrency, before measuring.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Worker threads of the server's (and upstream's) runtime [default: one per CPU].
+    #[arg(long)]
+    server_threads: Option<usize>,
+    /// Worker threads of the load generator's runtime [default: one per CPU].
+    #[arg(long)]
+    client_threads: Option<usize>,
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    let args = Args::parse();
+    ensure!(
+        args.concurrency.iter().all(|&c| c >= 1),
+        "--concurrency values must be at least 1"
+    );
+    let duration = seconds(args.duration, "--duration")?;
+    let warmup = seconds(args.warmup, "--warmup")?;
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; run with --release (bench/run does).");
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let server_runtime = runtime("server", args.server_threads.unwrap_or(cpus))?;
+    let client_runtime = runtime("client", args.client_threads.unwrap_or(cpus))?;
+    let fixture = server_runtime.block_on(Fixture::start())?;
+    let result = client_runtime.block_on(measure(&args, &fixture, duration, warmup));
+    let Fixture {
+        server,
+        db,
+        upstream,
+        ..
+    } = fixture;
+    server_runtime.block_on(server.stop());
+    drop(upstream);
+    drop(db);
+    let points = result?;
+    print!("{}", report(cpus, duration, warmup, &points));
+    let failures: u64 = points
+        .iter()
+        .flat_map(|(_, samples)| samples.iter().map(|(_, s)| s.failures()))
+        .sum();
+    if failures > 0 {
+        eprintln!("error: {failures} request(s) did not complete with 200; see the table.");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct Fixture {
+    server: TestServer,
+    db: TestDb,
+    upstream: EchoUpstream,
+    project: TestProject,
+    token: String,
+}
+
+impl Fixture {
+    async fn start() -> anyhow::Result<Self> {
+        let db = TestDb::sqlite().await;
+        let server = TestServer::start(&db).await;
+        let upstream = EchoUpstream::start().await;
+        let document = format!(
+            "{}\nworkflows:\n{}",
+            upstream.config_document(),
+            r#"  - id: bench
+    integration: echo
+    defaultEnabled: true
+    trigger: {type: request}
+    steps:
+      - {id: call, type: request, method: GET, path: /echo/x}
+      - {id: shape, type: function, code: "return { status: steps.call.output.status, user: user.id };"}
+      - {id: reply, type: response, status: 200, body: "{{ steps.shape.output }}"}
+  - id: bench-no-js
+    integration: echo
+    defaultEnabled: true
+    trigger: {type: request}
+    steps:
+      - {id: call, type: request, method: GET, path: /echo/x}
+      - {id: reply, type: response, status: 200, body: {status: "{{ steps.call.output.status }}", user: "{{ user.id }}"}}
+"#
+        );
+        let project = TestProject::with_config(&server, &document).await;
+        let token = project.signer.mint(USER_ID).context("minting a token")?;
+        let request = InstallRequest {
+            credentials: json!({"apiKey": KEY}).as_object().cloned(),
+            ..Default::default()
+        };
+        project
+            .user_with_token(token.clone())
+            .install_with_credentials("echo", &request)
+            .await
+            .context("connecting the echo account")?;
+        Ok(Self {
+            server,
+            db,
+            upstream,
+            project,
+            token,
+        })
+    }
+
+    fn targets(&self) -> anyhow::Result<Vec<(&'static str, Target)>> {
+        let mut auth = HeaderMap::new();
+        auth.insert(
+            AUTHORIZATION,
+            HeaderValue::try_from(format!("Bearer {}", self.token))?,
+        );
+        Ok(vec![
+            (
+                "direct",
+                Target {
+                    method: Method::GET,
+                    url: format!("{}/echo/x", self.upstream.base_url),
+                    headers: HeaderMap::new(),
+                },
+            ),
+            (
+                "proxy",
+                Target {
+                    method: Method::GET,
+                    url: self.server.url(&format!(
+                        "/projects/{}/sdk/proxy/echo/echo/x",
+                        self.project.id
+                    )),
+                    headers: auth.clone(),
+                },
+            ),
+            (
+                "no-js",
+                Target {
+                    method: Method::POST,
+                    url: self.server.url(&format!(
+                        "/projects/{}/sdk/triggers/bench-no-js",
+                        self.project.id
+                    )),
+                    headers: auth.clone(),
+                },
+            ),
+            (
+                "workflow",
+                Target {
+                    method: Method::POST,
+                    url: self
+                        .server
+                        .url(&format!("/projects/{}/sdk/triggers/bench", self.project.id)),
+                    headers: auth,
+                },
+            ),
+        ])
+    }
+}
+
+type Point = (usize, Vec<(&'static str, Sample)>);
+
+async fn measure(
+    args: &Args,
+    fixture: &Fixture,
+    duration: Duration,
+    warmup: Duration,
+) -> anyhow::Result<Vec<Point>> {
+    let targets = fixture.targets()?;
+    // The workflow must answer with its response step, not an error page.
+    let (_, workflow) = &targets[3];
+    let answer: serde_json::Value = reqwest::Client::builder()
+        .no_proxy()
+        .build()?
+        .post(&workflow.url)
+        .headers(workflow.headers.clone())
+        .send()
+        .await?
+        .json()
+        .await?;
+    if answer != json!({"status": 200, "user": USER_ID}) {
+        bail!("the workflow answered {answer}");
+    }
+    let mut points = Vec::new();
+    for &concurrency in &args.concurrency {
+        eprintln!("measuring with {concurrency} client(s)");
+        let workers = Workers::new(concurrency).context("building the HTTP clients")?;
+        let mut samples = Vec::new();
+        for (name, target) in &targets {
+            if !warmup.is_zero() {
+                workers.run(target, warmup).await;
+            }
+            samples.push((*name, workers.run(target, duration).await));
+        }
+        points.push((concurrency, samples));
+    }
+    Ok(points)
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn report(cpus: usize, duration: Duration, warmup: Duration, points: &[Point]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nWorkflow: POST /sdk/triggers/bench (request + function + response) vs the upstream call \
+         directly and through the Proxy API — sqlite, API-key account"
+    );
+    let _ = writeln!(
+        out,
+        "{cpus} CPUs; {duration:?} per path and concurrency after {warmup:?} warm-up; one \
+         keep-alive HTTP/1.1 connection per client\n"
+    );
+    let _ = writeln!(
+        out,
+        "{:>5}  {:<9} {:>9} {:>9} {:>9} {:>10} {:>8}",
+        "conc", "path", "p50", "p90", "p99", "req/s", "non-200"
+    );
+    for (concurrency, samples) in points {
+        for (name, sample) in samples {
+            let _ = writeln!(
+                out,
+                "{:>5}  {:<9} {:>9} {:>9} {:>9} {:>10} {:>8}",
+                concurrency,
+                name,
+                format_latency(sample.percentile(0.50)),
+                format_latency(sample.percentile(0.90)),
+                format_latency(sample.percentile(0.99)),
+                format_rate(sample.throughput()),
+                sample.failures(),
+            );
+        }
+        let find = |wanted: &str| samples.iter().find(|(n, _)| *n == wanted).map(|(_, s)| s);
+        if let (Some(direct), Some(workflow)) = (find("direct"), find("workflow")) {
+            let added = |q: f64| micros(workflow.percentile(q)) - micros(direct.percentile(q));
+            let _ = writeln!(
+                out,
+                "       the workflow adds {:.0} µs at p50, {:.0} µs at p99 over direct (target p50 < 3 ms: {})",
+                added(0.50),
+                added(0.99),
+                if added(0.50) < 3000.0 {
+                    "met"
+                } else {
+                    "missed"
+                },
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,73 @@
+//! `integration_enabled` workflows: one run when an account enables the
+//! workflow — by toggling it, by updating its configuration, or by being
+//! connected while the workflow is enabled by default.
+
+use patchbay_config::TriggerType;
+use patchbay_store::CredentialRecord;
+use serde_json::{Value, json};
+
+use super::engine::RunTarget;
+use super::runs;
+use crate::runtime::ProjectRuntime;
+use crate::state::AppState;
+
+/// Queues a run of every `integration_enabled` workflow enabled in
+/// `account`'s configuration but not in `before` (`None`: a new account).
+/// Failures are logged: the change that enabled the workflow stands.
+pub async fn queue_newly_enabled(
+    state: &AppState,
+    before: Option<&Value>,
+    account: &CredentialRecord,
+) {
+    if let Err(error) = queue(state, before, account).await {
+        tracing::warn!(credential = %account.id, %error, "integration_enabled runs could not be queued");
+    }
+}
+
+async fn queue(
+    state: &AppState,
+    before: Option<&Value>,
+    account: &CredentialRecord,
+) -> Result<(), String> {
+    let project = state
+        .store
+        .get_project(account.project_id)
+        .await
+        .map_err(|err| err.to_string())?
+        .ok_or("the project no longer exists")?;
+    let runtime = ProjectRuntime::load(state, &project)
+        .await
+        .map_err(|err| err.message)?;
+    let settings = &account.configuration.workflow_settings;
+    let newly_enabled: Vec<_> = runtime
+        .workflows_of(account.integration_id)
+        .filter(|w| w.config.trigger.trigger_type() == TriggerType::IntegrationEnabled)
+        .filter(|w| w.enabled_in(settings) && !before.is_some_and(|b| w.enabled_in(b)))
+        .collect();
+    if newly_enabled.is_empty() {
+        return Ok(());
+    }
+    let integration = runtime
+        .integration_by_id(account.integration_id)
+        .ok_or("the integration no longer exists")?;
+    let user = state
+        .store
+        .get_user(account.project_id, &account.user_id)
+        .await
+        .map_err(|err| err.to_string())?
+        .ok_or("the user no longer exists")?;
+    for workflow in newly_enabled {
+        let target = RunTarget {
+            integration: integration.clone(),
+            workflow: workflow.clone(),
+            credential: account.clone(),
+            user: user.clone(),
+        };
+        let trigger = json!({ "type": "integration_enabled" });
+        runs::enqueue(state, &target, trigger, None)
+            .await
+            .map_err(|err| err.message)?;
+    }
+    state.queue.notify_one();
+    Ok(())
+}

@@ -1,0 +1,423 @@
+//! Executes one run: the steps of one workflow, for one credential, over the
+//! run context, recording every step for Task History.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{LazyLock, Mutex};
+use std::time::Instant;
+
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt as _, StreamExt as _, stream};
+use patchbay_config::Step;
+use patchbay_store::{ConnectedUser, CredentialRecord, StepRecord, StepStatus, now};
+use patchbay_workflow::{Templates, keep_for_history, run_function};
+use serde_json::{Map, Value, json};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::calls::{self, Call, CallError};
+use crate::runtime::{Integration, Workflow};
+use crate::state::AppState;
+
+static TEMPLATES: LazyLock<Templates> = LazyLock::new(Templates::default);
+
+/// What a `response` step answers a request trigger's HTTP call with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomResponse {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<Value>,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The first failure, if any: the run stops there.
+    pub error: Option<String>,
+    pub steps: Vec<StepRecord>,
+}
+
+/// Everything a run acts for and with.
+#[derive(Debug, Clone)]
+pub struct RunTarget {
+    pub integration: Integration,
+    pub workflow: Workflow,
+    pub credential: CredentialRecord,
+    pub user: ConnectedUser,
+}
+
+impl RunTarget {
+    /// `trigger`, `user`, `credential` and `settings` (the account's shared
+    /// settings with this workflow's own over them); `steps` fills as the
+    /// run goes.
+    fn context(&self, trigger: &Value) -> Value {
+        let configuration = &self.credential.configuration;
+        let mut settings = configuration
+            .shared_settings
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        if let Some(own) = configuration
+            .workflow_settings
+            .get(&self.workflow.config.id)
+            .and_then(|w| w.get("settings"))
+            .and_then(Value::as_object)
+        {
+            settings.extend(own.clone());
+        }
+        json!({
+            "trigger": trigger,
+            "steps": {},
+            "user": { "id": self.user.user_id, "meta": self.user.meta },
+            "credential": {
+                "id": self.credential.id,
+                "externalId": self.credential.external_id,
+                "providerId": self.credential.provider_id,
+                "providerData": self.credential.provider_data,
+            },
+            "settings": settings,
+        })
+    }
+}
+
+/// Runs `target`'s workflow. The first `response` step reached is sent on
+/// `responder`; the run goes on after it.
+pub async fn execute(
+    state: &AppState,
+    target: &RunTarget,
+    execution_id: Uuid,
+    trigger: &Value,
+    responder: Option<oneshot::Sender<CustomResponse>>,
+) -> RunReport {
+    let run = Run {
+        state,
+        target,
+        execution_id,
+        recorder: Recorder::default(),
+        responder: Mutex::new(responder),
+    };
+    let mut context = target.context(trigger);
+    let outcome = run
+        .steps(&target.workflow.config.steps, &mut context, String::new())
+        .await;
+    RunReport {
+        error: outcome.err(),
+        steps: run.recorder.into_steps(),
+    }
+}
+
+/// The steps recorded so far, in the order they started.
+#[derive(Debug, Default)]
+struct Recorder {
+    started: AtomicI64,
+    steps: Mutex<Vec<StepRecord>>,
+}
+
+impl Recorder {
+    /// The next step's place in the order steps started.
+    fn next_seq(&self) -> i64 {
+        self.started.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn record(&self, step: StepRecord) {
+        let mut steps = self.steps.lock().unwrap_or_else(|p| p.into_inner());
+        steps.push(step);
+    }
+
+    fn into_steps(self) -> Vec<StepRecord> {
+        let mut steps = self.steps.into_inner().unwrap_or_else(|p| p.into_inner());
+        steps.sort_by_key(|step| step.seq);
+        steps
+    }
+}
+
+struct Run<'r> {
+    state: &'r AppState,
+    target: &'r RunTarget,
+    execution_id: Uuid,
+    recorder: Recorder,
+    responder: Mutex<Option<oneshot::Sender<CustomResponse>>>,
+}
+
+/// What one step did: its rendered input, its output, or why it failed.
+struct Done {
+    input: Option<Value>,
+    result: Result<Value, CallError>,
+}
+
+impl Run<'_> {
+    /// Runs `steps` in order over `context`; stops at the first failure.
+    fn steps<'a>(
+        &'a self,
+        steps: &'a [Step],
+        context: &'a mut Value,
+        prefix: String,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        async move {
+            for step in steps {
+                self.step(step, context, &prefix).await?;
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
+    async fn step(&self, step: &Step, context: &mut Value, prefix: &str) -> Result<(), String> {
+        let id = format!("{prefix}{}", step.id());
+        let started_at = now();
+        let clock = Instant::now();
+        let seq = self.recorder.next_seq();
+        let done = self.perform(step, context, &id).await;
+        let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let (status, output, error) = match done.result {
+            Ok(output) => (StepStatus::Succeeded, Some(output), None),
+            Err(CallError { message, output }) => (StepStatus::Failed, output, Some(message)),
+        };
+        if let Some(output) = &output {
+            context["steps"][step.id()] = json!({ "output": output });
+        }
+        self.recorder.record(StepRecord {
+            seq,
+            step_id: id.clone(),
+            status,
+            input: done.input.as_ref().map(keep_for_history),
+            output: output.as_ref().map(keep_for_history),
+            error: error.clone(),
+            started_at,
+            duration_ms: Some(duration_ms),
+        });
+        match error {
+            Some(error) => Err(format!("step `{id}` failed: {error}")),
+            None => Ok(()),
+        }
+    }
+
+    async fn perform(&self, step: &Step, context: &mut Value, id: &str) -> Done {
+        let render_failed = |error: patchbay_workflow::TemplateError| Done {
+            input: None,
+            result: Err(error.to_string().into()),
+        };
+        match step {
+            Step::Request(request) => {
+                let mut call = match render_call(
+                    request.method,
+                    &request.path,
+                    &request.query,
+                    &request.headers,
+                    request.body.as_ref(),
+                    context,
+                ) {
+                    Ok(call) => call,
+                    Err(error) => return render_failed(error),
+                };
+                // A run interrupted by a crash runs again; providers that
+                // honour idempotency keys then see the same write once.
+                call.headers
+                    .entry("Idempotency-Key".to_owned())
+                    .or_insert_with(|| format!("{}:{id}", self.execution_id));
+                let result = calls::request(
+                    self.state,
+                    &self.target.integration,
+                    self.target.credential.clone(),
+                    &call,
+                )
+                .await;
+                Done {
+                    input: Some(call.input()),
+                    result,
+                }
+            }
+            Step::Http(http) => {
+                let call = match render_call(
+                    http.method,
+                    &http.url,
+                    &http.query,
+                    &http.headers,
+                    http.body.as_ref(),
+                    context,
+                ) {
+                    Ok(call) => call,
+                    Err(error) => return render_failed(error),
+                };
+                let result = calls::http(self.state, &call).await;
+                Done {
+                    input: Some(call.input()),
+                    result,
+                }
+            }
+            Step::Function(function) => {
+                let mut limits = self.state.config.workflows.function_limits;
+                if let Some(ms) = function.timeout_ms {
+                    limits.timeout = std::time::Duration::from_millis(ms);
+                }
+                let result = run_function(&function.code, context, limits)
+                    .await
+                    .map_err(|err| err.to_string().into());
+                Done {
+                    input: None,
+                    result,
+                }
+            }
+            Step::Condition(condition) => {
+                let chosen = match TEMPLATES.is_true(&condition.condition, context) {
+                    Ok(chosen) => chosen,
+                    Err(error) => return render_failed(error),
+                };
+                let branch = if chosen {
+                    &condition.then
+                } else {
+                    &condition.otherwise
+                };
+                let result = self
+                    .steps(branch, context, String::new())
+                    .await
+                    .map(|()| json!({ "result": chosen }))
+                    .map_err(CallError::from);
+                Done {
+                    input: Some(json!({ "if": condition.condition, "result": chosen })),
+                    result,
+                }
+            }
+            Step::Foreach(foreach) => {
+                let items = match TEMPLATES.evaluate(&foreach.items, context) {
+                    Ok(Value::Array(items)) => items,
+                    Ok(Value::Null) => Vec::new(),
+                    Ok(other) => {
+                        return Done {
+                            input: None,
+                            result: Err(format!(
+                                "`{}` is not a list: it is {}",
+                                foreach.items,
+                                kind_of(&other)
+                            )
+                            .into()),
+                        };
+                    }
+                    Err(error) => return render_failed(error),
+                };
+                let count = items.len();
+                let result = self.each(foreach, items, context, id).await;
+                Done {
+                    input: Some(json!({ "items": count })),
+                    result: result.map_err(CallError::from),
+                }
+            }
+            Step::Response(response) => {
+                let rendered = (|| {
+                    let headers = response
+                        .headers
+                        .iter()
+                        .map(|(name, value)| {
+                            Ok((name.clone(), TEMPLATES.render_text(value, context)?))
+                        })
+                        .collect::<Result<BTreeMap<_, _>, patchbay_workflow::TemplateError>>()?;
+                    let body = response
+                        .body
+                        .as_ref()
+                        .map(|body| TEMPLATES.render_json(body, context))
+                        .transpose()?;
+                    Ok(CustomResponse {
+                        status: response.status,
+                        headers,
+                        body,
+                    })
+                })();
+                let answer = match rendered {
+                    Ok(answer) => answer,
+                    Err(error) => return render_failed(error),
+                };
+                let output = json!({ "status": answer.status, "headers": answer.headers, "body": answer.body });
+                let responder = self
+                    .responder
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+                if let Some(responder) = responder {
+                    // The caller may have given up (deadline); the run goes on.
+                    let _ = responder.send(answer);
+                }
+                Done {
+                    input: None,
+                    result: Ok(output),
+                }
+            }
+        }
+    }
+
+    /// Runs a foreach's steps once per item, `concurrency` at a time; its
+    /// output lists each iteration's step outputs, in item order.
+    async fn each(
+        &self,
+        foreach: &patchbay_config::ForeachStep,
+        items: Vec<Value>,
+        context: &Value,
+        id: &str,
+    ) -> Result<Value, String> {
+        let concurrency = usize::try_from(foreach.concurrency).unwrap_or(1).max(1);
+        let iterations = items.into_iter().enumerate().map(|(index, item)| {
+            let mut scope = context.clone();
+            scope["item"] = item;
+            scope["index"] = json!(index);
+            scope["steps"] = context["steps"].clone();
+            let prefix = format!("{id}[{index}].");
+            async move {
+                let before: Map<String, Value> =
+                    scope["steps"].as_object().cloned().unwrap_or_default();
+                self.steps(&foreach.steps, &mut scope, prefix).await?;
+                let outputs: Map<String, Value> = scope["steps"]
+                    .as_object()
+                    .map(|all| {
+                        all.iter()
+                            .filter(|(key, _)| !before.contains_key(*key))
+                            .map(|(key, value)| (key.clone(), value["output"].clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Ok::<_, String>(Value::Object(outputs))
+            }
+        });
+        let results: Vec<Result<Value, String>> = stream::iter(iterations)
+            .buffered(concurrency)
+            .collect()
+            .await;
+        results
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array)
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn render_call(
+    method: patchbay_config::HttpMethod,
+    target: &str,
+    query: &BTreeMap<String, String>,
+    headers: &BTreeMap<String, String>,
+    body: Option<&Value>,
+    context: &Value,
+) -> Result<Call, patchbay_workflow::TemplateError> {
+    let render_map = |map: &BTreeMap<String, String>| {
+        map.iter()
+            .map(|(key, value)| Ok((key.clone(), TEMPLATES.render_text(value, context)?)))
+            .collect::<Result<BTreeMap<_, _>, patchbay_workflow::TemplateError>>()
+    };
+    Ok(Call {
+        method,
+        target: TEMPLATES.render_text(target, context)?,
+        query: render_map(query)?,
+        headers: render_map(headers)?,
+        body: body
+            .map(|b| TEMPLATES.render_json(b, context))
+            .transpose()?,
+    })
+}

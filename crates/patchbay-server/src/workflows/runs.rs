@@ -1,0 +1,257 @@
+//! Starting and ending runs: the Task History record of each, inline runs
+//! (request triggers with a `response` step) and queued ones (everything
+//! else), and the `task.failed` event a failed run records.
+
+use std::time::Instant;
+
+use patchbay_store::{
+    ExecutionOutcome, ExecutionRecord, ExecutionStatus, NewEvent, NewExecution, NewJob,
+    StoreResult, now,
+};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::engine::{self, CustomResponse, RunTarget};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The job kind that carries a queued run; its payload is `{executionId}`.
+pub const RUN_JOB: &str = "workflow_run";
+
+/// Who a run belongs to, as its record and its events name it.
+#[derive(Debug, Clone)]
+pub struct RunIds {
+    pub execution_id: Uuid,
+    pub project_id: Uuid,
+    pub workflow_id: String,
+    pub integration_id: Uuid,
+    pub user_id: String,
+    pub credential_id: Uuid,
+}
+
+impl RunIds {
+    fn of_target(execution_id: Uuid, target: &RunTarget) -> Self {
+        Self {
+            execution_id,
+            project_id: target.credential.project_id,
+            workflow_id: target.workflow.config.id.clone(),
+            integration_id: target.integration.id,
+            user_id: target.credential.user_id.clone(),
+            credential_id: target.credential.id,
+        }
+    }
+
+    pub fn of_record(record: &ExecutionRecord) -> Self {
+        Self {
+            execution_id: record.id,
+            project_id: record.project_id,
+            workflow_id: record.workflow_id.clone(),
+            integration_id: record.integration_id,
+            user_id: record.user_id.clone(),
+            credential_id: record.credential_id,
+        }
+    }
+
+    fn new_execution(&self, trigger: Value, status: ExecutionStatus) -> NewExecution {
+        NewExecution {
+            id: self.execution_id,
+            project_id: self.project_id,
+            workflow_id: self.workflow_id.clone(),
+            integration_id: self.integration_id,
+            user_id: self.user_id.clone(),
+            credential_id: self.credential_id,
+            trigger: patchbay_workflow::keep_for_history(&trigger),
+            status,
+            started_at: now(),
+        }
+    }
+
+    /// `task.failed`: `{executionId, workflowId, credentialId, integrationId, error}`.
+    fn task_failed(&self, error: &str) -> NewEvent {
+        NewEvent {
+            id: Uuid::new_v4(),
+            project_id: self.project_id,
+            user_id: self.user_id.clone(),
+            integration_id: Some(self.integration_id),
+            credential_id: Some(self.credential_id),
+            name: "task.failed".to_owned(),
+            payload: json!({
+                "executionId": self.execution_id,
+                "workflowId": self.workflow_id,
+                "credentialId": self.credential_id,
+                "integrationId": self.integration_id,
+                "error": error,
+            }),
+        }
+    }
+}
+
+/// A run started inside a request: its id, and where its custom response
+/// arrives (dropped without one when the run ends before a `response` step).
+#[derive(Debug)]
+pub struct InlineRun {
+    pub execution_id: Uuid,
+    pub response: oneshot::Receiver<CustomResponse>,
+    /// Resolves to the run's final status.
+    pub finished: tokio::task::JoinHandle<Option<ExecutionStatus>>,
+}
+
+/// Records a run as `RUNNING` and executes it on its own task, so it goes on
+/// after the caller has its response (or has given up waiting). Its job is
+/// inserted already claimed by this task, whose lease the task renews: if
+/// the server dies mid-run, the lease lapses and a worker runs it again.
+pub async fn start_inline(
+    state: &AppState,
+    target: RunTarget,
+    trigger: Value,
+) -> Result<InlineRun, ApiError> {
+    let ids = RunIds::of_target(Uuid::new_v4(), &target);
+    let record = ids.new_execution(trigger.clone(), ExecutionStatus::Running);
+    let claimant = format!("inline-{}", ids.execution_id);
+    let lease = state.config.workflows.lease;
+    let mut job = run_job(&ids, None);
+    job.claimed = Some((claimant.clone(), now() + chrono_lease(lease)));
+    state.store.insert_execution(&record, Some(&job)).await?;
+    let (sender, receiver) = oneshot::channel();
+    let state = state.clone();
+    let execution_id = ids.execution_id;
+    let finished = tokio::spawn(async move {
+        let clock = Instant::now();
+        let run = engine::execute(&state, &target, execution_id, &trigger, Some(sender));
+        tokio::pin!(run);
+        // The first renewal is a third of a lease away; an interval's
+        // immediate first tick would still wait for the timer wheel (~1 ms).
+        let period = lease / 3;
+        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        let report = loop {
+            tokio::select! {
+                report = &mut run => break report,
+                _ = renew.tick() => {
+                    let until = now() + chrono_lease(lease);
+                    if let Err(err) = state.store.extend_job_leases(&claimant, until).await {
+                        tracing::warn!(error = %err, "a run's lease could not be renewed");
+                    }
+                }
+            }
+        };
+        finish(&state, &ids, clock, report, Some(job.id)).await
+    });
+    Ok(InlineRun {
+        execution_id,
+        response: receiver,
+        finished,
+    })
+}
+
+pub fn chrono_lease(lease: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30))
+}
+
+/// The queue entry that carries a run.
+fn run_job(ids: &RunIds, dedupe_key: Option<String>) -> NewJob {
+    NewJob {
+        id: Uuid::new_v4(),
+        project_id: ids.project_id,
+        kind: RUN_JOB.to_owned(),
+        payload: json!({ "executionId": ids.execution_id }),
+        dedupe_key,
+        run_at: now(),
+        claimed: None,
+    }
+}
+
+/// Queues a run for the worker. With a `dedupe_key` already used, nothing
+/// is queued and `None` comes back.
+pub async fn enqueue(
+    state: &AppState,
+    target: &RunTarget,
+    trigger: Value,
+    dedupe_key: Option<String>,
+) -> Result<Option<Uuid>, ApiError> {
+    let ids = RunIds::of_target(Uuid::new_v4(), target);
+    let record = ids.new_execution(trigger, ExecutionStatus::Queued);
+    let job = run_job(&ids, dedupe_key);
+    let queued = state.store.insert_execution(&record, Some(&job)).await?;
+    Ok(queued.then_some(ids.execution_id))
+}
+
+/// Executes a queued run claimed through `job`, and ends it together with
+/// the job.
+pub async fn run_queued(
+    state: &AppState,
+    ids: &RunIds,
+    target: &RunTarget,
+    trigger: &Value,
+    job: Uuid,
+) -> StoreResult<()> {
+    state
+        .store
+        .start_execution(ids.project_id, ids.execution_id, now())
+        .await?;
+    let clock = Instant::now();
+    let report = engine::execute(state, target, ids.execution_id, trigger, None).await;
+    record_end(state, ids, clock, report, Some(job)).await
+}
+
+/// Ends a queued run that cannot start (its account or workflow is gone).
+pub async fn fail_unstartable(
+    state: &AppState,
+    ids: &RunIds,
+    error: String,
+    job: Uuid,
+) -> StoreResult<()> {
+    let report = engine::RunReport {
+        error: Some(error),
+        steps: Vec::new(),
+    };
+    record_end(state, ids, Instant::now(), report, Some(job)).await
+}
+
+async fn finish(
+    state: &AppState,
+    ids: &RunIds,
+    clock: Instant,
+    report: engine::RunReport,
+    job: Option<Uuid>,
+) -> Option<ExecutionStatus> {
+    let status = if report.error.is_some() {
+        ExecutionStatus::Failed
+    } else {
+        ExecutionStatus::Succeeded
+    };
+    match record_end(state, ids, clock, report, job).await {
+        Ok(()) => Some(status),
+        Err(err) => {
+            tracing::error!(execution = %ids.execution_id, error = %err, "a run's end could not be recorded");
+            None
+        }
+    }
+}
+
+/// Writes the run's end, its steps and, when it failed, `task.failed` — in
+/// one store write.
+async fn record_end(
+    state: &AppState,
+    ids: &RunIds,
+    clock: Instant,
+    report: engine::RunReport,
+    job: Option<Uuid>,
+) -> StoreResult<()> {
+    let (status, events) = match &report.error {
+        Some(error) => (ExecutionStatus::Failed, vec![ids.task_failed(error)]),
+        None => (ExecutionStatus::Succeeded, Vec::new()),
+    };
+    state.metrics.count_workflow_run(status.as_str());
+    let outcome = ExecutionOutcome {
+        status,
+        error: report.error,
+        ended_at: now(),
+        duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
+        steps: report.steps,
+    };
+    state
+        .store
+        .finish_execution(ids.project_id, ids.execution_id, &outcome, &events, job)
+        .await
+}

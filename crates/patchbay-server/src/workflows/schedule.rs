@@ -1,0 +1,139 @@
+//! Schedules: each `schedule` workflow runs at every occurrence of its cron
+//! expression, once per account that has it enabled. Every replica looks;
+//! a run's job carries the key `schedule:<workflow>:<account>:<occurrence>`,
+//! which the store accepts once, so replicas never double a run.
+//!
+//! Occurrences are looked for from the moment the server started: those
+//! that fell while no server was running are skipped, not caught up.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use croner::parser::{CronParser, Year};
+use patchbay_config::Trigger;
+use patchbay_store::{CredentialFilter, CredentialStatus, WorkflowRecord, now};
+use serde_json::json;
+
+use super::engine::RunTarget;
+use super::runs;
+use crate::runtime::ProjectRuntime;
+use crate::state::AppState;
+
+/// How often schedules are looked at: the finest cron field is a second.
+const TICK: Duration = Duration::from_secs(1);
+/// Occurrences of one workflow queued per tick at most (a six-field
+/// expression firing every second after a long pause).
+const MAX_OCCURRENCES: usize = 10;
+
+pub async fn run(state: AppState) {
+    let mut since = now();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let until = now();
+        match state.store.list_workflows_with_trigger("schedule").await {
+            Ok(workflows) => {
+                let mut queued = 0;
+                for record in workflows {
+                    queued += queue_due(&state, &record, since, until).await;
+                }
+                if queued > 0 {
+                    state.queue.notify_one();
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "schedules could not be read"),
+        }
+        since = until;
+    }
+}
+
+/// Queues the runs of one workflow due in `(since, until]`; returns how many.
+async fn queue_due(
+    state: &AppState,
+    record: &WorkflowRecord,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> usize {
+    let Ok(Some(project)) = state.store.get_project(record.project_id).await else {
+        return 0;
+    };
+    let Ok(runtime) = ProjectRuntime::load(state, &project).await else {
+        return 0;
+    };
+    let Some(workflow) = runtime.workflow(&record.id) else {
+        return 0;
+    };
+    let Trigger::Schedule(schedule) = &workflow.config.trigger else {
+        return 0;
+    };
+    let occurrences = occurrences(&schedule.cron, schedule.timezone.as_deref(), since, until);
+    if occurrences.is_empty() {
+        return 0;
+    }
+    let Some(integration) = runtime.integration_by_id(workflow.integration_id) else {
+        return 0;
+    };
+    let filter = CredentialFilter {
+        integration_id: Some(integration.id),
+        status: Some(CredentialStatus::Valid),
+        ..Default::default()
+    };
+    let Ok(accounts) = state.store.list_credentials(project.id, &filter).await else {
+        return 0;
+    };
+    let mut queued = 0;
+    for account in accounts
+        .into_iter()
+        .filter(|a| workflow.enabled_in(&a.configuration.workflow_settings))
+    {
+        let Ok(Some(user)) = state.store.get_user(project.id, &account.user_id).await else {
+            continue;
+        };
+        let target = RunTarget {
+            integration: integration.clone(),
+            workflow: workflow.clone(),
+            credential: account,
+            user,
+        };
+        for at in &occurrences {
+            let key = format!(
+                "schedule:{}:{}:{}:{}",
+                project.id,
+                workflow.config.id,
+                target.credential.id,
+                at.timestamp()
+            );
+            let trigger = json!({ "type": "schedule", "scheduledAt": at });
+            match runs::enqueue(state, &target, trigger, Some(key)).await {
+                Ok(Some(_)) => queued += 1,
+                Ok(None) => {} // another replica queued it
+                Err(err) => {
+                    tracing::warn!(error = %err.message, "a scheduled run could not be queued")
+                }
+            }
+        }
+    }
+    queued
+}
+
+/// The expression's occurrences in `(since, until]`, in its time zone.
+fn occurrences(
+    cron: &str,
+    timezone: Option<&str>,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Vec<DateTime<Utc>> {
+    let parser = CronParser::builder().year(Year::Disallowed).build();
+    let Ok(cron) = parser.parse(cron) else {
+        return Vec::new();
+    };
+    let zone: chrono_tz::Tz = timezone
+        .and_then(|tz| tz.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    cron.iter_after(since.with_timezone(&zone))
+        .take_while(|at| at.with_timezone(&Utc) <= until)
+        .take(MAX_OCCURRENCES)
+        .map(|at| at.with_timezone(&Utc))
+        .collect()
+}

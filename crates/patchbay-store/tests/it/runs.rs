@@ -1,0 +1,325 @@
+//! Workflow runs and the job queue: a job is claimed by one caller, comes
+//! back when its lease lapses or it is released, and ends with its run.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use patchbay_store::{
+    ExecutionFilter, ExecutionOutcome, ExecutionStatus, NewEvent, NewExecution, NewJob, StepRecord,
+    StepStatus, Store, now,
+};
+use patchbay_test_support::{TestDb, backend_tests};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::fixtures;
+
+fn execution(project_id: Uuid, integration_id: Uuid, credential_id: Uuid) -> NewExecution {
+    NewExecution {
+        id: Uuid::new_v4(),
+        project_id,
+        workflow_id: "sync".to_owned(),
+        integration_id,
+        user_id: "ada".to_owned(),
+        credential_id,
+        trigger: json!({"type": "app_event"}),
+        status: ExecutionStatus::Queued,
+        started_at: now(),
+    }
+}
+
+fn job(project_id: Uuid, execution_id: Uuid, dedupe_key: Option<&str>) -> NewJob {
+    NewJob {
+        id: Uuid::new_v4(),
+        project_id,
+        kind: "workflow_run".to_owned(),
+        payload: json!({"executionId": execution_id}),
+        dedupe_key: dedupe_key.map(str::to_owned),
+        run_at: now(),
+        claimed: None,
+    }
+}
+
+async fn setup(store: &Arc<dyn Store>) -> (Uuid, Uuid) {
+    let project = fixtures::project(store).await;
+    let integration = fixtures::integrations(store, project, &["crm"]).await[0];
+    (project, integration)
+}
+
+async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
+    let store = db.store();
+    let (project, integration) = setup(&store).await;
+    let run = execution(project, integration, Uuid::new_v4());
+    assert!(
+        store
+            .insert_execution(&run, Some(&job(project, run.id, Some("k1"))))
+            .await
+            .unwrap()
+    );
+    // The same key again writes nothing, not even the run.
+    let twin = execution(project, integration, Uuid::new_v4());
+    assert!(
+        !store
+            .insert_execution(&twin, Some(&job(project, twin.id, Some("k1"))))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .get_execution(project, twin.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let lease = now() + Duration::seconds(30);
+    let claimed = store
+        .claim_jobs("workflow_run", "w1", 10, lease)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].attempts, 1);
+    assert_eq!(claimed[0].payload["executionId"], run.id.to_string());
+    assert!(
+        store
+            .claim_jobs("workflow_run", "w2", 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .claim_jobs("other_kind", "w2", 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Released (graceful shutdown): claimable again, attempt not counted.
+    assert_eq!(store.release_jobs("w1").await.unwrap(), 1);
+    let again = store
+        .claim_jobs("workflow_run", "w2", 10, lease)
+        .await
+        .unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 1));
+
+    // A lease that lapsed (a crashed claimant) is taken over.
+    store
+        .extend_job_leases("w2", now() - Duration::seconds(1))
+        .await
+        .unwrap();
+    let taken = store
+        .claim_jobs("workflow_run", "w3", 10, lease)
+        .await
+        .unwrap();
+    assert_eq!((taken.len(), taken[0].attempts), (1, 2));
+    // w2 no longer holds it.
+    assert_eq!(store.extend_job_leases("w2", lease).await.unwrap(), 0);
+
+    // The run's end ends the job: it is never claimed again.
+    store.start_execution(project, run.id, now()).await.unwrap();
+    let outcome = ExecutionOutcome {
+        status: ExecutionStatus::Failed,
+        error: Some("boom".to_owned()),
+        ended_at: now(),
+        duration_ms: 12,
+        steps: vec![StepRecord {
+            seq: 0,
+            step_id: "create".to_owned(),
+            status: StepStatus::Failed,
+            input: Some(json!({"method": "POST"})),
+            output: None,
+            error: Some("boom".to_owned()),
+            started_at: now(),
+            duration_ms: Some(11),
+        }],
+    };
+    let event = NewEvent {
+        id: Uuid::new_v4(),
+        project_id: project,
+        user_id: "ada".to_owned(),
+        integration_id: Some(integration),
+        credential_id: Some(run.credential_id),
+        name: "task.failed".to_owned(),
+        payload: json!({"executionId": run.id}),
+    };
+    store
+        .finish_execution(project, run.id, &outcome, &[event], Some(taken[0].id))
+        .await
+        .unwrap();
+    store
+        .extend_job_leases("w3", now() - Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_jobs("workflow_run", "w4", 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (stored, steps) = store.get_execution(project, run.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, ExecutionStatus::Failed);
+    assert_eq!(stored.error.as_deref(), Some("boom"));
+    assert_eq!(stored.duration_ms, Some(12));
+    assert_eq!(steps, outcome.steps);
+    let events = store.list_user_events(project, "ada", 0, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    // Purged once old enough: the run stays, its dedupe key is free again.
+    assert_eq!(
+        store
+            .purge_finished_jobs(now() - Duration::seconds(60))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .purge_finished_jobs(now() + Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .get_execution(project, run.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let later = execution(project, integration, Uuid::new_v4());
+    assert!(
+        store
+            .insert_execution(&later, Some(&job(project, later.id, Some("k1"))))
+            .await
+            .unwrap()
+    );
+    // A final run cannot be finished or started again.
+    assert!(store.start_execution(project, run.id, now()).await.is_err());
+    assert!(
+        store
+            .finish_execution(project, run.id, &outcome, &[], None)
+            .await
+            .is_err()
+    );
+}
+
+async fn runs_are_listed_newest_first_with_filters_and_cursors(db: TestDb) {
+    let store = db.store();
+    let (project, integration) = setup(&store).await;
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let start = now() - Duration::minutes(10);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut run = execution(project, integration, if i % 2 == 0 { a } else { b });
+        run.started_at = start + Duration::seconds(i);
+        run.status = ExecutionStatus::Running;
+        store.insert_execution(&run, None).await.unwrap();
+        ids.push(run.id);
+    }
+    let page = |filter: ExecutionFilter| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .list_executions(project, &filter)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let newest_first: Vec<Uuid> = ids.iter().rev().copied().collect();
+    let all = ExecutionFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(page(all.clone()).await, newest_first);
+    let first_two = page(ExecutionFilter {
+        limit: 2,
+        ..all.clone()
+    })
+    .await;
+    assert_eq!(first_two, newest_first[..2]);
+    let cursor = ExecutionFilter {
+        cursor: Some((start + Duration::seconds(3), newest_first[1])),
+        ..all.clone()
+    };
+    assert_eq!(page(cursor).await, newest_first[2..]);
+    let only_b = ExecutionFilter {
+        credential_id: Some(b),
+        ..all.clone()
+    };
+    assert_eq!(page(only_b).await, [ids[3], ids[1]]);
+    let window = ExecutionFilter {
+        after: Some(start + Duration::seconds(1)),
+        before: Some(start + Duration::seconds(3)),
+        ..all.clone()
+    };
+    assert_eq!(page(window).await, [ids[2], ids[1]]);
+    let failed = ExecutionFilter {
+        status: Some(ExecutionStatus::Failed),
+        ..all.clone()
+    };
+    assert!(page(failed).await.is_empty());
+    let other_project = fixtures::project(&store).await;
+    assert!(
+        store
+            .list_executions(other_project, &all)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .get_execution(other_project, ids[0])
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Four claimants racing over 40 jobs: each job goes to exactly one.
+async fn racing_claimants_split_the_queue(db: TestDb) {
+    let store = db.store();
+    let (project, integration) = setup(&store).await;
+    for _ in 0..40 {
+        let run = execution(project, integration, Uuid::new_v4());
+        store
+            .insert_execution(&run, Some(&job(project, run.id, None)))
+            .await
+            .unwrap();
+    }
+    let claimants = (0..4).map(|n| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let worker = format!("w{n}");
+            let mut mine = Vec::new();
+            loop {
+                let lease = now() + Duration::seconds(30);
+                let claimed = store
+                    .claim_jobs("workflow_run", &worker, 3, lease)
+                    .await
+                    .unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|job| job.id));
+            }
+        })
+    });
+    let mut all = Vec::new();
+    for claimant in claimants {
+        all.extend(claimant.await.unwrap());
+    }
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!((total, all.len()), (40, 40));
+}
+
+backend_tests!(
+    racing_claimants_split_the_queue,
+    each_job_is_claimed_once_until_its_lease_lapses,
+    runs_are_listed_newest_first_with_filters_and_cursors,
+);

@@ -1,0 +1,12 @@
+//! The pure parts of the workflow engine (SPEC §6): templates over a run's
+//! context, the JavaScript sandbox of `function` steps, and what Task History
+//! may keep of a value. The executor that calls providers lives in the
+//! server, which owns tokens and the proxy machinery.
+
+mod function;
+mod history;
+mod template;
+
+pub use function::{FunctionError, FunctionLimits, run_function};
+pub use history::{REDACTED, STEP_PAYLOAD_LIMIT, keep_for_history};
+pub use template::{TemplateError, Templates};
