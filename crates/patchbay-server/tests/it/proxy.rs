@@ -255,13 +255,16 @@ async fn raw_get(setup: &Setup, path: &str) -> String {
 /// at the provider, and every request gets through with the new token.
 async fn concurrent_requests_share_one_refresh(db: TestDb) {
     let server = TestServer::without_refresher(&db).await;
+    // Tokens live 6 s: the first has expired when the burst starts, and the
+    // renewed one is not due again (a quarter of its life before expiry)
+    // for 4.5 s, long after the 200 requests are answered on a loaded machine.
     let config = SandboxConfig {
-        access_token_ttl: Duration::from_secs(3),
+        access_token_ttl: Duration::from_secs(6),
         ..SandboxConfig::default()
     };
     let setup = setup(server, config).await;
     connect(&setup, "acct_ada", false).await;
-    tokio::time::sleep(Duration::from_millis(3300)).await;
+    tokio::time::sleep(Duration::from_millis(6300)).await;
     let before = setup.provider.sandbox.stats().refreshes_succeeded;
     let calls = (0..200).map(|_| setup.call(reqwest::Method::GET, "crm/me", None, None));
     let results = futures_util::future::join_all(calls).await;
