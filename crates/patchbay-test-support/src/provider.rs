@@ -147,3 +147,28 @@ pub async fn open(url: &str) -> CallbackReply {
 pub async fn authorize(authorization_url: &str, account: &str) -> CallbackReply {
     open(&consent(authorization_url, account, "allow").await).await
 }
+
+/// Connects the sandbox's `account` to the OAuth integration `crm` of the
+/// configuration [`FakeProvider::config_document`] gives, through the whole
+/// flow (install, consent, callback), and returns the credential it
+/// created or replaced.
+pub async fn connect_crm(
+    user: &patchbay_sdk::UserClient,
+    request: &patchbay_sdk::api::InstallRequest,
+    account: &str,
+) -> uuid::Uuid {
+    let started = user.start_install("crm", request).await.unwrap();
+    let reply = authorize(&started.authorization_url, account).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let session = user
+        .install_session(started.install_session_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        session.status,
+        patchbay_sdk::api::InstallStatus::Complete,
+        "{:?}",
+        session.error
+    );
+    session.credential_id.unwrap()
+}

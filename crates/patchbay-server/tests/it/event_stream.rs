@@ -5,11 +5,11 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt as _};
-use patchbay_api::{InstallRequest, InstallStatus};
+use patchbay_api::InstallRequest;
 use patchbay_sdk::{UserClient, UserEvent};
 use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
 use patchbay_test_support::{
-    FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
+    FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_crm,
 };
 use serde_json::{Map, json};
 use uuid::Uuid;
@@ -43,26 +43,6 @@ fn credential_of(event: &UserEvent) -> Uuid {
         .unwrap()
 }
 
-/// Connects `account` to the OAuth integration `crm` through the sandbox.
-async fn connect(user: &UserClient, request: &InstallRequest, account: &str) -> Uuid {
-    let started = user.start_install("crm", request).await.unwrap();
-    assert_eq!(
-        authorize(&started.authorization_url, account).await.status,
-        200
-    );
-    let session = user
-        .install_session(started.install_session_id)
-        .await
-        .unwrap();
-    assert_eq!(
-        session.status,
-        InstallStatus::Complete,
-        "{:?}",
-        session.error
-    );
-    session.credential_id.unwrap()
-}
-
 fn with_key(key: &str) -> InstallRequest {
     InstallRequest {
         credentials: Some(json!({"apiKey": key}).as_object().unwrap().clone()),
@@ -89,17 +69,17 @@ async fn a_subscriber_gets_every_change_of_its_own_user_only(db: TestDb) {
     let mut ada_events = subscribe(&ada, None).await;
     let mut grace_events = subscribe(&grace, None).await;
 
-    let a = connect(&ada, &InstallRequest::default(), "acct_ada").await;
+    let a = connect_crm(&ada, &InstallRequest::default(), "acct_ada").await;
     let multiple = InstallRequest {
         allow_multiple_credentials: true,
         ..Default::default()
     };
-    let b = connect(&ada, &multiple, "acct_grace").await;
+    let b = connect_crm(&ada, &multiple, "acct_grace").await;
     let replace_b = InstallRequest {
         selected_credential_id: Some(b.to_string()),
         ..Default::default()
     };
-    assert_eq!(connect(&ada, &replace_b, "acct_katherine").await, b);
+    assert_eq!(connect_crm(&ada, &replace_b, "acct_katherine").await, b);
     ada.enable_workflow("sync", Some(&a.to_string()))
         .await
         .unwrap();

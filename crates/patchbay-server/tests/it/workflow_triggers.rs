@@ -9,8 +9,8 @@ use patchbay_sdk::UserClient;
 use patchbay_sdk::admin::ExecutionQuery;
 use patchbay_server::sandbox::SandboxConfig;
 use patchbay_test_support::{
-    EchoUpstream, FakeProvider, TestDb, TestProject, TestServer, WebhookReceiver, authorize,
-    backend_tests,
+    EchoUpstream, FakeProvider, TestDb, TestProject, TestServer, WebhookReceiver, backend_tests,
+    connect_crm,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -83,16 +83,7 @@ async fn connect(user: &UserClient, account: &str) -> Uuid {
         allow_multiple_credentials: true,
         ..Default::default()
     };
-    let started = user.start_install("crm", &request).await.unwrap();
-    assert_eq!(
-        authorize(&started.authorization_url, account).await.status,
-        200
-    );
-    user.install_session(started.install_session_id)
-        .await
-        .unwrap()
-        .credential_id
-        .unwrap()
+    connect_crm(user, &request, account).await
 }
 
 async fn runs_of(project: &TestProject, workflow: &str) -> Vec<WorkflowExecution> {

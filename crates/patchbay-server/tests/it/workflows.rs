@@ -8,7 +8,7 @@ use patchbay_sdk::admin::ExecutionQuery;
 use patchbay_sdk::{Error, UserClient};
 use patchbay_server::sandbox::SandboxConfig;
 use patchbay_test_support::{
-    FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
+    FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_crm,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -103,16 +103,7 @@ async fn connect(user: &UserClient, account: &str) -> Uuid {
         allow_multiple_credentials: true,
         ..Default::default()
     };
-    let started = user.start_install("crm", &request).await.unwrap();
-    assert_eq!(
-        authorize(&started.authorization_url, account).await.status,
-        200
-    );
-    user.install_session(started.install_session_id)
-        .await
-        .unwrap()
-        .credential_id
-        .unwrap()
+    connect_crm(user, &request, account).await
 }
 
 /// Authenticated API calls the fake provider has served for an account.
