@@ -265,3 +265,13 @@ pub fn runtime(name: &str, threads: usize) -> anyhow::Result<tokio::runtime::Run
         .build()
         .with_context(|| format!("building the {name} runtime"))
 }
+
+/// The exit code of a benchmark: failure when any request failed, whatever
+/// the timings (they never decide it).
+pub fn exit_code(failures: u64) -> std::process::ExitCode {
+    if failures > 0 {
+        eprintln!("error: {failures} request(s) did not complete with 200; see the table.");
+        return std::process::ExitCode::FAILURE;
+    }
+    std::process::ExitCode::SUCCESS
+}

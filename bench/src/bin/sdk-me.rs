@@ -16,8 +16,8 @@ use anyhow::{Context as _, bail, ensure};
 use clap::{Parser, ValueEnum};
 use patchbay_api::UserObject;
 use patchbay_bench::{
-    Sample, Target, Workers, format_latency, format_rate, format_ratio, group_thousands, runtime,
-    seconds,
+    Sample, Target, Workers, exit_code, format_latency, format_rate, format_ratio, group_thousands,
+    runtime, seconds,
 };
 use patchbay_core::crypto::Aad;
 use patchbay_store::{CredentialStatus, NewCredential};
@@ -117,11 +117,7 @@ fn main() -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| p.healthz.failures() + p.me.failures())
         .sum();
-    if failures > 0 {
-        eprintln!("error: {failures} request(s) did not complete with 200; see the table.");
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(failures))
 }
 
 /// The server, the project and the user's accounts.

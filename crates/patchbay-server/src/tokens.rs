@@ -81,6 +81,13 @@ fn fresh(credential: &CredentialRecord) -> bool {
     }
 }
 
+/// Until when a refresh or check starting now may hold a credential's lease.
+fn lease_until(state: &AppState) -> DateTime<Utc> {
+    now()
+        + chrono::Duration::from_std(state.config.provider_timeouts.total).unwrap_or(MAX_LEAD)
+        + LEASE_SLACK
+}
+
 /// A usable access token and the credential as it now stands.
 #[derive(Debug)]
 pub struct AccessToken {
@@ -124,9 +131,7 @@ pub async fn access_token(
         if fresh(&current) && (moved_on || !force) {
             return usable(state, current);
         }
-        let lease_until = now()
-            + chrono::Duration::from_std(state.config.provider_timeouts.total).unwrap_or(MAX_LEAD)
-            + LEASE_SLACK;
+        let lease_until = lease_until(state);
         match state
             .store
             .claim_refresh(current.project_id, current.id, current.version, lease_until)
@@ -382,9 +387,7 @@ pub async fn reverify(
     if provider.verify.is_none() || credential.status == CredentialStatus::Invalid {
         return Ok(credential);
     }
-    let lease_until = now()
-        + chrono::Duration::from_std(state.config.provider_timeouts.total).unwrap_or(MAX_LEAD)
-        + LEASE_SLACK;
+    let lease_until = lease_until(state);
     let credential = match state
         .store
         .claim_refresh(

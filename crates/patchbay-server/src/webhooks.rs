@@ -169,7 +169,7 @@ async fn send_due(state: &AppState, client: &reqwest::Client, permits: &Arc<Sema
 
 /// The body of a webhook: `{type, timestamp, data}` as Standard Webhooks
 /// recommends, `data` being the event's payload with its user and id.
-pub fn body(claimed: &ClaimedDelivery) -> Value {
+fn body(claimed: &ClaimedDelivery) -> Value {
     let event = &claimed.event;
     let mut data = event.payload.clone();
     if let Some(data) = data.as_object_mut() {
