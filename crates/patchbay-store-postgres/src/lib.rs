@@ -344,31 +344,23 @@ impl Store for PgStore {
         .bind(project_id)
         .fetch_all(&self.pool)
         .await?;
-        let mut rows = rows.into_iter();
-        let Some(first) = rows.next() else {
-            return Ok(None);
-        };
-        let mut keys = Vec::new();
-        let mut project = None;
-        for row in std::iter::once(first).chain(rows) {
-            if let (Some(kid), Some(algorithm), Some(public_key_pem), Some(created_at)) = (
-                row.kid,
-                row.algorithm,
-                row.public_key_pem,
-                row.key_created_at,
-            ) {
-                keys.push(SigningKeyRecord {
+        let keys = rows
+            .iter()
+            .filter_map(|row| {
+                Some(SigningKeyRecord {
                     project_id,
-                    kid,
-                    algorithm,
-                    public_key_pem,
-                    created_at,
+                    kid: row.kid.clone()?,
+                    algorithm: row.algorithm.clone()?,
+                    public_key_pem: row.public_key_pem.clone()?,
+                    created_at: row.key_created_at?,
                     revoked_at: None,
-                });
-            }
-            project.get_or_insert(row.project);
-        }
-        Ok(project.map(|project| (project.into(), keys)))
+                })
+            })
+            .collect();
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(|first| (first.project.into(), keys)))
     }
 
     async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {
