@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 
+// The allocator `patchbay serve` runs with (see its `main.rs`), so the
+// servers measured here allocate as the real one does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// One endpoint to hammer, with fixed headers and no body.
 #[derive(Debug, Clone)]
 pub struct Target {

@@ -13,6 +13,13 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command, ProjectCommand, TokenCommand};
 
+// Every proxied request allocates and frees its buffers and futures on
+// whichever worker thread polls it; glibc's malloc answers that pattern with
+// arena lock contention and heaps that shrink and regrow (page faults on
+// every regrowth). mimalloc keeps per-thread free lists and stays flat.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -1,6 +1,9 @@
 //! `patchbay serve`.
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
+use patchbay_store::{CACHE_TTL, CachedStore, Store};
 use patchbay_server::{AppState, ServerConfig};
 
 use crate::config::ServeArgs;
@@ -10,7 +13,10 @@ use crate::{demo, master_key, store};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
-    let store = store::open_migrated(&config.database_url).await?;
+    let store: Arc<dyn Store> = Arc::new(CachedStore::new(
+        store::open_migrated(&config.database_url).await?,
+        CACHE_TTL,
+    ));
     let master = master_key::load(&config.master_key_file)?;
     let keyring = patchbay_server::load_keyring(store.as_ref(), &master).await?;
 

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, RwLock};
 
 use minijinja::value::ValueKind;
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde_json::{Map, Value};
 
 /// The values the templates of a provider definition read, by the root they appear under.
@@ -84,11 +84,13 @@ pub struct TemplateError {
     pub message: String,
 }
 
-/// One environment for every render: templates come from provider definitions, are short,
-/// and use no loader, so compiling each on use is cheap and nothing needs caching.
-static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
+/// One environment for every render. Templates come from provider definitions: few, short,
+/// and rendered on every proxied request, so each is compiled on first use and kept, named by
+/// its own source, until [`MAX_COMPILED`] are held, when the set starts over.
+static ENVIRONMENT: LazyLock<RwLock<Environment<'static>>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    // `token.team.id` must render empty when `team` is missing, not fail.
+    // Sources are template names here; one ending in `.html` must not switch on escaping.
+    env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
     env.set_formatter(|out, state, value| {
         if value.is_none() || value.is_undefined() {
@@ -102,8 +104,11 @@ static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
             minijinja::escape_formatter(out, state, value)
         }
     });
-    env
+    RwLock::new(env)
 });
+
+/// Compiled templates kept at most: far more than any set of provider definitions has.
+const MAX_COMPILED: usize = 10_000;
 
 /// Renders `template` with `ctx` as its variables (an object: `{"token": {...}, ...}`).
 /// Missing and `null` values render as `""`. Text without template syntax comes back as is.
@@ -111,14 +116,27 @@ pub fn render(template: &str, ctx: &Value) -> Result<String, TemplateError> {
     if !(template.contains("{{") || template.contains("{%") || template.contains("{#")) {
         return Ok(template.to_owned());
     }
-    ENVIRONMENT
-        .render_str(template, to_template_value(ctx))
-        .map_err(|error| TemplateError {
-            template: template.to_owned(),
-            message: error
-                .detail()
-                .map_or_else(|| error.kind().to_string(), str::to_owned),
-        })
+    let failed = |error: minijinja::Error| TemplateError {
+        template: template.to_owned(),
+        message: error
+            .detail()
+            .map_or_else(|| error.kind().to_string(), str::to_owned),
+    };
+    let values = to_template_value(ctx);
+    {
+        let env = ENVIRONMENT.read().unwrap_or_else(|p| p.into_inner());
+        if let Ok(compiled) = env.get_template(template) {
+            return compiled.render(values).map_err(failed);
+        }
+    }
+    let mut env = ENVIRONMENT.write().unwrap_or_else(|p| p.into_inner());
+    if env.templates().count() >= MAX_COMPILED {
+        env.clear_templates();
+    }
+    env.add_template_owned(template.to_owned(), template.to_owned())
+        .map_err(failed)?;
+    let compiled = env.get_template(template).map_err(failed)?;
+    compiled.render(values).map_err(failed)
 }
 
 /// Converts JSON into minijinja's value model; JSON maps onto it directly, without going

@@ -118,6 +118,20 @@ pub async fn access_token(
     if !force && fresh(&credential) {
         return usable(state, credential);
     }
+    // Out of line: the renewal's state (a provider call, store writes) is
+    // large, and inline it would grow every proxied request's future, which
+    // almost never needs it.
+    Box::pin(renew(state, integration, credential, force)).await
+}
+
+/// [`access_token`] for a credential that is due or refused: one refresh
+/// per expiry, whoever asks, in this process or another.
+async fn renew(
+    state: &AppState,
+    integration: &Integration,
+    credential: CredentialRecord,
+    force: bool,
+) -> Result<AccessToken, ApiError> {
     let gate = state.refresh_gates.gate(credential.id);
     let _turn = gate.lock().await;
     let seen_version = credential.version;

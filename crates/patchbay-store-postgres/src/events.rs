@@ -50,7 +50,7 @@ pub(crate) async fn insert(conn: &mut PgConnection, events: &[NewEvent]) -> Stor
     }
     for (project_id, user_id) in users {
         sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(notices::CHANNEL)
+            .bind(notices::EVENTS)
             .bind(notices::payload(project_id, user_id))
             .execute(&mut *conn)
             .await?;

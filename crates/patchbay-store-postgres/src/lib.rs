@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
-    AccountReplacement, Backend, ClaimedDelivery, ConfigWrite, ConnectedUser, CredentialChanges,
+    AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser, CredentialChanges,
     CredentialFilter, CredentialRecord, DataKeyRecord, DeliveryFilter, DeliveryOutcome, DueRefresh,
     EventNotice, EventRecord, ExecutionFilter, ExecutionOutcome, ExecutionRecord, InstallSession,
     InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent, NewExecution,
@@ -586,7 +586,20 @@ impl Store for PgStore {
     }
 
     fn event_notices(&self) -> tokio::sync::broadcast::Receiver<EventNotice> {
-        self.notices.subscribe()
+        self.notices.subscribe_events()
+    }
+
+    async fn announce_change(&self, notice: &ChangeNotice) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(notices::CHANGES)
+            .bind(notices::change_payload(notice))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    fn change_notices(&self) -> Option<tokio::sync::broadcast::Receiver<ChangeNotice>> {
+        Some(self.notices.subscribe_changes())
     }
 
     async fn create_webhook_endpoint(

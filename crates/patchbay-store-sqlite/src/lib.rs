@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
-    AccountReplacement, Backend, ClaimedDelivery, ConfigWrite, ConnectedUser, CredentialChanges,
+    AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser, CredentialChanges,
     CredentialFilter, CredentialRecord, DataKeyRecord, DeliveryFilter, DeliveryOutcome, DueRefresh,
     EventNotice, EventRecord, ExecutionFilter, ExecutionOutcome, ExecutionRecord, InstallSession,
     InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent, NewExecution,
@@ -619,6 +619,17 @@ impl Store for SqliteStore {
 
     fn event_notices(&self) -> broadcast::Receiver<EventNotice> {
         self.notices.subscribe()
+    }
+
+    /// SQLite has no channel between processes: a server sees what another
+    /// process (`patchbay apply`, say) wrote to the same file once its cached
+    /// entries expire.
+    async fn announce_change(&self, _notice: &ChangeNotice) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn change_notices(&self) -> Option<broadcast::Receiver<ChangeNotice>> {
+        None
     }
 
     async fn create_webhook_endpoint(

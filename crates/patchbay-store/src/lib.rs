@@ -6,6 +6,7 @@
 //! suite (`tests/it`). Callers hold an `Arc<dyn Store>` and never know which
 //! one they have.
 
+mod cached;
 mod delivery;
 mod error;
 mod records;
@@ -18,6 +19,7 @@ use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use uuid::Uuid;
 
+pub use cached::{CACHE_TTL, CachedStore, ChangeNotice};
 pub use delivery::*;
 pub use error::{StoreError, StoreResult};
 pub use records::*;
@@ -283,6 +285,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Notices of committed events, for live streams and the webhook sender.
     fn event_notices(&self) -> tokio::sync::broadcast::Receiver<EventNotice>;
+
+    // --- Cache coherence across replicas (see `CachedStore`) ---
+
+    /// Tells the other replicas that something they may have cached changed
+    /// (and, on a [`CachedStore`], forgets it here first).
+    async fn announce_change(&self, notice: &ChangeNotice) -> StoreResult<()>;
+
+    /// Changes announced by other replicas (and by this one), or `None` when
+    /// the backend has no channel between processes.
+    fn change_notices(&self) -> Option<tokio::sync::broadcast::Receiver<ChangeNotice>>;
 
     async fn create_webhook_endpoint(
         &self,

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use patchbay_store::Store;
+use patchbay_store::{CACHE_TTL, CachedStore, ChangeNotice, Store};
 use patchbay_store_postgres::PgStore;
 use patchbay_store_sqlite::SqliteStore;
 use sqlx::{Connection as _, Executor as _, PgConnection};
@@ -32,6 +32,11 @@ pub use webhook_receiver::{ReceivedWebhook, WebhookReceiver};
 pub fn postgres_admin_url() -> String {
     std::env::var("PATCHBAY_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The store as `patchbay serve` uses it: behind the read cache.
+fn cached(store: impl Store + 'static) -> Arc<dyn Store> {
+    Arc::new(CachedStore::new(Arc::new(store), CACHE_TTL))
 }
 
 /// A fresh, migrated database that lives as long as this value.
@@ -64,7 +69,7 @@ impl TestDb {
         store.migrate().await.unwrap();
         Self {
             url,
-            store: Arc::new(store),
+            store: cached(store),
             cleanup: Cleanup::Sqlite(dir),
         }
     }
@@ -87,7 +92,7 @@ impl TestDb {
         store.migrate().await.unwrap();
         Self {
             url,
-            store: Arc::new(store),
+            store: cached(store),
             cleanup: Cleanup::Postgres {
                 admin_url,
                 database,
@@ -148,6 +153,11 @@ impl TestDb {
                 conn.execute(sql).await.unwrap();
             }
         }
+        // Written behind the store's back: caches must not keep what was there.
+        self.store
+            .announce_change(&ChangeNotice::Everything)
+            .await
+            .unwrap();
     }
 }
 

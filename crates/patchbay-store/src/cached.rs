@@ -1,0 +1,544 @@
+//! A read-through cache in front of any [`Store`], for the reads every
+//! end-user request makes: the project with its active signing keys, the
+//! stored user, and the user's accounts.
+//!
+//! Without it a Proxy API call costs two store round trips before the
+//! provider is even called; with it, none while the entries are fresh.
+//!
+//! What keeps the cache honest:
+//!
+//! - **Writes through this store** forget the entries they touch before they
+//!   return, so whoever wrote reads their own write.
+//! - **Writes through other replicas** arrive as [`ChangeNotice`]s: every
+//!   write here is announced through the backend (PostgreSQL `NOTIFY`), and
+//!   notices from elsewhere are applied as they come. A listener that lost
+//!   its connection reports [`ChangeNotice::Everything`], since notices may
+//!   have been missed meanwhile.
+//! - **A read racing a change never refills the cache with what it read**:
+//!   every forget bumps a generation, and a read only keeps its result when
+//!   the generation did not move while it was reading the store.
+//! - **Entries live at most `ttl`** (default [`CACHE_TTL`]): the backstop
+//!   for changes nobody announced, such as another process writing the same
+//!   SQLite file (`patchbay apply`) or a replica that crashed between its
+//!   commit and its notice.
+//!
+//! Other reads, and everything the token lifecycle decides on (it re-reads
+//! the credential row before refreshing), go to the store.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use patchbay_core::crypto::WrappedDataKey;
+use patchbay_core::secret_key::SecretKeyHash;
+use tokio::sync::broadcast::{self, error::RecvError};
+use uuid::Uuid;
+
+use crate::*;
+
+/// How long an entry is served without looking at the store.
+pub const CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Entries per kind; beyond, expired ones are dropped, then all of them.
+const CAPACITY: usize = 50_000;
+
+/// Something cached may have changed in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeNotice {
+    /// The project row (configuration version, settings) or its signing keys.
+    Project(Uuid),
+    /// A user's stored user or accounts; `None`: any user of the project.
+    User {
+        project_id: Uuid,
+        user_id: Option<String>,
+    },
+    /// Anything at all (notices may have been lost).
+    Everything,
+}
+
+impl ChangeNotice {
+    fn user(project_id: Uuid, user_id: &str) -> Self {
+        Self::User {
+            project_id,
+            user_id: Some(user_id.to_owned()),
+        }
+    }
+
+    fn any_user(project_id: Uuid) -> Self {
+        Self::User {
+            project_id,
+            user_id: None,
+        }
+    }
+}
+
+type UserKey = (Uuid, String);
+
+#[derive(Debug)]
+struct Timed<T> {
+    value: T,
+    stored_at: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    /// Bumped by every forget; see the module documentation.
+    generation: u64,
+    projects: HashMap<Uuid, Timed<(Project, Vec<SigningKeyRecord>)>>,
+    users: HashMap<UserKey, Timed<ConnectedUser>>,
+    /// All of a user's accounts, oldest first.
+    accounts: HashMap<UserKey, Timed<Vec<CredentialRecord>>>,
+}
+
+#[derive(Debug)]
+struct Cache {
+    ttl: Duration,
+    entries: Mutex<Entries>,
+}
+
+impl Cache {
+    fn lock(&self) -> MutexGuard<'_, Entries> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The cached value, if fresh, else the generation to fill it at.
+    fn get<K: Hash + Eq, V: Clone>(
+        &self,
+        map: impl FnOnce(&Entries) -> &HashMap<K, Timed<V>>,
+        key: &K,
+    ) -> Result<V, u64> {
+        let entries = self.lock();
+        match map(&entries).get(key) {
+            Some(entry) if entry.stored_at.elapsed() < self.ttl => Ok(entry.value.clone()),
+            _ => Err(entries.generation),
+        }
+    }
+
+    /// Keeps `value`, read from the store since `generation` was current,
+    /// unless something was forgotten meanwhile.
+    fn fill<K: Hash + Eq, V>(
+        &self,
+        map: impl FnOnce(&mut Entries) -> &mut HashMap<K, Timed<V>>,
+        generation: u64,
+        key: K,
+        value: V,
+    ) {
+        let mut entries = self.lock();
+        if entries.generation != generation {
+            return;
+        }
+        let map = map(&mut entries);
+        if map.len() >= CAPACITY {
+            map.retain(|_, entry| entry.stored_at.elapsed() < self.ttl);
+            if map.len() >= CAPACITY {
+                map.clear();
+            }
+        }
+        map.insert(
+            key,
+            Timed {
+                value,
+                stored_at: Instant::now(),
+            },
+        );
+    }
+
+    fn forget(&self, notice: &ChangeNotice) {
+        let mut entries = self.lock();
+        entries.generation += 1;
+        match notice {
+            ChangeNotice::Project(id) => {
+                entries.projects.remove(id);
+            }
+            ChangeNotice::User {
+                project_id,
+                user_id: Some(user_id),
+            } => {
+                let key = (*project_id, user_id.clone());
+                entries.users.remove(&key);
+                entries.accounts.remove(&key);
+            }
+            ChangeNotice::User {
+                project_id,
+                user_id: None,
+            } => {
+                entries.users.retain(|(project, _), _| project != project_id);
+                entries.accounts.retain(|(project, _), _| project != project_id);
+            }
+            ChangeNotice::Everything => {
+                entries.projects.clear();
+                entries.users.clear();
+                entries.accounts.clear();
+            }
+        }
+    }
+}
+
+/// A [`Store`] that answers the hot reads from memory (see the module
+/// documentation) and passes everything else through.
+#[derive(Debug)]
+pub struct CachedStore {
+    inner: Arc<dyn Store>,
+    cache: Arc<Cache>,
+}
+
+impl CachedStore {
+    /// Wraps `inner`, and follows the changes other replicas announce
+    /// through it. Must be called inside a tokio runtime.
+    pub fn new(inner: Arc<dyn Store>, ttl: Duration) -> Self {
+        let cache = Arc::new(Cache {
+            ttl,
+            entries: Mutex::default(),
+        });
+        if let Some(notices) = inner.change_notices() {
+            tokio::spawn(follow(notices, Arc::downgrade(&cache)));
+        }
+        Self { inner, cache }
+    }
+
+    /// Forgets what a write touched, here and on every other replica.
+    async fn changed(&self, notice: ChangeNotice) {
+        if let Err(error) = self.announce_change(&notice).await {
+            // The write itself succeeded; other replicas catch up within the TTL.
+            tracing::warn!(%error, ?notice, "could not announce a change to other replicas");
+        }
+    }
+
+    /// After a write to one credential: forgets its user's entries. When the
+    /// backend failed, the user is unknown and the write may still have
+    /// committed, so every user of the project is forgotten; when the store
+    /// refused the write (`NotFound`, `Conflict`), nothing changed.
+    async fn credential_written<T>(
+        &self,
+        project_id: Uuid,
+        outcome: StoreResult<T>,
+        user_of: impl FnOnce(&T) -> Option<&str>,
+    ) -> StoreResult<T> {
+        let notice = match &outcome {
+            Ok(written) => match user_of(written) {
+                Some(user_id) => ChangeNotice::user(project_id, user_id),
+                None => return outcome,
+            },
+            Err(StoreError::NotFound | StoreError::Conflict { .. }) => return outcome,
+            Err(StoreError::Corrupt(_) | StoreError::Backend(_)) => {
+                ChangeNotice::any_user(project_id)
+            }
+        };
+        self.changed(notice).await;
+        outcome
+    }
+}
+
+/// Applies notices from other replicas until the cache is gone.
+async fn follow(mut notices: broadcast::Receiver<ChangeNotice>, cache: Weak<Cache>) {
+    loop {
+        let notice = match notices.recv().await {
+            Ok(notice) => notice,
+            Err(RecvError::Lagged(_)) => ChangeNotice::Everything,
+            Err(RecvError::Closed) => return,
+        };
+        let Some(cache) = cache.upgrade() else {
+            return;
+        };
+        cache.forget(&notice);
+    }
+}
+
+/// Implements [`Store`] for [`CachedStore`]: the listed methods pass
+/// straight through, the rest are written out below them.
+macro_rules! cached_store {
+    (
+        pass through { $( fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )* }
+        $($written_out:tt)*
+    ) => {
+        #[async_trait]
+        impl Store for CachedStore {
+            $(
+                async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    self.inner.$name($($arg),*).await
+                }
+            )*
+            $($written_out)*
+        }
+    };
+}
+
+cached_store! {
+    pass through {
+        fn migrate(&self) -> StoreResult<()>;
+        fn readiness(&self) -> StoreResult<Readiness>;
+        fn create_project(&self, project: &NewProject, first_key: &NewSecretKeyRecord) -> StoreResult<Project>;
+        fn get_project(&self, id: Uuid) -> StoreResult<Option<Project>>;
+        fn insert_secret_key(&self, key: &NewSecretKeyRecord) -> StoreResult<SecretKeyRecord>;
+        fn find_active_secret_key(&self, hash: &SecretKeyHash) -> StoreResult<Option<SecretKeyRecord>>;
+        fn list_secret_keys(&self, project_id: Uuid) -> StoreResult<Vec<SecretKeyRecord>>;
+        fn revoke_secret_key(&self, project_id: Uuid, key_id: Uuid) -> StoreResult<()>;
+        fn list_data_keys(&self) -> StoreResult<Vec<DataKeyRecord>>;
+        fn insert_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord>;
+        fn insert_standby_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord>;
+        fn activate_data_key(&self, id: Uuid) -> StoreResult<()>;
+        fn retire_data_keys_except(&self, id: Uuid) -> StoreResult<u64>;
+        fn list_sealed(&self, column: SealedColumn, after: Option<Uuid>, limit: i64) -> StoreResult<Vec<SealedValue>>;
+        // Re-encryption changes no value, and retired data keys stay
+        // readable, so cached ciphertexts under the old key still open.
+        fn swap_sealed(&self, column: SealedColumn, record_id: Uuid, old: &[u8], new: &[u8]) -> StoreResult<bool>;
+        fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>>;
+        fn get_config_document(&self, project_id: Uuid) -> StoreResult<Option<serde_json::Value>>;
+        fn list_integrations(&self, project_id: Uuid) -> StoreResult<Vec<IntegrationRecord>>;
+        fn list_workflows(&self, project_id: Uuid) -> StoreResult<Vec<WorkflowRecord>>;
+        fn get_credential(&self, project_id: Uuid, id: Uuid) -> StoreResult<Option<CredentialRecord>>;
+        fn due_refreshes(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<DueRefresh>>;
+        fn list_user_events(&self, project_id: Uuid, user_id: &str, after_seq: i64, limit: i64) -> StoreResult<Vec<EventRecord>>;
+        fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64>;
+        fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()>;
+        fn get_install_session(&self, project_id: Uuid, id: Uuid) -> StoreResult<Option<InstallSession>>;
+        fn consume_install_state(&self, state_hash: &str) -> StoreResult<Option<InstallSession>>;
+        fn finish_install_session(&self, id: Uuid, status: InstallStatus, credential_id: Option<Uuid>, error: Option<&str>) -> StoreResult<()>;
+        fn create_webhook_endpoint(&self, endpoint: &NewWebhookEndpoint) -> StoreResult<WebhookEndpointRecord>;
+        fn list_webhook_endpoints(&self, project_id: Uuid) -> StoreResult<Vec<WebhookEndpointRecord>>;
+        fn get_webhook_endpoint(&self, project_id: Uuid, id: Uuid) -> StoreResult<Option<WebhookEndpointRecord>>;
+        fn set_webhook_endpoint_disabled(&self, project_id: Uuid, id: Uuid, disabled: bool) -> StoreResult<WebhookEndpointRecord>;
+        fn delete_webhook_endpoint(&self, project_id: Uuid, id: Uuid) -> StoreResult<()>;
+        fn claim_webhook_deliveries(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ClaimedDelivery>>;
+        fn record_delivery_attempt(&self, id: Uuid, outcome: &DeliveryOutcome) -> StoreResult<()>;
+        fn list_webhook_deliveries(&self, project_id: Uuid, endpoint_id: Uuid, filter: &DeliveryFilter) -> StoreResult<Vec<WebhookDeliveryRecord>>;
+        fn replay_webhook_delivery(&self, project_id: Uuid, id: Uuid) -> StoreResult<WebhookDeliveryRecord>;
+        fn insert_execution(&self, execution: &NewExecution, job: Option<&NewJob>) -> StoreResult<bool>;
+        fn start_execution(&self, project_id: Uuid, id: Uuid, started_at: DateTime<Utc>) -> StoreResult<()>;
+        fn finish_execution(&self, project_id: Uuid, id: Uuid, outcome: &ExecutionOutcome, events: &[NewEvent], job: Option<Uuid>) -> StoreResult<()>;
+        fn get_execution(&self, project_id: Uuid, id: Uuid) -> StoreResult<Option<(ExecutionRecord, Vec<StepRecord>)>>;
+        fn list_executions(&self, project_id: Uuid, filter: &ExecutionFilter) -> StoreResult<Vec<ExecutionRecord>>;
+        fn claim_jobs(&self, kind: &str, worker: &str, limit: i64, lease_until: DateTime<Utc>) -> StoreResult<Vec<JobRecord>>;
+        fn extend_job_leases(&self, worker: &str, lease_until: DateTime<Utc>) -> StoreResult<u64>;
+        fn finish_job(&self, id: Uuid, worker: &str, error: Option<&str>) -> StoreResult<()>;
+        fn release_jobs(&self, worker: &str) -> StoreResult<u64>;
+        fn purge_finished_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+        fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64>;
+        fn list_workflows_with_trigger(&self, trigger_type: &str) -> StoreResult<Vec<WorkflowRecord>>;
+    }
+
+    fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+
+    fn event_notices(&self) -> broadcast::Receiver<EventNotice> {
+        self.inner.event_notices()
+    }
+
+    fn change_notices(&self) -> Option<broadcast::Receiver<ChangeNotice>> {
+        self.inner.change_notices()
+    }
+
+    /// Forgets here, then tells the other replicas: what whoever changed the
+    /// database behind this store's back must call.
+    async fn announce_change(&self, notice: &ChangeNotice) -> StoreResult<()> {
+        self.cache.forget(notice);
+        self.inner.announce_change(notice).await
+    }
+
+    async fn get_project_with_active_keys(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>> {
+        let generation = match self.cache.get(|e| &e.projects, &project_id) {
+            Ok(cached) => return Ok(Some(cached)),
+            Err(generation) => generation,
+        };
+        let read = self.inner.get_project_with_active_keys(project_id).await?;
+        // An unknown project is not kept: anyone can ask for any id.
+        if let Some(found) = &read {
+            self.cache
+                .fill(|e| &mut e.projects, generation, project_id, found.clone());
+        }
+        Ok(read)
+    }
+
+    async fn insert_signing_key(&self, key: &NewSigningKey) -> StoreResult<SigningKeyRecord> {
+        let outcome = self.inner.insert_signing_key(key).await;
+        self.changed(ChangeNotice::Project(key.project_id)).await;
+        outcome
+    }
+
+    async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {
+        let outcome = self.inner.revoke_signing_key(project_id, kid).await;
+        self.changed(ChangeNotice::Project(project_id)).await;
+        outcome
+    }
+
+    async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project> {
+        let outcome = self.inner.apply_config(project_id, config).await;
+        self.changed(ChangeNotice::Project(project_id)).await;
+        outcome
+    }
+
+    async fn get_user(&self, project_id: Uuid, user_id: &str) -> StoreResult<Option<ConnectedUser>> {
+        let key = (project_id, user_id.to_owned());
+        let generation = match self.cache.get(|e| &e.users, &key) {
+            Ok(cached) => return Ok(Some(cached)),
+            Err(generation) => generation,
+        };
+        let read = self.inner.get_user(project_id, user_id).await?;
+        // A user not stored yet is about to be, by `upsert_user`.
+        if let Some(found) = &read {
+            self.cache.fill(|e| &mut e.users, generation, key, found.clone());
+        }
+        Ok(read)
+    }
+
+    async fn upsert_user(
+        &self,
+        project_id: Uuid,
+        user_id: &str,
+        meta: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> StoreResult<ConnectedUser> {
+        let outcome = self.inner.upsert_user(project_id, user_id, meta).await;
+        self.changed(ChangeNotice::user(project_id, user_id)).await;
+        outcome
+    }
+
+    /// One user's accounts come from memory, filtered by integration there;
+    /// other listings (by status, the whole project) go to the store.
+    async fn list_credentials(
+        &self,
+        project_id: Uuid,
+        filter: &CredentialFilter,
+    ) -> StoreResult<Vec<CredentialRecord>> {
+        let (Some(user_id), None) = (&filter.user_id, filter.status) else {
+            return self.inner.list_credentials(project_id, filter).await;
+        };
+        let key = (project_id, user_id.clone());
+        let all = match self.cache.get(|e| &e.accounts, &key) {
+            Ok(cached) => cached,
+            Err(generation) => {
+                let every_integration = CredentialFilter {
+                    user_id: Some(user_id.clone()),
+                    integration_id: None,
+                    status: None,
+                };
+                let read = self
+                    .inner
+                    .list_credentials(project_id, &every_integration)
+                    .await?;
+                self.cache
+                    .fill(|e| &mut e.accounts, generation, key, read.clone());
+                read
+            }
+        };
+        Ok(match filter.integration_id {
+            Some(integration_id) => all
+                .into_iter()
+                .filter(|credential| credential.integration_id == integration_id)
+                .collect(),
+            None => all,
+        })
+    }
+
+    async fn insert_credential(
+        &self,
+        credential: &NewCredential,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let outcome = self.inner.insert_credential(credential, events).await;
+        self.changed(ChangeNotice::user(credential.project_id, &credential.user_id))
+            .await;
+        outcome
+    }
+
+    async fn replace_credential_account(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        replacement: &AccountReplacement,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let outcome = self
+            .inner
+            .replace_credential_account(project_id, id, replacement, events)
+            .await;
+        self.credential_written(project_id, outcome, |c| Some(&c.user_id))
+            .await
+    }
+
+    async fn update_credential(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        changes: &CredentialChanges,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let outcome = self
+            .inner
+            .update_credential(project_id, id, changes, events)
+            .await;
+        self.credential_written(project_id, outcome, |c| Some(&c.user_id))
+            .await
+    }
+
+    async fn delete_credential(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        events: &[NewEvent],
+    ) -> StoreResult<()> {
+        let outcome = self.inner.delete_credential(project_id, id, events).await;
+        // The row is gone, and with it the user id: every user of the project.
+        self.changed(ChangeNotice::any_user(project_id)).await;
+        outcome
+    }
+
+    async fn claim_refresh(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        version: i64,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<RefreshClaim> {
+        let outcome = self
+            .inner
+            .claim_refresh(project_id, id, version, lease_until)
+            .await;
+        // Only a claim writes; `Busy` and `Stale` leave the row as it was.
+        self.credential_written(project_id, outcome, |claim| match claim {
+            RefreshClaim::Claimed(credential) => Some(&credential.user_id),
+            RefreshClaim::Busy | RefreshClaim::Stale(_) => None,
+        })
+        .await
+    }
+
+    async fn complete_refresh(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        version: i64,
+        tokens: &RefreshedTokens,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let outcome = self
+            .inner
+            .complete_refresh(project_id, id, version, tokens, events)
+            .await;
+        self.credential_written(project_id, outcome, |c| Some(&c.user_id))
+            .await
+    }
+
+    async fn record_refresh_failure(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        version: i64,
+        failure: &RefreshFailure,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let outcome = self
+            .inner
+            .record_refresh_failure(project_id, id, version, failure, events)
+            .await;
+        self.credential_written(project_id, outcome, |c| Some(&c.user_id))
+            .await
+    }
+}
