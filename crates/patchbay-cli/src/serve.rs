@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use patchbay_store::{CACHE_TTL, CachedStore, Store};
 use patchbay_server::{AppState, ServerConfig};
+use patchbay_store::{CACHE_TTL, CachedStore, Store};
 
 use crate::config::ServeArgs;
 use patchbay_server::sandbox::SandboxConfig;

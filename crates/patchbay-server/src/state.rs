@@ -36,10 +36,23 @@ pub struct ServerConfig {
     pub workflows: crate::workflows::WorkflowSettings,
 }
 
-/// What every handler can reach. Cheap to clone; holds nothing that ties a
-/// request to a replica, so replicas are interchangeable.
+/// What every handler can reach: one shared [`Shared`], so that the clones
+/// the extractors and middleware make on every request cost one reference
+/// count. Holds nothing that ties a request to a replica, so replicas are
+/// interchangeable.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+#[derive(Debug)]
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub keyring: Arc<Keyring>,
     pub config: Arc<ServerConfig>,
@@ -68,7 +81,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, keyring: Keyring, config: ServerConfig) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             store,
             keyring: Arc::new(keyring),
             metrics: Arc::new(Metrics::new()),
@@ -81,7 +94,7 @@ impl AppState {
             queue: Arc::default(),
             proxy_client: proxy_client(&config.provider_timeouts),
             config: Arc::new(config),
-        }
+        }))
     }
 }
 

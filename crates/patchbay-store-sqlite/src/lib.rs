@@ -25,14 +25,15 @@ use chrono::{DateTime, Utc};
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
-    AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser, CredentialChanges,
-    CredentialFilter, CredentialRecord, DataKeyRecord, DeliveryFilter, DeliveryOutcome, DueRefresh,
-    EventNotice, EventRecord, ExecutionFilter, ExecutionOutcome, ExecutionRecord, InstallSession,
-    InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent, NewExecution,
-    NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint,
-    Project, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, SealedColumn, SealedValue,
-    SecretKeyRecord, SigningKeyRecord, StepRecord, Store, StoreError, StoreResult,
-    WebhookDeliveryRecord, WebhookEndpointRecord, WorkflowRecord, now,
+    AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser,
+    CredentialChanges, CredentialFilter, CredentialRecord, DataKeyRecord, DeliveryFilter,
+    DeliveryOutcome, DueRefresh, EventNotice, EventRecord, ExecutionFilter, ExecutionOutcome,
+    ExecutionRecord, InstallSession, InstallStatus, IntegrationRecord, JobRecord, NewCredential,
+    NewEvent, NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord,
+    NewSigningKey, NewWebhookEndpoint, Project, Readiness, RefreshClaim, RefreshFailure,
+    RefreshedTokens, SealedColumn, SealedValue, SecretKeyRecord, SigningKeyRecord, StepRecord,
+    Store, StoreError, StoreResult, WebhookDeliveryRecord, WebhookEndpointRecord, WorkflowRecord,
+    now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{

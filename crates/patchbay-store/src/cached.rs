@@ -167,8 +167,12 @@ impl Cache {
                 project_id,
                 user_id: None,
             } => {
-                entries.users.retain(|(project, _), _| project != project_id);
-                entries.accounts.retain(|(project, _), _| project != project_id);
+                entries
+                    .users
+                    .retain(|(project, _), _| project != project_id);
+                entries
+                    .accounts
+                    .retain(|(project, _), _| project != project_id);
             }
             ChangeNotice::Everything => {
                 entries.projects.clear();
@@ -540,5 +544,70 @@ cached_store! {
             .await;
         self.credential_written(project_id, outcome, |c| Some(&c.user_id))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(ttl: Duration) -> Cache {
+        Cache {
+            ttl,
+            entries: Mutex::default(),
+        }
+    }
+
+    fn key() -> UserKey {
+        (Uuid::nil(), "ada".to_owned())
+    }
+
+    #[test]
+    fn a_read_that_overlapped_a_forget_is_not_kept() {
+        let cache = cache(Duration::from_secs(60));
+        let Err(generation) = cache.get(|e| &e.accounts, &key()) else {
+            panic!("an empty cache has nothing");
+        };
+        // The store is read here; meanwhile a write forgets this user.
+        cache.forget(&ChangeNotice::User {
+            project_id: Uuid::nil(),
+            user_id: Some("ada".to_owned()),
+        });
+        cache.fill(|e| &mut e.accounts, generation, key(), Vec::new());
+        assert!(cache.get(|e| &e.accounts, &key()).is_err());
+
+        let Err(generation) = cache.get(|e| &e.accounts, &key()) else {
+            panic!("nothing was kept");
+        };
+        cache.fill(|e| &mut e.accounts, generation, key(), Vec::new());
+        assert_eq!(cache.get(|e| &e.accounts, &key()), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn entries_expire() {
+        let cache = cache(Duration::ZERO);
+        let Err(generation) = cache.get(|e| &e.accounts, &key()) else {
+            panic!("an empty cache has nothing");
+        };
+        cache.fill(|e| &mut e.accounts, generation, key(), Vec::new());
+        assert!(cache.get(|e| &e.accounts, &key()).is_err());
+    }
+
+    #[test]
+    fn forgetting_a_project_keeps_other_projects() {
+        let cache = cache(Duration::from_secs(60));
+        let other = (Uuid::new_v4(), "ada".to_owned());
+        for key in [key(), other.clone()] {
+            let Err(generation) = cache.get(|e| &e.accounts, &key) else {
+                panic!("an empty cache has nothing");
+            };
+            cache.fill(|e| &mut e.accounts, generation, key, Vec::new());
+        }
+        cache.forget(&ChangeNotice::User {
+            project_id: Uuid::nil(),
+            user_id: None,
+        });
+        assert!(cache.get(|e| &e.accounts, &key()).is_err());
+        assert!(cache.get(|e| &e.accounts, &other).is_ok());
     }
 }

@@ -140,6 +140,17 @@ impl TestDb {
         Arc::clone(&self.store)
     }
 
+    /// The same database as another replica sees it: its own connections,
+    /// its own cache (entries kept for `cache_ttl`), and on PostgreSQL its
+    /// own listener for the change notices of the others.
+    pub async fn replica_store(&self, cache_ttl: std::time::Duration) -> Arc<dyn Store> {
+        let inner: Arc<dyn Store> = match &self.cleanup {
+            Cleanup::Sqlite(_) => Arc::new(SqliteStore::connect(&self.url).await.unwrap()),
+            Cleanup::Postgres { .. } => Arc::new(PgStore::connect(&self.url).await.unwrap()),
+        };
+        Arc::new(CachedStore::new(inner, cache_ttl))
+    }
+
     /// Runs raw SQL on the database, for tests that must put it in a state
     /// no API produces (an expired session, say).
     pub async fn execute(&self, sql: &str) {

@@ -1,0 +1,212 @@
+//! `CachedStore`: what a replica reads after writes through itself, through
+//! another replica, and behind every store's back.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use patchbay_store::{CredentialFilter, NewSigningKey, Store};
+use patchbay_test_support::{Backend, TestDb, backend_tests};
+use sqlx::{Connection as _, Executor as _, PgConnection};
+use uuid::Uuid;
+
+use crate::fixtures::{credential, event, integrations, project};
+
+/// Longer than any test: a replica with it can only learn of a change from a
+/// notice.
+const FOREVER: Duration = Duration::from_secs(3600);
+
+fn signing_key(project_id: Uuid, kid: &str) -> NewSigningKey {
+    NewSigningKey {
+        project_id,
+        kid: kid.to_owned(),
+        algorithm: "ES256".to_owned(),
+        public_key_pem: format!("-----BEGIN PUBLIC KEY-----\n{kid}\n-----END PUBLIC KEY-----\n"),
+    }
+}
+
+fn of_user(user_id: &str) -> CredentialFilter {
+    CredentialFilter {
+        user_id: Some(user_id.to_owned()),
+        ..CredentialFilter::default()
+    }
+}
+
+async fn active_kids(store: &Arc<dyn Store>, project_id: Uuid) -> Vec<String> {
+    let (_, keys) = store
+        .get_project_with_active_keys(project_id)
+        .await
+        .unwrap()
+        .unwrap();
+    keys.into_iter().map(|key| key.kid).collect()
+}
+
+async fn account_count(store: &Arc<dyn Store>, project_id: Uuid, user_id: &str) -> usize {
+    store
+        .list_credentials(project_id, &of_user(user_id))
+        .await
+        .unwrap()
+        .len()
+}
+
+/// Polls `check` until it holds, for at most five seconds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what} within 5 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn a_writer_reads_its_own_writes_at_once(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let [crm] = integrations(&store, p, &["crm"]).await[..] else {
+        unreachable!()
+    };
+    // Fill every cached read first, so that stale entries would show.
+    assert!(active_kids(&store, p).await.is_empty());
+    assert!(store.get_user(p, "ada").await.unwrap().is_none());
+    assert_eq!(account_count(&store, p, "ada").await, 0);
+
+    store
+        .insert_signing_key(&signing_key(p, "k1"))
+        .await
+        .unwrap();
+    assert_eq!(active_kids(&store, p).await, ["k1"]);
+    store.upsert_user(p, "ada", None).await.unwrap();
+    let ada = store.get_user(p, "ada").await.unwrap().unwrap();
+    assert!(ada.meta.is_empty());
+    let meta = serde_json::json!({"plan": "pro"});
+    store.upsert_user(p, "ada", meta.as_object()).await.unwrap();
+    assert_eq!(
+        store
+            .get_user(p, "ada")
+            .await
+            .unwrap()
+            .unwrap()
+            .meta
+            .get("plan"),
+        Some(&serde_json::json!("pro"))
+    );
+
+    let first = credential(p, crm, "ada");
+    store.insert_credential(&first, &[]).await.unwrap();
+    assert_eq!(account_count(&store, p, "ada").await, 1);
+    let second = credential(p, crm, "ada");
+    store.insert_credential(&second, &[]).await.unwrap();
+    let listed = store
+        .list_credentials(
+            p,
+            &CredentialFilter {
+                integration_id: Some(crm),
+                ..of_user("ada")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [first.id, second.id]
+    );
+    store
+        .delete_credential(
+            p,
+            first.id,
+            &[event(p, "ada", first.id, "credential.deleted")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(account_count(&store, p, "ada").await, 1);
+    store.revoke_signing_key(p, "k1").await.unwrap();
+    assert!(active_kids(&store, p).await.is_empty());
+}
+
+async fn another_replicas_writes_are_seen(db: TestDb) {
+    let store = db.store();
+    // On PostgreSQL the replica keeps entries for longer than the test runs,
+    // so only the change notice can explain what it sees; SQLite has no
+    // channel between processes, and entries expiring is how it catches up.
+    let ttl = match db.backend() {
+        Backend::Postgres => FOREVER,
+        Backend::Sqlite => Duration::from_millis(300),
+    };
+    let replica = db.replica_store(ttl).await;
+    let p = project(&store).await;
+    let [crm] = integrations(&store, p, &["crm"]).await[..] else {
+        unreachable!()
+    };
+    store
+        .insert_signing_key(&signing_key(p, "k1"))
+        .await
+        .unwrap();
+    let account = credential(p, crm, "ada");
+    store.insert_credential(&account, &[]).await.unwrap();
+    assert_eq!(active_kids(&replica, p).await, ["k1"]);
+    assert_eq!(account_count(&replica, p, "ada").await, 1);
+
+    store.revoke_signing_key(p, "k1").await.unwrap();
+    store.delete_credential(p, account.id, &[]).await.unwrap();
+    eventually("the replica sees the revoked key", || async {
+        active_kids(&replica, p).await.is_empty()
+    })
+    .await;
+    eventually("the replica sees the deleted account", || async {
+        account_count(&replica, p, "ada").await == 0
+    })
+    .await;
+}
+
+async fn a_replica_that_lost_its_listener_forgets_everything(db: TestDb) {
+    if db.backend() != Backend::Postgres {
+        return; // No listener to lose.
+    }
+    let replica = db.replica_store(FOREVER).await;
+    let store = db.store();
+    // Plain SQL, which announces nothing: what no notice will ever tell.
+    let mut sql = PgConnection::connect(db.url()).await.unwrap();
+    let listeners = "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND query LIKE 'LISTEN%'";
+    let mut waited = 0;
+    while sqlx::query_scalar::<_, i64>(listeners)
+        .fetch_one(&mut sql)
+        .await
+        .unwrap()
+        < 2
+    {
+        assert!(waited < 250, "both stores listen within 5 s");
+        waited += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let p = project(&store).await;
+    store
+        .insert_signing_key(&signing_key(p, "k1"))
+        .await
+        .unwrap();
+    assert_eq!(active_kids(&replica, p).await, ["k1"]);
+
+    sql.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .await
+    .unwrap();
+    sql.execute(
+        format!("UPDATE signing_keys SET revoked_at = now() WHERE project_id = '{p}'").as_str(),
+    )
+    .await
+    .unwrap();
+    eventually("the reconnected replica reads the store again", || async {
+        active_kids(&replica, p).await.is_empty()
+    })
+    .await;
+}
+
+backend_tests!(
+    a_writer_reads_its_own_writes_at_once,
+    another_replicas_writes_are_seen,
+    a_replica_that_lost_its_listener_forgets_everything,
+);
