@@ -4,8 +4,10 @@
 //! same run. Then Patchbay's peak memory while 1 GiB streams through it.
 //!
 //! The server, the upstream (`EchoUpstream`) and the load generator are in
-//! this process; nginx, when installed, is a child process with a generated
-//! configuration in a temporary directory.
+//! this process, each on its own tokio runtime: the upstream stands for a
+//! remote service and must not share the worker threads of the proxy under
+//! test, just as it shares none of nginx's. nginx, when installed, is a child
+//! process with a generated configuration in a temporary directory.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read as _, Write};
@@ -57,9 +59,12 @@ struct Args {
     /// Leave nginx out even when it is installed.
     #[arg(long)]
     no_nginx: bool,
-    /// Worker threads of the server's (and upstream's) runtime [default: one per CPU].
+    /// Worker threads of the server's runtime [default: one per CPU].
     #[arg(long)]
     server_threads: Option<usize>,
+    /// Worker threads of the upstream's runtime [default: one per CPU].
+    #[arg(long)]
+    upstream_threads: Option<usize>,
     /// Worker threads of the load generator's runtime [default: one per CPU].
     #[arg(long)]
     client_threads: Option<usize>,
@@ -82,8 +87,10 @@ fn main() -> anyhow::Result<ExitCode> {
         .and_then(|l| l.split_whitespace().next().map(str::to_owned));
     let server_runtime = runtime("server", args.server_threads.unwrap_or(cpus))?;
     let client_runtime = runtime("client", args.client_threads.unwrap_or(cpus))?;
+    let upstream_runtime = runtime("upstream", args.upstream_threads.unwrap_or(cpus))?;
 
-    let fixture = server_runtime.block_on(Fixture::start())?;
+    let upstream = upstream_runtime.block_on(EchoUpstream::start());
+    let fixture = server_runtime.block_on(Fixture::start(upstream))?;
     let nginx = if args.no_nginx {
         Err("left out (--no-nginx)".to_owned())
     } else {
@@ -130,10 +137,9 @@ struct Fixture {
 }
 
 impl Fixture {
-    async fn start() -> anyhow::Result<Self> {
+    async fn start(upstream: EchoUpstream) -> anyhow::Result<Self> {
         let db = TestDb::sqlite().await;
         let server = TestServer::start(&db).await;
-        let upstream = EchoUpstream::start().await;
         let project = TestProject::with_config(&server, &upstream.config_document()).await;
         let token = project
             .signer

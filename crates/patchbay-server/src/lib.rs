@@ -29,6 +29,8 @@ mod workflows;
 
 use std::future::Future;
 
+use axum::serve::ListenerExt as _;
+
 pub use error::ApiError;
 pub use handlers::config::apply_config;
 pub use handlers::projects::create_project;
@@ -54,6 +56,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let stopping = state.shutdown.clone();
+    // Responses, proxied ones above all, are written in several small
+    // pieces (headers, then body chunks as they arrive); Nagle's algorithm
+    // would hold each piece back until the previous one is acknowledged.
+    let listener = listener.tap_io(|connection| {
+        if let Err(error) = connection.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
             shutdown.await;
