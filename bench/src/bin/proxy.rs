@@ -471,8 +471,10 @@ async fn check(fixture: &Fixture, name: &str, target: &Target) -> anyhow::Result
             String::from_utf8_lossy(&body)
         );
     }
-    let seen = fixture.upstream.seen();
-    let (uri, headers) = seen.last().context("the upstream saw no request")?;
+    let (uri, headers) = fixture
+        .upstream
+        .last_request()
+        .context("the upstream saw no request")?;
     ensure!(uri == "/echo/x", "{name}: the upstream saw {uri}");
     if name != "direct" {
         ensure!(

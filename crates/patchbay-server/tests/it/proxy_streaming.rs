@@ -66,8 +66,7 @@ async fn ten_megabytes_go_through_byte_for_byte(db: TestDb) {
     assert_eq!(echoed.len(), body.len());
     assert!(echoed.as_ref() == body.as_slice(), "byte-exact both ways");
 
-    let seen = upstream.seen();
-    let (uri, headers) = seen.last().unwrap();
+    let (uri, headers) = upstream.last_request().unwrap();
     assert_eq!(
         uri, "/echo/blob?x=1&x=2&a%20b=c%2Fd",
         "query kept byte for byte"
