@@ -13,23 +13,16 @@ import {
   sandboxCredentials as credentialsOf,
   screenshot,
   seriousViolations,
-  hasRoute,
 } from './harness.js';
 
 let server;
 let browser;
 let page;
-let features;
 const accounts = {};
 
 before(async () => {
   server = await startDemoServer();
   browser = await launchBrowser();
-  const pid = server.projectId;
-  features = {
-    stream: await hasRoute(server.base, 'GET', `/projects/${pid}/sdk/events/stream`),
-    triggers: await hasRoute(server.base, 'POST', `/projects/${pid}/sdk/triggers/list-contacts`),
-  };
   page = await openDemo(browser, server);
 });
 
@@ -117,8 +110,7 @@ test('request() returns each account\'s own data', async () => {
   assert.doesNotMatch(grace, /Charles Babbage/);
 });
 
-test('workflow() runs the demo workflow as each account', async (t) => {
-  if (!features.triggers) return t.skip('this build has no workflow triggers (POST /sdk/triggers/{id})');
+test('workflow() runs the demo workflow as each account', async () => {
   await page.getByRole('button', { name: 'Run workflow as Ada Lovelace' }).click();
   await page.waitForFunction(() => document.getElementById('output').textContent.includes('paragon.workflow("list-contacts") as Ada Lovelace'));
   assert.match(await page.locator('#output').textContent(), /Charles Babbage/);
@@ -189,8 +181,7 @@ test('the portal opened on account 1 shows account 1\'s own settings', async () 
   await page.locator('[data-patchbay-portal]').waitFor({ state: 'detached' });
 });
 
-test('a workflow disabled for account 2 still runs for account 1 only', async (t) => {
-  if (!features.triggers) return t.skip('this build has no workflow triggers (POST /sdk/triggers/{id})');
+test('a workflow disabled for account 2 still runs for account 1 only', async () => {
   await page.getByRole('button', { name: 'Run workflow as Grace Hopper' }).click();
   await page.waitForFunction(() => document.getElementById('message').classList.contains('error'));
   assert.match(await message().textContent(), /not enabled/i);
@@ -208,8 +199,7 @@ test('uninstallIntegration removes account 1 and keeps account 2', async () => {
   assert.deepEqual(credentials.map((c) => c.id), [accounts.grace]);
 });
 
-test('subscribe heard the install, workflow and uninstall events from the stream', async (t) => {
-  if (!features.stream) return t.skip('this build has no event stream (GET /sdk/events/stream)');
+test('subscribe heard the install, workflow and uninstall events from the stream', async () => {
   await waitForEvent('onIntegrationInstall', accounts.ada);
   await waitForEvent('onIntegrationInstall', accounts.grace);
   await waitForEvent('onWorkflowChange', accounts.grace);
@@ -225,8 +215,7 @@ test('subscribe heard the install, workflow and uninstall events from the stream
   ]);
 });
 
-test('a change made by the developer\'s backend reaches the page through subscribe', async (t) => {
-  if (!features.stream) return t.skip('this build has no event stream (GET /sdk/events/stream)');
+test('a change made by the developer\'s backend reaches the page through subscribe', async () => {
   const response = await fetch(`${server.base}/api/v1/projects/${server.projectId}/credentials/${accounts.grace}`, {
     method: 'DELETE',
     headers: { Authorization: `Bearer ${server.secretKey}` },

@@ -112,14 +112,6 @@ export async function seriousViolations(frame, name) {
     .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-/** Whether the server has a route (answers something other than 404 route_not_found). */
-export async function hasRoute(base, method, routePath) {
-  const response = await fetch(`${base}${routePath}`, { method });
-  if (response.status !== 404) return true;
-  const body = await response.json().catch(() => ({}));
-  return body.code !== 'route_not_found';
-}
-
 /** Opens the demo page signed in, once its SDK is authenticated. */
 export async function openDemo(browser, server) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
