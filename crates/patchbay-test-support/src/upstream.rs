@@ -1,13 +1,16 @@
 //! A plain HTTP upstream for Proxy API tests: it echoes bodies back, streams
-//! slowly on request, and records the last request it received (only the
-//! last: the proxy benchmark sends it millions).
+//! slowly on request, records the last request it received (only the last:
+//! the proxy benchmark sends it millions) and counts every request.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{any, get};
 
@@ -16,6 +19,7 @@ use axum::routing::{any, get};
 pub struct EchoUpstream {
     pub base_url: String,
     last: Arc<Mutex<Option<(String, HeaderMap)>>>,
+    received: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -23,6 +27,8 @@ impl EchoUpstream {
     pub async fn start() -> Self {
         let last = Arc::new(Mutex::new(None));
         let recorded = Arc::clone(&last);
+        let received = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&received);
         let router = Router::new()
             .route(
                 "/echo/{*rest}",
@@ -40,7 +46,15 @@ impl EchoUpstream {
                     },
                 ),
             )
-            .route("/slow", get(slow_stream));
+            .route("/slow", get(slow_stream))
+            // A layer on the router also wraps its fallback, so requests to
+            // paths it has no route for are counted too.
+            .layer(axum::middleware::from_fn(
+                move |request: Request, next: Next| {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    next.run(request)
+                },
+            ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
@@ -49,8 +63,14 @@ impl EchoUpstream {
         Self {
             base_url,
             last,
+            received,
             task,
         }
+    }
+
+    /// How many requests arrived so far, on any path and with any method.
+    pub fn requests_received(&self) -> u64 {
+        self.received.load(Ordering::SeqCst)
     }
 
     /// The path and query, and the headers, of the last request received.

@@ -1,6 +1,8 @@
+use patchbay_api::ErrorBody;
 use patchbay_core::crypto::Aad;
 use patchbay_store::CredentialStatus;
 use patchbay_test_support::{TEST_CONFIG, TestDb, TestProject, TestServer, backend_tests};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::fixtures::{connect, integration_id};
@@ -71,53 +73,36 @@ async fn the_document_reads_back_masked_and_reapplies(db: TestDb) {
     );
 }
 
+/// The broken-document corpus of patchbay-config's tests: each document has one error, at
+/// `path`, whose message contains `message`.
+const BROKEN_DOCUMENTS: &str = include_str!("../../../patchbay-config/tests/broken/documents.yaml");
+
+#[derive(Debug, Deserialize)]
+struct BrokenDocument {
+    name: String,
+    document: String,
+    path: String,
+    message: String,
+}
+
 async fn a_broken_document_changes_nothing_and_names_the_path(db: TestDb) {
     let server = TestServer::start(&db).await;
     let project = TestProject::create(&server).await;
     let before = project.admin.config().await.unwrap();
-    let cases = [
-        (TEST_CONFIG.replace("tokenUrl: https://acme.example/oauth/token", "tokenUrl: not a url"), "integrations.crm.auth.tokenUrl"),
-        (TEST_CONFIG.replace("integration: crm\n    description", "integration: nope\n    description"), "workflows[0].integration"),
-        (TEST_CONFIG.replace("id: notify", "id: sync-contacts"), "workflows[1].id"),
-        (TEST_CONFIG.replace("{type: app_event, event: Contact Created}", "{type: schedule, cron: \"61 * * * *\"}"), "workflows[0].trigger.cron"),
-        (TEST_CONFIG.replace("\"{{ trigger.body.name }}\"", "\"{{ steps.later.output }}\""), "workflows[0].steps[0].body.name"),
-        (TEST_CONFIG.replace("    name: Acme CRM\n", ""), "integrations.crm.name"),
-        (TEST_CONFIG.replace("defaultEnabled: false", "defaultEnabled: maybe"), "workflows[0].defaultEnabled"),
-        (TEST_CONFIG.replace("  chat:\n", "  Chat!:\n"), "integrations.Chat!"),
-        (TEST_CONFIG.replace("status: 200", "status: 700"), "workflows[1].steps[0].status"),
-        (TEST_CONFIG.replace("    api:\n      baseUrl: https://chat.example/api\n", "    api:\n      baseUrl: https://chat.example/api\n    surprise: true\n"), "integrations.chat.surprise"),
-        ("settings: [1, 2".to_owned(), ""),
-        ("integrations:\n  slack:\n    provider: not-a-provider\n    clientId: a\n    clientSecret: b\n".to_owned(), "integrations.slack.provider"),
-    ];
-    for (document, path) in &cases {
-        let err = project
-            .admin
-            .apply_config(document, false)
-            .await
-            .unwrap_err();
-        let patchbay_sdk::Error::Api { body } = &err else {
-            panic!("{err}")
-        };
-        assert_eq!(
-            (body.status, body.code.as_str()),
-            (422, "validation_failed"),
-            "{path}"
-        );
-        let paths: Vec<&str> = body.meta.as_ref().unwrap()["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["path"].as_str().unwrap())
-            .collect();
-        assert!(
-            paths.contains(path),
-            "expected an error at {path:?}, got {paths:?}"
-        );
+    let cases: Vec<BrokenDocument> = serde_norway::from_str(BROKEN_DOCUMENTS).unwrap();
+    assert!(cases.len() >= 100, "{} cases", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        if let Err(failure) = refused_without_change(&project, case, &before).await {
+            failures.push(format!("{}: {failure}", case.name));
+        }
     }
-    assert_eq!(
-        project.admin.config().await.unwrap(),
-        before,
-        "the previous configuration stays"
+    assert!(
+        failures.is_empty(),
+        "{} of {} documents:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
     );
     let project_view = server
         .state
@@ -127,6 +112,49 @@ async fn a_broken_document_changes_nothing_and_names_the_path(db: TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(project_view.config_version, 1);
+}
+
+/// Applies `case` and says what went wrong, if anything: it must be refused with `422` naming
+/// its error, and the configuration read back afterwards must still be `before`.
+async fn refused_without_change(
+    project: &TestProject,
+    case: &BrokenDocument,
+    before: &Value,
+) -> Result<(), String> {
+    let body = match project.admin.apply_config(&case.document, false).await {
+        Ok(applied) => return Err(format!("applied as version {}", applied.version)),
+        Err(patchbay_sdk::Error::Api { body }) => body,
+        Err(err) => return Err(err.to_string()),
+    };
+    if (body.status, body.code.as_str()) != (422, "validation_failed") {
+        return Err(format!("{} {}: {}", body.status, body.code, body.message));
+    }
+    if !names_the_error(&body, case) {
+        return Err(format!(
+            "expected `{}: …{}…` in {:?}",
+            case.path, case.message, body.meta
+        ));
+    }
+    if &project.admin.config().await.unwrap() != before {
+        return Err("the configuration in force changed".to_owned());
+    }
+    Ok(())
+}
+
+/// Whether one of the errors in `meta.errors` is the case's: its path, and its message fragment.
+fn names_the_error(body: &ErrorBody, case: &BrokenDocument) -> bool {
+    let errors = body
+        .meta
+        .as_ref()
+        .and_then(|meta| meta["errors"].as_array());
+    errors.is_some_and(|errors| {
+        errors.iter().any(|error| {
+            error["path"] == case.path.as_str()
+                && error["message"]
+                    .as_str()
+                    .is_some_and(|message| message.contains(case.message.as_str()))
+        })
+    })
 }
 
 async fn removing_an_integration_with_accounts_takes_prune(db: TestDb) {

@@ -141,7 +141,13 @@ async fn several_accounts_of_one_integration(db: TestDb) {
 
     // Uninstall never guesses.
     let err = ada.uninstall("crm", None).await.unwrap_err();
-    assert_eq!(err.code(), Some("credential_selection_required"));
+    let patchbay_sdk::Error::Api { body } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        (body.status, body.code.as_str()),
+        (409, "credential_selection_required")
+    );
     assert_eq!(credential_ids(&ada).await, [a, b]);
     ada.uninstall("crm", Some(&b.to_string())).await.unwrap();
     assert_eq!(credential_ids(&ada).await, [a]);

@@ -1,12 +1,11 @@
 //! Over a hundred hostile proxy paths, sent raw over a socket: each is
-//! refused with `400`, and the provider receives nothing. (The pure policy
-//! has its own, larger corpus in `patchbay-proxy`.)
+//! refused with `400 proxy_url_not_allowed`, and the upstream, which counts
+//! every request it receives on any path, receives none of them. (The pure
+//! policy has its own, larger corpus in `patchbay-proxy`.)
 
 use patchbay_api::InstallRequest;
-use patchbay_server::sandbox::SandboxConfig;
-use patchbay_test_support::{
-    FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
-};
+use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer, backend_tests};
+use serde_json::json;
 
 /// Paths that climb out of the API, in every encoding.
 fn traversals() -> Vec<String> {
@@ -58,6 +57,28 @@ fn foreign_urls() -> Vec<String> {
     urls
 }
 
+/// Raw backslashes, which some servers and URL parsers take for `/`. An
+/// HTTP client library would rewrite them (the URL standard does for http
+/// URLs); the raw socket sends them as they are.
+fn backslashes() -> Vec<String> {
+    [
+        "..\\oauth/token",
+        "contacts\\..\\..\\oauth\\token",
+        "contacts/..\\..\\oauth/token",
+        "\\evil.example/x",
+        "\\\\evil.example/x",
+        "/\\evil.example/x",
+        "\\/evil.example/x",
+        "contacts\\evil",
+        "http:\\\\evil.example\\x",
+        "https:/\\evil.example/x",
+        "http:\\/evil.example/x",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
+
 fn oddities() -> Vec<String> {
     [
         "/evil.example/x",
@@ -87,54 +108,109 @@ fn oddities() -> Vec<String> {
     .collect()
 }
 
-async fn no_hostile_path_reaches_the_provider(db: TestDb) {
-    let server = TestServer::start(&db).await;
-    let provider = FakeProvider::start(SandboxConfig::default()).await;
-    let project = TestProject::with_config(&server, &provider.config_document()).await;
-    let token = project.signer.mint("ada").unwrap();
-    let ada = project.user_with_token(token.clone());
-    let started = ada
-        .start_install("crm", &InstallRequest::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        authorize(&started.authorization_url, "acct_ada")
-            .await
-            .status,
-        200
-    );
-    let before = provider.sandbox.stats();
+/// Raw characters that have no place in a path or query, which Patchbay
+/// itself refuses.
+fn raw_characters() -> Vec<String> {
+    [
+        "contacts/\"x",
+        "contacts/{x}",
+        "contacts/x|y",
+        "contacts/^x",
+        "contacts/\u{e9}",
+        "contacts/\u{ff0e}\u{ff0e}/oauth/token",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
 
-    let corpus: Vec<String> = traversals()
+/// Request targets that are not valid HTTP: hyper answers `400` with an
+/// empty body before any route runs, so Patchbay never sees them and its
+/// error code cannot be checked, only that nothing reached the upstream.
+fn refused_by_hyper() -> Vec<String> {
+    [
+        "contacts/<x>",
+        "contacts/`x",
+        "contacts/\u{7f}",
+        "contacts/\tx",
+        "contacts/\u{0}x",
+        "contacts/\u{1b}x",
+        "contacts?a b=1",
+        "contacts?x=\"1\"",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
+
+async fn no_hostile_path_reaches_the_upstream(db: TestDb) {
+    let (server, upstream, project, token) = setup(&db).await;
+    let address = server.base_url.trim_start_matches("http://").to_owned();
+    let target = |path: &str| format!("/projects/{}/sdk/proxy/echo/{path}", project.id);
+
+    let refused: Vec<String> = traversals()
         .into_iter()
         .chain(foreign_urls())
         .chain(oddities())
+        .chain(backslashes())
+        .chain(raw_characters())
         .collect();
-    assert!(corpus.len() >= 100, "{}", corpus.len());
-    let address = server.base_url.trim_start_matches("http://").to_owned();
-    for path in &corpus {
-        let reply = raw_get(
-            &address,
-            &format!("/projects/{}/sdk/proxy/crm/{path}", project.id),
-            &token,
-        )
-        .await;
-        assert!(reply.starts_with("HTTP/1.1 400"), "{path}: {reply}");
-        // Requests hyper itself refuses as malformed HTTP carry no body;
-        // every one that reached Patchbay says why.
-        if reply.contains("\r\n\r\n{") {
-            assert!(
-                reply.contains("\"code\":\"proxy_url_not_allowed\""),
-                "{path}: {reply}"
-            );
-        }
+    assert!(refused.len() >= 100, "{}", refused.len());
+    let malformed = refused_by_hyper();
+    let before = upstream.requests_received();
+    for path in &refused {
+        let reply = raw_get(&address, &target(path), &token).await;
+        assert!(
+            reply.starts_with("HTTP/1.1 400")
+                && reply.contains("\"code\":\"proxy_url_not_allowed\""),
+            "{path:?}: {reply}"
+        );
     }
-    let after = provider.sandbox.stats();
+    for path in &malformed {
+        let reply = raw_get(&address, &target(path), &token).await;
+        assert!(
+            reply.starts_with("HTTP/1.1 400") && reply.contains("content-length: 0\r\n"),
+            "{path:?}: {reply}"
+        );
+    }
     assert_eq!(
-        after.api_requests, before.api_requests,
-        "the provider received none of them"
+        upstream.requests_received(),
+        before,
+        "the upstream received none of them"
     );
-    assert_eq!(after.token_requests, before.token_requests);
+
+    // The count does move: a benign path, and one the upstream has no route
+    // for (as a traversal's target would be), are both counted.
+    assert!(
+        raw_get(&address, &target("echo/fine"), &token)
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+    assert!(
+        raw_get(&address, &target("oauth/token"), &token)
+            .await
+            .starts_with("HTTP/1.1 404")
+    );
+    assert_eq!(upstream.requests_received(), before + 2);
+}
+
+/// A project whose integration `echo` has the upstream as its API, and a
+/// user token of `ada`, who has connected an account of it.
+async fn setup(db: &TestDb) -> (TestServer, EchoUpstream, TestProject, String) {
+    let server = TestServer::start(db).await;
+    let upstream = EchoUpstream::start().await;
+    let project = TestProject::with_config(&server, &upstream.config_document()).await;
+    let token = project.signer.mint("ada").unwrap();
+    let request = InstallRequest {
+        credentials: Some(json!({"apiKey": "echo-key"}).as_object().unwrap().clone()),
+        ..Default::default()
+    };
+    project
+        .user_with_token(token.clone())
+        .install_with_credentials("echo", &request)
+        .await
+        .unwrap();
+    (server, upstream, project, token)
 }
 
 async fn raw_get(address: &str, target: &str, token: &str) -> String {
@@ -149,4 +225,4 @@ async fn raw_get(address: &str, target: &str, token: &str) -> String {
     String::from_utf8_lossy(&reply).into_owned()
 }
 
-backend_tests!(no_hostile_path_reaches_the_provider);
+backend_tests!(no_hostile_path_reaches_the_upstream);
