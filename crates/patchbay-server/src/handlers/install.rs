@@ -225,7 +225,7 @@ async fn start_oauth(
     };
     let client_id = integration.config.client_id.clone().unwrap_or_default();
     let session_id = Uuid::new_v4();
-    let (state_value, state_hash) = oauth_state::generate();
+    let (state_value, state_hash) = oauth_state::generate(session_id);
     let pkce = auth.pkce.then(Pkce::generate);
     let sealed_verifier = pkce.as_ref().map(|pkce| {
         use secrecy::ExposeSecret as _;

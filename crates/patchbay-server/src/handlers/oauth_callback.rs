@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Duration;
 use patchbay_config::ProviderAuth;
 use patchbay_oauth::{AccountAuth, ClientCredentials, OAuthError, TemplateContext};
-use patchbay_store::{InstallSession, InstallStatus, now};
+use patchbay_store::{InstallSession, InstallStatus, StoreError, now};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Map, Value, json};
 
@@ -48,6 +48,7 @@ pub async fn callback(
     {
         Ok(Some(session)) => session,
         Ok(None) => {
+            fail_named_session(&state, state_value).await;
             return plain_page(
                 StatusCode::BAD_REQUEST,
                 "This connection link has already been used or is no longer valid. Start connecting the account again.",
@@ -86,6 +87,30 @@ pub async fn callback(
     match options.redirect_url {
         Some(url) => Redirect::to(&result.redirect_target(&url)).into_response(),
         None => result.page(&allowed_origins),
+    }
+}
+
+/// A state that matched no pending session but names one: its secret is not
+/// the one that session was given (a state from another user's or project's
+/// install, or a tampered one). The session it names fails, so its user
+/// learns that this authorization went wrong; a session already complete or
+/// failed (a reused state) is left as it is.
+async fn fail_named_session(state: &AppState, state_value: &str) {
+    let Some(session_id) = oauth_state::session_of(state_value) else {
+        return;
+    };
+    match state
+        .store
+        .finish_install_session(
+            session_id,
+            InstallStatus::Failed,
+            None,
+            Some("The authorization came back with a state that was not issued for this install session."),
+        )
+        .await
+    {
+        Ok(()) | Err(StoreError::NotFound) => {}
+        Err(err) => tracing::error!(error = %err, "could not fail an install session"),
     }
 }
 

@@ -183,6 +183,80 @@ async fn a_session_belongs_to_its_user_and_project(db: TestDb) {
     );
 }
 
+/// The `state` parameter of an authorization URL.
+fn state_of(authorization_url: &str) -> String {
+    url::Url::parse(authorization_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+/// A state naming `session` but carrying the secret of `donor` (a state
+/// issued for another install).
+fn grafted_state(session: Uuid, donor: &str) -> String {
+    let (_, secret) = donor.split_once('.').unwrap();
+    format!("{}.{secret}", session.simple())
+}
+
+async fn a_state_issued_for_another_session_fails_the_session(db: TestDb) {
+    let setup = setup(&db).await;
+    let callback = |state: &str| {
+        let url = url::Url::parse_with_params(
+            &setup.server.url("/oauth/callback"),
+            [("code", "any"), ("state", state)],
+        )
+        .unwrap();
+        async move { open(url.as_str()).await }
+    };
+
+    // Another user of the same project started an install too.
+    let (_, graces_url) = setup
+        .project
+        .user("grace")
+        .start_install("crm", &InstallRequest::default())
+        .await
+        .map(|started| (started.install_session_id, started.authorization_url))
+        .unwrap();
+    let (session, _) = setup.start("crm").await;
+    let reply = callback(&grafted_state(session, &state_of(&graces_url))).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    setup
+        .assert_failed(session, "not issued for this install session")
+        .await;
+
+    // And a user of another project.
+    let other = TestProject::with_config(&setup.server, &setup.provider.config_document()).await;
+    let others_url = other
+        .user("ada")
+        .start_install("crm", &InstallRequest::default())
+        .await
+        .unwrap()
+        .authorization_url;
+    let (session, _) = setup.start("crm").await;
+    let reply = callback(&grafted_state(session, &state_of(&others_url))).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    setup
+        .assert_failed(session, "not issued for this install session")
+        .await;
+
+    // The states that were grafted from are untouched: grace's install
+    // still completes, as hers.
+    assert_eq!(authorize(&graces_url, "acct_grace").await.status, 200);
+    assert_eq!(
+        setup
+            .project
+            .user("grace")
+            .credentials(Some("crm"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 async fn token_endpoint_failures(db: TestDb) {
     let setup = setup(&db).await;
     for (mode, expected) in [
@@ -235,6 +309,7 @@ backend_tests!(
     a_state_works_once,
     an_expired_state_fails,
     a_session_belongs_to_its_user_and_project,
+    a_state_issued_for_another_session_fails_the_session,
     token_endpoint_failures,
     an_account_without_an_id_is_refused,
 );
