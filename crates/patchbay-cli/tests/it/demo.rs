@@ -38,6 +38,9 @@ async fn the_demo_connects_sandbox_accounts() {
         .env("PATCHBAY_MASTER_KEY", MASTER_KEY);
     let mut server = Running::start(&mut command).unwrap();
     let (project, token) = demo_link(&mut server);
+    // What the README's run command promises a newcomer: ready, and a demo.
+    let ready = open(&server.url("/readyz")).await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
     let page = open(&server.url("/demo")).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Patchbay demo"));

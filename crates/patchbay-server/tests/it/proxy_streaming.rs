@@ -25,23 +25,9 @@ async fn setup(db: &TestDb) -> (TestServer, EchoUpstream, TestProject, String) {
     (server, upstream, project, token)
 }
 
-/// Pseudo-random bytes (xorshift), so the body has no structure to hide a
-/// corruption behind.
-fn noise(len: usize) -> Vec<u8> {
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
 async fn ten_megabytes_go_through_byte_for_byte(db: TestDb) {
     let (server, upstream, project, token) = setup(&db).await;
-    let body = noise(10 * 1024 * 1024);
+    let body = crate::fixtures::noise(10 * 1024 * 1024);
     let url = server.url(&format!(
         "/projects/{}/sdk/proxy/echo/echo/blob?x=1&x=2&a%20b=c%2Fd",
         project.id

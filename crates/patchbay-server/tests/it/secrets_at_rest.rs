@@ -5,7 +5,7 @@ use patchbay_api::InstallRequest;
 use patchbay_core::crypto::Aad;
 use patchbay_server::sandbox::SandboxConfig;
 use patchbay_test_support::{
-    Backend, FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
+    Backend, EchoUpstream, FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
 };
 use serde_json::{Value, json};
 
@@ -116,4 +116,61 @@ async fn no_secret_is_stored_in_the_clear(db: TestDb) {
     }
 }
 
-backend_tests!(no_secret_is_stored_in_the_clear);
+/// Each sealed value is bound to its row: copied onto another account's row
+/// (by someone with write access to the database), it opens for nobody, and
+/// nothing is sent upstream in that account's name.
+async fn a_secret_moved_to_another_account_opens_for_nobody(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let upstream = EchoUpstream::start().await;
+    let project = TestProject::with_config(&server, &upstream.config_document()).await;
+    let mut accounts = Vec::new();
+    for (user, key) in [("ada", "echo-key-ada"), ("grace", "echo-key-grace")] {
+        let request = InstallRequest {
+            credentials: json!({"apiKey": key}).as_object().cloned(),
+            ..Default::default()
+        };
+        let installed = project
+            .user(user)
+            .install_with_credentials("echo", &request)
+            .await
+            .unwrap();
+        accounts.push((user, installed.credential.id));
+    }
+    let [(_, ada), (_, grace)] = accounts[..] else {
+        unreachable!()
+    };
+    db.execute(&format!(
+        "UPDATE credentials SET secrets = (SELECT secrets FROM credentials WHERE id = '{ada}') \
+         WHERE id = '{grace}'"
+    ))
+    .await;
+
+    let call = |user: &str| {
+        let request = reqwest::Client::new()
+            .get(server.url(&format!(
+                "/projects/{}/sdk/proxy/echo/echo/whoami",
+                project.id
+            )))
+            .bearer_auth(project.signer.mint(user).unwrap());
+        async move { request.send().await.unwrap() }
+    };
+    let before = upstream.requests_received();
+    let refused = call("grace").await;
+    assert_eq!(refused.status(), 500);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "internal_error", "{body}");
+    assert_eq!(
+        upstream.requests_received(),
+        before,
+        "nothing went upstream as grace"
+    );
+
+    assert_eq!(call("ada").await.status(), 200, "ada's own row still opens");
+    let (_, headers) = upstream.last_request().unwrap();
+    assert_eq!(headers["x-api-key"], "echo-key-ada");
+}
+
+backend_tests!(
+    no_secret_is_stored_in_the_clear,
+    a_secret_moved_to_another_account_opens_for_nobody,
+);
