@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
+use axum::response::IntoResponse as _;
 use clap::Parser;
 use patchbay_api::InstallRequest;
 use patchbay_bench::{
@@ -135,6 +136,7 @@ fn main() -> anyhow::Result<ExitCode> {
 struct Fixture {
     // Dropped after the server: the database outlives it.
     server: TestServer,
+    bare: Bare,
     db: TestDb,
     upstream: EchoUpstream,
     project: TestProject,
@@ -146,7 +148,9 @@ impl Fixture {
         let db = TestDb::sqlite().await;
         let server = TestServer::start(&db).await;
         let (project, token) = connected_project(&server.base_url, &upstream.base_url).await?;
+        let bare = Bare::start(&upstream.base_url).await?;
         Ok(Self {
+            bare,
             server,
             db,
             upstream,
@@ -169,6 +173,79 @@ impl Fixture {
             HeaderValue::try_from(format!("Bearer {}", self.token))?,
         );
         Ok(headers)
+    }
+}
+
+/// The floor of the stack Patchbay is built on: an axum server (on the
+/// server's runtime) whose one handler forwards the request with a reqwest
+/// client, as the Proxy API does, adding the static `Authorization` as nginx
+/// does, and does nothing else: no middleware, no token, no account, no URL
+/// policy, no header policy. What separates it from `patchbay` is Patchbay's
+/// own work; what separates it from `nginx` is the stack's.
+struct Bare {
+    base_url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct BareForward {
+    upstream: Arc<str>,
+    client: reqwest::Client,
+}
+
+impl Bare {
+    async fn start(upstream: &str) -> anyhow::Result<Self> {
+        let forward = BareForward {
+            upstream: upstream.into(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+        };
+        let router = axum::Router::new()
+            .fallback(bare_forward)
+            .with_state(forward);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(Self { base_url, task })
+    }
+}
+
+impl Drop for Bare {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn bare_forward(
+    axum::extract::State(forward): axum::extract::State<BareForward>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
+        return axum::http::StatusCode::BAD_REQUEST.into_response();
+    };
+    let sent = forward
+        .client
+        .request(parts.method, format!("{}{path}", forward.upstream))
+        .header(AUTHORIZATION, format!("Bearer {KEY}"))
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(upstream) => {
+            let (status, headers) = (upstream.status(), upstream.headers().clone());
+            let mut response = axum::response::Response::new(axum::body::Body::from_stream(
+                upstream.bytes_stream(),
+            ));
+            *response.status_mut() = status;
+            *response.headers_mut() = headers;
+            response
+        }
+        Err(_) => axum::http::StatusCode::BAD_GATEWAY.into_response(),
     }
 }
 
@@ -492,6 +569,14 @@ async fn run(
             },
         ));
     }
+    targets.push((
+        "bare",
+        Target {
+            method: reqwest::Method::GET,
+            url: format!("{}/echo/x", fixture.bare.base_url),
+            headers: HeaderMap::new(),
+        },
+    ));
     targets.push((
         "patchbay",
         Target {
@@ -856,6 +941,15 @@ fn report(
             added(patchbay, 0.99),
             verdict(added_p50 <= 250.0),
         );
+        if let Some(bare) = point.get("bare") {
+            let _ = writeln!(
+                out,
+                "       bare axum+reqwest pass-through adds {:.0} µs at p50; \
+                 throughput patchbay/bare {}",
+                added(bare, 0.50),
+                format_ratio(patchbay.throughput(), bare.throughput()),
+            );
+        }
         if let Some(nginx) = point.get("nginx") {
             let ratio = patchbay.throughput() / nginx.throughput().max(f64::MIN_POSITIVE);
             let _ = writeln!(
