@@ -25,13 +25,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use axum::response::IntoResponse as _;
 use clap::Parser;
-use patchbay_api::InstallRequest;
 use patchbay_bench::{
     Sample, Target, Workers, exit_code, format_latency, format_rate, format_ratio, runtime, seconds,
 };
 use patchbay_test_support::{ADMIN_TOKEN, EchoUpstream, TestDb, TestProject, TestServer};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use serde_json::json;
 
 /// The account's API key, which Patchbay and nginx both send upstream as
 /// `Authorization: Bearer <key>`.
@@ -270,19 +268,7 @@ integrations:
 "#
     );
     let project = TestProject::at(base_url, &config).await;
-    let token = project
-        .signer
-        .mint(USER_ID)
-        .context("minting the user token")?;
-    let request = InstallRequest {
-        credentials: json!({"apiKey": KEY}).as_object().cloned(),
-        ..Default::default()
-    };
-    project
-        .user_with_token(token.clone())
-        .install_with_credentials("echo", &request)
-        .await
-        .context("connecting the echo account")?;
+    let (token, _) = project.connect_api_key(USER_ID, "echo", KEY).await;
     Ok((project, token))
 }
 
@@ -747,7 +733,7 @@ fn stream(url: &str, auth: Option<&str>, bytes: u64, watched: &Path) -> anyhow::
     socket.set_nodelay(true)?;
     let mut writer = socket.try_clone()?;
     let sender = std::thread::spawn(move || -> std::io::Result<()> {
-        let chunk = noise(CHUNK as usize);
+        let chunk = patchbay_test_support::noise(CHUNK as usize);
         writer.write_all(head.as_bytes())?;
         let mut left = bytes;
         while left > 0 {
@@ -860,19 +846,6 @@ fn status_kib(proc_dir: &Path, field: &str) -> Option<u64> {
         let rest = line.strip_prefix(field)?.strip_prefix(':')?;
         rest.trim().trim_end_matches("kB").trim().parse().ok()
     })
-}
-
-/// Pseudo-random bytes (xorshift), so nothing on the way can compress them.
-fn noise(len: usize) -> Vec<u8> {
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
 }
 
 fn micros(d: Duration) -> f64 {

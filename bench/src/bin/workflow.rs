@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
-use patchbay_api::InstallRequest;
 use patchbay_bench::{
     Sample, Target, Workers, exit_code, format_latency, format_rate, runtime, seconds,
 };
@@ -114,16 +113,7 @@ impl Fixture {
 "#
         );
         let project = TestProject::with_config(&server, &document).await;
-        let token = project.signer.mint(USER_ID).context("minting a token")?;
-        let request = InstallRequest {
-            credentials: json!({"apiKey": KEY}).as_object().cloned(),
-            ..Default::default()
-        };
-        project
-            .user_with_token(token.clone())
-            .install_with_credentials("echo", &request)
-            .await
-            .context("connecting the echo account")?;
+        let (token, _) = project.connect_api_key(USER_ID, "echo", KEY).await;
         Ok(Self {
             server,
             db,

@@ -28,6 +28,21 @@ pub use server::{ADMIN_TOKEN, TestServer, WEBHOOK_POLICY};
 pub use upstream::EchoUpstream;
 pub use webhook_receiver::{ReceivedWebhook, WebhookReceiver};
 
+/// `len` pseudo-random bytes (xorshift, seeded anew on every call): a body
+/// with no structure to hide a corruption behind, that nothing on the way
+/// can compress.
+pub fn noise(len: usize) -> Vec<u8> {
+    let mut state = (uuid::Uuid::new_v4().as_u128() as u64) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
 /// The PostgreSQL server tests create their databases on.
 pub fn postgres_admin_url() -> String {
     std::env::var("PATCHBAY_TEST_POSTGRES_URL")

@@ -121,4 +121,28 @@ impl TestProject {
     pub fn user_with_token(&self, token: String) -> UserClient {
         self.patchbay.user(self.id, token)
     }
+
+    /// Connects an account of the API-key integration `integration` for
+    /// `user_id`, with `api_key` as its `apiKey` field; returns the user's
+    /// token and the connected account.
+    pub async fn connect_api_key(
+        &self,
+        user_id: &str,
+        integration: &str,
+        api_key: &str,
+    ) -> (String, patchbay_sdk::api::Credential) {
+        let token = self.signer.mint(user_id).unwrap();
+        let request = patchbay_sdk::api::InstallRequest {
+            credentials: serde_json::json!({ "apiKey": api_key })
+                .as_object()
+                .cloned(),
+            ..Default::default()
+        };
+        let installed = self
+            .user_with_token(token.clone())
+            .install_with_credentials(integration, &request)
+            .await
+            .unwrap();
+        (token, installed.credential)
+    }
 }

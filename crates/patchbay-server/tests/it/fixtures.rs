@@ -1,6 +1,5 @@
-//! What the tests share: accounts created directly in the store, as the
-//! connect flow creates them, with their tokens sealed by the server's
-//! keyring; and generated request bodies.
+//! Accounts created directly in the store, as the connect flow will create
+//! them, with their tokens sealed by the server's keyring.
 
 use patchbay_core::crypto::Aad;
 use patchbay_store::{CredentialRecord, CredentialStatus, NewCredential};
@@ -70,18 +69,4 @@ pub async fn connect(
     // Creation order decides the default account; keep timestamps distinct.
     tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     created
-}
-
-/// `len` pseudo-random bytes (xorshift, seeded anew on every call), so a
-/// body has no structure to hide a corruption behind.
-pub fn noise(len: usize) -> Vec<u8> {
-    let mut state = (uuid::Uuid::new_v4().as_u128() as u64) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
 }

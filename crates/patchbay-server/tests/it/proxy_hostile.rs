@@ -3,9 +3,7 @@
 //! every request it receives on any path, receives none of them. (The pure
 //! policy has its own, larger corpus in `patchbay-proxy`.)
 
-use patchbay_api::InstallRequest;
 use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer, backend_tests};
-use serde_json::json;
 
 /// Paths that climb out of the API, in every encoding.
 fn traversals() -> Vec<String> {
@@ -200,16 +198,7 @@ async fn setup(db: &TestDb) -> (TestServer, EchoUpstream, TestProject, String) {
     let server = TestServer::start(db).await;
     let upstream = EchoUpstream::start().await;
     let project = TestProject::with_config(&server, &upstream.config_document()).await;
-    let token = project.signer.mint("ada").unwrap();
-    let request = InstallRequest {
-        credentials: Some(json!({"apiKey": "echo-key"}).as_object().unwrap().clone()),
-        ..Default::default()
-    };
-    project
-        .user_with_token(token.clone())
-        .install_with_credentials("echo", &request)
-        .await
-        .unwrap();
+    let (token, _) = project.connect_api_key("ada", "echo", "echo-key").await;
     (server, upstream, project, token)
 }
 

@@ -193,7 +193,7 @@ async fn every_method_query_and_body_arrive_as_sent(db: TestDb) {
 
     // 10 MB of noise, far beyond what the proxy keeps for a replay, so it
     // streams; httpbin answers with it base64-encoded in ~13 MB of JSON.
-    let body = crate::fixtures::noise(10 * 1024 * 1024);
+    let body = patchbay_test_support::noise(10 * 1024 * 1024);
     let response = setup
         .request(Method::POST, "/anything")
         .header("content-type", "application/octet-stream")

@@ -2,9 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use patchbay_api::InstallRequest;
 use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer, backend_tests};
-use serde_json::json;
 
 const KEY: &str = "echo-key-0123456789";
 
@@ -12,22 +10,13 @@ async fn setup(db: &TestDb) -> (TestServer, EchoUpstream, TestProject, String) {
     let server = TestServer::start(db).await;
     let upstream = EchoUpstream::start().await;
     let project = TestProject::with_config(&server, &upstream.config_document()).await;
-    let token = project.signer.mint("ada").unwrap();
-    let request = InstallRequest {
-        credentials: Some(json!({"apiKey": KEY}).as_object().unwrap().clone()),
-        ..Default::default()
-    };
-    project
-        .user_with_token(token.clone())
-        .install_with_credentials("echo", &request)
-        .await
-        .unwrap();
+    let (token, _) = project.connect_api_key("ada", "echo", KEY).await;
     (server, upstream, project, token)
 }
 
 async fn ten_megabytes_go_through_byte_for_byte(db: TestDb) {
     let (server, upstream, project, token) = setup(&db).await;
-    let body = crate::fixtures::noise(10 * 1024 * 1024);
+    let body = patchbay_test_support::noise(10 * 1024 * 1024);
     let url = server.url(&format!(
         "/projects/{}/sdk/proxy/echo/echo/blob?x=1&x=2&a%20b=c%2Fd",
         project.id

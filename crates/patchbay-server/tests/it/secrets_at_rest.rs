@@ -123,22 +123,11 @@ async fn a_secret_moved_to_another_account_opens_for_nobody(db: TestDb) {
     let server = TestServer::start(&db).await;
     let upstream = EchoUpstream::start().await;
     let project = TestProject::with_config(&server, &upstream.config_document()).await;
-    let mut accounts = Vec::new();
-    for (user, key) in [("ada", "echo-key-ada"), ("grace", "echo-key-grace")] {
-        let request = InstallRequest {
-            credentials: json!({"apiKey": key}).as_object().cloned(),
-            ..Default::default()
-        };
-        let installed = project
-            .user(user)
-            .install_with_credentials("echo", &request)
-            .await
-            .unwrap();
-        accounts.push((user, installed.credential.id));
-    }
-    let [(_, ada), (_, grace)] = accounts[..] else {
-        unreachable!()
-    };
+    let (_, ada) = project.connect_api_key("ada", "echo", "echo-key-ada").await;
+    let (_, grace) = project
+        .connect_api_key("grace", "echo", "echo-key-grace")
+        .await;
+    let (ada, grace) = (ada.id, grace.id);
     db.execute(&format!(
         "UPDATE credentials SET secrets = (SELECT secrets FROM credentials WHERE id = '{ada}') \
          WHERE id = '{grace}'"
