@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// stops, in seconds [default: 10]; unfinished ones go back to the queue.
     #[arg(long, env = "PATCHBAY_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<u64>,
+    /// Longest wait between two attempts of a failing webhook delivery, in
+    /// seconds [default: 3600]; the wait starts at 5 s and doubles up to it.
+    #[arg(long, env = "PATCHBAY_WEBHOOK_MAX_RETRY_DELAY")]
+    pub webhook_max_retry_delay: Option<u64>,
 }
 
 /// The keys a configuration file may set. Secrets (master key, admin token)
@@ -98,11 +102,13 @@ pub struct ServeConfig {
     pub credential_check_interval: std::time::Duration,
     pub provider_timeout: std::time::Duration,
     pub workflows: patchbay_server::WorkflowSettings,
+    pub webhooks: patchbay_server::WebhookPolicy,
 }
 
 impl ServeArgs {
     pub fn resolve(self) -> anyhow::Result<ServeConfig> {
         let workflows = workflow_settings(&self);
+        let webhooks = webhook_policy(&self);
         let file = match &self.config {
             Some(path) => read_file_config(path)?,
             None => FileConfig::default(),
@@ -149,6 +155,7 @@ impl ServeArgs {
                 self.sandbox_token_ttl.unwrap_or(3600).max(1),
             ),
             workflows,
+            webhooks,
             admin_token: std::env::var("PATCHBAY_ADMIN_TOKEN")
                 .ok()
                 .filter(|token| !token.is_empty())
@@ -168,6 +175,18 @@ fn workflow_settings(args: &ServeArgs) -> patchbay_server::WorkflowSettings {
             .max(1),
         allow_private_network: args.allow_private_network,
         shutdown_grace: args.shutdown_grace.map_or(defaults.shutdown_grace, secs),
+        ..defaults
+    }
+}
+
+fn webhook_policy(args: &ServeArgs) -> patchbay_server::WebhookPolicy {
+    let defaults = patchbay_server::WebhookPolicy::default();
+    patchbay_server::WebhookPolicy {
+        max_retry_delay: args
+            .webhook_max_retry_delay
+            .map_or(defaults.max_retry_delay, |s| {
+                std::time::Duration::from_secs(s.max(1))
+            }),
         ..defaults
     }
 }

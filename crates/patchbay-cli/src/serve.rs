@@ -46,7 +46,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             },
             refresh_interval: config.refresh_interval,
             credential_check_interval: config.credential_check_interval,
-            webhooks: patchbay_server::WebhookPolicy::default(),
+            webhooks: config.webhooks,
             workflows: config.workflows,
         },
     );

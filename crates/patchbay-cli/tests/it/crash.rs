@@ -26,18 +26,58 @@ fn serve(db: &TestDb, dir: &std::path::Path) -> Running {
     Running::start(&mut command).unwrap()
 }
 
+/// Kill moments are drawn from this many milliseconds after a round's first
+/// refresh. The calls go on until the kill, so every moment falls among
+/// refreshes (one takes about 10 ms here).
+const KILL_WINDOW_MS: u64 = 500;
+
+/// The seed of this run's kill moments: `PATCHBAY_CRASH_SEED` replays a run,
+/// otherwise every run draws a fresh one.
+fn kill_seed() -> u64 {
+    match std::env::var("PATCHBAY_CRASH_SEED") {
+        Ok(seed) => seed.parse().expect("PATCHBAY_CRASH_SEED is a u64"),
+        Err(_) => uuid::Uuid::new_v4().as_u64_pair().0,
+    }
+}
+
+/// Moments within [`KILL_WINDOW_MS`], from SplitMix64: a few lines, no
+/// dependency, and well spread whatever the seed.
+#[derive(Debug)]
+struct KillMoments(u64);
+
+impl Iterator for KillMoments {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        Some(Duration::from_millis(z % KILL_WINDOW_MS))
+    }
+}
+
 /// 20 times: calls that force refreshes (the provider refuses every access
 /// token once), a SIGKILL at a random moment among them, a restart, and a
-/// call that must succeed with the account still valid. The provider
-/// invalidates each refresh token as soon as it is used, so a refresh whose
-/// result was lost would break the account for good.
+/// call that must succeed with the account still valid. The moments come
+/// from a seed printed with the test's output, so a failure can be replayed.
 #[tokio::test]
 async fn sigkill_during_refreshes_never_breaks_an_account() {
+    let seed = kill_seed();
+    let moments: Vec<Duration> = KillMoments(seed).take(20).collect();
+    println!(
+        "kill moments after each round's first refresh: {moments:?} \
+         (seed {seed}; PATCHBAY_CRASH_SEED={seed} replays them)"
+    );
     let db = TestDb::sqlite().await;
     let dir = tempfile::tempdir().unwrap();
-    // Like Okta or Auth0 with a reuse interval: a refresh token used by a
-    // refresh whose answer died with the server is accepted again for a
-    // while. Without any grace no client could survive losing that answer.
+    // The provider rotates the refresh token on every refresh. A kill after
+    // the provider answered but before the server stored the answer loses
+    // the new refresh token, and the old one is spent: with strict rotation
+    // nothing valid would be left, whatever the client did. Real providers
+    // (Okta, Auth0 with a reuse interval) accept a used refresh token again
+    // for a while for exactly this reason, and so does this one.
     let config = SandboxConfig {
         refresh_reuse_grace: Duration::from_secs(60),
         ..SandboxConfig::default()
@@ -59,7 +99,7 @@ async fn sigkill_during_refreshes_never_breaks_an_account() {
     );
     let client = reqwest::Client::new();
 
-    for round in 0..20u64 {
+    for (round, moment) in moments.into_iter().enumerate() {
         provider
             .sandbox
             .set_failure(FailureMode::new(FailureKind::Unauthorized).target(FailureTarget::Api));
@@ -67,20 +107,17 @@ async fn sigkill_during_refreshes_never_breaks_an_account() {
         let load = (0..4).map(|_| {
             let request = client.get(&url).bearer_auth(&token);
             async move {
-                for _ in 0..50 {
-                    if request.try_clone().unwrap().send().await.is_err() {
-                        return; // the server is gone
-                    }
-                }
+                // Until the kill, so the moment always falls among refreshes.
+                while request.try_clone().unwrap().send().await.is_ok() {}
             }
         });
         let refreshed = provider.sandbox.stats().refreshes_succeeded;
         let storm = tokio::spawn(futures_util::future::join_all(load));
-        // Refreshes are under way; then a different moment every round.
+        // Refreshes are under way; then this round's moment.
         while provider.sandbox.stats().refreshes_succeeded == refreshed {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        tokio::time::sleep(Duration::from_millis((round * 7) % 30)).await;
+        tokio::time::sleep(moment).await;
         server.signal("KILL");
         server.wait(Duration::from_secs(5));
         let _ = storm.await;
@@ -96,7 +133,7 @@ async fn sigkill_during_refreshes_never_breaks_an_account() {
         assert_eq!(
             response.status(),
             200,
-            "round {round}: {}",
+            "round {round}, killed {moment:?} after its first refresh (seed {seed}): {}",
             response.text().await.unwrap()
         );
     }

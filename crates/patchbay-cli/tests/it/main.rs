@@ -9,5 +9,6 @@ mod keys;
 mod project_commands;
 mod replicas;
 mod serve;
+mod webhooks;
 mod workflow_policy;
 mod workflow_queue;

@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq as _;
 
 use super::Sandbox;
 use super::control::{Endpoint, Injected, take_failure};
-use super::reply::{json_error, json_rate_limited, json_server_error};
+use super::reply::json_error;
 use super::state::{SANDBOX_ACCOUNTS, SandboxAccount, TokenLookup, account_by_id};
 
 const MAX_NAME_LEN: usize = 200;
@@ -148,8 +148,7 @@ async fn caller(
     };
     sandbox.with_state(|state| state.count_api_request(account.id));
     match take_failure(sandbox, Endpoint::Api).await {
-        Some(Injected::Error500) => Err(Box::new(json_server_error())),
-        Some(Injected::RateLimit) => Err(Box::new(json_rate_limited())),
+        Some(Injected::Outage(outage)) => Err(Box::new(outage.json())),
         Some(Injected::Unauthorized) => Err(invalid_token()),
         _ => Ok(account),
     }

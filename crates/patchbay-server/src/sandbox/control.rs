@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::Sandbox;
-use super::reply::json_error;
+use super::reply::{Outage, json_error};
 
 /// How the sandbox misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +29,9 @@ pub enum FailureKind {
     /// Answer `500`.
     #[serde(rename = "error_500")]
     Error500,
+    /// Answer `503` with `Retry-After: 1`.
+    #[serde(rename = "error_503")]
+    Error503,
     /// The token endpoint answers `400 invalid_grant`.
     #[serde(rename = "invalid_grant")]
     InvalidGrant,
@@ -130,8 +133,9 @@ impl FailureMode {
                 (endpoint == Endpoint::Token && targeted).then_some(Injected::InvalidGrant)
             }
             FailureKind::Slow => targeted.then_some(Injected::Slow(self.delay)),
-            FailureKind::Error500 => targeted.then_some(Injected::Error500),
-            FailureKind::RateLimit => targeted.then_some(Injected::RateLimit),
+            FailureKind::Error500 => targeted.then_some(Injected::Outage(Outage::ServerError)),
+            FailureKind::Error503 => targeted.then_some(Injected::Outage(Outage::Unavailable)),
+            FailureKind::RateLimit => targeted.then_some(Injected::Outage(Outage::RateLimited)),
             FailureKind::Unauthorized => {
                 (endpoint == Endpoint::Api && targeted).then_some(Injected::Unauthorized)
             }
@@ -154,9 +158,8 @@ pub(super) enum Endpoint {
 pub(super) enum Injected {
     Slow(Duration),
     Deny,
-    Error500,
+    Outage(Outage),
     InvalidGrant,
-    RateLimit,
     Unauthorized,
 }
 

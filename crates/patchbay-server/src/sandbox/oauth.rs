@@ -20,9 +20,7 @@ use super::Sandbox;
 use super::consent_page;
 use super::control::{Endpoint, Injected, take_failure};
 use super::form::{Params, decode_component};
-use super::reply::{
-    html, json_error, json_rate_limited, json_server_error, no_store, with_retry_after,
-};
+use super::reply::{html, json_error, no_store};
 use super::state::{CodeGrant, RefreshError, account_by_id};
 
 /// Longest redirect URI, state or scope list accepted; real providers have
@@ -51,10 +49,8 @@ pub(super) async fn authorize_page(
         Ok(request) => request,
         Err(message) => return invalid_request_page(&message),
     };
-    match take_failure(&sandbox, Endpoint::AuthorizePage).await {
-        Some(Injected::Error500) => return failure_page_500(),
-        Some(Injected::RateLimit) => return failure_page_429(),
-        _ => {}
+    if let Some(Injected::Outage(outage)) = take_failure(&sandbox, Endpoint::AuthorizePage).await {
+        return outage.page();
     }
     let host = match (request.redirect.host_str(), request.redirect.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
@@ -88,8 +84,7 @@ pub(super) async fn authorize_decision(State(sandbox): State<Sandbox>, body: Byt
         (_, account) => account,
     };
     let denied = match take_failure(&sandbox, Endpoint::AuthorizeDecision).await {
-        Some(Injected::Error500) => return failure_page_500(),
-        Some(Injected::RateLimit) => return failure_page_429(),
+        Some(Injected::Outage(outage)) => return outage.page(),
         Some(Injected::Deny) => true,
         _ => !allow,
     };
@@ -249,26 +244,6 @@ fn invalid_request_page(message: &str) -> Response {
     )
 }
 
-fn failure_page_500() -> Response {
-    html(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        consent_page::error(
-            "Something went wrong",
-            "The sandbox provider failed on purpose (failure mode error_500).",
-        ),
-    )
-}
-
-fn failure_page_429() -> Response {
-    with_retry_after(html(
-        StatusCode::TOO_MANY_REQUESTS,
-        consent_page::error(
-            "Too many requests",
-            "The sandbox provider is rate limiting on purpose (failure mode rate_limit).",
-        ),
-    ))
-}
-
 /// `POST /oauth/token`.
 pub(super) async fn token(
     State(sandbox): State<Sandbox>,
@@ -288,8 +263,7 @@ pub(super) async fn token(
     // Failure modes act first, as an outage or a rate limiter in front of a
     // real provider would.
     match take_failure(&sandbox, Endpoint::Token).await {
-        Some(Injected::Error500) => return json_server_error(),
-        Some(Injected::RateLimit) => return json_rate_limited(),
+        Some(Injected::Outage(outage)) => return outage.json(),
         Some(Injected::InvalidGrant) => {
             return invalid_grant("The grant was refused (sandbox failure mode invalid_grant)");
         }

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use super::consent_page::STYLE;
+use super::consent_page::{self, STYLE};
 
 /// A JSON error that no cache keeps (RFC 6749 §5.1 asks it of the token
 /// endpoint; the sandbox does it everywhere).
@@ -38,25 +38,73 @@ pub(super) fn no_store(mut response: Response) -> Response {
     response
 }
 
-/// `429` with `Retry-After: 1`, in JSON.
-pub(super) fn json_rate_limited() -> Response {
-    with_retry_after(json_error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "Too many requests (sandbox failure mode rate_limit)",
-    ))
+/// The failure modes that say "not now" rather than "no": every endpoint
+/// answers them alike, in JSON or, on the authorize endpoint, as a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outage {
+    /// `500 server_error`.
+    ServerError,
+    /// `503 temporarily_unavailable` with `Retry-After: 1`, as a provider
+    /// in maintenance or behind an overloaded gateway answers.
+    Unavailable,
+    /// `429 rate_limited` with `Retry-After: 1`.
+    RateLimited,
 }
 
-/// `500`, in JSON.
-pub(super) fn json_server_error() -> Response {
-    json_error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "server_error",
-        "Internal error (sandbox failure mode error_500)",
-    )
+impl Outage {
+    /// The JSON error an API or token endpoint answers.
+    pub(super) fn json(self) -> Response {
+        let (status, error, mode, title) = self.parts();
+        self.add_retry_after(json_error(
+            status,
+            error,
+            &format!("{title} (sandbox failure mode {mode})"),
+        ))
+    }
+
+    /// The page the authorize endpoint shows.
+    pub(super) fn page(self) -> Response {
+        let (status, _, mode, title) = self.parts();
+        let message = format!(
+            "The sandbox provider answers {} on purpose (failure mode {mode}).",
+            status.as_u16()
+        );
+        self.add_retry_after(html(status, consent_page::error(title, &message)))
+    }
+
+    /// Status, OAuth error code, failure mode and a title.
+    fn parts(self) -> (StatusCode, &'static str, &'static str, &'static str) {
+        match self {
+            Self::ServerError => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "error_500",
+                "Internal error",
+            ),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "error_503",
+                "Temporarily unavailable",
+            ),
+            Self::RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "rate_limit",
+                "Too many requests",
+            ),
+        }
+    }
+
+    fn add_retry_after(self, response: Response) -> Response {
+        match self {
+            Self::ServerError => response,
+            Self::Unavailable | Self::RateLimited => with_retry_after(response),
+        }
+    }
 }
 
-pub(super) fn with_retry_after(mut response: Response) -> Response {
+fn with_retry_after(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from_static("1"));

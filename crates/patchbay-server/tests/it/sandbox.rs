@@ -962,6 +962,35 @@ async fn failure_mode_rate_limit() {
     assert_eq!(page.status, 200);
 }
 
+/// A provider in maintenance: `503 temporarily_unavailable` with a
+/// `Retry-After`, and the refresh token it refused is still good.
+#[tokio::test]
+async fn failure_mode_error_503() {
+    let provider = Provider::start(SandboxConfig::default()).await;
+    let tokens = provider.connect(SANDBOX_ACCOUNTS[0].id).await;
+    provider
+        .control(
+            "/control/failure",
+            Some(json!({ "mode": "error_503", "target": "token", "times": 1 })),
+        )
+        .await;
+    let unavailable = provider.refresh(refresh_token(&tokens)).await;
+    unavailable.assert_error(503, "temporarily_unavailable");
+    assert_eq!(unavailable.header("retry-after"), Some("1"));
+    let refreshed = provider.refresh(refresh_token(&tokens)).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+
+    // Target `all` also covers the authorize page.
+    provider
+        .sandbox
+        .set_failure(FailureMode::new(FailureKind::Error503).times(1));
+    let (_, page) = provider.consent_page(&authorize_query(None)).await;
+    assert_eq!(page.status, 503);
+    assert_eq!(page.header("retry-after"), Some("1"));
+    let (_, page) = provider.consent_page(&authorize_query(None)).await;
+    assert_eq!(page.status, 200);
+}
+
 #[tokio::test]
 async fn control_refuses_failure_modes_that_cannot_act() {
     let provider = Provider::start(SandboxConfig::default()).await;

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use patchbay_api::{Credential, CredentialStatus, InstallRequest};
+use patchbay_oauth::Timeouts;
 use patchbay_sdk::UserClient;
 use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
 use patchbay_test_support::{
@@ -20,12 +21,26 @@ struct Setup {
 /// A provider whose access tokens live two seconds, and one connected account.
 async fn setup(db: &TestDb) -> (Setup, Uuid) {
     let server = TestServer::start(db).await;
+    let (provider, project, id) = connected_account(&server.base_url).await;
+    (
+        Setup {
+            _server: server,
+            provider,
+            project,
+        },
+        id,
+    )
+}
+
+/// A provider whose access tokens live two seconds, a project on the server
+/// at `base_url` that uses it, and Ada's account connected.
+async fn connected_account(base_url: &str) -> (FakeProvider, TestProject, Uuid) {
     let config = SandboxConfig {
         access_token_ttl: Duration::from_secs(2),
         ..SandboxConfig::default()
     };
     let provider = FakeProvider::start(config).await;
-    let project = TestProject::with_config(&server, &provider.config_document()).await;
+    let project = TestProject::at(base_url, &provider.config_document()).await;
     let ada = project.user("ada");
     let started = ada
         .start_install("crm", &InstallRequest::default())
@@ -43,14 +58,7 @@ async fn setup(db: &TestDb) -> (Setup, Uuid) {
         .unwrap()
         .credential_id
         .unwrap();
-    (
-        Setup {
-            _server: server,
-            provider,
-            project,
-        },
-        id,
-    )
+    (provider, project, id)
 }
 
 /// Polls the credential until `done` holds, for at most `within`.
@@ -152,26 +160,79 @@ async fn a_refused_refresh_token_invalidates_the_account(db: TestDb) {
     );
 }
 
-async fn a_transient_failure_keeps_the_account_valid(db: TestDb) {
-    let (setup, id) = setup(&db).await;
-    setup.provider.sandbox.set_failure(
+/// What the server under test waits for a provider: short, so that a token
+/// endpoint that does not answer costs a second.
+const SHORT_PROVIDER_TIMEOUTS: Timeouts = Timeouts {
+    connect: Duration::from_secs(1),
+    total: Duration::from_secs(1),
+};
+
+/// Answers of a token endpoint that say "not now" rather than "no", once
+/// each: a `500`, a `503` (with `Retry-After: 1`), and no answer within
+/// [`SHORT_PROVIDER_TIMEOUTS`]. The silent endpoint would answer only after
+/// the test is over, so the refresh it was asked for, had it gone on
+/// without the caller, cannot rotate the refresh token under the test.
+const TRANSIENT_FAILURES: [(&str, FailureMode); 3] = [
+    (
+        "500",
         FailureMode::new(FailureKind::Error500)
             .target(FailureTarget::Token)
             .times(1),
-    );
-    let ada = setup.project.user("ada");
+    ),
+    (
+        "503",
+        FailureMode::new(FailureKind::Error503)
+            .target(FailureTarget::Token)
+            .times(1),
+    ),
+    (
+        "timeout",
+        FailureMode::new(FailureKind::Slow)
+            .delay(Duration::from_secs(30))
+            .target(FailureTarget::Token)
+            .times(1),
+    ),
+];
+
+async fn a_transient_failure_keeps_the_account_valid(db: TestDb) {
+    let server = TestServer::configured(&db, |config| {
+        config.provider_timeouts = SHORT_PROVIDER_TIMEOUTS;
+    })
+    .await;
+    // Each case has its own provider and project, so they run side by side
+    // and the test takes as long as the slowest one.
+    let cases = TRANSIENT_FAILURES.map(|(name, failure)| {
+        let base_url = server.base_url.clone();
+        let case = tokio::spawn(async move { refresh_survives(&base_url, failure).await });
+        (name, case)
+    });
+    for (name, case) in cases {
+        if let Err(err) = case.await {
+            panic!("transient failure {name}: {err}");
+        }
+    }
+}
+
+/// The refresh fails once as `failure` says: the account stays `VALID` with
+/// the failure counted, and a later refresh renews it.
+async fn refresh_survives(base_url: &str, failure: FailureMode) {
+    let (provider, project, id) = connected_account(base_url).await;
+    provider.sandbox.set_failure(failure);
+    let ada = project.user("ada");
     let failed = until(&ada, id, Duration::from_secs(10), |c| {
         c.refresh_failure_count == 1
     })
     .await;
     assert_eq!(failed.status, CredentialStatus::Valid);
+    assert_eq!(provider.sandbox.stats().failures_injected, 1);
     // Retried after the backoff, and renewed.
     let renewed = until(&ada, id, Duration::from_secs(15), |c| {
         c.refresh_failure_count == 0
     })
     .await;
     assert_eq!(renewed.status, CredentialStatus::Valid);
-    assert!(setup.provider.sandbox.stats().refreshes_succeeded >= 1);
+    assert!(renewed.date_valid_until > failed.date_valid_until);
+    assert!(provider.sandbox.stats().refreshes_succeeded >= 1);
 }
 
 /// API keys have no expiry; the provider's verification request is sent
