@@ -7,8 +7,9 @@
 //! is accepted from the cache only while it would still be accepted anew
 //! (until `exp` plus the clock-skew leeway) and only while the key that
 //! verified it is still one of the project's active keys, which callers read
-//! on every request: revoking a signing key takes effect at once, on every
-//! replica. Entries are keyed by the SHA-256 of the token and the project.
+//! on every request (through `CachedStore`, which forgets them when a key is
+//! revoked: at once on the replica that revoked it, on the others when its
+//! notice arrives). Entries are keyed by the SHA-256 of the token and the project.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
