@@ -1,10 +1,7 @@
 //! `patchbay serve`.
 
-use std::sync::Arc;
-
 use anyhow::Context as _;
 use patchbay_server::{AppState, ServerConfig};
-use patchbay_store::{CACHE_TTL, CachedStore, Store};
 
 use crate::config::ServeArgs;
 use patchbay_server::sandbox::SandboxConfig;
@@ -13,10 +10,7 @@ use crate::{demo, master_key, store};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
-    let store: Arc<dyn Store> = Arc::new(CachedStore::new(
-        store::open_migrated(&config.database_url).await?,
-        CACHE_TTL,
-    ));
+    let store = store::open_migrated(&config.database_url).await?;
     let master = master_key::load(&config.master_key_file)?;
     let keyring = patchbay_server::load_keyring(store.as_ref(), &master).await?;
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use patchbay_store::Store;
+use patchbay_store::{CACHE_TTL, CachedStore, Store};
 use patchbay_store_postgres::PgStore;
 use patchbay_store_sqlite::SqliteStore;
 
@@ -52,13 +52,17 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
+/// The store behind the read cache, as every command uses it: `serve` for
+/// its reads, and the commands that write (`apply`, `signing-key`, ...) so
+/// that their writes are announced to the servers running on the same
+/// PostgreSQL database, which then forget what they had cached.
 pub async fn open_migrated(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let store = open(url).await?;
     store
         .migrate()
         .await
         .context("applying database migrations")?;
-    Ok(store)
+    Ok(Arc::new(CachedStore::new(store, CACHE_TTL)))
 }
 
 pub async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
