@@ -43,7 +43,10 @@ use crate::*;
 pub const CACHE_TTL: Duration = Duration::from_secs(2);
 
 /// Entries per kind; beyond, expired ones are dropped, then all of them.
-const CAPACITY: usize = 50_000;
+/// Expired entries otherwise stay until then, so this bounds the memory
+/// (an account list is a few KB): ten thousand users active within one TTL
+/// fit, more make the cache start over, which costs reads, never accuracy.
+const CAPACITY: usize = 10_000;
 
 /// Something cached may have changed in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
