@@ -380,6 +380,8 @@ cached_store! {
     async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project> {
         let outcome = self.inner.apply_config(project_id, config).await;
         self.changed(ChangeNotice::Project(project_id)).await;
+        // Removing an integration removes its accounts with it.
+        self.changed(ChangeNotice::any_user(project_id)).await;
         outcome
     }
 

@@ -9,7 +9,7 @@ use patchbay_test_support::{Backend, TestDb, backend_tests};
 use sqlx::{Connection as _, Executor as _, PgConnection};
 use uuid::Uuid;
 
-use crate::fixtures::{credential, event, integrations, project};
+use crate::fixtures::{config, credential, event, integration, integrations, project};
 
 /// Longer than any test: a replica with it can only learn of a change from a
 /// notice.
@@ -125,6 +125,36 @@ async fn a_writer_reads_its_own_writes_at_once(db: TestDb) {
     assert!(active_kids(&store, p).await.is_empty());
 }
 
+async fn an_integration_removed_takes_its_cached_accounts_with_it(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let crm = integration("crm");
+    let chat = integration("chat");
+    store
+        .apply_config(p, &config(vec![crm.clone(), chat.clone()], vec![]))
+        .await
+        .unwrap();
+    store
+        .insert_credential(&credential(p, crm.id, "ada"), &[])
+        .await
+        .unwrap();
+    store
+        .insert_credential(&credential(p, chat.id, "ada"), &[])
+        .await
+        .unwrap();
+    assert_eq!(account_count(&store, p, "ada").await, 2);
+
+    store
+        .apply_config(p, &config(vec![crm.clone()], vec![]))
+        .await
+        .unwrap();
+    let left = store.list_credentials(p, &of_user("ada")).await.unwrap();
+    assert_eq!(
+        left.iter().map(|c| c.integration_id).collect::<Vec<_>>(),
+        [crm.id]
+    );
+}
+
 async fn another_replicas_writes_are_seen(db: TestDb) {
     let store = db.store();
     // On PostgreSQL the replica keeps entries for longer than the test runs,
@@ -207,6 +237,7 @@ async fn a_replica_that_lost_its_listener_forgets_everything(db: TestDb) {
 
 backend_tests!(
     a_writer_reads_its_own_writes_at_once,
+    an_integration_removed_takes_its_cached_accounts_with_it,
     another_replicas_writes_are_seen,
     a_replica_that_lost_its_listener_forgets_everything,
 );
