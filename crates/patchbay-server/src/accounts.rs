@@ -7,7 +7,7 @@ use patchbay_core::selection::{self, Operation, SelectionError, SelectionPolicy}
 use patchbay_store::{CredentialFilter, CredentialRecord};
 use serde_json::json;
 
-use crate::auth::Caller;
+use crate::auth::ConnectUser;
 use crate::error::ApiError;
 use crate::runtime::{Integration, ProjectRuntime};
 use crate::state::AppState;
@@ -35,24 +35,24 @@ pub fn integration_not_found(type_or_id: &str) -> ApiError {
 /// integration only.
 pub async fn visible_credentials(
     state: &AppState,
-    user: &impl Caller,
+    user: &ConnectUser,
     runtime: &ProjectRuntime,
     integration: Option<&Integration>,
 ) -> Result<Vec<CredentialRecord>, ApiError> {
     let filter = CredentialFilter {
-        user_id: Some(user.user_id().to_owned()),
+        user_id: Some(user.user.user_id.clone()),
         integration_id: integration.map(|i| i.id),
         status: None,
     };
     let types = runtime.integration_types();
     let mut credentials = state
         .store
-        .list_credentials(user.project().id, &filter)
+        .list_credentials(user.project.id, &filter)
         .await?;
     credentials.retain(|c| {
         types
             .get(&c.integration_id)
-            .is_some_and(|type_name| user.token().allows_credential(type_name, c.id))
+            .is_some_and(|type_name| user.token.allows_credential(type_name, c.id))
     });
     Ok(credentials)
 }
@@ -61,21 +61,21 @@ pub async fn visible_credentials(
 /// another user's account, is `404 credential_not_found`.
 pub async fn visible_credential(
     state: &AppState,
-    user: &impl Caller,
+    user: &ConnectUser,
     runtime: &ProjectRuntime,
     id: &str,
 ) -> Result<CredentialRecord, ApiError> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| credential_not_found())?;
     let credential = state
         .store
-        .get_credential(user.project().id, id)
+        .get_credential(user.project.id, id)
         .await?
         .ok_or_else(credential_not_found)?;
-    let allowed = credential.user_id == user.user_id()
+    let allowed = credential.user_id == user.user.user_id
         && runtime
             .integration_by_id(credential.integration_id)
             .is_some_and(|i| {
-                user.token()
+                user.token
                     .allows_credential(&i.config.type_name, credential.id)
             });
     if allowed {
@@ -89,7 +89,7 @@ pub async fn visible_credential(
 /// `X-Paragon-Credential` header or by default (SPEC §3).
 pub async fn selected_credential(
     state: &AppState,
-    user: &impl Caller,
+    user: &ConnectUser,
     runtime: &ProjectRuntime,
     integration: &Integration,
     headers: &HeaderMap,

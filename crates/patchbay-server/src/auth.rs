@@ -118,14 +118,6 @@ impl FromRequestParts<AppState> for ProjectAdmin {
     }
 }
 
-/// Who an end-user request acts for: the project, the user's id, and what
-/// the token allows. Account lookups need no more than this.
-pub trait Caller {
-    fn project(&self) -> &Project;
-    fn user_id(&self) -> &str;
-    fn token(&self) -> &VerifiedToken;
-}
-
 /// An end user, authenticated by a user token signed with one of the
 /// project's signing keys (SPEC §2), with their stored user (created on
 /// first use, metadata claims merged in).
@@ -134,20 +126,6 @@ pub struct ConnectUser {
     pub project: Project,
     pub user: ConnectedUser,
     pub token: VerifiedToken,
-}
-
-impl Caller for ConnectUser {
-    fn project(&self) -> &Project {
-        &self.project
-    }
-
-    fn user_id(&self) -> &str {
-        &self.user.user_id
-    }
-
-    fn token(&self) -> &VerifiedToken {
-        &self.token
-    }
 }
 
 impl FromRequestParts<AppState> for ConnectUser {
@@ -161,7 +139,7 @@ impl FromRequestParts<AppState> for ConnectUser {
 
 impl ConnectUser {
     async fn authenticate(parts: &Parts, state: &AppState, token: &str) -> Result<Self, ApiError> {
-        let TokenUser { project, token } = TokenUser::authenticate(parts, state, token).await?;
+        let (project, token) = verified_token(parts, state, token).await?;
         let user = current_user(state, project.id, &token).await?;
         Ok(Self {
             project,
@@ -171,68 +149,35 @@ impl ConnectUser {
     }
 }
 
-/// An end user authenticated by a user token, without reading their stored
-/// user: for calls that only act as one of the user's accounts (the Proxy
-/// API), which then cost one store read less. The stored user is created,
-/// and the token's metadata claims merged into it, by the calls that show it.
-#[derive(Debug)]
-pub struct TokenUser {
-    pub project: Project,
-    pub token: VerifiedToken,
-}
-
-impl Caller for TokenUser {
-    fn project(&self) -> &Project {
-        &self.project
-    }
-
-    fn user_id(&self) -> &str {
-        &self.token.user_id
-    }
-
-    fn token(&self) -> &VerifiedToken {
-        &self.token
-    }
-}
-
-impl FromRequestParts<AppState> for TokenUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers)?;
-        Self::authenticate(parts, state, token).await
-    }
-}
-
-impl TokenUser {
-    /// One store read (the project and its active keys); the signature is
-    /// checked only the first time this process sees the token.
-    async fn authenticate(parts: &Parts, state: &AppState, token: &str) -> Result<Self, ApiError> {
-        let project_id = project_id_param(parts).ok_or_else(ApiError::project_not_found)?;
-        let (project, active_keys) = state
-            .store
-            .get_project_with_active_keys(project_id)
-            .await?
-            .ok_or_else(ApiError::project_not_found)?;
-        let now = chrono::Utc::now().timestamp();
-        let verified = match state
-            .verified_tokens
-            .get(project_id, token, &active_keys, now)
-        {
-            Some(verified) => verified,
-            None => {
-                let verified = verify(token, project_id, active_keys, now)?;
-                state
-                    .verified_tokens
-                    .insert(project_id, token, &verified, now);
-                verified
-            }
-        };
-        Ok(Self {
-            project,
-            token: verified,
-        })
-    }
+/// The project named in the path and the verified user token: one store
+/// read (the project and its active keys, usually cached); the signature is
+/// checked only the first time this process sees the token.
+async fn verified_token(
+    parts: &Parts,
+    state: &AppState,
+    token: &str,
+) -> Result<(Project, VerifiedToken), ApiError> {
+    let project_id = project_id_param(parts).ok_or_else(ApiError::project_not_found)?;
+    let (project, active_keys) = state
+        .store
+        .get_project_with_active_keys(project_id)
+        .await?
+        .ok_or_else(ApiError::project_not_found)?;
+    let now = chrono::Utc::now().timestamp();
+    let verified = match state
+        .verified_tokens
+        .get(project_id, token, &active_keys, now)
+    {
+        Some(verified) => verified,
+        None => {
+            let verified = verify(token, project_id, active_keys, now)?;
+            state
+                .verified_tokens
+                .insert(project_id, token, &verified, now);
+            verified
+        }
+    };
+    Ok((project, verified))
 }
 
 fn verify(

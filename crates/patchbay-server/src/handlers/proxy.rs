@@ -12,7 +12,7 @@ use patchbay_proxy as policy;
 use url::Url;
 
 use crate::accounts::{integration_not_found, selected_credential};
-use crate::auth::TokenUser;
+use crate::auth::ConnectUser;
 use crate::error::ApiError;
 use crate::runtime::{Integration, ProjectRuntime};
 use crate::state::AppState;
@@ -31,7 +31,7 @@ use crate::upstream::{self, AccountRequest, ReplayableBody};
               (status = 504, body = patchbay_api::ErrorBody)),
     security(("userToken" = [])))]
 pub async fn proxy(
-    user: TokenUser,
+    user: ConnectUser,
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, ApiError> {

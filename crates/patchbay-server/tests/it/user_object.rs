@@ -1,6 +1,6 @@
 use patchbay_api::CredentialStatus as WireStatus;
 use patchbay_store::CredentialStatus;
-use patchbay_test_support::{TestDb, TestProject, TestServer, backend_tests};
+use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer, backend_tests};
 use serde_json::{Value, json};
 
 use crate::fixtures::{access_token_of, connect};
@@ -254,7 +254,34 @@ async fn metadata_merges(db: TestDb) {
     );
 }
 
+/// A proxy call is an end-user call like any other: the token's metadata
+/// claims reach the stored user through it too.
+async fn a_proxy_call_merges_the_tokens_metadata(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let upstream = EchoUpstream::start().await;
+    let project = TestProject::with_config(&server, &upstream.config_document()).await;
+    project.connect_api_key("ada", "echo", "echo-key").await;
+    let token = project
+        .signer
+        .mint_with(
+            "ada",
+            json!({"Plan": "pro"}).as_object().unwrap().clone(),
+            None,
+        )
+        .unwrap();
+    let response = reqwest::Client::new()
+        .get(server.url(&format!("/projects/{}/sdk/proxy/echo/echo/x", project.id)))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let ada = project.admin.user("ada").await.unwrap();
+    assert_eq!(Value::Object(ada.meta), json!({"Plan": "pro"}));
+}
+
 backend_tests!(
+    a_proxy_call_merges_the_tokens_metadata,
     the_user_object_lists_every_account_with_the_default_on_top,
     the_user_object_has_the_exact_shape_and_no_secrets,
     metadata_merges,
