@@ -92,6 +92,20 @@ impl WebhookReceiver {
         self.received.lock().unwrap().clone()
     }
 
+    /// Waits until `done` holds for what was received so far, for at most
+    /// 15 s (then the test fails, showing what arrived).
+    pub async fn wait_until(&self, done: impl Fn(&[ReceivedWebhook]) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !done(&self.received()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not reached in 15 s; received: {:#?}",
+                self.received()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// The requests accepted so far, in arrival order.
     pub fn accepted(&self) -> Vec<ReceivedWebhook> {
         self.received().into_iter().filter(|r| r.accepted).collect()

@@ -77,19 +77,6 @@ fn per_account(webhooks: &[ReceivedWebhook]) -> HashMap<String, Vec<String>> {
     accounts
 }
 
-/// Waits until `done` holds for what the receiver got, for at most 15 s.
-async fn until(receiver: &WebhookReceiver, done: impl Fn(&[ReceivedWebhook]) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !done(&receiver.received()) {
-        assert!(
-            Instant::now() < deadline,
-            "not reached in 15 s; received: {:#?}",
-            receiver.received()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Waits until the receiver has had no request for `gap`: the sender is
 /// between two attempts. A delivery claimed when the process dies is not
 /// lost, but it keeps its lease (the webhook timeout plus 30 s) before the
@@ -125,15 +112,16 @@ async fn deliveries_in_backoff_survive_a_sigkill() {
     let (a, b) = two_accounts_two_events_each(&project).await;
 
     // Each account's first event refused twice: retried, so in backoff.
-    until(&receiver, |got| {
-        let attempts = per_account(got);
-        [a, b].iter().all(|id| {
-            attempts
-                .get(&id.to_string())
-                .is_some_and(|events| events.len() >= 2)
+    receiver
+        .wait_until(|got| {
+            let attempts = per_account(got);
+            [a, b].iter().all(|id| {
+                attempts
+                    .get(&id.to_string())
+                    .is_some_and(|events| events.len() >= 2)
+            })
         })
-    })
-    .await;
+        .await;
     let log = project
         .admin
         .webhook_deliveries(endpoint.id, None, None)
@@ -154,10 +142,9 @@ async fn deliveries_in_backoff_survive_a_sigkill() {
 
     let server = serve(dir.path(), &data_dir);
     receiver.set_up(true);
-    until(&receiver, |got| {
-        got.iter().filter(|r| r.accepted).count() >= 4
-    })
-    .await;
+    receiver
+        .wait_until(|got| got.iter().filter(|r| r.accepted).count() >= 4)
+        .await;
     // Longer than a retry takes: a duplicate would have arrived by now.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let accepted = receiver.accepted();

@@ -28,19 +28,6 @@ fn with_key(key: &str, replacing: Option<Uuid>) -> InstallRequest {
     }
 }
 
-/// Waits until `done` holds for what the receiver got, for at most 15 s.
-async fn until(receiver: &WebhookReceiver, done: impl Fn(&[ReceivedWebhook]) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !done(&receiver.received()) {
-        assert!(
-            Instant::now() < deadline,
-            "not reached in 15 s; received: {:#?}",
-            receiver.received()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// `(type, credentialId)` of each webhook, in arrival order.
 fn events_of(webhooks: &[ReceivedWebhook]) -> Vec<(String, String)> {
     webhooks
@@ -166,13 +153,12 @@ async fn a_receiver_that_was_down_gets_every_event_in_order_per_account(db: Test
     receiver.set_up(false);
     let (a, b) = two_accounts_two_events_each(project).await;
     // Refused several times while down...
-    until(receiver, |got| got.len() >= 4).await;
+    receiver.wait_until(|got| got.len() >= 4).await;
     receiver.set_up(true);
     // ...and every event arrives once it is up.
-    until(receiver, |got| {
-        got.iter().filter(|r| r.accepted).count() >= 4
-    })
-    .await;
+    receiver
+        .wait_until(|got| got.iter().filter(|r| r.accepted).count() >= 4)
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let accepted = receiver.accepted();
     assert_eq!(accepted.len(), 4, "each event accepted exactly once");
@@ -220,14 +206,13 @@ async fn deliveries_survive_a_restart_during_backoff(db: TestDb) {
         .unwrap();
     receiver.set_up(false);
     let (a, b) = two_accounts_two_events_each(project).await;
-    until(receiver, |got| !got.is_empty()).await;
+    receiver.wait_until(|got| !got.is_empty()).await;
     let restarted = setup.server.replica(&db).await;
     setup.server.stop().await;
     receiver.set_up(true);
-    until(receiver, |got| {
-        got.iter().filter(|r| r.accepted).count() >= 4
-    })
-    .await;
+    receiver
+        .wait_until(|got| got.iter().filter(|r| r.accepted).count() >= 4)
+        .await;
     assert_eq!(per_account(&receiver.accepted()), expected_order(a, b));
     drop(restarted);
 }
@@ -288,7 +273,9 @@ async fn failing_deliveries_are_dead_lettered_then_replayed(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(replayed.status, WebhookDeliveryStatus::Pending);
-    until(&receiver, |got| got.iter().any(|r| r.accepted)).await;
+    receiver
+        .wait_until(|got| got.iter().any(|r| r.accepted))
+        .await;
     assert_eq!(receiver.accepted()[0].id, dead.event_id.to_string());
 
     let other = TestProject::create(&server).await;
@@ -322,7 +309,9 @@ async fn endpoints_filter_events_and_can_be_disabled(db: TestDb) {
         .unwrap();
     assert!(disabled.disabled);
     let (_, b) = two_accounts_two_events_each(project).await;
-    until(&deletions, |got| got.iter().any(|r| r.accepted)).await;
+    deletions
+        .wait_until(|got| got.iter().any(|r| r.accepted))
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         events_of(&deletions.received()),

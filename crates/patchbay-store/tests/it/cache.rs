@@ -4,25 +4,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use patchbay_store::{CredentialFilter, NewSigningKey, Store};
+use patchbay_store::{CredentialFilter, Store};
 use patchbay_test_support::{Backend, TestDb, backend_tests};
 use sqlx::{Connection as _, Executor as _, PgConnection};
 use uuid::Uuid;
 
-use crate::fixtures::{config, credential, event, integration, integrations, project};
+use crate::fixtures::{config, credential, event, integration, integrations, project, signing_key};
 
 /// Longer than any test: a replica with it can only learn of a change from a
 /// notice.
 const FOREVER: Duration = Duration::from_secs(3600);
-
-fn signing_key(project_id: Uuid, kid: &str) -> NewSigningKey {
-    NewSigningKey {
-        project_id,
-        kid: kid.to_owned(),
-        algorithm: "ES256".to_owned(),
-        public_key_pem: format!("-----BEGIN PUBLIC KEY-----\n{kid}\n-----END PUBLIC KEY-----\n"),
-    }
-}
 
 fn of_user(user_id: &str) -> CredentialFilter {
     CredentialFilter {

@@ -1,18 +1,9 @@
-use patchbay_store::{NewSigningKey, SecretUpdate, StoreError};
+use patchbay_store::{SecretUpdate, StoreError};
 use patchbay_test_support::{TestDb, backend_tests};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::fixtures::{config, credential, integration, project, workflow};
-
-fn signing_key(project_id: Uuid, kid: &str) -> NewSigningKey {
-    NewSigningKey {
-        project_id,
-        kid: kid.to_owned(),
-        algorithm: "ES256".to_owned(),
-        public_key_pem: format!("-----BEGIN PUBLIC KEY-----\n{kid}\n-----END PUBLIC KEY-----\n"),
-    }
-}
+use crate::fixtures::{config, credential, integration, project, signing_key, workflow};
 
 async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
     let store = db.store();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use patchbay_core::secret_key::NewSecretKey;
 use patchbay_store::{
     ConfigWrite, CredentialStatus, IntegrationWrite, NewCredential, NewEvent, NewProject,
-    NewSecretKeyRecord, SecretUpdate, Store, WorkflowWrite,
+    NewSecretKeyRecord, NewSigningKey, SecretUpdate, Store, WorkflowWrite,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -92,5 +92,14 @@ pub fn event(project_id: Uuid, user_id: &str, credential_id: Uuid, name: &str) -
         credential_id: Some(credential_id),
         name: name.to_owned(),
         payload: json!({"credentialId": credential_id}),
+    }
+}
+
+pub fn signing_key(project_id: Uuid, kid: &str) -> NewSigningKey {
+    NewSigningKey {
+        project_id,
+        kid: kid.to_owned(),
+        algorithm: "ES256".to_owned(),
+        public_key_pem: format!("-----BEGIN PUBLIC KEY-----\n{kid}\n-----END PUBLIC KEY-----\n"),
     }
 }
