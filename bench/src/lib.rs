@@ -271,6 +271,41 @@ pub fn runtime(name: &str, threads: usize) -> anyhow::Result<tokio::runtime::Run
         .with_context(|| format!("building the {name} runtime"))
 }
 
+/// Worker threads of the runtimes of a benchmark with an upstream.
+#[derive(Debug, clap::Args)]
+pub struct Threads {
+    /// Worker threads of the server's runtime [default: one per CPU].
+    #[arg(long)]
+    pub server_threads: Option<usize>,
+    /// Worker threads of the upstream's runtime [default: one per CPU].
+    #[arg(long)]
+    pub upstream_threads: Option<usize>,
+    /// Worker threads of the load generator's runtime [default: one per CPU].
+    #[arg(long)]
+    pub client_threads: Option<usize>,
+}
+
+/// The server, the upstream and the load generator, each on its own
+/// runtime: the upstream stands for a remote service, so it must not share
+/// the worker threads of the server under test (nor of a baseline proxy
+/// such as nginx, which shares none).
+#[derive(Debug)]
+pub struct Runtimes {
+    pub server: tokio::runtime::Runtime,
+    pub upstream: tokio::runtime::Runtime,
+    pub client: tokio::runtime::Runtime,
+}
+
+impl Threads {
+    pub fn runtimes(&self, cpus: usize) -> anyhow::Result<Runtimes> {
+        Ok(Runtimes {
+            server: runtime("server", self.server_threads.unwrap_or(cpus))?,
+            upstream: runtime("upstream", self.upstream_threads.unwrap_or(cpus))?,
+            client: runtime("client", self.client_threads.unwrap_or(cpus))?,
+        })
+    }
+}
+
 /// The exit code of a benchmark: failure when any request failed, whatever
 /// the timings (they never decide it).
 pub fn exit_code(failures: u64) -> std::process::ExitCode {

@@ -26,7 +26,7 @@ use anyhow::{Context as _, bail, ensure};
 use axum::response::IntoResponse as _;
 use clap::Parser;
 use patchbay_bench::{
-    Sample, Target, Workers, exit_code, format_latency, format_rate, format_ratio, runtime, seconds,
+    Sample, Target, Threads, Workers, exit_code, format_latency, format_rate, format_ratio, seconds,
 };
 use patchbay_test_support::{ADMIN_TOKEN, EchoUpstream, TestDb, TestProject, TestServer};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
@@ -63,15 +63,8 @@ struct Args {
     /// Leave nginx out even when it is installed.
     #[arg(long)]
     no_nginx: bool,
-    /// Worker threads of the server's runtime [default: one per CPU].
-    #[arg(long)]
-    server_threads: Option<usize>,
-    /// Worker threads of the upstream's runtime [default: one per CPU].
-    #[arg(long)]
-    upstream_threads: Option<usize>,
-    /// Worker threads of the load generator's runtime [default: one per CPU].
-    #[arg(long)]
-    client_threads: Option<usize>,
+    #[command(flatten)]
+    threads: Threads,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -89,12 +82,10 @@ fn main() -> anyhow::Result<ExitCode> {
     let load = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|l| l.split_whitespace().next().map(str::to_owned));
-    let server_runtime = runtime("server", args.server_threads.unwrap_or(cpus))?;
-    let client_runtime = runtime("client", args.client_threads.unwrap_or(cpus))?;
-    let upstream_runtime = runtime("upstream", args.upstream_threads.unwrap_or(cpus))?;
+    let runtimes = args.threads.runtimes(cpus)?;
 
-    let upstream = upstream_runtime.block_on(EchoUpstream::start());
-    let fixture = server_runtime.block_on(Fixture::start(upstream))?;
+    let upstream = runtimes.upstream.block_on(EchoUpstream::start());
+    let fixture = runtimes.server.block_on(Fixture::start(upstream))?;
     let nginx = if args.no_nginx {
         Err("left out (--no-nginx)".to_owned())
     } else {
@@ -104,7 +95,9 @@ fn main() -> anyhow::Result<ExitCode> {
         eprintln!("note: the nginx baseline is skipped: {why}");
     }
     let result =
-        client_runtime.block_on(run(&args, &fixture, nginx.as_ref().ok(), duration, warmup));
+        runtimes
+            .client
+            .block_on(run(&args, &fixture, nginx.as_ref().ok(), duration, warmup));
     drop(nginx);
     let Fixture {
         server,
@@ -112,7 +105,7 @@ fn main() -> anyhow::Result<ExitCode> {
         upstream,
         ..
     } = fixture;
-    server_runtime.block_on(server.stop());
+    runtimes.server.block_on(server.stop());
     drop(upstream);
     drop(db);
     let measured = result?;

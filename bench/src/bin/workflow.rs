@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use patchbay_bench::{
-    Sample, Target, Workers, exit_code, format_latency, format_rate, runtime, seconds,
+    Sample, Target, Threads, Workers, exit_code, format_latency, format_rate, seconds,
 };
 use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer};
 use reqwest::Method;
@@ -37,12 +37,8 @@ struct Args {
     /// Seconds of unrecorded requests per concurrency, before measuring.
     #[arg(long, default_value_t = 1.0)]
     warmup: f64,
-    /// Worker threads of the server's (and upstream's) runtime [default: one per CPU].
-    #[arg(long)]
-    server_threads: Option<usize>,
-    /// Worker threads of the load generator's runtime [default: one per CPU].
-    #[arg(long)]
-    client_threads: Option<usize>,
+    #[command(flatten)]
+    threads: Threads,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -57,17 +53,19 @@ fn main() -> anyhow::Result<ExitCode> {
         eprintln!("warning: this is a debug build; run with --release (bench/run does).");
     }
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let server_runtime = runtime("server", args.server_threads.unwrap_or(cpus))?;
-    let client_runtime = runtime("client", args.client_threads.unwrap_or(cpus))?;
-    let fixture = server_runtime.block_on(Fixture::start())?;
-    let result = client_runtime.block_on(measure(&args, &fixture, duration, warmup));
+    let runtimes = args.threads.runtimes(cpus)?;
+    let upstream = runtimes.upstream.block_on(EchoUpstream::start());
+    let fixture = runtimes.server.block_on(Fixture::start(upstream))?;
+    let result = runtimes
+        .client
+        .block_on(measure(&args, &fixture, duration, warmup));
     let Fixture {
         server,
         db,
         upstream,
         ..
     } = fixture;
-    server_runtime.block_on(server.stop());
+    runtimes.server.block_on(server.stop());
     drop(upstream);
     drop(db);
     let points = result?;
@@ -88,10 +86,9 @@ struct Fixture {
 }
 
 impl Fixture {
-    async fn start() -> anyhow::Result<Self> {
+    async fn start(upstream: EchoUpstream) -> anyhow::Result<Self> {
         let db = TestDb::sqlite().await;
         let server = TestServer::start(&db).await;
-        let upstream = EchoUpstream::start().await;
         let document = format!(
             "{}\nworkflows:\n{}",
             upstream.config_document(),

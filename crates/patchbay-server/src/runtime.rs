@@ -48,9 +48,9 @@ pub struct ProjectRuntime {
 }
 
 /// Decoded configurations by project, reused while the project's
-/// `config_version` is unchanged. The version comes from the project row,
-/// read on every request anyway, so a document applied through another
-/// replica is seen at once.
+/// `config_version` is unchanged. The version comes with the project row,
+/// read on every request (from `CachedStore`), so a document applied through
+/// another replica is seen once that replica's change notice arrives.
 #[derive(Debug, Default)]
 pub struct RuntimeCache {
     entries: Mutex<HashMap<Uuid, (i64, Arc<ProjectRuntime>)>>,
