@@ -141,7 +141,7 @@ impl Fixture {
         let project = TestProject::with_config(&server, &config_document(args.integrations)).await;
         let integrations = server
             .state
-            .store
+            .store()
             .list_integrations(project.id)
             .await
             .context("listing the integrations")?;
@@ -191,7 +191,7 @@ async fn insert_account(
 ) -> anyhow::Result<Uuid> {
     let id = Uuid::new_v4();
     let secrets = json!({"apiKey": format!("{SECRET_MARKER}{id}")}).to_string();
-    let sealed = server.state.keyring.encrypt(
+    let sealed = server.state.engine.keyring().encrypt(
         Aad {
             project_id,
             record_id: &id.to_string(),
@@ -217,7 +217,7 @@ async fn insert_account(
     };
     server
         .state
-        .store
+        .store()
         .insert_credential(&credential, &[])
         .await
         .context("inserting a credential")?;

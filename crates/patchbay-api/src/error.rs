@@ -34,7 +34,8 @@ pub enum ErrorCode {
     LastSecretKey,
     RouteNotFound,
     MethodNotAllowed,
-    /// The body is not valid JSON, or not the JSON this endpoint takes.
+    /// The body is not valid JSON. (Valid JSON of the wrong shape is
+    /// `ValidationFailed`.)
     InvalidJson,
     UnsupportedMediaType,
     PayloadTooLarge,
@@ -96,6 +97,101 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code once (`UnauthorizedToken` with one of its reasons), for
+    /// checks that walk them all.
+    pub const ALL: &'static [ErrorCode] = &[
+        Self::UnauthorizedMissingToken,
+        Self::UnauthorizedSecretKey,
+        Self::UnauthorizedAdminToken,
+        Self::ProjectCreationDisabled,
+        Self::ProjectNotFound,
+        Self::SecretKeyNotFound,
+        Self::LastSecretKey,
+        Self::RouteNotFound,
+        Self::MethodNotAllowed,
+        Self::InvalidJson,
+        Self::UnsupportedMediaType,
+        Self::PayloadTooLarge,
+        Self::InvalidParameter,
+        Self::ValidationFailed,
+        Self::IntegrationNotFound,
+        Self::IntegrationNotInstalled,
+        Self::CredentialNotFound,
+        Self::CredentialInvalid,
+        Self::CredentialSelectionRequired,
+        Self::ExternalIdTaken,
+        Self::IntegrationAlreadyInstalled,
+        Self::AccountAlreadyConnected,
+        Self::CredentialsRejected,
+        Self::InstallSessionNotFound,
+        Self::UpstreamUnreachable,
+        Self::ProxyUrlNotAllowed,
+        Self::UpstreamTimeout,
+        Self::WorkflowNotFound,
+        Self::WorkflowNotEnabled,
+        Self::WorkflowTriggerMismatch,
+        Self::WorkflowTimeout,
+        Self::WorkflowFailed,
+        Self::ExecutionNotFound,
+        Self::UserNotFound,
+        Self::SigningKeyNotFound,
+        Self::SigningKeyTaken,
+        Self::InvalidSigningKey,
+        Self::IntegrationInUse,
+        Self::WebhookEndpointNotFound,
+        Self::WebhookDeliveryNotFound,
+        Self::UnauthorizedToken("token_expired"),
+        Self::Forbidden,
+        Self::NotReady,
+        Self::Internal,
+    ];
+
+    /// The HTTP status every error of this code answers with: the one place
+    /// a status is chosen.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::InvalidJson
+            | Self::InvalidParameter
+            | Self::ProxyUrlNotAllowed
+            | Self::WorkflowNotEnabled
+            | Self::WorkflowTriggerMismatch => 400,
+            Self::UnauthorizedMissingToken
+            | Self::UnauthorizedSecretKey
+            | Self::UnauthorizedAdminToken
+            | Self::UnauthorizedToken(_) => 401,
+            Self::ProjectCreationDisabled | Self::Forbidden => 403,
+            Self::ProjectNotFound
+            | Self::SecretKeyNotFound
+            | Self::RouteNotFound
+            | Self::IntegrationNotFound
+            | Self::IntegrationNotInstalled
+            | Self::CredentialNotFound
+            | Self::InstallSessionNotFound
+            | Self::WorkflowNotFound
+            | Self::ExecutionNotFound
+            | Self::UserNotFound
+            | Self::SigningKeyNotFound
+            | Self::WebhookEndpointNotFound
+            | Self::WebhookDeliveryNotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::LastSecretKey
+            | Self::CredentialInvalid
+            | Self::CredentialSelectionRequired
+            | Self::ExternalIdTaken
+            | Self::IntegrationAlreadyInstalled
+            | Self::AccountAlreadyConnected
+            | Self::SigningKeyTaken
+            | Self::IntegrationInUse => 409,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::ValidationFailed | Self::CredentialsRejected | Self::InvalidSigningKey => 422,
+            Self::Internal => 500,
+            Self::UpstreamUnreachable | Self::WorkflowFailed => 502,
+            Self::NotReady => 503,
+            Self::UpstreamTimeout | Self::WorkflowTimeout => 504,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UnauthorizedMissingToken => "unauthorized_missing_token",

@@ -45,7 +45,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
     let demo = match config.demo {
-        true => Some(demo::seed(store.as_ref(), &state.keyring, &public_url).await?),
+        true => Some(demo::seed(store.as_ref(), &state.engine.keyring(), &public_url).await?),
         false => None,
     };
     tracing::info!(backend = store.backend().as_str(), %public_url, "Patchbay is ready");
@@ -54,10 +54,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(demo) = &demo {
         demo.announce(&public_url);
     }
-    let refresher = patchbay_server::spawn_refresher(state.clone());
-    let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
-    let webhook_sender = patchbay_server::spawn_webhook_sender(state.clone());
-    let worker = patchbay_server::spawn_worker(state.clone());
+    let refresher = state.engine.spawn_refresher();
+    let reloader = state.engine.spawn_keyring_reloader(master);
+    let webhook_sender = state.engine.spawn_webhook_sender();
+    let worker = state.engine.spawn_worker();
     let grace = state.config.workflows.shutdown_grace;
     let served = patchbay_server::serve(listener, state, shutdown_signal()).await;
     refresher.abort();

@@ -3,7 +3,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use patchbay_api::ErrorCode;
 use patchbay_core::secret_key::{SecretKeyHash, looks_like_secret_key};
 use patchbay_core::user_token::{self, VerificationKey, VerifiedToken};
@@ -12,6 +12,8 @@ use secrecy::ExposeSecret as _;
 use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
 
+use patchbay_engine::Caller;
+
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -19,7 +21,6 @@ use crate::state::AppState;
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     let missing = || {
         ApiError::new(
-            StatusCode::UNAUTHORIZED,
             ErrorCode::UnauthorizedMissingToken,
             "Send `Authorization: Bearer <token>`.",
         )
@@ -43,7 +44,6 @@ impl FromRequestParts<AppState> for InstanceAdmin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Some(expected) = &state.config.admin_token else {
             return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
                 ErrorCode::ProjectCreationDisabled,
                 "Creating projects over HTTP is disabled: set PATCHBAY_ADMIN_TOKEN, \
                  or use `patchbay project create`.",
@@ -58,7 +58,6 @@ impl FromRequestParts<AppState> for InstanceAdmin {
             Ok(Self)
         } else {
             Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
                 ErrorCode::UnauthorizedAdminToken,
                 "The admin token is not valid.",
             ))
@@ -92,7 +91,6 @@ impl FromRequestParts<AppState> for ProjectAdmin {
         let presented = bearer(&parts.headers)?;
         let invalid = || {
             ApiError::new(
-                StatusCode::UNAUTHORIZED,
                 ErrorCode::UnauthorizedSecretKey,
                 "The secret key is not valid or has been revoked.",
             )
@@ -101,7 +99,7 @@ impl FromRequestParts<AppState> for ProjectAdmin {
             return Err(invalid());
         }
         let key = state
-            .store
+            .store()
             .find_active_secret_key(&SecretKeyHash::of(presented))
             .await?
             .ok_or_else(invalid)?;
@@ -110,7 +108,7 @@ impl FromRequestParts<AppState> for ProjectAdmin {
             return Err(ApiError::project_not_found());
         }
         let project = state
-            .store
+            .store()
             .get_project(key.project_id)
             .await?
             .ok_or_else(ApiError::project_not_found)?;
@@ -119,13 +117,17 @@ impl FromRequestParts<AppState> for ProjectAdmin {
 }
 
 /// An end user, authenticated by a user token signed with one of the
-/// project's signing keys (SPEC §2), with their stored user (created on
-/// first use, metadata claims merged in).
+/// project's signing keys, with their stored user (created on first use,
+/// metadata claims merged in): the engine's [`Caller`].
 #[derive(Debug)]
-pub struct ConnectUser {
-    pub project: Project,
-    pub user: ConnectedUser,
-    pub token: VerifiedToken,
+pub struct ConnectUser(pub Caller);
+
+impl std::ops::Deref for ConnectUser {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
 }
 
 impl FromRequestParts<AppState> for ConnectUser {
@@ -141,11 +143,11 @@ impl ConnectUser {
     async fn authenticate(parts: &Parts, state: &AppState, token: &str) -> Result<Self, ApiError> {
         let (project, token) = verified_token(parts, state, token).await?;
         let user = current_user(state, project.id, &token).await?;
-        Ok(Self {
+        Ok(Self(Caller {
             project,
             user,
             token,
-        })
+        }))
     }
 }
 
@@ -159,7 +161,7 @@ async fn verified_token(
 ) -> Result<(Project, VerifiedToken), ApiError> {
     let project_id = project_id_param(parts).ok_or_else(ApiError::project_not_found)?;
     let (project, active_keys) = state
-        .store
+        .store()
         .get_project_with_active_keys(project_id)
         .await?
         .ok_or_else(ApiError::project_not_found)?;
@@ -196,13 +198,8 @@ fn verify(
             })
         })
         .collect();
-    user_token::verify(token, project_id, &keys, now).map_err(|err| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::UnauthorizedToken(err.code()),
-            err.to_string(),
-        )
-    })
+    user_token::verify(token, project_id, &keys, now)
+        .map_err(|err| ApiError::new(ErrorCode::UnauthorizedToken(err.code()), err.to_string()))
 }
 
 /// An end user of a long-lived stream. Browsers' `EventSource` cannot send
@@ -244,7 +241,7 @@ async fn current_user(
     project_id: Uuid,
     token: &VerifiedToken,
 ) -> Result<ConnectedUser, ApiError> {
-    let stored = state.store.get_user(project_id, &token.user_id).await?;
+    let stored = state.store().get_user(project_id, &token.user_id).await?;
     let up_to_date = stored.as_ref().is_some_and(|user| {
         token
             .meta
@@ -256,7 +253,7 @@ async fn current_user(
         _ => {
             let meta = (!token.meta.is_empty()).then_some(&token.meta);
             Ok(state
-                .store
+                .store()
                 .upsert_user(project_id, &token.user_id, meta)
                 .await?)
         }

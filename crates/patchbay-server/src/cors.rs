@@ -15,7 +15,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use crate::runtime::ProjectRuntime;
 use crate::state::AppState;
 
 /// How long a browser may reuse a preflight answer.
@@ -70,10 +69,10 @@ async fn is_allowed(state: &AppState, project_id: Uuid, origin: &HeaderValue) ->
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    let Ok(Some(project)) = state.store.get_project(project_id).await else {
+    let Ok(Some(project)) = state.store().get_project(project_id).await else {
         return false;
     };
-    match ProjectRuntime::load(state, &project).await {
+    match state.engine.runtimes().load(&project).await {
         Ok(runtime) => runtime.settings.allowed_origins.iter().any(|o| o == origin),
         Err(_) => false,
     }

@@ -1,23 +1,25 @@
-//! The one error type of every handler, rendered as SPEC §12's JSON.
+//! The one error type of every handler, rendered as `ErrorBody` JSON. Its
+//! status is always its code's ([`ErrorCode::status`]): no handler picks a
+//! status, and engine errors become codes here and nowhere else.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use patchbay_api::{ErrorBody, ErrorCode};
+use patchbay_engine::EngineError;
 use patchbay_store::StoreError;
+use serde_json::json;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub status: StatusCode,
     pub code: ErrorCode,
     pub message: String,
     pub meta: Option<serde_json::Value>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             message: message.into(),
             meta: None,
@@ -29,27 +31,21 @@ impl ApiError {
         self
     }
 
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
     pub fn project_not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::ProjectNotFound,
-            "Project not found.",
-        )
+        Self::new(ErrorCode::ProjectNotFound, "Project not found.")
     }
 
     /// A request field that breaks a rule; `field` is its JSON path.
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::ValidationFailed,
-            message,
-        )
-        .with_meta(serde_json::json!({ "field": field }))
+        Self::new(ErrorCode::ValidationFailed, message).with_meta(json!({ "field": field }))
     }
 
     pub fn internal() -> Self {
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
             "Something went wrong on our side; the request id in the logs tells what.",
         )
@@ -59,7 +55,7 @@ impl ApiError {
         ErrorBody {
             message: self.message.clone(),
             code: self.code.as_str().to_owned(),
-            status: self.status.as_u16(),
+            status: self.code.status(),
             meta: self.meta.clone(),
         }
     }
@@ -67,7 +63,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body())).into_response()
+        (self.status(), axum::Json(self.body())).into_response()
     }
 }
 
@@ -79,7 +75,6 @@ impl From<StoreError> for ApiError {
             StoreError::Backend(_) => {
                 tracing::error!(error = %err, "store unavailable");
                 Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
                     ErrorCode::NotReady,
                     "The store is unavailable; try again shortly.",
                 )
@@ -92,35 +87,99 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<EngineError> for ApiError {
+    fn from(err: EngineError) -> Self {
+        let message = err.to_string();
+        match err {
+            EngineError::CredentialNotFound => Self::new(ErrorCode::CredentialNotFound, message),
+            EngineError::IntegrationNotFound(_) => {
+                Self::new(ErrorCode::IntegrationNotFound, message)
+            }
+            EngineError::IntegrationNotInstalled(_) => {
+                Self::new(ErrorCode::IntegrationNotInstalled, message)
+            }
+            EngineError::SelectionRequired { credential_ids, .. } => {
+                Self::new(ErrorCode::CredentialSelectionRequired, message)
+                    .with_meta(json!({ "credentialIds": credential_ids }))
+            }
+            EngineError::CredentialInvalid { credential_id } => {
+                Self::new(ErrorCode::CredentialInvalid, message)
+                    .with_meta(json!({ "credentialId": credential_id }))
+            }
+            EngineError::AccountAlreadyConnected { credential_id, .. } => {
+                Self::new(ErrorCode::AccountAlreadyConnected, message)
+                    .with_meta(json!({ "credentialId": credential_id }))
+            }
+            EngineError::ExternalIdTaken => Self::new(ErrorCode::ExternalIdTaken, message),
+            EngineError::UrlNotAllowed(_) => Self::new(ErrorCode::ProxyUrlNotAllowed, message),
+            EngineError::Provider(err) => Self::provider(&err),
+            EngineError::UpstreamTimeout => Self::new(ErrorCode::UpstreamTimeout, message),
+            EngineError::UpstreamUnreachable | EngineError::RenewalFailed => {
+                Self::new(ErrorCode::UpstreamUnreachable, message)
+            }
+            EngineError::Store(err) => err.into(),
+            EngineError::Internal(what) => {
+                tracing::error!(what, "internal error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl ApiError {
+    /// A provider failure as Patchbay's own error: never a 500, never the
+    /// provider's body (it may echo secrets).
+    pub fn provider(err: &patchbay_oauth::OAuthError) -> Self {
+        use patchbay_oauth::OAuthError;
+        match err {
+            OAuthError::Timeout => Self::new(
+                ErrorCode::UpstreamTimeout,
+                "The provider did not answer in time.",
+            ),
+            OAuthError::Template(message) => Self::validation(
+                "connection",
+                format!("The integration's URLs could not be built: {message}"),
+            ),
+            other => Self::new(
+                ErrorCode::UpstreamUnreachable,
+                format!("The provider could not be used: {other}"),
+            ),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        let status = rejection.status();
         let code = match &rejection {
             JsonRejection::MissingJsonContentType(_) => ErrorCode::UnsupportedMediaType,
-            _ if status == StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            // Well-formed JSON that is not what this endpoint takes.
+            JsonRejection::JsonDataError(_) => ErrorCode::ValidationFailed,
+            _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
             _ => ErrorCode::InvalidJson,
         };
-        // Syntax and shape errors keep their 400/422 distinction.
-        Self::new(status, code, rejection.body_text())
+        Self::new(code, rejection.body_text())
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        let code = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ErrorCode::PayloadTooLarge
+        } else {
+            ErrorCode::InvalidParameter
+        };
+        Self::new(code, rejection.body_text())
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidParameter,
-            rejection.body_text(),
-        )
+        Self::new(ErrorCode::InvalidParameter, rejection.body_text())
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidParameter,
-            rejection.body_text(),
-        )
+        Self::new(ErrorCode::InvalidParameter, rejection.body_text())
     }
 }

@@ -15,3 +15,20 @@ pub struct JsonBody<T>(pub T);
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct PathParams<T>(pub T);
+
+/// Query parameters.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct QueryParams<T>(pub T);
+
+/// A request body read whole (within the server's body limit).
+#[derive(Debug)]
+pub struct BodyBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for BodyBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        Ok(Self(axum::body::Bytes::from_request(request, state).await?))
+    }
+}

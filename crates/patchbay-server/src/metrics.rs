@@ -1,209 +1,27 @@
-//! Prometheus metrics, in a registry owned by the server instance (not a
-//! process-global), so several servers in one process stay independent.
+//! The middleware that counts every request by route template, method and
+//! status, into the engine's metrics registry.
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::encoding::text::encode;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
 
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RequestLabels {
-    method: String,
-    /// The route template (`/api/v1/projects/{projectId}`), never the raw
-    /// path, so ids do not explode the label space.
-    route: String,
-    status: u16,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabels {
-    method: String,
-    route: String,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProxyLabels {
-    integration: String,
-    status: u16,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RefreshLabels {
-    outcome: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct DeliveryLabels {
-    outcome: &'static str,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RunLabels {
-    status: &'static str,
-}
-
-#[derive(Debug)]
-pub struct Metrics {
-    registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    durations: Family<RouteLabels, Histogram>,
-    refreshes: Family<RefreshLabels, Counter>,
-    proxy: Family<ProxyLabels, Histogram>,
-    webhook_deliveries: Family<DeliveryLabels, Counter>,
-    workflow_runs: Family<RunLabels, Counter>,
-    queue_depth: Gauge,
-}
-
-fn latency_histogram() -> Histogram {
-    // 100 µs .. ~3.3 s
-    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Metrics {
-    pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("patchbay");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests by route and status",
-            requests.clone(),
-        );
-        let durations =
-            Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> _);
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request latency by route",
-            durations.clone(),
-        );
-        let refreshes = Family::<RefreshLabels, Counter>::default();
-        registry.register(
-            "token_refreshes",
-            "Token refreshes by outcome",
-            refreshes.clone(),
-        );
-        let proxy =
-            Family::<ProxyLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> _);
-        registry.register(
-            "proxy_request_duration_seconds",
-            "Proxy API latency by integration and upstream status",
-            proxy.clone(),
-        );
-        let webhook_deliveries = Family::<DeliveryLabels, Counter>::default();
-        registry.register(
-            "webhook_deliveries",
-            "Webhook delivery attempts by outcome",
-            webhook_deliveries.clone(),
-        );
-        let workflow_runs = Family::<RunLabels, Counter>::default();
-        registry.register(
-            "workflow_runs",
-            "Workflow runs ended, by status",
-            workflow_runs.clone(),
-        );
-        let queue_depth = Gauge::default();
-        registry.register(
-            "workflow_queue_depth",
-            "Workflow runs queued or running, across all servers (read at each scrape)",
-            queue_depth.clone(),
-        );
-        Self {
-            registry,
-            requests,
-            durations,
-            refreshes,
-            proxy,
-            webhook_deliveries,
-            workflow_runs,
-            queue_depth,
-        }
-    }
-
-    /// Counts a token refresh: `succeeded`, `invalid` or `transient_failure`.
-    pub fn count_refresh(&self, outcome: &'static str) {
-        self.refreshes
-            .get_or_create(&RefreshLabels { outcome })
-            .inc();
-    }
-
-    /// Counts a webhook delivery attempt: `delivered`, `retry` or `dead`.
-    pub fn count_webhook_delivery(&self, outcome: &'static str) {
-        self.webhook_deliveries
-            .get_or_create(&DeliveryLabels { outcome })
-            .inc();
-    }
-
-    /// Counts a run that ended: `SUCCEEDED` or `FAILED`.
-    pub fn count_workflow_run(&self, status: &'static str) {
-        self.workflow_runs
-            .get_or_create(&RunLabels { status })
-            .inc();
-    }
-
-    pub fn set_queue_depth(&self, depth: i64) {
-        self.queue_depth.set(depth);
-    }
-
-    /// Records one Proxy API call: the integration, the status returned, and
-    /// the time to the upstream's response headers.
-    pub fn observe_proxy(&self, integration: &str, status: u16, elapsed: std::time::Duration) {
-        let labels = ProxyLabels {
-            integration: integration.to_owned(),
-            status,
-        };
-        self.proxy
-            .get_or_create(&labels)
-            .observe(elapsed.as_secs_f64());
-    }
-
-    /// The OpenMetrics text exposition.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        // Writing into a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
-        out
-    }
-}
-
-/// Middleware counting every request by route template, method and status.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = request.method().clone();
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let response = next.run(request).await;
-    let metrics = &state.metrics;
-    metrics
-        .durations
-        .get_or_create(&RouteLabels {
-            method: method.clone(),
-            route: route.clone(),
-        })
-        .observe(started.elapsed().as_secs_f64());
-    metrics
-        .requests
-        .get_or_create(&RequestLabels {
-            method,
-            route,
-            status: response.status().as_u16(),
-        })
-        .inc();
+    state.engine.metrics().observe_request(
+        method.as_str(),
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }

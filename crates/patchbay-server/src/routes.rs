@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use patchbay_api::ErrorCode;
@@ -154,7 +153,6 @@ fn request_span(request: &Request) -> tracing::Span {
 
 async fn route_not_found(request: Request) -> Response {
     ApiError::new(
-        StatusCode::NOT_FOUND,
         ErrorCode::RouteNotFound,
         format!(
             "No route for {} {}.",
@@ -167,7 +165,6 @@ async fn route_not_found(request: Request) -> Response {
 
 async fn method_not_allowed(request: Request) -> Response {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::MethodNotAllowed,
         format!(
             "{} is not allowed on {}.",

@@ -1,16 +1,12 @@
 use std::sync::Arc;
 
 use patchbay_core::crypto::Keyring;
+use patchbay_engine::{Engine, EngineConfig, WebhookPolicy, WorkflowSettings};
 use patchbay_store::Store;
 use secrecy::SecretString;
-use tokio_util::sync::CancellationToken;
 
-use crate::metrics::Metrics;
-use crate::runtime::RuntimeCache;
 use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::tokens::RefreshGates;
 use crate::verified_tokens::VerifiedTokens;
-use crate::webhooks::WebhookPolicy;
 
 /// Settings the server needs at run time, built once by the binary.
 #[derive(Debug, Clone)]
@@ -33,7 +29,19 @@ pub struct ServerConfig {
     /// How webhooks are attempted and retried.
     pub webhooks: WebhookPolicy,
     /// The workflow queue worker and the limits of function steps.
-    pub workflows: crate::workflows::WorkflowSettings,
+    pub workflows: WorkflowSettings,
+}
+
+impl ServerConfig {
+    fn engine(&self) -> EngineConfig {
+        EngineConfig {
+            provider_timeouts: self.provider_timeouts,
+            refresh_interval: self.refresh_interval,
+            credential_check_interval: self.credential_check_interval,
+            webhooks: self.webhooks,
+            workflows: self.workflows.clone(),
+        }
+    }
 }
 
 /// What every handler can reach: one shared [`Shared`], so that the clones
@@ -53,58 +61,28 @@ impl std::ops::Deref for AppState {
 
 #[derive(Debug)]
 pub struct Shared {
-    pub store: Arc<dyn Store>,
-    pub keyring: Arc<Keyring>,
+    /// The domain: every handler's work is done by it.
+    pub engine: Engine,
     pub config: Arc<ServerConfig>,
-    pub metrics: Arc<Metrics>,
-    /// Talks to providers: token exchange, account identification.
-    pub oauth: patchbay_oauth::Client,
     /// The fake provider under `/sandbox`. Its state lives in this process
     /// only: it is a demo and test aid, not a replicated service.
     pub sandbox: Sandbox,
-    /// One gate per credential being refreshed in this process.
-    pub refresh_gates: Arc<RefreshGates>,
-    /// Forwards Proxy API requests: never follows redirects (credentials
-    /// must not travel to another origin), pools connections per host.
-    pub proxy_client: reqwest::Client,
-    /// Decoded project configurations, checked against `config_version`.
-    pub runtimes: Arc<RuntimeCache>,
     /// User tokens whose signature this process has checked.
     pub verified_tokens: Arc<VerifiedTokens>,
-    /// Cancelled when the server shuts down: long-lived responses (event
-    /// streams) and background tasks end, so graceful shutdown can finish.
-    pub shutdown: CancellationToken,
-    /// Wakes this process's queue worker when a run is queued here, so it
-    /// need not wait for its next poll.
-    pub queue: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, keyring: Keyring, config: ServerConfig) -> Self {
         Self(Arc::new(Shared {
-            store,
-            keyring: Arc::new(keyring),
-            metrics: Arc::new(Metrics::new()),
-            oauth: patchbay_oauth::Client::new(config.provider_timeouts),
+            engine: Engine::new(store, keyring, config.engine()),
             sandbox: Sandbox::new(config.sandbox.clone()),
-            refresh_gates: Arc::default(),
-            runtimes: Arc::default(),
             verified_tokens: Arc::default(),
-            shutdown: CancellationToken::new(),
-            queue: Arc::default(),
-            proxy_client: proxy_client(&config.provider_timeouts),
             config: Arc::new(config),
         }))
     }
-}
 
-fn proxy_client(timeouts: &patchbay_oauth::Timeouts) -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(timeouts.connect)
-        .pool_max_idle_per_host(64)
-        .build()
-        // Building only fails when the TLS backend cannot start, which
-        // nothing else in the process would survive either.
-        .unwrap_or_default()
+    /// The store, for handlers that only read or write records.
+    pub fn store(&self) -> &dyn Store {
+        self.engine.store().as_ref()
+    }
 }

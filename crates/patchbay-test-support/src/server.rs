@@ -107,11 +107,11 @@ impl TestServer {
         };
         adjust(&mut config);
         let state = AppState::new(store, keyring, config);
-        let refresher = refresher.then(|| patchbay_server::spawn_refresher(state.clone()));
-        let reloader = patchbay_server::spawn_keyring_reloader(state.clone(), master);
-        let worker = Some(patchbay_server::spawn_worker(state.clone()));
+        let refresher = refresher.then(|| state.engine.spawn_refresher());
+        let reloader = state.engine.spawn_keyring_reloader(master);
+        let worker = Some(state.engine.spawn_worker());
         let (stop, stopped) = oneshot::channel::<()>();
-        let webhook_sender = patchbay_server::spawn_webhook_sender(state.clone());
+        let webhook_sender = state.engine.spawn_webhook_sender();
         let task = tokio::spawn(patchbay_server::serve(
             listener,
             state.clone(),

@@ -3,10 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use patchbay_api::{ConfigApplied, ErrorBody, ErrorCode};
 use patchbay_config::{ClientSecret, ConfigErrors, ProjectConfig};
 use patchbay_core::crypto::Keyring;
@@ -20,8 +17,9 @@ use uuid::Uuid;
 
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
-use crate::secrets;
+use crate::extract::{BodyBytes, QueryParams};
 use crate::state::AppState;
+use patchbay_engine::secrets;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ApplyOptions {
@@ -156,7 +154,6 @@ async fn refuse_removing_used_integrations(
         return Ok(());
     }
     Err(ApiError::new(
-        StatusCode::CONFLICT,
         ErrorCode::IntegrationInUse,
         "The document removes integrations that still have connected accounts.",
     )
@@ -165,7 +162,6 @@ async fn refuse_removing_used_integrations(
 
 fn invalid_document(errors: ConfigErrors) -> ApiError {
     ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::ValidationFailed,
         format!(
             "The configuration document has {} error(s); nothing was changed.",
@@ -193,27 +189,14 @@ fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value, ApiError>
 pub async fn put(
     admin: ProjectAdmin,
     State(state): State<AppState>,
-    Query(options): Query<ApplyOptions>,
-    body: Result<Bytes, BytesRejection>,
+    QueryParams(options): QueryParams<ApplyOptions>,
+    BodyBytes(body): BodyBytes,
 ) -> Result<axum::Json<ConfigApplied>, ApiError> {
-    let body = body.map_err(|rejection| {
-        let code = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ErrorCode::PayloadTooLarge
-        } else {
-            ErrorCode::InvalidJson
-        };
-        ApiError::new(rejection.status(), code, rejection.body_text())
-    })?;
-    let text = std::str::from_utf8(&body).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidJson,
-            "The document is not UTF-8 text.",
-        )
-    })?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "The document is not UTF-8 text."))?;
     let applied = apply_config(
-        state.store.as_ref(),
-        &state.keyring,
+        state.store(),
+        &state.engine.keyring(),
         admin.project.id,
         text,
         options.prune,
@@ -231,7 +214,7 @@ pub async fn get(
     admin: ProjectAdmin,
     State(state): State<AppState>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let document = state.store.get_config_document(admin.project.id).await?;
+    let document = state.store().get_config_document(admin.project.id).await?;
     Ok(axum::Json(document.unwrap_or_else(
         || json!({"settings": {}, "integrations": {}, "workflows": []}),
     )))

@@ -24,9 +24,8 @@ use uuid::Uuid;
 
 use crate::auth::StreamUser;
 use crate::error::ApiError;
-use crate::events::sdk_event_name;
-use crate::runtime::ProjectRuntime;
 use crate::state::AppState;
+use patchbay_engine::events::sdk_event_name;
 
 /// Events read from the store at once.
 const PAGE: i64 = 100;
@@ -52,7 +51,7 @@ pub async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Subscribe before reading where to start: an event committed in between
     // is then announced, and read because it follows the start.
-    let notices = state.store.event_notices();
+    let notices = state.store().event_notices();
     let after = match headers.get("last-event-id") {
         Some(value) => value
             .to_str()
@@ -64,7 +63,7 @@ pub async fn stream(
             })?,
         None => {
             state
-                .store
+                .store()
                 .last_user_event_seq(user.project.id, &user.user.user_id)
                 .await?
         }
@@ -72,8 +71,8 @@ pub async fn stream(
     let follower = Follower {
         state,
         project_id: user.project.id,
-        user_id: user.user.user_id,
-        token: user.token,
+        user_id: user.0.user.user_id,
+        token: user.0.token,
         after,
         pending: VecDeque::new(),
         notices,
@@ -108,7 +107,7 @@ impl Follower {
             }
             match self
                 .state
-                .store
+                .store()
                 .list_user_events(self.project_id, &self.user_id, self.after, PAGE)
                 .await
             {
@@ -121,7 +120,7 @@ impl Follower {
                 Err(error) => tracing::warn!(%error, "event stream cannot read events"),
             }
             tokio::select! {
-                () = self.state.shutdown.cancelled() => return None,
+                () = self.state.engine.shutdown().cancelled() => return None,
                 () = wait_for_notice(&mut self.notices, self.project_id, &self.user_id) => {}
                 () = tokio::time::sleep(SAFETY_POLL) => {}
             }
@@ -150,10 +149,10 @@ impl Follower {
         else {
             return false;
         };
-        let Ok(Some(project)) = self.state.store.get_project(self.project_id).await else {
+        let Ok(Some(project)) = self.state.store().get_project(self.project_id).await else {
             return false;
         };
-        let Ok(runtime) = ProjectRuntime::load(&self.state, &project).await else {
+        let Ok(runtime) = self.state.engine.runtimes().load(&project).await else {
             return false;
         };
         runtime

@@ -15,19 +15,20 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::accounts::{
-    credential_not_found, integration_not_found, selected_credential, visible_credentials,
-};
+use patchbay_engine::EngineError;
+use patchbay_engine::accounts::{selected_credential, visible_credentials};
+use patchbay_engine::connect::{AuthorizedAccount, InstallOptions};
+use patchbay_engine::events::{self, CredentialChange, Subject};
+use patchbay_engine::runtime::{Integration, ProjectRuntime};
+use patchbay_engine::secrets::{self, CredentialSecrets};
+use patchbay_engine::user_object;
+
 use crate::auth::ConnectUser;
-use crate::connect::{self, AuthorizedAccount, InstallOptions};
 use crate::error::ApiError;
-use crate::events::{self, CredentialChange, Subject};
 use crate::extract::{JsonBody, PathParams};
 use crate::oauth_state;
-use crate::runtime::{Integration, ProjectRuntime};
-use crate::secrets::{self, CredentialSecrets};
+use crate::selection::credential_selection;
 use crate::state::AppState;
-use crate::user_object;
 
 /// How long an OAuth install may take from start to callback.
 const INSTALL_SESSION_TTL: Duration = Duration::minutes(10);
@@ -54,10 +55,8 @@ pub async fn install(
     JsonBody(request): JsonBody<InstallRequest>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse as _;
-    let runtime = ProjectRuntime::load(&state, &user.project).await?;
-    let integration = runtime
-        .integration(&path.type_or_id)
-        .ok_or_else(|| integration_not_found(&path.type_or_id))?;
+    let runtime = state.engine.runtimes().load(&user.project).await?;
+    let integration = runtime.require_integration(&path.type_or_id)?;
     let options = install_options(&state, &user, &runtime, integration, &request).await?;
     match &integration.config.provider.auth {
         ProviderAuth::OAuth2(_) => {
@@ -84,7 +83,7 @@ async fn install_options(
     request: &InstallRequest,
 ) -> Result<InstallOptions, ApiError> {
     let type_name = &integration.config.type_name;
-    let accounts = visible_credentials(state, user, runtime, Some(integration)).await?;
+    let accounts = visible_credentials(state.store(), user, runtime, Some(integration)).await?;
     let selected = match request
         .selected_credential_id
         .as_deref()
@@ -99,13 +98,12 @@ async fn install_options(
             }
             let policy = SelectionPolicy::default();
             let account = selection::select(&accounts, Some(selection), Operation::Use, policy)
-                .map_err(|_| credential_not_found())?;
+                .map_err(|_| EngineError::CredentialNotFound)?;
             Some(account.id)
         }
         None => {
             if !user.token.allows_new_credentials(type_name) {
                 return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
                     ErrorCode::Forbidden,
                     format!("This token may not connect new accounts of \"{type_name}\"."),
                 ));
@@ -115,7 +113,6 @@ async fn install_options(
                 .any(|c| c.status == patchbay_store::CredentialStatus::Valid);
             if has_valid && !request.allow_multiple_credentials {
                 return Err(ApiError::new(
-                    StatusCode::CONFLICT,
                     ErrorCode::IntegrationAlreadyInstalled,
                     format!("Integration \"{type_name}\" is already installed."),
                 ));
@@ -134,7 +131,7 @@ async fn install_options(
             .iter()
             .any(|c| c.external_id.as_deref() == Some(external_id))
         {
-            return Err(connect::external_id_taken());
+            return Err(EngineError::ExternalIdTaken.into());
         }
     }
     if let Some(url) = &request.redirect_url {
@@ -230,7 +227,7 @@ async fn start_oauth(
     let sealed_verifier = pkce.as_ref().map(|pkce| {
         use secrecy::ExposeSecret as _;
         secrets::seal_str(
-            &state.keyring,
+            &state.engine.keyring(),
             user.project.id,
             session_id,
             secrets::PKCE_VERIFIER,
@@ -250,7 +247,7 @@ async fn start_oauth(
         pkce.as_ref(),
         &ctx,
     )
-    .map_err(|err| provider_error(&err))?;
+    .map_err(|err| ApiError::provider(&err))?;
     let session = NewInstallSession {
         id: session_id,
         project_id: user.project.id,
@@ -261,7 +258,7 @@ async fn start_oauth(
         options: serde_json::to_value(&options).map_err(|_| ApiError::internal())?,
         expires_at: now() + INSTALL_SESSION_TTL,
     };
-    state.store.create_install_session(&session).await?;
+    state.store().create_install_session(&session).await?;
     Ok(InstallStarted {
         authorization_url: url.to_string(),
         install_session_id: session_id,
@@ -312,25 +309,26 @@ async fn connect_with_credentials(
     };
     if provider.verify.is_some() {
         state
-            .oauth
+            .engine
+            .oauth()
             .verify_credentials(provider, &auth, &ctx)
             .await
             .map_err(|err| match err {
                 OAuthError::Rejected { .. } | OAuthError::Provider { .. } => ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
                     ErrorCode::CredentialsRejected,
                     format!("{} rejected these credentials.", integration.config.name),
                 ),
-                other => provider_error(&other),
+                other => ApiError::provider(&other),
             })?;
     }
     let (provider_id, provider_data, vars) = match &provider.account {
         Some(_) => {
             let identity = state
-                .oauth
+                .engine
+                .oauth()
                 .identify_account(provider, &auth, &ctx)
                 .await
-                .map_err(|err| provider_error(&err))?;
+                .map_err(|err| ApiError::provider(&err))?;
             (
                 identity.provider_id,
                 Value::Object(identity.provider_data),
@@ -357,19 +355,21 @@ async fn connect_with_credentials(
         // Checked again periodically where the provider can tell.
         next_refresh_at: provider.verify.as_ref().and_then(|_| {
             let interval =
-                chrono::Duration::from_std(state.config.credential_check_interval).ok()?;
+                chrono::Duration::from_std(state.engine.credential_check_interval()).ok()?;
             Some(now() + interval)
         }),
     };
-    let connected = connect::store_account(
-        state,
-        user.project.id,
-        &user.user.user_id,
-        integration,
-        options,
-        account,
-    )
-    .await?;
+    let connected = state
+        .engine
+        .connector()
+        .store_account(
+            user.project.id,
+            &user.user.user_id,
+            integration,
+            options,
+            account,
+        )
+        .await?;
     Ok(InstallCompleted {
         credential: user_object::credential(&connected.credential, runtime),
         deduplicated: connected.deduplicated,
@@ -387,27 +387,6 @@ fn credentials_digest(fields: &Map<String, Value>) -> String {
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     )
-}
-
-/// A provider failure as Patchbay's own error: never a 500, never the
-/// provider's body (it may echo secrets).
-pub fn provider_error(err: &OAuthError) -> ApiError {
-    match err {
-        OAuthError::Timeout => ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            ErrorCode::UpstreamTimeout,
-            "The provider did not answer in time.",
-        ),
-        OAuthError::Template(message) => ApiError::validation(
-            "connection",
-            format!("The integration's URLs could not be built: {message}"),
-        ),
-        other => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            ErrorCode::UpstreamUnreachable,
-            format!("The provider could not be used: {other}"),
-        ),
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -429,14 +408,13 @@ pub async fn install_session(
 ) -> Result<axum::Json<InstallSessionView>, ApiError> {
     let not_found = || {
         ApiError::new(
-            StatusCode::NOT_FOUND,
             ErrorCode::InstallSessionNotFound,
             "Install session not found.",
         )
     };
     let id = Uuid::parse_str(&path.id).map_err(|_| not_found())?;
     let session = state
-        .store
+        .store()
         .get_install_session(user.project.id, id)
         .await?
         .filter(|s| s.user_id == user.user.user_id)
@@ -474,16 +452,14 @@ pub async fn uninstall(
     PathParams(path): PathParams<IntegrationPath>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let runtime = ProjectRuntime::load(&state, &user.project).await?;
-    let integration = runtime
-        .integration(&path.type_or_id)
-        .ok_or_else(|| integration_not_found(&path.type_or_id))?;
+    let runtime = state.engine.runtimes().load(&user.project).await?;
+    let integration = runtime.require_integration(&path.type_or_id)?;
     let credential: CredentialRecord = selected_credential(
-        &state,
+        state.store(),
         &user,
         &runtime,
         integration,
-        &headers,
+        credential_selection(&headers)?,
         Operation::Destroy,
     )
     .await?;
@@ -493,12 +469,12 @@ pub async fn uninstall(
         json!({}),
     );
     match state
-        .store
+        .store()
         .delete_credential(user.project.id, credential.id, &[event])
         .await
     {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(StoreError::NotFound) => Err(credential_not_found()),
+        Err(StoreError::NotFound) => Err(ApiError::from(EngineError::CredentialNotFound)),
         Err(err) => Err(err.into()),
     }
 }

@@ -13,12 +13,12 @@ use patchbay_store::{InstallSession, InstallStatus, StoreError, now};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Map, Value, json};
 
-use crate::connect::{self, AuthorizedAccount, Connected, InstallOptions};
+use patchbay_engine::connect::{AuthorizedAccount, Connected, InstallOptions};
+use patchbay_engine::secrets::{self, CredentialSecrets};
+
+use crate::error::ApiError;
 use crate::oauth_state;
-use crate::runtime::ProjectRuntime;
-use crate::secrets::{self, CredentialSecrets};
 use crate::state::AppState;
-use crate::tokens;
 
 /// Query parameters every provider sends; the rest (QuickBooks' `realmId`,
 /// ...) become `callback.*` for templates.
@@ -42,7 +42,7 @@ pub async fn callback(
         );
     };
     let session = match state
-        .store
+        .store()
         .consume_install_state(&oauth_state::hash(state_value))
         .await
     {
@@ -71,7 +71,7 @@ pub async fn callback(
         Err(message) => (InstallStatus::Failed, None, Some(message.as_str())),
     };
     if let Err(err) = state
-        .store
+        .store()
         .finish_install_session(session.id, status, credential_id, error)
         .await
     {
@@ -100,7 +100,7 @@ async fn fail_named_session(state: &AppState, state_value: &str) {
         return;
     };
     match state
-        .store
+        .store()
         .finish_install_session(
             session_id,
             InstallStatus::Failed,
@@ -115,7 +115,7 @@ async fn fail_named_session(state: &AppState, state_value: &str) {
 }
 
 async fn allowed_origins(state: &AppState, session: &InstallSession) -> Vec<String> {
-    match state.store.get_project(session.project_id).await {
+    match state.store().get_project(session.project_id).await {
         Ok(Some(project)) => project.settings["allowedOrigins"]
             .as_array()
             .map(|origins| {
@@ -155,14 +155,17 @@ async fn complete(
         .ok_or("The provider sent no authorization code.")?;
     let unavailable = |_| "Patchbay is temporarily unavailable; try again.".to_owned();
     let project = state
-        .store
+        .store()
         .get_project(session.project_id)
         .await
         .map_err(unavailable)?
         .ok_or("The project no longer exists.")?;
-    let runtime = ProjectRuntime::load(state, &project)
+    let runtime = state
+        .engine
+        .runtimes()
+        .load(&project)
         .await
-        .map_err(|err| err.message)?;
+        .map_err(|err| ApiError::from(err).message)?;
     let integration = runtime
         .integration_by_id(session.integration_id)
         .ok_or("The integration was removed from the project.")?;
@@ -173,7 +176,7 @@ async fn complete(
         |_| "The integration's client secret cannot be read; check the master key.".to_owned();
     let client_secret = match &integration.client_secret {
         Some(sealed) => secrets::open_str(
-            &state.keyring,
+            &state.engine.keyring(),
             project.id,
             integration.id,
             secrets::CLIENT_SECRET,
@@ -185,7 +188,7 @@ async fn complete(
     let verifier = match &session.secrets {
         Some(sealed) => Some(
             secrets::open_str(
-                &state.keyring,
+                &state.engine.keyring(),
                 project.id,
                 session.id,
                 secrets::PKCE_VERIFIER,
@@ -210,7 +213,8 @@ async fn complete(
         ..TemplateContext::default()
     };
     let tokens = state
-        .oauth
+        .engine
+        .oauth()
         .exchange_code(
             auth,
             &client,
@@ -231,7 +235,8 @@ async fn complete(
     ctx.token = tokens.public_fields.clone();
     let access_token = tokens.access_token.expose_secret();
     let identity = state
-        .oauth
+        .engine
+        .oauth()
         .identify_account(
             &integration.config.provider,
             &AccountAuth::Bearer(access_token),
@@ -261,21 +266,17 @@ async fn complete(
         }),
         valid_until,
         next_refresh_at: if tokens.refresh_token.is_some() {
-            tokens::next_refresh_at(valid_until)
+            patchbay_engine::tokens::next_refresh_at(valid_until)
         } else {
             None
         },
     };
-    connect::store_account(
-        state,
-        project.id,
-        &session.user_id,
-        integration,
-        options,
-        account,
-    )
-    .await
-    .map_err(|err| err.message)
+    state
+        .engine
+        .connector()
+        .store_account(project.id, &session.user_id, integration, options, account)
+        .await
+        .map_err(|err| ApiError::from(err).message)
 }
 
 fn describe(step: &str, err: &OAuthError) -> String {

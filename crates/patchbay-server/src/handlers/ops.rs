@@ -1,7 +1,7 @@
 //! Operations endpoints: liveness, readiness, metrics.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use patchbay_api::{ErrorBody, ErrorCode, Health, Ready};
 
@@ -21,10 +21,9 @@ pub async fn healthz() -> axum::Json<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Ready), (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Ready>, ApiError> {
-    let readiness = state.store.readiness().await?;
+    let readiness = state.store().readiness().await?;
     if !readiness.is_ready() {
         return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::NotReady,
             format!(
                 "{} migration(s) are not applied; run `patchbay migrate`.",
@@ -34,7 +33,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Ready>, 
     }
     Ok(axum::Json(Ready {
         status: "ok".to_owned(),
-        backend: state.store.backend().as_str().to_owned(),
+        backend: state.store().backend().as_str().to_owned(),
     }))
 }
 
@@ -43,11 +42,11 @@ pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Ready>, 
     responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     match state
-        .store
-        .count_pending_jobs(crate::workflows::runs::RUN_JOB)
+        .store()
+        .count_pending_jobs(patchbay_engine::workflows::runs::RUN_JOB)
         .await
     {
-        Ok(depth) => state.metrics.set_queue_depth(depth),
+        Ok(depth) => state.engine.metrics().set_queue_depth(depth),
         Err(err) => tracing::warn!(error = %err, "the queue depth could not be read"),
     }
     (
@@ -55,6 +54,6 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.engine.metrics().render(),
     )
 }

@@ -83,7 +83,7 @@ pub async fn create(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<CreateProjectRequest>,
 ) -> Result<(StatusCode, axum::Json<CreateProjectResponse>), ApiError> {
-    let created = create_project(state.store.as_ref(), &request.name).await?;
+    let created = create_project(state.store(), &request.name).await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
 }
 
@@ -107,7 +107,7 @@ pub async fn list_secret_keys(
     admin: ProjectAdmin,
     State(state): State<AppState>,
 ) -> Result<axum::Json<SecretKeyList>, ApiError> {
-    let keys = state.store.list_secret_keys(admin.project.id).await?;
+    let keys = state.store().list_secret_keys(admin.project.id).await?;
     Ok(axum::Json(SecretKeyList {
         data: keys.into_iter().map(secret_key_view).collect(),
     }))
@@ -125,7 +125,7 @@ pub async fn create_secret_key(
 ) -> Result<(StatusCode, axum::Json<CreatedSecretKey>), ApiError> {
     let key = NewSecretKey::generate();
     let record = state
-        .store
+        .store()
         .insert_secret_key(&key_record(admin.project.id, &key))
         .await?;
     Ok((
@@ -155,28 +155,21 @@ pub async fn revoke_secret_key(
     State(state): State<AppState>,
     PathParams(path): PathParams<SecretKeyPath>,
 ) -> Result<StatusCode, ApiError> {
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::SecretKeyNotFound,
-            "Secret key not found.",
-        )
-    };
+    let not_found = || ApiError::new(ErrorCode::SecretKeyNotFound, "Secret key not found.");
     let key_id = Uuid::parse_str(&path.key_id).map_err(|_| not_found())?;
-    let keys = state.store.list_secret_keys(admin.project.id).await?;
+    let keys = state.store().list_secret_keys(admin.project.id).await?;
     let active: Vec<_> = keys.iter().filter(|k| k.revoked_at.is_none()).collect();
     if !active.iter().any(|k| k.id == key_id) {
         return Err(not_found());
     }
     if active.len() == 1 {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
             ErrorCode::LastSecretKey,
             "This is the project's last active secret key; create another one first.",
         ));
     }
     match state
-        .store
+        .store()
         .revoke_secret_key(admin.project.id, key_id)
         .await
     {

@@ -1,4 +1,4 @@
-//! The Proxy API (SPEC §5): any request to the integration's API, as the
+//! The Proxy API: any request to the integration's API, as the
 //! selected account, streamed both ways.
 
 use std::time::Instant;
@@ -11,12 +11,14 @@ use patchbay_core::selection::Operation;
 use patchbay_proxy as policy;
 use url::Url;
 
-use crate::accounts::{integration_not_found, selected_credential};
+use patchbay_engine::accounts::selected_credential;
+use patchbay_engine::runtime::Integration;
+use patchbay_engine::upstream::{self, AccountRequest, REPLAY_LIMIT, ReplayableBody};
+
 use crate::auth::ConnectUser;
 use crate::error::ApiError;
-use crate::runtime::{Integration, ProjectRuntime};
+use crate::selection::credential_selection;
 use crate::state::AppState;
-use crate::upstream::{self, AccountRequest, ReplayableBody};
 
 /// Calls the integration's API as the selected account.
 #[utoipa::path(
@@ -44,17 +46,15 @@ pub async fn proxy(
         .nth(1)
         .and_then(|rest| rest.split('/').next())
         .unwrap_or("");
-    let runtime = ProjectRuntime::load(&state, &user.project).await?;
-    let integration = runtime
-        .integration(integration_type)
-        .ok_or_else(|| integration_not_found(integration_type))?;
+    let runtime = state.engine.runtimes().load(&user.project).await?;
+    let integration = runtime.require_integration(integration_type)?;
     let (parts, body) = request.into_parts();
     let credential = selected_credential(
-        &state,
+        state.store(),
         &user,
         &runtime,
         integration,
-        &parts.headers,
+        credential_selection(&parts.headers)?,
         Operation::Use,
     )
     .await?;
@@ -64,29 +64,55 @@ pub async fn proxy(
         integration,
         &credential.account_vars,
     )?;
-    let body = ReplayableBody::new(body).await?;
+    let body = replayable(body).await?;
     let headers = policy::request_headers(&parts.headers);
-    let response = upstream::call_as_account(
-        &state,
-        integration,
-        credential,
-        AccountRequest {
-            method: &parts.method,
-            target: &target,
-            headers: &headers,
-            body: &body,
-        },
-    )
-    .await;
+    let response = state
+        .engine
+        .upstream()
+        .call_as_account(
+            integration,
+            credential,
+            AccountRequest {
+                method: &parts.method,
+                target: &target,
+                headers: &headers,
+                body: &body,
+            },
+        )
+        .await
+        .map_err(ApiError::from);
     let type_name = integration.config.type_name.as_str();
     let status = match &response {
         Ok(upstream) => upstream.status(),
-        Err(error) => error.status,
+        Err(error) => error.status(),
     };
     state
-        .metrics
+        .engine
+        .metrics()
         .observe_proxy(type_name, status.as_u16(), started.elapsed());
     response.map(relay)
+}
+
+/// Keeps the body when its size is known to be small (a `Content-Length`
+/// within [`REPLAY_LIMIT`], or no body at all), so the call can be replayed
+/// after a refresh; chunked and larger bodies stream through once.
+async fn replayable(body: Body) -> Result<ReplayableBody, ApiError> {
+    match axum::body::HttpBody::size_hint(&body).upper() {
+        Some(length) if length <= REPLAY_LIMIT => {
+            let bytes = axum::body::to_bytes(body, REPLAY_LIMIT as usize)
+                .await
+                .map_err(|_| {
+                    ApiError::new(
+                        patchbay_api::ErrorCode::InvalidParameter,
+                        "The request body could not be read.",
+                    )
+                })?;
+            Ok(ReplayableBody::kept(bytes))
+        }
+        _ => Ok(ReplayableBody::streaming(reqwest::Body::wrap_stream(
+            body.into_data_stream(),
+        ))),
+    }
 }
 
 /// The upstream URL: the raw path after `/proxy/{integration}/` and the raw
@@ -100,7 +126,12 @@ fn target_url(
     let raw = uri.path();
     let marker = format!("/sdk/proxy/{type_segment}/");
     let raw_path = raw.find(&marker).map_or("", |at| &raw[at + marker.len()..]);
-    upstream::api_url(integration, account_vars, raw_path, uri.query())
+    Ok(upstream::api_url(
+        integration,
+        account_vars,
+        raw_path,
+        uri.query(),
+    )?)
 }
 
 /// The provider's answer, streamed back untouched but for hop-by-hop headers.

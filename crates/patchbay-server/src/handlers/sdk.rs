@@ -1,7 +1,7 @@
 //! The end-user API: the user object, integrations, and each account's
 //! configuration (SPEC §3).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use patchbay_api::{
     ConfigurationUpdate, Credential, ErrorBody, IntegrationMetadata, UpdateCredentialRequest,
@@ -12,21 +12,21 @@ use patchbay_store::{CredentialChanges, CredentialRecord, NewEvent, StoreError};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::accounts::{
-    integration_not_found, selected_credential, visible_credential, visible_credentials,
-};
 use crate::auth::ConnectUser;
 use crate::error::ApiError;
-use crate::events::{self, CredentialChange, Subject};
-use crate::extract::{JsonBody, PathParams};
-use crate::runtime::{Integration, ProjectRuntime, Workflow};
+use crate::extract::{JsonBody, PathParams, QueryParams};
+use crate::selection::credential_selection;
 use crate::state::AppState;
-use crate::user_object;
-use crate::workflows::enabled::queue_newly_enabled;
+use patchbay_engine::EngineError;
+use patchbay_engine::accounts::{selected_credential, visible_credential, visible_credentials};
+use patchbay_engine::events::{self, CredentialChange, Subject};
+use patchbay_engine::runtime::{Integration, ProjectRuntime, Workflow};
+use patchbay_engine::user_object;
+use patchbay_engine::workflows::enabled::queue_newly_enabled;
 
 async fn user_object_of(state: &AppState, user: &ConnectUser) -> Result<UserObject, ApiError> {
-    let runtime = ProjectRuntime::load(state, &user.project).await?;
-    let credentials = visible_credentials(state, user, &runtime, None).await?;
+    let runtime = state.engine.runtimes().load(&user.project).await?;
+    let credentials = visible_credentials(state.store(), user, &runtime, None).await?;
     Ok(user_object::user_object(
         &user.user,
         &runtime,
@@ -60,8 +60,8 @@ pub async fn update_me(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<UpdateUserRequest>,
 ) -> Result<axum::Json<UserObject>, ApiError> {
-    user.user = state
-        .store
+    user.0.user = state
+        .store()
         .upsert_user(user.project.id, &user.user.user_id, Some(&request.meta))
         .await?;
     Ok(axum::Json(user_object_of(&state, &user).await?))
@@ -76,8 +76,8 @@ pub async fn integrations(
     user: ConnectUser,
     State(state): State<AppState>,
 ) -> Result<axum::Json<Vec<IntegrationMetadata>>, ApiError> {
-    let runtime = ProjectRuntime::load(&state, &user.project).await?;
-    let credentials = visible_credentials(&state, &user, &runtime, None).await?;
+    let runtime = state.engine.runtimes().load(&user.project).await?;
+    let credentials = visible_credentials(state.store(), &user, &runtime, None).await?;
     let visible = runtime.integrations.iter().filter(|integration| {
         let ids = credentials
             .iter()
@@ -143,18 +143,14 @@ pub struct CredentialQuery {
 pub async fn credentials(
     user: ConnectUser,
     State(state): State<AppState>,
-    Query(query): Query<CredentialQuery>,
+    QueryParams(query): QueryParams<CredentialQuery>,
 ) -> Result<axum::Json<Vec<Credential>>, ApiError> {
-    let runtime = ProjectRuntime::load(&state, &user.project).await?;
+    let runtime = state.engine.runtimes().load(&user.project).await?;
     let integration = match &query.integration {
-        Some(type_or_id) => Some(
-            runtime
-                .integration(type_or_id)
-                .ok_or_else(|| integration_not_found(type_or_id))?,
-        ),
+        Some(type_or_id) => Some(runtime.require_integration(type_or_id)?),
         None => None,
     };
-    let credentials = visible_credentials(&state, &user, &runtime, integration).await?;
+    let credentials = visible_credentials(state.store(), &user, &runtime, integration).await?;
     Ok(axum::Json(
         credentials
             .iter()
@@ -180,8 +176,9 @@ pub async fn credential(
     State(state): State<AppState>,
     PathParams(path): PathParams<CredentialPath>,
 ) -> Result<axum::Json<Credential>, ApiError> {
-    let runtime = ProjectRuntime::load(&state, &user.project).await?;
-    let credential = visible_credential(&state, &user, &runtime, &path.credential_id).await?;
+    let runtime = state.engine.runtimes().load(&user.project).await?;
+    let credential =
+        visible_credential(state.store(), &user, &runtime, &path.credential_id).await?;
     Ok(axum::Json(user_object::credential(&credential, &runtime)))
 }
 
@@ -199,8 +196,9 @@ pub async fn update_credential(
     PathParams(path): PathParams<CredentialPath>,
     JsonBody(request): JsonBody<UpdateCredentialRequest>,
 ) -> Result<axum::Json<Credential>, ApiError> {
-    let runtime = ProjectRuntime::load(&state, &user.project).await?;
-    let credential = visible_credential(&state, &user, &runtime, &path.credential_id).await?;
+    let runtime = state.engine.runtimes().load(&user.project).await?;
+    let credential =
+        visible_credential(state.store(), &user, &runtime, &path.credential_id).await?;
     let integration = runtime
         .integration_by_id(credential.integration_id)
         .ok_or_else(ApiError::internal)?;
@@ -213,7 +211,7 @@ pub async fn update_credential(
     changes.external_id = request.external_id;
     let updated = apply_changes(&state, &credential, &changes, &events).await?;
     queue_newly_enabled(
-        &state,
+        state.engine.workflows(),
         Some(&credential.configuration.workflow_settings),
         &updated,
     )
@@ -266,15 +264,22 @@ async fn set_workflow_enabled(
     headers: &HeaderMap,
     enabled: bool,
 ) -> Result<axum::Json<Credential>, ApiError> {
-    let runtime = ProjectRuntime::load(state, &user.project).await?;
+    let runtime = state.engine.runtimes().load(&user.project).await?;
     let workflow = runtime
         .workflow(workflow_id)
         .ok_or_else(|| workflow_not_found(workflow_id))?;
     let integration = runtime
         .integration_by_id(workflow.integration_id)
         .ok_or_else(ApiError::internal)?;
-    let credential =
-        selected_credential(state, user, &runtime, integration, headers, Operation::Use).await?;
+    let credential = selected_credential(
+        state.store(),
+        user,
+        &runtime,
+        integration,
+        credential_selection(headers)?,
+        Operation::Use,
+    )
+    .await?;
     let mut states = credential.configuration.workflow_settings.clone();
     set_workflow_state(&mut states, workflow, Some(enabled), None);
     let changes = CredentialChanges {
@@ -285,7 +290,7 @@ async fn set_workflow_enabled(
     let event = events::workflow_state_changed(subject, workflow_id, Some(enabled), None);
     let updated = apply_changes(state, &credential, &changes, &[event]).await?;
     queue_newly_enabled(
-        state,
+        state.engine.workflows(),
         Some(&credential.configuration.workflow_settings),
         &updated,
     )
@@ -295,7 +300,6 @@ async fn set_workflow_enabled(
 
 pub fn workflow_not_found(id: &str) -> ApiError {
     ApiError::new(
-        axum::http::StatusCode::NOT_FOUND,
         patchbay_api::ErrorCode::WorkflowNotFound,
         format!("Workflow \"{id}\" does not exist in this project."),
     )
@@ -409,17 +413,16 @@ async fn apply_changes(
     events: &[NewEvent],
 ) -> Result<CredentialRecord, ApiError> {
     match state
-        .store
+        .store()
         .update_credential(credential.project_id, credential.id, changes, events)
         .await
     {
         Ok(updated) => Ok(updated),
         Err(StoreError::Conflict { .. }) => Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
             patchbay_api::ErrorCode::ExternalIdTaken,
             "Another account of this integration already has that externalId.",
         )),
-        Err(StoreError::NotFound) => Err(crate::accounts::credential_not_found()),
+        Err(StoreError::NotFound) => Err(ApiError::from(EngineError::CredentialNotFound)),
         Err(err) => Err(err.into()),
     }
 }

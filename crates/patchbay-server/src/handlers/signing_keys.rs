@@ -33,12 +33,8 @@ pub async fn add_signing_key(
     kid: Option<String>,
 ) -> Result<SigningKeyView, ApiError> {
     let algorithm = inspect_public_key(public_key_pem).map_err(|err| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidSigningKey,
-            err.to_string(),
-        )
-        .with_meta(serde_json::json!({ "field": "publicKeyPem" }))
+        ApiError::new(ErrorCode::InvalidSigningKey, err.to_string())
+            .with_meta(serde_json::json!({ "field": "publicKeyPem" }))
     })?;
     let kid = kid.unwrap_or_else(|| Uuid::new_v4().to_string());
     if kid.is_empty() || kid.len() > MAX_KID_LEN || kid.chars().any(char::is_control) {
@@ -56,7 +52,6 @@ pub async fn add_signing_key(
     match store.insert_signing_key(&key).await {
         Ok(record) => Ok(view(record)),
         Err(StoreError::Conflict { .. }) => Err(ApiError::new(
-            StatusCode::CONFLICT,
             ErrorCode::SigningKeyTaken,
             format!(
                 "This project already has a signing key with kid \"{}\".",
@@ -79,7 +74,7 @@ pub async fn create(
     JsonBody(request): JsonBody<AddSigningKeyRequest>,
 ) -> Result<(StatusCode, axum::Json<SigningKeyView>), ApiError> {
     let key = add_signing_key(
-        state.store.as_ref(),
+        state.store(),
         admin.project.id,
         &request.public_key_pem,
         request.kid,
@@ -97,7 +92,7 @@ pub async fn list(
     admin: ProjectAdmin,
     State(state): State<AppState>,
 ) -> Result<axum::Json<SigningKeyList>, ApiError> {
-    let keys = state.store.list_signing_keys(admin.project.id).await?;
+    let keys = state.store().list_signing_keys(admin.project.id).await?;
     Ok(axum::Json(SigningKeyList {
         data: keys.into_iter().map(view).collect(),
     }))
@@ -119,13 +114,12 @@ pub async fn revoke(
     PathParams(path): PathParams<SigningKeyPath>,
 ) -> Result<StatusCode, ApiError> {
     match state
-        .store
+        .store()
         .revoke_signing_key(admin.project.id, &path.kid)
         .await
     {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
             ErrorCode::SigningKeyNotFound,
             "Signing key not found.",
         )),

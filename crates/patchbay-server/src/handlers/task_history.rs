@@ -1,8 +1,7 @@
 //! Task History (SPEC §6): every run, with the credential it ran for, in
 //! pages of 100, newest first.
 
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use patchbay_api::{
     ErrorBody, ErrorCode, ExecutionPage, ExecutionStep, StepStatus, WorkflowExecution,
@@ -11,11 +10,9 @@ use patchbay_store::{ExecutionFilter, ExecutionRecord, ExecutionStatus, StepReco
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::accounts::integration_not_found;
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
-use crate::extract::PathParams;
-use crate::runtime::ProjectRuntime;
+use crate::extract::{PathParams, QueryParams};
 use crate::state::AppState;
 
 const PAGE: i64 = 100;
@@ -34,11 +31,7 @@ pub struct ExecutionQuery {
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        ErrorCode::InvalidParameter,
-        message,
-    )
+    ApiError::new(ErrorCode::InvalidParameter, message)
 }
 
 fn date(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -77,17 +70,12 @@ fn decode_cursor(text: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
 pub async fn list(
     admin: ProjectAdmin,
     State(state): State<AppState>,
-    Query(query): Query<ExecutionQuery>,
+    QueryParams(query): QueryParams<ExecutionQuery>,
 ) -> Result<axum::Json<ExecutionPage>, ApiError> {
     let integration_id = match &query.integration {
         Some(type_or_id) => {
-            let runtime = ProjectRuntime::load(&state, &admin.project).await?;
-            Some(
-                runtime
-                    .integration(type_or_id)
-                    .ok_or_else(|| integration_not_found(type_or_id))?
-                    .id,
-            )
+            let runtime = state.engine.runtimes().load(&admin.project).await?;
+            Some(runtime.require_integration(type_or_id)?.id)
         }
         None => None,
     };
@@ -122,7 +110,7 @@ pub async fn list(
         limit: PAGE + 1,
     };
     let mut records = state
-        .store
+        .store()
         .list_executions(admin.project.id, &filter)
         .await?;
     let more = records.len() > PAGE as usize;
@@ -153,14 +141,13 @@ pub async fn get(
 ) -> Result<axum::Json<WorkflowExecution>, ApiError> {
     let not_found = || {
         ApiError::new(
-            StatusCode::NOT_FOUND,
             ErrorCode::ExecutionNotFound,
             "Workflow execution not found.",
         )
     };
     let id = Uuid::parse_str(&path.execution_id).map_err(|_| not_found())?;
     let (record, steps) = state
-        .store
+        .store()
         .get_execution(admin.project.id, id)
         .await?
         .ok_or_else(not_found)?;

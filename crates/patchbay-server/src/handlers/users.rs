@@ -1,19 +1,18 @@
 //! The admin view of end users and their accounts.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use patchbay_api::{CredentialList, ErrorBody, ErrorCode, UserObject};
 use patchbay_store::{CredentialFilter, CredentialStatus, StoreError};
 use serde::Deserialize;
 
-use crate::accounts::{credential_not_found, integration_not_found};
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
-use crate::events::{self, CredentialChange, Subject};
-use crate::extract::PathParams;
-use crate::runtime::ProjectRuntime;
+use crate::extract::{PathParams, QueryParams};
 use crate::state::AppState;
-use crate::user_object;
+use patchbay_engine::EngineError;
+use patchbay_engine::events::{self, CredentialChange, Subject};
+use patchbay_engine::user_object;
 
 #[derive(Debug, Deserialize)]
 pub struct UserPath {
@@ -34,22 +33,16 @@ pub async fn user(
 ) -> Result<axum::Json<UserObject>, ApiError> {
     let project_id = admin.project.id;
     let user = state
-        .store
+        .store()
         .get_user(project_id, &path.user_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                ErrorCode::UserNotFound,
-                "User not found.",
-            )
-        })?;
-    let runtime = ProjectRuntime::load(&state, &admin.project).await?;
+        .ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "User not found."))?;
+    let runtime = state.engine.runtimes().load(&admin.project).await?;
     let filter = CredentialFilter {
         user_id: Some(user.user_id.clone()),
         ..Default::default()
     };
-    let credentials = state.store.list_credentials(project_id, &filter).await?;
+    let credentials = state.store().list_credentials(project_id, &filter).await?;
     Ok(axum::Json(user_object::user_object(
         &user,
         &runtime,
@@ -76,22 +69,16 @@ pub struct CredentialQuery {
 pub async fn credentials(
     admin: ProjectAdmin,
     State(state): State<AppState>,
-    Query(query): Query<CredentialQuery>,
+    QueryParams(query): QueryParams<CredentialQuery>,
 ) -> Result<axum::Json<CredentialList>, ApiError> {
-    let runtime = ProjectRuntime::load(&state, &admin.project).await?;
+    let runtime = state.engine.runtimes().load(&admin.project).await?;
     let integration_id = match &query.integration {
-        Some(type_or_id) => Some(
-            runtime
-                .integration(type_or_id)
-                .ok_or_else(|| integration_not_found(type_or_id))?
-                .id,
-        ),
+        Some(type_or_id) => Some(runtime.require_integration(type_or_id)?.id),
         None => None,
     };
     let status = match &query.status {
         Some(text) => Some(CredentialStatus::parse(text).ok_or_else(|| {
             ApiError::new(
-                StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidParameter,
                 "status must be PENDING, VALID or INVALID.",
             )
@@ -104,7 +91,7 @@ pub async fn credentials(
         status,
     };
     let credentials = state
-        .store
+        .store()
         .list_credentials(admin.project.id, &filter)
         .await?;
     Ok(axum::Json(CredentialList {
@@ -131,13 +118,14 @@ pub async fn delete_credential(
     State(state): State<AppState>,
     PathParams(path): PathParams<CredentialPath>,
 ) -> Result<StatusCode, ApiError> {
-    let id = uuid::Uuid::parse_str(&path.credential_id).map_err(|_| credential_not_found())?;
+    let id = uuid::Uuid::parse_str(&path.credential_id)
+        .map_err(|_| ApiError::from(EngineError::CredentialNotFound))?;
     let credential = state
-        .store
+        .store()
         .get_credential(admin.project.id, id)
         .await?
-        .ok_or_else(credential_not_found)?;
-    let runtime = ProjectRuntime::load(&state, &admin.project).await?;
+        .ok_or(EngineError::CredentialNotFound)?;
+    let runtime = state.engine.runtimes().load(&admin.project).await?;
     let type_name = runtime
         .integration_by_id(credential.integration_id)
         .map_or("", |i| i.config.type_name.as_str());
@@ -147,12 +135,12 @@ pub async fn delete_credential(
         serde_json::json!({}),
     );
     match state
-        .store
+        .store()
         .delete_credential(admin.project.id, id, &[event])
         .await
     {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(StoreError::NotFound) => Err(credential_not_found()),
+        Err(StoreError::NotFound) => Err(ApiError::from(EngineError::CredentialNotFound)),
         Err(err) => Err(err.into()),
     }
 }

@@ -1,6 +1,6 @@
 //! Webhook endpoints and their delivery log (admin API, SPEC §7).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use patchbay_api::{
     CreateWebhookEndpointRequest, CreatedWebhookEndpoint, ErrorBody, ErrorCode,
@@ -16,18 +16,17 @@ use uuid::Uuid;
 
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, PathParams};
-use crate::keyring::WEBHOOK_SECRET;
-use crate::secrets;
+use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
-use crate::webhooks::generate_secret;
+use patchbay_engine::secrets;
+use patchbay_engine::secrets::WEBHOOK_SECRET;
+use patchbay_engine::webhooks::generate_secret;
 
 /// Deliveries per page of the log.
 const PAGE: i64 = 100;
 
 fn endpoint_not_found() -> ApiError {
     ApiError::new(
-        StatusCode::NOT_FOUND,
         ErrorCode::WebhookEndpointNotFound,
         "Webhook endpoint not found.",
     )
@@ -35,7 +34,6 @@ fn endpoint_not_found() -> ApiError {
 
 fn delivery_not_found() -> ApiError {
     ApiError::new(
-        StatusCode::NOT_FOUND,
         ErrorCode::WebhookDeliveryNotFound,
         "Webhook delivery not found.",
     )
@@ -126,9 +124,15 @@ pub async fn create(
         project_id,
         url: request.url,
         event_types,
-        secret: secrets::seal_str(&state.keyring, project_id, id, WEBHOOK_SECRET, &secret),
+        secret: secrets::seal_str(
+            &state.engine.keyring(),
+            project_id,
+            id,
+            WEBHOOK_SECRET,
+            &secret,
+        ),
     };
-    let created = state.store.create_webhook_endpoint(&endpoint).await?;
+    let created = state.store().create_webhook_endpoint(&endpoint).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedWebhookEndpoint {
@@ -146,7 +150,10 @@ pub async fn list(
     admin: ProjectAdmin,
     State(state): State<AppState>,
 ) -> Result<axum::Json<WebhookEndpointList>, ApiError> {
-    let endpoints = state.store.list_webhook_endpoints(admin.project.id).await?;
+    let endpoints = state
+        .store()
+        .list_webhook_endpoints(admin.project.id)
+        .await?;
     Ok(axum::Json(WebhookEndpointList {
         data: endpoints.into_iter().map(view).collect(),
     }))
@@ -177,7 +184,7 @@ pub async fn get(
     PathParams(path): PathParams<EndpointPath>,
 ) -> Result<axum::Json<WebhookEndpoint>, ApiError> {
     let endpoint = state
-        .store
+        .store()
         .get_webhook_endpoint(admin.project.id, path.id()?)
         .await?
         .ok_or_else(endpoint_not_found)?;
@@ -199,7 +206,7 @@ pub async fn update(
     JsonBody(request): JsonBody<UpdateWebhookEndpointRequest>,
 ) -> Result<axum::Json<WebhookEndpoint>, ApiError> {
     let updated = state
-        .store
+        .store()
         .set_webhook_endpoint_disabled(admin.project.id, path.id()?, request.disabled)
         .await
         .map_err(|err| match err {
@@ -221,7 +228,7 @@ pub async fn delete(
     PathParams(path): PathParams<EndpointPath>,
 ) -> Result<StatusCode, ApiError> {
     state
-        .store
+        .store()
         .delete_webhook_endpoint(admin.project.id, path.id()?)
         .await
         .map_err(|err| match err {
@@ -250,12 +257,12 @@ pub async fn deliveries(
     admin: ProjectAdmin,
     State(state): State<AppState>,
     PathParams(path): PathParams<EndpointPath>,
-    Query(query): Query<DeliveryQuery>,
+    QueryParams(query): QueryParams<DeliveryQuery>,
 ) -> Result<axum::Json<WebhookDeliveryPage>, ApiError> {
     let project_id = admin.project.id;
     let endpoint_id = path.id()?;
     if state
-        .store
+        .store()
         .get_webhook_endpoint(project_id, endpoint_id)
         .await?
         .is_none()
@@ -283,7 +290,7 @@ pub async fn deliveries(
         limit: PAGE + 1,
     };
     let mut records = state
-        .store
+        .store()
         .list_webhook_deliveries(project_id, endpoint_id, &filter)
         .await?;
     let more = records.len() > PAGE as usize;
@@ -319,7 +326,7 @@ pub async fn replay(
 ) -> Result<(StatusCode, axum::Json<WebhookDelivery>), ApiError> {
     let id = Uuid::parse_str(&path.delivery_id).map_err(|_| delivery_not_found())?;
     let replayed = state
-        .store
+        .store()
         .replay_webhook_delivery(admin.project.id, id)
         .await
         .map_err(|err| match err {

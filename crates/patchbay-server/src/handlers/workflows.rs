@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use patchbay_api::{AppEventAccepted, AppEventRequest, ErrorBody, ErrorCode, TriggerAccepted};
@@ -16,14 +16,17 @@ use patchbay_store::{CredentialRecord, ExecutionStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::accounts::{self, selected_credential, visible_credentials};
+use patchbay_engine::EngineError;
+use patchbay_engine::accounts::{selected_credential, visible_credentials};
+use patchbay_engine::runtime::Workflow;
+use patchbay_engine::workflows::executor::{CustomResponse, RunTarget};
+use patchbay_engine::workflows::runs;
+
 use crate::auth::ConnectUser;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, PathParams};
-use crate::runtime::{ProjectRuntime, Workflow};
+use crate::extract::{BodyBytes, JsonBody, PathParams, QueryParams};
+use crate::selection::credential_selection;
 use crate::state::AppState;
-use crate::workflows::engine::{CustomResponse, RunTarget};
-use crate::workflows::runs;
 
 /// How long a request trigger waits for its run to reach the `response`
 /// step.
@@ -50,17 +53,17 @@ pub async fn trigger(
     user: ConnectUser,
     State(state): State<AppState>,
     PathParams(path): PathParams<TriggerPath>,
-    Query(query): Query<BTreeMap<String, String>>,
+    QueryParams(query): QueryParams<BTreeMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
-    let runtime = ProjectRuntime::load(&state, &user.project).await?;
+    let selection = credential_selection(&headers)?;
+    let runtime = state.engine.runtimes().load(&user.project).await?;
     let workflow = runtime
         .workflow(&path.workflow_id)
         .ok_or_else(|| crate::handlers::sdk::workflow_not_found(&path.workflow_id))?;
     if workflow.config.trigger.trigger_type() != TriggerType::Request {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
             ErrorCode::WorkflowTriggerMismatch,
             format!(
                 "Workflow \"{}\" has a `{}` trigger; only `request` workflows run from this endpoint.",
@@ -73,11 +76,11 @@ pub async fn trigger(
         .integration_by_id(workflow.integration_id)
         .ok_or_else(ApiError::internal)?;
     let credential = selected_credential(
-        &state,
+        state.store(),
         &user,
         &runtime,
         integration,
-        &headers,
+        selection,
         Operation::Use,
     )
     .await?;
@@ -97,13 +100,13 @@ pub async fn trigger(
         user: user.user.clone(),
     };
     if !workflow.config.has_response_step() {
-        let execution_id = runs::enqueue(&state, &target, trigger, None)
+        let execution_id = runs::enqueue(state.engine.workflows(), &target, trigger, None)
             .await?
             .ok_or_else(ApiError::internal)?;
-        state.queue.notify_one();
+        state.engine.workflows().wake_worker();
         return Ok(accepted(execution_id));
     }
-    let run = runs::start_inline(&state, target, trigger).await?;
+    let run = runs::start_inline(state.engine.workflows(), target, trigger).await?;
     let execution_id = run.execution_id;
     let answer = tokio::time::timeout(RESPONSE_DEADLINE, async {
         match run.response.await {
@@ -118,20 +121,18 @@ pub async fn trigger(
         Ok(Err(Some(ExecutionStatus::Succeeded))) => Ok(accepted(execution_id)),
         Ok(Err(_)) => {
             let error = state
-                .store
+                .store()
                 .get_execution(user.project.id, execution_id)
                 .await?
                 .and_then(|(record, _)| record.error)
                 .unwrap_or_else(|| "the run failed".to_owned());
             Err(ApiError::new(
-                StatusCode::BAD_GATEWAY,
                 ErrorCode::WorkflowFailed,
                 format!("The workflow failed before its response step: {error}"),
             )
             .with_meta(json!({ "executionId": execution_id, "error": error })))
         }
         Err(_) => Err(ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
             ErrorCode::WorkflowTimeout,
             format!(
                 "The workflow did not reach its response step within {} seconds; it goes on.",
@@ -144,7 +145,6 @@ pub async fn trigger(
 
 fn not_enabled(workflow: &Workflow, credential: &CredentialRecord) -> ApiError {
     ApiError::new(
-        StatusCode::BAD_REQUEST,
         ErrorCode::WorkflowNotEnabled,
         format!(
             "Workflow \"{}\" is not enabled for this account.",
@@ -214,20 +214,11 @@ pub async fn app_event(
     if event.name.trim().is_empty() {
         return Err(ApiError::validation("name", "name must not be empty."));
     }
-    let runtime = ProjectRuntime::load(&state, &user.project).await?;
-    let accounts = visible_credentials(&state, &user, &runtime, None).await?;
-    let selection = match headers.get(accounts::CREDENTIAL_HEADER) {
-        Some(value) => Some(
-            value
-                .to_str()
-                .map_err(|_| accounts::credential_not_found())?
-                .trim(),
-        ),
-        None => None,
-    };
+    let runtime = state.engine.runtimes().load(&user.project).await?;
+    let accounts = visible_credentials(state.store(), &user, &runtime, None).await?;
     // Only the selected account runs, when one is named: it must be one of
     // the user's, of any integration.
-    let selected = match selection.filter(|s| !s.is_empty()) {
+    let selected = match credential_selection(&headers)? {
         Some(selection) => Some(
             selection::select(
                 &accounts,
@@ -237,7 +228,7 @@ pub async fn app_event(
                     require_explicit: false,
                 },
             )
-            .map_err(|_| accounts::credential_not_found())?
+            .map_err(|_| EngineError::CredentialNotFound)?
             .id,
         ),
         None => None,
@@ -264,13 +255,15 @@ pub async fn app_event(
                 credential: account.clone(),
                 user: user.user.clone(),
             };
-            if let Some(id) = runs::enqueue(&state, &target, trigger.clone(), None).await? {
+            if let Some(id) =
+                runs::enqueue(state.engine.workflows(), &target, trigger.clone(), None).await?
+            {
                 execution_ids.push(id);
             }
         }
     }
     if !execution_ids.is_empty() {
-        state.queue.notify_one();
+        state.engine.workflows().wake_worker();
     }
     Ok((
         StatusCode::CREATED,

@@ -15,7 +15,7 @@ async fn stored_client_secret(
     let id = integration_id(server, project, type_name).await;
     let integrations = server
         .state
-        .store
+        .store()
         .list_integrations(project.id)
         .await
         .unwrap();
@@ -35,7 +35,16 @@ async fn stored_client_secret(
         record_id: &id.to_string(),
         field: "client_secret",
     };
-    String::from_utf8(server.state.keyring.decrypt(aad, &sealed).unwrap().to_vec()).unwrap()
+    String::from_utf8(
+        server
+            .state
+            .engine
+            .keyring()
+            .decrypt(aad, &sealed)
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap()
 }
 
 async fn the_document_reads_back_masked_and_reapplies(db: TestDb) {
@@ -106,7 +115,7 @@ async fn a_broken_document_changes_nothing_and_names_the_path(db: TestDb) {
     );
     let project_view = server
         .state
-        .store
+        .store()
         .get_project(project.id)
         .await
         .unwrap()
@@ -192,7 +201,7 @@ async fn removing_an_integration_with_accounts_takes_prune(db: TestDb) {
     assert!(
         server
             .state
-            .store
+            .store()
             .get_credential(project.id, account.id)
             .await
             .unwrap()
@@ -208,7 +217,7 @@ async fn removing_an_integration_with_accounts_takes_prune(db: TestDb) {
     assert!(
         server
             .state
-            .store
+            .store()
             .get_credential(project.id, account.id)
             .await
             .unwrap()

@@ -55,7 +55,7 @@ impl Setup {
     async fn credentials(&self) -> usize {
         self.server
             .state
-            .store
+            .store()
             .list_credentials(self.project.id, &Default::default())
             .await
             .unwrap()

@@ -267,7 +267,7 @@ async fn api_keys_are_verified_before_anything_is_stored(db: TestDb) {
     );
     let none = server
         .state
-        .store
+        .store()
         .list_credentials(project.id, &Default::default())
         .await
         .unwrap();

@@ -1,4 +1,5 @@
-use patchbay_test_support::{ADMIN_TOKEN, TestDb, TestServer, backend_tests};
+use patchbay_api::ErrorCode;
+use patchbay_test_support::{ADMIN_TOKEN, TestDb, TestProject, TestServer, backend_tests};
 use reqwest::Method;
 
 use crate::http::{call, reply};
@@ -24,12 +25,13 @@ async fn malformed_bodies_get_json_errors(db: TestDb) {
     post_raw(&server, json, b"{\"name\": ".to_vec())
         .await
         .assert_error(400, "invalid_json");
+    // Well-formed JSON of the wrong shape breaks a rule of the endpoint.
     post_raw(&server, json, b"{\"name\": 42}".to_vec())
         .await
-        .assert_error(422, "invalid_json");
+        .assert_error(422, "validation_failed");
     post_raw(&server, json, b"{\"name\": \"x\", \"extra\": 1}".to_vec())
         .await
-        .assert_error(422, "invalid_json");
+        .assert_error(422, "validation_failed");
     post_raw(&server, json, vec![0xff, 0xfe, 0x00])
         .await
         .assert_error(400, "invalid_json");
@@ -73,7 +75,118 @@ async fn unknown_routes_and_methods_get_json_errors(db: TestDb) {
         .assert_error(405, "method_not_allowed");
 }
 
+async fn bad_query_strings_and_oversized_bodies_get_json_errors(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    let client = reqwest::Client::new();
+    let config = format!("/api/v1/projects/{}/config?prune=maybe", project.id);
+    let reply = crate::http::reply(
+        client
+            .put(server.url(&config))
+            .bearer_auth(&project.secret_key)
+            .body("integrations: {}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    reply.assert_error(400, "invalid_parameter");
+    let list = format!(
+        "/api/v1/projects/{}/task-history/workflow-executions?userId=a&userId=b",
+        project.id
+    );
+    call(
+        Method::GET,
+        &server.url(&list),
+        Some(&project.secret_key),
+        None,
+    )
+    .await
+    .assert_error(400, "invalid_parameter");
+
+    // A trigger body over the 2 MiB limit, from an authenticated user.
+    let token = project.signer.mint("ada").unwrap();
+    let trigger = format!("/projects/{}/sdk/triggers/anything", project.id);
+    let reply = crate::http::reply(
+        client
+            .post(server.url(&trigger))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(vec![b' '; 3 * 1024 * 1024])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    reply.assert_error(413, "payload_too_large");
+}
+
+/// Two `X-Paragon-Credential` headers are ambiguous wherever an account is
+/// selected: the proxy, uninstalling, and request and app-event triggers.
+async fn two_credential_headers_are_refused_everywhere(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    let token = project.signer.mint("ada").unwrap();
+    let pid = project.id;
+    let client = reqwest::Client::new();
+    for (method, path) in [
+        (
+            Method::GET,
+            format!("/projects/{pid}/sdk/proxy/crm/contacts"),
+        ),
+        (
+            Method::DELETE,
+            format!("/projects/{pid}/sdk/integrations/crm"),
+        ),
+        (
+            Method::POST,
+            format!("/projects/{pid}/sdk/triggers/anything"),
+        ),
+        (Method::POST, format!("/projects/{pid}/sdk/events/trigger")),
+    ] {
+        let reply = crate::http::reply(
+            client
+                .request(method, server.url(&path))
+                .bearer_auth(&token)
+                .header("x-paragon-credential", "ext:one")
+                .header("x-paragon-credential", "ext:two")
+                .json(&serde_json::json!({ "name": "event", "payload": {} }))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        // The project has no integrations: only the header can make this a 400.
+        assert_eq!(reply.status, 400, "{path}: {:?}", reply.body);
+        reply.assert_error(400, "invalid_parameter");
+    }
+}
+
+/// Every error code answers with one status, and docs/api.md's table of
+/// codes says which: the two cannot drift apart.
+#[test]
+fn every_error_code_has_one_status_and_a_documented_row() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/api.md")).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for code in ErrorCode::ALL {
+        let name = match code {
+            ErrorCode::UnauthorizedToken(_) => "unauthorized_*",
+            other => other.as_str(),
+        };
+        assert!(seen.insert(name), "{name} is listed twice");
+        let row = format!("| `{name}` | {} |", code.status());
+        assert!(
+            docs.lines().any(|line| line.starts_with(&row)),
+            "docs/api.md has no row `{row}`"
+        );
+        assert!((400..600).contains(&code.status()), "{name}");
+    }
+}
+
 backend_tests!(
     malformed_bodies_get_json_errors,
-    unknown_routes_and_methods_get_json_errors
+    unknown_routes_and_methods_get_json_errors,
+    bad_query_strings_and_oversized_bodies_get_json_errors,
+    two_credential_headers_are_refused_everywhere
 );

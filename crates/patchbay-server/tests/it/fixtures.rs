@@ -15,7 +15,7 @@ pub fn access_token_of(provider_id: &str) -> String {
 pub async fn integration_id(server: &TestServer, project: &TestProject, type_name: &str) -> Uuid {
     let integrations = server
         .state
-        .store
+        .store()
         .list_integrations(project.id)
         .await
         .unwrap();
@@ -37,7 +37,7 @@ pub async fn connect(
 ) -> CredentialRecord {
     let id = Uuid::new_v4();
     let tokens = json!({"accessToken": access_token_of(provider_id)}).to_string();
-    let sealed = server.state.keyring.encrypt(
+    let sealed = server.state.engine.keyring().encrypt(
         Aad {
             project_id: project.id,
             record_id: &id.to_string(),
@@ -62,7 +62,7 @@ pub async fn connect(
     };
     let created = server
         .state
-        .store
+        .store()
         .insert_credential(&credential, &[])
         .await
         .unwrap();

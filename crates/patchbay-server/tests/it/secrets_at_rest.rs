@@ -72,7 +72,7 @@ async fn no_secret_is_stored_in_the_clear(db: TestDb) {
     let mut needles = vec![API_KEY.to_owned(), CLIENT_SECRET.to_owned()];
     for credential in server
         .state
-        .store
+        .store()
         .list_credentials(project.id, &Default::default())
         .await
         .unwrap()
@@ -85,7 +85,8 @@ async fn no_secret_is_stored_in_the_clear(db: TestDb) {
         };
         let opened = server
             .state
-            .keyring
+            .engine
+            .keyring()
             .decrypt(aad, credential.secrets.as_deref().unwrap())
             .unwrap();
         let secrets: Value = serde_json::from_slice(&opened).unwrap();

@@ -86,7 +86,7 @@ async fn until(
 async fn assert_invalidation_recorded(server: &TestServer, project_id: Uuid, id: Uuid) {
     let events = server
         .state
-        .store
+        .store()
         .list_user_events(project_id, "ada", 0, 100)
         .await
         .unwrap();

@@ -114,7 +114,7 @@ async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) ->
 /// schedule.
 async fn schedules_run_once_per_occurrence_and_enabled_account(db: TestDb) {
     let s = setup(&db).await;
-    let replica = patchbay_server::spawn_worker(s.server.state.clone());
+    let replica = s.server.state.engine.spawn_worker();
     let a = connect(&s.ada, "acct_ada").await;
     connect(&s.ada, "acct_grace").await;
     s.ada

@@ -14,6 +14,7 @@
 //! 3. every other key is retired. Retired keys stay loaded and readable, they
 //!    never seal again.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use patchbay_core::crypto::{Aad, CryptoError, Keyring, MasterKey, key_id_of};
@@ -21,7 +22,6 @@ use patchbay_store::{DataKeyRecord, SealedColumn, Store, StoreError};
 use uuid::Uuid;
 
 use crate::secrets;
-use crate::state::AppState;
 
 /// How often every server re-reads the data keys.
 pub const KEYRING_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
@@ -29,9 +29,6 @@ pub const KEYRING_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
 /// How long key rotation waits after publishing a key, so that every server
 /// has reloaded: two reload intervals and a margin.
 pub const ROTATION_SETTLE: Duration = Duration::from_secs(5);
-
-/// The associated-data field of `webhook_endpoints.secret`.
-pub const WEBHOOK_SECRET: &str = "webhook_secret";
 
 /// Full passes over the sealed columns before rotation gives up: each pass
 /// only has to redo rows rewritten concurrently by a server that had not yet
@@ -106,15 +103,19 @@ pub async fn reload_keyring(
 
 /// Reloads the server's keyring every [`KEYRING_RELOAD_INTERVAL`], so a
 /// rotated data key is used without a restart. Abort the handle to stop it.
-pub fn spawn_keyring_reloader(state: AppState, master: MasterKey) -> tokio::task::JoinHandle<()> {
+pub fn spawn_keyring_reloader(
+    store: Arc<dyn Store>,
+    keyring: Arc<Keyring>,
+    master: MasterKey,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(KEYRING_RELOAD_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match reload_keyring(state.store.as_ref(), &master, &state.keyring).await {
+            match reload_keyring(store.as_ref(), &master, &keyring).await {
                 Ok(true) => tracing::info!(
-                    active = %state.keyring.active_key_id(),
+                    active = %keyring.active_key_id(),
                     "keyring reloaded: new data keys taken in"
                 ),
                 Ok(false) => {}
@@ -198,7 +199,7 @@ fn field_of(column: SealedColumn) -> &'static str {
         SealedColumn::CredentialSecrets => secrets::CREDENTIAL_SECRETS,
         SealedColumn::IntegrationClientSecret => secrets::CLIENT_SECRET,
         SealedColumn::InstallSessionSecrets => secrets::PKCE_VERIFIER,
-        SealedColumn::WebhookEndpointSecret => WEBHOOK_SECRET,
+        SealedColumn::WebhookEndpointSecret => secrets::WEBHOOK_SECRET,
     }
 }
 

@@ -19,9 +19,12 @@ use standardwebhooks::Webhook;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::keyring::WEBHOOK_SECRET;
-use crate::secrets;
-use crate::state::AppState;
+use patchbay_core::crypto::Keyring;
+use patchbay_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use crate::secrets::{self, WEBHOOK_SECRET};
 
 /// How deliveries are attempted and retried.
 #[derive(Debug, Clone, Copy)]
@@ -88,14 +91,25 @@ pub fn generate_secret() -> String {
     )
 }
 
+/// What sending webhooks needs.
+#[derive(Debug, Clone)]
+pub struct WebhookSender {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) keyring: Arc<Keyring>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) policy: WebhookPolicy,
+    /// The sender stops when this is cancelled.
+    pub(crate) shutdown: CancellationToken,
+}
+
 /// Starts the sender; it stops with the server's shutdown.
-pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+pub fn spawn(sender: WebhookSender) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut notices = state.store.event_notices();
+        let mut notices = sender.store.event_notices();
         let permits = Arc::new(Semaphore::new(CONCURRENCY));
         let client = match reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(state.config.webhooks.timeout)
+            .timeout(sender.policy.timeout)
             .build()
         {
             Ok(client) => client,
@@ -105,26 +119,30 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             }
         };
         loop {
-            let sent = send_due(&state, &client, &permits).await;
+            let sent = send_due(&sender, &client, &permits).await;
             if sent {
                 continue;
             }
             tokio::select! {
-                () = state.shutdown.cancelled() => return,
+                () = sender.shutdown.cancelled() => return,
                 _ = notices.recv() => {}
-                () = tokio::time::sleep(state.config.webhooks.poll_interval) => {}
+                () = tokio::time::sleep(sender.policy.poll_interval) => {}
             }
         }
     })
 }
 
 /// Attempts every due delivery once; whether there were any.
-async fn send_due(state: &AppState, client: &reqwest::Client, permits: &Arc<Semaphore>) -> bool {
-    let policy = state.config.webhooks;
+async fn send_due(
+    sender: &WebhookSender,
+    client: &reqwest::Client,
+    permits: &Arc<Semaphore>,
+) -> bool {
+    let policy = sender.policy;
     let lease = chrono::Duration::from_std(policy.timeout + Duration::from_secs(30))
         .unwrap_or_else(|_| chrono::Duration::minutes(1));
     let at = now();
-    let claimed = match state
+    let claimed = match sender
         .store
         .claim_webhook_deliveries(at, at + lease, BATCH)
         .await
@@ -143,17 +161,17 @@ async fn send_due(state: &AppState, client: &reqwest::Client, permits: &Arc<Sema
         let Ok(permit) = Arc::clone(permits).acquire_owned().await else {
             break;
         };
-        let state = state.clone();
+        let sender = sender.clone();
         let client = client.clone();
         running.spawn(async move {
             let _permit = permit;
-            let outcome = attempt(&state, &client, &delivery).await;
-            state.metrics.count_webhook_delivery(match outcome {
+            let outcome = attempt(&sender, &client, &delivery).await;
+            sender.metrics.count_webhook_delivery(match outcome {
                 DeliveryOutcome::Delivered { .. } => "delivered",
                 DeliveryOutcome::Retry { .. } => "retry",
                 DeliveryOutcome::Dead { .. } => "dead",
             });
-            if let Err(error) = state
+            if let Err(error) = sender
                 .store
                 .record_delivery_attempt(delivery.delivery.id, &outcome)
                 .await
@@ -184,16 +202,15 @@ fn body(claimed: &ClaimedDelivery) -> Value {
 }
 
 async fn attempt(
-    state: &AppState,
+    sender: &WebhookSender,
     client: &reqwest::Client,
     claimed: &ClaimedDelivery,
 ) -> DeliveryOutcome {
     let failed = |status_code: Option<u16>, error: String| {
         let delivery = &claimed.delivery;
         let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
-        match state
-            .config
-            .webhooks
+        match sender
+            .policy
             .next_attempt(delivery.attempts + 1, delivery.queued_at, now())
         {
             Some(next_attempt_at) => DeliveryOutcome::Retry {
@@ -205,7 +222,7 @@ async fn attempt(
         }
     };
     let secret = match secrets::open_str(
-        &state.keyring,
+        &sender.keyring,
         claimed.secret.project_id,
         claimed.secret.record_id,
         WEBHOOK_SECRET,

@@ -13,10 +13,9 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::engine::RunTarget;
+use super::context::Workflows;
+use super::executor::RunTarget;
 use super::runs::{self, RUN_JOB, RunIds};
-use crate::runtime::ProjectRuntime;
-use crate::state::AppState;
 
 /// A job claimed this many times without finishing (the server died during
 /// each) fails for good instead of taking servers down in a loop.
@@ -61,11 +60,11 @@ impl WorkerHandle {
     }
 }
 
-pub fn spawn(state: AppState) -> WorkerHandle {
+pub fn spawn(workflows: Workflows) -> WorkerHandle {
     let worker = format!("worker-{}", Uuid::new_v4());
     let (stop, stopped) = watch::channel(false);
-    let store = Arc::clone(&state.store);
-    let task = tokio::spawn(run(state, worker.clone(), stopped));
+    let store = Arc::clone(&workflows.store);
+    let task = tokio::spawn(run(workflows, worker.clone(), stopped));
     WorkerHandle {
         worker,
         store,
@@ -74,13 +73,16 @@ pub fn spawn(state: AppState) -> WorkerHandle {
     }
 }
 
-async fn run(state: AppState, worker: String, mut stopped: watch::Receiver<bool>) {
-    let settings = state.config.workflows.clone();
+async fn run(workflows: Workflows, worker: String, mut stopped: watch::Receiver<bool>) {
+    let settings = workflows.settings.clone();
     let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     // Stopped with the worker, also when it is aborted.
-    let heartbeat = AbortOnDrop(tokio::spawn(renew_leases(state.clone(), worker.clone())));
-    let scheduler = AbortOnDrop(tokio::spawn(super::schedule::run(state.clone())));
-    let _purger = AbortOnDrop(tokio::spawn(purge_finished(state.clone())));
+    let heartbeat = AbortOnDrop(tokio::spawn(renew_leases(
+        workflows.clone(),
+        worker.clone(),
+    )));
+    let scheduler = AbortOnDrop(tokio::spawn(super::schedule::run(workflows.clone())));
+    let _purger = AbortOnDrop(tokio::spawn(purge_finished(workflows.clone())));
     let mut running = JoinSet::new();
     let lease = runs::chrono_lease(settings.lease);
     while !*stopped.borrow() {
@@ -89,7 +91,7 @@ async fn run(state: AppState, worker: String, mut stopped: watch::Receiver<bool>
         let claimed = if free == 0 {
             Vec::new()
         } else {
-            claim(&state, &worker, free, now() + lease).await
+            claim(&workflows, &worker, free, now() + lease).await
         };
         if claimed.is_empty() {
             tokio::select! {
@@ -98,7 +100,7 @@ async fn run(state: AppState, worker: String, mut stopped: watch::Receiver<bool>
                         break;
                     }
                 }
-                () = state.queue.notified() => {}
+                () = workflows.queue.notified() => {}
                 () = tokio::time::sleep(settings.poll_interval) => {}
             }
             continue;
@@ -107,11 +109,11 @@ async fn run(state: AppState, worker: String, mut stopped: watch::Receiver<bool>
             let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
                 break;
             };
-            let state = state.clone();
+            let workflows = workflows.clone();
             let worker = worker.clone();
             running.spawn(async move {
                 let _permit = permit;
-                if let Err(err) = run_job(&state, &worker, &job).await {
+                if let Err(err) = run_job(&workflows, &worker, &job).await {
                     tracing::warn!(job = %job.id, error = %err, "a queued run could not be recorded; it will be retried");
                 }
             });
@@ -132,13 +134,13 @@ impl Drop for AbortOnDrop {
 }
 
 async fn claim(
-    state: &AppState,
+    workflows: &Workflows,
     worker: &str,
     free: usize,
     lease_until: chrono::DateTime<chrono::Utc>,
 ) -> Vec<JobRecord> {
     let limit = i64::try_from(free).unwrap_or(1);
-    match state
+    match workflows
         .store
         .claim_jobs(RUN_JOB, worker, limit, lease_until)
         .await
@@ -155,11 +157,11 @@ async fn claim(
 const KEEP_FINISHED_JOBS: chrono::Duration = chrono::Duration::days(1);
 
 /// Deletes old finished jobs once an hour, so the queue stays small.
-async fn purge_finished(state: AppState) {
+async fn purge_finished(workflows: Workflows) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        if let Err(err) = state
+        if let Err(err) = workflows
             .store
             .purge_finished_jobs(now() - KEEP_FINISHED_JOBS)
             .await
@@ -170,31 +172,31 @@ async fn purge_finished(state: AppState) {
 }
 
 /// Keeps this worker's claims alive while it runs them.
-async fn renew_leases(state: AppState, worker: String) {
-    let lease = state.config.workflows.lease;
+async fn renew_leases(workflows: Workflows, worker: String) {
+    let lease = workflows.settings.lease;
     let mut tick = tokio::time::interval(lease / 3);
     loop {
         tick.tick().await;
         let until =
             now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
-        if let Err(err) = state.store.extend_job_leases(&worker, until).await {
+        if let Err(err) = workflows.store.extend_job_leases(&worker, until).await {
             tracing::warn!(error = %err, "workflow run leases could not be renewed");
         }
     }
 }
 
-async fn run_job(state: &AppState, worker: &str, job: &JobRecord) -> StoreResult<()> {
+async fn run_job(workflows: &Workflows, worker: &str, job: &JobRecord) -> StoreResult<()> {
     let execution = job
         .payload
         .get("executionId")
         .and_then(|v| v.as_str())
         .and_then(|v| Uuid::parse_str(v).ok());
     let record = match execution {
-        Some(id) => state.store.get_execution(job.project_id, id).await?,
+        Some(id) => workflows.store.get_execution(job.project_id, id).await?,
         None => None,
     };
     let Some((record, _)) = record else {
-        return state
+        return workflows
             .store
             .finish_job(
                 job.id,
@@ -205,29 +207,31 @@ async fn run_job(state: &AppState, worker: &str, job: &JobRecord) -> StoreResult
     };
     if record.status.is_final() {
         // Finished by an earlier claim whose end was written: nothing to do.
-        return state.store.finish_job(job.id, worker, None).await;
+        return workflows.store.finish_job(job.id, worker, None).await;
     }
     let ids = RunIds::of_record(&record);
     if job.attempts > MAX_ATTEMPTS {
         let error = format!("the run was interrupted {MAX_ATTEMPTS} times and was given up");
-        return runs::fail_unstartable(state, &ids, error, job.id).await;
+        return runs::fail_unstartable(workflows, &ids, error, job.id).await;
     }
-    match load_target(state, &record).await {
-        Ok(target) => runs::run_queued(state, &ids, &target, &record.trigger, job.id).await,
-        Err(error) => runs::fail_unstartable(state, &ids, error, job.id).await,
+    match load_target(workflows, &record).await {
+        Ok(target) => runs::run_queued(workflows, &ids, &target, &record.trigger, job.id).await,
+        Err(error) => runs::fail_unstartable(workflows, &ids, error, job.id).await,
     }
 }
 
 /// The workflow, account and user of a queued run, as they are now.
-async fn load_target(state: &AppState, record: &ExecutionRecord) -> Result<RunTarget, String> {
+async fn load_target(workflows: &Workflows, record: &ExecutionRecord) -> Result<RunTarget, String> {
     let unavailable = |_| "the project's configuration could not be read".to_owned();
-    let project = state
+    let project = workflows
         .store
         .get_project(record.project_id)
         .await
         .map_err(|_| "the project could not be read".to_owned())?
         .ok_or("the project no longer exists")?;
-    let runtime = ProjectRuntime::load(state, &project)
+    let runtime = workflows
+        .runtimes
+        .load(&project)
         .await
         .map_err(unavailable)?;
     let workflow = runtime
@@ -238,13 +242,13 @@ async fn load_target(state: &AppState, record: &ExecutionRecord) -> Result<RunTa
         .integration_by_id(workflow.integration_id)
         .cloned()
         .ok_or("the workflow's integration no longer exists")?;
-    let credential = state
+    let credential = workflows
         .store
         .get_credential(record.project_id, record.credential_id)
         .await
         .map_err(|_| "the account could not be read".to_owned())?
         .ok_or("the account this run was for has been disconnected")?;
-    let user = state
+    let user = workflows
         .store
         .get_user(record.project_id, &record.user_id)
         .await

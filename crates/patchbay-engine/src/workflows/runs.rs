@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use super::engine::{self, CustomResponse, RunTarget};
-use crate::error::ApiError;
-use crate::state::AppState;
+use super::context::Workflows;
+use super::executor::{self, CustomResponse, RunTarget};
+use crate::error::EngineResult;
 
 /// The job kind that carries a queued run; its payload is `{executionId}`.
 pub const RUN_JOB: &str = "workflow_run";
@@ -102,23 +102,26 @@ pub struct InlineRun {
 /// inserted already claimed by this task, whose lease the task renews: if
 /// the server dies mid-run, the lease lapses and a worker runs it again.
 pub async fn start_inline(
-    state: &AppState,
+    workflows: &Workflows,
     target: RunTarget,
     trigger: Value,
-) -> Result<InlineRun, ApiError> {
+) -> EngineResult<InlineRun> {
     let ids = RunIds::of_target(Uuid::new_v4(), &target);
     let record = ids.new_execution(trigger.clone(), ExecutionStatus::Running);
     let claimant = format!("inline-{}", ids.execution_id);
-    let lease = state.config.workflows.lease;
+    let lease = workflows.settings.lease;
     let mut job = run_job(&ids, None);
     job.claimed = Some((claimant.clone(), now() + chrono_lease(lease)));
-    state.store.insert_execution(&record, Some(&job)).await?;
+    workflows
+        .store
+        .insert_execution(&record, Some(&job))
+        .await?;
     let (sender, receiver) = oneshot::channel();
-    let state = state.clone();
+    let workflows = workflows.clone();
     let execution_id = ids.execution_id;
     let finished = tokio::spawn(async move {
         let clock = Instant::now();
-        let run = engine::execute(&state, &target, execution_id, &trigger, Some(sender));
+        let run = executor::execute(&workflows, &target, execution_id, &trigger, Some(sender));
         tokio::pin!(run);
         // The first renewal is a third of a lease away; an interval's
         // immediate first tick would still wait for the timer wheel (~1 ms).
@@ -129,13 +132,13 @@ pub async fn start_inline(
                 report = &mut run => break report,
                 _ = renew.tick() => {
                     let until = now() + chrono_lease(lease);
-                    if let Err(err) = state.store.extend_job_leases(&claimant, until).await {
+                    if let Err(err) = workflows.store.extend_job_leases(&claimant, until).await {
                         tracing::warn!(error = %err, "a run's lease could not be renewed");
                     }
                 }
             }
         };
-        finish(&state, &ids, clock, report, Some(job.id)).await
+        finish(&workflows, &ids, clock, report, Some(job.id)).await
     });
     Ok(InlineRun {
         execution_id,
@@ -164,55 +167,58 @@ fn run_job(ids: &RunIds, dedupe_key: Option<String>) -> NewJob {
 /// Queues a run for the worker. With a `dedupe_key` already used, nothing
 /// is queued and `None` comes back.
 pub async fn enqueue(
-    state: &AppState,
+    workflows: &Workflows,
     target: &RunTarget,
     trigger: Value,
     dedupe_key: Option<String>,
-) -> Result<Option<Uuid>, ApiError> {
+) -> EngineResult<Option<Uuid>> {
     let ids = RunIds::of_target(Uuid::new_v4(), target);
     let record = ids.new_execution(trigger, ExecutionStatus::Queued);
     let job = run_job(&ids, dedupe_key);
-    let queued = state.store.insert_execution(&record, Some(&job)).await?;
+    let queued = workflows
+        .store
+        .insert_execution(&record, Some(&job))
+        .await?;
     Ok(queued.then_some(ids.execution_id))
 }
 
 /// Executes a queued run claimed through `job`, and ends it together with
 /// the job.
 pub async fn run_queued(
-    state: &AppState,
+    workflows: &Workflows,
     ids: &RunIds,
     target: &RunTarget,
     trigger: &Value,
     job: Uuid,
 ) -> StoreResult<()> {
-    state
+    workflows
         .store
         .start_execution(ids.project_id, ids.execution_id, now())
         .await?;
     let clock = Instant::now();
-    let report = engine::execute(state, target, ids.execution_id, trigger, None).await;
-    record_end(state, ids, clock, report, Some(job)).await
+    let report = executor::execute(workflows, target, ids.execution_id, trigger, None).await;
+    record_end(workflows, ids, clock, report, Some(job)).await
 }
 
 /// Ends a queued run that cannot start (its account or workflow is gone).
 pub async fn fail_unstartable(
-    state: &AppState,
+    workflows: &Workflows,
     ids: &RunIds,
     error: String,
     job: Uuid,
 ) -> StoreResult<()> {
-    let report = engine::RunReport {
+    let report = executor::RunReport {
         error: Some(error),
         steps: Vec::new(),
     };
-    record_end(state, ids, Instant::now(), report, Some(job)).await
+    record_end(workflows, ids, Instant::now(), report, Some(job)).await
 }
 
 async fn finish(
-    state: &AppState,
+    workflows: &Workflows,
     ids: &RunIds,
     clock: Instant,
-    report: engine::RunReport,
+    report: executor::RunReport,
     job: Option<Uuid>,
 ) -> Option<ExecutionStatus> {
     let status = if report.error.is_some() {
@@ -220,7 +226,7 @@ async fn finish(
     } else {
         ExecutionStatus::Succeeded
     };
-    match record_end(state, ids, clock, report, job).await {
+    match record_end(workflows, ids, clock, report, job).await {
         Ok(()) => Some(status),
         Err(err) => {
             tracing::error!(execution = %ids.execution_id, error = %err, "a run's end could not be recorded");
@@ -232,17 +238,17 @@ async fn finish(
 /// Writes the run's end, its steps and, when it failed, `task.failed` — in
 /// one store write.
 async fn record_end(
-    state: &AppState,
+    workflows: &Workflows,
     ids: &RunIds,
     clock: Instant,
-    report: engine::RunReport,
+    report: executor::RunReport,
     job: Option<Uuid>,
 ) -> StoreResult<()> {
     let (status, events) = match &report.error {
         Some(error) => (ExecutionStatus::Failed, vec![ids.task_failed(error)]),
         None => (ExecutionStatus::Succeeded, Vec::new()),
     };
-    state.metrics.count_workflow_run(status.as_str());
+    workflows.metrics.count_workflow_run(status.as_str());
     let outcome = ExecutionOutcome {
         status,
         error: report.error,
@@ -250,7 +256,7 @@ async fn record_end(
         duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
         steps: report.steps,
     };
-    state
+    workflows
         .store
         .finish_execution(ids.project_id, ids.execution_id, &outcome, &events, job)
         .await

@@ -14,10 +14,9 @@ use patchbay_config::Trigger;
 use patchbay_store::{CredentialFilter, CredentialStatus, WorkflowRecord, now};
 use serde_json::json;
 
-use super::engine::RunTarget;
+use super::context::Workflows;
+use super::executor::RunTarget;
 use super::runs;
-use crate::runtime::ProjectRuntime;
-use crate::state::AppState;
 
 /// How often schedules are looked at: the finest cron field is a second.
 const TICK: Duration = Duration::from_secs(1);
@@ -25,21 +24,25 @@ const TICK: Duration = Duration::from_secs(1);
 /// expression firing every second after a long pause).
 const MAX_OCCURRENCES: usize = 10;
 
-pub async fn run(state: AppState) {
+pub async fn run(workflows: Workflows) {
     let mut since = now();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let until = now();
-        match state.store.list_workflows_with_trigger("schedule").await {
-            Ok(workflows) => {
+        match workflows
+            .store
+            .list_workflows_with_trigger("schedule")
+            .await
+        {
+            Ok(scheduled) => {
                 let mut queued = 0;
-                for record in workflows {
-                    queued += queue_due(&state, &record, since, until).await;
+                for record in scheduled {
+                    queued += queue_due(&workflows, &record, since, until).await;
                 }
                 if queued > 0 {
-                    state.queue.notify_one();
+                    workflows.wake_worker();
                 }
             }
             Err(err) => tracing::warn!(error = %err, "schedules could not be read"),
@@ -50,15 +53,15 @@ pub async fn run(state: AppState) {
 
 /// Queues the runs of one workflow due in `(since, until]`; returns how many.
 async fn queue_due(
-    state: &AppState,
+    workflows: &Workflows,
     record: &WorkflowRecord,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> usize {
-    let Ok(Some(project)) = state.store.get_project(record.project_id).await else {
+    let Ok(Some(project)) = workflows.store.get_project(record.project_id).await else {
         return 0;
     };
-    let Ok(runtime) = ProjectRuntime::load(state, &project).await else {
+    let Ok(runtime) = workflows.runtimes.load(&project).await else {
         return 0;
     };
     let Some(workflow) = runtime.workflow(&record.id) else {
@@ -79,7 +82,7 @@ async fn queue_due(
         status: Some(CredentialStatus::Valid),
         ..Default::default()
     };
-    let Ok(accounts) = state.store.list_credentials(project.id, &filter).await else {
+    let Ok(accounts) = workflows.store.list_credentials(project.id, &filter).await else {
         return 0;
     };
     let mut queued = 0;
@@ -87,7 +90,7 @@ async fn queue_due(
         .into_iter()
         .filter(|a| workflow.enabled_in(&a.configuration.workflow_settings))
     {
-        let Ok(Some(user)) = state.store.get_user(project.id, &account.user_id).await else {
+        let Ok(Some(user)) = workflows.store.get_user(project.id, &account.user_id).await else {
             continue;
         };
         let target = RunTarget {
@@ -105,11 +108,11 @@ async fn queue_due(
                 at.timestamp()
             );
             let trigger = json!({ "type": "schedule", "scheduledAt": at });
-            match runs::enqueue(state, &target, trigger, Some(key)).await {
+            match runs::enqueue(workflows, &target, trigger, Some(key)).await {
                 Ok(Some(_)) => queued += 1,
                 Ok(None) => {} // another replica queued it
                 Err(err) => {
-                    tracing::warn!(error = %err.message, "a scheduled run could not be queued")
+                    tracing::warn!(error = %err, "a scheduled run could not be queued")
                 }
             }
         }

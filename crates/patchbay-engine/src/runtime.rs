@@ -7,8 +7,7 @@ use patchbay_config::{IntegrationConfig, ProjectSettings, WorkflowConfig};
 use patchbay_store::{IntegrationRecord, Project, Store, WorkflowRecord};
 use uuid::Uuid;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::error::{EngineError, EngineResult};
 
 /// An integration of the project: its row id and its decoded definition.
 #[derive(Debug, Clone)]
@@ -51,16 +50,23 @@ pub struct ProjectRuntime {
 /// `config_version` is unchanged. The version comes with the project row,
 /// read on every request (from `CachedStore`), so a document applied through
 /// another replica is seen once that replica's change notice arrives.
-#[derive(Debug, Default)]
-pub struct RuntimeCache {
+#[derive(Debug)]
+pub struct Runtimes {
+    store: Arc<dyn Store>,
     entries: Mutex<HashMap<Uuid, (i64, Arc<ProjectRuntime>)>>,
 }
 
-impl ProjectRuntime {
+impl Runtimes {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            entries: Mutex::default(),
+        }
+    }
+
     /// The project's configuration as of `project.config_version`.
-    pub async fn load(state: &AppState, project: &Project) -> Result<Arc<Self>, ApiError> {
-        let cached = state
-            .runtimes
+    pub async fn load(&self, project: &Project) -> EngineResult<Arc<ProjectRuntime>> {
+        let cached = self
             .entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -70,17 +76,24 @@ impl ProjectRuntime {
         if let Some(runtime) = cached {
             return Ok(runtime);
         }
-        let runtime = Arc::new(Self::decode(state.store.as_ref(), project).await?);
-        state
-            .runtimes
-            .entries
+        let runtime = Arc::new(ProjectRuntime::decode(self.store.as_ref(), project).await?);
+        self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(project.id, (project.config_version, Arc::clone(&runtime)));
         Ok(runtime)
     }
 
-    async fn decode(store: &dyn Store, project: &Project) -> Result<Self, ApiError> {
+    /// The configuration of the project with id `project_id`; `None` when
+    /// the project is gone or cannot be read (background work skips it).
+    pub async fn load_by_id(&self, project_id: Uuid) -> Option<Arc<ProjectRuntime>> {
+        let project = self.store.get_project(project_id).await.ok().flatten()?;
+        self.load(&project).await.ok()
+    }
+}
+
+impl ProjectRuntime {
+    async fn decode(store: &dyn Store, project: &Project) -> EngineResult<Self> {
         let (integrations, workflows) = tokio::try_join!(
             store.list_integrations(project.id),
             store.list_workflows(project.id)
@@ -106,6 +119,12 @@ impl ProjectRuntime {
             .find(|i| i.config.type_name == type_or_id || Some(i.id) == id)
     }
 
+    /// [`Self::integration`], or `IntegrationNotFound` naming what was asked.
+    pub fn require_integration(&self, type_or_id: &str) -> EngineResult<&Integration> {
+        self.integration(type_or_id)
+            .ok_or_else(|| EngineError::IntegrationNotFound(type_or_id.to_owned()))
+    }
+
     pub fn integration_by_id(&self, id: Uuid) -> Option<&Integration> {
         self.integrations.iter().find(|i| i.id == id)
     }
@@ -129,7 +148,7 @@ impl ProjectRuntime {
     }
 }
 
-fn decode_integration(record: IntegrationRecord) -> Result<Integration, ApiError> {
+fn decode_integration(record: IntegrationRecord) -> EngineResult<Integration> {
     Ok(Integration {
         id: record.id,
         config: decode("integration definition", record.definition)?,
@@ -137,7 +156,7 @@ fn decode_integration(record: IntegrationRecord) -> Result<Integration, ApiError
     })
 }
 
-fn decode_workflow(record: WorkflowRecord) -> Result<Workflow, ApiError> {
+fn decode_workflow(record: WorkflowRecord) -> EngineResult<Workflow> {
     Ok(Workflow {
         integration_id: record.integration_id,
         config: decode("workflow definition", record.definition)?,
@@ -146,12 +165,9 @@ fn decode_workflow(record: WorkflowRecord) -> Result<Workflow, ApiError> {
 
 /// Stored definitions were validated when applied; one that no longer
 /// decodes means the binary and the data disagree, which is our bug.
-fn decode<T: serde::de::DeserializeOwned>(
-    what: &str,
-    value: serde_json::Value,
-) -> Result<T, ApiError> {
+fn decode<T: serde::de::DeserializeOwned>(what: &str, value: serde_json::Value) -> EngineResult<T> {
     serde_json::from_value(value).map_err(|err| {
         tracing::error!(%err, "stored {what} no longer decodes");
-        ApiError::internal()
+        EngineError::Internal("a stored configuration no longer decodes")
     })
 }

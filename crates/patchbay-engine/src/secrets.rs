@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 pub const CREDENTIAL_SECRETS: &str = "secrets";
 pub const PKCE_VERIFIER: &str = "pkce_verifier";
 pub const CLIENT_SECRET: &str = "client_secret";
+pub const WEBHOOK_SECRET: &str = "webhook_secret";
 
 /// A credential's secrets: OAuth tokens, or the fields an end user typed in
 /// for an API-key or basic-auth integration.

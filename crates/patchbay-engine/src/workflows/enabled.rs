@@ -6,38 +6,39 @@ use patchbay_config::TriggerType;
 use patchbay_store::CredentialRecord;
 use serde_json::{Value, json};
 
-use super::engine::RunTarget;
+use super::context::Workflows;
+use super::executor::RunTarget;
 use super::runs;
-use crate::runtime::ProjectRuntime;
-use crate::state::AppState;
 
 /// Queues a run of every `integration_enabled` workflow enabled in
 /// `account`'s configuration but not in `before` (`None`: a new account).
 /// Failures are logged: the change that enabled the workflow stands.
 pub async fn queue_newly_enabled(
-    state: &AppState,
+    workflows: &Workflows,
     before: Option<&Value>,
     account: &CredentialRecord,
 ) {
-    if let Err(error) = queue(state, before, account).await {
+    if let Err(error) = queue(workflows, before, account).await {
         tracing::warn!(credential = %account.id, %error, "integration_enabled runs could not be queued");
     }
 }
 
 async fn queue(
-    state: &AppState,
+    workflows: &Workflows,
     before: Option<&Value>,
     account: &CredentialRecord,
 ) -> Result<(), String> {
-    let project = state
+    let project = workflows
         .store
         .get_project(account.project_id)
         .await
         .map_err(|err| err.to_string())?
         .ok_or("the project no longer exists")?;
-    let runtime = ProjectRuntime::load(state, &project)
+    let runtime = workflows
+        .runtimes
+        .load(&project)
         .await
-        .map_err(|err| err.message)?;
+        .map_err(|err| err.to_string())?;
     let settings = &account.configuration.workflow_settings;
     let newly_enabled: Vec<_> = runtime
         .workflows_of(account.integration_id)
@@ -50,7 +51,7 @@ async fn queue(
     let integration = runtime
         .integration_by_id(account.integration_id)
         .ok_or("the integration no longer exists")?;
-    let user = state
+    let user = workflows
         .store
         .get_user(account.project_id, &account.user_id)
         .await
@@ -64,10 +65,10 @@ async fn queue(
             user: user.clone(),
         };
         let trigger = json!({ "type": "integration_enabled" });
-        runs::enqueue(state, &target, trigger, None)
+        runs::enqueue(workflows, &target, trigger, None)
             .await
-            .map_err(|err| err.message)?;
+            .map_err(|err| err.to_string())?;
     }
-    state.queue.notify_one();
+    workflows.wake_worker();
     Ok(())
 }

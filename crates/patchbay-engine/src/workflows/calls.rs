@@ -4,16 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use patchbay_config::HttpMethod;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::runtime::Integration;
-use crate::state::AppState;
-use crate::upstream::{self, AccountRequest, ReplayableBody};
 use patchbay_store::CredentialRecord;
+
+use super::context::Workflows;
+use crate::runtime::Integration;
+use crate::upstream::{self, AccountRequest, ReplayableBody};
 
 /// The most of a response body a step keeps in its output.
 const RESPONSE_LIMIT: usize = 10 * 1024 * 1024;
@@ -84,7 +85,7 @@ impl Call {
 
 /// Calls the integration's API as `credential`; the step's output.
 pub async fn request(
-    state: &AppState,
+    workflows: &Workflows,
     integration: &Integration,
     credential: CredentialRecord,
     call: &Call,
@@ -97,27 +98,28 @@ pub async fn request(
         raw_path,
         query.as_deref(),
     )
-    .map_err(|err| err.message)?;
+    .map_err(|err| err.to_string())?;
     let headers = call.header_map()?;
     let body = ReplayableBody::kept(call.body_bytes());
-    let response = upstream::call_as_account(
-        state,
-        integration,
-        credential,
-        AccountRequest {
-            method: &call.method(),
-            target: &target,
-            headers: &headers,
-            body: &body,
-        },
-    )
-    .await
-    .map_err(|err| err.message)?;
+    let response = workflows
+        .upstream
+        .call_as_account(
+            integration,
+            credential,
+            AccountRequest {
+                method: &call.method(),
+                target: &target,
+                headers: &headers,
+                body: &body,
+            },
+        )
+        .await
+        .map_err(|err| err.to_string())?;
     output(response).await
 }
 
 /// Calls any public URL, without the account's credentials.
-pub async fn http(state: &AppState, call: &Call) -> Result<Value, CallError> {
+pub async fn http(workflows: &Workflows, call: &Call) -> Result<Value, CallError> {
     let mut url = Url::parse(&call.target).map_err(|err| format!("invalid URL: {err}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err("only http and https URLs can be called".into());
@@ -129,18 +131,18 @@ pub async fn http(state: &AppState, call: &Call) -> Result<Value, CallError> {
         };
         url.set_query(Some(&joined));
     }
-    let client = client_for(state, &url).await?;
+    let client = client_for(workflows, &url).await?;
     let request = client
         .request(call.method(), url)
         .headers(call.header_map()?)
         .body(call.body_bytes());
     let response =
-        match tokio::time::timeout(state.config.provider_timeouts.total, request.send()).await {
+        match tokio::time::timeout(workflows.provider_timeouts.total, request.send()).await {
             Err(_) => Err(upstream::Failure::Timeout),
             Ok(Ok(response)) => Ok(response),
             Ok(Err(err)) => Err(upstream::Failure::of(&err)),
         }
-        .map_err(|failure| failure.into_api_error().message)?;
+        .map_err(|failure| failure.into_error().to_string())?;
     output(response).await
 }
 
@@ -148,9 +150,9 @@ pub async fn http(state: &AppState, call: &Call) -> Result<Value, CallError> {
 /// non-public address is refused; otherwise the connection is pinned to the
 /// addresses just checked, so a second DNS answer (rebinding) cannot send it
 /// elsewhere, and redirects are never followed.
-async fn client_for(state: &AppState, url: &Url) -> Result<reqwest::Client, String> {
-    if state.config.workflows.allow_private_network {
-        return Ok(state.proxy_client.clone());
+async fn client_for(workflows: &Workflows, url: &Url) -> Result<reqwest::Client, String> {
+    if workflows.settings.allow_private_network {
+        return Ok(workflows.upstream.client().clone());
     }
     let host = url.host_str().ok_or("the URL has no host")?;
     let port = url.port_or_known_default().unwrap_or(443);
@@ -170,7 +172,7 @@ async fn client_for(state: &AppState, url: &Url) -> Result<reqwest::Client, Stri
     }
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(state.config.provider_timeouts.connect)
+        .connect_timeout(workflows.provider_timeouts.connect)
         .resolve_to_addrs(host, &addresses)
         .build()
         .map_err(|_| "the HTTP client could not be built".to_owned())

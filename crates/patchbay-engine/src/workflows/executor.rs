@@ -16,8 +16,8 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::calls::{self, Call, CallError};
+use super::context::Workflows;
 use crate::runtime::{Integration, Workflow};
-use crate::state::AppState;
 
 static TEMPLATES: LazyLock<Templates> = LazyLock::new(Templates::default);
 
@@ -83,14 +83,14 @@ impl RunTarget {
 /// Runs `target`'s workflow. The first `response` step reached is sent on
 /// `responder`; the run goes on after it.
 pub async fn execute(
-    state: &AppState,
+    workflows: &Workflows,
     target: &RunTarget,
     execution_id: Uuid,
     trigger: &Value,
     responder: Option<oneshot::Sender<CustomResponse>>,
 ) -> RunReport {
     let run = Run {
-        state,
+        workflows,
         target,
         execution_id,
         recorder: Recorder::default(),
@@ -132,7 +132,7 @@ impl Recorder {
 }
 
 struct Run<'r> {
-    state: &'r AppState,
+    workflows: &'r Workflows,
     target: &'r RunTarget,
     execution_id: Uuid,
     recorder: Recorder,
@@ -216,7 +216,7 @@ impl Run<'_> {
                     .entry("Idempotency-Key".to_owned())
                     .or_insert_with(|| format!("{}:{id}", self.execution_id));
                 let result = calls::request(
-                    self.state,
+                    self.workflows,
                     &self.target.integration,
                     self.target.credential.clone(),
                     &call,
@@ -239,14 +239,14 @@ impl Run<'_> {
                     Ok(call) => call,
                     Err(error) => return render_failed(error),
                 };
-                let result = calls::http(self.state, &call).await;
+                let result = calls::http(self.workflows, &call).await;
                 Done {
                     input: Some(call.input()),
                     result,
                 }
             }
             Step::Function(function) => {
-                let mut limits = self.state.config.workflows.function_limits;
+                let mut limits = self.workflows.settings.function_limits;
                 if let Some(ms) = function.timeout_ms {
                     limits.timeout = std::time::Duration::from_millis(ms);
                 }

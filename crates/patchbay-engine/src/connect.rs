@@ -1,0 +1,183 @@
+//! Storing a newly authorized account, by the multi-account rules:
+//! replace the selected account, or the one already connected to the same
+//! external account (no duplicates), or add a new one. Shared by the OAuth
+//! callback and API-key installs.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use patchbay_core::crypto::Keyring;
+use patchbay_store::{
+    AccountReplacement, CredentialFilter, CredentialRecord, CredentialStatus, NewCredential, Store,
+    StoreError,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::error::{EngineError, EngineResult};
+use crate::events::{self, CredentialChange, Subject};
+use crate::runtime::Integration;
+use crate::secrets::CredentialSecrets;
+use crate::workflows::{Workflows, enabled};
+
+/// What the user asked for when starting the install; kept with an OAuth
+/// install session until the callback.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallOptions {
+    /// The account to replace, resolved to its id when the install started.
+    #[serde(default)]
+    pub selected_credential_id: Option<Uuid>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    /// Values of the integration's connection fields (a subdomain...).
+    #[serde(default)]
+    pub connection: Map<String, Value>,
+}
+
+/// An external account a provider has just vouched for.
+#[derive(Debug)]
+pub struct AuthorizedAccount {
+    pub provider_id: String,
+    pub provider_data: Value,
+    pub secrets: CredentialSecrets,
+    /// Non-secret values API URL templates need later: `token`, `callback`,
+    /// `vars`, `connection`.
+    pub account_vars: Value,
+    pub valid_until: Option<DateTime<Utc>>,
+    /// When the background refresher renews the tokens; `None` for
+    /// credentials that never expire or cannot be refreshed.
+    pub next_refresh_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug)]
+pub struct Connected {
+    pub credential: CredentialRecord,
+    /// The account was already connected and was updated in place (rule 4).
+    pub deduplicated: bool,
+}
+
+/// Stores newly authorized accounts: the store, the keyring that seals
+/// their tokens, and the workflows a new account enables.
+#[derive(Debug, Clone)]
+pub struct Connector {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) keyring: Arc<Keyring>,
+    pub(crate) workflows: Workflows,
+}
+
+impl Connector {
+    /// Stores `account` for `user_id` and records the event that says what
+    /// happened.
+    pub async fn store_account(
+        &self,
+        project_id: Uuid,
+        user_id: &str,
+        integration: &Integration,
+        options: &InstallOptions,
+        account: AuthorizedAccount,
+    ) -> EngineResult<Connected> {
+        let filter = CredentialFilter {
+            user_id: Some(user_id.to_owned()),
+            integration_id: Some(integration.id),
+            status: None,
+        };
+        let existing = self.store.list_credentials(project_id, &filter).await?;
+        let same_account = existing
+            .iter()
+            .find(|c| c.provider_id.as_deref() == Some(&account.provider_id));
+        let type_name = integration.config.type_name.as_str();
+
+        let target = match (options.selected_credential_id, same_account) {
+            (Some(selected), Some(other)) if other.id != selected => {
+                return Err(EngineError::AccountAlreadyConnected {
+                    integration_name: integration.config.name.clone(),
+                    credential_id: other.id,
+                });
+            }
+            (Some(selected), _) => Some((selected, false)),
+            (None, Some(same)) => Some((same.id, true)),
+            (None, None) => None,
+        };
+
+        if let Some((credential_id, deduplicated)) = target {
+            let current = existing
+                .iter()
+                .find(|c| c.id == credential_id)
+                .ok_or(EngineError::CredentialNotFound)?;
+            let replacement = AccountReplacement {
+                provider_id: Some(account.provider_id.clone()),
+                provider_data: account.provider_data.clone(),
+                secrets: Some(
+                    account
+                        .secrets
+                        .seal(&self.keyring, project_id, credential_id),
+                ),
+                account_vars: account.account_vars.clone(),
+                valid_until: account.valid_until,
+                next_refresh_at: account.next_refresh_at,
+            };
+            let mut recorded = vec![events::credential_event(
+                Subject::of(current, type_name),
+                CredentialChange::Replaced,
+                json!({ "deduplicated": deduplicated }),
+            )];
+            if current.status != CredentialStatus::Valid {
+                recorded.push(events::credential_event(
+                    Subject::of(current, type_name),
+                    CredentialChange::StatusChanged,
+                    json!({ "status": "VALID", "previousStatus": current.status.as_str() }),
+                ));
+            }
+            let credential = self
+                .store
+                .replace_credential_account(project_id, credential_id, &replacement, &recorded)
+                .await?;
+            return Ok(Connected {
+                credential,
+                deduplicated,
+            });
+        }
+
+        let id = Uuid::new_v4();
+        let new = NewCredential {
+            id,
+            project_id,
+            integration_id: integration.id,
+            user_id: user_id.to_owned(),
+            external_id: options.external_id.clone(),
+            provider_id: Some(account.provider_id.clone()),
+            provider_data: account.provider_data.clone(),
+            status: CredentialStatus::Valid,
+            secrets: Some(account.secrets.seal(&self.keyring, project_id, id)),
+            account_vars: account.account_vars.clone(),
+            valid_until: account.valid_until,
+            next_refresh_at: account.next_refresh_at,
+            workflow_settings: json!({}),
+        };
+        let subject = Subject {
+            project_id,
+            user_id,
+            integration_id: integration.id,
+            integration_type: type_name,
+            credential_id: id,
+        };
+        let created = events::credential_event(subject, CredentialChange::Created, json!({}));
+        match self.store.insert_credential(&new, &[created]).await {
+            Ok(credential) => {
+                enabled::queue_newly_enabled(&self.workflows, None, &credential).await;
+                Ok(Connected {
+                    credential,
+                    deduplicated: false,
+                })
+            }
+            // The same account finished connecting in another request a moment
+            // ago; the label rule is the only other unique one.
+            Err(StoreError::Conflict { .. }) => Err(EngineError::ExternalIdTaken),
+            Err(err) => Err(err.into()),
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! What can go wrong in the domain, said in the domain's words. The server
+//! turns each variant into its one error code; nothing here knows a status.
+
+use patchbay_oauth::OAuthError;
+use patchbay_store::StoreError;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No account by that id among those the caller may see: another user's
+    /// account reads exactly like one that does not exist.
+    #[error("Credential not found.")]
+    CredentialNotFound,
+    #[error("Integration \"{0}\" is not enabled in this project.")]
+    IntegrationNotFound(String),
+    #[error("No account of \"{0}\" is connected.")]
+    IntegrationNotInstalled(String),
+    /// Several accounts, none selected, and no default may be guessed.
+    #[error(
+        "This user has {} accounts of \"{integration}\": select one with the \
+         X-Paragon-Credential header or the selectedCredentialId option.",
+        credential_ids.len()
+    )]
+    SelectionRequired {
+        integration: String,
+        credential_ids: Vec<Uuid>,
+    },
+    #[error("This account must be reconnected: the provider no longer accepts its authorization.")]
+    CredentialInvalid { credential_id: Uuid },
+    /// Replacing an account with an external account another credential of
+    /// the user already holds.
+    #[error(
+        "That {integration_name} account is already connected as another credential \
+         ({credential_id}); reconnect that one instead."
+    )]
+    AccountAlreadyConnected {
+        integration_name: String,
+        credential_id: Uuid,
+    },
+    #[error("Another account of this integration already has that externalId.")]
+    ExternalIdTaken,
+    /// A proxied path or URL that would leave the integration's API.
+    #[error("{0}")]
+    UrlNotAllowed(String),
+    /// The provider could not be used while connecting or calling an
+    /// account. Never carries the provider's body: it may echo secrets.
+    #[error("The provider could not be used: {0}")]
+    Provider(#[from] OAuthError),
+    #[error("The provider did not answer in time.")]
+    UpstreamTimeout,
+    #[error("The provider could not be reached.")]
+    UpstreamUnreachable,
+    /// The access token is due and the provider could not renew it now.
+    #[error("The provider could not renew this account's access token; try again shortly.")]
+    RenewalFailed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Our own bug or corrupt data; the detail was logged where it happened.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;

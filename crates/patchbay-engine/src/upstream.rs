@@ -1,0 +1,347 @@
+//! Calling an integration's API as one account: the account's auth injected,
+//! one forced refresh and one replay on a `401`, bounded retries where the
+//! policy allows them. The Proxy API and workflow `request` steps both go
+//! through [`call_as_account`], so they cannot drift apart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use patchbay_config::ProviderAuth;
+use patchbay_core::crypto::Keyring;
+use patchbay_oauth::{AccountAuth, Injection};
+use patchbay_proxy::{self as policy, Attempt};
+use patchbay_store::CredentialRecord;
+use secrecy::ExposeSecret as _;
+use url::Url;
+
+use crate::error::{EngineError, EngineResult};
+use crate::runtime::Integration;
+use crate::secrets::CredentialSecrets;
+use crate::tokens::{self, Tokens};
+
+/// Bodies up to this size are kept so the request can be replayed once after
+/// a refresh (upstream `401`) or retried; larger ones stream straight through.
+pub const REPLAY_LIMIT: u64 = 1024 * 1024;
+/// Attempts in all for a retryable request: the policy's ceiling.
+const MAX_ATTEMPTS: u32 = policy::MAX_ATTEMPTS;
+
+/// `raw_path` (as sent, still percent-encoded) and `raw_query` below the
+/// account's API base URL; anything that would leave it is
+/// `400 proxy_url_not_allowed`.
+pub fn api_url(
+    integration: &Integration,
+    account_vars: &serde_json::Value,
+    raw_path: &str,
+    raw_query: Option<&str>,
+) -> EngineResult<Url> {
+    let ctx = tokens::template_context(account_vars);
+    let base = patchbay_oauth::api_base_url(&integration.config.provider, &ctx)?;
+    policy::resolve(&base, raw_path, raw_query)
+        .map_err(|rejected| EngineError::UrlNotAllowed(rejected.to_string()))
+}
+
+/// Calls integrations' APIs as accounts: the token lifecycle for their
+/// credentials, the keyring for their API keys, one pooled client.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    tokens: Tokens,
+    keyring: Arc<Keyring>,
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+/// One request to send as an account.
+#[derive(Debug)]
+pub struct AccountRequest<'a> {
+    pub method: &'a Method,
+    pub target: &'a Url,
+    /// Already filtered: never the caller's `Authorization`, `Cookie` or
+    /// `X-Paragon-*` headers.
+    pub headers: &'a HeaderMap,
+    pub body: &'a ReplayableBody,
+}
+
+/// How the selected account authenticates.
+enum Authorization {
+    OAuth {
+        credential: Box<CredentialRecord>,
+        injection: Injection,
+    },
+    Fields(Injection),
+}
+
+impl Upstream {
+    pub fn new(tokens: Tokens, keyring: Arc<Keyring>, timeouts: patchbay_oauth::Timeouts) -> Self {
+        let client = reqwest::Client::builder()
+            // Credentials must not travel to another origin.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(timeouts.connect)
+            .pool_max_idle_per_host(64)
+            .build()
+            // Building only fails when the TLS backend cannot start, which
+            // nothing else in the process would survive either.
+            .unwrap_or_default();
+        Self {
+            tokens,
+            keyring,
+            client,
+            timeout: timeouts.total,
+        }
+    }
+
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// The pooled client that never follows redirects.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The longest one provider request may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Sends `request` to the integration's API as `credential`, and returns the
+    /// provider's response, whatever its status.
+    pub async fn call_as_account(
+        &self,
+        integration: &Integration,
+        credential: CredentialRecord,
+        request: AccountRequest<'_>,
+    ) -> EngineResult<reqwest::Response> {
+        let AccountRequest {
+            method,
+            target,
+            headers,
+            body,
+        } = request;
+        let keyed = policy::has_idempotency_key(headers);
+        let mut auth = self.authorization(integration, credential, false).await?;
+        let mut refreshed = false;
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            let outcome = self.send(method, target, headers, &auth, body.take()).await;
+            let decision = match &outcome {
+                Ok(response)
+                    if response.status() == StatusCode::UNAUTHORIZED
+                        && !refreshed
+                        && body.replayable() =>
+                {
+                    if let Authorization::OAuth { credential, .. } = auth {
+                        // The provider refused the token: one forced refresh, one replay.
+                        refreshed = true;
+                        auth = self.authorization(integration, *credential, true).await?;
+                        continue;
+                    }
+                    None
+                }
+                Ok(response) => policy::retry_decision(
+                    method,
+                    keyed,
+                    Attempt::Response {
+                        status: response.status(),
+                        retry_after: response
+                            .headers()
+                            .get(header::RETRY_AFTER)
+                            .and_then(|v| policy::retry_after(v, std::time::SystemTime::now())),
+                    },
+                    attempt,
+                    MAX_ATTEMPTS,
+                ),
+                Err(failure) => {
+                    policy::retry_decision(method, keyed, failure.attempt(), attempt, MAX_ATTEMPTS)
+                }
+            };
+            match decision {
+                // A streamed body is gone after one attempt.
+                Some(wait) if body.replayable() => tokio::time::sleep(wait).await,
+                _ => break outcome,
+            }
+        };
+        outcome.map_err(Failure::into_error)
+    }
+
+    /// How the selected account authenticates now: a usable token (renewed
+    /// when due or forced) or its opened fields.
+    async fn authorization(
+        &self,
+        integration: &Integration,
+        credential: CredentialRecord,
+        force_refresh: bool,
+    ) -> EngineResult<Authorization> {
+        let provider = &integration.config.provider;
+        let mut ctx = tokens::template_context(&credential.account_vars);
+        match provider.auth {
+            ProviderAuth::OAuth2(_) => {
+                let token = self
+                    .tokens
+                    .access_token(integration, credential, force_refresh)
+                    .await?;
+                let injection = patchbay_oauth::auth_injection(
+                    provider,
+                    &AccountAuth::Bearer(token.token.expose_secret()),
+                    &ctx,
+                )?;
+                Ok(Authorization::OAuth {
+                    credential: Box::new(token.credential),
+                    injection,
+                })
+            }
+            ProviderAuth::ApiKey(_) | ProviderAuth::Basic(_) => {
+                let sealed =
+                    credential
+                        .secrets
+                        .as_deref()
+                        .ok_or(EngineError::CredentialInvalid {
+                            credential_id: credential.id,
+                        })?;
+                let secrets = CredentialSecrets::open(
+                    &self.keyring,
+                    credential.project_id,
+                    credential.id,
+                    sealed,
+                )
+                .map_err(|_| EngineError::Internal("credential secrets cannot be opened"))?;
+                ctx.credentials = secrets.fields.clone();
+                let auth = if matches!(provider.auth, ProviderAuth::Basic(_)) {
+                    AccountAuth::Basic
+                } else {
+                    AccountAuth::ApiKey
+                };
+                Ok(Authorization::Fields(patchbay_oauth::auth_injection(
+                    provider, &auth, &ctx,
+                )?))
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &Method,
+        target: &Url,
+        headers: &HeaderMap,
+        auth: &Authorization,
+        body: reqwest::Body,
+    ) -> Result<reqwest::Response, Failure> {
+        let injection = auth.injection();
+        let mut url = target.clone();
+        if !injection.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(
+                injection
+                    .query
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+        }
+        let mut outgoing = headers.clone();
+        for (name, value) in &injection.headers {
+            let mut value: HeaderValue = value.clone();
+            value.set_sensitive(true);
+            outgoing.insert(name.clone(), value);
+        }
+        let request = self
+            .client
+            .request(method.clone(), url)
+            .headers(outgoing)
+            .body(body);
+        match tokio::time::timeout(self.timeout, request.send()).await {
+            Err(_) => Err(Failure::Timeout),
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(err)) => Err(Failure::of(&err)),
+        }
+    }
+}
+
+impl Authorization {
+    fn injection(&self) -> &Injection {
+        match self {
+            Self::OAuth { injection, .. } | Self::Fields(injection) => injection,
+        }
+    }
+}
+
+/// A request body that can be sent again if it was small enough to keep.
+///
+/// The caller decides which: a body small enough to keep (at most
+/// [`REPLAY_LIMIT`]) is read first; anything larger streams through once.
+#[derive(Debug)]
+pub struct ReplayableBody {
+    kept: Option<Bytes>,
+    streaming: std::sync::Mutex<Option<reqwest::Body>>,
+}
+
+impl ReplayableBody {
+    /// A body streamed through once: a failed attempt cannot be replayed.
+    pub fn streaming(body: reqwest::Body) -> Self {
+        Self {
+            kept: None,
+            streaming: std::sync::Mutex::new(Some(body)),
+        }
+    }
+
+    /// A body already in memory: always replayable.
+    pub fn kept(bytes: Bytes) -> Self {
+        Self {
+            kept: Some(bytes),
+            streaming: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn replayable(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// The body for one attempt: the kept bytes again, or the stream once.
+    fn take(&self) -> reqwest::Body {
+        if let Some(bytes) = &self.kept {
+            return reqwest::Body::from(bytes.clone());
+        }
+        let stream = self
+            .streaming
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        stream.unwrap_or_else(|| reqwest::Body::from(Bytes::new()))
+    }
+}
+
+/// Why an attempt got no response.
+#[derive(Debug)]
+pub enum Failure {
+    Connect,
+    Timeout,
+    Other,
+}
+
+impl Failure {
+    fn attempt(&self) -> Attempt {
+        match self {
+            Self::Connect => Attempt::ConnectError,
+            Self::Timeout => Attempt::Timeout,
+            Self::Other => Attempt::OtherError,
+        }
+    }
+
+    pub fn into_error(self) -> EngineError {
+        match self {
+            Self::Timeout => EngineError::UpstreamTimeout,
+            Self::Connect | Self::Other => EngineError::UpstreamUnreachable,
+        }
+    }
+
+    /// Classifies a failed `send` of the proxy's HTTP client.
+    pub fn of(err: &reqwest::Error) -> Self {
+        if err.is_timeout() {
+            Self::Timeout
+        } else if err.is_connect() {
+            Self::Connect
+        } else {
+            Self::Other
+        }
+    }
+}
