@@ -9,9 +9,8 @@ use clap::Args;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::store::default_database_url;
+use crate::store::{DEFAULT_DATA_DIR, default_database_url};
 
-pub const DEFAULT_DATA_DIR: &str = "./patchbay-data";
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 #[derive(Debug, Args)]

@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
-use crate::config::DEFAULT_DATA_DIR;
 use crate::master_key;
+use crate::store::DEFAULT_DATA_DIR;
 use crate::store::{DatabaseArgs, open_migrated};
 
 #[derive(Debug, Subcommand)]

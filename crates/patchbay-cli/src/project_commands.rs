@@ -10,8 +10,8 @@ use patchbay_core::user_token::{self, SigningAlgorithm, TokenClaims};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::config::DEFAULT_DATA_DIR;
 use crate::master_key;
+use crate::store::DEFAULT_DATA_DIR;
 use crate::store::{DatabaseArgs, open_migrated};
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,8 @@ use patchbay_store::{CACHE_TTL, CachedStore, Store};
 use patchbay_store_postgres::PgStore;
 use patchbay_store_sqlite::SqliteStore;
 
-use crate::config::DEFAULT_DATA_DIR;
+/// Where the embedded default keeps its database and key file.
+pub const DEFAULT_DATA_DIR: &str = "./patchbay-data";
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {

@@ -10,7 +10,6 @@ use serde_norway::{Mapping, Value as Tree};
 
 use crate::catalogue::Catalogue;
 use crate::errors::{ConfigErrors, Report, field};
-use crate::masked::MASK;
 use crate::names::{SLUG_RULE, is_slug};
 use crate::provider::{
     AccountConfig, ApiConfig, AuthType, ConnectionField, ProviderAuth, ProviderDefinition,
@@ -20,6 +19,9 @@ use crate::provider_check::{Origin, check_provider, check_scopes};
 use crate::settings::{UserSetting, check_schema, check_values};
 use crate::source::{describe, key_text};
 use crate::typed::typed;
+
+/// What a secret reads as in a masked document, and the value that keeps a stored secret.
+pub const MASK: &str = "********";
 
 /// One integration enabled in the project, its provider resolved.
 #[derive(Debug, Clone, Serialize, Deserialize)]

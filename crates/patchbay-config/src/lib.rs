@@ -25,8 +25,8 @@ pub use catalogue::{Catalogue, CatalogueError, catalogue, parse_provider};
 pub use document::{ProjectConfig, ProjectSettings, load, load_with};
 pub use errors::{ConfigError, ConfigErrors};
 pub use http::HttpMethod;
-pub use integration::{ClientSecret, IntegrationConfig, ProviderSource};
-pub use masked::{MASK, masked};
+pub use integration::{ClientSecret, IntegrationConfig, MASK, ProviderSource};
+pub use masked::masked;
 pub use provider::{
     AccountConfig, ApiConfig, ApiKeyAuth, AuthType, BasicAuth, ClientAuth, ConnectionField,
     CredentialField, Inject, OAuth2Auth, ProviderAuth, ProviderDefinition, ProviderRequest,

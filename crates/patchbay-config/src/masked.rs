@@ -8,10 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::document::ProjectConfig;
-use crate::integration::{ClientSecret, IntegrationConfig, ProviderSource};
-
-/// What a secret reads as in a masked document, and the value that keeps a stored secret.
-pub const MASK: &str = "********";
+use crate::integration::{ClientSecret, IntegrationConfig, MASK, ProviderSource};
 
 /// The configuration as JSON, with every client secret shown as [`MASK`].
 pub fn masked(config: &ProjectConfig) -> Value {

@@ -1,8 +1,6 @@
 //! The `account` step (which external account was connected) and the `verify` request (are
 //! these API-key or basic credentials accepted), both made with the account's credentials.
 
-use std::fmt;
-
 use patchbay_config::{ProviderDefinition, ProviderRequest};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::{Map, Value};
@@ -11,41 +9,8 @@ use url::Url;
 use crate::authorize::absolute_url;
 use crate::client::{Answer, Client, send};
 use crate::error::OAuthError;
-use crate::inject::{api_base_url, auth_injection, header};
+use crate::inject::{AccountAuth, api_base_url, auth_injection, header};
 use crate::template::TemplateContext;
-
-/// The credentials a request is made with. API keys and basic credentials are read from
-/// [`TemplateContext::credentials`] through the definition's templates.
-#[derive(Clone, Copy)]
-pub enum AccountAuth<'a> {
-    /// An OAuth access token, sent as `api.authHeaderFormat` says (`Bearer` by default) and
-    /// available to `api.headers` as `accessToken`.
-    Bearer(&'a str),
-    /// `auth.inject` of an `api_key` provider.
-    ApiKey,
-    /// `auth.username` and `auth.password` of a `basic` provider.
-    Basic,
-}
-
-impl AccountAuth<'_> {
-    pub(crate) fn kind(&self) -> &'static str {
-        match self {
-            Self::Bearer(_) => "oauth2",
-            Self::ApiKey => "api_key",
-            Self::Basic => "basic",
-        }
-    }
-}
-
-impl fmt::Debug for AccountAuth<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Bearer(_) => f.write_str("Bearer([REDACTED])"),
-            Self::ApiKey => f.write_str("ApiKey"),
-            Self::Basic => f.write_str("Basic"),
-        }
-    }
-}
 
 /// Which external account the credentials belong to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,10 +11,42 @@ use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
-use crate::account::AccountAuth;
 use crate::authorize::absolute_url;
 use crate::error::OAuthError;
 use crate::template::TemplateContext;
+
+/// The credentials a request is made with. API keys and basic credentials are read from
+/// [`TemplateContext::credentials`] through the definition's templates.
+#[derive(Clone, Copy)]
+pub enum AccountAuth<'a> {
+    /// An OAuth access token, sent as `api.authHeaderFormat` says (`Bearer` by default) and
+    /// available to `api.headers` as `accessToken`.
+    Bearer(&'a str),
+    /// `auth.inject` of an `api_key` provider.
+    ApiKey,
+    /// `auth.username` and `auth.password` of a `basic` provider.
+    Basic,
+}
+
+impl AccountAuth<'_> {
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::Bearer(_) => "oauth2",
+            Self::ApiKey => "api_key",
+            Self::Basic => "basic",
+        }
+    }
+}
+
+impl fmt::Debug for AccountAuth<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bearer(_) => f.write_str("Bearer([REDACTED])"),
+            Self::ApiKey => f.write_str("ApiKey"),
+            Self::Basic => f.write_str("Basic"),
+        }
+    }
+}
 
 /// The `Authorization` value of an oauth2 provider without `api.authHeaderFormat`.
 const DEFAULT_AUTH_HEADER: &str = "Bearer {{ accessToken }}";

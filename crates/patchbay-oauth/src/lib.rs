@@ -18,11 +18,11 @@ mod pkce;
 mod template;
 mod token;
 
-pub use account::{AccountAuth, AccountIdentity};
+pub use account::AccountIdentity;
 pub use authorize::authorization_url;
 pub use client::{BuildError, Client, MAX_RESPONSE_BYTES, Timeouts};
 pub use error::OAuthError;
-pub use inject::{Injection, api_base_url, auth_injection};
+pub use inject::{AccountAuth, Injection, api_base_url, auth_injection};
 pub use pkce::Pkce;
 pub use template::{TemplateContext, TemplateError, render};
 pub use token::{ClientCredentials, TokenSet};

@@ -1,11 +1,11 @@
 //! The event log of user-object changes.
 
-use chrono::{DateTime, Utc};
 use patchbay_store::{EventRecord, NewEvent, StoreResult, now};
 use sqlx::types::Json;
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::event_row::EventRow;
 use crate::{notices, webhooks};
 
 /// Appends `events` inside the caller's transaction, queues their webhook
@@ -56,35 +56,6 @@ pub(crate) async fn insert(conn: &mut PgConnection, events: &[NewEvent]) -> Stor
             .await?;
     }
     Ok(())
-}
-
-#[derive(FromRow)]
-pub(crate) struct EventRow {
-    pub(crate) seq: i64,
-    id: Uuid,
-    project_id: Uuid,
-    user_id: String,
-    integration_id: Option<Uuid>,
-    credential_id: Option<Uuid>,
-    name: String,
-    payload: Json<serde_json::Value>,
-    created_at: DateTime<Utc>,
-}
-
-impl From<EventRow> for EventRecord {
-    fn from(row: EventRow) -> Self {
-        Self {
-            seq: row.seq,
-            id: row.id,
-            project_id: row.project_id,
-            user_id: row.user_id,
-            integration_id: row.integration_id,
-            credential_id: row.credential_id,
-            name: row.name,
-            payload: row.payload.0,
-            created_at: row.created_at,
-        }
-    }
 }
 
 pub(crate) async fn list_for_user(

@@ -12,7 +12,7 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::events::EventRow;
+use crate::event_row::EventRow;
 
 const ENDPOINT_COLUMNS: &str =
     "id, project_id, url, event_types, disabled_at, created_at, updated_at";

@@ -1,13 +1,12 @@
 //! The event log of user-object changes.
 
 use patchbay_store::{EventRecord, NewEvent, StoreResult, now};
-use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
-use sqlx::{Row as _, SqliteConnection, SqlitePool};
+use sqlx::{SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
-use crate::rows::{json, optional_uuid, uuid};
-use crate::time::{from_millis, to_millis};
+use crate::event_row::event_from_row;
+use crate::time::to_millis;
 use crate::webhooks;
 
 /// Appends `events` inside the caller's transaction and queues their webhook
@@ -34,20 +33,6 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, events: &[NewEvent]) -> 
         webhooks::queue_deliveries(conn, event, seq, at).await?;
     }
     Ok(())
-}
-
-pub(crate) fn event_from_row(row: &SqliteRow) -> StoreResult<EventRecord> {
-    Ok(EventRecord {
-        seq: row.try_get("seq")?,
-        id: uuid(row, "id")?,
-        project_id: uuid(row, "project_id")?,
-        user_id: row.try_get("user_id")?,
-        integration_id: optional_uuid(row, "integration_id")?,
-        credential_id: optional_uuid(row, "credential_id")?,
-        name: row.try_get("name")?,
-        payload: json(row, "payload")?,
-        created_at: from_millis(row.try_get("created_at")?)?,
-    })
 }
 
 pub(crate) async fn list_for_user(

@@ -9,6 +9,7 @@
 mod config;
 mod credentials;
 mod data_keys;
+mod event_row;
 mod events;
 mod install;
 mod rows;

@@ -13,7 +13,7 @@ use sqlx::types::Json;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
-use crate::events::event_from_row;
+use crate::event_row::event_from_row;
 use crate::rows::uuid;
 use crate::time::{from_millis, opt_from_millis, to_millis};
 

@@ -15,7 +15,8 @@ use serde_json::{Map, Value, json};
 use subtle::ConstantTimeEq as _;
 
 use super::Sandbox;
-use super::control::{Endpoint, Injected, take_failure};
+use super::control::take_failure;
+use super::failure::{Endpoint, Injected};
 use super::reply::json_error;
 use super::state::{SANDBOX_ACCOUNTS, SandboxAccount, TokenLookup, account_by_id};
 

@@ -7,8 +7,22 @@
 
 use std::fmt::Write as _;
 
-use super::oauth::AuthorizeRequest;
+use url::Url;
+
 use super::state::SANDBOX_ACCOUNTS;
+
+/// A validated authorization request, as the consent page shows it and the
+/// decision re-checks it.
+#[derive(Debug)]
+pub(super) struct AuthorizeRequest {
+    pub client_id: String,
+    /// As sent; the token request must repeat exactly this string.
+    pub redirect_uri: String,
+    pub redirect: Url,
+    pub state: String,
+    pub scopes: Vec<String>,
+    pub code_challenge: Option<String>,
+}
 
 /// The one stylesheet, inline; the content security policy allows exactly
 /// this text by its hash.

@@ -22,6 +22,7 @@
 mod api;
 mod consent_page;
 mod control;
+mod failure;
 mod form;
 mod oauth;
 mod reply;
@@ -34,7 +35,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use control::{FailureKind, FailureMode, FailureTarget};
+pub use failure::{FailureKind, FailureMode, FailureTarget};
 pub use state::{SANDBOX_ACCOUNTS, SandboxAccount, SandboxStats};
 
 use state::State;

@@ -17,8 +17,9 @@ use subtle::ConstantTimeEq as _;
 use url::Url;
 
 use super::Sandbox;
-use super::consent_page;
-use super::control::{Endpoint, Injected, take_failure};
+use super::consent_page::{self, AuthorizeRequest};
+use super::control::take_failure;
+use super::failure::{Endpoint, Injected};
 use super::form::{Params, decode_component};
 use super::reply::{html, json_error, no_store};
 use super::state::{CodeGrant, RefreshError, account_by_id};
@@ -26,19 +27,6 @@ use super::state::{CodeGrant, RefreshError, account_by_id};
 /// Longest redirect URI, state or scope list accepted; real providers have
 /// limits too, and an unbounded value would end up in every page.
 const MAX_PARAM_LEN: usize = 2048;
-
-/// A validated authorization request, as the consent page shows it and the
-/// decision re-checks it.
-#[derive(Debug)]
-pub(super) struct AuthorizeRequest {
-    pub client_id: String,
-    /// As sent; the token request must repeat exactly this string.
-    pub redirect_uri: String,
-    pub redirect: Url,
-    pub state: String,
-    pub scopes: Vec<String>,
-    pub code_challenge: Option<String>,
-}
 
 /// `GET /oauth/authorize`: the consent page.
 pub(super) async fn authorize_page(

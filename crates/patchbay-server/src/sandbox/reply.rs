@@ -17,6 +17,7 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use super::consent_page::{self, STYLE};
+use super::failure::Outage;
 
 /// A JSON error that no cache keeps (RFC 6749 §5.1 asks it of the token
 /// endpoint; the sandbox does it everywhere).
@@ -36,19 +37,6 @@ pub(super) fn no_store(mut response: Response) -> Response {
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
     response
-}
-
-/// The failure modes that say "not now" rather than "no": every endpoint
-/// answers them alike, in JSON or, on the authorize endpoint, as a page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Outage {
-    /// `500 server_error`.
-    ServerError,
-    /// `503 temporarily_unavailable` with `Retry-After: 1`, as a provider
-    /// in maintenance or behind an overloaded gateway answers.
-    Unavailable,
-    /// `429 rate_limited` with `Retry-After: 1`.
-    RateLimited,
 }
 
 impl Outage {

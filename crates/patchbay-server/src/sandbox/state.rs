@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use serde::Serialize;
 
-use super::control::{Endpoint, FailureMode, Injected};
+use super::failure::{Endpoint, FailureMode, Injected};
 
 /// A fixed sandbox account. The API keys are published constants: the
 /// sandbox protects nothing, and tests and the demo need to know them.
