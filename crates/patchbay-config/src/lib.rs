@@ -15,7 +15,7 @@ mod provider;
 mod provider_check;
 mod settings;
 mod source;
-mod template;
+pub mod template;
 mod typed;
 mod urls;
 mod workflow;

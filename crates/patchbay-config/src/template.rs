@@ -1,14 +1,74 @@
-//! Templates (`"{{ trigger.body.name }}"`) and expressions (`steps.find.output.total > 0`):
-//! minijinja with its default syntax, as the workflow engine renders them.
+//! The one template language of provider definitions (`"{{ token.instance_url }}"`) and
+//! workflows (`"{{ trigger.body.name }}"`, expressions such as `steps.find.output.total > 0`):
+//! minijinja with its default syntax, where a missing or `null` value renders as an empty
+//! string and a boolean as `true`/`false`. Provider templates (`patchbay-oauth`) and workflow
+//! templates (`patchbay-workflow`) both render with [`environment`]; this crate checks them.
 //!
 //! Compiling only parses; filters and functions are looked up when a template renders, so an
 //! environment without any registered is enough to check syntax and is cheap to make.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use minijinja::Environment;
+use minijinja::value::ValueKind;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use serde_json::Value;
 
 use crate::errors::Report;
+
+/// An environment that renders the language.
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    // Template names may be their sources; one ending in `.html` must not switch on escaping.
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    // `steps.find.output.body.missing.id` is empty rather than an error: providers omit
+    // fields, and `{{ a or b }}` must work when `a` is missing.
+    env.set_undefined_behavior(UndefinedBehavior::Chainable);
+    env.set_formatter(|out, state, value| {
+        if value.is_none() || value.is_undefined() {
+            // minijinja prints `none` for null; the language promises an empty string.
+            Ok(())
+        } else if value.kind() == ValueKind::Bool {
+            // Text goes into URLs, headers and JSON bodies, where a boolean is `true`, not
+            // Python's `True`.
+            Ok(out.write_str(if value.is_true() { "true" } else { "false" })?)
+        } else {
+            minijinja::escape_formatter(out, state, value)
+        }
+    });
+    env
+}
+
+/// Whether `text` uses template syntax at all; most values do not, and come back as they are.
+pub fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+/// JSON as template variables, mapped onto minijinja's value model directly.
+pub fn to_value(value: &Value) -> minijinja::Value {
+    match value {
+        Value::Null => minijinja::Value::from(()),
+        Value::Bool(flag) => minijinja::Value::from(*flag),
+        Value::Number(number) => {
+            if let Some(int) = number.as_i64() {
+                minijinja::Value::from(int)
+            } else if let Some(uint) = number.as_u64() {
+                minijinja::Value::from(uint)
+            } else {
+                minijinja::Value::from(number.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        Value::String(text) => minijinja::Value::from(text.as_str()),
+        Value::Array(items) => {
+            minijinja::Value::from(items.iter().map(to_value).collect::<Vec<_>>())
+        }
+        Value::Object(entries) => minijinja::Value::from(
+            entries
+                .iter()
+                .map(|(key, item)| (key.clone(), to_value(item)))
+                .collect::<BTreeMap<_, _>>(),
+        ),
+    }
+}
 
 /// The variables a template or expression reads, with simple attribute chains kept
 /// (`steps.create.output.body.id`), as minijinja's static analysis reports them.
@@ -17,7 +77,7 @@ pub(crate) type Variables = BTreeSet<String>;
 /// Checks that `source` compiles as a template; returns the variables it reads.
 pub(crate) fn check_template(source: &str, path: &str, report: &mut Report) -> Option<Variables> {
     // Skip the parser for plain text, which is most values.
-    if !(source.contains("{{") || source.contains("{%") || source.contains("{#")) {
+    if !is_template(source) {
         return Some(Variables::new());
     }
     let env = Environment::empty();

@@ -2,12 +2,11 @@
 //! rules of providers/README.md: minijinja syntax, and a missing or `null` value renders as
 //! an empty string, never as `none` or an error, so `{{ a or b }}` and optional fields work.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{LazyLock, RwLock};
 
-use minijinja::value::ValueKind;
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use minijinja::Environment;
+use patchbay_config::template;
 use serde_json::{Map, Value};
 
 /// The values the templates of a provider definition read, by the root they appear under.
@@ -87,25 +86,8 @@ pub struct TemplateError {
 /// One environment for every render. Templates come from provider definitions: few, short,
 /// and rendered on every proxied request, so each is compiled on first use and kept, named by
 /// its own source, until [`MAX_COMPILED`] are held, when the set starts over.
-static ENVIRONMENT: LazyLock<RwLock<Environment<'static>>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    // Sources are template names here; one ending in `.html` must not switch on escaping.
-    env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    env.set_formatter(|out, state, value| {
-        if value.is_none() || value.is_undefined() {
-            // minijinja prints `none` for null; the README promises an empty string.
-            Ok(())
-        } else if value.kind() == ValueKind::Bool {
-            // Values come from JSON and go into URLs, headers and JSON bodies, where a boolean
-            // is `true`, not Python's `True`.
-            Ok(out.write_str(if value.is_true() { "true" } else { "false" })?)
-        } else {
-            minijinja::escape_formatter(out, state, value)
-        }
-    });
-    RwLock::new(env)
-});
+static ENVIRONMENT: LazyLock<RwLock<Environment<'static>>> =
+    LazyLock::new(|| RwLock::new(template::environment()));
 
 /// Compiled templates kept at most: far more than any set of provider definitions has.
 const MAX_COMPILED: usize = 10_000;
@@ -113,7 +95,7 @@ const MAX_COMPILED: usize = 10_000;
 /// Renders `template` with `ctx` as its variables (an object: `{"token": {...}, ...}`).
 /// Missing and `null` values render as `""`. Text without template syntax comes back as is.
 pub fn render(template: &str, ctx: &Value) -> Result<String, TemplateError> {
-    if !(template.contains("{{") || template.contains("{%") || template.contains("{#")) {
+    if !template::is_template(template) {
         return Ok(template.to_owned());
     }
     let failed = |error: minijinja::Error| TemplateError {
@@ -122,7 +104,7 @@ pub fn render(template: &str, ctx: &Value) -> Result<String, TemplateError> {
             .detail()
             .map_or_else(|| error.kind().to_string(), str::to_owned),
     };
-    let values = to_template_value(ctx);
+    let values = template::to_value(ctx);
     {
         let env = ENVIRONMENT.read().unwrap_or_else(|p| p.into_inner());
         if let Ok(compiled) = env.get_template(template) {
@@ -137,32 +119,4 @@ pub fn render(template: &str, ctx: &Value) -> Result<String, TemplateError> {
         .map_err(failed)?;
     let compiled = env.get_template(template).map_err(failed)?;
     compiled.render(values).map_err(failed)
-}
-
-/// Converts JSON into minijinja's value model; JSON maps onto it directly, without going
-/// through serde.
-fn to_template_value(value: &Value) -> minijinja::Value {
-    match value {
-        Value::Null => minijinja::Value::from(()),
-        Value::Bool(flag) => minijinja::Value::from(*flag),
-        Value::Number(number) => {
-            if let Some(int) = number.as_i64() {
-                minijinja::Value::from(int)
-            } else if let Some(uint) = number.as_u64() {
-                minijinja::Value::from(uint)
-            } else {
-                minijinja::Value::from(number.as_f64().unwrap_or(f64::NAN))
-            }
-        }
-        Value::String(text) => minijinja::Value::from(text.as_str()),
-        Value::Array(items) => {
-            minijinja::Value::from(items.iter().map(to_template_value).collect::<Vec<_>>())
-        }
-        Value::Object(entries) => minijinja::Value::from(
-            entries
-                .iter()
-                .map(|(key, item)| (key.clone(), to_template_value(item)))
-                .collect::<BTreeMap<_, _>>(),
-        ),
-    }
 }

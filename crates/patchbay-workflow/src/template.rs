@@ -4,8 +4,8 @@
 //! keeps the expression's type, so `"{{ steps.list.output.body }}"` passes an
 //! array on instead of its text.
 
-use minijinja::value::ValueKind;
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::Environment;
+use patchbay_config::template::{self, is_template};
 use serde_json::{Map, Value};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,26 +40,10 @@ pub struct Templates {
 
 impl Default for Templates {
     fn default() -> Self {
-        let mut env = Environment::new();
-        // `steps.find.output.body.missing.id` is empty rather than an error:
-        // providers omit fields, and a template should not fail on that.
-        env.set_undefined_behavior(UndefinedBehavior::Chainable);
-        env.set_formatter(|out, state, value| {
-            if value.is_none() || value.is_undefined() {
-                Ok(())
-            } else if value.kind() == ValueKind::Bool {
-                // Text goes into URLs, headers and JSON, where it is `true`, not `True`.
-                Ok(out.write_str(if value.is_true() { "true" } else { "false" })?)
-            } else {
-                minijinja::escape_formatter(out, state, value)
-            }
-        });
-        Self { env }
+        Self {
+            env: template::environment(),
+        }
     }
-}
-
-fn is_template(text: &str) -> bool {
-    text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
 /// The expression of a value that is exactly one `{{ ... }}`.
@@ -76,7 +60,7 @@ impl Templates {
             return Ok(text.to_owned());
         }
         self.env
-            .render_str(text, to_template_value(context))
+            .render_str(text, template::to_value(context))
             .map_err(|err| TemplateError::new("template", text, &err))
     }
 
@@ -110,7 +94,7 @@ impl Templates {
             .compile_expression(expression)
             .map_err(|err| TemplateError::new("expression", expression, &err))?;
         let value = compiled
-            .eval(to_template_value(context))
+            .eval(template::to_value(context))
             .map_err(|err| TemplateError::new("expression", expression, &err))?;
         if value.is_undefined() {
             return Ok(Value::Null);
@@ -129,12 +113,8 @@ impl Templates {
             .compile_expression(expression)
             .map_err(|err| TemplateError::new("expression", expression, &err))?;
         compiled
-            .eval(to_template_value(context))
+            .eval(template::to_value(context))
             .map(|value| value.is_true())
             .map_err(|err| TemplateError::new("expression", expression, &err))
     }
-}
-
-fn to_template_value(context: &Value) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(context))
 }
