@@ -61,13 +61,11 @@ impl Catalogue {
         for (file, text) in files {
             let stem = file.strip_suffix(".yaml").unwrap_or(file);
             let result = parse_provider(text).and_then(|definition| {
-                if definition.id == stem {
+                let errors = catalogue_rules(&definition, stem);
+                if errors.is_empty() {
                     Ok(definition)
                 } else {
-                    Err(ConfigErrors(vec![ConfigError::new(
-                        "id",
-                        format!("`{}` must equal the file name `{stem}`", definition.id),
-                    )]))
+                    Err(ConfigErrors(errors))
                 }
             });
             match result {
@@ -119,6 +117,32 @@ impl Catalogue {
     pub fn errors(&self) -> &[CatalogueError] {
         &self.errors
     }
+}
+
+/// What a file needs to be in the catalogue beyond being a valid definition: its id is its
+/// file name, and it has what catalogue pages show (a category and a brand colour).
+/// [`parse_provider`] leaves these out so a test can build a definition from a few lines.
+fn catalogue_rules(definition: &ProviderDefinition, stem: &str) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    if definition.id != stem {
+        errors.push(ConfigError::new(
+            "id",
+            format!("`{}` must equal the file name `{stem}`", definition.id),
+        ));
+    }
+    if definition.categories.is_empty() {
+        errors.push(ConfigError::new(
+            "categories",
+            "missing: a catalogue provider is filed under at least one category",
+        ));
+    }
+    if definition.brand_color.is_none() {
+        errors.push(ConfigError::new(
+            "brandColor",
+            "missing field `brandColor`: catalogue pages show every provider in its colour",
+        ));
+    }
+    errors
 }
 
 /// Parses and validates one provider file (paths are relative to the file: `auth.tokenUrl`).

@@ -395,6 +395,8 @@ fn inline(
         name: name.clone(),
         categories: Vec::new(),
         docs_url: None,
+        brand_color: None,
+        paragon_type: None,
         auth: auth.clone(),
         connection_fields: document.connection_fields.clone().unwrap_or_default(),
         api: api.clone(),

@@ -28,9 +28,9 @@ pub use http::HttpMethod;
 pub use integration::{ClientSecret, IntegrationConfig, MASK, ProviderSource};
 pub use masked::masked;
 pub use provider::{
-    AccountConfig, ApiConfig, ApiKeyAuth, AuthType, BasicAuth, ClientAuth, ConnectionField,
-    CredentialField, Inject, OAuth2Auth, ProviderAuth, ProviderDefinition, ProviderRequest,
-    TokenRequestFormat, VerifyConfig,
+    AccountConfig, ApiConfig, ApiKeyAuth, AuthType, BasicAuth, CATEGORIES, Category, ClientAuth,
+    ConnectionField, CredentialField, Inject, OAuth2Auth, ProviderAuth, ProviderDefinition,
+    ProviderRequest, TokenRequestFormat, VerifyConfig,
 };
 pub use settings::{SettingType, UserSetting};
 pub use workflow::{

@@ -25,6 +25,14 @@ pub struct ProviderDefinition {
     pub categories: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docs_url: Option<String>,
+    /// The brand's colour as `#RRGGBB`, for catalogue pages and the Connect Portal. Required of
+    /// catalogue files; an inline integration has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand_color: Option<String>,
+    /// The integration type Paragon gives the same service (`googleCalendar`), where Paragon
+    /// has it, so a project moving from Paragon can find its integrations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paragon_type: Option<String>,
     pub auth: ProviderAuth,
     /// Values asked for when an account is connected (a subdomain, a region).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -37,6 +45,68 @@ pub struct ProviderDefinition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifyConfig>,
 }
+
+/// A category of the catalogue: `id` is what a provider file lists under `categories`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Category {
+    pub id: &'static str,
+    pub title: &'static str,
+}
+
+/// Every category a catalogue provider may be filed under, in the order catalogue pages list
+/// them. A closed list, so a catalogue page groups like with like instead of growing a
+/// near-duplicate tag per file; `providers/schema.json` holds the same ids (a test keeps the
+/// two equal).
+pub const CATEGORIES: &[Category] = &[
+    Category {
+        id: "crm",
+        title: "CRM",
+    },
+    Category {
+        id: "customer-support",
+        title: "Customer support",
+    },
+    Category {
+        id: "marketing",
+        title: "Marketing",
+    },
+    Category {
+        id: "accounting",
+        title: "Accounting",
+    },
+    Category {
+        id: "payments",
+        title: "Payments",
+    },
+    Category {
+        id: "hr",
+        title: "HR and recruiting",
+    },
+    Category {
+        id: "file-storage",
+        title: "File storage",
+    },
+    Category {
+        id: "productivity",
+        title: "Productivity",
+    },
+    Category {
+        id: "project-management",
+        title: "Project management",
+    },
+    Category {
+        id: "communication",
+        title: "Communication",
+    },
+    Category {
+        id: "developer-tools",
+        title: "Developer tools",
+    },
+    Category {
+        id: "e-commerce",
+        title: "E-commerce",
+    },
+];
 
 impl ProviderDefinition {
     pub fn auth_type(&self) -> AuthType {

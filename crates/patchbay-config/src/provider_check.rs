@@ -7,8 +7,8 @@ use crate::errors::{Report, field, index};
 use crate::http::check_headers;
 use crate::names::{IDENTIFIER_RULE, SLUG_RULE, is_header_name, is_identifier, is_slug};
 use crate::provider::{
-    AccountConfig, ApiConfig, ConnectionField, CredentialField, OAuth2Auth, ProviderAuth,
-    ProviderDefinition, ProviderRequest,
+    AccountConfig, ApiConfig, CATEGORIES, ConnectionField, CredentialField, OAuth2Auth,
+    ProviderAuth, ProviderDefinition, ProviderRequest,
 };
 use crate::settings::check_pattern;
 use crate::template::{
@@ -42,13 +42,31 @@ pub(crate) fn check_provider(
         if definition.name.trim().is_empty() {
             report.error(field(path, "name"), "must not be empty");
         }
-        for (i, category) in definition.categories.iter().enumerate() {
-            if category.trim().is_empty() {
-                report.error(index(&field(path, "categories"), i), "must not be empty");
-            }
-        }
+        check_categories(&definition.categories, &field(path, "categories"), report);
         if let Some(docs_url) = &definition.docs_url {
             check_url(docs_url, &field(path, "docsUrl"), report);
+        }
+        if let Some(color) = &definition.brand_color
+            && !is_brand_color(color)
+        {
+            report.error(
+                field(path, "brandColor"),
+                format!(
+                    "`{color}` must be a colour as `#RRGGBB` in upper-case hex, such as `#00A1E0`"
+                ),
+            );
+        }
+        if let Some(paragon_type) = &definition.paragon_type
+            && !is_paragon_type(paragon_type)
+        {
+            report.error(
+                field(path, "paragonType"),
+                format!(
+                    "`{paragon_type}` must be an integration type as Paragon spells it: a \
+                     lowercase letter, then letters, digits and dots (`googleCalendar`, \
+                     `monday.com`)"
+                ),
+            );
         }
     }
     // Every template in the definition, so the names they use can be checked at the end.
@@ -162,6 +180,43 @@ pub(crate) fn check_provider(
     for (value_path, variables) in &found {
         declared.check(variables, value_path, report);
     }
+}
+
+/// Each category must be one of [`CATEGORIES`], listed once.
+fn check_categories(categories: &[String], path: &str, report: &mut Report) {
+    let mut seen = HashSet::new();
+    for (i, category) in categories.iter().enumerate() {
+        if !CATEGORIES.iter().any(|known| known.id == category) {
+            let known: Vec<&str> = CATEGORIES.iter().map(|known| known.id).collect();
+            report.error(
+                index(path, i),
+                format!(
+                    "`{category}` is not a catalogue category; use one of {}",
+                    known.join(", ")
+                ),
+            );
+        } else if !seen.insert(category.as_str()) {
+            report.error(index(path, i), format!("`{category}` is listed twice"));
+        }
+    }
+}
+
+/// `#RRGGBB`, upper-case: one spelling per colour, so the catalogue reads uniformly.
+fn is_brand_color(text: &str) -> bool {
+    text.len() == 7
+        && text.starts_with('#')
+        && text[1..]
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, 'A'..='F'))
+}
+
+/// Paragon's integration types are camelCase words (`salesforce`, `microsoftTeams`), a few
+/// with a domain's dot (`monday.com`).
+fn is_paragon_type(text: &str) -> bool {
+    let mut chars = text.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && !text.ends_with('.')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '.')
 }
 
 /// The names a provider declares for its templates: `connection.<id>`, `credentials.<id>`,

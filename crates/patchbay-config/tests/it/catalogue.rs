@@ -3,7 +3,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use patchbay_config::{AuthType, Catalogue, ProviderAuth, catalogue, parse_provider};
+use std::collections::BTreeMap;
+
+use patchbay_config::{AuthType, CATEGORIES, Catalogue, ProviderAuth, catalogue, parse_provider};
 
 fn providers_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../providers")
@@ -124,18 +126,22 @@ fn every_provider_file_matches_schema_json() {
 /// A broken file is left out of a catalogue and reported with its file name and field.
 #[test]
 fn a_broken_file_is_reported_with_file_and_field() {
-    let good = "id: good\nname: Good\nauth: {type: api_key, fields: [{id: key, title: Key}], inject: {query: key, value: '{{ credentials.key }}'}}\napi: {baseUrl: https://good.example}\n";
+    let good = "id: good\nname: Good\ncategories: [crm]\nbrandColor: '#123ABC'\nauth: {type: api_key, fields: [{id: key, title: Key}], inject: {query: key, value: '{{ credentials.key }}'}}\napi: {baseUrl: https://good.example}\n";
     let bad_url = "id: bad\nname: Bad\nauth: {type: oauth2, authorizationUrl: https://bad.example/a, tokenUrl: /token}\napi: {baseUrl: https://bad.example}\naccount: {id: '{{ token.id }}'}\n";
     let wrong_id = good.replace("id: good", "id: other");
+    let plain = good
+        .replace("id: good", "id: plain")
+        .replace("categories: [crm]\nbrandColor: '#123ABC'\n", "");
     let catalogue = Catalogue::from_files([
         ("good.yaml", good),
         ("bad.yaml", bad_url),
         ("named.yaml", wrong_id.as_str()),
+        ("plain.yaml", plain.as_str()),
     ]);
     assert_eq!(catalogue.len(), 1);
     assert!(catalogue.get("good").is_some());
     let errors: Vec<String> = catalogue.errors().iter().map(ToString::to_string).collect();
-    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors.len(), 4, "{errors:?}");
     assert!(
         errors[0].starts_with("providers/bad.yaml: auth.tokenUrl: must be an absolute"),
         "{}",
@@ -146,6 +152,117 @@ fn a_broken_file_is_reported_with_file_and_field() {
         "{}",
         errors[1]
     );
+    // What catalogue pages show is required of a catalogue file, though parse_provider, which
+    // tests use to build definitions, accepts a file without it.
+    assert!(parse_provider(&plain).is_ok());
+    assert!(
+        errors[2].starts_with("providers/plain.yaml: categories: missing"),
+        "{}",
+        errors[2]
+    );
+    assert!(
+        errors[3].starts_with("providers/plain.yaml: brandColor: missing field"),
+        "{}",
+        errors[3]
+    );
+}
+
+#[test]
+fn categories_brand_colours_and_paragon_types_are_checked() {
+    let base = "id: p\nname: P\nauth: {type: api_key, fields: [{id: key, title: Key}], inject: {query: key, value: '{{ credentials.key }}'}}\napi: {baseUrl: https://p.example}\n";
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "categories: [crm, chat]\n",
+            "categories[1]",
+            "`chat` is not a catalogue category",
+        ),
+        (
+            "categories: [crm, crm]\n",
+            "categories[1]",
+            "`crm` is listed twice",
+        ),
+        ("brandColor: '#12abcd'\n", "brandColor", "upper-case hex"),
+        ("brandColor: red\n", "brandColor", "must be a colour"),
+        ("brandColor: '#12345'\n", "brandColor", "must be a colour"),
+        (
+            "paragonType: google-calendar\n",
+            "paragonType",
+            "as Paragon spells it",
+        ),
+        (
+            "paragonType: GoogleCalendar\n",
+            "paragonType",
+            "as Paragon spells it",
+        ),
+        (
+            "paragonType: monday.\n",
+            "paragonType",
+            "as Paragon spells it",
+        ),
+    ];
+    for (extra, path, fragment) in cases {
+        let text = format!("{base}{extra}");
+        let errors = parse_provider(&text).unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|error| error.path == *path && error.message.contains(fragment)),
+            "expected `{path}: …{fragment}…` for\n{text}\ngot: {errors}"
+        );
+    }
+    let text = format!(
+        "{base}categories: [crm, e-commerce]\nbrandColor: '#00A1E0'\nparagonType: googleCalendar\n"
+    );
+    let provider = parse_provider(&text).unwrap();
+    assert_eq!(provider.brand_color.as_deref(), Some("#00A1E0"));
+    assert_eq!(provider.paragon_type.as_deref(), Some("googleCalendar"));
+}
+
+/// The loader and schema.json must agree on the closed list of categories, or a file could
+/// pass one check and fail the other.
+#[test]
+fn schema_json_lists_the_loaders_categories() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(providers_dir().join("schema.json")).unwrap())
+            .unwrap();
+    let listed: Vec<&str> = schema["properties"]["categories"]["items"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap())
+        .collect();
+    let loader: Vec<&str> = CATEGORIES.iter().map(|category| category.id).collect();
+    assert_eq!(listed, loader);
+}
+
+#[test]
+fn every_category_is_used_and_paragon_types_are_unique() {
+    let mut by_paragon_type: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for provider in catalogue().iter() {
+        if let Some(paragon_type) = &provider.paragon_type {
+            by_paragon_type
+                .entry(paragon_type)
+                .or_default()
+                .push(&provider.id);
+        }
+    }
+    let shared: Vec<_> = by_paragon_type
+        .iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .collect();
+    assert!(
+        shared.is_empty(),
+        "one Paragon type must name one provider: {shared:?}"
+    );
+    for category in CATEGORIES {
+        assert!(
+            catalogue()
+                .iter()
+                .any(|provider| provider.categories.iter().any(|id| id == category.id)),
+            "no provider in the category `{}`",
+            category.id
+        );
+    }
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod broken;
 mod catalogue;
+mod catalogue_page;
 mod documents;
 mod masked;
 mod settings;

@@ -7,6 +7,7 @@ mod account;
 mod authorize;
 mod errors;
 mod inject;
+mod samples;
 mod support;
 mod template;
 mod token;
