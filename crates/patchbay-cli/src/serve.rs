@@ -45,7 +45,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
     let demo = match config.demo {
-        true => Some(demo::seed(store.as_ref(), &state.engine.keyring(), &public_url).await?),
+        true => Some(demo::seed(store.as_ref(), state.engine.keyring(), &public_url).await?),
         false => None,
     };
     tracing::info!(backend = store.backend().as_str(), %public_url, "Patchbay is ready");

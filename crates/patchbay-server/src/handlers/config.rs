@@ -196,7 +196,7 @@ pub async fn put(
         .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "The document is not UTF-8 text."))?;
     let applied = apply_config(
         state.store(),
-        &state.engine.keyring(),
+        state.engine.keyring(),
         admin.project.id,
         text,
         options.prune,

@@ -227,7 +227,7 @@ async fn start_oauth(
     let sealed_verifier = pkce.as_ref().map(|pkce| {
         use secrecy::ExposeSecret as _;
         secrets::seal_str(
-            &state.engine.keyring(),
+            state.engine.keyring(),
             user.project.id,
             session_id,
             secrets::PKCE_VERIFIER,

@@ -176,7 +176,7 @@ async fn complete(
         |_| "The integration's client secret cannot be read; check the master key.".to_owned();
     let client_secret = match &integration.client_secret {
         Some(sealed) => secrets::open_str(
-            &state.engine.keyring(),
+            state.engine.keyring(),
             project.id,
             integration.id,
             secrets::CLIENT_SECRET,
@@ -188,7 +188,7 @@ async fn complete(
     let verifier = match &session.secrets {
         Some(sealed) => Some(
             secrets::open_str(
-                &state.engine.keyring(),
+                state.engine.keyring(),
                 project.id,
                 session.id,
                 secrets::PKCE_VERIFIER,

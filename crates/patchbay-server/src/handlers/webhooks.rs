@@ -125,7 +125,7 @@ pub async fn create(
         url: request.url,
         event_types,
         secret: secrets::seal_str(
-            &state.engine.keyring(),
+            state.engine.keyring(),
             project_id,
             id,
             WEBHOOK_SECRET,
