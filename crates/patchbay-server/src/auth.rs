@@ -17,7 +17,8 @@ use patchbay_engine::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The bearer value of the `Authorization` header.
+/// The bearer value of the `Authorization` header. Two headers are refused:
+/// acting on the first or the last would be a guess about who is calling.
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     let missing = || {
         ApiError::new(
@@ -25,13 +26,21 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
             "Send `Authorization: Bearer <token>`.",
         )
     };
-    let value = headers.get(header::AUTHORIZATION).ok_or_else(missing)?;
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next().ok_or_else(missing)?;
+    if values.next().is_some() {
+        return Err(ambiguous("Send one Authorization header, not several."));
+    }
     let value = value.to_str().map_err(|_| missing())?;
     let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(missing());
     }
     Ok(token.trim())
+}
+
+fn ambiguous(message: &str) -> ApiError {
+    ApiError::new(ErrorCode::InvalidParameter, message)
 }
 
 /// The caller presented the instance admin token.
@@ -218,14 +227,17 @@ impl FromRequestParts<AppState> for StreamUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let from_query = axum::extract::Query::<TokenQuery>::try_from_uri(&parts.uri)
-            .ok()
-            .and_then(|query| query.0.token);
-        let token = match (
-            &from_query,
-            parts.headers.contains_key(header::AUTHORIZATION),
-        ) {
+            .map_err(ApiError::from)?
+            .0
+            .token;
+        let token = match (&from_query, parts.headers.contains_key(header::AUTHORIZATION)) {
             (Some(token), false) => token.as_str(),
-            _ => bearer(&parts.headers)?,
+            (None, _) => bearer(&parts.headers)?,
+            (Some(_), true) => {
+                return Err(ambiguous(
+                    "Send the token once, as `?token=` or in the header, not both.",
+                ));
+            }
         };
         ConnectUser::authenticate(parts, state, token)
             .await

@@ -162,6 +162,64 @@ async fn two_credential_headers_are_refused_everywhere(db: TestDb) {
     }
 }
 
+/// Two credentials in one request are ambiguous, even when both are valid:
+/// acting as either would be a guess.
+async fn two_authorization_headers_are_refused(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    let client = reqwest::Client::new();
+    let admin_path = server.url(&format!("/api/v1/projects/{}", project.id));
+    let one_key = crate::http::reply(
+        client
+            .get(&admin_path)
+            .bearer_auth(&project.secret_key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(one_key.status, 200, "{:?}", one_key.body);
+    let reply = crate::http::reply(
+        client
+            .get(&admin_path)
+            .header("authorization", format!("Bearer {}", project.secret_key))
+            .header("authorization", format!("Bearer {}", project.secret_key))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    reply.assert_error(400, "invalid_parameter");
+
+    let ada = project.signer.mint("ada").unwrap();
+    let grace = project.signer.mint("grace").unwrap();
+    let me = server.url(&format!("/projects/{}/sdk/me", project.id));
+    let reply = crate::http::reply(
+        client
+            .get(&me)
+            .header("authorization", format!("Bearer {ada}"))
+            .header("authorization", format!("Bearer {grace}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    reply.assert_error(400, "invalid_parameter");
+
+    let stream = server.url(&format!("/projects/{}/sdk/events/stream", project.id));
+    for (query, header) in [
+        (format!("?token={ada}"), Some(&grace)),
+        (format!("?token={ada}&token={grace}"), None),
+    ] {
+        let mut request = client.get(format!("{stream}{query}"));
+        if let Some(token) = header {
+            request = request.bearer_auth(token);
+        }
+        let reply = crate::http::reply(request.send().await.unwrap()).await;
+        reply.assert_error(400, "invalid_parameter");
+    }
+}
+
 /// Every error code answers with one status, and docs/api.md's table of
 /// codes says which: the two cannot drift apart.
 #[test]
@@ -188,5 +246,6 @@ backend_tests!(
     malformed_bodies_get_json_errors,
     unknown_routes_and_methods_get_json_errors,
     bad_query_strings_and_oversized_bodies_get_json_errors,
-    two_credential_headers_are_refused_everywhere
+    two_credential_headers_are_refused_everywhere,
+    two_authorization_headers_are_refused
 );
