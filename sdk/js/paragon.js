@@ -236,6 +236,11 @@ function createParagon(env = {}) {
         streamQueue = streamQueue.then(() => deliverStreamEvent(source, name, message));
       });
     }
+    // The server ends a stream whose token expired or whose signing key was
+    // revoked; reconnecting with the same token could only be refused.
+    source.addEventListener('streamEnded', () => {
+      if (source === stream) closeStream();
+    });
     stream = source;
   }
 

@@ -230,7 +230,10 @@ impl FromRequestParts<AppState> for StreamUser {
             .map_err(ApiError::from)?
             .0
             .token;
-        let token = match (&from_query, parts.headers.contains_key(header::AUTHORIZATION)) {
+        let token = match (
+            &from_query,
+            parts.headers.contains_key(header::AUTHORIZATION),
+        ) {
             (Some(token), false) => token.as_str(),
             (None, _) => bearer(&parts.headers)?,
             (Some(_), true) => {

@@ -463,6 +463,14 @@ test('authenticating again closes the previous stream', async () => {
   assert.ok(FakeEventSource.last.url.endsWith('?token=another.token'));
 });
 
+test('a stream the server ends for its token is closed, not reopened with the same token', async () => {
+  await signedIn();
+  const source = FakeEventSource.last;
+  source.push('streamEnded', { reason: 'token_expired' });
+  assert.equal(source.closed, true);
+  assert.equal(FakeEventSource.instances.length, 1);
+});
+
 test('connect opens the portal in an overlay iframe and hands it the token by postMessage only', async () => {
   const win = fakeWindow();
   const { sdk } = await signedIn({}, { credentials: [ADA, GRACE], window: win });

@@ -7,6 +7,10 @@
 //! every few seconds in case a notice was lost. So a stream never skips nor
 //! repeats an event, and `Last-Event-ID` resumes exactly after the last one
 //! a client saw.
+//!
+//! A stream lives no longer than its token would be accepted anew: when the
+//! token expires, or the signing key that verified it is revoked (seen within
+//! [`SAFETY_POLL`]), it sends a last `streamEnded` event saying why and ends.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -17,7 +21,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use patchbay_api::ErrorBody;
-use patchbay_core::user_token::VerifiedToken;
+use patchbay_core::user_token::{CLOCK_SKEW_LEEWAY_SECS, VerifiedToken};
 use patchbay_store::{EventNotice, EventRecord};
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -76,8 +80,12 @@ pub async fn stream(
         after,
         pending: VecDeque::new(),
         notices,
+        ended: false,
     };
     let events = futures_util::stream::unfold(follower, |mut follower| async move {
+        if follower.ended {
+            return None;
+        }
         let event = follower.next().await?;
         Some((Ok(event), follower))
     });
@@ -94,6 +102,26 @@ struct Follower {
     after: i64,
     pending: VecDeque<EventRecord>,
     notices: broadcast::Receiver<EventNotice>,
+    /// The last event, `streamEnded`, has been sent.
+    ended: bool,
+}
+
+/// Why a stream's token is no longer accepted.
+#[derive(Debug, Clone, Copy)]
+enum EndReason {
+    TokenExpired,
+    SigningKeyRevoked,
+    ProjectGone,
+}
+
+impl EndReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::TokenExpired => "token_expired",
+            Self::SigningKeyRevoked => "signing_key_revoked",
+            Self::ProjectGone => "project_not_found",
+        }
+    }
 }
 
 impl Follower {
@@ -104,6 +132,18 @@ impl Follower {
                 if let Some(event) = self.to_sse(&record).await {
                     return Some(event);
                 }
+            }
+            // Checked before every read: nothing committed after the token
+            // stopped being valid is sent.
+            if let Some(reason) = self.token_ended().await {
+                self.ended = true;
+                // The id of the last event read keeps `Last-Event-ID` right.
+                return Some(
+                    Event::default()
+                        .id(self.after.to_string())
+                        .event("streamEnded")
+                        .data(format!(r#"{{"reason":"{}"}}"#, reason.as_str())),
+                );
             }
             match self
                 .state
@@ -119,10 +159,12 @@ impl Follower {
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "event stream cannot read events"),
             }
+            let until_expiry =
+                Duration::from_secs(u64::try_from(self.token_deadline() - now_secs()).unwrap_or(0));
             tokio::select! {
                 () = self.state.engine.shutdown().cancelled() => return None,
                 () = wait_for_notice(&mut self.notices, self.project_id, &self.user_id) => {}
-                () = tokio::time::sleep(SAFETY_POLL) => {}
+                () = tokio::time::sleep(SAFETY_POLL.min(until_expiry)) => {}
             }
         }
     }
@@ -139,6 +181,36 @@ impl Follower {
             .event(name)
             .json_data(&record.payload)
             .ok()
+    }
+
+    /// The last second at which the token would still be accepted anew.
+    fn token_deadline(&self) -> i64 {
+        self.token.expires_at.saturating_add(CLOCK_SKEW_LEEWAY_SECS)
+    }
+
+    /// Why the stream's token would no longer be accepted, if it would not:
+    /// it expired, or the key that verified it is no longer active (read
+    /// through the store's cache, which forgets a revoked key at once on
+    /// this replica and on a change notice elsewhere).
+    async fn token_ended(&self) -> Option<EndReason> {
+        if now_secs() > self.token_deadline() {
+            return Some(EndReason::TokenExpired);
+        }
+        match self
+            .state
+            .store()
+            .get_project_with_active_keys(self.project_id)
+            .await
+        {
+            Ok(Some((_, keys))) if keys.iter().any(|key| key.kid == self.token.key_id) => None,
+            Ok(Some(_)) => Some(EndReason::SigningKeyRevoked),
+            Ok(None) => Some(EndReason::ProjectGone),
+            // An unreachable store says nothing about the token; look again later.
+            Err(error) => {
+                tracing::warn!(%error, "event stream cannot check its token");
+                None
+            }
+        }
     }
 
     /// Whether a token limited by a permissions claim may see the account
@@ -162,6 +234,10 @@ impl Follower {
                     .allows_credential(&integration.config.type_name, credential_id)
             })
     }
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
 }
 
 /// Resolves when a notice may concern this user (or notices were dropped).

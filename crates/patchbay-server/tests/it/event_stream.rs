@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::{Stream, StreamExt as _};
 use patchbay_api::InstallRequest;
-use patchbay_sdk::{UserClient, UserEvent};
+use patchbay_sdk::{SigningAlgorithm, TokenSigner, UserClient, UserEvent};
 use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
 use patchbay_test_support::{
     FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_crm,
@@ -246,7 +246,48 @@ async fn shutdown_ends_open_streams(db: TestDb) {
     assert!(matches!(end, Ok(None) | Ok(Some(Err(_)))), "{end:?}");
 }
 
+/// The stream's last event once its token would no longer be accepted.
+async fn stream_ended(events: &mut Events, reason: &str) {
+    let ended = tokio::time::timeout(Duration::from_secs(15), events.next())
+        .await
+        .expect("the stream ends within 15 s")
+        .expect("a last event before the end")
+        .unwrap();
+    assert_eq!(ended.name, "streamEnded");
+    assert_eq!(ended.data["reason"], reason);
+    let after = tokio::time::timeout(Duration::from_secs(5), events.next()).await;
+    assert!(matches!(after, Ok(None)), "the stream goes on: {after:?}");
+}
+
+async fn a_stream_ends_when_its_token_stops_being_valid(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    // Expired 57 s ago: accepted for 3 s more, within the clock-skew leeway.
+    let expiring = TokenSigner::new(
+        project.id,
+        &project.private_key_pem,
+        SigningAlgorithm::Es256,
+    )
+    .unwrap()
+    .with_kid(project.kid.clone())
+    .with_ttl_seconds(-57)
+    .mint("ada")
+    .unwrap();
+    let mut events = subscribe(&project.user_with_token(expiring), None).await;
+    stream_ended(&mut events, "token_expired").await;
+
+    let mut events = subscribe(&project.user("grace"), None).await;
+    quiet(&mut events).await;
+    project
+        .admin
+        .revoke_signing_key(&project.kid)
+        .await
+        .unwrap();
+    stream_ended(&mut events, "signing_key_revoked").await;
+}
+
 backend_tests!(
+    a_stream_ends_when_its_token_stops_being_valid,
     a_subscriber_gets_every_change_of_its_own_user_only,
     last_event_id_resumes_exactly_after_it,
     a_token_limited_to_one_account_sees_only_that_account,
