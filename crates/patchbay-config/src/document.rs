@@ -49,6 +49,10 @@ pub struct ProjectSettings {
     /// Whether an operation with no account selected fails when the user has several.
     #[serde(default)]
     pub require_explicit_credential: bool,
+    /// Field, header and parameter names Task History redacts, beside the built-in ones
+    /// (compared without case, `-` or `_`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact_fields: Vec<String>,
 }
 
 /// Parses and validates a configuration document (YAML or JSON) against the built-in catalogue,
@@ -94,6 +98,11 @@ pub fn load_with(text: &str, catalogue: &Catalogue) -> Result<ProjectConfig, Con
         .unwrap_or_default();
     for (i, origin) in settings.allowed_origins.iter().enumerate() {
         check_origin(origin, &index("settings.allowedOrigins", i), &mut report);
+    }
+    for (i, name) in settings.redact_fields.iter().enumerate() {
+        if name.trim().is_empty() {
+            report.error(index("settings.redactFields", i), "must not be empty");
+        }
     }
 
     let (integrations, declared) = integrations_tree

@@ -3,6 +3,7 @@
 //! This crate performs no IO: no network, no database, no files.
 
 pub mod crypto;
+pub mod nul;
 pub mod secret_key;
 pub mod selection;
 pub mod user_token;

@@ -821,6 +821,9 @@ fn read_claims(
     now: i64,
     key_id: &str,
 ) -> Result<VerifiedToken, TokenError> {
+    if crate::nul::first_nul(&Value::Object(claims.clone())).is_some() {
+        return Err(TokenError::Malformed("a claim holds a NUL character"));
+    }
     let user_id = subject(&claims)?;
     let issued_at = numeric_date(&claims, "iat").ok_or(TokenError::MissingClaim("iat"))?;
     let expires_at = numeric_date(&claims, "exp").ok_or(TokenError::MissingClaim("exp"))?;

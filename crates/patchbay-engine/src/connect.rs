@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use patchbay_core::crypto::Keyring;
+use patchbay_core::nul::{replace_nul, replace_nul_in};
 use patchbay_store::{
     AccountReplacement, CredentialFilter, CredentialRecord, CredentialStatus, NewCredential, Store,
     StoreError,
@@ -53,6 +54,19 @@ pub struct AuthorizedAccount {
     pub next_refresh_at: Option<DateTime<Utc>>,
 }
 
+impl AuthorizedAccount {
+    /// What the provider said, as both backends can store it: NUL
+    /// characters replaced (PostgreSQL cannot hold them), the rest as is.
+    fn storable(self) -> Self {
+        Self {
+            provider_id: replace_nul_in(self.provider_id),
+            provider_data: replace_nul(self.provider_data),
+            account_vars: replace_nul(self.account_vars),
+            ..self
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Connected {
     pub credential: CredentialRecord,
@@ -80,6 +94,7 @@ impl Connector {
         options: &InstallOptions,
         account: AuthorizedAccount,
     ) -> EngineResult<Connected> {
+        let account = account.storable();
         let filter = CredentialFilter {
             user_id: Some(user_id.to_owned()),
             integration_id: Some(integration.id),

@@ -18,7 +18,7 @@ use url::Url;
 
 use crate::error::{EngineError, EngineResult};
 use crate::runtime::Integration;
-use crate::secrets::CredentialSecrets;
+use crate::secrets::{self, CredentialSecrets};
 use crate::tokens::{self, Tokens};
 
 /// Bodies up to this size are kept so the request can be replayed once after
@@ -98,6 +98,43 @@ impl Upstream {
     /// The pooled client that never follows redirects.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
+    }
+
+    /// The secrets of `credential` and its integration as text (tokens, the
+    /// fields of an API key, the client secret), for keeping them out of
+    /// Task History. What cannot be opened is left out: nothing of it can
+    /// reach a run either.
+    pub fn secret_values(
+        &self,
+        integration: &Integration,
+        credential: &CredentialRecord,
+    ) -> Vec<String> {
+        let mut values = Vec::new();
+        if let Some(sealed) = credential.secrets.as_deref()
+            && let Ok(secrets) =
+                CredentialSecrets::open(&self.keyring, credential.project_id, credential.id, sealed)
+        {
+            values.extend(secrets.access_token.clone());
+            values.extend(secrets.refresh_token.clone());
+            values.extend(
+                secrets
+                    .fields
+                    .values()
+                    .filter_map(|field| field.as_str().map(str::to_owned)),
+            );
+        }
+        if let Some(sealed) = &integration.client_secret
+            && let Ok(secret) = secrets::open_str(
+                &self.keyring,
+                credential.project_id,
+                integration.id,
+                secrets::CLIENT_SECRET,
+                sealed,
+            )
+        {
+            values.push(secret.as_str().to_owned());
+        }
+        values
     }
 
     /// The longest one provider request may take.

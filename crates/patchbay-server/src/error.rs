@@ -79,6 +79,15 @@ impl From<StoreError> for ApiError {
                     "The store is unavailable; try again shortly.",
                 )
             }
+            // The edges keep NUL characters out; one that got through is
+            // still the caller's value, not an outage.
+            StoreError::Refused(_) => {
+                tracing::warn!(error = %err, "the store refused a value");
+                Self::new(
+                    ErrorCode::ValidationFailed,
+                    "A value holds a character Patchbay cannot store (U+0000).",
+                )
+            }
             StoreError::NotFound | StoreError::Conflict { .. } | StoreError::Corrupt(_) => {
                 tracing::error!(error = %err, "unhandled store error");
                 Self::internal()

@@ -219,7 +219,7 @@ impl CachedStore {
     /// After a write to one credential: forgets its user's entries. When the
     /// backend failed, the user is unknown and the write may still have
     /// committed, so every user of the project is forgotten; when the store
-    /// refused the write (`NotFound`, `Conflict`), nothing changed.
+    /// refused the write (`NotFound`, `Conflict`, `Refused`), nothing changed.
     async fn credential_written<T>(
         &self,
         project_id: Uuid,
@@ -231,7 +231,9 @@ impl CachedStore {
                 Some(user_id) => ChangeNotice::user(project_id, user_id),
                 None => return outcome,
             },
-            Err(StoreError::NotFound | StoreError::Conflict { .. }) => return outcome,
+            Err(StoreError::NotFound | StoreError::Conflict { .. } | StoreError::Refused(_)) => {
+                return outcome;
+            }
             Err(StoreError::Corrupt(_) | StoreError::Backend(_)) => {
                 ChangeNotice::any_user(project_id)
             }

@@ -14,6 +14,11 @@ pub enum StoreError {
     /// that no longer parses).
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
+    /// A value the database cannot hold (PostgreSQL refuses a NUL character
+    /// in text and JSON). Callers keep such values out; this says one got
+    /// through, without the value.
+    #[error("the store refused a value: {0}")]
+    Refused(String),
     /// The database is unreachable, timed out, or failed in a way the caller
     /// cannot fix.
     #[error("storage backend failed: {0}")]
@@ -50,6 +55,13 @@ impl From<sqlx::Error> for StoreError {
                     .constraint()
                     .map_or_else(|| db.message().to_owned(), str::to_owned),
             },
+            // 22021: invalid byte sequence (a NUL in text); 22P05: an
+            // unsupported Unicode escape (`\u0000` in JSON).
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
+            {
+                Self::Refused(db.message().to_owned())
+            }
             other => Self::backend(other),
         }
     }

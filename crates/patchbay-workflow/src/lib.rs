@@ -8,5 +8,5 @@ mod history;
 mod template;
 
 pub use function::{FunctionError, FunctionLimits, run_function};
-pub use history::{REDACTED, STEP_PAYLOAD_LIMIT, keep_for_history};
+pub use history::{REDACTED, Redaction, STEP_PAYLOAD_LIMIT};
 pub use template::{TemplateError, Templates};

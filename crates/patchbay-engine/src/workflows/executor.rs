@@ -10,7 +10,7 @@ use futures_util::future::BoxFuture;
 use futures_util::{FutureExt as _, StreamExt as _, stream};
 use patchbay_config::Step;
 use patchbay_store::{ConnectedUser, CredentialRecord, StepRecord, StepStatus, now};
-use patchbay_workflow::{Templates, keep_for_history, run_function};
+use patchbay_workflow::{Redaction, Templates, run_function};
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -80,6 +80,23 @@ impl RunTarget {
     }
 }
 
+/// What Task History may not keep of `target`'s run: the project's own
+/// redacted names and the secrets of the run's account.
+pub async fn redaction(workflows: &Workflows, target: &RunTarget) -> Redaction {
+    let names = workflows
+        .runtimes
+        .load_by_id(target.credential.project_id)
+        .await
+        .map(|runtime| runtime.settings.redact_fields.clone())
+        .unwrap_or_default();
+    Redaction::new(
+        names,
+        workflows
+            .upstream
+            .secret_values(&target.integration, &target.credential),
+    )
+}
+
 /// Runs `target`'s workflow. The first `response` step reached is sent on
 /// `responder`; the run goes on after it.
 pub async fn execute(
@@ -90,6 +107,7 @@ pub async fn execute(
     responder: Option<oneshot::Sender<CustomResponse>>,
 ) -> RunReport {
     let run = Run {
+        redaction: redaction(workflows, target).await,
         workflows,
         target,
         execution_id,
@@ -135,6 +153,8 @@ struct Run<'r> {
     workflows: &'r Workflows,
     target: &'r RunTarget,
     execution_id: Uuid,
+    /// Applied to every step's input and output before it is recorded.
+    redaction: Redaction,
     recorder: Recorder,
     responder: Mutex<Option<oneshot::Sender<CustomResponse>>>,
 }
@@ -180,8 +200,8 @@ impl Run<'_> {
             seq,
             step_id: id.clone(),
             status,
-            input: done.input.as_ref().map(keep_for_history),
-            output: output.as_ref().map(keep_for_history),
+            input: done.input.as_ref().map(|input| self.redaction.keep(input)),
+            output: output.as_ref().map(|output| self.redaction.keep(output)),
             error: error.clone(),
             started_at,
             duration_ms: Some(duration_ms),

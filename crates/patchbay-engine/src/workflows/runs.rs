@@ -5,9 +5,10 @@
 use std::time::Instant;
 
 use patchbay_store::{
-    ExecutionOutcome, ExecutionRecord, ExecutionStatus, NewEvent, NewExecution, NewJob,
-    StoreResult, now,
+    ExecutionOutcome, ExecutionRecord, ExecutionStatus, NewEvent, NewExecution, NewJob, StepRecord,
+    StoreError, StoreResult, now,
 };
+use patchbay_workflow::Redaction;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -53,7 +54,12 @@ impl RunIds {
         }
     }
 
-    fn new_execution(&self, trigger: Value, status: ExecutionStatus) -> NewExecution {
+    fn new_execution(
+        &self,
+        trigger: &Value,
+        redaction: &Redaction,
+        status: ExecutionStatus,
+    ) -> NewExecution {
         NewExecution {
             id: self.execution_id,
             project_id: self.project_id,
@@ -61,7 +67,7 @@ impl RunIds {
             integration_id: self.integration_id,
             user_id: self.user_id.clone(),
             credential_id: self.credential_id,
-            trigger: patchbay_workflow::keep_for_history(&trigger),
+            trigger: redaction.keep(trigger),
             status,
             started_at: now(),
         }
@@ -107,7 +113,8 @@ pub async fn start_inline(
     trigger: Value,
 ) -> EngineResult<InlineRun> {
     let ids = RunIds::of_target(Uuid::new_v4(), &target);
-    let record = ids.new_execution(trigger.clone(), ExecutionStatus::Running);
+    let redaction = executor::redaction(workflows, &target).await;
+    let record = ids.new_execution(&trigger, &redaction, ExecutionStatus::Running);
     let claimant = format!("inline-{}", ids.execution_id);
     let lease = workflows.settings.lease;
     let mut job = run_job(&ids, None);
@@ -173,7 +180,8 @@ pub async fn enqueue(
     dedupe_key: Option<String>,
 ) -> EngineResult<Option<Uuid>> {
     let ids = RunIds::of_target(Uuid::new_v4(), target);
-    let record = ids.new_execution(trigger, ExecutionStatus::Queued);
+    let redaction = executor::redaction(workflows, target).await;
+    let record = ids.new_execution(&trigger, &redaction, ExecutionStatus::Queued);
     let job = run_job(&ids, dedupe_key);
     let queued = workflows
         .store
@@ -244,20 +252,46 @@ async fn record_end(
     report: executor::RunReport,
     job: Option<Uuid>,
 ) -> StoreResult<()> {
-    let (status, events) = match &report.error {
+    let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let ended = end(workflows, ids, report.error, report.steps, duration_ms, job).await;
+    match ended {
+        // Task History keeps nothing a backend refuses, so this is a bug;
+        // still, the run must end rather than be run again forever: it
+        // fails, without the steps that could not be stored.
+        Err(StoreError::Refused(reason)) => {
+            tracing::error!(execution = %ids.execution_id, %reason, "a run's record was refused; ending it without its steps");
+            let error = "the run's steps could not be stored".to_owned();
+            end(workflows, ids, Some(error), Vec::new(), duration_ms, job).await
+        }
+        other => other,
+    }
+}
+
+/// Writes a run's end, its steps and its `task.failed` event, if it
+/// failed, in one store write.
+async fn end(
+    workflows: &Workflows,
+    ids: &RunIds,
+    error: Option<String>,
+    steps: Vec<StepRecord>,
+    duration_ms: i64,
+    job: Option<Uuid>,
+) -> StoreResult<()> {
+    let (status, events) = match &error {
         Some(error) => (ExecutionStatus::Failed, vec![ids.task_failed(error)]),
         None => (ExecutionStatus::Succeeded, Vec::new()),
     };
-    workflows.metrics.count_workflow_run(status.as_str());
     let outcome = ExecutionOutcome {
         status,
-        error: report.error,
+        error,
         ended_at: now(),
-        duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
-        steps: report.steps,
+        duration_ms,
+        steps,
     };
     workflows
         .store
         .finish_execution(ids.project_id, ids.execution_id, &outcome, &events, job)
-        .await
+        .await?;
+    workflows.metrics.count_workflow_run(status.as_str());
+    Ok(())
 }

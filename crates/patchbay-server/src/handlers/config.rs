@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
-use crate::extract::{BodyBytes, QueryParams};
+use crate::extract::{BodyBytes, QueryParams, refuse_nul_in};
 use crate::state::AppState;
 use patchbay_engine::secrets;
 
@@ -40,6 +40,7 @@ pub async fn apply_config(
     prune: bool,
 ) -> Result<ConfigApplied, ApiError> {
     let config = patchbay_config::load(text).map_err(invalid_document)?;
+    refuse_nul_in(&patchbay_config::masked(&config))?;
     let existing: HashMap<String, (Uuid, bool)> = store
         .list_integrations(project_id)
         .await?

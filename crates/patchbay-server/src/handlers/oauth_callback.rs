@@ -35,6 +35,12 @@ pub async fn callback(
     State(state): State<AppState>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
+    // The provider's words end up in the install session and the account;
+    // a NUL in them is replaced, as in all provider data.
+    let query: BTreeMap<String, String> = query
+        .into_iter()
+        .map(|(key, value)| (key, patchbay_core::nul::replace_nul_in(value)))
+        .collect();
     let Some(state_value) = query.get("state").filter(|s| !s.is_empty()) else {
         return plain_page(
             StatusCode::BAD_REQUEST,

@@ -24,7 +24,7 @@ use patchbay_engine::workflows::runs;
 
 use crate::auth::ConnectUser;
 use crate::error::ApiError;
-use crate::extract::{BodyBytes, JsonBody, PathParams, QueryParams};
+use crate::extract::{BodyBytes, JsonBody, PathParams, QueryParams, refuse_nul_in};
 use crate::selection::credential_selection;
 use crate::state::AppState;
 
@@ -58,6 +58,13 @@ pub async fn trigger(
     BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
     let selection = credential_selection(&headers)?;
+    let trigger = json!({
+        "type": "request",
+        "body": request_body(&body),
+        "query": query,
+        "headers": forwarded_headers(&headers),
+    });
+    refuse_nul_in(&trigger)?;
     let runtime = state.engine.runtimes().load(&user.project).await?;
     let workflow = runtime
         .workflow(&path.workflow_id)
@@ -87,12 +94,6 @@ pub async fn trigger(
     if !workflow.enabled_in(&credential.configuration.workflow_settings) {
         return Err(not_enabled(workflow, &credential));
     }
-    let trigger = json!({
-        "type": "request",
-        "body": request_body(&body),
-        "query": query,
-        "headers": forwarded_headers(&headers),
-    });
     let target = RunTarget {
         integration: integration.clone(),
         workflow: workflow.clone(),

@@ -21,6 +21,7 @@ mod proxy_streaming;
 mod python;
 mod sandbox;
 mod secrets_at_rest;
+mod stored_text;
 mod token_lifecycle;
 mod user_object;
 mod user_tokens;

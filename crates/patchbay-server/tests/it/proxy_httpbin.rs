@@ -15,13 +15,13 @@ use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 /// httpbin in a child process on a free loopback port, killed when dropped.
-struct Httpbin {
-    base_url: String,
+pub(crate) struct Httpbin {
+    pub(crate) base_url: String,
     child: Child,
 }
 
 impl Httpbin {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         // httpbin cannot bind port 0 and report it: take a free port and
         // hand it over.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
