@@ -9,6 +9,7 @@ mod keys;
 mod project_commands;
 mod replicas;
 mod serve;
+mod settings;
 mod webhooks;
 mod workflow_policy;
 mod workflow_queue;
