@@ -3,6 +3,7 @@
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
 mod binary;
+mod config_docs;
 mod crash;
 mod demo;
 mod keys;
