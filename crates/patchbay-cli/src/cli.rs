@@ -4,16 +4,27 @@ use std::io::IsTerminal as _;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
 
 use crate::config::ServeArgs;
 use crate::keys::KeysCommand;
 use crate::project_commands::{ApplyArgs, MintTokenArgs, SigningKeyCommand};
 use crate::store::{DatabaseArgs, open_migrated};
 
+/// `patchbay --version`: the release and the commit it was built from
+/// (`unknown` when built outside a git checkout without
+/// `PATCHBAY_BUILD_COMMIT`; see `build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PATCHBAY_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "patchbay",
-    version,
+    version = VERSION,
     about = "Embedded integration platform: connect several accounts per integration and act as exactly one of them."
 )]
 pub struct Cli {
@@ -88,27 +99,32 @@ pub async fn create_project(args: CreateProjectArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
     Json,
 }
 
+impl LogFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct Logging {
-    /// Log format on stderr. The level comes from RUST_LOG (default: info).
-    #[arg(
-        long,
-        global = true,
-        env = "PATCHBAY_LOG_FORMAT",
-        value_enum,
-        default_value = "text"
-    )]
-    pub log_format: LogFormat,
+    /// Log format on stderr [default: text, or serve's configuration file's
+    /// log_format]. The level comes from RUST_LOG (default: info).
+    #[arg(long, global = true, env = "PATCHBAY_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
 }
 
 impl Logging {
-    pub fn init(&self) {
+    pub fn init(format: LogFormat) {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
         // Colours only on a terminal, so log files and pipes stay plain text.
@@ -116,7 +132,7 @@ impl Logging {
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
             .with_ansi(std::io::stderr().is_terminal());
-        match self.log_format {
+        match format {
             LogFormat::Text => builder.init(),
             LogFormat::Json => builder.json().init(),
         }

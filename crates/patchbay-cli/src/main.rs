@@ -11,7 +11,8 @@ mod store;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command, ProjectCommand, TokenCommand};
+use crate::cli::{Cli, Command, LogFormat, Logging, ProjectCommand, TokenCommand};
+use crate::config::ServeArgs;
 
 // Every proxied request allocates and frees its buffers and futures on
 // whichever worker thread polls it; glibc's malloc answers that pattern with
@@ -23,16 +24,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    cli.logging.init();
-    let result = match cli.command {
-        Command::Serve(args) => serve::run(args).await,
-        Command::Migrate(args) => store::migrate(args).await,
-        Command::Project(ProjectCommand::Create(args)) => cli::create_project(args).await,
-        Command::SigningKey(command) => project_commands::signing_key(command).await,
-        Command::Token(TokenCommand::Mint(args)) => project_commands::mint_token(args),
-        Command::Apply(args) => project_commands::apply(args).await,
-        Command::Keys(command) => keys::run(command).await,
-    };
+    let result = run(cli).await;
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
@@ -40,4 +32,33 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let flag_format = cli.logging.log_format;
+    // serve starts logging itself: its configuration file may choose the
+    // format.
+    if !matches!(cli.command, Command::Serve(_)) {
+        Logging::init(flag_format.unwrap_or(LogFormat::Text));
+    }
+    match cli.command {
+        Command::Serve(args) => serve(args, flag_format).await,
+        Command::Migrate(args) => store::migrate(args).await,
+        Command::Project(ProjectCommand::Create(args)) => cli::create_project(args).await,
+        Command::SigningKey(command) => project_commands::signing_key(command).await,
+        Command::Token(TokenCommand::Mint(args)) => project_commands::mint_token(args),
+        Command::Apply(args) => project_commands::apply(args).await,
+        Command::Keys(command) => keys::run(command).await,
+    }
+}
+
+async fn serve(args: ServeArgs, flag_format: Option<LogFormat>) -> anyhow::Result<()> {
+    let args = args.load_file()?;
+    let format = flag_format.or(args.log_format()).unwrap_or(LogFormat::Text);
+    if args.print_config {
+        print!("{}", args.resolve()?.to_toml(format));
+        return Ok(());
+    }
+    Logging::init(format);
+    serve::run(args).await
 }

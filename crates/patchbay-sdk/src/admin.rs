@@ -34,11 +34,24 @@ pub struct ExecutionQuery {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+/// The admin API of one project, authenticated by one of its secret keys.
+/// Cheap to clone; clones share one connection pool.
+#[derive(Clone)]
 pub struct AdminClient {
     http: Http,
     project_id: Uuid,
     secret_key: String,
+}
+
+// By hand: the secret key administers the whole project.
+impl std::fmt::Debug for AdminClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminClient")
+            .field("http", &self.http)
+            .field("project_id", &self.project_id)
+            .field("secret_key", &"[REDACTED]")
+            .finish()
+    }
 }
 
 impl AdminClient {

@@ -15,7 +15,7 @@ pub struct UserEvent {
     /// The SDK event name: `onIntegrationInstall`, `onIntegrationUninstall`,
     /// `onCredentialChange` or `onWorkflowChange`.
     pub name: String,
-    /// `{integrationId, credentialId, ...}` (SPEC §7).
+    /// `{integrationId, credentialId, ...}`, as docs/api.md lists per event.
     pub data: Value,
 }
 

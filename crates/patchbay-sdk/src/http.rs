@@ -6,7 +6,8 @@ use serde::de::DeserializeOwned;
 
 use crate::Error;
 
-/// The account-selection header (SPEC §3).
+/// The account-selection header: a credential id, `ext:<externalId>` or a
+/// plain externalId.
 pub const CREDENTIAL_HEADER: &str = "X-Paragon-Credential";
 
 #[derive(Debug, Clone)]

@@ -1,17 +1,105 @@
-//! A typed client for Patchbay.
+//! A typed Rust client for Patchbay.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), patchbay_sdk::Error> {
-//! use patchbay_sdk::{Patchbay, SigningAlgorithm, TokenSigner};
-//! let patchbay = Patchbay::new("http://127.0.0.1:8080");
-//! # let (project_id, private_key_pem) = (uuid::Uuid::nil(), String::new());
-//! let signer = TokenSigner::new(project_id, &private_key_pem, SigningAlgorithm::Es256)?;
-//! let user = patchbay.user(project_id, signer.mint("user-123")?);
-//! let me = user.me().await?;
-//! for (integration, state) in &me.integrations {
-//!     println!("{integration}: {} account(s)", state.all_credentials.len());
+//! Two clients, for the two kinds of caller:
+//!
+//! - [`AdminClient`] — your backend administering one project with one of its
+//!   secret keys: configuration, signing keys, accounts, Task History,
+//!   webhooks. Made by [`Patchbay::admin`].
+//! - [`UserClient`] — code acting as one end user with a user token (a JWT
+//!   your backend signs; [`TokenSigner`] mints them): the user object, their
+//!   connected accounts, the Proxy API, workflows, events. Made by
+//!   [`Patchbay::user`]. Every operation on one account takes a selection
+//!   (a credential id, `ext:<externalId>` or a plain externalId, sent as
+//!   `X-Paragon-Credential`); without one the user's default account acts.
+//!
+//! A user with two accounts of one integration, and a call as each:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // A Patchbay server of the test suite's, on 127.0.0.1, with its
+//! # // built-in sandbox provider playing the CRM under /sandbox.
+//! # let db = patchbay_test_support::TestDb::sqlite().await;
+//! # let server = patchbay_test_support::TestServer::start(&db).await;
+//! # let base_url = server.base_url.clone();
+//! # let admin_token = patchbay_test_support::ADMIN_TOKEN;
+//! use patchbay_sdk::api::InstallRequest;
+//! use patchbay_sdk::{Method, Patchbay, SigningAlgorithm, TokenSigner};
+//! use serde_json::{Value, json};
+//!
+//! let patchbay = Patchbay::new(&base_url); // e.g. "https://patchbay.example"
+//!
+//! // Once: a project, the key pair that signs its user tokens, a configuration.
+//! let project = patchbay.create_project(admin_token, "My SaaS").await?;
+//! let admin = patchbay.admin(project.project_id, project.secret_key);
+//! let keys = patchbay_sdk::generate_key_pair(SigningAlgorithm::Es256)?;
+//! admin.add_signing_key(&keys.public_key_pem, None).await?;
+//! let config = r#"
+//! integrations:
+//!   crm:
+//!     name: Sandbox CRM
+//!     auth:
+//!       type: api_key
+//!       fields: [{id: apiKey, title: API key, secret: true}]
+//!       inject: {header: X-Api-Key, value: "{{ credentials.apiKey }}"}
+//!     api: {baseUrl: "PATCHBAY/sandbox/api"}
+//!     account:
+//!       request: {method: GET, path: /me}
+//!       id: "{{ response.body.id }}"
+//!       data: {name: "{{ response.body.name }}"}
+//! "#;
+//! admin.apply_config(&config.replace("PATCHBAY", &base_url), false).await?;
+//!
+//! // For each signed-in user of your product: a short-lived token.
+//! let signer = TokenSigner::new(
+//!     project.project_id,
+//!     &keys.private_key_pem,
+//!     SigningAlgorithm::Es256,
+//! )?;
+//! let ada = patchbay.user(project.project_id, signer.mint("ada")?);
+//!
+//! // Ada connects two accounts of the same integration...
+//! for api_key in ["sbx_key_ada_3f9c2e71d4b8", "sbx_key_grace_8a1d6f04c2e9"] {
+//!     let request = InstallRequest {
+//!         allow_multiple_credentials: true,
+//!         credentials: json!({ "apiKey": api_key }).as_object().cloned(),
+//!         ..InstallRequest::default()
+//!     };
+//!     ada.install_with_credentials("crm", &request).await?;
 //! }
+//! let accounts = ada.me().await?.integrations["crm"].all_credentials.clone();
+//! assert_eq!(accounts.len(), 2);
+//!
+//! // ...and each call says which one it acts as.
+//! let mut seen = Vec::new();
+//! for account in &accounts {
+//!     let me: Value = ada
+//!         .proxy("crm", Method::GET, "/me")
+//!         .selected_credential(account.id.to_string())
+//!         .send()
+//!         .await?
+//!         .json()
+//!         .await?;
+//!     seen.push(me["id"].clone());
+//! }
+//! assert_eq!(seen, [json!("acct_ada"), json!("acct_grace")]);
 //! # Ok(()) }
+//! ```
+//!
+//! Errors Patchbay produces carry a stable code and the HTTP status
+//! ([`Error::code`], [`Error::status`]). No client prints its secret key or
+//! user token in `Debug` output, so clients can be logged:
+//!
+//! ```
+//! use patchbay_sdk::Patchbay;
+//!
+//! let project_id = uuid::Uuid::new_v4();
+//! let patchbay = Patchbay::new("https://patchbay.example");
+//! let admin = patchbay.admin(project_id, "pb_sk_0123456789abcdef");
+//! let user = patchbay.user(project_id, "eyJhbGciOiJFUzI1NiJ9.e30.c2ln");
+//! let printed = format!("{admin:?} {user:?}");
+//! assert!(printed.contains("[REDACTED]"));
+//! assert!(!printed.contains("pb_sk_0123456789abcdef") && !printed.contains("eyJhbGci"));
 //! ```
 //!
 //! The client depends on `patchbay-api` (the wire types), never on the server.
@@ -20,14 +108,18 @@ pub mod admin;
 mod error;
 mod events;
 mod http;
+mod proxy;
 mod token;
 mod user;
 
 pub use admin::AdminClient;
+pub use bytes::Bytes;
 pub use error::Error;
 pub use events::UserEvent;
 pub use patchbay_api as api;
 pub use patchbay_core::user_token::{GeneratedKeyPair, SigningAlgorithm, generate_key_pair};
+pub use proxy::{ProxyRequest, ProxyResponse};
+pub use reqwest::Method;
 pub use token::TokenSigner;
 pub use user::{UserClient, WorkflowResponse};
 
@@ -35,7 +127,8 @@ use http::Http;
 use patchbay_api::{CreateProjectRequest, CreateProjectResponse, Ready};
 use uuid::Uuid;
 
-/// A Patchbay deployment.
+/// A Patchbay deployment. Holds no secret; [`Patchbay::admin`] and
+/// [`Patchbay::user`] make the clients that do.
 #[derive(Debug, Clone)]
 pub struct Patchbay {
     http: Http,

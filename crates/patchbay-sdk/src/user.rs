@@ -13,12 +13,26 @@ use crate::Error;
 use crate::admin::encode_segment;
 use crate::events::UserEvent;
 use crate::http::{CREDENTIAL_HEADER, Http};
+use crate::proxy::ProxyRequest;
 
-#[derive(Debug, Clone)]
+/// The end-user API as one user, authenticated by a user token. Cheap to
+/// clone; clones share one connection pool.
+#[derive(Clone)]
 pub struct UserClient {
     http: Http,
     project_id: Uuid,
     token: String,
+}
+
+// By hand: the token lets anyone act as this user until it expires.
+impl std::fmt::Debug for UserClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserClient")
+            .field("http", &self.http)
+            .field("project_id", &self.project_id)
+            .field("token", &"[REDACTED]")
+            .finish()
+    }
 }
 
 impl UserClient {
@@ -44,6 +58,22 @@ impl UserClient {
             Some(value) => request.header(CREDENTIAL_HEADER, value),
             None => request,
         }
+    }
+
+    /// A call to `integration`'s own API through the Proxy API, as the
+    /// selected account ([`ProxyRequest::selected_credential`]) or the
+    /// default one. `path` (with its query) goes below the integration's API
+    /// base URL as given; a full URL on the API's own domain is accepted in
+    /// its place. Request and response bodies stream.
+    pub fn proxy(&self, integration: &str, method: Method, path: &str) -> ProxyRequest {
+        let path_below = path.strip_prefix('/').unwrap_or(path);
+        let url = format!("/proxy/{}/{path_below}", encode_segment(integration));
+        ProxyRequest::new(
+            self.request(method.clone(), &url, None),
+            method,
+            integration,
+            path,
+        )
     }
 
     pub async fn me(&self) -> Result<UserObject, Error> {

@@ -3,12 +3,14 @@
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
 mod binary;
+mod config_docs;
 mod crash;
 mod demo;
 mod keys;
 mod project_commands;
 mod replicas;
 mod serve;
+mod settings;
 mod webhooks;
 mod workflow_policy;
 mod workflow_queue;

@@ -1,0 +1,6 @@
+//! The SDK against a real Patchbay server, as an application uses it.
+
+#![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
+
+mod debug;
+mod proxy;
