@@ -91,6 +91,12 @@ pub enum ErrorCode {
     UnauthorizedToken(&'static str),
     /// The token's permissions do not cover this integration or account.
     Forbidden,
+    /// The request target is too long.
+    UriTooLong,
+    /// The request has too many header fields, or too large ones.
+    HeadersTooLarge,
+    /// The user holds as many event streams open as one user may.
+    TooManyStreams,
     /// The store is unreachable or not migrated.
     NotReady,
     Internal,
@@ -142,6 +148,9 @@ impl ErrorCode {
         Self::WebhookDeliveryNotFound,
         Self::UnauthorizedToken("token_expired"),
         Self::Forbidden,
+        Self::UriTooLong,
+        Self::HeadersTooLarge,
+        Self::TooManyStreams,
         Self::NotReady,
         Self::Internal,
     ];
@@ -183,8 +192,11 @@ impl ErrorCode {
             | Self::SigningKeyTaken
             | Self::IntegrationInUse => 409,
             Self::PayloadTooLarge => 413,
+            Self::UriTooLong => 414,
             Self::UnsupportedMediaType => 415,
             Self::ValidationFailed | Self::CredentialsRejected | Self::InvalidSigningKey => 422,
+            Self::TooManyStreams => 429,
+            Self::HeadersTooLarge => 431,
             Self::Internal => 500,
             Self::UpstreamUnreachable | Self::WorkflowFailed => 502,
             Self::NotReady => 503,
@@ -236,6 +248,9 @@ impl ErrorCode {
             Self::WebhookDeliveryNotFound => "webhook_delivery_not_found",
             Self::UnauthorizedToken(code) => code,
             Self::Forbidden => "forbidden",
+            Self::UriTooLong => "uri_too_long",
+            Self::HeadersTooLarge => "headers_too_large",
+            Self::TooManyStreams => "too_many_streams",
             Self::NotReady => "not_ready",
             Self::Internal => "internal_error",
         }

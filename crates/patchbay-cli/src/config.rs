@@ -123,6 +123,21 @@ struct Settings {
     /// seconds [default: 3600]; the wait starts at 5 s and doubles up to it.
     #[arg(long, env = "PATCHBAY_WEBHOOK_MAX_RETRY_DELAY")]
     webhook_max_retry_delay: Option<u64>,
+    /// A connection that has not sent a whole request head within this many
+    /// seconds is closed [default: 10].
+    #[arg(long, env = "PATCHBAY_HEADER_READ_TIMEOUT")]
+    header_read_timeout: Option<u64>,
+    /// A request body that sends nothing for this many seconds fails
+    /// [default: 30].
+    #[arg(long, env = "PATCHBAY_BODY_IDLE_TIMEOUT")]
+    body_idle_timeout: Option<u64>,
+    /// Connections open at once; beyond, new ones wait [default: 10000].
+    #[arg(long, env = "PATCHBAY_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Event streams one user may hold open at once on this server
+    /// [default: 16].
+    #[arg(long, env = "PATCHBAY_MAX_STREAMS_PER_USER")]
+    max_streams_per_user: Option<usize>,
 }
 
 impl Settings {
@@ -149,6 +164,10 @@ impl Settings {
             webhook_max_retry_delay: self
                 .webhook_max_retry_delay
                 .or(below.webhook_max_retry_delay),
+            header_read_timeout: self.header_read_timeout.or(below.header_read_timeout),
+            body_idle_timeout: self.body_idle_timeout.or(below.body_idle_timeout),
+            max_connections: self.max_connections.or(below.max_connections),
+            max_streams_per_user: self.max_streams_per_user.or(below.max_streams_per_user),
         }
     }
 }
@@ -170,6 +189,7 @@ pub struct ServeConfig {
     pub provider_timeout: Duration,
     pub workflows: patchbay_server::WorkflowSettings,
     pub webhooks: patchbay_server::WebhookPolicy,
+    pub connections: patchbay_server::ConnectionLimits,
 }
 
 impl ServeArgs {
@@ -229,6 +249,23 @@ impl ServeArgs {
                 .map_or(webhook_defaults.max_retry_delay, |s| secs(s.max(1))),
             ..webhook_defaults
         };
+        let connection_defaults = patchbay_server::ConnectionLimits::default();
+        let connections = patchbay_server::ConnectionLimits {
+            header_read_timeout: settings
+                .header_read_timeout
+                .map_or(connection_defaults.header_read_timeout, |s| secs(s.max(1))),
+            body_idle_timeout: settings
+                .body_idle_timeout
+                .map_or(connection_defaults.body_idle_timeout, |s| secs(s.max(1))),
+            max_connections: settings
+                .max_connections
+                .unwrap_or(connection_defaults.max_connections)
+                .max(1),
+            max_streams_per_user: settings
+                .max_streams_per_user
+                .unwrap_or(connection_defaults.max_streams_per_user)
+                .max(1),
+        };
         Ok(ServeConfig {
             database_url,
             listen,
@@ -249,6 +286,7 @@ impl ServeArgs {
             sandbox_token_ttl: secs(settings.sandbox_token_ttl.unwrap_or(3600).max(1)),
             workflows,
             webhooks,
+            connections,
             admin_token: std::env::var("PATCHBAY_ADMIN_TOKEN")
                 .ok()
                 .filter(|token| !token.is_empty())
@@ -310,6 +348,22 @@ impl ServeConfig {
         line(
             "webhook_max_retry_delay",
             self.webhooks.max_retry_delay.as_secs().to_string(),
+        );
+        line(
+            "header_read_timeout",
+            self.connections.header_read_timeout.as_secs().to_string(),
+        );
+        line(
+            "body_idle_timeout",
+            self.connections.body_idle_timeout.as_secs().to_string(),
+        );
+        line(
+            "max_connections",
+            self.connections.max_connections.to_string(),
+        );
+        line(
+            "max_streams_per_user",
+            self.connections.max_streams_per_user.to_string(),
         );
         let mut header = String::new();
         let _ = writeln!(

@@ -42,7 +42,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Logging::init(flag_format.unwrap_or(LogFormat::Text));
     }
     match cli.command {
-        Command::Serve(args) => serve(args, flag_format).await,
+        Command::Serve(args) => serve(*args, flag_format).await,
         Command::Migrate(args) => store::migrate(args).await,
         Command::Project(ProjectCommand::Create(args)) => cli::create_project(args).await,
         Command::SigningKey(command) => project_commands::signing_key(command).await,

@@ -42,6 +42,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             credential_check_interval: config.credential_check_interval,
             webhooks: config.webhooks,
             workflows: config.workflows,
+            connections: config.connections,
         },
     );
     let demo = match config.demo {

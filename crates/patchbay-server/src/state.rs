@@ -6,6 +6,8 @@ use patchbay_store::Store;
 use secrecy::SecretString;
 
 use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::serving::ConnectionLimits;
+use crate::stream_slots::StreamSlots;
 use crate::verified_tokens::VerifiedTokens;
 
 /// Settings the server needs at run time, built once by the binary.
@@ -30,6 +32,8 @@ pub struct ServerConfig {
     pub webhooks: WebhookPolicy,
     /// The workflow queue worker and the limits of function steps.
     pub workflows: WorkflowSettings,
+    /// What one client may hold of the server.
+    pub connections: ConnectionLimits,
 }
 
 impl ServerConfig {
@@ -69,6 +73,8 @@ pub struct Shared {
     pub sandbox: Sandbox,
     /// User tokens whose signature this process has checked.
     pub verified_tokens: Arc<VerifiedTokens>,
+    /// Event streams open on this replica, per user.
+    pub streams: Arc<StreamSlots>,
 }
 
 impl AppState {
@@ -77,6 +83,7 @@ impl AppState {
             engine: Engine::new(store, keyring, config.engine()),
             sandbox: Sandbox::new(config.sandbox.clone()),
             verified_tokens: Arc::default(),
+            streams: Arc::default(),
             config: Arc::new(config),
         }))
     }

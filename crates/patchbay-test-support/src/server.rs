@@ -104,6 +104,7 @@ impl TestServer {
             credential_check_interval: std::time::Duration::from_secs(3600),
             webhooks: WEBHOOK_POLICY,
             workflows: WORKFLOWS.clone(),
+            connections: patchbay_server::ConnectionLimits::default(),
         };
         adjust(&mut config);
         let state = AppState::new(store, keyring, config);

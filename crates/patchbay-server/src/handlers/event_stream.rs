@@ -20,7 +20,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use patchbay_api::ErrorBody;
+use patchbay_api::{ErrorBody, ErrorCode};
 use patchbay_core::user_token::{CLOCK_SKEW_LEEWAY_SECS, VerifiedToken};
 use patchbay_store::{EventNotice, EventRecord};
 use tokio::sync::broadcast;
@@ -29,6 +29,7 @@ use uuid::Uuid;
 use crate::auth::StreamUser;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::stream_slots::StreamSlot;
 use patchbay_engine::events::sdk_event_name;
 
 /// Events read from the store at once.
@@ -53,6 +54,19 @@ pub async fn stream(
     StreamUser(user): StreamUser,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let slot = state
+        .streams
+        .take(
+            user.project.id,
+            &user.user.user_id,
+            state.config.connections.max_streams_per_user,
+        )
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::TooManyStreams,
+                "This user has as many event streams open as one user may; close one first.",
+            )
+        })?;
     // Subscribe before reading where to start: an event committed in between
     // is then announced, and read because it follows the start.
     let notices = state.store().event_notices();
@@ -81,6 +95,7 @@ pub async fn stream(
         pending: VecDeque::new(),
         notices,
         ended: false,
+        _slot: slot,
     };
     let events = futures_util::stream::unfold(follower, |mut follower| async move {
         if follower.ended {
@@ -104,6 +119,8 @@ struct Follower {
     notices: broadcast::Receiver<EventNotice>,
     /// The last event, `streamEnded`, has been sent.
     ended: bool,
+    /// Held while the stream is open.
+    _slot: StreamSlot,
 }
 
 /// Why a stream's token is no longer accepted.

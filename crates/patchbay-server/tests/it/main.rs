@@ -8,6 +8,7 @@ mod browser_assets;
 mod configuration;
 mod connect_failures;
 mod connecting;
+mod connection_limits;
 mod cors;
 mod errors;
 mod event_stream;

@@ -1,0 +1,122 @@
+//! Limits on a request: on its head, answered as Patchbay's JSON errors
+//! (hyper answers a head beyond its own, larger buffers with a bare status;
+//! these come first, so a client that merely overdoes it gets a code to
+//! read), and on how slowly its body may arrive.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body::Frame;
+use patchbay_api::ErrorCode;
+
+use crate::error::ApiError;
+
+/// The longest path and query a request may have.
+pub const MAX_URI_LENGTH: usize = 8 * 1024;
+/// The most header fields a request may have.
+pub const MAX_HEADER_COUNT: usize = 100;
+/// The most bytes of header names and values a request may have.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+pub async fn enforce(request: Request, next: Next) -> Response {
+    let uri_length = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if uri_length > MAX_URI_LENGTH {
+        return ApiError::new(
+            ErrorCode::UriTooLong,
+            format!("The request target is longer than {MAX_URI_LENGTH} bytes."),
+        )
+        .into_response();
+    }
+    let headers = request.headers();
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers.len() > MAX_HEADER_COUNT || header_bytes > MAX_HEADER_BYTES {
+        return ApiError::new(
+            ErrorCode::HeadersTooLarge,
+            format!(
+                "A request may have {MAX_HEADER_COUNT} header fields of {} KiB in all.",
+                MAX_HEADER_BYTES / 1024
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// The slowest a request body may arrive, on average, once its first
+/// [`ConnectionLimits::body_idle_timeout`](crate::ConnectionLimits) has
+/// passed: a body dripping a byte at a time is never idle, but would hold
+/// its connection (and a proxied upload, the provider's) for ever.
+pub const MIN_BODY_RATE: u64 = 1024;
+
+/// Fails a request body that arrives slower than [`MIN_BODY_RATE`] after
+/// `grace`.
+pub fn throttle(request: Request, grace: Duration) -> Request {
+    request.map(|body| Body::new(Throttled::new(body, grace)))
+}
+
+#[derive(Debug)]
+struct Throttled {
+    inner: Body,
+    started: Instant,
+    received: u64,
+    grace: Duration,
+}
+
+impl Throttled {
+    fn new(inner: Body, grace: Duration) -> Self {
+        Self {
+            inner,
+            started: Instant::now(),
+            received: 0,
+            grace,
+        }
+    }
+
+    fn too_slow(&self) -> bool {
+        let late = self.started.elapsed().saturating_sub(self.grace);
+        late > Duration::ZERO && self.received < (late.as_secs_f64() * MIN_BODY_RATE as f64) as u64
+    }
+}
+
+impl http_body::Body for Throttled {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        if let Some(Ok(data)) = frame
+            .as_ref()
+            .map(|frame| frame.as_ref().map(Frame::data_ref))
+        {
+            self.received += data.map_or(0, |data| data.len() as u64);
+        }
+        if frame.is_some() && self.too_slow() {
+            return Poll::Ready(Some(Err(axum::Error::new(format!(
+                "the request body arrived slower than {MIN_BODY_RATE} bytes a second"
+            )))));
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
