@@ -1,13 +1,11 @@
 //! Command-line shape, and the small commands that fit in a few lines.
 
-use std::io::IsTerminal as _;
-
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use serde::Deserialize;
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::ServeArgs;
 use crate::keys::KeysCommand;
+use crate::logging::Logging;
 use crate::project_commands::{ApplyArgs, MintTokenArgs, SigningKeyCommand};
 use crate::store::{DatabaseArgs, open_migrated};
 
@@ -97,44 +95,4 @@ pub async fn create_project(args: CreateProjectArgs) -> anyhow::Result<()> {
         println!("The secret key is shown only this once: store it now.");
     }
     Ok(())
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-impl LogFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Json => "json",
-        }
-    }
-}
-
-#[derive(Debug, Args)]
-pub struct Logging {
-    /// Log format on stderr [default: text, or serve's configuration file's
-    /// log_format]. The level comes from RUST_LOG (default: info).
-    #[arg(long, global = true, env = "PATCHBAY_LOG_FORMAT", value_enum)]
-    pub log_format: Option<LogFormat>,
-}
-
-impl Logging {
-    pub fn init(format: LogFormat) {
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-        // Colours only on a terminal, so log files and pipes stay plain text.
-        let builder = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal());
-        match format {
-            LogFormat::Text => builder.init(),
-            LogFormat::Json => builder.json().init(),
-        }
-    }
 }

@@ -11,7 +11,7 @@ use clap::Args;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::cli::LogFormat;
+use crate::logging::LogFormat;
 use crate::store::{DEFAULT_DATA_DIR, default_database_url};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";

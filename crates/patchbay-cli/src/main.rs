@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod demo;
 mod keys;
+mod logging;
 mod master_key;
 mod project_commands;
 mod serve;
@@ -11,8 +12,9 @@ mod store;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command, LogFormat, Logging, ProjectCommand, TokenCommand};
+use crate::cli::{Cli, Command, ProjectCommand, TokenCommand};
 use crate::config::ServeArgs;
+use crate::logging::{LogFormat, Logging};
 
 // Every proxied request allocates and frees its buffers and futures on
 // whichever worker thread polls it; glibc's malloc answers that pattern with

@@ -31,5 +31,5 @@ pub use patchbay_engine::keyring::{
 };
 pub use patchbay_engine::{FunctionLimits, WebhookPolicy, WorkerHandle, WorkflowSettings};
 pub use routes::router;
-pub use serving::{ConnectionLimits, serve};
-pub use state::{AppState, ServerConfig};
+pub use serving::serve;
+pub use state::{AppState, ConnectionLimits, ServerConfig};

@@ -3,6 +3,7 @@
 //! these come first, so a client that merely overdoes it gets a code to
 //! read), and on how slowly its body may arrive.
 
+use std::future::Future as _;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::Frame;
 use patchbay_api::ErrorCode;
+use tokio::time::Sleep;
 
 use crate::error::ApiError;
 
@@ -53,43 +55,46 @@ pub async fn enforce(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// The slowest a request body may arrive, on average, once its first
-/// [`ConnectionLimits::body_idle_timeout`](crate::ConnectionLimits) has
-/// passed: a body dripping a byte at a time is never idle, but would hold
-/// its connection (and a proxied upload, the provider's) for ever.
+/// The slowest a request body may arrive, on average, once its idle
+/// timeout has passed: a body dripping a byte at a time is never idle, but
+/// would hold its connection (and a proxied upload, the provider's) for ever.
 pub const MIN_BODY_RATE: u64 = 1024;
 
-/// Fails a request body that arrives slower than [`MIN_BODY_RATE`] after
-/// `grace`.
-pub fn throttle(request: Request, grace: Duration) -> Request {
-    request.map(|body| Body::new(Throttled::new(body, grace)))
+/// Fails a request body that sends nothing for `idle`, or that arrives
+/// slower than [`MIN_BODY_RATE`] once `idle` has passed. The body's size
+/// hint is kept: the proxy decides by it whether a body can be replayed.
+pub fn guard_body(request: Request, idle: Duration) -> Request {
+    request.map(|body| Body::new(GuardedBody::new(body, idle)))
 }
 
 #[derive(Debug)]
-struct Throttled {
+struct GuardedBody {
     inner: Body,
+    idle: Duration,
+    /// Runs while the body is waited for; reset by every frame.
+    waiting: Option<Pin<Box<Sleep>>>,
     started: Instant,
     received: u64,
-    grace: Duration,
 }
 
-impl Throttled {
-    fn new(inner: Body, grace: Duration) -> Self {
+impl GuardedBody {
+    fn new(inner: Body, idle: Duration) -> Self {
         Self {
             inner,
+            idle,
+            waiting: None,
             started: Instant::now(),
             received: 0,
-            grace,
         }
     }
 
     fn too_slow(&self) -> bool {
-        let late = self.started.elapsed().saturating_sub(self.grace);
+        let late = self.started.elapsed().saturating_sub(self.idle);
         late > Duration::ZERO && self.received < (late.as_secs_f64() * MIN_BODY_RATE as f64) as u64
     }
 }
 
-impl http_body::Body for Throttled {
+impl http_body::Body for GuardedBody {
     type Data = Bytes;
     type Error = axum::Error;
 
@@ -97,7 +102,21 @@ impl http_body::Body for Throttled {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(frame) => frame,
+            Poll::Pending => {
+                let idle = self.idle;
+                let waiting = self
+                    .waiting
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                ready!(waiting.as_mut().poll(cx));
+                return Poll::Ready(Some(Err(axum::Error::new(format!(
+                    "the request body sent nothing for {} s",
+                    idle.as_secs()
+                )))));
+            }
+        };
+        self.waiting = None;
         if let Some(Ok(data)) = frame
             .as_ref()
             .map(|frame| frame.as_ref().map(Frame::data_ref))

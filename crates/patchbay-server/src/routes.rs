@@ -9,7 +9,6 @@ use axum::routing::{any, get};
 use patchbay_api::ErrorCode;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -124,12 +123,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(RequestBodyTimeoutLayer::new(
-            state.config.connections.body_idle_timeout,
-        ))
         .layer(axum::middleware::map_request({
-            let grace = state.config.connections.body_idle_timeout;
-            move |request| async move { request_limits::throttle(request, grace) }
+            let idle = state.config.connections.body_idle_timeout;
+            move |request| async move { request_limits::guard_body(request, idle) }
         }))
         .layer(axum::middleware::from_fn(request_limits::enforce))
         .layer(CatchPanicLayer::custom(|_| {

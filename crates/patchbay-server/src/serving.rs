@@ -18,32 +18,6 @@ use crate::request_limits::MAX_HEADER_COUNT;
 use crate::routes::router;
 use crate::state::AppState;
 
-/// How much a client may hold of the server.
-#[derive(Debug, Clone, Copy)]
-pub struct ConnectionLimits {
-    /// A connection that has not sent a whole request head within this is
-    /// closed: half-sent requests cannot hold connections.
-    pub header_read_timeout: Duration,
-    /// A request body that sends nothing for this long fails.
-    pub body_idle_timeout: Duration,
-    /// Connections open at once; beyond, new ones wait in the listen
-    /// backlog until one closes.
-    pub max_connections: usize,
-    /// Event streams one user may hold open at once (per replica).
-    pub max_streams_per_user: usize,
-}
-
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            body_idle_timeout: Duration::from_secs(30),
-            max_connections: 10_000,
-            max_streams_per_user: 16,
-        }
-    }
-}
-
 /// Serves the application on `listener` until `shutdown` completes, then
 /// stops accepting connections, ends event streams and background tasks, and
 /// waits for requests in flight to finish.

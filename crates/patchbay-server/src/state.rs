@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use patchbay_core::crypto::Keyring;
 use patchbay_engine::{Engine, EngineConfig, WebhookPolicy, WorkflowSettings};
@@ -6,9 +7,34 @@ use patchbay_store::Store;
 use secrecy::SecretString;
 
 use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::serving::ConnectionLimits;
 use crate::stream_slots::StreamSlots;
 use crate::verified_tokens::VerifiedTokens;
+
+/// How much a client may hold of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// A connection that has not sent a whole request head within this is
+    /// closed: half-sent requests cannot hold connections.
+    pub header_read_timeout: Duration,
+    /// A request body that sends nothing for this long fails.
+    pub body_idle_timeout: Duration,
+    /// Connections open at once; beyond, new ones wait in the listen
+    /// backlog until one closes.
+    pub max_connections: usize,
+    /// Event streams one user may hold open at once (per replica).
+    pub max_streams_per_user: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            max_streams_per_user: 16,
+        }
+    }
+}
 
 /// Settings the server needs at run time, built once by the binary.
 #[derive(Debug, Clone)]
