@@ -369,9 +369,15 @@ impl Store for PgStore {
         config::revoke_signing_key(&self.pool, project_id, kid).await
     }
 
-    async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project> {
+    async fn apply_config(
+        &self,
+        project_id: Uuid,
+        config: &ConfigWrite,
+        deleted: &[NewEvent],
+    ) -> StoreResult<Project> {
         let mut tx = self.pool.begin().await?;
-        config::apply(&mut tx, project_id, config).await?;
+        config::apply(&mut tx, project_id, config, deleted).await?;
+        events::insert(&mut tx, deleted).await?;
         let row: ProjectRow = sqlx::query_as(
             "SELECT id, name, settings, config_version, created_at, updated_at
              FROM projects WHERE id = $1",

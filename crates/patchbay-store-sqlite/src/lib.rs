@@ -399,9 +399,15 @@ impl Store for SqliteStore {
         config::revoke_signing_key(&self.writer, project_id, kid).await
     }
 
-    async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project> {
+    async fn apply_config(
+        &self,
+        project_id: Uuid,
+        config: &ConfigWrite,
+        deleted: &[NewEvent],
+    ) -> StoreResult<Project> {
         let mut tx = self.writer.begin().await?;
-        config::apply(&mut tx, project_id, config).await?;
+        config::apply(&mut tx, project_id, config, deleted).await?;
+        events::insert(&mut tx, deleted).await?;
         let row = sqlx::query(
             "SELECT id, name, settings, config_version, created_at, updated_at
              FROM projects WHERE id = $1",
@@ -409,7 +415,7 @@ impl Store for SqliteStore {
         .bind(project_id.hyphenated())
         .fetch_one(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, deleted).await?;
         project_from_row(&row)
     }
 

@@ -377,8 +377,13 @@ cached_store! {
         outcome
     }
 
-    async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project> {
-        let outcome = self.inner.apply_config(project_id, config).await;
+    async fn apply_config(
+        &self,
+        project_id: Uuid,
+        config: &ConfigWrite,
+        deleted: &[NewEvent],
+    ) -> StoreResult<Project> {
+        let outcome = self.inner.apply_config(project_id, config, deleted).await;
         self.changed(ChangeNotice::Project(project_id)).await;
         // Removing an integration removes its accounts with it.
         self.changed(ChangeNotice::any_user(project_id)).await;

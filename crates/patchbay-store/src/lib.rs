@@ -122,7 +122,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Replaces the project's configuration (settings, integrations,
     /// workflows) in one transaction and bumps its `config_version`.
-    async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project>;
+    ///
+    /// Integrations missing from `config` are deleted with their accounts;
+    /// `deleted` holds one event for each of those accounts (their
+    /// `credential.deleted`), recorded with their webhook deliveries in the
+    /// same transaction. When the accounts removed are not exactly those
+    /// the events are about, it is `Conflict` on
+    /// [`REMOVED_ACCOUNTS_CHANGED`] and nothing changes.
+    async fn apply_config(
+        &self,
+        project_id: Uuid,
+        config: &ConfigWrite,
+        deleted: &[NewEvent],
+    ) -> StoreResult<Project>;
 
     /// The last applied configuration document (secrets masked), if any.
     async fn get_config_document(&self, project_id: Uuid)

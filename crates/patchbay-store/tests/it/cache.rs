@@ -122,21 +122,25 @@ async fn an_integration_removed_takes_its_cached_accounts_with_it(db: TestDb) {
     let crm = integration("crm");
     let chat = integration("chat");
     store
-        .apply_config(p, &config(vec![crm.clone(), chat.clone()], vec![]))
+        .apply_config(p, &config(vec![crm.clone(), chat.clone()], vec![]), &[])
         .await
         .unwrap();
     store
         .insert_credential(&credential(p, crm.id, "ada"), &[])
         .await
         .unwrap();
-    store
+    let chat_account = store
         .insert_credential(&credential(p, chat.id, "ada"), &[])
         .await
         .unwrap();
     assert_eq!(account_count(&store, p, "ada").await, 2);
 
     store
-        .apply_config(p, &config(vec![crm.clone()], vec![]))
+        .apply_config(
+            p,
+            &config(vec![crm.clone()], vec![]),
+            &[event(p, "ada", chat_account.id, "credential.deleted")],
+        )
         .await
         .unwrap();
     let left = store.list_credentials(p, &of_user("ada")).await.unwrap();

@@ -59,7 +59,7 @@ pub async fn integrations(store: &Arc<dyn Store>, project_id: Uuid, types: &[&st
     let writes: Vec<_> = types.iter().map(|t| integration(t)).collect();
     let ids = writes.iter().map(|w| w.id).collect();
     store
-        .apply_config(project_id, &config(writes, vec![]))
+        .apply_config(project_id, &config(writes, vec![]), &[])
         .await
         .unwrap();
     ids
