@@ -230,7 +230,7 @@ async fn secret_key(store: &dyn Store, saved: Option<&DemoKeys>) -> anyhow::Resu
     }
     let secret = NewSecretKey::generate();
     store
-        .insert_secret_key(&key_record(&secret))
+        .insert_secret_key(&key_record(&secret), patchbay_api::MAX_ACTIVE_SECRET_KEYS)
         .await
         .context("adding a secret key to the demo project")?;
     tracing::info!(

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use patchbay_store::{
     ConfigWrite, IntegrationRecord, NewEvent, NewSigningKey, SecretUpdate, SigningKeyRecord,
-    StoreError, StoreResult, WorkflowRecord, events_match_deleted_accounts, now,
+    StoreError, StoreResult, WorkflowRecord, check_active_keys, events_match_deleted_accounts, now,
 };
 use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, PgPool};
@@ -33,10 +33,20 @@ impl From<SigningKeyRow> for SigningKeyRecord {
     }
 }
 
+/// Inside the caller's transaction, which holds the lock on the project's
+/// signing keys (`lock_project_keys`).
 pub(crate) async fn insert_signing_key(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     key: &NewSigningKey,
+    max_active: usize,
 ) -> StoreResult<SigningKeyRecord> {
+    let active: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM signing_keys WHERE project_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(key.project_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    check_active_keys(active, max_active)?;
     let row: SigningKeyRow = sqlx::query_as(
         "INSERT INTO signing_keys (project_id, kid, algorithm, public_key_pem, created_at)
          VALUES ($1, $2, $3, $4, $5)
@@ -47,7 +57,7 @@ pub(crate) async fn insert_signing_key(
     .bind(&key.algorithm)
     .bind(&key.public_key_pem)
     .bind(now())
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     Ok(row.into())
 }

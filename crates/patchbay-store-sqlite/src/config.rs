@@ -3,7 +3,7 @@
 
 use patchbay_store::{
     ConfigWrite, IntegrationRecord, NewEvent, NewSigningKey, SecretUpdate, SigningKeyRecord,
-    StoreError, StoreResult, WorkflowRecord, events_match_deleted_accounts, now,
+    StoreError, StoreResult, WorkflowRecord, check_active_keys, events_match_deleted_accounts, now,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
@@ -25,10 +25,20 @@ fn signing_key_from_row(row: &SqliteRow) -> StoreResult<SigningKeyRecord> {
     })
 }
 
+/// Inside the caller's transaction, which SQLite's single writer makes the
+/// only one between the count and the insert.
 pub(crate) async fn insert_signing_key(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     key: &NewSigningKey,
+    max_active: usize,
 ) -> StoreResult<SigningKeyRecord> {
+    let active: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM signing_keys WHERE project_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(key.project_id.hyphenated())
+    .fetch_one(&mut *conn)
+    .await?;
+    check_active_keys(active, max_active)?;
     let row = sqlx::query(
         "INSERT INTO signing_keys (project_id, kid, algorithm, public_key_pem, created_at)
          VALUES ($1, $2, $3, $4, $5)
@@ -39,7 +49,7 @@ pub(crate) async fn insert_signing_key(
     .bind(&key.algorithm)
     .bind(&key.public_key_pem)
     .bind(to_millis(now()))
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     signing_key_from_row(&row)
 }

@@ -34,7 +34,7 @@ use patchbay_store::{
     NewSigningKey, NewWebhookEndpoint, Project, Readiness, RefreshClaim, RefreshFailure,
     RefreshedTokens, SealedColumn, SealedValue, SecretKeyRecord, SigningKeyRecord, StepRecord,
     Store, StoreError, StoreResult, WebhookDeliveryRecord, WebhookEndpointRecord, WorkflowRecord,
-    now,
+    check_active_keys, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -300,9 +300,23 @@ impl Store for SqliteStore {
         row.as_ref().map(project_from_row).transpose()
     }
 
-    async fn insert_secret_key(&self, key: &NewSecretKeyRecord) -> StoreResult<SecretKeyRecord> {
-        let mut conn = self.writer.acquire().await?;
-        insert_secret_key(&mut conn, key).await
+    async fn insert_secret_key(
+        &self,
+        key: &NewSecretKeyRecord,
+        max_active: usize,
+    ) -> StoreResult<SecretKeyRecord> {
+        // One writer: nothing inserts between the count and the insert.
+        let mut tx = self.writer.begin().await?;
+        let active: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM secret_keys WHERE project_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(key.project_id.hyphenated())
+        .fetch_one(&mut *tx)
+        .await?;
+        check_active_keys(active, max_active)?;
+        let inserted = insert_secret_key(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     async fn find_active_secret_key(
@@ -403,8 +417,15 @@ impl Store for SqliteStore {
         data_keys::swap_sealed(&self.writer, column, record_id, old, new).await
     }
 
-    async fn insert_signing_key(&self, key: &NewSigningKey) -> StoreResult<SigningKeyRecord> {
-        config::insert_signing_key(&self.writer, key).await
+    async fn insert_signing_key(
+        &self,
+        key: &NewSigningKey,
+        max_active: usize,
+    ) -> StoreResult<SigningKeyRecord> {
+        let mut tx = self.writer.begin().await?;
+        let inserted = config::insert_signing_key(&mut tx, key, max_active).await?;
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {

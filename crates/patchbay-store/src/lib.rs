@@ -50,7 +50,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn get_project(&self, id: Uuid) -> StoreResult<Option<Project>>;
 
-    async fn insert_secret_key(&self, key: &NewSecretKeyRecord) -> StoreResult<SecretKeyRecord>;
+    /// Adds a secret key unless its project already has `max_active` active
+    /// ones (`Conflict` on [`ACTIVE_KEY_LIMIT`]). The count is taken in the
+    /// inserting transaction, so concurrent inserts never overshoot it.
+    async fn insert_secret_key(
+        &self,
+        key: &NewSecretKeyRecord,
+        max_active: usize,
+    ) -> StoreResult<SecretKeyRecord>;
 
     /// The active (not revoked) secret key with this hash, of any project.
     async fn find_active_secret_key(
@@ -104,8 +111,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         new: &[u8],
     ) -> StoreResult<bool>;
 
-    /// `Conflict` when the project already has a key with this kid.
-    async fn insert_signing_key(&self, key: &NewSigningKey) -> StoreResult<SigningKeyRecord>;
+    /// `Conflict` when the project already has a key with this kid, or (on
+    /// [`ACTIVE_KEY_LIMIT`]) already has `max_active` active keys: counted in
+    /// the inserting transaction, so concurrent inserts never overshoot it.
+    async fn insert_signing_key(
+        &self,
+        key: &NewSigningKey,
+        max_active: usize,
+    ) -> StoreResult<SigningKeyRecord>;
 
     /// All signing keys of a project, oldest first, revoked ones included.
     async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>>;

@@ -144,6 +144,23 @@ pub struct ConfigWrite {
     pub workflows: Vec<WorkflowWrite>,
 }
 
+/// The constraint named by the `Conflict` of [`crate::Store::insert_secret_key`]
+/// and [`crate::Store::insert_signing_key`] when the project already has as
+/// many active keys of that kind as it may.
+pub const ACTIVE_KEY_LIMIT: &str = "active_key_limit";
+
+/// `Conflict` on [`ACTIVE_KEY_LIMIT`] when `active` keys leave no room under
+/// `max_active`; both backends call it inside the inserting transaction.
+pub fn check_active_keys(active: i64, max_active: usize) -> StoreResult<()> {
+    if usize::try_from(active).is_ok_and(|active| active < max_active) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            constraint: ACTIVE_KEY_LIMIT.to_owned(),
+        })
+    }
+}
+
 /// The constraint named by the `Conflict` of [`crate::Store::apply_config`]
 /// when the accounts of the integrations it removes are not the ones its
 /// events are about: an account was connected or deleted since the caller

@@ -5,13 +5,15 @@ use patchbay_test_support::{TestDb, backend_tests};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::fixtures::{config, credential, event, integration, project, signing_key, workflow};
+use crate::fixtures::{
+    UNLIMITED, config, credential, event, integration, project, signing_key, workflow,
+};
 
 async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
     let store = db.store();
     let (a, b) = (project(&store).await, project(&store).await);
     let first = store
-        .insert_signing_key(&signing_key(a, "k1"))
+        .insert_signing_key(&signing_key(a, "k1"), UNLIMITED)
         .await
         .unwrap();
     assert_eq!(
@@ -19,17 +21,17 @@ async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
         ("k1", "ES256")
     );
     store
-        .insert_signing_key(&signing_key(a, "k2"))
+        .insert_signing_key(&signing_key(a, "k2"), UNLIMITED)
         .await
         .unwrap();
     let err = store
-        .insert_signing_key(&signing_key(a, "k1"))
+        .insert_signing_key(&signing_key(a, "k1"), UNLIMITED)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
     // The same kid in another project is another key.
     store
-        .insert_signing_key(&signing_key(b, "k1"))
+        .insert_signing_key(&signing_key(b, "k1"), UNLIMITED)
         .await
         .unwrap();
 

@@ -10,6 +10,9 @@ use patchbay_store::{
 use serde_json::json;
 use uuid::Uuid;
 
+/// A limit on active keys that no test reaches but the one about limits.
+pub const UNLIMITED: usize = usize::MAX;
+
 pub async fn project(store: &Arc<dyn Store>) -> Uuid {
     let project = NewProject {
         id: Uuid::new_v4(),
