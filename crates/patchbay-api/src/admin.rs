@@ -3,6 +3,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// Active (unrevoked) secret keys a project may have at once: enough to
+/// rotate every key of several services, few enough that a runaway script
+/// adding keys stops early.
+pub const MAX_ACTIVE_SECRET_KEYS: usize = 20;
+
+/// Active signing keys a project may have at once. Every user token without
+/// a `kid` is tried against each key of its algorithm, so the bound also
+/// bounds that work.
+pub const MAX_ACTIVE_SIGNING_KEYS: usize = 20;
+
 /// `POST /api/v1/projects`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

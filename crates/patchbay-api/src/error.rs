@@ -32,6 +32,10 @@ pub enum ErrorCode {
     SecretKeyNotFound,
     /// Revoking this key would leave the project without any.
     LastSecretKey,
+    /// The project already has as many active keys of that kind as it may
+    /// ([`crate::MAX_ACTIVE_SECRET_KEYS`], [`crate::MAX_ACTIVE_SIGNING_KEYS`]);
+    /// `meta.limit` says how many.
+    KeyLimitReached,
     RouteNotFound,
     MethodNotAllowed,
     /// The body is not valid JSON. (Valid JSON of the wrong shape is
@@ -113,6 +117,7 @@ impl ErrorCode {
         Self::ProjectNotFound,
         Self::SecretKeyNotFound,
         Self::LastSecretKey,
+        Self::KeyLimitReached,
         Self::RouteNotFound,
         Self::MethodNotAllowed,
         Self::InvalidJson,
@@ -184,6 +189,7 @@ impl ErrorCode {
             | Self::WebhookDeliveryNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::LastSecretKey
+            | Self::KeyLimitReached
             | Self::CredentialInvalid
             | Self::CredentialSelectionRequired
             | Self::ExternalIdTaken
@@ -213,6 +219,7 @@ impl ErrorCode {
             Self::ProjectNotFound => "project_not_found",
             Self::SecretKeyNotFound => "secret_key_not_found",
             Self::LastSecretKey => "last_secret_key",
+            Self::KeyLimitReached => "key_limit_reached",
             Self::RouteNotFound => "route_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::InvalidJson => "invalid_json",

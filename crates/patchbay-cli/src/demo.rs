@@ -1,21 +1,39 @@
 //! `patchbay serve --demo`: a project wired to the built-in sandbox provider,
 //! ready to click through.
+//!
+//! A restart never destroys what earlier runs, or people using the demo,
+//! left: the project is created once; its secret key and the private half of
+//! its token signing key are kept in a file beside the master key and reused;
+//! and the demo's own integrations, workflows and allowed origin are merged
+//! into whatever configuration the project has by then, so integrations,
+//! accounts and keys added to it stay. Every change is logged.
+
+use std::path::Path;
 
 use anyhow::Context as _;
 use chrono::Utc;
-use patchbay_core::secret_key::NewSecretKey;
+use patchbay_core::crypto::Keyring;
+use patchbay_core::secret_key::{NewSecretKey, SecretKeyHash};
 use patchbay_core::user_token::{self, SigningAlgorithm, TokenClaims};
 use patchbay_store::{NewProject, NewSecretKeyRecord, Store};
-use serde_json::{Map, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use patchbay_core::crypto::Keyring;
+use crate::{master_key, store};
 
 /// The demo project keeps its id across restarts, so accounts connected in
 /// one session are still there in the next.
 const DEMO_PROJECT_ID: Uuid = Uuid::from_u128(0x5a7c_6b00_de30_4000_8000_0000_0000_0001);
 const DEMO_USER: &str = "demo-user";
 const TOKEN_TTL_SECONDS: i64 = 24 * 3600;
+
+/// The file, beside the master key file, that keeps the demo's keys.
+pub const KEYS_FILE: &str = "demo-keys.json";
+
+/// The sandbox's client secret (documented, not a secret): written into the
+/// demo's OAuth integration, where the stored document only has a mask.
+const SANDBOX_CLIENT_SECRET: &str = "sandbox-secret";
 
 /// The demo's configuration: the sandbox over OAuth and over API keys, and
 /// a workflow.
@@ -31,7 +49,7 @@ integrations:
       authorizationUrl: {PUBLIC}/sandbox/oauth/authorize
       tokenUrl: {PUBLIC}/sandbox/oauth/token
       clientId: patchbay-sandbox
-      clientSecret: sandbox-secret
+      clientSecret: {CLIENT_SECRET}
       scopes: [contacts, offline_access]
       pkce: true
     api:
@@ -112,47 +130,46 @@ impl Demo {
     }
 }
 
-/// Creates the demo project on first use and brings its configuration, keys
-/// and token up to date with this run's public URL.
-pub async fn seed(store: &dyn Store, keyring: &Keyring, public_url: &str) -> anyhow::Result<Demo> {
-    let secret = NewSecretKey::generate();
-    let key_record = NewSecretKeyRecord {
-        id: Uuid::new_v4(),
-        project_id: DEMO_PROJECT_ID,
-        hash: secret.hash(),
-        display_prefix: secret.display_prefix(),
+/// What the demo keeps between runs: the secret key's plaintext (the store
+/// has only its hash) and the signing key pair its user tokens are minted
+/// with, so a restart prints the same secret key and earlier links keep
+/// working until their tokens expire. No `Debug`: it holds secrets.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DemoKeys {
+    secret_key: String,
+    kid: String,
+    public_key_pem: String,
+    private_key_pem: String,
+}
+
+/// Creates the demo project on first use, brings the demo's part of its
+/// configuration up to date with this run's public URL, and reuses the keys
+/// saved in `keys_file` while the project still accepts them.
+pub async fn seed(
+    store: &dyn Store,
+    keyring: &Keyring,
+    public_url: &str,
+    keys_file: &Path,
+) -> anyhow::Result<Demo> {
+    let saved = read_keys(keys_file)?;
+    let secret_key = match store.get_project(DEMO_PROJECT_ID).await? {
+        None => create_project(store).await?,
+        Some(_) => secret_key(store, saved.as_ref()).await?,
     };
-    if store.get_project(DEMO_PROJECT_ID).await?.is_none() {
-        let project = NewProject {
-            id: DEMO_PROJECT_ID,
-            name: "Patchbay demo".to_owned(),
-        };
-        store
-            .create_project(&project, &key_record)
-            .await
-            .context("creating the demo project")?;
-    } else {
-        store.insert_secret_key(&key_record).await?;
+    configure(store, keyring, public_url).await?;
+    let (kid, public_key_pem, private_key_pem) = signing_key(store, saved.as_ref()).await?;
+    let keys = DemoKeys {
+        secret_key,
+        kid,
+        public_key_pem,
+        private_key_pem,
+    };
+    if saved.as_ref() != Some(&keys) {
+        write_keys(keys_file, &keys)?;
+        tracing::info!(path = %keys_file.display(), "saved the demo's keys");
     }
 
-    let origin = url_origin(public_url)?;
-    let document = DEMO_CONFIG
-        .replace("{PUBLIC}", public_url)
-        .replace("{ORIGIN}", &origin);
-    patchbay_server::apply_config(store, keyring, DEMO_PROJECT_ID, &document, true)
-        .await
-        .map_err(|err| anyhow::anyhow!("applying the demo configuration: {}", err.message))?;
-
-    let pair = user_token::generate_key_pair(SigningAlgorithm::Es256)?;
-    let kid = format!("demo-{}", Uuid::new_v4().simple());
-    patchbay_server::add_signing_key(
-        store,
-        DEMO_PROJECT_ID,
-        &pair.public_key_pem,
-        Some(kid.clone()),
-    )
-    .await
-    .map_err(|err| anyhow::anyhow!("registering the demo signing key: {}", err.message))?;
     let now = Utc::now().timestamp();
     let claims = TokenClaims {
         user_id: DEMO_USER.to_owned(),
@@ -167,16 +184,233 @@ pub async fn seed(store: &dyn Store, keyring: &Keyring, public_url: &str) -> any
         permissions: None,
     };
     let user_token = user_token::mint(
-        &pair.private_key_pem,
+        &keys.private_key_pem,
         SigningAlgorithm::Es256,
-        Some(&kid),
+        Some(&keys.kid),
         &claims,
-    )?;
+    )
+    .with_context(|| {
+        format!(
+            "minting the demo token with the key in {}",
+            keys_file.display()
+        )
+    })?;
     Ok(Demo {
         project_id: DEMO_PROJECT_ID,
-        secret_key: secret.reveal().to_owned(),
+        secret_key: keys.secret_key,
         user_token,
     })
+}
+
+/// Creates the project with a new secret key; returns the key.
+async fn create_project(store: &dyn Store) -> anyhow::Result<String> {
+    let secret = NewSecretKey::generate();
+    let project = NewProject {
+        id: DEMO_PROJECT_ID,
+        name: "Patchbay demo".to_owned(),
+    };
+    store
+        .create_project(&project, &key_record(&secret))
+        .await
+        .context("creating the demo project")?;
+    tracing::info!(project_id = %DEMO_PROJECT_ID, "created the demo project");
+    Ok(secret.reveal().to_owned())
+}
+
+/// The saved secret key while it is an active key of the project, else a
+/// new one, added.
+async fn secret_key(store: &dyn Store, saved: Option<&DemoKeys>) -> anyhow::Result<String> {
+    if let Some(saved) = saved {
+        let active = store
+            .find_active_secret_key(&SecretKeyHash::of(&saved.secret_key))
+            .await?;
+        if active.is_some_and(|key| key.project_id == DEMO_PROJECT_ID) {
+            return Ok(saved.secret_key.clone());
+        }
+    }
+    let secret = NewSecretKey::generate();
+    store
+        .insert_secret_key(&key_record(&secret), patchbay_api::MAX_ACTIVE_SECRET_KEYS)
+        .await
+        .context("adding a secret key to the demo project")?;
+    tracing::info!(
+        prefix = %secret.display_prefix(),
+        reason = if saved.is_some() { "the saved key is no longer active" } else { "no saved key" },
+        "added a secret key to the demo project"
+    );
+    Ok(secret.reveal().to_owned())
+}
+
+fn key_record(secret: &NewSecretKey) -> NewSecretKeyRecord {
+    NewSecretKeyRecord {
+        id: Uuid::new_v4(),
+        project_id: DEMO_PROJECT_ID,
+        hash: secret.hash(),
+        display_prefix: secret.display_prefix(),
+    }
+}
+
+/// The saved signing key while the project has it active, else a new one,
+/// added. Returns `(kid, public key PEM, private key PEM)`.
+async fn signing_key(
+    store: &dyn Store,
+    saved: Option<&DemoKeys>,
+) -> anyhow::Result<(String, String, String)> {
+    if let Some(saved) = saved {
+        let registered = store.list_signing_keys(DEMO_PROJECT_ID).await?;
+        if registered.iter().any(|key| {
+            key.kid == saved.kid
+                && key.revoked_at.is_none()
+                && key.public_key_pem == saved.public_key_pem
+        }) {
+            return Ok((
+                saved.kid.clone(),
+                saved.public_key_pem.clone(),
+                saved.private_key_pem.clone(),
+            ));
+        }
+    }
+    let pair = user_token::generate_key_pair(SigningAlgorithm::Es256)?;
+    let kid = format!("demo-{}", Uuid::new_v4().simple());
+    patchbay_server::add_signing_key(
+        store,
+        DEMO_PROJECT_ID,
+        &pair.public_key_pem,
+        Some(kid.clone()),
+    )
+    .await
+    .map_err(|err| anyhow::anyhow!("registering the demo signing key: {}", err.message))?;
+    tracing::info!(
+        %kid,
+        reason = if saved.is_some() { "the saved key is no longer active" } else { "no saved key" },
+        "added a signing key to the demo project"
+    );
+    Ok((
+        kid,
+        pair.public_key_pem,
+        pair.private_key_pem.as_str().to_owned(),
+    ))
+}
+
+fn read_keys(path: &Path) -> anyhow::Result<Option<DemoKeys>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+    };
+    store::warn_if_open(path);
+    // Not replaced when unreadable: it may be the only copy of keys in use.
+    serde_json::from_str(&text).map(Some).with_context(|| {
+        format!(
+            "{} is not a demo key file; move it away to let the demo make new keys",
+            path.display()
+        )
+    })
+}
+
+/// Replaces the key file: written whole under another name, then renamed
+/// over it, so a crash leaves the old file or the new one.
+fn write_keys(path: &Path, keys: &DemoKeys) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(keys).context("encoding the demo's keys")?;
+    let partial = path.with_extension("json.partial");
+    match std::fs::remove_file(&partial) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            return Err(err).with_context(|| format!("removing {}", partial.display()));
+        }
+        _ => {}
+    }
+    master_key::write_private(&partial, &text)?;
+    std::fs::rename(&partial, path)
+        .with_context(|| format!("replacing {} with {}", path.display(), partial.display()))
+}
+
+/// Applies the demo's document to a project without configuration; to one
+/// that has one, merges the demo's own integrations, workflows and allowed
+/// origin into it where they differ, leaving the rest as it is.
+async fn configure(store: &dyn Store, keyring: &Keyring, public_url: &str) -> anyhow::Result<()> {
+    let origin = url_origin(public_url)?;
+    let document = DEMO_CONFIG
+        .replace("{PUBLIC}", public_url)
+        .replace("{ORIGIN}", &origin)
+        .replace("{CLIENT_SECRET}", SANDBOX_CLIENT_SECRET);
+    let Some(current) = store.get_config_document(DEMO_PROJECT_ID).await? else {
+        apply(store, keyring, &document).await?;
+        tracing::info!(%public_url, "applied the demo configuration");
+        return Ok(());
+    };
+    let demo = patchbay_config::load(&document)
+        .map(|config| patchbay_config::masked(&config))
+        .map_err(|errors| anyhow::anyhow!("the demo configuration is invalid: {errors:?}"))?;
+    let (merged, changes) = merge(current, &demo, &origin);
+    if changes.is_empty() {
+        return Ok(());
+    }
+    apply(store, keyring, &merged.to_string()).await?;
+    tracing::info!(
+        changed = %changes.join(", "),
+        %public_url,
+        "updated the demo's part of the demo project's configuration"
+    );
+    Ok(())
+}
+
+/// Applies without pruning: the document keeps every integration the
+/// project has, and should one appear meanwhile the apply fails rather than
+/// delete its accounts.
+async fn apply(store: &dyn Store, keyring: &Keyring, document: &str) -> anyhow::Result<()> {
+    patchbay_server::apply_config(store, keyring, DEMO_PROJECT_ID, document, false)
+        .await
+        .map_err(|err| anyhow::anyhow!("applying the demo configuration: {}", err.message))?;
+    Ok(())
+}
+
+/// `current` (the stored document) with the demo's integrations and
+/// workflows (from `demo`, in the same masked form) where they differ and
+/// `origin` among the allowed origins, and what that changed.
+fn merge(mut current: Value, demo: &Value, origin: &str) -> (Value, Vec<String>) {
+    let mut changes = Vec::new();
+    if let Some(integrations) = demo["integrations"].as_object() {
+        for (type_name, entry) in integrations {
+            if current["integrations"][type_name] == *entry {
+                continue;
+            }
+            let mut entry = entry.clone();
+            // A mask keeps a stored secret, and this entry may be new: give
+            // the secret itself.
+            if entry.get("clientSecret").is_some() {
+                entry["clientSecret"] = json!(SANDBOX_CLIENT_SECRET);
+            }
+            current["integrations"][type_name] = entry;
+            changes.push(format!("integration {type_name}"));
+        }
+    }
+    if let Some(workflows) = demo["workflows"].as_array() {
+        if !current["workflows"].is_array() {
+            current["workflows"] = json!([]);
+        }
+        if let Some(existing) = current["workflows"].as_array_mut() {
+            for workflow in workflows {
+                let id = &workflow["id"];
+                match existing.iter_mut().find(|w| w["id"] == *id) {
+                    Some(same) if same == workflow => continue,
+                    Some(other) => *other = workflow.clone(),
+                    None => existing.push(workflow.clone()),
+                }
+                changes.push(format!("workflow {}", id.as_str().unwrap_or_default()));
+            }
+        }
+    }
+    let origins = &mut current["settings"]["allowedOrigins"];
+    if !origins.is_array() {
+        *origins = json!([]);
+    }
+    if let Some(origins) = origins.as_array_mut()
+        && !origins.iter().any(|o| o == origin)
+    {
+        origins.push(json!(origin));
+        changes.push(format!("allowed origin {origin}"));
+    }
+    (current, changes)
 }
 
 fn url_origin(public_url: &str) -> anyhow::Result<String> {

@@ -12,8 +12,11 @@ pub fn load(key_file: &Path) -> anyhow::Result<MasterKey> {
         return MasterKey::parse(&text).context("PATCHBAY_MASTER_KEY");
     }
     match std::fs::read_to_string(key_file) {
-        Ok(text) => MasterKey::parse(&text)
-            .with_context(|| format!("the master key file {}", key_file.display())),
+        Ok(text) => {
+            crate::store::warn_if_open(key_file);
+            MasterKey::parse(&text)
+                .with_context(|| format!("the master key file {}", key_file.display()))
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => generate(key_file),
         Err(err) => Err(err).with_context(|| format!("reading {}", key_file.display())),
     }
@@ -30,10 +33,17 @@ fn generate(key_file: &Path) -> anyhow::Result<MasterKey> {
     Ok(key)
 }
 
-/// Writes a new file only its owner can read; never overwrites one.
+/// Writes a new file only its owner can read, creating missing directories
+/// the same way; never overwrites one.
 pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -46,7 +46,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
     let demo = match config.demo {
-        true => Some(demo::seed(store.as_ref(), state.engine.keyring(), &public_url).await?),
+        true => {
+            // Beside the master key file: the data directory by default.
+            let keys_file = config.master_key_file.with_file_name(demo::KEYS_FILE);
+            let keyring = state.engine.keyring();
+            Some(demo::seed(store.as_ref(), keyring, &public_url, &keys_file).await?)
+        }
         false => None,
     };
     tracing::info!(backend = store.backend().as_str(), %public_url, "Patchbay is ready");

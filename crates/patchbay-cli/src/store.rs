@@ -1,5 +1,6 @@
 //! Picks the store implementation from the database URL, once.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -33,6 +34,7 @@ pub fn default_database_url(data_dir: &str) -> String {
 
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        warn_if_database_open(url);
         Arc::new(
             SqliteStore::connect(url)
                 .await
@@ -64,6 +66,38 @@ pub async fn open_migrated(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         .await
         .context("applying database migrations")?;
     Ok(Arc::new(CachedStore::new(store, CACHE_TTL)))
+}
+
+/// Warns about an existing SQLite database, or its directory, that other
+/// users of the machine may open. New ones are created private
+/// (`SqliteStore::connect`); existing ones are the operator's to change.
+fn warn_if_database_open(url: &str) {
+    // A URL that does not parse is reported by connecting.
+    for path in patchbay_store_sqlite::database_paths(url).unwrap_or_default() {
+        warn_if_open(&path);
+    }
+}
+
+/// Warns when `path` exists and its group or others may access it: the
+/// data directory and its files hold the database and keys.
+pub fn warn_if_open(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let Ok(metadata) = std::fs::metadata(path) else {
+            return;
+        };
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            let private = if metadata.is_dir() { "700" } else { "600" };
+            tracing::warn!(
+                path = %path.display(),
+                mode = %format!("{mode:o}"),
+                "{} is open to other users of this machine; restrict it with chmod {private}",
+                path.display()
+            );
+        }
+    }
 }
 
 pub async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {

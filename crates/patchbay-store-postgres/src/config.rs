@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use patchbay_store::{
-    ConfigWrite, IntegrationRecord, NewSigningKey, SecretUpdate, SigningKeyRecord, StoreError,
-    StoreResult, WorkflowRecord, now,
+    ConfigWrite, IntegrationRecord, NewEvent, NewSigningKey, SecretUpdate, SigningKeyRecord,
+    StoreError, StoreResult, WorkflowRecord, check_active_keys, events_match_deleted_accounts, now,
 };
 use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, PgPool};
@@ -33,10 +33,20 @@ impl From<SigningKeyRow> for SigningKeyRecord {
     }
 }
 
+/// Inside the caller's transaction, which holds the lock on the project's
+/// signing keys (`lock_project_keys`).
 pub(crate) async fn insert_signing_key(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     key: &NewSigningKey,
+    max_active: usize,
 ) -> StoreResult<SigningKeyRecord> {
+    let active: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM signing_keys WHERE project_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(key.project_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    check_active_keys(active, max_active)?;
     let row: SigningKeyRow = sqlx::query_as(
         "INSERT INTO signing_keys (project_id, kid, algorithm, public_key_pem, created_at)
          VALUES ($1, $2, $3, $4, $5)
@@ -47,7 +57,7 @@ pub(crate) async fn insert_signing_key(
     .bind(&key.algorithm)
     .bind(&key.public_key_pem)
     .bind(now())
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     Ok(row.into())
 }
@@ -89,10 +99,14 @@ pub(crate) async fn revoke_signing_key(
 /// Replaces the configuration inside the caller's transaction. The project
 /// row is locked first, so two documents applied at once are applied one
 /// after the other.
+/// Replaces the configuration inside the caller's transaction. The caller
+/// records `deleted`, the events of the accounts that removed integrations
+/// take with them, once this has checked that they are exactly those.
 pub(crate) async fn apply(
     conn: &mut PgConnection,
     project_id: Uuid,
     config: &ConfigWrite,
+    deleted: &[NewEvent],
 ) -> StoreResult<()> {
     let at = now();
     let updated = sqlx::query(
@@ -120,9 +134,26 @@ pub(crate) async fn apply(
         .iter()
         .map(|i| i.type_name.clone())
         .collect();
-    sqlx::query("DELETE FROM integrations WHERE project_id = $1 AND NOT (type = ANY($2))")
-        .bind(project_id)
-        .bind(&kept)
+    // Locking the removed integrations waits for transactions connecting an
+    // account to one of them (the foreign key check holds a key-share lock)
+    // and holds off new ones until this commits, so the accounts read next
+    // are exactly those the delete cascades to.
+    let removed: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM integrations WHERE project_id = $1 AND NOT (type = ANY($2))
+         ORDER BY id FOR UPDATE",
+    )
+    .bind(project_id)
+    .bind(&kept)
+    .fetch_all(&mut *conn)
+    .await?;
+    let accounts: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM credentials WHERE integration_id = ANY($1)")
+            .bind(&removed)
+            .fetch_all(&mut *conn)
+            .await?;
+    events_match_deleted_accounts(&accounts, deleted)?;
+    sqlx::query("DELETE FROM integrations WHERE id = ANY($1)")
+        .bind(&removed)
         .execute(&mut *conn)
         .await?;
     for (position, integration) in config.integrations.iter().enumerate() {

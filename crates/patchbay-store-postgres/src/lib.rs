@@ -31,7 +31,7 @@ use patchbay_store::{
     NewSigningKey, NewWebhookEndpoint, Project, Readiness, RefreshClaim, RefreshFailure,
     RefreshedTokens, SealedColumn, SealedValue, SecretKeyRecord, SigningKeyRecord, StepRecord,
     Store, StoreError, StoreResult, WebhookDeliveryRecord, WebhookEndpointRecord, WorkflowRecord,
-    now,
+    check_active_keys, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -131,6 +131,21 @@ impl From<DataKeyRow> for DataKeyRecord {
     }
 }
 
+/// Serializes the transactions that add keys of one kind to one project, so
+/// that each counts the active keys with every earlier insert committed: two
+/// concurrent inserts cannot both see room for one more. Held until commit.
+async fn lock_project_keys(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    kind: &str,
+) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("{kind}:{project_id}"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 async fn insert_secret_key(
     conn: &mut PgConnection,
     key: &NewSecretKeyRecord,
@@ -215,9 +230,23 @@ impl Store for PgStore {
         Ok(row.map(Into::into))
     }
 
-    async fn insert_secret_key(&self, key: &NewSecretKeyRecord) -> StoreResult<SecretKeyRecord> {
-        let mut conn = self.pool.acquire().await?;
-        insert_secret_key(&mut conn, key).await
+    async fn insert_secret_key(
+        &self,
+        key: &NewSecretKeyRecord,
+        max_active: usize,
+    ) -> StoreResult<SecretKeyRecord> {
+        let mut tx = self.pool.begin().await?;
+        lock_project_keys(&mut tx, key.project_id, "secret_keys").await?;
+        let active: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM secret_keys WHERE project_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(key.project_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        check_active_keys(active, max_active)?;
+        let inserted = insert_secret_key(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     async fn find_active_secret_key(
@@ -314,8 +343,16 @@ impl Store for PgStore {
         data_keys::swap_sealed(&self.pool, column, record_id, old, new).await
     }
 
-    async fn insert_signing_key(&self, key: &NewSigningKey) -> StoreResult<SigningKeyRecord> {
-        config::insert_signing_key(&self.pool, key).await
+    async fn insert_signing_key(
+        &self,
+        key: &NewSigningKey,
+        max_active: usize,
+    ) -> StoreResult<SigningKeyRecord> {
+        let mut tx = self.pool.begin().await?;
+        lock_project_keys(&mut tx, key.project_id, "signing_keys").await?;
+        let inserted = config::insert_signing_key(&mut tx, key, max_active).await?;
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {
@@ -369,9 +406,15 @@ impl Store for PgStore {
         config::revoke_signing_key(&self.pool, project_id, kid).await
     }
 
-    async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project> {
+    async fn apply_config(
+        &self,
+        project_id: Uuid,
+        config: &ConfigWrite,
+        deleted: &[NewEvent],
+    ) -> StoreResult<Project> {
         let mut tx = self.pool.begin().await?;
-        config::apply(&mut tx, project_id, config).await?;
+        config::apply(&mut tx, project_id, config, deleted).await?;
+        events::insert(&mut tx, deleted).await?;
         let row: ProjectRow = sqlx::query_as(
             "SELECT id, name, settings, config_version, created_at, updated_at
              FROM projects WHERE id = $1",

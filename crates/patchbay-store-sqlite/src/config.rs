@@ -2,13 +2,14 @@
 //! workflows.
 
 use patchbay_store::{
-    ConfigWrite, IntegrationRecord, NewSigningKey, SecretUpdate, SigningKeyRecord, StoreError,
-    StoreResult, WorkflowRecord, now,
+    ConfigWrite, IntegrationRecord, NewEvent, NewSigningKey, SecretUpdate, SigningKeyRecord,
+    StoreError, StoreResult, WorkflowRecord, check_active_keys, events_match_deleted_accounts, now,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
 use sqlx::{Row as _, SqliteConnection, SqlitePool};
 use uuid::Uuid;
+use uuid::fmt::Hyphenated;
 
 use crate::rows::{json, uuid};
 use crate::time::{from_millis, opt_from_millis, to_millis};
@@ -24,10 +25,20 @@ fn signing_key_from_row(row: &SqliteRow) -> StoreResult<SigningKeyRecord> {
     })
 }
 
+/// Inside the caller's transaction, which SQLite's single writer makes the
+/// only one between the count and the insert.
 pub(crate) async fn insert_signing_key(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     key: &NewSigningKey,
+    max_active: usize,
 ) -> StoreResult<SigningKeyRecord> {
+    let active: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM signing_keys WHERE project_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(key.project_id.hyphenated())
+    .fetch_one(&mut *conn)
+    .await?;
+    check_active_keys(active, max_active)?;
     let row = sqlx::query(
         "INSERT INTO signing_keys (project_id, kid, algorithm, public_key_pem, created_at)
          VALUES ($1, $2, $3, $4, $5)
@@ -38,7 +49,7 @@ pub(crate) async fn insert_signing_key(
     .bind(&key.algorithm)
     .bind(&key.public_key_pem)
     .bind(to_millis(now()))
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     signing_key_from_row(&row)
 }
@@ -79,11 +90,14 @@ pub(crate) async fn revoke_signing_key(
     Ok(())
 }
 
-/// Replaces the configuration inside the caller's transaction.
+/// Replaces the configuration inside the caller's transaction. The caller
+/// records `deleted`, the events of the accounts that removed integrations
+/// take with them, once this has checked that they are exactly those.
 pub(crate) async fn apply(
     conn: &mut SqliteConnection,
     project_id: Uuid,
     config: &ConfigWrite,
+    deleted: &[NewEvent],
 ) -> StoreResult<()> {
     let at = to_millis(now());
     let updated = sqlx::query(
@@ -111,10 +125,27 @@ pub(crate) async fn apply(
             .bind(project_id.hyphenated())
             .fetch_all(&mut *conn)
             .await?;
-    for gone in existing
+    let removed: Vec<&String> = existing
         .iter()
         .filter(|t| !config.integrations.iter().any(|i| &i.type_name == *t))
-    {
+        .collect();
+    // The accounts a removed integration takes with it (the foreign key
+    // cascades). SQLite has one writer, so nobody connects one between this
+    // read and the delete.
+    let mut accounts = Vec::new();
+    for gone in &removed {
+        let ids: Vec<Hyphenated> = sqlx::query_scalar(
+            "SELECT c.id FROM credentials c JOIN integrations i ON i.id = c.integration_id
+             WHERE i.project_id = $1 AND i.type = $2",
+        )
+        .bind(project_id.hyphenated())
+        .bind(gone)
+        .fetch_all(&mut *conn)
+        .await?;
+        accounts.extend(ids.into_iter().map(Hyphenated::into_uuid));
+    }
+    events_match_deleted_accounts(&accounts, deleted)?;
+    for gone in removed {
         sqlx::query("DELETE FROM integrations WHERE project_id = $1 AND type = $2")
             .bind(project_id.hyphenated())
             .bind(gone)

@@ -17,7 +17,7 @@ mod runs;
 mod time;
 mod webhooks;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -34,7 +34,7 @@ use patchbay_store::{
     NewSigningKey, NewWebhookEndpoint, Project, Readiness, RefreshClaim, RefreshFailure,
     RefreshedTokens, SealedColumn, SealedValue, SecretKeyRecord, SigningKeyRecord, StepRecord,
     Store, StoreError, StoreResult, WebhookDeliveryRecord, WebhookEndpointRecord, WorkflowRecord,
-    now,
+    check_active_keys, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -67,6 +67,11 @@ impl SqliteStore {
     /// Opens (creating if needed) the database named by a `sqlite://` URL.
     /// The file's directory is created too, so the zero-config default works
     /// on a fresh checkout.
+    ///
+    /// What this creates only its owner may open: the directory `0700`, the
+    /// file `0600`. The file holds sealed tokens, the hashes of secret keys
+    /// and every account's metadata; SQLite gives its `-wal` and `-shm`
+    /// files the database file's mode.
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -74,12 +79,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        if let Some(dir) = options
-            .get_filename()
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            create_dir(dir)?;
+        if !is_in_memory(url) {
+            let file = options.get_filename();
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                create_private_dir(dir)?;
+            }
+            create_private_file(file)?;
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -124,8 +129,55 @@ impl SqliteStore {
     }
 }
 
-fn create_dir(dir: &Path) -> StoreResult<()> {
-    std::fs::create_dir_all(dir).map_err(StoreError::backend)
+/// What a `sqlite://` URL names on disk: the database's directory, the
+/// database file, and its `-wal` and `-shm` files (whether they exist or
+/// not); nothing for an in-memory database.
+pub fn database_paths(url: &str) -> StoreResult<Vec<PathBuf>> {
+    if is_in_memory(url) {
+        return Ok(Vec::new());
+    }
+    let options = SqliteConnectOptions::from_str(url)?;
+    let file = options.get_filename();
+    let mut paths: Vec<PathBuf> = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .into_iter()
+        .collect();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        paths.push(PathBuf::from(name));
+    }
+    Ok(paths)
+}
+
+/// `sqlite::memory:` and `?mode=memory` name no file.
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+fn create_private_dir(dir: &Path) -> StoreResult<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(StoreError::backend)
+}
+
+/// Creates the database file empty (an empty file is an empty SQLite
+/// database) unless it exists, so that SQLite does not create it with the
+/// process's default mode.
+fn create_private_file(file: &Path) -> StoreResult<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(StoreError::backend(err)),
+    }
 }
 
 fn project_from_row(row: &SqliteRow) -> StoreResult<Project> {
@@ -248,9 +300,23 @@ impl Store for SqliteStore {
         row.as_ref().map(project_from_row).transpose()
     }
 
-    async fn insert_secret_key(&self, key: &NewSecretKeyRecord) -> StoreResult<SecretKeyRecord> {
-        let mut conn = self.writer.acquire().await?;
-        insert_secret_key(&mut conn, key).await
+    async fn insert_secret_key(
+        &self,
+        key: &NewSecretKeyRecord,
+        max_active: usize,
+    ) -> StoreResult<SecretKeyRecord> {
+        // One writer: nothing inserts between the count and the insert.
+        let mut tx = self.writer.begin().await?;
+        let active: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM secret_keys WHERE project_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(key.project_id.hyphenated())
+        .fetch_one(&mut *tx)
+        .await?;
+        check_active_keys(active, max_active)?;
+        let inserted = insert_secret_key(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     async fn find_active_secret_key(
@@ -351,8 +417,15 @@ impl Store for SqliteStore {
         data_keys::swap_sealed(&self.writer, column, record_id, old, new).await
     }
 
-    async fn insert_signing_key(&self, key: &NewSigningKey) -> StoreResult<SigningKeyRecord> {
-        config::insert_signing_key(&self.writer, key).await
+    async fn insert_signing_key(
+        &self,
+        key: &NewSigningKey,
+        max_active: usize,
+    ) -> StoreResult<SigningKeyRecord> {
+        let mut tx = self.writer.begin().await?;
+        let inserted = config::insert_signing_key(&mut tx, key, max_active).await?;
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {
@@ -399,9 +472,15 @@ impl Store for SqliteStore {
         config::revoke_signing_key(&self.writer, project_id, kid).await
     }
 
-    async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project> {
+    async fn apply_config(
+        &self,
+        project_id: Uuid,
+        config: &ConfigWrite,
+        deleted: &[NewEvent],
+    ) -> StoreResult<Project> {
         let mut tx = self.writer.begin().await?;
-        config::apply(&mut tx, project_id, config).await?;
+        config::apply(&mut tx, project_id, config, deleted).await?;
+        events::insert(&mut tx, deleted).await?;
         let row = sqlx::query(
             "SELECT id, name, settings, config_version, created_at, updated_at
              FROM projects WHERE id = $1",
@@ -409,7 +488,7 @@ impl Store for SqliteStore {
         .bind(project_id.hyphenated())
         .fetch_one(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit_announcing(tx, deleted).await?;
         project_from_row(&row)
     }
 

@@ -283,7 +283,7 @@ cached_store! {
         fn readiness(&self) -> StoreResult<Readiness>;
         fn create_project(&self, project: &NewProject, first_key: &NewSecretKeyRecord) -> StoreResult<Project>;
         fn get_project(&self, id: Uuid) -> StoreResult<Option<Project>>;
-        fn insert_secret_key(&self, key: &NewSecretKeyRecord) -> StoreResult<SecretKeyRecord>;
+        fn insert_secret_key(&self, key: &NewSecretKeyRecord, max_active: usize) -> StoreResult<SecretKeyRecord>;
         fn find_active_secret_key(&self, hash: &SecretKeyHash) -> StoreResult<Option<SecretKeyRecord>>;
         fn list_secret_keys(&self, project_id: Uuid) -> StoreResult<Vec<SecretKeyRecord>>;
         fn revoke_secret_key(&self, project_id: Uuid, key_id: Uuid) -> StoreResult<()>;
@@ -367,8 +367,12 @@ cached_store! {
         Ok(read)
     }
 
-    async fn insert_signing_key(&self, key: &NewSigningKey) -> StoreResult<SigningKeyRecord> {
-        let outcome = self.inner.insert_signing_key(key).await;
+    async fn insert_signing_key(
+        &self,
+        key: &NewSigningKey,
+        max_active: usize,
+    ) -> StoreResult<SigningKeyRecord> {
+        let outcome = self.inner.insert_signing_key(key, max_active).await;
         self.changed(ChangeNotice::Project(key.project_id)).await;
         outcome
     }
@@ -379,8 +383,13 @@ cached_store! {
         outcome
     }
 
-    async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project> {
-        let outcome = self.inner.apply_config(project_id, config).await;
+    async fn apply_config(
+        &self,
+        project_id: Uuid,
+        config: &ConfigWrite,
+        deleted: &[NewEvent],
+    ) -> StoreResult<Project> {
+        let outcome = self.inner.apply_config(project_id, config, deleted).await;
         self.changed(ChangeNotice::Project(project_id)).await;
         // Removing an integration removes its accounts with it.
         self.changed(ChangeNotice::any_user(project_id)).await;

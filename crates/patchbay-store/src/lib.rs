@@ -50,7 +50,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn get_project(&self, id: Uuid) -> StoreResult<Option<Project>>;
 
-    async fn insert_secret_key(&self, key: &NewSecretKeyRecord) -> StoreResult<SecretKeyRecord>;
+    /// Adds a secret key unless its project already has `max_active` active
+    /// ones (`Conflict` on [`ACTIVE_KEY_LIMIT`]). The count is taken in the
+    /// inserting transaction, so concurrent inserts never overshoot it.
+    async fn insert_secret_key(
+        &self,
+        key: &NewSecretKeyRecord,
+        max_active: usize,
+    ) -> StoreResult<SecretKeyRecord>;
 
     /// The active (not revoked) secret key with this hash, of any project.
     async fn find_active_secret_key(
@@ -104,8 +111,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         new: &[u8],
     ) -> StoreResult<bool>;
 
-    /// `Conflict` when the project already has a key with this kid.
-    async fn insert_signing_key(&self, key: &NewSigningKey) -> StoreResult<SigningKeyRecord>;
+    /// `Conflict` when the project already has a key with this kid, or (on
+    /// [`ACTIVE_KEY_LIMIT`]) already has `max_active` active keys: counted in
+    /// the inserting transaction, so concurrent inserts never overshoot it.
+    async fn insert_signing_key(
+        &self,
+        key: &NewSigningKey,
+        max_active: usize,
+    ) -> StoreResult<SigningKeyRecord>;
 
     /// All signing keys of a project, oldest first, revoked ones included.
     async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>>;
@@ -122,7 +135,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Replaces the project's configuration (settings, integrations,
     /// workflows) in one transaction and bumps its `config_version`.
-    async fn apply_config(&self, project_id: Uuid, config: &ConfigWrite) -> StoreResult<Project>;
+    ///
+    /// Integrations missing from `config` are deleted with their accounts;
+    /// `deleted` holds one event for each of those accounts (their
+    /// `credential.deleted`), recorded with their webhook deliveries in the
+    /// same transaction. When the accounts removed are not exactly those
+    /// the events are about, it is `Conflict` on
+    /// [`REMOVED_ACCOUNTS_CHANGED`] and nothing changes.
+    async fn apply_config(
+        &self,
+        project_id: Uuid,
+        config: &ConfigWrite,
+        deleted: &[NewEvent],
+    ) -> StoreResult<Project>;
 
     /// The last applied configuration document (secrets masked), if any.
     async fn get_config_document(&self, project_id: Uuid)

@@ -5,6 +5,8 @@ use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use uuid::Uuid;
 
+use crate::{StoreError, StoreResult};
+
 /// The current time at the precision both backends store (milliseconds), so
 /// a value read back equals the value written.
 pub fn now() -> DateTime<Utc> {
@@ -140,6 +142,47 @@ pub struct ConfigWrite {
     pub integrations: Vec<IntegrationWrite>,
     /// Every workflow of the new document; they replace the current ones.
     pub workflows: Vec<WorkflowWrite>,
+}
+
+/// The constraint named by the `Conflict` of [`crate::Store::insert_secret_key`]
+/// and [`crate::Store::insert_signing_key`] when the project already has as
+/// many active keys of that kind as it may.
+pub const ACTIVE_KEY_LIMIT: &str = "active_key_limit";
+
+/// `Conflict` on [`ACTIVE_KEY_LIMIT`] when `active` keys leave no room under
+/// `max_active`; both backends call it inside the inserting transaction.
+pub fn check_active_keys(active: i64, max_active: usize) -> StoreResult<()> {
+    if usize::try_from(active).is_ok_and(|active| active < max_active) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            constraint: ACTIVE_KEY_LIMIT.to_owned(),
+        })
+    }
+}
+
+/// The constraint named by the `Conflict` of [`crate::Store::apply_config`]
+/// when the accounts of the integrations it removes are not the ones its
+/// events are about: an account was connected or deleted since the caller
+/// listed them. Nothing was changed; the caller looks again.
+pub const REMOVED_ACCOUNTS_CHANGED: &str = "accounts_of_removed_integrations";
+
+/// Whether `events` are about exactly the accounts in `deleted`, one event
+/// each: an apply records the deletion of every account it removes, and of
+/// no other. `Conflict` on [`REMOVED_ACCOUNTS_CHANGED`] otherwise. Both
+/// backends call it inside their transaction, after listing the accounts.
+pub fn events_match_deleted_accounts(deleted: &[Uuid], events: &[NewEvent]) -> StoreResult<()> {
+    let mut about: Vec<Option<Uuid>> = events.iter().map(|event| event.credential_id).collect();
+    let mut deleted: Vec<Option<Uuid>> = deleted.iter().copied().map(Some).collect();
+    about.sort_unstable();
+    deleted.sort_unstable();
+    if about == deleted {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            constraint: REMOVED_ACCOUNTS_CHANGED.to_owned(),
+        })
+    }
 }
 
 #[derive(Debug, Clone)]

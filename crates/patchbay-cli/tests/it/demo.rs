@@ -1,30 +1,66 @@
-use std::io::BufRead as _;
+use std::io::{BufRead as _, Read as _};
 use std::time::Duration;
 
-use patchbay_test_support::{authorize, open};
+use patchbay_test_support::{TestDb, authorize, backend_tests, open};
 use serde_json::{Value, json};
 
 use crate::binary::{MASTER_KEY, Running, patchbay};
 
-/// Reads the demo link `serve --demo` prints and returns (project, token).
-fn demo_link(server: &mut Running) -> (String, String) {
+/// What `serve --demo` prints once it listens.
+#[derive(Debug)]
+struct Printed {
+    project: String,
+    token: String,
+    secret_key: String,
+}
+
+/// Reads what the demo prints, up to its user token line.
+fn demo_output(server: &mut Running) -> Printed {
+    let (mut project, mut token, mut secret_key) = (None, None, None);
     let mut line = String::new();
     while server.stdout.read_line(&mut line).unwrap() > 0 {
-        if let Some((_, fragment)) = line.trim().split_once("/demo#") {
-            let mut project = String::new();
-            let mut token = String::new();
+        let text = line.trim();
+        if let Some((_, fragment)) = text.split_once("/demo#") {
             for pair in fragment.split('&') {
                 match pair.split_once('=') {
-                    Some(("project", value)) => project = value.to_owned(),
-                    Some(("token", value)) => token = value.to_owned(),
+                    Some(("project", value)) => project = Some(value.to_owned()),
+                    Some(("token", value)) => token = Some(value.to_owned()),
                     _ => {}
                 }
             }
-            return (project, token);
+        } else if let Some(rest) = text.strip_prefix("secret key") {
+            secret_key = rest.split_whitespace().next().map(str::to_owned);
+        } else if text.starts_with("user token") {
+            break;
         }
         line.clear();
     }
-    panic!("no demo link printed");
+    Printed {
+        project: project.expect("a demo link"),
+        token: token.expect("a token in the demo link"),
+        secret_key: secret_key.expect("a secret key line"),
+    }
+}
+
+/// Reads the demo link `serve --demo` prints and returns (project, token).
+fn demo_link(server: &mut Running) -> (String, String) {
+    let printed = demo_output(server);
+    (printed.project, printed.token)
+}
+
+/// Stops a server and returns what it logged.
+fn stop(mut server: Running) -> String {
+    server.signal("TERM");
+    assert!(server.wait(Duration::from_secs(10)).success());
+    let mut log = String::new();
+    server
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    log
 }
 
 /// The demo as a newcomer uses it: the page loads, and sandbox accounts
@@ -125,3 +161,140 @@ async fn the_demo_connects_sandbox_accounts() {
         2
     );
 }
+
+/// A restart leaves what was added to the demo project alone — an
+/// integration and its account — and reuses the demo's keys: the secret key
+/// it printed and the signing key of the link's token still work. The log
+/// says what each start changed.
+async fn a_restart_keeps_what_was_added_and_reuses_the_keys(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = patchbay(dir.path());
+    command
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args(["--database-url", db.url()])
+        .env("PATCHBAY_MASTER_KEY", MASTER_KEY);
+    let mut first = Running::start(&mut command).unwrap();
+    let printed = demo_output(&mut first);
+    let client = reqwest::Client::new();
+    let admin = |server: &Running, path: &str| {
+        server.url(&format!("/api/v1/projects/{}{path}", printed.project))
+    };
+
+    // Someone adds an integration to the demo project and connects an account.
+    let mut document: Value = client
+        .get(admin(&first, "/config"))
+        .bearer_auth(&printed.secret_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    document["integrations"]["extra"] = document["integrations"]["sandbox-keys"].clone();
+    let applied = client
+        .put(admin(&first, "/config"))
+        .bearer_auth(&printed.secret_key)
+        .body(document.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(applied.status(), 200, "{}", applied.text().await.unwrap());
+    let installed = client
+        .post(first.url(&format!(
+            "/projects/{}/sdk/integrations/extra/install",
+            printed.project
+        )))
+        .bearer_auth(&printed.token)
+        .json(&json!({"credentials": {"apiKey": "sbx_key_ada_3f9c2e71d4b8"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(installed.status(), 201);
+    let installed: Value = installed.json().await.unwrap();
+    let account = installed["credential"]["id"].as_str().unwrap().to_owned();
+    let first_url = first.base_url.clone();
+    let log = stop(first);
+    for said in [
+        "created the demo project",
+        "applied the demo configuration",
+        "added a signing key to the demo project",
+        "saved the demo's keys",
+    ] {
+        assert!(log.contains(said), "the log says {said:?}: {log}");
+    }
+    let keys_file = dir.path().join("patchbay-data/demo-keys.json");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&keys_file).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "the keys file is private");
+
+    let mut again = Running::start(&mut command).unwrap();
+    let reprinted = demo_output(&mut again);
+    assert_eq!(reprinted.project, printed.project);
+    assert_eq!(
+        reprinted.secret_key, printed.secret_key,
+        "the same secret key"
+    );
+    let project = client
+        .get(admin(&again, ""))
+        .bearer_auth(&printed.secret_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(project.status(), 200);
+    // The first run's token: its signing key is still the project's.
+    let me: Value = client
+        .get(again.url(&format!("/projects/{}/sdk/me", printed.project)))
+        .bearer_auth(&printed.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kept: Vec<_> = me["integrations"]["extra"]["allCredentials"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{me}"))
+        .iter()
+        .map(|credential| credential["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept, [account.as_str()]);
+    // The demo's own integration follows this run's address.
+    let started: Value = client
+        .post(again.url(&format!(
+            "/projects/{}/sdk/integrations/sandbox/install",
+            printed.project
+        )))
+        .bearer_auth(&reprinted.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = started["authorizationUrl"].as_str().unwrap_or_default();
+    assert!(url.starts_with(&again.url("/sandbox/oauth/")), "{started}");
+
+    let second_url = again.base_url.clone();
+    let log = stop(again);
+    for unsaid in [
+        "created the demo project",
+        "added a secret key",
+        "added a signing key",
+        "saved the demo's keys",
+    ] {
+        assert!(
+            !log.contains(unsaid),
+            "the log does not say {unsaid:?}: {log}"
+        );
+    }
+    if second_url != first_url {
+        assert!(
+            log.contains("updated the demo's part") && log.contains("integration sandbox"),
+            "{log}"
+        );
+    }
+}
+
+backend_tests!(a_restart_keeps_what_was_added_and_reuses_the_keys);

@@ -1,7 +1,9 @@
 use std::path::Path;
 
+use patchbay_store::{CredentialStatus, NewCredential};
 use patchbay_test_support::{TEST_CONFIG, TestDb, backend_tests};
-use serde_json::Value;
+use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::binary::{MASTER_KEY, Running, patchbay, run};
 
@@ -168,4 +170,91 @@ async fn a_project_is_set_up_entirely_from_the_command_line(db: TestDb) {
     assert_eq!(me["integrations"]["crm"]["enabled"], false);
 }
 
-backend_tests!(a_project_is_set_up_entirely_from_the_command_line);
+/// `apply --prune` deletes the accounts of a removed integration as any
+/// deletion does: with a `credential.deleted` event each.
+async fn apply_prune_records_the_deletions(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = patchbay_on(
+        &db,
+        dir.path(),
+        &["project", "create", "--name", "CLI", "--json"],
+    );
+    assert!(ok, "{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    let project: Uuid = created["projectId"].as_str().unwrap().parse().unwrap();
+    let config = dir.path().join("patchbay.yaml");
+    let apply = |document: &str, prune: bool| {
+        std::fs::write(&config, document).unwrap();
+        let project = project.to_string();
+        let mut args = vec![
+            "apply",
+            "--project",
+            &project,
+            "-f",
+            config.to_str().unwrap(),
+        ];
+        if prune {
+            args.push("--prune");
+        }
+        patchbay_on(&db, dir.path(), &args)
+    };
+    let (ok, _, err) = apply(TEST_CONFIG, false);
+    assert!(ok, "{err}");
+
+    let store = db.store();
+    let chat = store
+        .list_integrations(project)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.type_name == "chat")
+        .unwrap();
+    let account = NewCredential {
+        id: Uuid::new_v4(),
+        project_id: project,
+        integration_id: chat.id,
+        user_id: "ada".to_owned(),
+        external_id: None,
+        provider_id: Some("C-1".to_owned()),
+        provider_data: json!({}),
+        status: CredentialStatus::Valid,
+        secrets: None,
+        account_vars: json!({}),
+        valid_until: None,
+        next_refresh_at: None,
+        workflow_settings: json!({}),
+    };
+    store.insert_credential(&account, &[]).await.unwrap();
+
+    let start = TEST_CONFIG.find("  chat:").unwrap();
+    let end = TEST_CONFIG.find("workflows:").unwrap();
+    let without_chat = format!("{}{}", &TEST_CONFIG[..start], &TEST_CONFIG[end..]);
+    let (ok, _, err) = apply(&without_chat, false);
+    assert!(!ok, "removing an integration with accounts takes --prune");
+    assert!(err.contains("prune"), "{err}");
+    let (ok, _, err) = apply(&without_chat, true);
+    assert!(ok, "{err}");
+    assert!(
+        store
+            .get_credential(project, account.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let events = store.list_user_events(project, "ada", 0, 10).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.name.as_str(), e.payload.clone()))
+            .collect::<Vec<_>>(),
+        [(
+            "credential.deleted",
+            json!({"integrationId": chat.id, "integrationType": "chat", "credentialId": account.id})
+        )]
+    );
+}
+
+backend_tests!(
+    a_project_is_set_up_entirely_from_the_command_line,
+    apply_prune_records_the_deletions,
+);

@@ -242,3 +242,79 @@ fn configuration_file_flags_and_bad_urls() {
     .unwrap_err();
     assert!(err.contains("--public-url"), "{err}");
 }
+
+/// The permission bits of `path`, in octal.
+fn mode(path: &std::path::Path) -> String {
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).unwrap().permissions());
+    format!("{:o}", mode & 0o777)
+}
+
+/// The data directory and the database files are their owner's alone when
+/// `serve` creates them; ones it finds open to others get a warning.
+#[tokio::test]
+async fn the_data_directory_and_database_are_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("patchbay-data");
+    let serve = || {
+        let mut command = patchbay(dir.path());
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("PATCHBAY_MASTER_KEY", MASTER_KEY);
+        command
+    };
+    let server = Running::start(&mut serve()).unwrap();
+    assert_eq!(get_json(&server.url("/readyz"), None).await.0, 200);
+    // In WAL mode the -wal and -shm files exist while the database is open.
+    assert_eq!(mode(&data), "700");
+    for file in ["patchbay.db", "patchbay.db-wal", "patchbay.db-shm"] {
+        assert_eq!(mode(&data.join(file)), "600", "{file}");
+    }
+    let log = stop(server);
+    assert!(!log.contains("open to other users"), "{log}");
+
+    // What an earlier version, or a careless copy, left open.
+    let open = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    };
+    open(&data, 0o755);
+    open(&data.join("patchbay.db"), 0o644);
+    let server = Running::start(&mut serve()).unwrap();
+    assert_eq!(get_json(&server.url("/readyz"), None).await.0, 200);
+    let log = stop(server);
+    // Paths as the default database URL names them, relative to the cwd.
+    for (path, mode) in [
+        ("./patchbay-data", 755),
+        ("./patchbay-data/patchbay.db", 644),
+    ] {
+        let field = format!("path={path} mode={mode}");
+        let warning = log
+            .lines()
+            .find(|line| line.contains(&field))
+            .unwrap_or_else(|| panic!("a warning about {path}: {log}"));
+        assert!(
+            warning.contains("WARN") && warning.contains("open to other users"),
+            "{warning}"
+        );
+    }
+    assert_eq!(
+        mode(&data),
+        "755",
+        "existing modes are the operator's to change"
+    );
+}
+
+/// Stops a server and returns what it logged.
+fn stop(mut server: Running) -> String {
+    server.signal("TERM");
+    assert!(server.wait(Duration::from_secs(10)).success());
+    let mut log = String::new();
+    server
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    log
+}

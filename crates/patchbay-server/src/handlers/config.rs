@@ -7,8 +7,10 @@ use axum::extract::State;
 use patchbay_api::{ConfigApplied, ErrorBody, ErrorCode};
 use patchbay_config::{ClientSecret, ConfigErrors, ProjectConfig};
 use patchbay_core::crypto::Keyring;
+use patchbay_engine::events::{self, CredentialChange, Subject};
 use patchbay_store::{
-    ConfigWrite, CredentialFilter, IntegrationWrite, SecretUpdate, Store, WorkflowWrite,
+    ConfigWrite, CredentialFilter, CredentialRecord, IntegrationWrite, NewEvent,
+    REMOVED_ACCOUNTS_CHANGED, SecretUpdate, Store, StoreError, WorkflowWrite,
 };
 use secrecy::ExposeSecret as _;
 use serde::Deserialize;
@@ -47,9 +49,6 @@ pub async fn apply_config(
         .into_iter()
         .map(|i| (i.type_name, (i.id, i.client_secret.is_some())))
         .collect();
-    if !prune {
-        refuse_removing_used_integrations(store, project_id, &config, &existing).await?;
-    }
 
     let mut errors = Vec::new();
     let mut integrations = Vec::new();
@@ -110,7 +109,40 @@ pub async fn apply_config(
         integrations,
         workflows,
     };
-    let project = store.apply_config(project_id, &write).await?;
+    let mut attempts = 0;
+    let project = loop {
+        attempts += 1;
+        let removed = accounts_of_removed_integrations(store, project_id, &config).await?;
+        if !prune && !removed.is_empty() {
+            return Err(integration_in_use(&removed));
+        }
+        let deleted: Vec<NewEvent> = removed
+            .iter()
+            .map(|(type_name, account)| {
+                events::credential_event(
+                    Subject::of(account, type_name),
+                    CredentialChange::Deleted,
+                    json!({}),
+                )
+            })
+            .collect();
+        match store.apply_config(project_id, &write, &deleted).await {
+            Ok(project) => break project,
+            // An account of a removed integration was connected or deleted
+            // since the listing above: look again, so that every deletion
+            // gets its event (or, without prune, the apply is refused).
+            Err(StoreError::Conflict { constraint })
+                if constraint == REMOVED_ACCOUNTS_CHANGED && attempts < APPLY_ATTEMPTS => {}
+            Err(StoreError::Conflict { constraint }) if constraint == REMOVED_ACCOUNTS_CHANGED => {
+                return Err(ApiError::new(
+                    ErrorCode::IntegrationInUse,
+                    "Accounts of the removed integrations kept changing while the document was \
+                     applied; nothing was changed. Try again.",
+                ));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    };
     Ok(ConfigApplied {
         version: project.config_version,
         integrations: config
@@ -122,43 +154,64 @@ pub async fn apply_config(
     })
 }
 
-/// Removing an integration deletes every account connected to it, so it
-/// takes `?prune=true`.
-async fn refuse_removing_used_integrations(
+/// How many times an apply lists the accounts of the integrations it removes.
+/// A second look follows an account connected or deleted between the listing
+/// and the store's transaction; a third losing race in a row is left to the
+/// caller to retry rather than looped on.
+const APPLY_ATTEMPTS: u32 = 3;
+
+/// Every account connected to an integration the document removes, with that
+/// integration's type. Read afresh on every attempt: another apply may have
+/// added integrations meanwhile.
+async fn accounts_of_removed_integrations(
     store: &dyn Store,
     project_id: Uuid,
     config: &ProjectConfig,
-    existing: &HashMap<String, (Uuid, bool)>,
-) -> Result<(), ApiError> {
-    let mut errors = Vec::new();
-    for (type_name, (id, _)) in existing {
+) -> Result<Vec<(String, CredentialRecord)>, ApiError> {
+    let mut accounts = Vec::new();
+    for integration in store.list_integrations(project_id).await? {
         if config
             .integrations
             .iter()
-            .any(|i| &i.type_name == type_name)
+            .any(|i| i.type_name == integration.type_name)
         {
             continue;
         }
         let filter = CredentialFilter {
-            integration_id: Some(*id),
+            integration_id: Some(integration.id),
             ..Default::default()
         };
-        let accounts = store.list_credentials(project_id, &filter).await?.len();
-        if accounts > 0 {
-            errors.push(json!({
-                "path": format!("integrations.{type_name}"),
-                "message": format!("is removed but has {accounts} connected account(s); apply with ?prune=true to delete them"),
-            }));
+        for account in store.list_credentials(project_id, &filter).await? {
+            accounts.push((integration.type_name.clone(), account));
         }
     }
-    if errors.is_empty() {
-        return Ok(());
+    Ok(accounts)
+}
+
+/// Removing an integration deletes every account connected to it, so it
+/// takes `?prune=true`.
+fn integration_in_use(removed: &[(String, CredentialRecord)]) -> ApiError {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for (type_name, _) in removed {
+        match counts.iter_mut().find(|(name, _)| *name == type_name) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((type_name, 1)),
+        }
     }
-    Err(ApiError::new(
+    let errors: Vec<_> = counts
+        .into_iter()
+        .map(|(type_name, accounts)| {
+            json!({
+                "path": format!("integrations.{type_name}"),
+                "message": format!("is removed but has {accounts} connected account(s); apply with ?prune=true to delete them"),
+            })
+        })
+        .collect();
+    ApiError::new(
         ErrorCode::IntegrationInUse,
         "The document removes integrations that still have connected accounts.",
     )
-    .with_meta(json!({ "errors": errors })))
+    .with_meta(json!({ "errors": errors }))
 }
 
 fn invalid_document(errors: ConfigErrors) -> ApiError {

@@ -4,11 +4,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use patchbay_api::{
     CreateProjectRequest, CreateProjectResponse, CreatedSecretKey, ErrorBody, ErrorCode,
-    ProjectView, SecretKeyList, SecretKeyView,
+    MAX_ACTIVE_SECRET_KEYS, ProjectView, SecretKeyList, SecretKeyView,
 };
 use patchbay_core::secret_key::NewSecretKey;
-use patchbay_store::{NewProject, NewSecretKeyRecord, Project, SecretKeyRecord, Store, StoreError};
+use patchbay_store::{
+    ACTIVE_KEY_LIMIT, NewProject, NewSecretKeyRecord, Project, SecretKeyRecord, Store, StoreError,
+};
 use serde::Deserialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::{InstanceAdmin, ProjectAdmin};
@@ -117,17 +120,31 @@ pub async fn list_secret_keys(
 #[utoipa::path(post, path = "/api/v1/projects/{projectId}/secret-keys", tag = "admin",
     params(("projectId" = Uuid, Path)),
     responses((status = 201, body = CreatedSecretKey), (status = 401, body = ErrorBody),
-              (status = 404, body = ErrorBody)),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("secretKey" = [])))]
 pub async fn create_secret_key(
     admin: ProjectAdmin,
     State(state): State<AppState>,
 ) -> Result<(StatusCode, axum::Json<CreatedSecretKey>), ApiError> {
     let key = NewSecretKey::generate();
-    let record = state
+    let record = match state
         .store()
-        .insert_secret_key(&key_record(admin.project.id, &key))
-        .await?;
+        .insert_secret_key(&key_record(admin.project.id, &key), MAX_ACTIVE_SECRET_KEYS)
+        .await
+    {
+        Ok(record) => record,
+        Err(StoreError::Conflict { constraint }) if constraint == ACTIVE_KEY_LIMIT => {
+            return Err(ApiError::new(
+                ErrorCode::KeyLimitReached,
+                format!(
+                    "This project already has {MAX_ACTIVE_SECRET_KEYS} active secret keys, the \
+                     most it may have; revoke one first."
+                ),
+            )
+            .with_meta(json!({ "limit": MAX_ACTIVE_SECRET_KEYS })));
+        }
+        Err(err) => return Err(err.into()),
+    };
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedSecretKey {

@@ -2,9 +2,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use patchbay_api::{AddSigningKeyRequest, ErrorBody, ErrorCode, SigningKeyList, SigningKeyView};
+use patchbay_api::{
+    AddSigningKeyRequest, ErrorBody, ErrorCode, MAX_ACTIVE_SIGNING_KEYS, SigningKeyList,
+    SigningKeyView,
+};
 use patchbay_core::user_token::inspect_public_key;
-use patchbay_store::{NewSigningKey, SigningKeyRecord, Store, StoreError};
+use patchbay_store::{ACTIVE_KEY_LIMIT, NewSigningKey, SigningKeyRecord, Store, StoreError};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -49,8 +52,21 @@ pub async fn add_signing_key(
         algorithm: algorithm.as_str().to_owned(),
         public_key_pem: public_key_pem.to_owned(),
     };
-    match store.insert_signing_key(&key).await {
+    match store
+        .insert_signing_key(&key, MAX_ACTIVE_SIGNING_KEYS)
+        .await
+    {
         Ok(record) => Ok(view(record)),
+        Err(StoreError::Conflict { constraint }) if constraint == ACTIVE_KEY_LIMIT => {
+            Err(ApiError::new(
+                ErrorCode::KeyLimitReached,
+                format!(
+                    "This project already has {MAX_ACTIVE_SIGNING_KEYS} active signing keys, the \
+                     most it may have; revoke one first."
+                ),
+            )
+            .with_meta(serde_json::json!({ "limit": MAX_ACTIVE_SIGNING_KEYS })))
+        }
         Err(StoreError::Conflict { .. }) => Err(ApiError::new(
             ErrorCode::SigningKeyTaken,
             format!(

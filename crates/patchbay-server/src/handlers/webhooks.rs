@@ -269,18 +269,21 @@ pub async fn deliveries(
     {
         return Err(endpoint_not_found());
     }
+    // Query parameters of the wrong form, as in every other listing.
+    let invalid = |message: &str| ApiError::new(ErrorCode::InvalidParameter, message);
     let status = match query.status.as_deref() {
         None => None,
-        Some(value) => Some(DeliveryStatus::parse(value).ok_or_else(|| {
-            ApiError::validation("status", "Must be pending, delivered or dead.")
-        })?),
+        Some(value) => Some(
+            DeliveryStatus::parse(value)
+                .ok_or_else(|| invalid("status must be pending, delivered or dead."))?,
+        ),
     };
     let before_seq = match query.cursor.as_deref() {
         None => None,
         Some(cursor) => Some(
             cursor
                 .parse::<i64>()
-                .map_err(|_| ApiError::validation("cursor", "Not a cursor from this log."))?,
+                .map_err(|_| invalid("cursor is not one this API returned."))?,
         ),
     };
     let filter = DeliveryFilter {

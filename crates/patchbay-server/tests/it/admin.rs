@@ -1,3 +1,5 @@
+use patchbay_api::{MAX_ACTIVE_SECRET_KEYS, MAX_ACTIVE_SIGNING_KEYS};
+use patchbay_core::user_token::{self, SigningAlgorithm};
 use patchbay_test_support::{ADMIN_TOKEN, TestDb, TestServer, backend_tests};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -178,8 +180,62 @@ async fn secret_keys_rotate(db: TestDb) {
     assert_eq!(after.body["data"][1]["dateRevoked"], Value::Null);
 }
 
+/// A project has at most 20 active secret keys and 20 active signing keys;
+/// one more is a `409 key_limit_reached` until a key is revoked.
+async fn active_keys_are_limited(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let (id, first) = create_project(&server, "Limited").await;
+    let keys_url = server.url(&format!("/api/v1/projects/{id}/secret-keys"));
+    for _ in 1..MAX_ACTIVE_SECRET_KEYS {
+        let added = call(Method::POST, &keys_url, Some(&first), None).await;
+        assert_eq!(added.status, 201, "{:?}", added.body);
+    }
+    let refused = call(Method::POST, &keys_url, Some(&first), None).await;
+    refused.assert_error(409, "key_limit_reached");
+    assert_eq!(refused.body["meta"]["limit"], MAX_ACTIVE_SECRET_KEYS);
+    let listed = call(Method::GET, &keys_url, Some(&first), None).await;
+    let keys = listed.body["data"].as_array().unwrap();
+    assert_eq!(keys.len(), MAX_ACTIVE_SECRET_KEYS);
+    let last = keys.last().unwrap()["id"].as_str().unwrap();
+    let revoked = call(
+        Method::DELETE,
+        &format!("{keys_url}/{last}"),
+        Some(&first),
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status, 204);
+    let added = call(Method::POST, &keys_url, Some(&first), None).await;
+    assert_eq!(added.status, 201, "a revoked key frees its place");
+
+    let signing_url = server.url(&format!("/api/v1/projects/{id}/signing-keys"));
+    let add_signing_key = |kid: String| {
+        let pair = user_token::generate_key_pair(SigningAlgorithm::Es256).unwrap();
+        let body = json!({"publicKeyPem": pair.public_key_pem, "kid": kid});
+        call(Method::POST, &signing_url, Some(&first), Some(body))
+    };
+    for n in 0..MAX_ACTIVE_SIGNING_KEYS {
+        let added = add_signing_key(format!("k{n}")).await;
+        assert_eq!(added.status, 201, "{:?}", added.body);
+    }
+    let refused = add_signing_key("one-too-many".to_owned()).await;
+    refused.assert_error(409, "key_limit_reached");
+    assert_eq!(refused.body["meta"]["limit"], MAX_ACTIVE_SIGNING_KEYS);
+    let revoked = call(
+        Method::DELETE,
+        &format!("{signing_url}/k0"),
+        Some(&first),
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status, 204);
+    let added = add_signing_key("after-revoking".to_owned()).await;
+    assert_eq!(added.status, 201, "{:?}", added.body);
+}
+
 backend_tests!(
     projects_are_created_with_the_admin_token_only,
     secret_keys_authenticate_only_their_own_project,
     secret_keys_rotate,
+    active_keys_are_limited,
 );

@@ -1,9 +1,15 @@
 use patchbay_api::ErrorBody;
 use patchbay_core::crypto::Aad;
 use patchbay_store::CredentialStatus;
-use patchbay_test_support::{TEST_CONFIG, TestDb, TestProject, TestServer, backend_tests};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use patchbay_server::sandbox::SandboxConfig;
+use patchbay_test_support::{
+    FakeProvider, TEST_CONFIG, TestDb, TestProject, TestServer, WebhookReceiver, backend_tests,
+};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::fixtures::{connect, integration_id};
 
@@ -227,6 +233,72 @@ async fn removing_an_integration_with_accounts_takes_prune(db: TestDb) {
     assert_eq!(me.integrations.keys().collect::<Vec<_>>(), ["crm"]);
 }
 
+/// Accounts pruned with their integration are deleted like any other:
+/// `credential.deleted`, with an uninstall's payload, reaches the store, the
+/// user's event stream and the webhooks.
+async fn pruned_accounts_are_announced_as_deleted(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let provider = FakeProvider::start(SandboxConfig::default()).await;
+    let document = provider.config_document();
+    let project = TestProject::with_config(&server, &document).await;
+    let receiver = WebhookReceiver::start().await;
+    project
+        .admin
+        .create_webhook_endpoint(&receiver.url, &["credential.deleted"])
+        .await
+        .unwrap();
+    let (token, account) = project
+        .connect_api_key("ada", "keys", "sbx_key_ada_3f9c2e71d4b8")
+        .await;
+    let mut stream = Box::pin(project.user_with_token(token).events(None).await.unwrap());
+
+    let start = document.find("  keys:").unwrap();
+    let end = document.find("workflows:").unwrap();
+    let without_keys = format!("{}{}", &document[..start], &document[end..]);
+    project
+        .admin
+        .apply_config(&without_keys, true)
+        .await
+        .unwrap();
+
+    let payload = json!({
+        "integrationId": account.integration_id,
+        "integrationType": "keys",
+        "credentialId": account.id,
+    });
+    let stored = server
+        .state
+        .store()
+        .list_user_events(project.id, "ada", 0, 100)
+        .await
+        .unwrap();
+    let last = stored.last().unwrap();
+    assert_eq!(
+        (last.name.as_str(), &last.payload),
+        ("credential.deleted", &payload)
+    );
+
+    let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("the stream is open")
+        .unwrap();
+    assert_eq!(
+        (event.name.as_str(), event.id, &event.data),
+        ("onIntegrationUninstall", last.seq, &payload)
+    );
+
+    receiver
+        .wait_until(|got| got.iter().any(|r| r.accepted))
+        .await;
+    let webhook = receiver.accepted()[0].json();
+    assert_eq!(webhook["type"], "credential.deleted");
+    let mut expected = payload;
+    expected["userId"] = json!("ada");
+    expected["eventId"] = json!(last.id);
+    assert_eq!(webhook["data"], expected);
+}
+
 async fn integrations_describe_themselves_to_end_users(db: TestDb) {
     let server = TestServer::start(&db).await;
     let project = TestProject::create(&server).await;
@@ -270,5 +342,6 @@ backend_tests!(
     the_document_reads_back_masked_and_reapplies,
     a_broken_document_changes_nothing_and_names_the_path,
     removing_an_integration_with_accounts_takes_prune,
+    pruned_accounts_are_announced_as_deleted,
     integrations_describe_themselves_to_end_users,
 );

@@ -242,10 +242,43 @@ fn every_error_code_has_one_status_and_a_documented_row() {
     }
 }
 
+/// The two paged listings, Task History and a webhook endpoint's delivery
+/// log, refuse a cursor they did not hand out alike.
+async fn paged_listings_refuse_a_bad_cursor_alike(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    let endpoint = project
+        .admin
+        .create_webhook_endpoint("https://hooks.example/x", &[])
+        .await
+        .unwrap()
+        .endpoint;
+    let base = server.url(&format!("/api/v1/projects/{}", project.id));
+    let listings = [
+        format!("{base}/task-history/workflow-executions"),
+        format!("{base}/webhook-endpoints/{}/deliveries", endpoint.id),
+    ];
+    for listing in &listings {
+        let first_page = call(Method::GET, listing, Some(&project.secret_key), None).await;
+        assert_eq!(first_page.status, 200, "{listing}: {:?}", first_page.body);
+        for cursor in ["garbage", "", "12.x", "1700000000000.not-a-uuid", "1e3"] {
+            call(
+                Method::GET,
+                &format!("{listing}?cursor={cursor}"),
+                Some(&project.secret_key),
+                None,
+            )
+            .await
+            .assert_error(400, "invalid_parameter");
+        }
+    }
+}
+
 backend_tests!(
     malformed_bodies_get_json_errors,
     unknown_routes_and_methods_get_json_errors,
     bad_query_strings_and_oversized_bodies_get_json_errors,
     two_credential_headers_are_refused_everywhere,
-    two_authorization_headers_are_refused
+    two_authorization_headers_are_refused,
+    paged_listings_refuse_a_bad_cursor_alike,
 );

@@ -9,7 +9,9 @@ use patchbay_test_support::{Backend, TestDb, backend_tests};
 use sqlx::{Connection as _, Executor as _, PgConnection};
 use uuid::Uuid;
 
-use crate::fixtures::{config, credential, event, integration, integrations, project, signing_key};
+use crate::fixtures::{
+    UNLIMITED, config, credential, event, integration, integrations, project, signing_key,
+};
 
 /// Longer than any test: a replica with it can only learn of a change from a
 /// notice.
@@ -64,7 +66,7 @@ async fn a_writer_reads_its_own_writes_at_once(db: TestDb) {
     assert_eq!(account_count(&store, p, "ada").await, 0);
 
     store
-        .insert_signing_key(&signing_key(p, "k1"))
+        .insert_signing_key(&signing_key(p, "k1"), UNLIMITED)
         .await
         .unwrap();
     assert_eq!(active_kids(&store, p).await, ["k1"]);
@@ -122,21 +124,25 @@ async fn an_integration_removed_takes_its_cached_accounts_with_it(db: TestDb) {
     let crm = integration("crm");
     let chat = integration("chat");
     store
-        .apply_config(p, &config(vec![crm.clone(), chat.clone()], vec![]))
+        .apply_config(p, &config(vec![crm.clone(), chat.clone()], vec![]), &[])
         .await
         .unwrap();
     store
         .insert_credential(&credential(p, crm.id, "ada"), &[])
         .await
         .unwrap();
-    store
+    let chat_account = store
         .insert_credential(&credential(p, chat.id, "ada"), &[])
         .await
         .unwrap();
     assert_eq!(account_count(&store, p, "ada").await, 2);
 
     store
-        .apply_config(p, &config(vec![crm.clone()], vec![]))
+        .apply_config(
+            p,
+            &config(vec![crm.clone()], vec![]),
+            &[event(p, "ada", chat_account.id, "credential.deleted")],
+        )
         .await
         .unwrap();
     let left = store.list_credentials(p, &of_user("ada")).await.unwrap();
@@ -161,7 +167,7 @@ async fn another_replicas_writes_are_seen(db: TestDb) {
         unreachable!()
     };
     store
-        .insert_signing_key(&signing_key(p, "k1"))
+        .insert_signing_key(&signing_key(p, "k1"), UNLIMITED)
         .await
         .unwrap();
     let account = credential(p, crm, "ada");
@@ -204,7 +210,7 @@ async fn a_replica_that_lost_its_listener_forgets_everything(db: TestDb) {
     }
     let p = project(&store).await;
     store
-        .insert_signing_key(&signing_key(p, "k1"))
+        .insert_signing_key(&signing_key(p, "k1"), UNLIMITED)
         .await
         .unwrap();
     assert_eq!(active_kids(&replica, p).await, ["k1"]);

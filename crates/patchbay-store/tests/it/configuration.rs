@@ -1,15 +1,19 @@
-use patchbay_store::{SecretUpdate, StoreError};
+use std::time::Duration;
+
+use patchbay_store::{NewWebhookEndpoint, REMOVED_ACCOUNTS_CHANGED, SecretUpdate, StoreError, now};
 use patchbay_test_support::{TestDb, backend_tests};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::fixtures::{config, credential, integration, project, signing_key, workflow};
+use crate::fixtures::{
+    UNLIMITED, config, credential, event, integration, project, signing_key, workflow,
+};
 
 async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
     let store = db.store();
     let (a, b) = (project(&store).await, project(&store).await);
     let first = store
-        .insert_signing_key(&signing_key(a, "k1"))
+        .insert_signing_key(&signing_key(a, "k1"), UNLIMITED)
         .await
         .unwrap();
     assert_eq!(
@@ -17,17 +21,17 @@ async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
         ("k1", "ES256")
     );
     store
-        .insert_signing_key(&signing_key(a, "k2"))
+        .insert_signing_key(&signing_key(a, "k2"), UNLIMITED)
         .await
         .unwrap();
     let err = store
-        .insert_signing_key(&signing_key(a, "k1"))
+        .insert_signing_key(&signing_key(a, "k1"), UNLIMITED)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
     // The same kid in another project is another key.
     store
-        .insert_signing_key(&signing_key(b, "k1"))
+        .insert_signing_key(&signing_key(b, "k1"), UNLIMITED)
         .await
         .unwrap();
 
@@ -101,6 +105,7 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
                 vec![slack.clone(), acme.clone(), zoom.clone()],
                 vec![workflow("w2", &acme), workflow("w1", &slack)],
             ),
+            &[],
         )
         .await
         .unwrap();
@@ -157,7 +162,11 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
         ..acme.clone()
     };
     let applied = store
-        .apply_config(p, &config(vec![acme_cleared, slack_kept], vec![]))
+        .apply_config(
+            p,
+            &config(vec![acme_cleared, slack_kept], vec![]),
+            &[event(p, "u1", zoom_account.id, "credential.deleted")],
+        )
         .await
         .unwrap();
     assert_eq!(applied.config_version, 2);
@@ -192,7 +201,11 @@ async fn a_broken_configuration_changes_nothing(db: TestDb) {
     let p = project(&store).await;
     let slack = integration("slack");
     store
-        .apply_config(p, &config(vec![slack.clone()], vec![workflow("w", &slack)]))
+        .apply_config(
+            p,
+            &config(vec![slack.clone()], vec![workflow("w", &slack)]),
+            &[],
+        )
         .await
         .unwrap();
 
@@ -200,7 +213,7 @@ async fn a_broken_configuration_changes_nothing(db: TestDb) {
     // fails on its foreign key, after the integrations were already written.
     let orphan = workflow("orphan", &integration("ghost"));
     let err = store
-        .apply_config(p, &config(vec![integration("acme")], vec![orphan]))
+        .apply_config(p, &config(vec![integration("acme")], vec![orphan]), &[])
         .await
         .unwrap_err();
     assert!(!matches!(err, StoreError::NotFound), "{err:?}");
@@ -219,14 +232,114 @@ async fn a_broken_configuration_changes_nothing(db: TestDb) {
     assert_eq!(store.list_workflows(p).await.unwrap().len(), 1);
 
     let err = store
-        .apply_config(Uuid::new_v4(), &config(vec![], vec![]))
+        .apply_config(Uuid::new_v4(), &config(vec![], vec![]), &[])
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+async fn removing_an_integration_records_the_deletion_of_its_accounts(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let (crm, chat) = (integration("crm"), integration("chat"));
+    store
+        .apply_config(p, &config(vec![crm.clone(), chat.clone()], vec![]), &[])
+        .await
+        .unwrap();
+    let endpoint = NewWebhookEndpoint {
+        id: Uuid::new_v4(),
+        project_id: p,
+        url: "https://hooks.example/patchbay".to_owned(),
+        event_types: vec![],
+        secret: b"sealed-secret".to_vec(),
+    };
+    store.create_webhook_endpoint(&endpoint).await.unwrap();
+    let kept = store
+        .insert_credential(&credential(p, crm.id, "ada"), &[])
+        .await
+        .unwrap();
+    let ada = store
+        .insert_credential(&credential(p, chat.id, "ada"), &[])
+        .await
+        .unwrap();
+    let grace = store
+        .insert_credential(&credential(p, chat.id, "grace"), &[])
+        .await
+        .unwrap();
+    let deleted = |user: &str, id: Uuid| event(p, user, id, "credential.deleted");
+    let only_crm = config(vec![crm.clone()], vec![]);
+
+    // Events that miss a removed account, or name one that stays, are not
+    // those of this removal: nothing changes.
+    for events in [
+        vec![],
+        vec![deleted("ada", ada.id)],
+        vec![
+            deleted("ada", ada.id),
+            deleted("grace", grace.id),
+            deleted("ada", kept.id),
+        ],
+    ] {
+        let err = store.apply_config(p, &only_crm, &events).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict { constraint } if constraint == REMOVED_ACCOUNTS_CHANGED),
+            "{err:?}"
+        );
+    }
+    assert_eq!(
+        store.get_project(p).await.unwrap().unwrap().config_version,
+        1
+    );
+    assert!(store.get_credential(p, ada.id).await.unwrap().is_some());
+    assert_eq!(store.last_user_event_seq(p, "ada").await.unwrap(), 0);
+
+    let mut notices = store.event_notices();
+    // PostgreSQL listens on its own connection; give it a moment to start.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events = [deleted("ada", ada.id), deleted("grace", grace.id)];
+    store.apply_config(p, &only_crm, &events).await.unwrap();
+    assert!(store.get_credential(p, ada.id).await.unwrap().is_none());
+    assert!(store.get_credential(p, grace.id).await.unwrap().is_none());
+    assert!(store.get_credential(p, kept.id).await.unwrap().is_some());
+    for (user, recorded) in [("ada", &events[0]), ("grace", &events[1])] {
+        let stored = store.list_user_events(p, user, 0, 10).await.unwrap();
+        assert_eq!(
+            stored
+                .iter()
+                .map(|e| (e.id, e.name.as_str(), e.credential_id, &e.payload))
+                .collect::<Vec<_>>(),
+            [(
+                recorded.id,
+                "credential.deleted",
+                recorded.credential_id,
+                &recorded.payload
+            )]
+        );
+    }
+    let notice = tokio::time::timeout(Duration::from_secs(5), notices.recv())
+        .await
+        .expect("a notice within 5 s")
+        .unwrap();
+    assert!(
+        notice.concerns(p, "ada") || notice.concerns(p, "grace"),
+        "{notice:?}"
+    );
+    let mut queued: Vec<Uuid> = store
+        .claim_webhook_deliveries(now(), now() + chrono::Duration::seconds(30), 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|claimed| claimed.event.id)
+        .collect();
+    queued.sort_unstable();
+    let mut expected = vec![events[0].id, events[1].id];
+    expected.sort_unstable();
+    assert_eq!(queued, expected, "one delivery per deletion");
 }
 
 backend_tests!(
     signing_keys_are_per_project_and_revocable,
     a_configuration_replaces_the_previous_one,
     a_broken_configuration_changes_nothing,
+    removing_an_integration_records_the_deletion_of_its_accounts,
 );

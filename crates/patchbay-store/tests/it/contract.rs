@@ -1,8 +1,11 @@
 use patchbay_core::crypto::MasterKey;
 use patchbay_core::secret_key::{NewSecretKey, SecretKeyHash};
-use patchbay_store::{NewProject, NewSecretKeyRecord, StoreError};
+use patchbay_store::{ACTIVE_KEY_LIMIT, NewProject, NewSecretKeyRecord, StoreError, StoreResult};
 use patchbay_test_support::{TestDb, backend_tests};
+use tokio::task::JoinSet;
 use uuid::Uuid;
+
+use crate::fixtures::{UNLIMITED, signing_key};
 
 fn new_project(name: &str) -> (NewProject, NewSecretKey, NewSecretKeyRecord) {
     let project = NewProject {
@@ -79,7 +82,7 @@ async fn secret_keys_rotate_and_revoke_per_project(db: TestDb) {
     tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     let second = NewSecretKey::generate();
     let second_record = store
-        .insert_secret_key(&key_record(project.id, &second))
+        .insert_secret_key(&key_record(project.id, &second), UNLIMITED)
         .await
         .unwrap();
     let keys = store.list_secret_keys(project.id).await.unwrap();
@@ -156,9 +159,100 @@ async fn data_keys_are_kept_in_creation_order(db: TestDb) {
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
 }
 
+fn is_limit<T: std::fmt::Debug>(outcome: &StoreResult<T>) -> bool {
+    matches!(outcome, Err(StoreError::Conflict { constraint }) if constraint == ACTIVE_KEY_LIMIT)
+}
+
+/// How many of `outcomes` succeeded; every other one must be the limit.
+fn admitted<T: std::fmt::Debug>(outcomes: &[StoreResult<T>]) -> usize {
+    for outcome in outcomes {
+        assert!(outcome.is_ok() || is_limit(outcome), "{outcome:?}");
+    }
+    outcomes.iter().filter(|outcome| outcome.is_ok()).count()
+}
+
+async fn active_keys_are_capped_even_when_added_at_once(db: TestDb) {
+    const LIMIT: usize = 3;
+    let store = db.store();
+    let (project, _, first) = new_project("Capped");
+    store.create_project(&project, &first).await.unwrap();
+    let (other, _, other_first) = new_project("Other");
+    store.create_project(&other, &other_first).await.unwrap();
+
+    // Eight at once where two fit: exactly two get in, whatever the race.
+    let mut racing = JoinSet::new();
+    for _ in 0..8 {
+        let (store, record) = (
+            store.clone(),
+            key_record(project.id, &NewSecretKey::generate()),
+        );
+        racing.spawn(async move { store.insert_secret_key(&record, LIMIT).await });
+    }
+    let outcomes = racing.join_all().await;
+    assert_eq!(admitted(&outcomes), 2);
+    let keys = store.list_secret_keys(project.id).await.unwrap();
+    assert_eq!(keys.len(), LIMIT);
+    // Another project's keys are not counted; a revoked key frees its place.
+    store
+        .insert_secret_key(&key_record(other.id, &NewSecretKey::generate()), LIMIT)
+        .await
+        .unwrap();
+    store
+        .revoke_secret_key(project.id, keys[0].id)
+        .await
+        .unwrap();
+    store
+        .insert_secret_key(&key_record(project.id, &NewSecretKey::generate()), LIMIT)
+        .await
+        .unwrap();
+    assert!(is_limit(
+        &store
+            .insert_secret_key(&key_record(project.id, &NewSecretKey::generate()), LIMIT)
+            .await
+    ));
+
+    let mut racing = JoinSet::new();
+    for n in 0..8 {
+        let (store, key) = (store.clone(), signing_key(project.id, &format!("k{n}")));
+        racing.spawn(async move { store.insert_signing_key(&key, LIMIT).await });
+    }
+    let outcomes = racing.join_all().await;
+    assert_eq!(admitted(&outcomes), LIMIT);
+    let active = |keys: Vec<patchbay_store::SigningKeyRecord>| {
+        keys.iter().filter(|key| key.revoked_at.is_none()).count()
+    };
+    assert_eq!(
+        active(store.list_signing_keys(project.id).await.unwrap()),
+        LIMIT
+    );
+    let kept = store.list_signing_keys(project.id).await.unwrap()[0]
+        .kid
+        .clone();
+    store.revoke_signing_key(project.id, &kept).await.unwrap();
+    store
+        .insert_signing_key(&signing_key(project.id, "after-revoking"), LIMIT)
+        .await
+        .unwrap();
+    assert!(is_limit(
+        &store
+            .insert_signing_key(&signing_key(project.id, "one-too-many"), LIMIT)
+            .await
+    ));
+    // A taken kid is still a taken kid, not the limit, while there is room.
+    let err = store
+        .insert_signing_key(&signing_key(project.id, "after-revoking"), UNLIMITED)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict { constraint } if constraint != ACTIVE_KEY_LIMIT),
+        "{err:?}"
+    );
+}
+
 backend_tests!(
     a_project_is_created_with_its_first_key,
     creating_a_project_is_atomic,
     secret_keys_rotate_and_revoke_per_project,
     data_keys_are_kept_in_creation_order,
+    active_keys_are_capped_even_when_added_at_once,
 );

@@ -82,12 +82,12 @@ async fn sealed_columns_are_listed_in_pages(db: TestDb) {
     without.client_secret = SecretUpdate::Clear;
     writes.push(without);
     store
-        .apply_config(project_id, &config(writes.clone(), vec![]))
+        .apply_config(project_id, &config(writes.clone(), vec![]), &[])
         .await
         .unwrap();
     let other = integration("elsewhere");
     store
-        .apply_config(other_project, &config(vec![other.clone()], vec![]))
+        .apply_config(other_project, &config(vec![other.clone()], vec![]), &[])
         .await
         .unwrap();
 
@@ -148,7 +148,7 @@ async fn sealed_values_are_swapped_only_from_the_value_read(db: TestDb) {
     let project_id = project(&store).await;
     let writes = vec![integration("crm")];
     store
-        .apply_config(project_id, &config(writes.clone(), vec![]))
+        .apply_config(project_id, &config(writes.clone(), vec![]), &[])
         .await
         .unwrap();
     let cred = credential(project_id, writes[0].id, "ada");

@@ -10,6 +10,9 @@ use patchbay_store::{
 use serde_json::json;
 use uuid::Uuid;
 
+/// A limit on active keys that no test reaches but the one about limits.
+pub const UNLIMITED: usize = usize::MAX;
+
 pub async fn project(store: &Arc<dyn Store>) -> Uuid {
     let project = NewProject {
         id: Uuid::new_v4(),
@@ -59,7 +62,7 @@ pub async fn integrations(store: &Arc<dyn Store>, project_id: Uuid, types: &[&st
     let writes: Vec<_> = types.iter().map(|t| integration(t)).collect();
     let ids = writes.iter().map(|w| w.id).collect();
     store
-        .apply_config(project_id, &config(writes, vec![]))
+        .apply_config(project_id, &config(writes, vec![]), &[])
         .await
         .unwrap();
     ids
