@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Every error Patchbay itself produces (SPEC §12).
+/// Every error Patchbay itself produces (docs/api.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
@@ -56,7 +56,7 @@ pub enum ErrorCode {
     /// `meta.credentialIds` lists them.
     CredentialSelectionRequired,
     ExternalIdTaken,
-    /// Rule 1 of SPEC §4: a VALID account exists and neither
+    /// Rule 1 of docs/api.md: a VALID account exists and neither
     /// `allowMultipleCredentials` nor `selectedCredentialId` was given.
     IntegrationAlreadyInstalled,
     /// Replacing an account with an external account that another

@@ -208,7 +208,7 @@ mod double_option {
     }
 }
 
-/// `POST /sdk/integrations/{type}/install` (SPEC §4).
+/// `POST /sdk/integrations/{type}/install` (docs/api.md).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstallRequest {

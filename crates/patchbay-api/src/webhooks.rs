@@ -1,4 +1,4 @@
-//! Webhook endpoints and their delivery log (admin API, SPEC §7), and the
+//! Webhook endpoints and their delivery log (admin API, docs/api.md), and the
 //! events of the end user's live stream.
 
 use chrono::{DateTime, Utc};

@@ -1,4 +1,4 @@
-//! Workflow triggers and Task History (SPEC §6).
+//! Workflow triggers and Task History (docs/api.md).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

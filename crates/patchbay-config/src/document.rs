@@ -1,4 +1,4 @@
-//! The configuration document (SPEC §8): settings, integrations and workflows, parsed and
+//! The configuration document (docs/configuration.md): settings, integrations and workflows, parsed and
 //! validated as a whole.
 
 use std::collections::HashMap;

@@ -270,7 +270,7 @@ fn load_integration(
     })
 }
 
-/// SPEC §8 writes an inline integration's `clientId` and `clientSecret` inside `auth`; a
+/// docs/configuration.md writes an inline integration's `clientId` and `clientSecret` inside `auth`; a
 /// catalogue integration has them at its top level. Both are accepted: this moves the former
 /// to the latter, so the provider definition itself never holds client credentials.
 fn hoist_client_keys(mapping: &Mapping, path: &str, report: &mut Report) -> Option<Mapping> {

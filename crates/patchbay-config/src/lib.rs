@@ -1,5 +1,5 @@
-//! Patchbay's configuration as code: the project's configuration document (SPEC §8) with its
-//! workflows (SPEC §6), and the built-in provider catalogue. Both are parsed and validated as a
+//! Patchbay's configuration as code: the project's configuration document (docs/configuration.md) with its
+//! workflows (docs/api.md), and the built-in provider catalogue. Both are parsed and validated as a
 //! whole, every error reported with the path of the value at fault.
 //!
 //! Pure code: the only input beyond the text given is the catalogue, embedded at compile time.

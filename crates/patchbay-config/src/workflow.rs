@@ -1,4 +1,4 @@
-//! Workflows as code (SPEC §6): a trigger and steps, bound to one integration.
+//! Workflows as code (docs/api.md): a trigger and steps, bound to one integration.
 
 use std::collections::BTreeMap;
 

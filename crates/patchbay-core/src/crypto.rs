@@ -1,4 +1,4 @@
-//! Envelope encryption of secrets at rest (SPEC §10).
+//! Envelope encryption of secrets at rest (docs/api.md).
 //!
 //! A 256-bit **master key** (from `PATCHBAY_MASTER_KEY` or a key file) never
 //! encrypts user data itself: it wraps **data keys**, which are stored in the

@@ -1,4 +1,4 @@
-//! Which connected account an operation acts as (SPEC §3, "Account selection").
+//! Which connected account an operation acts as (docs/api.md, "Account selection").
 //!
 //! The caller hands over the accounts of *one user, one project and one
 //! integration*, oldest first. Anything outside that set is simply absent,

@@ -1,4 +1,4 @@
-//! User tokens (SPEC §2): short-lived JWTs that a developer's backend signs
+//! User tokens (docs/api.md): short-lived JWTs that a developer's backend signs
 //! with its project's private key and end users present to the SDK API.
 //!
 //! Only asymmetric algorithms are accepted, and every registered key is pinned

@@ -1,4 +1,4 @@
-//! The events a change to a user object records (SPEC §7). They are written
+//! The events a change to a user object records (docs/api.md). They are written
 //! in the same transaction as the change, by whoever makes it.
 
 use patchbay_store::{CredentialRecord, NewEvent};
@@ -28,7 +28,7 @@ impl CredentialChange {
     }
 }
 
-/// The name the SDK's `subscribe` knows a stored event by (SPEC §7); `None`
+/// The name the SDK's `subscribe` knows a stored event by (docs/api.md); `None`
 /// for events meant for the developer's webhooks only.
 pub fn sdk_event_name(stored: &str) -> Option<&'static str> {
     match stored {

@@ -111,7 +111,7 @@ impl ProjectRuntime {
         })
     }
 
-    /// An integration by type slug or id, as SPEC §3 allows either.
+    /// An integration by type slug or id, as docs/api.md allows either.
     pub fn integration(&self, type_or_id: &str) -> Option<&Integration> {
         let id = Uuid::parse_str(type_or_id).ok();
         self.integrations

@@ -1,4 +1,4 @@
-//! The one way to get a usable access token for a credential (SPEC §4, token
+//! The one way to get a usable access token for a credential (docs/api.md, token
 //! lifecycle): refreshed when it is about to expire or when forced, with
 //! exactly one refresh per expiry.
 //!

@@ -1,4 +1,4 @@
-//! The user object of `GET /sdk/me` (SPEC §3) and the credential views inside
+//! The user object of `GET /sdk/me` (docs/api.md) and the credential views inside
 //! it. This is the only place store records become these wire types.
 
 use std::collections::BTreeMap;

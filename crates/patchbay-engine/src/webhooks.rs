@@ -1,5 +1,5 @@
 //! The webhook sender: delivers the outbox to the developer's endpoints,
-//! signed per the Standard Webhooks specification (SPEC §7).
+//! signed per the Standard Webhooks specification (docs/api.md).
 //!
 //! Deliveries are queued in the same transaction as their event, so none is
 //! lost; each replica runs a sender, and the store's claim (a lease, `SKIP

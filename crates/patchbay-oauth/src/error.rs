@@ -1,6 +1,6 @@
 //! What can go wrong talking to a provider, and whether trying again can help.
 //!
-//! The distinction matters to the token lifecycle (SPEC §4): a definitive refresh failure marks
+//! The distinction matters to the token lifecycle (docs/api.md): a definitive refresh failure marks
 //! the credential `INVALID` and asks the user to reconnect, a transient one is counted and
 //! retried later. Messages never include a token, a secret or a response body.
 

@@ -1,8 +1,8 @@
-//! Everything Patchbay says to a provider while connecting and refreshing an account (SPEC §4):
+//! Everything Patchbay says to a provider while connecting and refreshing an account (docs/api.md):
 //! the authorization URL, the code exchange and refresh token requests with each provider's
 //! quirks, the `account` step that tells which external account was connected, the `verify`
 //! request for API keys and basic credentials, and how a request is authenticated for an
-//! account (for the proxy, SPEC §5).
+//! account (for the proxy, docs/api.md).
 //!
 //! No storage and no HTTP handlers: callers hand in a provider definition and the values its
 //! templates read ([`TemplateContext`]), and get back tokens, identities or an [`OAuthError`]

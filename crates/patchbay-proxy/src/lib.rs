@@ -1,4 +1,4 @@
-//! The security-critical rules of the Proxy API (SPEC §5), kept free of IO so that every one of
+//! The security-critical rules of the Proxy API (docs/api.md), kept free of IO so that every one of
 //! them is tested exhaustively and fast. The server wires them to axum and reqwest:
 //!
 //! - [`resolve`]: where `/sdk/proxy/{type}/{*path}` may go — below the integration's base URL,

@@ -13,7 +13,7 @@
 //!   a control character or `@`, is not UTF-8 (overlong encodings), or would decode a second
 //!   time (`%252e`). Empty segments are rejected except a trailing one (`users/`), since `//` is
 //!   how an authority starts. A raw path uses only RFC 3986 path characters; `@` is rejected even
-//!   though RFC 3986 allows it, as SPEC §5 asks (it is how `host@evil` tricks start).
+//!   though RFC 3986 allows it, as docs/api.md asks (it is how `host@evil` tricks start).
 //! - **Full URLs** (`https://files.slack.com/x`, or `https:/files.slack.com/x` after a client
 //!   collapsed the slashes) must keep the base URL's scheme and port, carry no userinfo, and name
 //!   the base host itself or a host under the base host's registrable domain, as the Public

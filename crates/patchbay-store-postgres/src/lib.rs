@@ -716,7 +716,7 @@ impl Store for PgStore {
         webhooks::replay(&self.pool, project_id, id).await
     }
 
-    // ---- Workflow runs and the job queue (SPEC §6) ----
+    // ---- Workflow runs and the job queue (docs/api.md) ----
 
     async fn insert_execution(
         &self,

@@ -782,7 +782,7 @@ impl Store for SqliteStore {
         webhooks::replay(&self.writer, project_id, id).await
     }
 
-    // ---- Workflow runs and the job queue (SPEC §6) ----
+    // ---- Workflow runs and the job queue (docs/api.md) ----
 
     async fn insert_execution(
         &self,

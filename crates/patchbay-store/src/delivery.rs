@@ -1,4 +1,4 @@
-//! Records of event delivery (SPEC §7): live notices for event streams, and
+//! Records of event delivery (docs/api.md): live notices for event streams, and
 //! the webhook endpoints and outbox of the developer's webhooks.
 
 use chrono::{DateTime, Utc};

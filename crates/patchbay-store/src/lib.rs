@@ -302,7 +302,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         error: Option<&str>,
     ) -> StoreResult<()>;
 
-    // --- Event delivery (SPEC §7) ---
+    // --- Event delivery (docs/api.md) ---
     //
     // Writing an event also queues one webhook delivery per enabled endpoint
     // of the project that wants it, in the same transaction, and announces
@@ -380,7 +380,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: Uuid,
     ) -> StoreResult<WebhookDeliveryRecord>;
 
-    // ---- Workflow runs and the job queue (SPEC §6) ----
+    // ---- Workflow runs and the job queue (docs/api.md) ----
 
     /// Records a run, and with `job` the queue entry that carries it (queued,
     /// or already claimed by the caller), in one transaction. Returns `false`, writing nothing, when the job's

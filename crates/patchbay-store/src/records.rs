@@ -296,7 +296,7 @@ impl std::fmt::Debug for CredentialRecord {
     }
 }
 
-/// What the end user set up for one credential (SPEC §1).
+/// What the end user set up for one credential (docs/api.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CredentialConfiguration {
     pub id: Uuid,
@@ -368,7 +368,7 @@ impl patchbay_core::selection::Account for CredentialRecord {
 }
 
 /// A change to a user object, recorded in the same transaction as the
-/// change itself so that it is never lost nor invented (SPEC §7).
+/// change itself so that it is never lost nor invented (docs/api.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub id: Uuid,

@@ -1,5 +1,5 @@
 //! Workflow runs (Task History) and the durable job queue that carries the
-//! asynchronous ones (SPEC §6).
+//! asynchronous ones (docs/api.md).
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;

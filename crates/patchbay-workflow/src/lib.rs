@@ -1,4 +1,4 @@
-//! The pure parts of the workflow engine (SPEC §6): templates over a run's
+//! The pure parts of the workflow engine (docs/api.md): templates over a run's
 //! context, the JavaScript sandbox of `function` steps, and what Task History
 //! may keep of a value. The executor that calls providers lives in the
 //! server, which owns tokens and the proxy machinery.

@@ -8,8 +8,8 @@ use secrecy::ExposeSecret as _;
 
 use crate::support::{INTEGRATIONS, list, with_workflows};
 
-/// SPEC §8's example, with real values for the client id and secret.
-const SPEC_EXAMPLE_YAML: &str = r#"
+/// docs/configuration.md's example, with real values for the client id and secret.
+const EXAMPLE_YAML: &str = r#"
 settings:
   allowedOrigins: ["http://localhost:3000"]
   requireExplicitCredential: false
@@ -42,7 +42,7 @@ workflows:
 "#;
 
 /// The same document written as JSON by hand.
-const SPEC_EXAMPLE_JSON: &str = r#"{
+const EXAMPLE_JSON: &str = r#"{
   "settings": {"allowedOrigins": ["http://localhost:3000"], "requireExplicitCredential": false},
   "integrations": {
     "acme": {
@@ -84,7 +84,7 @@ fn load_ok(text: &str) -> ProjectConfig {
     load(text).unwrap_or_else(|errors| panic!("expected a valid document, got:\n{}", list(&errors)))
 }
 
-fn assert_spec_example(config: &ProjectConfig) {
+fn assert_example(config: &ProjectConfig) {
     assert_eq!(config.settings.allowed_origins, ["http://localhost:3000"]);
     assert!(!config.settings.require_explicit_credential);
 
@@ -134,12 +134,12 @@ fn assert_spec_example(config: &ProjectConfig) {
 
 #[test]
 fn the_spec_example_loads_as_yaml() {
-    assert_spec_example(&load_ok(SPEC_EXAMPLE_YAML));
+    assert_example(&load_ok(EXAMPLE_YAML));
 }
 
 #[test]
 fn the_spec_example_loads_as_json() {
-    assert_spec_example(&load_ok(SPEC_EXAMPLE_JSON));
+    assert_example(&load_ok(EXAMPLE_JSON));
 }
 
 #[test]
@@ -323,7 +323,7 @@ fn every_trigger_and_step_type_loads() {
 /// keys reordered (`type` no longer first).
 #[test]
 fn integrations_and_workflows_round_trip_through_stored_json() {
-    let config = load_ok(SPEC_EXAMPLE_YAML);
+    let config = load_ok(EXAMPLE_YAML);
     for workflow in &config.workflows {
         let stored = type_last(serde_json::to_value(workflow).unwrap());
         let text = serde_json::to_string(&stored).unwrap();

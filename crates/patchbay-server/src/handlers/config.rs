@@ -1,5 +1,5 @@
 //! Configuration as code: the project's whole configuration document
-//! (SPEC §8), validated as a whole and applied atomically.
+//! (docs/configuration.md), validated as a whole and applied atomically.
 
 use std::collections::HashMap;
 

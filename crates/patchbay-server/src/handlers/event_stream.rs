@@ -1,5 +1,5 @@
 //! `GET /sdk/events/stream`: the caller's user-object changes as
-//! Server-Sent Events (SPEC §7).
+//! Server-Sent Events (docs/api.md).
 //!
 //! The store is the only source: a stream remembers the `seq` of the last
 //! event it sent and reads what follows whenever a notice says the user has

@@ -1,4 +1,4 @@
-//! Connecting and disconnecting accounts (SPEC §4 and the uninstall of §3).
+//! Connecting and disconnecting accounts (docs/api.md and the uninstall of §3).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

@@ -1,4 +1,4 @@
-//! `GET /oauth/callback`: where providers send the browser back (SPEC §4,
+//! `GET /oauth/callback`: where providers send the browser back (docs/api.md,
 //! rule 5). The `state` is the only credential this endpoint accepts.
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! The end-user API: the user object, integrations, and each account's
-//! configuration (SPEC §3).
+//! configuration (docs/api.md).
 
 use axum::extract::State;
 use axum::http::HeaderMap;

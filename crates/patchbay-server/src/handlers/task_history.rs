@@ -1,4 +1,4 @@
-//! Task History (SPEC §6): every run, with the credential it ran for, in
+//! Task History (docs/api.md): every run, with the credential it ran for, in
 //! pages of 100, newest first.
 
 use axum::extract::State;

@@ -1,4 +1,4 @@
-//! Webhook endpoints and their delivery log (admin API, SPEC §7).
+//! Webhook endpoints and their delivery log (admin API, docs/api.md).
 
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,4 +1,4 @@
-//! Starting workflow runs from the end-user API (SPEC §3, §6): a request
+//! Starting workflow runs from the end-user API (docs/api.md, §6): a request
 //! trigger for the selected account, and app events for every enabled
 //! account of the user.
 

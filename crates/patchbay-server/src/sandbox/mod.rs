@@ -1,5 +1,5 @@
 //! The built-in sandbox provider: an offline fake OAuth 2.0 provider with a
-//! small API (SPEC §4, "Built-in sandbox provider").
+//! small API (docs/api.md, "Built-in sandbox provider").
 //!
 //! `patchbay serve` nests [`Sandbox::router`] under `/sandbox`, and tests
 //! serve it on a socket of its own as "the fake provider", so every route,

@@ -1,4 +1,4 @@
-//! Workflows (SPEC §6): each run acts as exactly one account and is recorded
+//! Workflows (docs/api.md): each run acts as exactly one account and is recorded
 //! in Task History with it.
 
 use std::time::{Duration, Instant};

@@ -1,4 +1,4 @@
-//! User tokens (SPEC §2): keys, minting, verification and permissions.
+//! User tokens (docs/api.md): keys, minting, verification and permissions.
 
 mod keys;
 mod permissions;
