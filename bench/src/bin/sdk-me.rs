@@ -142,6 +142,7 @@ impl Fixture {
         let integrations = server
             .state
             .store()
+            .projects()
             .list_integrations(project.id)
             .await
             .context("listing the integrations")?;
@@ -218,6 +219,7 @@ async fn insert_account(
     server
         .state
         .store()
+        .credentials()
         .insert_credential(&credential, &[])
         .await
         .context("inserting a credential")?;

@@ -153,7 +153,7 @@ pub async fn seed(
     keys_file: &Path,
 ) -> anyhow::Result<Demo> {
     let saved = read_keys(keys_file)?;
-    let secret_key = match store.get_project(DEMO_PROJECT_ID).await? {
+    let secret_key = match store.projects().get_project(DEMO_PROJECT_ID).await? {
         None => create_project(store).await?,
         Some(_) => secret_key(store, saved.as_ref()).await?,
     };
@@ -210,6 +210,7 @@ async fn create_project(store: &dyn Store) -> anyhow::Result<String> {
         name: "Patchbay demo".to_owned(),
     };
     store
+        .projects()
         .create_project(&project, &key_record(&secret))
         .await
         .context("creating the demo project")?;
@@ -222,6 +223,7 @@ async fn create_project(store: &dyn Store) -> anyhow::Result<String> {
 async fn secret_key(store: &dyn Store, saved: Option<&DemoKeys>) -> anyhow::Result<String> {
     if let Some(saved) = saved {
         let active = store
+            .secret_keys()
             .find_active_secret_key(&SecretKeyHash::of(&saved.secret_key))
             .await?;
         if active.is_some_and(|key| key.project_id == DEMO_PROJECT_ID) {
@@ -230,6 +232,7 @@ async fn secret_key(store: &dyn Store, saved: Option<&DemoKeys>) -> anyhow::Resu
     }
     let secret = NewSecretKey::generate();
     store
+        .secret_keys()
         .insert_secret_key(&key_record(&secret), patchbay_api::MAX_ACTIVE_SECRET_KEYS)
         .await
         .context("adding a secret key to the demo project")?;
@@ -257,7 +260,7 @@ async fn signing_key(
     saved: Option<&DemoKeys>,
 ) -> anyhow::Result<(String, String, String)> {
     if let Some(saved) = saved {
-        let registered = store.list_signing_keys(DEMO_PROJECT_ID).await?;
+        let registered = store.projects().list_signing_keys(DEMO_PROJECT_ID).await?;
         if registered.iter().any(|key| {
             key.kid == saved.kid
                 && key.revoked_at.is_none()
@@ -333,7 +336,11 @@ async fn configure(store: &dyn Store, keyring: &Keyring, public_url: &str) -> an
         .replace("{PUBLIC}", public_url)
         .replace("{ORIGIN}", &origin)
         .replace("{CLIENT_SECRET}", SANDBOX_CLIENT_SECRET);
-    let Some(current) = store.get_config_document(DEMO_PROJECT_ID).await? else {
+    let Some(current) = store
+        .projects()
+        .get_config_document(DEMO_PROJECT_ID)
+        .await?
+    else {
         apply(store, keyring, &document).await?;
         tracing::info!(%public_url, "applied the demo configuration");
         return Ok(());

@@ -22,7 +22,10 @@ pub async fn visible_credentials(
         status: None,
     };
     let types = runtime.integration_types();
-    let mut credentials = store.list_credentials(user.project.id, &filter).await?;
+    let mut credentials = store
+        .credentials()
+        .list_credentials(user.project.id, &filter)
+        .await?;
     credentials.retain(|c| {
         types
             .get(&c.integration_id)
@@ -41,6 +44,7 @@ pub async fn visible_credential(
 ) -> EngineResult<CredentialRecord> {
     let id = uuid::Uuid::parse_str(id).map_err(|_| EngineError::CredentialNotFound)?;
     let credential = store
+        .credentials()
         .get_credential(user.project.id, id)
         .await?
         .ok_or(EngineError::CredentialNotFound)?;

@@ -100,7 +100,11 @@ impl Connector {
             integration_id: Some(integration.id),
             status: None,
         };
-        let existing = self.store.list_credentials(project_id, &filter).await?;
+        let existing = self
+            .store
+            .credentials()
+            .list_credentials(project_id, &filter)
+            .await?;
         let same_account = existing
             .iter()
             .find(|c| c.provider_id.as_deref() == Some(&account.provider_id));
@@ -149,6 +153,7 @@ impl Connector {
             }
             let credential = self
                 .store
+                .credentials()
                 .replace_credential_account(project_id, credential_id, &replacement, &recorded)
                 .await?;
             return Ok(Connected {
@@ -181,7 +186,12 @@ impl Connector {
             credential_id: id,
         };
         let created = events::credential_event(subject, CredentialChange::Created, json!({}));
-        match self.store.insert_credential(&new, &[created]).await {
+        match self
+            .store
+            .credentials()
+            .insert_credential(&new, &[created])
+            .await
+        {
             Ok(credential) => {
                 enabled::queue_newly_enabled(&self.workflows, None, &credential).await;
                 Ok(Connected {

@@ -75,12 +75,15 @@ fn active_key(stored: &[DataKeyRecord]) -> Option<Uuid> {
 /// Fails when the master key cannot open a stored data key, so a wrong key is
 /// caught before a single request is served.
 pub async fn load_keyring(store: &dyn Store, master: &MasterKey) -> Result<Keyring, KeyringError> {
-    let mut stored = store.list_data_keys().await?;
+    let mut stored = store.data_keys().list_data_keys().await?;
     if stored.is_empty() {
         // Two replicas starting on an empty database may both get here; each
         // then adds a key, and both keys stay valid, so the race is harmless.
-        store.insert_data_key(&master.generate_data_key()).await?;
-        stored = store.list_data_keys().await?;
+        store
+            .data_keys()
+            .insert_data_key(&master.generate_data_key())
+            .await?;
+        stored = store.data_keys().list_data_keys().await?;
     }
     let active = active_key(&stored).ok_or(CryptoError::NoActiveKey)?;
     let wrapped: Vec<_> = stored.into_iter().map(|record| record.key).collect();
@@ -95,7 +98,7 @@ pub async fn reload_keyring(
     master: &MasterKey,
     keyring: &Keyring,
 ) -> Result<bool, KeyringError> {
-    let stored = store.list_data_keys().await?;
+    let stored = store.data_keys().list_data_keys().await?;
     let active = active_key(&stored).ok_or(CryptoError::NoActiveKey)?;
     let wrapped: Vec<_> = stored.into_iter().map(|record| record.key).collect();
     Ok(keyring.update(master, &wrapped, active)?)
@@ -153,10 +156,10 @@ pub async fn rotate_data_key(
     // Checks the master key against every stored key before changing anything.
     load_keyring(store, master).await?;
     let new = master.generate_data_key();
-    store.insert_standby_data_key(&new).await?;
+    store.data_keys().insert_standby_data_key(&new).await?;
     tracing::info!(key = %new.id, ?settle, "new data key on standby; waiting for servers to load it");
     tokio::time::sleep(settle).await;
-    store.activate_data_key(new.id).await?;
+    store.data_keys().activate_data_key(new.id).await?;
     tracing::info!(key = %new.id, ?settle, "new data key active; waiting for servers to switch to it");
     tokio::time::sleep(settle).await;
 
@@ -184,7 +187,7 @@ pub async fn rotate_data_key(
             break;
         }
     }
-    let retired = store.retire_data_keys_except(new.id).await?;
+    let retired = store.data_keys().retire_data_keys_except(new.id).await?;
     Ok(RotationReport {
         new_key: new.id,
         reencrypted,
@@ -225,7 +228,7 @@ async fn reencrypt_pass(
         let field = field_of(column);
         let mut after = None;
         loop {
-            let page = store.list_sealed(column, after, PAGE).await?;
+            let page = store.data_keys().list_sealed(column, after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.record_id);
             for value in &page {
@@ -252,6 +255,7 @@ async fn reencrypt_pass(
                     .map_err(unreadable)?;
                 let sealed = keyring.encrypt(aad, &plain);
                 if store
+                    .data_keys()
                     .swap_sealed(column, value.record_id, &value.ciphertext, &sealed)
                     .await?
                 {

@@ -45,7 +45,7 @@ pub struct Refresher {
 
 impl Refresher {
     async fn sweep(&self, permits: &Arc<Semaphore>) {
-        let due = match self.store.due_refreshes(now(), BATCH).await {
+        let due = match self.store.credentials().due_refreshes(now(), BATCH).await {
             Ok(due) => due,
             Err(err) => {
                 tracing::warn!(error = %err, "refresher could not list due credentials");
@@ -79,7 +79,11 @@ impl Refresher {
     }
 
     async fn renew(&self, runtime: &ProjectRuntime, project_id: Uuid, credential_id: Uuid) {
-        let Ok(Some(credential)) = self.store.get_credential(project_id, credential_id).await
+        let Ok(Some(credential)) = self
+            .store
+            .credentials()
+            .get_credential(project_id, credential_id)
+            .await
         else {
             return;
         };

@@ -87,7 +87,13 @@ impl Runtimes {
     /// The configuration of the project with id `project_id`; `None` when
     /// the project is gone or cannot be read (background work skips it).
     pub async fn load_by_id(&self, project_id: Uuid) -> Option<Arc<ProjectRuntime>> {
-        let project = self.store.get_project(project_id).await.ok().flatten()?;
+        let project = self
+            .store
+            .projects()
+            .get_project(project_id)
+            .await
+            .ok()
+            .flatten()?;
         self.load(&project).await.ok()
     }
 }
@@ -95,8 +101,8 @@ impl Runtimes {
 impl ProjectRuntime {
     async fn decode(store: &dyn Store, project: &Project) -> EngineResult<Self> {
         let (integrations, workflows) = tokio::try_join!(
-            store.list_integrations(project.id),
-            store.list_workflows(project.id)
+            store.projects().list_integrations(project.id),
+            store.workflows().list_workflows(project.id)
         )?;
         Ok(Self {
             settings: decode("project settings", project.settings.clone())?,

@@ -182,6 +182,7 @@ impl Tokens {
             let lease_until = self.lease_until();
             match self
                 .store
+                .credentials()
                 .claim_refresh(current.project_id, current.id, current.version, lease_until)
                 .await?
             {
@@ -197,6 +198,7 @@ impl Tokens {
 
     async fn reread(&self, credential: &CredentialRecord) -> EngineResult<CredentialRecord> {
         self.store
+            .credentials()
             .get_credential(credential.project_id, credential.id)
             .await?
             .ok_or(EngineError::CredentialNotFound)
@@ -292,6 +294,7 @@ impl Tokens {
                 }
                 let updated = self
                     .store
+                    .credentials()
                     .complete_refresh(
                         credential.project_id,
                         credential.id,
@@ -381,6 +384,7 @@ impl Tokens {
         };
         let failed = match self
             .store
+            .credentials()
             .record_refresh_failure(
                 credential.project_id,
                 credential.id,
@@ -418,6 +422,7 @@ impl Tokens {
         let lease_until = self.lease_until();
         let credential = match self
             .store
+            .credentials()
             .claim_refresh(
                 credential.project_id,
                 credential.id,
@@ -453,6 +458,7 @@ impl Tokens {
                 };
                 match self
                     .store
+                    .credentials()
                     .complete_refresh(
                         credential.project_id,
                         credential.id,

@@ -105,7 +105,7 @@ pub struct WebhookSender {
 /// Starts the sender; it stops with the server's shutdown.
 pub fn spawn(sender: WebhookSender) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut notices = sender.store.event_notices();
+        let mut notices = sender.store.events().event_notices();
         let permits = Arc::new(Semaphore::new(CONCURRENCY));
         let client = match reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -144,6 +144,7 @@ async fn send_due(
     let at = now();
     let claimed = match sender
         .store
+        .events()
         .claim_webhook_deliveries(at, at + lease, BATCH)
         .await
     {
@@ -173,7 +174,7 @@ async fn send_due(
             });
             if let Err(error) = sender
                 .store
-                .record_delivery_attempt(delivery.delivery.id, &outcome)
+                .events().record_delivery_attempt(delivery.delivery.id, &outcome)
                 .await
             {
                 // The lease expires and the delivery is attempted again.

@@ -109,6 +109,7 @@ impl FromRequestParts<AppState> for ProjectAdmin {
         }
         let key = state
             .store()
+            .secret_keys()
             .find_active_secret_key(&SecretKeyHash::of(presented))
             .await?
             .ok_or_else(invalid)?;
@@ -118,6 +119,7 @@ impl FromRequestParts<AppState> for ProjectAdmin {
         }
         let project = state
             .store()
+            .projects()
             .get_project(key.project_id)
             .await?
             .ok_or_else(ApiError::project_not_found)?;
@@ -171,6 +173,7 @@ async fn verified_token(
     let project_id = project_id_param(parts).ok_or_else(ApiError::project_not_found)?;
     let (project, active_keys) = state
         .store()
+        .projects()
         .get_project_with_active_keys(project_id)
         .await?
         .ok_or_else(ApiError::project_not_found)?;
@@ -256,7 +259,11 @@ async fn current_user(
     project_id: Uuid,
     token: &VerifiedToken,
 ) -> Result<ConnectedUser, ApiError> {
-    let stored = state.store().get_user(project_id, &token.user_id).await?;
+    let stored = state
+        .store()
+        .users()
+        .get_user(project_id, &token.user_id)
+        .await?;
     let up_to_date = stored.as_ref().is_some_and(|user| {
         token
             .meta
@@ -269,6 +276,7 @@ async fn current_user(
             let meta = (!token.meta.is_empty()).then_some(&token.meta);
             Ok(state
                 .store()
+                .users()
                 .upsert_user(project_id, &token.user_id, meta)
                 .await?)
         }

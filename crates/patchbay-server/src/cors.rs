@@ -69,7 +69,7 @@ async fn is_allowed(state: &AppState, project_id: Uuid, origin: &HeaderValue) ->
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    let Ok(Some(project)) = state.store().get_project(project_id).await else {
+    let Ok(Some(project)) = state.store().projects().get_project(project_id).await else {
         return false;
     };
     match state.engine.runtimes().load(&project).await {

@@ -24,14 +24,15 @@ use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
     AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser,
-    CredentialChanges, CredentialFilter, CredentialRecord, DataKeyRecord, DeliveryFilter,
-    DeliveryOutcome, DueRefresh, EventNotice, EventRecord, ExecutionFilter, ExecutionOutcome,
-    ExecutionRecord, InstallSession, InstallStatus, IntegrationRecord, JobRecord, NewCredential,
-    NewEvent, NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord,
-    NewSigningKey, NewWebhookEndpoint, Project, Readiness, RefreshClaim, RefreshFailure,
-    RefreshedTokens, SealedColumn, SealedValue, SecretKeyRecord, SigningKeyRecord, StepRecord,
-    Store, StoreError, StoreResult, WebhookDeliveryRecord, WebhookEndpointRecord, WorkflowRecord,
-    check_active_keys, now,
+    CredentialChanges, CredentialFilter, CredentialRecord, CredentialStore, DataKeyRecord,
+    DataKeyStore, DeliveryFilter, DeliveryOutcome, DueRefresh, EventNotice, EventRecord,
+    EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, InstallSession,
+    InstallSessionStore, InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent,
+    NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey,
+    NewWebhookEndpoint, Project, ProjectStore, Readiness, RefreshClaim, RefreshFailure,
+    RefreshedTokens, SealedColumn, SealedValue, SecretKeyRecord, SecretKeyStore, SigningKeyRecord,
+    StepRecord, Store, StoreError, StoreResult, UserStore, WebhookDeliveryRecord,
+    WebhookEndpointRecord, WorkflowRecord, WorkflowStore, check_active_keys, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -198,6 +199,54 @@ impl Store for PgStore {
         })
     }
 
+    async fn announce_change(&self, notice: &ChangeNotice) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(notices::CHANGES)
+            .bind(notices::change_payload(notice))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    fn change_notices(&self) -> Option<tokio::sync::broadcast::Receiver<ChangeNotice>> {
+        Some(self.notices.subscribe_changes())
+    }
+
+    fn projects(&self) -> &dyn ProjectStore {
+        self
+    }
+
+    fn secret_keys(&self) -> &dyn SecretKeyStore {
+        self
+    }
+
+    fn users(&self) -> &dyn UserStore {
+        self
+    }
+
+    fn credentials(&self) -> &dyn CredentialStore {
+        self
+    }
+
+    fn install_sessions(&self) -> &dyn InstallSessionStore {
+        self
+    }
+
+    fn workflows(&self) -> &dyn WorkflowStore {
+        self
+    }
+
+    fn events(&self) -> &dyn EventStore {
+        self
+    }
+
+    fn data_keys(&self) -> &dyn DataKeyStore {
+        self
+    }
+}
+
+#[async_trait]
+impl ProjectStore for PgStore {
     async fn create_project(
         &self,
         project: &NewProject,
@@ -230,6 +279,103 @@ impl Store for PgStore {
         Ok(row.map(Into::into))
     }
 
+    async fn get_project_with_active_keys(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>> {
+        #[derive(FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            project: ProjectRow,
+            kid: Option<String>,
+            algorithm: Option<String>,
+            public_key_pem: Option<String>,
+            key_created_at: Option<DateTime<Utc>>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT p.id, p.name, p.settings, p.config_version, p.created_at, p.updated_at,
+                    k.kid, k.algorithm, k.public_key_pem, k.created_at AS key_created_at
+             FROM projects p
+             LEFT JOIN signing_keys k ON k.project_id = p.id AND k.revoked_at IS NULL
+             WHERE p.id = $1
+             ORDER BY k.created_at, k.kid",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let keys = rows
+            .iter()
+            .filter_map(|row| {
+                Some(SigningKeyRecord {
+                    project_id,
+                    kid: row.kid.clone()?,
+                    algorithm: row.algorithm.clone()?,
+                    public_key_pem: row.public_key_pem.clone()?,
+                    created_at: row.key_created_at?,
+                    revoked_at: None,
+                })
+            })
+            .collect();
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(|first| (first.project.into(), keys)))
+    }
+
+    async fn insert_signing_key(
+        &self,
+        key: &NewSigningKey,
+        max_active: usize,
+    ) -> StoreResult<SigningKeyRecord> {
+        let mut tx = self.pool.begin().await?;
+        lock_project_keys(&mut tx, key.project_id, "signing_keys").await?;
+        let inserted = config::insert_signing_key(&mut tx, key, max_active).await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {
+        config::list_signing_keys(&self.pool, project_id).await
+    }
+
+    async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {
+        config::revoke_signing_key(&self.pool, project_id, kid).await
+    }
+
+    async fn apply_config(
+        &self,
+        project_id: Uuid,
+        config: &ConfigWrite,
+        deleted: &[NewEvent],
+    ) -> StoreResult<Project> {
+        let mut tx = self.pool.begin().await?;
+        config::apply(&mut tx, project_id, config, deleted).await?;
+        events::insert(&mut tx, deleted).await?;
+        let row: ProjectRow = sqlx::query_as(
+            "SELECT id, name, settings, config_version, created_at, updated_at
+             FROM projects WHERE id = $1",
+        )
+        .bind(project_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    async fn get_config_document(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<serde_json::Value>> {
+        config::document(&self.pool, project_id).await
+    }
+
+    async fn list_integrations(&self, project_id: Uuid) -> StoreResult<Vec<IntegrationRecord>> {
+        config::list_integrations(&self.pool, project_id).await
+    }
+}
+
+#[async_trait]
+impl SecretKeyStore for PgStore {
     async fn insert_secret_key(
         &self,
         key: &NewSecretKeyRecord,
@@ -289,158 +435,10 @@ impl Store for PgStore {
         }
         Ok(())
     }
+}
 
-    async fn list_data_keys(&self) -> StoreResult<Vec<DataKeyRecord>> {
-        let rows: Vec<DataKeyRow> = sqlx::query_as(
-            "SELECT id, wrapped_key, created_at, retired_at FROM data_keys ORDER BY created_at, id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    async fn insert_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord> {
-        let row: DataKeyRow = sqlx::query_as(
-            "INSERT INTO data_keys (id, wrapped_key, created_at) VALUES ($1, $2, $3)
-             RETURNING id, wrapped_key, created_at, retired_at",
-        )
-        .bind(key.id)
-        .bind(&key.wrapped)
-        .bind(now())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.into())
-    }
-
-    async fn insert_standby_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord> {
-        data_keys::insert_standby(&self.pool, key).await
-    }
-
-    async fn activate_data_key(&self, id: Uuid) -> StoreResult<()> {
-        data_keys::activate(&self.pool, id).await
-    }
-
-    async fn retire_data_keys_except(&self, id: Uuid) -> StoreResult<u64> {
-        data_keys::retire_except(&self.pool, id).await
-    }
-
-    async fn list_sealed(
-        &self,
-        column: SealedColumn,
-        after: Option<Uuid>,
-        limit: i64,
-    ) -> StoreResult<Vec<SealedValue>> {
-        data_keys::list_sealed(&self.pool, column, after, limit).await
-    }
-
-    async fn swap_sealed(
-        &self,
-        column: SealedColumn,
-        record_id: Uuid,
-        old: &[u8],
-        new: &[u8],
-    ) -> StoreResult<bool> {
-        data_keys::swap_sealed(&self.pool, column, record_id, old, new).await
-    }
-
-    async fn insert_signing_key(
-        &self,
-        key: &NewSigningKey,
-        max_active: usize,
-    ) -> StoreResult<SigningKeyRecord> {
-        let mut tx = self.pool.begin().await?;
-        lock_project_keys(&mut tx, key.project_id, "signing_keys").await?;
-        let inserted = config::insert_signing_key(&mut tx, key, max_active).await?;
-        tx.commit().await?;
-        Ok(inserted)
-    }
-
-    async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {
-        config::list_signing_keys(&self.pool, project_id).await
-    }
-
-    async fn get_project_with_active_keys(
-        &self,
-        project_id: Uuid,
-    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>> {
-        #[derive(FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            project: ProjectRow,
-            kid: Option<String>,
-            algorithm: Option<String>,
-            public_key_pem: Option<String>,
-            key_created_at: Option<DateTime<Utc>>,
-        }
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT p.id, p.name, p.settings, p.config_version, p.created_at, p.updated_at,
-                    k.kid, k.algorithm, k.public_key_pem, k.created_at AS key_created_at
-             FROM projects p
-             LEFT JOIN signing_keys k ON k.project_id = p.id AND k.revoked_at IS NULL
-             WHERE p.id = $1
-             ORDER BY k.created_at, k.kid",
-        )
-        .bind(project_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let keys = rows
-            .iter()
-            .filter_map(|row| {
-                Some(SigningKeyRecord {
-                    project_id,
-                    kid: row.kid.clone()?,
-                    algorithm: row.algorithm.clone()?,
-                    public_key_pem: row.public_key_pem.clone()?,
-                    created_at: row.key_created_at?,
-                    revoked_at: None,
-                })
-            })
-            .collect();
-        Ok(rows
-            .into_iter()
-            .next()
-            .map(|first| (first.project.into(), keys)))
-    }
-
-    async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {
-        config::revoke_signing_key(&self.pool, project_id, kid).await
-    }
-
-    async fn apply_config(
-        &self,
-        project_id: Uuid,
-        config: &ConfigWrite,
-        deleted: &[NewEvent],
-    ) -> StoreResult<Project> {
-        let mut tx = self.pool.begin().await?;
-        config::apply(&mut tx, project_id, config, deleted).await?;
-        events::insert(&mut tx, deleted).await?;
-        let row: ProjectRow = sqlx::query_as(
-            "SELECT id, name, settings, config_version, created_at, updated_at
-             FROM projects WHERE id = $1",
-        )
-        .bind(project_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(row.into())
-    }
-
-    async fn get_config_document(
-        &self,
-        project_id: Uuid,
-    ) -> StoreResult<Option<serde_json::Value>> {
-        config::document(&self.pool, project_id).await
-    }
-
-    async fn list_integrations(&self, project_id: Uuid) -> StoreResult<Vec<IntegrationRecord>> {
-        config::list_integrations(&self.pool, project_id).await
-    }
-
-    async fn list_workflows(&self, project_id: Uuid) -> StoreResult<Vec<WorkflowRecord>> {
-        config::list_workflows(&self.pool, project_id).await
-    }
-
+#[async_trait]
+impl UserStore for PgStore {
     async fn upsert_user(
         &self,
         project_id: Uuid,
@@ -458,7 +456,10 @@ impl Store for PgStore {
     ) -> StoreResult<Option<ConnectedUser>> {
         credentials::get_user(&self.pool, project_id, user_id).await
     }
+}
 
+#[async_trait]
+impl CredentialStore for PgStore {
     async fn insert_credential(
         &self,
         credential: &NewCredential,
@@ -471,6 +472,21 @@ impl Store for PgStore {
         let created = credentials::get(&mut *tx, credential.project_id, credential.id).await?;
         tx.commit().await?;
         created.ok_or(StoreError::NotFound)
+    }
+
+    async fn replace_credential_account(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        replacement: &AccountReplacement,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let mut tx = self.pool.begin().await?;
+        credentials::replace_account(&mut tx, project_id, id, replacement).await?;
+        events::insert(&mut tx, events).await?;
+        let replaced = credentials::get(&mut *tx, project_id, id).await?;
+        tx.commit().await?;
+        replaced.ok_or(StoreError::NotFound)
     }
 
     async fn get_credential(
@@ -487,21 +503,6 @@ impl Store for PgStore {
         filter: &CredentialFilter,
     ) -> StoreResult<Vec<CredentialRecord>> {
         credentials::list(&self.pool, project_id, filter).await
-    }
-
-    async fn replace_credential_account(
-        &self,
-        project_id: Uuid,
-        id: Uuid,
-        replacement: &AccountReplacement,
-        events: &[NewEvent],
-    ) -> StoreResult<CredentialRecord> {
-        let mut tx = self.pool.begin().await?;
-        credentials::replace_account(&mut tx, project_id, id, replacement).await?;
-        events::insert(&mut tx, events).await?;
-        let replaced = credentials::get(&mut *tx, project_id, id).await?;
-        tx.commit().await?;
-        replaced.ok_or(StoreError::NotFound)
     }
 
     async fn update_credential(
@@ -589,21 +590,10 @@ impl Store for PgStore {
     ) -> StoreResult<Vec<DueRefresh>> {
         credentials::due_refreshes(&self.pool, before, limit).await
     }
+}
 
-    async fn list_user_events(
-        &self,
-        project_id: Uuid,
-        user_id: &str,
-        after_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<EventRecord>> {
-        events::list_for_user(&self.pool, project_id, user_id, after_seq, limit).await
-    }
-
-    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64> {
-        events::last_seq_of_user(&self.pool, project_id, user_id).await
-    }
-
+#[async_trait]
+impl InstallSessionStore for PgStore {
     async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()> {
         install::create(&self.pool, session).await
     }
@@ -629,22 +619,118 @@ impl Store for PgStore {
     ) -> StoreResult<()> {
         install::finish(&self.pool, id, status, credential_id, error).await
     }
+}
 
+#[async_trait]
+impl WorkflowStore for PgStore {
+    async fn list_workflows(&self, project_id: Uuid) -> StoreResult<Vec<WorkflowRecord>> {
+        config::list_workflows(&self.pool, project_id).await
+    }
+
+    async fn list_workflows_with_trigger(
+        &self,
+        trigger_type: &str,
+    ) -> StoreResult<Vec<WorkflowRecord>> {
+        config::list_workflows_with_trigger(&self.pool, trigger_type).await
+    }
+
+    async fn insert_execution(
+        &self,
+        execution: &NewExecution,
+        job: Option<&NewJob>,
+    ) -> StoreResult<bool> {
+        runs::insert_execution(&self.pool, execution, job).await
+    }
+
+    async fn start_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        runs::start_execution(&self.pool, project_id, id, started_at).await
+    }
+
+    async fn finish_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        outcome: &ExecutionOutcome,
+        events: &[NewEvent],
+        job: Option<Uuid>,
+    ) -> StoreResult<()> {
+        runs::finish_execution(&self.pool, project_id, id, outcome, events, job).await
+    }
+
+    async fn get_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<(ExecutionRecord, Vec<StepRecord>)>> {
+        runs::get_execution(&self.pool, project_id, id).await
+    }
+
+    async fn list_executions(
+        &self,
+        project_id: Uuid,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<Vec<ExecutionRecord>> {
+        runs::list_executions(&self.pool, project_id, filter).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        kind: &str,
+        worker: &str,
+        limit: i64,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<JobRecord>> {
+        runs::claim_jobs(&self.pool, kind, worker, limit, lease_until).await
+    }
+
+    async fn extend_job_leases(
+        &self,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        runs::extend_job_leases(&self.pool, worker, lease_until).await
+    }
+
+    async fn finish_job(&self, id: Uuid, worker: &str, error: Option<&str>) -> StoreResult<()> {
+        runs::finish_job(&self.pool, id, worker, error).await
+    }
+
+    async fn release_jobs(&self, worker: &str) -> StoreResult<u64> {
+        runs::release_jobs(&self.pool, worker).await
+    }
+
+    async fn purge_finished_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        runs::purge_finished_jobs(&self.pool, before).await
+    }
+
+    async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64> {
+        runs::count_pending_jobs(&self.pool, kind).await
+    }
+}
+
+#[async_trait]
+impl EventStore for PgStore {
     fn event_notices(&self) -> tokio::sync::broadcast::Receiver<EventNotice> {
         self.notices.subscribe_events()
     }
 
-    async fn announce_change(&self, notice: &ChangeNotice) -> StoreResult<()> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(notices::CHANGES)
-            .bind(notices::change_payload(notice))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn list_user_events(
+        &self,
+        project_id: Uuid,
+        user_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventRecord>> {
+        events::list_for_user(&self.pool, project_id, user_id, after_seq, limit).await
     }
 
-    fn change_notices(&self) -> Option<tokio::sync::broadcast::Receiver<ChangeNotice>> {
-        Some(self.notices.subscribe_changes())
+    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64> {
+        events::last_seq_of_user(&self.pool, project_id, user_id).await
     }
 
     async fn create_webhook_endpoint(
@@ -715,91 +801,60 @@ impl Store for PgStore {
     ) -> StoreResult<WebhookDeliveryRecord> {
         webhooks::replay(&self.pool, project_id, id).await
     }
+}
 
-    // ---- Workflow runs and the job queue (docs/api.md) ----
-
-    async fn insert_execution(
-        &self,
-        execution: &NewExecution,
-        job: Option<&NewJob>,
-    ) -> StoreResult<bool> {
-        runs::insert_execution(&self.pool, execution, job).await
+#[async_trait]
+impl DataKeyStore for PgStore {
+    async fn list_data_keys(&self) -> StoreResult<Vec<DataKeyRecord>> {
+        let rows: Vec<DataKeyRow> = sqlx::query_as(
+            "SELECT id, wrapped_key, created_at, retired_at FROM data_keys ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn start_execution(
-        &self,
-        project_id: Uuid,
-        id: Uuid,
-        started_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        runs::start_execution(&self.pool, project_id, id, started_at).await
+    async fn insert_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord> {
+        let row: DataKeyRow = sqlx::query_as(
+            "INSERT INTO data_keys (id, wrapped_key, created_at) VALUES ($1, $2, $3)
+             RETURNING id, wrapped_key, created_at, retired_at",
+        )
+        .bind(key.id)
+        .bind(&key.wrapped)
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.into())
     }
 
-    async fn finish_execution(
-        &self,
-        project_id: Uuid,
-        id: Uuid,
-        outcome: &ExecutionOutcome,
-        events: &[NewEvent],
-        job: Option<Uuid>,
-    ) -> StoreResult<()> {
-        runs::finish_execution(&self.pool, project_id, id, outcome, events, job).await
+    async fn insert_standby_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord> {
+        data_keys::insert_standby(&self.pool, key).await
     }
 
-    async fn get_execution(
-        &self,
-        project_id: Uuid,
-        id: Uuid,
-    ) -> StoreResult<Option<(ExecutionRecord, Vec<StepRecord>)>> {
-        runs::get_execution(&self.pool, project_id, id).await
+    async fn activate_data_key(&self, id: Uuid) -> StoreResult<()> {
+        data_keys::activate(&self.pool, id).await
     }
 
-    async fn list_executions(
-        &self,
-        project_id: Uuid,
-        filter: &ExecutionFilter,
-    ) -> StoreResult<Vec<ExecutionRecord>> {
-        runs::list_executions(&self.pool, project_id, filter).await
+    async fn retire_data_keys_except(&self, id: Uuid) -> StoreResult<u64> {
+        data_keys::retire_except(&self.pool, id).await
     }
 
-    async fn claim_jobs(
+    async fn list_sealed(
         &self,
-        kind: &str,
-        worker: &str,
+        column: SealedColumn,
+        after: Option<Uuid>,
         limit: i64,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<Vec<JobRecord>> {
-        runs::claim_jobs(&self.pool, kind, worker, limit, lease_until).await
+    ) -> StoreResult<Vec<SealedValue>> {
+        data_keys::list_sealed(&self.pool, column, after, limit).await
     }
 
-    async fn extend_job_leases(
+    async fn swap_sealed(
         &self,
-        worker: &str,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        runs::extend_job_leases(&self.pool, worker, lease_until).await
-    }
-
-    async fn finish_job(&self, id: Uuid, worker: &str, error: Option<&str>) -> StoreResult<()> {
-        runs::finish_job(&self.pool, id, worker, error).await
-    }
-
-    async fn purge_finished_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        runs::purge_finished_jobs(&self.pool, before).await
-    }
-
-    async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64> {
-        runs::count_pending_jobs(&self.pool, kind).await
-    }
-
-    async fn list_workflows_with_trigger(
-        &self,
-        trigger_type: &str,
-    ) -> StoreResult<Vec<WorkflowRecord>> {
-        config::list_workflows_with_trigger(&self.pool, trigger_type).await
-    }
-
-    async fn release_jobs(&self, worker: &str) -> StoreResult<u64> {
-        runs::release_jobs(&self.pool, worker).await
+        column: SealedColumn,
+        record_id: Uuid,
+        old: &[u8],
+        new: &[u8],
+    ) -> StoreResult<bool> {
+        data_keys::swap_sealed(&self.pool, column, record_id, old, new).await
     }
 }

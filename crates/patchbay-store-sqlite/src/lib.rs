@@ -27,14 +27,15 @@ use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
     AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser,
-    CredentialChanges, CredentialFilter, CredentialRecord, DataKeyRecord, DeliveryFilter,
-    DeliveryOutcome, DueRefresh, EventNotice, EventRecord, ExecutionFilter, ExecutionOutcome,
-    ExecutionRecord, InstallSession, InstallStatus, IntegrationRecord, JobRecord, NewCredential,
-    NewEvent, NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord,
-    NewSigningKey, NewWebhookEndpoint, Project, Readiness, RefreshClaim, RefreshFailure,
-    RefreshedTokens, SealedColumn, SealedValue, SecretKeyRecord, SigningKeyRecord, StepRecord,
-    Store, StoreError, StoreResult, WebhookDeliveryRecord, WebhookEndpointRecord, WorkflowRecord,
-    check_active_keys, now,
+    CredentialChanges, CredentialFilter, CredentialRecord, CredentialStore, DataKeyRecord,
+    DataKeyStore, DeliveryFilter, DeliveryOutcome, DueRefresh, EventNotice, EventRecord,
+    EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, InstallSession,
+    InstallSessionStore, InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent,
+    NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey,
+    NewWebhookEndpoint, Project, ProjectStore, Readiness, RefreshClaim, RefreshFailure,
+    RefreshedTokens, SealedColumn, SealedValue, SecretKeyRecord, SecretKeyStore, SigningKeyRecord,
+    StepRecord, Store, StoreError, StoreResult, UserStore, WebhookDeliveryRecord,
+    WebhookEndpointRecord, WorkflowRecord, WorkflowStore, check_active_keys, now,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -267,6 +268,52 @@ impl Store for SqliteStore {
         })
     }
 
+    /// SQLite has no channel between processes: a server sees what another
+    /// process (`patchbay apply`, say) wrote to the same file once its cached
+    /// entries expire.
+    async fn announce_change(&self, _notice: &ChangeNotice) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn change_notices(&self) -> Option<broadcast::Receiver<ChangeNotice>> {
+        None
+    }
+
+    fn projects(&self) -> &dyn ProjectStore {
+        self
+    }
+
+    fn secret_keys(&self) -> &dyn SecretKeyStore {
+        self
+    }
+
+    fn users(&self) -> &dyn UserStore {
+        self
+    }
+
+    fn credentials(&self) -> &dyn CredentialStore {
+        self
+    }
+
+    fn install_sessions(&self) -> &dyn InstallSessionStore {
+        self
+    }
+
+    fn workflows(&self) -> &dyn WorkflowStore {
+        self
+    }
+
+    fn events(&self) -> &dyn EventStore {
+        self
+    }
+
+    fn data_keys(&self) -> &dyn DataKeyStore {
+        self
+    }
+}
+
+#[async_trait]
+impl ProjectStore for SqliteStore {
     async fn create_project(
         &self,
         project: &NewProject,
@@ -300,6 +347,95 @@ impl Store for SqliteStore {
         row.as_ref().map(project_from_row).transpose()
     }
 
+    async fn get_project_with_active_keys(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.name, p.settings, p.config_version, p.created_at, p.updated_at,
+                    k.kid, k.algorithm, k.public_key_pem, k.created_at AS key_created_at
+             FROM projects p
+             LEFT JOIN signing_keys k ON k.project_id = p.id AND k.revoked_at IS NULL
+             WHERE p.id = $1
+             ORDER BY k.created_at, k.kid",
+        )
+        .bind(project_id.hyphenated())
+        .fetch_all(&self.reader)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let project = project_from_row(first)?;
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let Some(kid) = row.try_get::<Option<String>, _>("kid")? else {
+                continue;
+            };
+            keys.push(SigningKeyRecord {
+                project_id,
+                kid,
+                algorithm: row.try_get("algorithm")?,
+                public_key_pem: row.try_get("public_key_pem")?,
+                created_at: from_millis(row.try_get("key_created_at")?)?,
+                revoked_at: None,
+            });
+        }
+        Ok(Some((project, keys)))
+    }
+
+    async fn insert_signing_key(
+        &self,
+        key: &NewSigningKey,
+        max_active: usize,
+    ) -> StoreResult<SigningKeyRecord> {
+        let mut tx = self.writer.begin().await?;
+        let inserted = config::insert_signing_key(&mut tx, key, max_active).await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {
+        config::list_signing_keys(&self.reader, project_id).await
+    }
+
+    async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {
+        config::revoke_signing_key(&self.writer, project_id, kid).await
+    }
+
+    async fn apply_config(
+        &self,
+        project_id: Uuid,
+        config: &ConfigWrite,
+        deleted: &[NewEvent],
+    ) -> StoreResult<Project> {
+        let mut tx = self.writer.begin().await?;
+        config::apply(&mut tx, project_id, config, deleted).await?;
+        events::insert(&mut tx, deleted).await?;
+        let row = sqlx::query(
+            "SELECT id, name, settings, config_version, created_at, updated_at
+             FROM projects WHERE id = $1",
+        )
+        .bind(project_id.hyphenated())
+        .fetch_one(&mut *tx)
+        .await?;
+        self.commit_announcing(tx, deleted).await?;
+        project_from_row(&row)
+    }
+
+    async fn get_config_document(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<serde_json::Value>> {
+        config::document(&self.reader, project_id).await
+    }
+
+    async fn list_integrations(&self, project_id: Uuid) -> StoreResult<Vec<IntegrationRecord>> {
+        config::list_integrations(&self.reader, project_id).await
+    }
+}
+
+#[async_trait]
+impl SecretKeyStore for SqliteStore {
     async fn insert_secret_key(
         &self,
         key: &NewSecretKeyRecord,
@@ -361,152 +497,10 @@ impl Store for SqliteStore {
         }
         Ok(())
     }
+}
 
-    async fn list_data_keys(&self) -> StoreResult<Vec<DataKeyRecord>> {
-        sqlx::query(
-            "SELECT id, wrapped_key, created_at, retired_at FROM data_keys ORDER BY created_at, id",
-        )
-        .fetch_all(&self.reader)
-        .await?
-        .iter()
-        .map(data_key_from_row)
-        .collect()
-    }
-
-    async fn insert_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord> {
-        let row = sqlx::query(
-            "INSERT INTO data_keys (id, wrapped_key, created_at) VALUES ($1, $2, $3)
-             RETURNING id, wrapped_key, created_at, retired_at",
-        )
-        .bind(key.id.hyphenated())
-        .bind(&key.wrapped)
-        .bind(to_millis(now()))
-        .fetch_one(&self.writer)
-        .await?;
-        data_key_from_row(&row)
-    }
-
-    async fn insert_standby_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord> {
-        data_keys::insert_standby(&self.writer, key).await
-    }
-
-    async fn activate_data_key(&self, id: Uuid) -> StoreResult<()> {
-        data_keys::activate(&self.writer, id).await
-    }
-
-    async fn retire_data_keys_except(&self, id: Uuid) -> StoreResult<u64> {
-        data_keys::retire_except(&self.writer, id).await
-    }
-
-    async fn list_sealed(
-        &self,
-        column: SealedColumn,
-        after: Option<Uuid>,
-        limit: i64,
-    ) -> StoreResult<Vec<SealedValue>> {
-        data_keys::list_sealed(&self.reader, column, after, limit).await
-    }
-
-    async fn swap_sealed(
-        &self,
-        column: SealedColumn,
-        record_id: Uuid,
-        old: &[u8],
-        new: &[u8],
-    ) -> StoreResult<bool> {
-        data_keys::swap_sealed(&self.writer, column, record_id, old, new).await
-    }
-
-    async fn insert_signing_key(
-        &self,
-        key: &NewSigningKey,
-        max_active: usize,
-    ) -> StoreResult<SigningKeyRecord> {
-        let mut tx = self.writer.begin().await?;
-        let inserted = config::insert_signing_key(&mut tx, key, max_active).await?;
-        tx.commit().await?;
-        Ok(inserted)
-    }
-
-    async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {
-        config::list_signing_keys(&self.reader, project_id).await
-    }
-
-    async fn get_project_with_active_keys(
-        &self,
-        project_id: Uuid,
-    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>> {
-        let rows = sqlx::query(
-            "SELECT p.id, p.name, p.settings, p.config_version, p.created_at, p.updated_at,
-                    k.kid, k.algorithm, k.public_key_pem, k.created_at AS key_created_at
-             FROM projects p
-             LEFT JOIN signing_keys k ON k.project_id = p.id AND k.revoked_at IS NULL
-             WHERE p.id = $1
-             ORDER BY k.created_at, k.kid",
-        )
-        .bind(project_id.hyphenated())
-        .fetch_all(&self.reader)
-        .await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let project = project_from_row(first)?;
-        let mut keys = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let Some(kid) = row.try_get::<Option<String>, _>("kid")? else {
-                continue;
-            };
-            keys.push(SigningKeyRecord {
-                project_id,
-                kid,
-                algorithm: row.try_get("algorithm")?,
-                public_key_pem: row.try_get("public_key_pem")?,
-                created_at: from_millis(row.try_get("key_created_at")?)?,
-                revoked_at: None,
-            });
-        }
-        Ok(Some((project, keys)))
-    }
-
-    async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {
-        config::revoke_signing_key(&self.writer, project_id, kid).await
-    }
-
-    async fn apply_config(
-        &self,
-        project_id: Uuid,
-        config: &ConfigWrite,
-        deleted: &[NewEvent],
-    ) -> StoreResult<Project> {
-        let mut tx = self.writer.begin().await?;
-        config::apply(&mut tx, project_id, config, deleted).await?;
-        events::insert(&mut tx, deleted).await?;
-        let row = sqlx::query(
-            "SELECT id, name, settings, config_version, created_at, updated_at
-             FROM projects WHERE id = $1",
-        )
-        .bind(project_id.hyphenated())
-        .fetch_one(&mut *tx)
-        .await?;
-        self.commit_announcing(tx, deleted).await?;
-        project_from_row(&row)
-    }
-
-    async fn get_config_document(
-        &self,
-        project_id: Uuid,
-    ) -> StoreResult<Option<serde_json::Value>> {
-        config::document(&self.reader, project_id).await
-    }
-
-    async fn list_integrations(&self, project_id: Uuid) -> StoreResult<Vec<IntegrationRecord>> {
-        config::list_integrations(&self.reader, project_id).await
-    }
-
-    async fn list_workflows(&self, project_id: Uuid) -> StoreResult<Vec<WorkflowRecord>> {
-        config::list_workflows(&self.reader, project_id).await
-    }
-
+#[async_trait]
+impl UserStore for SqliteStore {
     async fn upsert_user(
         &self,
         project_id: Uuid,
@@ -526,7 +520,10 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<ConnectedUser>> {
         credentials::get_user(&self.reader, project_id, user_id).await
     }
+}
 
+#[async_trait]
+impl CredentialStore for SqliteStore {
     async fn insert_credential(
         &self,
         credential: &NewCredential,
@@ -539,6 +536,21 @@ impl Store for SqliteStore {
         let created = credentials::get(&mut *tx, credential.project_id, credential.id).await?;
         self.commit_announcing(tx, events).await?;
         created.ok_or(StoreError::NotFound)
+    }
+
+    async fn replace_credential_account(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        replacement: &AccountReplacement,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let mut tx = self.writer.begin().await?;
+        credentials::replace_account(&mut tx, project_id, id, replacement).await?;
+        events::insert(&mut tx, events).await?;
+        let replaced = credentials::get(&mut *tx, project_id, id).await?;
+        self.commit_announcing(tx, events).await?;
+        replaced.ok_or(StoreError::NotFound)
     }
 
     async fn get_credential(
@@ -555,21 +567,6 @@ impl Store for SqliteStore {
         filter: &CredentialFilter,
     ) -> StoreResult<Vec<CredentialRecord>> {
         credentials::list(&self.reader, project_id, filter).await
-    }
-
-    async fn replace_credential_account(
-        &self,
-        project_id: Uuid,
-        id: Uuid,
-        replacement: &AccountReplacement,
-        events: &[NewEvent],
-    ) -> StoreResult<CredentialRecord> {
-        let mut tx = self.writer.begin().await?;
-        credentials::replace_account(&mut tx, project_id, id, replacement).await?;
-        events::insert(&mut tx, events).await?;
-        let replaced = credentials::get(&mut *tx, project_id, id).await?;
-        self.commit_announcing(tx, events).await?;
-        replaced.ok_or(StoreError::NotFound)
     }
 
     async fn update_credential(
@@ -657,21 +654,10 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<DueRefresh>> {
         credentials::due_refreshes(&self.reader, before, limit).await
     }
+}
 
-    async fn list_user_events(
-        &self,
-        project_id: Uuid,
-        user_id: &str,
-        after_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<EventRecord>> {
-        events::list_for_user(&self.reader, project_id, user_id, after_seq, limit).await
-    }
-
-    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64> {
-        events::last_seq_of_user(&self.reader, project_id, user_id).await
-    }
-
+#[async_trait]
+impl InstallSessionStore for SqliteStore {
     async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()> {
         install::create(&self.writer, session).await
     }
@@ -697,20 +683,119 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         install::finish(&self.writer, id, status, credential_id, error).await
     }
+}
 
+#[async_trait]
+impl WorkflowStore for SqliteStore {
+    async fn list_workflows(&self, project_id: Uuid) -> StoreResult<Vec<WorkflowRecord>> {
+        config::list_workflows(&self.reader, project_id).await
+    }
+
+    async fn list_workflows_with_trigger(
+        &self,
+        trigger_type: &str,
+    ) -> StoreResult<Vec<WorkflowRecord>> {
+        config::list_workflows_with_trigger(&self.reader, trigger_type).await
+    }
+
+    async fn insert_execution(
+        &self,
+        execution: &NewExecution,
+        job: Option<&NewJob>,
+    ) -> StoreResult<bool> {
+        runs::insert_execution(&self.writer, execution, job).await
+    }
+
+    async fn start_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        runs::start_execution(&self.writer, project_id, id, started_at).await
+    }
+
+    async fn finish_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        outcome: &ExecutionOutcome,
+        events: &[NewEvent],
+        job: Option<Uuid>,
+    ) -> StoreResult<()> {
+        let tx = runs::finish_execution(&self.writer, project_id, id, outcome, events, job).await?;
+        self.commit_announcing(tx, events).await
+    }
+
+    async fn get_execution(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<(ExecutionRecord, Vec<StepRecord>)>> {
+        runs::get_execution(&self.reader, project_id, id).await
+    }
+
+    async fn list_executions(
+        &self,
+        project_id: Uuid,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<Vec<ExecutionRecord>> {
+        runs::list_executions(&self.reader, project_id, filter).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        kind: &str,
+        worker: &str,
+        limit: i64,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<JobRecord>> {
+        runs::claim_jobs(&self.writer, kind, worker, limit, lease_until).await
+    }
+
+    async fn extend_job_leases(
+        &self,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        runs::extend_job_leases(&self.writer, worker, lease_until).await
+    }
+
+    async fn finish_job(&self, id: Uuid, worker: &str, error: Option<&str>) -> StoreResult<()> {
+        runs::finish_job(&self.writer, id, worker, error).await
+    }
+
+    async fn release_jobs(&self, worker: &str) -> StoreResult<u64> {
+        runs::release_jobs(&self.writer, worker).await
+    }
+
+    async fn purge_finished_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        runs::purge_finished_jobs(&self.writer, before).await
+    }
+
+    async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64> {
+        runs::count_pending_jobs(&self.reader, kind).await
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
     fn event_notices(&self) -> broadcast::Receiver<EventNotice> {
         self.notices.subscribe()
     }
 
-    /// SQLite has no channel between processes: a server sees what another
-    /// process (`patchbay apply`, say) wrote to the same file once its cached
-    /// entries expire.
-    async fn announce_change(&self, _notice: &ChangeNotice) -> StoreResult<()> {
-        Ok(())
+    async fn list_user_events(
+        &self,
+        project_id: Uuid,
+        user_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventRecord>> {
+        events::list_for_user(&self.reader, project_id, user_id, after_seq, limit).await
     }
 
-    fn change_notices(&self) -> Option<broadcast::Receiver<ChangeNotice>> {
-        None
+    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64> {
+        events::last_seq_of_user(&self.reader, project_id, user_id).await
     }
 
     async fn create_webhook_endpoint(
@@ -781,92 +866,62 @@ impl Store for SqliteStore {
     ) -> StoreResult<WebhookDeliveryRecord> {
         webhooks::replay(&self.writer, project_id, id).await
     }
+}
 
-    // ---- Workflow runs and the job queue (docs/api.md) ----
-
-    async fn insert_execution(
-        &self,
-        execution: &NewExecution,
-        job: Option<&NewJob>,
-    ) -> StoreResult<bool> {
-        runs::insert_execution(&self.writer, execution, job).await
+#[async_trait]
+impl DataKeyStore for SqliteStore {
+    async fn list_data_keys(&self) -> StoreResult<Vec<DataKeyRecord>> {
+        sqlx::query(
+            "SELECT id, wrapped_key, created_at, retired_at FROM data_keys ORDER BY created_at, id",
+        )
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(data_key_from_row)
+        .collect()
     }
 
-    async fn start_execution(
-        &self,
-        project_id: Uuid,
-        id: Uuid,
-        started_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        runs::start_execution(&self.writer, project_id, id, started_at).await
+    async fn insert_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord> {
+        let row = sqlx::query(
+            "INSERT INTO data_keys (id, wrapped_key, created_at) VALUES ($1, $2, $3)
+             RETURNING id, wrapped_key, created_at, retired_at",
+        )
+        .bind(key.id.hyphenated())
+        .bind(&key.wrapped)
+        .bind(to_millis(now()))
+        .fetch_one(&self.writer)
+        .await?;
+        data_key_from_row(&row)
     }
 
-    async fn finish_execution(
-        &self,
-        project_id: Uuid,
-        id: Uuid,
-        outcome: &ExecutionOutcome,
-        events: &[NewEvent],
-        job: Option<Uuid>,
-    ) -> StoreResult<()> {
-        let tx = runs::finish_execution(&self.writer, project_id, id, outcome, events, job).await?;
-        self.commit_announcing(tx, events).await
+    async fn insert_standby_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord> {
+        data_keys::insert_standby(&self.writer, key).await
     }
 
-    async fn get_execution(
-        &self,
-        project_id: Uuid,
-        id: Uuid,
-    ) -> StoreResult<Option<(ExecutionRecord, Vec<StepRecord>)>> {
-        runs::get_execution(&self.reader, project_id, id).await
+    async fn activate_data_key(&self, id: Uuid) -> StoreResult<()> {
+        data_keys::activate(&self.writer, id).await
     }
 
-    async fn list_executions(
-        &self,
-        project_id: Uuid,
-        filter: &ExecutionFilter,
-    ) -> StoreResult<Vec<ExecutionRecord>> {
-        runs::list_executions(&self.reader, project_id, filter).await
+    async fn retire_data_keys_except(&self, id: Uuid) -> StoreResult<u64> {
+        data_keys::retire_except(&self.writer, id).await
     }
 
-    async fn claim_jobs(
+    async fn list_sealed(
         &self,
-        kind: &str,
-        worker: &str,
+        column: SealedColumn,
+        after: Option<Uuid>,
         limit: i64,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<Vec<JobRecord>> {
-        runs::claim_jobs(&self.writer, kind, worker, limit, lease_until).await
+    ) -> StoreResult<Vec<SealedValue>> {
+        data_keys::list_sealed(&self.reader, column, after, limit).await
     }
 
-    async fn extend_job_leases(
+    async fn swap_sealed(
         &self,
-        worker: &str,
-        lease_until: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        runs::extend_job_leases(&self.writer, worker, lease_until).await
-    }
-
-    async fn finish_job(&self, id: Uuid, worker: &str, error: Option<&str>) -> StoreResult<()> {
-        runs::finish_job(&self.writer, id, worker, error).await
-    }
-
-    async fn purge_finished_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        runs::purge_finished_jobs(&self.writer, before).await
-    }
-
-    async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64> {
-        runs::count_pending_jobs(&self.reader, kind).await
-    }
-
-    async fn list_workflows_with_trigger(
-        &self,
-        trigger_type: &str,
-    ) -> StoreResult<Vec<WorkflowRecord>> {
-        config::list_workflows_with_trigger(&self.reader, trigger_type).await
-    }
-
-    async fn release_jobs(&self, worker: &str) -> StoreResult<u64> {
-        runs::release_jobs(&self.writer, worker).await
+        column: SealedColumn,
+        record_id: Uuid,
+        old: &[u8],
+        new: &[u8],
+    ) -> StoreResult<bool> {
+        data_keys::swap_sealed(&self.writer, column, record_id, old, new).await
     }
 }

@@ -32,8 +32,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use patchbay_core::crypto::WrappedDataKey;
-use patchbay_core::secret_key::SecretKeyHash;
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
@@ -258,89 +256,22 @@ async fn follow(mut notices: broadcast::Receiver<ChangeNotice>, cache: Weak<Cach
     }
 }
 
-/// Implements [`Store`] for [`CachedStore`]: the listed methods pass
-/// straight through, the rest are written out below them.
-macro_rules! cached_store {
-    (
-        pass through { $( fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )* }
-        $($written_out:tt)*
-    ) => {
-        #[async_trait]
-        impl Store for CachedStore {
-            $(
-                async fn $name(&self $(, $arg: $ty)*) -> $ret {
-                    self.inner.$name($($arg),*).await
-                }
-            )*
-            $($written_out)*
-        }
-    };
-}
-
-cached_store! {
-    pass through {
-        fn migrate(&self) -> StoreResult<()>;
-        fn readiness(&self) -> StoreResult<Readiness>;
-        fn create_project(&self, project: &NewProject, first_key: &NewSecretKeyRecord) -> StoreResult<Project>;
-        fn get_project(&self, id: Uuid) -> StoreResult<Option<Project>>;
-        fn insert_secret_key(&self, key: &NewSecretKeyRecord, max_active: usize) -> StoreResult<SecretKeyRecord>;
-        fn find_active_secret_key(&self, hash: &SecretKeyHash) -> StoreResult<Option<SecretKeyRecord>>;
-        fn list_secret_keys(&self, project_id: Uuid) -> StoreResult<Vec<SecretKeyRecord>>;
-        fn revoke_secret_key(&self, project_id: Uuid, key_id: Uuid) -> StoreResult<()>;
-        fn list_data_keys(&self) -> StoreResult<Vec<DataKeyRecord>>;
-        fn insert_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord>;
-        fn insert_standby_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord>;
-        fn activate_data_key(&self, id: Uuid) -> StoreResult<()>;
-        fn retire_data_keys_except(&self, id: Uuid) -> StoreResult<u64>;
-        fn list_sealed(&self, column: SealedColumn, after: Option<Uuid>, limit: i64) -> StoreResult<Vec<SealedValue>>;
-        // Re-encryption changes no value, and retired data keys stay
-        // readable, so cached ciphertexts under the old key still open.
-        fn swap_sealed(&self, column: SealedColumn, record_id: Uuid, old: &[u8], new: &[u8]) -> StoreResult<bool>;
-        fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>>;
-        fn get_config_document(&self, project_id: Uuid) -> StoreResult<Option<serde_json::Value>>;
-        fn list_integrations(&self, project_id: Uuid) -> StoreResult<Vec<IntegrationRecord>>;
-        fn list_workflows(&self, project_id: Uuid) -> StoreResult<Vec<WorkflowRecord>>;
-        fn get_credential(&self, project_id: Uuid, id: Uuid) -> StoreResult<Option<CredentialRecord>>;
-        fn due_refreshes(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<DueRefresh>>;
-        fn list_user_events(&self, project_id: Uuid, user_id: &str, after_seq: i64, limit: i64) -> StoreResult<Vec<EventRecord>>;
-        fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64>;
-        fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()>;
-        fn get_install_session(&self, project_id: Uuid, id: Uuid) -> StoreResult<Option<InstallSession>>;
-        fn consume_install_state(&self, state_hash: &str) -> StoreResult<Option<InstallSession>>;
-        fn finish_install_session(&self, id: Uuid, status: InstallStatus, credential_id: Option<Uuid>, error: Option<&str>) -> StoreResult<()>;
-        fn create_webhook_endpoint(&self, endpoint: &NewWebhookEndpoint) -> StoreResult<WebhookEndpointRecord>;
-        fn list_webhook_endpoints(&self, project_id: Uuid) -> StoreResult<Vec<WebhookEndpointRecord>>;
-        fn get_webhook_endpoint(&self, project_id: Uuid, id: Uuid) -> StoreResult<Option<WebhookEndpointRecord>>;
-        fn set_webhook_endpoint_disabled(&self, project_id: Uuid, id: Uuid, disabled: bool) -> StoreResult<WebhookEndpointRecord>;
-        fn delete_webhook_endpoint(&self, project_id: Uuid, id: Uuid) -> StoreResult<()>;
-        fn claim_webhook_deliveries(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> StoreResult<Vec<ClaimedDelivery>>;
-        fn record_delivery_attempt(&self, id: Uuid, outcome: &DeliveryOutcome) -> StoreResult<()>;
-        fn list_webhook_deliveries(&self, project_id: Uuid, endpoint_id: Uuid, filter: &DeliveryFilter) -> StoreResult<Vec<WebhookDeliveryRecord>>;
-        fn replay_webhook_delivery(&self, project_id: Uuid, id: Uuid) -> StoreResult<WebhookDeliveryRecord>;
-        fn insert_execution(&self, execution: &NewExecution, job: Option<&NewJob>) -> StoreResult<bool>;
-        fn start_execution(&self, project_id: Uuid, id: Uuid, started_at: DateTime<Utc>) -> StoreResult<()>;
-        fn finish_execution(&self, project_id: Uuid, id: Uuid, outcome: &ExecutionOutcome, events: &[NewEvent], job: Option<Uuid>) -> StoreResult<()>;
-        fn get_execution(&self, project_id: Uuid, id: Uuid) -> StoreResult<Option<(ExecutionRecord, Vec<StepRecord>)>>;
-        fn list_executions(&self, project_id: Uuid, filter: &ExecutionFilter) -> StoreResult<Vec<ExecutionRecord>>;
-        fn claim_jobs(&self, kind: &str, worker: &str, limit: i64, lease_until: DateTime<Utc>) -> StoreResult<Vec<JobRecord>>;
-        fn extend_job_leases(&self, worker: &str, lease_until: DateTime<Utc>) -> StoreResult<u64>;
-        fn finish_job(&self, id: Uuid, worker: &str, error: Option<&str>) -> StoreResult<()>;
-        fn release_jobs(&self, worker: &str) -> StoreResult<u64>;
-        fn purge_finished_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64>;
-        fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64>;
-        fn list_workflows_with_trigger(&self, trigger_type: &str) -> StoreResult<Vec<WorkflowRecord>>;
-    }
-
+/// The aggregates it caches (projects, users, credentials) are answered by
+/// the `CachedStore` itself, so adding a method to one of them does not
+/// compile until it says here what it reads from memory or forgets; the
+/// others go straight to the wrapped store.
+#[async_trait]
+impl Store for CachedStore {
     fn backend(&self) -> Backend {
         self.inner.backend()
     }
 
-    fn event_notices(&self) -> broadcast::Receiver<EventNotice> {
-        self.inner.event_notices()
+    async fn migrate(&self) -> StoreResult<()> {
+        self.inner.migrate().await
     }
 
-    fn change_notices(&self) -> Option<broadcast::Receiver<ChangeNotice>> {
-        self.inner.change_notices()
+    async fn readiness(&self) -> StoreResult<Readiness> {
+        self.inner.readiness().await
     }
 
     /// Forgets here, then tells the other replicas: what whoever changed the
@@ -348,6 +279,63 @@ cached_store! {
     async fn announce_change(&self, notice: &ChangeNotice) -> StoreResult<()> {
         self.cache.forget(notice);
         self.inner.announce_change(notice).await
+    }
+
+    fn change_notices(&self) -> Option<broadcast::Receiver<ChangeNotice>> {
+        self.inner.change_notices()
+    }
+
+    fn projects(&self) -> &dyn ProjectStore {
+        self
+    }
+
+    fn secret_keys(&self) -> &dyn SecretKeyStore {
+        self.inner.secret_keys()
+    }
+
+    fn users(&self) -> &dyn UserStore {
+        self
+    }
+
+    fn credentials(&self) -> &dyn CredentialStore {
+        self
+    }
+
+    fn install_sessions(&self) -> &dyn InstallSessionStore {
+        self.inner.install_sessions()
+    }
+
+    fn workflows(&self) -> &dyn WorkflowStore {
+        self.inner.workflows()
+    }
+
+    fn events(&self) -> &dyn EventStore {
+        self.inner.events()
+    }
+
+    /// Re-encryption changes no value, and retired data keys stay
+    /// readable, so cached ciphertexts under an old key still open.
+    fn data_keys(&self) -> &dyn DataKeyStore {
+        self.inner.data_keys()
+    }
+}
+
+#[async_trait]
+impl ProjectStore for CachedStore {
+    async fn create_project(
+        &self,
+        project: &NewProject,
+        first_key: &NewSecretKeyRecord,
+    ) -> StoreResult<Project> {
+        // Nothing is cached of a project that does not exist yet.
+        self.inner
+            .projects()
+            .create_project(project, first_key)
+            .await
+    }
+
+    async fn get_project(&self, id: Uuid) -> StoreResult<Option<Project>> {
+        self.inner.projects().get_project(id).await
     }
 
     async fn get_project_with_active_keys(
@@ -358,7 +346,11 @@ cached_store! {
             Ok(cached) => return Ok(Some(cached)),
             Err(generation) => generation,
         };
-        let read = self.inner.get_project_with_active_keys(project_id).await?;
+        let read = self
+            .inner
+            .projects()
+            .get_project_with_active_keys(project_id)
+            .await?;
         // An unknown project is not kept: anyone can ask for any id.
         if let Some(found) = &read {
             self.cache
@@ -372,13 +364,21 @@ cached_store! {
         key: &NewSigningKey,
         max_active: usize,
     ) -> StoreResult<SigningKeyRecord> {
-        let outcome = self.inner.insert_signing_key(key, max_active).await;
+        let outcome = self
+            .inner
+            .projects()
+            .insert_signing_key(key, max_active)
+            .await;
         self.changed(ChangeNotice::Project(key.project_id)).await;
         outcome
     }
 
     async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()> {
-        let outcome = self.inner.revoke_signing_key(project_id, kid).await;
+        let outcome = self
+            .inner
+            .projects()
+            .revoke_signing_key(project_id, kid)
+            .await;
         self.changed(ChangeNotice::Project(project_id)).await;
         outcome
     }
@@ -389,23 +389,50 @@ cached_store! {
         config: &ConfigWrite,
         deleted: &[NewEvent],
     ) -> StoreResult<Project> {
-        let outcome = self.inner.apply_config(project_id, config, deleted).await;
+        let outcome = self
+            .inner
+            .projects()
+            .apply_config(project_id, config, deleted)
+            .await;
         self.changed(ChangeNotice::Project(project_id)).await;
         // Removing an integration removes its accounts with it.
         self.changed(ChangeNotice::any_user(project_id)).await;
         outcome
     }
 
-    async fn get_user(&self, project_id: Uuid, user_id: &str) -> StoreResult<Option<ConnectedUser>> {
+    async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>> {
+        self.inner.projects().list_signing_keys(project_id).await
+    }
+
+    async fn get_config_document(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Option<serde_json::Value>> {
+        self.inner.projects().get_config_document(project_id).await
+    }
+
+    async fn list_integrations(&self, project_id: Uuid) -> StoreResult<Vec<IntegrationRecord>> {
+        self.inner.projects().list_integrations(project_id).await
+    }
+}
+
+#[async_trait]
+impl UserStore for CachedStore {
+    async fn get_user(
+        &self,
+        project_id: Uuid,
+        user_id: &str,
+    ) -> StoreResult<Option<ConnectedUser>> {
         let key = (project_id, user_id.to_owned());
         let generation = match self.cache.get(|e| &e.users, &key) {
             Ok(cached) => return Ok(Some(cached)),
             Err(generation) => generation,
         };
-        let read = self.inner.get_user(project_id, user_id).await?;
+        let read = self.inner.users().get_user(project_id, user_id).await?;
         // A user not stored yet is about to be, by `upsert_user`.
         if let Some(found) = &read {
-            self.cache.fill(|e| &mut e.users, generation, key, found.clone());
+            self.cache
+                .fill(|e| &mut e.users, generation, key, found.clone());
         }
         Ok(read)
     }
@@ -416,9 +443,36 @@ cached_store! {
         user_id: &str,
         meta: Option<&serde_json::Map<String, serde_json::Value>>,
     ) -> StoreResult<ConnectedUser> {
-        let outcome = self.inner.upsert_user(project_id, user_id, meta).await;
+        let outcome = self
+            .inner
+            .users()
+            .upsert_user(project_id, user_id, meta)
+            .await;
         self.changed(ChangeNotice::user(project_id, user_id)).await;
         outcome
+    }
+}
+
+#[async_trait]
+impl CredentialStore for CachedStore {
+    async fn get_credential(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<CredentialRecord>> {
+        // The token lifecycle decides on this read: always the store's.
+        self.inner
+            .credentials()
+            .get_credential(project_id, id)
+            .await
+    }
+
+    async fn due_refreshes(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<DueRefresh>> {
+        self.inner.credentials().due_refreshes(before, limit).await
     }
 
     /// One user's accounts come from memory, filtered by integration there;
@@ -429,7 +483,11 @@ cached_store! {
         filter: &CredentialFilter,
     ) -> StoreResult<Vec<CredentialRecord>> {
         let (Some(user_id), None) = (&filter.user_id, filter.status) else {
-            return self.inner.list_credentials(project_id, filter).await;
+            return self
+                .inner
+                .credentials()
+                .list_credentials(project_id, filter)
+                .await;
         };
         let key = (project_id, user_id.clone());
         let all = match self.cache.get(|e| &e.accounts, &key) {
@@ -442,6 +500,7 @@ cached_store! {
                 };
                 let read = self
                     .inner
+                    .credentials()
                     .list_credentials(project_id, &every_integration)
                     .await?;
                 self.cache
@@ -463,9 +522,16 @@ cached_store! {
         credential: &NewCredential,
         events: &[NewEvent],
     ) -> StoreResult<CredentialRecord> {
-        let outcome = self.inner.insert_credential(credential, events).await;
-        self.changed(ChangeNotice::user(credential.project_id, &credential.user_id))
+        let outcome = self
+            .inner
+            .credentials()
+            .insert_credential(credential, events)
             .await;
+        self.changed(ChangeNotice::user(
+            credential.project_id,
+            &credential.user_id,
+        ))
+        .await;
         outcome
     }
 
@@ -478,6 +544,7 @@ cached_store! {
     ) -> StoreResult<CredentialRecord> {
         let outcome = self
             .inner
+            .credentials()
             .replace_credential_account(project_id, id, replacement, events)
             .await;
         self.credential_written(project_id, outcome, |c| Some(&c.user_id))
@@ -493,6 +560,7 @@ cached_store! {
     ) -> StoreResult<CredentialRecord> {
         let outcome = self
             .inner
+            .credentials()
             .update_credential(project_id, id, changes, events)
             .await;
         self.credential_written(project_id, outcome, |c| Some(&c.user_id))
@@ -505,7 +573,11 @@ cached_store! {
         id: Uuid,
         events: &[NewEvent],
     ) -> StoreResult<()> {
-        let outcome = self.inner.delete_credential(project_id, id, events).await;
+        let outcome = self
+            .inner
+            .credentials()
+            .delete_credential(project_id, id, events)
+            .await;
         // The row is gone, and with it the user id: every user of the project.
         self.changed(ChangeNotice::any_user(project_id)).await;
         outcome
@@ -520,6 +592,7 @@ cached_store! {
     ) -> StoreResult<RefreshClaim> {
         let outcome = self
             .inner
+            .credentials()
             .claim_refresh(project_id, id, version, lease_until)
             .await;
         // Only a claim writes; `Busy` and `Stale` leave the row as it was.
@@ -540,6 +613,7 @@ cached_store! {
     ) -> StoreResult<CredentialRecord> {
         let outcome = self
             .inner
+            .credentials()
             .complete_refresh(project_id, id, version, tokens, events)
             .await;
         self.credential_written(project_id, outcome, |c| Some(&c.user_id))
@@ -556,6 +630,7 @@ cached_store! {
     ) -> StoreResult<CredentialRecord> {
         let outcome = self
             .inner
+            .credentials()
             .record_refresh_failure(project_id, id, version, failure, events)
             .await;
         self.credential_written(project_id, outcome, |c| Some(&c.user_id))

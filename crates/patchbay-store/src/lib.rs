@@ -26,10 +26,12 @@ pub use records::*;
 pub use runs::*;
 pub use sealed::{SealedColumn, SealedValue};
 
-/// Durable state of a Patchbay deployment.
+/// Durable state of a Patchbay deployment, one aggregate per accessor.
 ///
 /// Implementations are cheap to share (`Arc<dyn Store>`) and safe to use from
-/// several server replicas at once.
+/// several server replicas at once. A backend answers every accessor with
+/// itself; [`CachedStore`] answers the aggregates it caches with itself and
+/// hands the others straight to the store it wraps.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Which backend this is, for logs and metrics.
@@ -41,6 +43,27 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Whether the store is reachable and fully migrated.
     async fn readiness(&self) -> StoreResult<Readiness>;
 
+    /// Tells the other replicas that something they may have cached changed
+    /// (and, on a [`CachedStore`], forgets it here first).
+    async fn announce_change(&self, notice: &ChangeNotice) -> StoreResult<()>;
+
+    /// Changes announced by other replicas (and by this one), or `None` when
+    /// the backend has no channel between processes.
+    fn change_notices(&self) -> Option<tokio::sync::broadcast::Receiver<ChangeNotice>>;
+
+    fn projects(&self) -> &dyn ProjectStore;
+    fn secret_keys(&self) -> &dyn SecretKeyStore;
+    fn users(&self) -> &dyn UserStore;
+    fn credentials(&self) -> &dyn CredentialStore;
+    fn install_sessions(&self) -> &dyn InstallSessionStore;
+    fn workflows(&self) -> &dyn WorkflowStore;
+    fn events(&self) -> &dyn EventStore;
+    fn data_keys(&self) -> &dyn DataKeyStore;
+}
+
+/// Projects, their signing keys and their applied configuration.
+#[async_trait]
+pub trait ProjectStore: Send + Sync {
     /// Creates a project together with its first secret key, atomically.
     async fn create_project(
         &self,
@@ -50,66 +73,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn get_project(&self, id: Uuid) -> StoreResult<Option<Project>>;
 
-    /// Adds a secret key unless its project already has `max_active` active
-    /// ones (`Conflict` on [`ACTIVE_KEY_LIMIT`]). The count is taken in the
-    /// inserting transaction, so concurrent inserts never overshoot it.
-    async fn insert_secret_key(
+    /// A project and its active (unrevoked) signing keys, oldest first, in
+    /// one read: what authenticating a user token needs on every request.
+    async fn get_project_with_active_keys(
         &self,
-        key: &NewSecretKeyRecord,
-        max_active: usize,
-    ) -> StoreResult<SecretKeyRecord>;
-
-    /// The active (not revoked) secret key with this hash, of any project.
-    async fn find_active_secret_key(
-        &self,
-        hash: &SecretKeyHash,
-    ) -> StoreResult<Option<SecretKeyRecord>>;
-
-    /// All secret keys of a project, oldest first, revoked ones included.
-    async fn list_secret_keys(&self, project_id: Uuid) -> StoreResult<Vec<SecretKeyRecord>>;
-
-    /// Revokes one key of this project. `NotFound` when the project has no
-    /// such active key.
-    async fn revoke_secret_key(&self, project_id: Uuid, key_id: Uuid) -> StoreResult<()>;
-
-    /// Data keys of the encryption envelope, oldest first.
-    async fn list_data_keys(&self) -> StoreResult<Vec<DataKeyRecord>>;
-
-    async fn insert_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord>;
-
-    /// Adds a data key on standby: stored retired, so keyrings load it to
-    /// open ciphertexts but nothing is sealed with it until
-    /// [`Store::activate_data_key`]. Key rotation publishes a key this way
-    /// first, so no server meets a ciphertext under a key it has not loaded.
-    async fn insert_standby_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord>;
-
-    /// Clears `retired_at` of a data key, making it eligible to seal (the
-    /// newest such key is the active one). `NotFound` for an unknown key.
-    async fn activate_data_key(&self, id: Uuid) -> StoreResult<()>;
-
-    /// Retires every data key except `id` that is not retired yet; returns
-    /// how many. Retired keys still open ciphertexts; they never seal.
-    async fn retire_data_keys_except(&self, id: Uuid) -> StoreResult<u64>;
-
-    /// Non-null values of a sealed column with a row id after `after`, in id
-    /// order, at most `limit`: a page of a full scan.
-    async fn list_sealed(
-        &self,
-        column: SealedColumn,
-        after: Option<Uuid>,
-        limit: i64,
-    ) -> StoreResult<Vec<SealedValue>>;
-
-    /// Replaces the sealed value of row `record_id` with `new`, only if it is
-    /// still exactly `old` (compare-and-swap); nothing else of the row
-    /// changes. Returns whether it was replaced.
-    async fn swap_sealed(
-        &self,
-        column: SealedColumn,
-        record_id: Uuid,
-        old: &[u8],
-        new: &[u8],
-    ) -> StoreResult<bool>;
+        project_id: Uuid,
+    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>>;
 
     /// `Conflict` when the project already has a key with this kid, or (on
     /// [`ACTIVE_KEY_LIMIT`]) already has `max_active` active keys: counted in
@@ -122,13 +91,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// All signing keys of a project, oldest first, revoked ones included.
     async fn list_signing_keys(&self, project_id: Uuid) -> StoreResult<Vec<SigningKeyRecord>>;
-
-    /// A project and its active (unrevoked) signing keys, oldest first, in
-    /// one read: what authenticating a user token needs on every request.
-    async fn get_project_with_active_keys(
-        &self,
-        project_id: Uuid,
-    ) -> StoreResult<Option<(Project, Vec<SigningKeyRecord>)>>;
 
     /// `NotFound` when the project has no such active key.
     async fn revoke_signing_key(&self, project_id: Uuid, kid: &str) -> StoreResult<()>;
@@ -155,9 +117,37 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The project's integrations, in the order they were first applied.
     async fn list_integrations(&self, project_id: Uuid) -> StoreResult<Vec<IntegrationRecord>>;
+}
 
-    async fn list_workflows(&self, project_id: Uuid) -> StoreResult<Vec<WorkflowRecord>>;
+/// The secret keys a project's backend authenticates with.
+#[async_trait]
+pub trait SecretKeyStore: Send + Sync {
+    /// Adds a secret key unless its project already has `max_active` active
+    /// ones (`Conflict` on [`ACTIVE_KEY_LIMIT`]). The count is taken in the
+    /// inserting transaction, so concurrent inserts never overshoot it.
+    async fn insert_secret_key(
+        &self,
+        key: &NewSecretKeyRecord,
+        max_active: usize,
+    ) -> StoreResult<SecretKeyRecord>;
 
+    /// The active (not revoked) secret key with this hash, of any project.
+    async fn find_active_secret_key(
+        &self,
+        hash: &SecretKeyHash,
+    ) -> StoreResult<Option<SecretKeyRecord>>;
+
+    /// All secret keys of a project, oldest first, revoked ones included.
+    async fn list_secret_keys(&self, project_id: Uuid) -> StoreResult<Vec<SecretKeyRecord>>;
+
+    /// Revokes one key of this project. `NotFound` when the project has no
+    /// such active key.
+    async fn revoke_secret_key(&self, project_id: Uuid, key_id: Uuid) -> StoreResult<()>;
+}
+
+/// The end users of a project, as stored on their first request.
+#[async_trait]
+pub trait UserStore: Send + Sync {
     /// The user, created (with empty meta) if this is their first request;
     /// `meta` given is merged key by key into the stored meta.
     async fn upsert_user(
@@ -169,7 +159,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn get_user(&self, project_id: Uuid, user_id: &str)
     -> StoreResult<Option<ConnectedUser>>;
+}
 
+/// Connected accounts (credentials) and their token lifecycle.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
     /// Creates a credential and its default configuration, with `events`.
     /// `Conflict` when the user already has the same `externalId` or
     /// `providerId` for the integration.
@@ -265,20 +259,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         before: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<DueRefresh>>;
+}
 
-    /// Events of one user after `after_seq`, oldest first, at most `limit`.
-    async fn list_user_events(
-        &self,
-        project_id: Uuid,
-        user_id: &str,
-        after_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<EventRecord>>;
-
-    /// The `seq` of the user's latest event, 0 when there is none: where a
-    /// stream that does not resume starts.
-    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64>;
-
+/// Install sessions: one per connect attempt, from authorization URL to callback.
+#[async_trait]
+pub trait InstallSessionStore: Send + Sync {
     async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()>;
 
     async fn get_install_session(
@@ -301,86 +286,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         credential_id: Option<Uuid>,
         error: Option<&str>,
     ) -> StoreResult<()>;
+}
 
-    // --- Event delivery (docs/api.md) ---
-    //
-    // Writing an event also queues one webhook delivery per enabled endpoint
-    // of the project that wants it, in the same transaction, and announces
-    // the commit to `event_notices` listeners (of every replica on PostgreSQL).
+/// Applied workflows, their runs (Task History) and the job queue that carries them.
+#[async_trait]
+pub trait WorkflowStore: Send + Sync {
+    async fn list_workflows(&self, project_id: Uuid) -> StoreResult<Vec<WorkflowRecord>>;
 
-    /// Notices of committed events, for live streams and the webhook sender.
-    fn event_notices(&self) -> tokio::sync::broadcast::Receiver<EventNotice>;
-
-    // --- Cache coherence across replicas (see `CachedStore`) ---
-
-    /// Tells the other replicas that something they may have cached changed
-    /// (and, on a [`CachedStore`], forgets it here first).
-    async fn announce_change(&self, notice: &ChangeNotice) -> StoreResult<()>;
-
-    /// Changes announced by other replicas (and by this one), or `None` when
-    /// the backend has no channel between processes.
-    fn change_notices(&self) -> Option<tokio::sync::broadcast::Receiver<ChangeNotice>>;
-
-    async fn create_webhook_endpoint(
+    /// Workflows of every project whose trigger is `trigger_type`
+    /// (`schedule`), for the scheduler.
+    async fn list_workflows_with_trigger(
         &self,
-        endpoint: &NewWebhookEndpoint,
-    ) -> StoreResult<WebhookEndpointRecord>;
-
-    async fn list_webhook_endpoints(
-        &self,
-        project_id: Uuid,
-    ) -> StoreResult<Vec<WebhookEndpointRecord>>;
-
-    async fn get_webhook_endpoint(
-        &self,
-        project_id: Uuid,
-        id: Uuid,
-    ) -> StoreResult<Option<WebhookEndpointRecord>>;
-
-    /// Disables (no new deliveries are queued, pending ones wait) or enables
-    /// an endpoint. `NotFound` for an unknown endpoint.
-    async fn set_webhook_endpoint_disabled(
-        &self,
-        project_id: Uuid,
-        id: Uuid,
-        disabled: bool,
-    ) -> StoreResult<WebhookEndpointRecord>;
-
-    /// Deletes an endpoint and its deliveries. `NotFound` for an unknown one.
-    async fn delete_webhook_endpoint(&self, project_id: Uuid, id: Uuid) -> StoreResult<()>;
-
-    /// Claims up to `limit` deliveries due at `now` until `lease_until`, so
-    /// that no other replica attempts them meanwhile. Only the oldest pending
-    /// delivery of each account (credential, else user) per endpoint is due:
-    /// an endpoint receives one account's events in order.
-    async fn claim_webhook_deliveries(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: i64,
-    ) -> StoreResult<Vec<ClaimedDelivery>>;
-
-    /// Records an attempt and releases the claim.
-    async fn record_delivery_attempt(&self, id: Uuid, outcome: &DeliveryOutcome)
-    -> StoreResult<()>;
-
-    /// The delivery log of one endpoint, newest event first.
-    async fn list_webhook_deliveries(
-        &self,
-        project_id: Uuid,
-        endpoint_id: Uuid,
-        filter: &DeliveryFilter,
-    ) -> StoreResult<Vec<WebhookDeliveryRecord>>;
-
-    /// Queues a delivery again from now, with a fresh retry window.
-    /// `NotFound` unless it belongs to an endpoint of this project.
-    async fn replay_webhook_delivery(
-        &self,
-        project_id: Uuid,
-        id: Uuid,
-    ) -> StoreResult<WebhookDeliveryRecord>;
-
-    // ---- Workflow runs and the job queue (docs/api.md) ----
+        trigger_type: &str,
+    ) -> StoreResult<Vec<WorkflowRecord>>;
 
     /// Records a run, and with `job` the queue entry that carries it (queued,
     /// or already claimed by the caller), in one transaction. Returns `false`, writing nothing, when the job's
@@ -455,11 +373,131 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Jobs of `kind` waiting or claimed, for the queue-depth metric.
     async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64>;
+}
 
-    /// Workflows of every project whose trigger is `trigger_type`
-    /// (`schedule`), for the scheduler.
-    async fn list_workflows_with_trigger(
+/// Events, live-stream notices, webhook endpoints and their deliveries.
+///
+/// Every write that records events (the `events` arguments of the other
+/// aggregates) also queues one webhook delivery per enabled endpoint of the
+/// project that wants it, in the same transaction, and announces the commit
+/// to `event_notices` listeners (of every replica on PostgreSQL).
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Notices of committed events, for live streams and the webhook sender.
+    fn event_notices(&self) -> tokio::sync::broadcast::Receiver<EventNotice>;
+
+    /// Events of one user after `after_seq`, oldest first, at most `limit`.
+    async fn list_user_events(
         &self,
-        trigger_type: &str,
-    ) -> StoreResult<Vec<WorkflowRecord>>;
+        project_id: Uuid,
+        user_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventRecord>>;
+
+    /// The `seq` of the user's latest event, 0 when there is none: where a
+    /// stream that does not resume starts.
+    async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64>;
+
+    async fn create_webhook_endpoint(
+        &self,
+        endpoint: &NewWebhookEndpoint,
+    ) -> StoreResult<WebhookEndpointRecord>;
+
+    async fn list_webhook_endpoints(
+        &self,
+        project_id: Uuid,
+    ) -> StoreResult<Vec<WebhookEndpointRecord>>;
+
+    async fn get_webhook_endpoint(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<WebhookEndpointRecord>>;
+
+    /// Disables (no new deliveries are queued, pending ones wait) or enables
+    /// an endpoint. `NotFound` for an unknown endpoint.
+    async fn set_webhook_endpoint_disabled(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        disabled: bool,
+    ) -> StoreResult<WebhookEndpointRecord>;
+
+    /// Deletes an endpoint and its deliveries. `NotFound` for an unknown one.
+    async fn delete_webhook_endpoint(&self, project_id: Uuid, id: Uuid) -> StoreResult<()>;
+
+    /// Claims up to `limit` deliveries due at `now` until `lease_until`, so
+    /// that no other replica attempts them meanwhile. Only the oldest pending
+    /// delivery of each account (credential, else user) per endpoint is due:
+    /// an endpoint receives one account's events in order.
+    async fn claim_webhook_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+
+    /// Records an attempt and releases the claim.
+    async fn record_delivery_attempt(&self, id: Uuid, outcome: &DeliveryOutcome)
+    -> StoreResult<()>;
+
+    /// The delivery log of one endpoint, newest event first.
+    async fn list_webhook_deliveries(
+        &self,
+        project_id: Uuid,
+        endpoint_id: Uuid,
+        filter: &DeliveryFilter,
+    ) -> StoreResult<Vec<WebhookDeliveryRecord>>;
+
+    /// Queues a delivery again from now, with a fresh retry window.
+    /// `NotFound` unless it belongs to an endpoint of this project.
+    async fn replay_webhook_delivery(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<WebhookDeliveryRecord>;
+}
+
+/// Data keys of the encryption envelope and the sealed columns they open.
+#[async_trait]
+pub trait DataKeyStore: Send + Sync {
+    /// Data keys of the encryption envelope, oldest first.
+    async fn list_data_keys(&self) -> StoreResult<Vec<DataKeyRecord>>;
+
+    async fn insert_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord>;
+
+    /// Adds a data key on standby: stored retired, so keyrings load it to
+    /// open ciphertexts but nothing is sealed with it until
+    /// [`Store::activate_data_key`]. Key rotation publishes a key this way
+    /// first, so no server meets a ciphertext under a key it has not loaded.
+    async fn insert_standby_data_key(&self, key: &WrappedDataKey) -> StoreResult<DataKeyRecord>;
+
+    /// Clears `retired_at` of a data key, making it eligible to seal (the
+    /// newest such key is the active one). `NotFound` for an unknown key.
+    async fn activate_data_key(&self, id: Uuid) -> StoreResult<()>;
+
+    /// Retires every data key except `id` that is not retired yet; returns
+    /// how many. Retired keys still open ciphertexts; they never seal.
+    async fn retire_data_keys_except(&self, id: Uuid) -> StoreResult<u64>;
+
+    /// Non-null values of a sealed column with a row id after `after`, in id
+    /// order, at most `limit`: a page of a full scan.
+    async fn list_sealed(
+        &self,
+        column: SealedColumn,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<SealedValue>>;
+
+    /// Replaces the sealed value of row `record_id` with `new`, only if it is
+    /// still exactly `old` (compare-and-swap); nothing else of the row
+    /// changes. Returns whether it was replaced.
+    async fn swap_sealed(
+        &self,
+        column: SealedColumn,
+        record_id: Uuid,
+        old: &[u8],
+        new: &[u8],
+    ) -> StoreResult<bool>;
 }

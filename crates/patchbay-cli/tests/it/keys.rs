@@ -36,7 +36,12 @@ fn demo_link(server: &mut Running) -> (String, String) {
 async fn sealed_key_ids(store: &SqliteStore) -> Vec<(SealedColumn, Uuid)> {
     let mut out = Vec::new();
     for column in SealedColumn::ALL {
-        for value in store.list_sealed(column, None, 10_000).await.unwrap() {
+        for value in store
+            .data_keys()
+            .list_sealed(column, None, 10_000)
+            .await
+            .unwrap()
+        {
             out.push((column, key_id_of(&value.ciphertext).unwrap()));
         }
     }
@@ -105,7 +110,7 @@ async fn rotation_under_load_fails_no_request_and_leaves_no_old_ciphertext() {
         dir.path().join("patchbay-data/patchbay.db").display()
     );
     let store = SqliteStore::connect(&url).await.unwrap();
-    let keys_before = store.list_data_keys().await.unwrap();
+    let keys_before = store.data_keys().list_data_keys().await.unwrap();
     assert_eq!(keys_before.len(), 1);
     let old_key = keys_before[0].key.id;
     let before = sealed_key_ids(&store).await;
@@ -181,7 +186,7 @@ async fn rotation_under_load_fails_no_request_and_leaves_no_old_ciphertext() {
     let after = sealed_key_ids(&store).await;
     assert_eq!(after.len(), before.len());
     assert!(after.iter().all(|(_, key)| *key == new_key), "{after:?}");
-    let keys = store.list_data_keys().await.unwrap();
+    let keys = store.data_keys().list_data_keys().await.unwrap();
     let states: Vec<_> = keys
         .iter()
         .map(|k| (k.key.id, k.retired_at.is_some()))

@@ -203,6 +203,7 @@ async fn apply_prune_records_the_deletions(db: TestDb) {
 
     let store = db.store();
     let chat = store
+        .projects()
         .list_integrations(project)
         .await
         .unwrap()
@@ -224,7 +225,11 @@ async fn apply_prune_records_the_deletions(db: TestDb) {
         next_refresh_at: None,
         workflow_settings: json!({}),
     };
-    store.insert_credential(&account, &[]).await.unwrap();
+    store
+        .credentials()
+        .insert_credential(&account, &[])
+        .await
+        .unwrap();
 
     let start = TEST_CONFIG.find("  chat:").unwrap();
     let end = TEST_CONFIG.find("workflows:").unwrap();
@@ -236,12 +241,17 @@ async fn apply_prune_records_the_deletions(db: TestDb) {
     assert!(ok, "{err}");
     assert!(
         store
+            .credentials()
             .get_credential(project, account.id)
             .await
             .unwrap()
             .is_none()
     );
-    let events = store.list_user_events(project, "ada", 0, 10).await.unwrap();
+    let events = store
+        .events()
+        .list_user_events(project, "ada", 0, 10)
+        .await
+        .unwrap();
     assert_eq!(
         events
             .iter()

@@ -30,6 +30,7 @@ async fn queue(
 ) -> Result<(), String> {
     let project = workflows
         .store
+        .projects()
         .get_project(account.project_id)
         .await
         .map_err(|err| err.to_string())?
@@ -53,6 +54,7 @@ async fn queue(
         .ok_or("the integration no longer exists")?;
     let user = workflows
         .store
+        .users()
         .get_user(account.project_id, &account.user_id)
         .await
         .map_err(|err| err.to_string())?

@@ -121,6 +121,7 @@ pub async fn start_inline(
     job.claimed = Some((claimant.clone(), now() + chrono_lease(lease)));
     workflows
         .store
+        .workflows()
         .insert_execution(&record, Some(&job))
         .await?;
     let (sender, receiver) = oneshot::channel();
@@ -139,7 +140,7 @@ pub async fn start_inline(
                 report = &mut run => break report,
                 _ = renew.tick() => {
                     let until = now() + chrono_lease(lease);
-                    if let Err(err) = workflows.store.extend_job_leases(&claimant, until).await {
+                    if let Err(err) = workflows.store.workflows().extend_job_leases(&claimant, until).await {
                         tracing::warn!(error = %err, "a run's lease could not be renewed");
                     }
                 }
@@ -185,6 +186,7 @@ pub async fn enqueue(
     let job = run_job(&ids, dedupe_key);
     let queued = workflows
         .store
+        .workflows()
         .insert_execution(&record, Some(&job))
         .await?;
     Ok(queued.then_some(ids.execution_id))
@@ -201,6 +203,7 @@ pub async fn run_queued(
 ) -> StoreResult<()> {
     workflows
         .store
+        .workflows()
         .start_execution(ids.project_id, ids.execution_id, now())
         .await?;
     let clock = Instant::now();
@@ -290,6 +293,7 @@ async fn end(
     };
     workflows
         .store
+        .workflows()
         .finish_execution(ids.project_id, ids.execution_id, &outcome, &events, job)
         .await?;
     workflows.metrics.count_workflow_run(status.as_str());

@@ -33,6 +33,7 @@ pub async fn run(workflows: Workflows) {
         let until = now();
         match workflows
             .store
+            .workflows()
             .list_workflows_with_trigger("schedule")
             .await
         {
@@ -58,7 +59,12 @@ async fn queue_due(
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> usize {
-    let Ok(Some(project)) = workflows.store.get_project(record.project_id).await else {
+    let Ok(Some(project)) = workflows
+        .store
+        .projects()
+        .get_project(record.project_id)
+        .await
+    else {
         return 0;
     };
     let Ok(runtime) = workflows.runtimes.load(&project).await else {
@@ -82,7 +88,12 @@ async fn queue_due(
         status: Some(CredentialStatus::Valid),
         ..Default::default()
     };
-    let Ok(accounts) = workflows.store.list_credentials(project.id, &filter).await else {
+    let Ok(accounts) = workflows
+        .store
+        .credentials()
+        .list_credentials(project.id, &filter)
+        .await
+    else {
         return 0;
     };
     let mut queued = 0;
@@ -90,7 +101,12 @@ async fn queue_due(
         .into_iter()
         .filter(|a| workflow.enabled_in(&a.configuration.workflow_settings))
     {
-        let Ok(Some(user)) = workflows.store.get_user(project.id, &account.user_id).await else {
+        let Ok(Some(user)) = workflows
+            .store
+            .users()
+            .get_user(project.id, &account.user_id)
+            .await
+        else {
             continue;
         };
         let target = RunTarget {

@@ -42,7 +42,7 @@ impl WorkerHandle {
             let _ = (&mut self.task).await;
             tracing::warn!("workflow runs still going at shutdown were cut off");
         }
-        match self.store.release_jobs(&self.worker).await {
+        match self.store.workflows().release_jobs(&self.worker).await {
             Ok(0) => {}
             Ok(released) => tracing::info!(
                 released,
@@ -142,6 +142,7 @@ async fn claim(
     let limit = i64::try_from(free).unwrap_or(1);
     match workflows
         .store
+        .workflows()
         .claim_jobs(RUN_JOB, worker, limit, lease_until)
         .await
     {
@@ -163,6 +164,7 @@ async fn purge_finished(workflows: Workflows) {
         tick.tick().await;
         if let Err(err) = workflows
             .store
+            .workflows()
             .purge_finished_jobs(now() - KEEP_FINISHED_JOBS)
             .await
         {
@@ -179,7 +181,12 @@ async fn renew_leases(workflows: Workflows, worker: String) {
         tick.tick().await;
         let until =
             now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
-        if let Err(err) = workflows.store.extend_job_leases(&worker, until).await {
+        if let Err(err) = workflows
+            .store
+            .workflows()
+            .extend_job_leases(&worker, until)
+            .await
+        {
             tracing::warn!(error = %err, "workflow run leases could not be renewed");
         }
     }
@@ -192,12 +199,19 @@ async fn run_job(workflows: &Workflows, worker: &str, job: &JobRecord) -> StoreR
         .and_then(|v| v.as_str())
         .and_then(|v| Uuid::parse_str(v).ok());
     let record = match execution {
-        Some(id) => workflows.store.get_execution(job.project_id, id).await?,
+        Some(id) => {
+            workflows
+                .store
+                .workflows()
+                .get_execution(job.project_id, id)
+                .await?
+        }
         None => None,
     };
     let Some((record, _)) = record else {
         return workflows
             .store
+            .workflows()
             .finish_job(
                 job.id,
                 worker,
@@ -207,7 +221,11 @@ async fn run_job(workflows: &Workflows, worker: &str, job: &JobRecord) -> StoreR
     };
     if record.status.is_final() {
         // Finished by an earlier claim whose end was written: nothing to do.
-        return workflows.store.finish_job(job.id, worker, None).await;
+        return workflows
+            .store
+            .workflows()
+            .finish_job(job.id, worker, None)
+            .await;
     }
     let ids = RunIds::of_record(&record);
     if job.attempts > MAX_ATTEMPTS {
@@ -225,6 +243,7 @@ async fn load_target(workflows: &Workflows, record: &ExecutionRecord) -> Result<
     let unavailable = |_| "the project's configuration could not be read".to_owned();
     let project = workflows
         .store
+        .projects()
         .get_project(record.project_id)
         .await
         .map_err(|_| "the project could not be read".to_owned())?
@@ -244,12 +263,14 @@ async fn load_target(workflows: &Workflows, record: &ExecutionRecord) -> Result<
         .ok_or("the workflow's integration no longer exists")?;
     let credential = workflows
         .store
+        .credentials()
         .get_credential(record.project_id, record.credential_id)
         .await
         .map_err(|_| "the account could not be read".to_owned())?
         .ok_or("the account this run was for has been disconnected")?;
     let user = workflows
         .store
+        .users()
         .get_user(record.project_id, &record.user_id)
         .await
         .map_err(|_| "the user could not be read".to_owned())?

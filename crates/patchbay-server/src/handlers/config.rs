@@ -44,6 +44,7 @@ pub async fn apply_config(
     let config = patchbay_config::load(text).map_err(invalid_document)?;
     refuse_nul_in(&patchbay_config::masked(&config))?;
     let existing: HashMap<String, (Uuid, bool)> = store
+        .projects()
         .list_integrations(project_id)
         .await?
         .into_iter()
@@ -126,7 +127,11 @@ pub async fn apply_config(
                 )
             })
             .collect();
-        match store.apply_config(project_id, &write, &deleted).await {
+        match store
+            .projects()
+            .apply_config(project_id, &write, &deleted)
+            .await
+        {
             Ok(project) => break project,
             // An account of a removed integration was connected or deleted
             // since the listing above: look again, so that every deletion
@@ -169,7 +174,7 @@ async fn accounts_of_removed_integrations(
     config: &ProjectConfig,
 ) -> Result<Vec<(String, CredentialRecord)>, ApiError> {
     let mut accounts = Vec::new();
-    for integration in store.list_integrations(project_id).await? {
+    for integration in store.projects().list_integrations(project_id).await? {
         if config
             .integrations
             .iter()
@@ -181,7 +186,11 @@ async fn accounts_of_removed_integrations(
             integration_id: Some(integration.id),
             ..Default::default()
         };
-        for account in store.list_credentials(project_id, &filter).await? {
+        for account in store
+            .credentials()
+            .list_credentials(project_id, &filter)
+            .await?
+        {
             accounts.push((integration.type_name.clone(), account));
         }
     }
@@ -268,7 +277,11 @@ pub async fn get(
     admin: ProjectAdmin,
     State(state): State<AppState>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let document = state.store().get_config_document(admin.project.id).await?;
+    let document = state
+        .store()
+        .projects()
+        .get_config_document(admin.project.id)
+        .await?;
     Ok(axum::Json(document.unwrap_or_else(
         || json!({"settings": {}, "integrations": {}, "workflows": []}),
     )))

@@ -69,7 +69,7 @@ pub async fn stream(
         })?;
     // Subscribe before reading where to start: an event committed in between
     // is then announced, and read because it follows the start.
-    let notices = state.store().event_notices();
+    let notices = state.store().events().event_notices();
     let after = match headers.get("last-event-id") {
         Some(value) => value
             .to_str()
@@ -82,6 +82,7 @@ pub async fn stream(
         None => {
             state
                 .store()
+                .events()
                 .last_user_event_seq(user.project.id, &user.user.user_id)
                 .await?
         }
@@ -165,6 +166,7 @@ impl Follower {
             match self
                 .state
                 .store()
+                .events()
                 .list_user_events(self.project_id, &self.user_id, self.after, PAGE)
                 .await
             {
@@ -216,6 +218,7 @@ impl Follower {
         match self
             .state
             .store()
+            .projects()
             .get_project_with_active_keys(self.project_id)
             .await
         {
@@ -238,7 +241,13 @@ impl Follower {
         else {
             return false;
         };
-        let Ok(Some(project)) = self.state.store().get_project(self.project_id).await else {
+        let Ok(Some(project)) = self
+            .state
+            .store()
+            .projects()
+            .get_project(self.project_id)
+            .await
+        else {
             return false;
         };
         let Ok(runtime) = self.state.engine.runtimes().load(&project).await else {

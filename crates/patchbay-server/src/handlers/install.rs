@@ -258,7 +258,11 @@ async fn start_oauth(
         options: serde_json::to_value(&options).map_err(|_| ApiError::internal())?,
         expires_at: now() + INSTALL_SESSION_TTL,
     };
-    state.store().create_install_session(&session).await?;
+    state
+        .store()
+        .install_sessions()
+        .create_install_session(&session)
+        .await?;
     Ok(InstallStarted {
         authorization_url: url.to_string(),
         install_session_id: session_id,
@@ -415,6 +419,7 @@ pub async fn install_session(
     let id = Uuid::parse_str(&path.id).map_err(|_| not_found())?;
     let session = state
         .store()
+        .install_sessions()
         .get_install_session(user.project.id, id)
         .await?
         .filter(|s| s.user_id == user.user.user_id)
@@ -470,6 +475,7 @@ pub async fn uninstall(
     );
     match state
         .store()
+        .credentials()
         .delete_credential(user.project.id, credential.id, &[event])
         .await
     {

@@ -49,6 +49,7 @@ pub async fn callback(
     };
     let session = match state
         .store()
+        .install_sessions()
         .consume_install_state(&oauth_state::hash(state_value))
         .await
     {
@@ -78,6 +79,7 @@ pub async fn callback(
     };
     if let Err(err) = state
         .store()
+        .install_sessions()
         .finish_install_session(session.id, status, credential_id, error)
         .await
     {
@@ -107,7 +109,7 @@ async fn fail_named_session(state: &AppState, state_value: &str) {
     };
     match state
         .store()
-        .finish_install_session(
+        .install_sessions().finish_install_session(
             session_id,
             InstallStatus::Failed,
             None,
@@ -121,7 +123,12 @@ async fn fail_named_session(state: &AppState, state_value: &str) {
 }
 
 async fn allowed_origins(state: &AppState, session: &InstallSession) -> Vec<String> {
-    match state.store().get_project(session.project_id).await {
+    match state
+        .store()
+        .projects()
+        .get_project(session.project_id)
+        .await
+    {
         Ok(Some(project)) => project.settings["allowedOrigins"]
             .as_array()
             .map(|origins| {
@@ -162,6 +169,7 @@ async fn complete(
     let unavailable = |_| "Patchbay is temporarily unavailable; try again.".to_owned();
     let project = state
         .store()
+        .projects()
         .get_project(session.project_id)
         .await
         .map_err(unavailable)?

@@ -43,6 +43,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Ready>, 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     match state
         .store()
+        .workflows()
         .count_pending_jobs(patchbay_engine::workflows::runs::RUN_JOB)
         .await
     {

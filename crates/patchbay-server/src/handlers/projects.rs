@@ -40,6 +40,7 @@ pub async fn create_project(
     };
     let key = NewSecretKey::generate();
     store
+        .projects()
         .create_project(&project, &key_record(project.id, &key))
         .await?;
     Ok(CreateProjectResponse {
@@ -110,7 +111,11 @@ pub async fn list_secret_keys(
     admin: ProjectAdmin,
     State(state): State<AppState>,
 ) -> Result<axum::Json<SecretKeyList>, ApiError> {
-    let keys = state.store().list_secret_keys(admin.project.id).await?;
+    let keys = state
+        .store()
+        .secret_keys()
+        .list_secret_keys(admin.project.id)
+        .await?;
     Ok(axum::Json(SecretKeyList {
         data: keys.into_iter().map(secret_key_view).collect(),
     }))
@@ -129,6 +134,7 @@ pub async fn create_secret_key(
     let key = NewSecretKey::generate();
     let record = match state
         .store()
+        .secret_keys()
         .insert_secret_key(&key_record(admin.project.id, &key), MAX_ACTIVE_SECRET_KEYS)
         .await
     {
@@ -174,7 +180,11 @@ pub async fn revoke_secret_key(
 ) -> Result<StatusCode, ApiError> {
     let not_found = || ApiError::new(ErrorCode::SecretKeyNotFound, "Secret key not found.");
     let key_id = Uuid::parse_str(&path.key_id).map_err(|_| not_found())?;
-    let keys = state.store().list_secret_keys(admin.project.id).await?;
+    let keys = state
+        .store()
+        .secret_keys()
+        .list_secret_keys(admin.project.id)
+        .await?;
     let active: Vec<_> = keys.iter().filter(|k| k.revoked_at.is_none()).collect();
     if !active.iter().any(|k| k.id == key_id) {
         return Err(not_found());
@@ -187,6 +197,7 @@ pub async fn revoke_secret_key(
     }
     match state
         .store()
+        .secret_keys()
         .revoke_secret_key(admin.project.id, key_id)
         .await
     {

@@ -62,6 +62,7 @@ pub async fn update_me(
 ) -> Result<axum::Json<UserObject>, ApiError> {
     user.0.user = state
         .store()
+        .users()
         .upsert_user(user.project.id, &user.user.user_id, Some(&request.meta))
         .await?;
     Ok(axum::Json(user_object_of(&state, &user).await?))
@@ -414,6 +415,7 @@ async fn apply_changes(
 ) -> Result<CredentialRecord, ApiError> {
     match state
         .store()
+        .credentials()
         .update_credential(credential.project_id, credential.id, changes, events)
         .await
     {

@@ -53,6 +53,7 @@ pub async fn add_signing_key(
         public_key_pem: public_key_pem.to_owned(),
     };
     match store
+        .projects()
         .insert_signing_key(&key, MAX_ACTIVE_SIGNING_KEYS)
         .await
     {
@@ -108,7 +109,11 @@ pub async fn list(
     admin: ProjectAdmin,
     State(state): State<AppState>,
 ) -> Result<axum::Json<SigningKeyList>, ApiError> {
-    let keys = state.store().list_signing_keys(admin.project.id).await?;
+    let keys = state
+        .store()
+        .projects()
+        .list_signing_keys(admin.project.id)
+        .await?;
     Ok(axum::Json(SigningKeyList {
         data: keys.into_iter().map(view).collect(),
     }))
@@ -131,6 +136,7 @@ pub async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     match state
         .store()
+        .projects()
         .revoke_signing_key(admin.project.id, &path.kid)
         .await
     {

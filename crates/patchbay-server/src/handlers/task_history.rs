@@ -111,6 +111,7 @@ pub async fn list(
     };
     let mut records = state
         .store()
+        .workflows()
         .list_executions(admin.project.id, &filter)
         .await?;
     let more = records.len() > PAGE as usize;
@@ -148,6 +149,7 @@ pub async fn get(
     let id = Uuid::parse_str(&path.execution_id).map_err(|_| not_found())?;
     let (record, steps) = state
         .store()
+        .workflows()
         .get_execution(admin.project.id, id)
         .await?
         .ok_or_else(not_found)?;

@@ -34,6 +34,7 @@ pub async fn user(
     let project_id = admin.project.id;
     let user = state
         .store()
+        .users()
         .get_user(project_id, &path.user_id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::UserNotFound, "User not found."))?;
@@ -42,7 +43,11 @@ pub async fn user(
         user_id: Some(user.user_id.clone()),
         ..Default::default()
     };
-    let credentials = state.store().list_credentials(project_id, &filter).await?;
+    let credentials = state
+        .store()
+        .credentials()
+        .list_credentials(project_id, &filter)
+        .await?;
     Ok(axum::Json(user_object::user_object(
         &user,
         &runtime,
@@ -92,6 +97,7 @@ pub async fn credentials(
     };
     let credentials = state
         .store()
+        .credentials()
         .list_credentials(admin.project.id, &filter)
         .await?;
     Ok(axum::Json(CredentialList {
@@ -122,6 +128,7 @@ pub async fn delete_credential(
         .map_err(|_| ApiError::from(EngineError::CredentialNotFound))?;
     let credential = state
         .store()
+        .credentials()
         .get_credential(admin.project.id, id)
         .await?
         .ok_or(EngineError::CredentialNotFound)?;
@@ -136,6 +143,7 @@ pub async fn delete_credential(
     );
     match state
         .store()
+        .credentials()
         .delete_credential(admin.project.id, id, &[event])
         .await
     {

@@ -132,7 +132,11 @@ pub async fn create(
             &secret,
         ),
     };
-    let created = state.store().create_webhook_endpoint(&endpoint).await?;
+    let created = state
+        .store()
+        .events()
+        .create_webhook_endpoint(&endpoint)
+        .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedWebhookEndpoint {
@@ -152,6 +156,7 @@ pub async fn list(
 ) -> Result<axum::Json<WebhookEndpointList>, ApiError> {
     let endpoints = state
         .store()
+        .events()
         .list_webhook_endpoints(admin.project.id)
         .await?;
     Ok(axum::Json(WebhookEndpointList {
@@ -185,6 +190,7 @@ pub async fn get(
 ) -> Result<axum::Json<WebhookEndpoint>, ApiError> {
     let endpoint = state
         .store()
+        .events()
         .get_webhook_endpoint(admin.project.id, path.id()?)
         .await?
         .ok_or_else(endpoint_not_found)?;
@@ -207,6 +213,7 @@ pub async fn update(
 ) -> Result<axum::Json<WebhookEndpoint>, ApiError> {
     let updated = state
         .store()
+        .events()
         .set_webhook_endpoint_disabled(admin.project.id, path.id()?, request.disabled)
         .await
         .map_err(|err| match err {
@@ -229,6 +236,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     state
         .store()
+        .events()
         .delete_webhook_endpoint(admin.project.id, path.id()?)
         .await
         .map_err(|err| match err {
@@ -263,6 +271,7 @@ pub async fn deliveries(
     let endpoint_id = path.id()?;
     if state
         .store()
+        .events()
         .get_webhook_endpoint(project_id, endpoint_id)
         .await?
         .is_none()
@@ -294,6 +303,7 @@ pub async fn deliveries(
     };
     let mut records = state
         .store()
+        .events()
         .list_webhook_deliveries(project_id, endpoint_id, &filter)
         .await?;
     let more = records.len() > PAGE as usize;
@@ -330,6 +340,7 @@ pub async fn replay(
     let id = Uuid::parse_str(&path.delivery_id).map_err(|_| delivery_not_found())?;
     let replayed = state
         .store()
+        .events()
         .replay_webhook_delivery(admin.project.id, id)
         .await
         .map_err(|err| match err {

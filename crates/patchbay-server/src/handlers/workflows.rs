@@ -123,6 +123,7 @@ pub async fn trigger(
         Ok(Err(_)) => {
             let error = state
                 .store()
+                .workflows()
                 .get_execution(user.project.id, execution_id)
                 .await?
                 .and_then(|(record, _)| record.error)

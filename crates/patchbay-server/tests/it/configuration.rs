@@ -22,6 +22,7 @@ async fn stored_client_secret(
     let integrations = server
         .state
         .store()
+        .projects()
         .list_integrations(project.id)
         .await
         .unwrap();
@@ -122,6 +123,7 @@ async fn a_broken_document_changes_nothing_and_names_the_path(db: TestDb) {
     let project_view = server
         .state
         .store()
+        .projects()
         .get_project(project.id)
         .await
         .unwrap()
@@ -208,6 +210,7 @@ async fn removing_an_integration_with_accounts_takes_prune(db: TestDb) {
         server
             .state
             .store()
+            .credentials()
             .get_credential(project.id, account.id)
             .await
             .unwrap()
@@ -224,6 +227,7 @@ async fn removing_an_integration_with_accounts_takes_prune(db: TestDb) {
         server
             .state
             .store()
+            .credentials()
             .get_credential(project.id, account.id)
             .await
             .unwrap()
@@ -269,6 +273,7 @@ async fn pruned_accounts_are_announced_as_deleted(db: TestDb) {
     let stored = server
         .state
         .store()
+        .events()
         .list_user_events(project.id, "ada", 0, 100)
         .await
         .unwrap();

@@ -56,6 +56,7 @@ impl Setup {
         self.server
             .state
             .store()
+            .credentials()
             .list_credentials(self.project.id, &Default::default())
             .await
             .unwrap()

@@ -268,6 +268,7 @@ async fn api_keys_are_verified_before_anything_is_stored(db: TestDb) {
     let none = server
         .state
         .store()
+        .credentials()
         .list_credentials(project.id, &Default::default())
         .await
         .unwrap();

@@ -16,6 +16,7 @@ pub async fn integration_id(server: &TestServer, project: &TestProject, type_nam
     let integrations = server
         .state
         .store()
+        .projects()
         .list_integrations(project.id)
         .await
         .unwrap();
@@ -63,6 +64,7 @@ pub async fn connect(
     let created = server
         .state
         .store()
+        .credentials()
         .insert_credential(&credential, &[])
         .await
         .unwrap();

@@ -73,6 +73,7 @@ async fn no_secret_is_stored_in_the_clear(db: TestDb) {
     for credential in server
         .state
         .store()
+        .credentials()
         .list_credentials(project.id, &Default::default())
         .await
         .unwrap()

@@ -87,6 +87,7 @@ async fn assert_invalidation_recorded(server: &TestServer, project_id: Uuid, id:
     let events = server
         .state
         .store()
+        .events()
         .list_user_events(project_id, "ada", 0, 100)
         .await
         .unwrap();

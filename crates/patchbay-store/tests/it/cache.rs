@@ -26,6 +26,7 @@ fn of_user(user_id: &str) -> CredentialFilter {
 
 async fn active_kids(store: &Arc<dyn Store>, project_id: Uuid) -> Vec<String> {
     let (_, keys) = store
+        .projects()
         .get_project_with_active_keys(project_id)
         .await
         .unwrap()
@@ -35,6 +36,7 @@ async fn active_kids(store: &Arc<dyn Store>, project_id: Uuid) -> Vec<String> {
 
 async fn account_count(store: &Arc<dyn Store>, project_id: Uuid, user_id: &str) -> usize {
     store
+        .credentials()
         .list_credentials(project_id, &of_user(user_id))
         .await
         .unwrap()
@@ -62,21 +64,27 @@ async fn a_writer_reads_its_own_writes_at_once(db: TestDb) {
     };
     // Fill every cached read first, so that stale entries would show.
     assert!(active_kids(&store, p).await.is_empty());
-    assert!(store.get_user(p, "ada").await.unwrap().is_none());
+    assert!(store.users().get_user(p, "ada").await.unwrap().is_none());
     assert_eq!(account_count(&store, p, "ada").await, 0);
 
     store
+        .projects()
         .insert_signing_key(&signing_key(p, "k1"), UNLIMITED)
         .await
         .unwrap();
     assert_eq!(active_kids(&store, p).await, ["k1"]);
-    store.upsert_user(p, "ada", None).await.unwrap();
-    let ada = store.get_user(p, "ada").await.unwrap().unwrap();
+    store.users().upsert_user(p, "ada", None).await.unwrap();
+    let ada = store.users().get_user(p, "ada").await.unwrap().unwrap();
     assert!(ada.meta.is_empty());
     let meta = serde_json::json!({"plan": "pro"});
-    store.upsert_user(p, "ada", meta.as_object()).await.unwrap();
+    store
+        .users()
+        .upsert_user(p, "ada", meta.as_object())
+        .await
+        .unwrap();
     assert_eq!(
         store
+            .users()
             .get_user(p, "ada")
             .await
             .unwrap()
@@ -87,11 +95,20 @@ async fn a_writer_reads_its_own_writes_at_once(db: TestDb) {
     );
 
     let first = credential(p, crm, "ada");
-    store.insert_credential(&first, &[]).await.unwrap();
+    store
+        .credentials()
+        .insert_credential(&first, &[])
+        .await
+        .unwrap();
     assert_eq!(account_count(&store, p, "ada").await, 1);
     let second = credential(p, crm, "ada");
-    store.insert_credential(&second, &[]).await.unwrap();
+    store
+        .credentials()
+        .insert_credential(&second, &[])
+        .await
+        .unwrap();
     let listed = store
+        .credentials()
         .list_credentials(
             p,
             &CredentialFilter {
@@ -106,6 +123,7 @@ async fn a_writer_reads_its_own_writes_at_once(db: TestDb) {
         [first.id, second.id]
     );
     store
+        .credentials()
         .delete_credential(
             p,
             first.id,
@@ -114,7 +132,7 @@ async fn a_writer_reads_its_own_writes_at_once(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(account_count(&store, p, "ada").await, 1);
-    store.revoke_signing_key(p, "k1").await.unwrap();
+    store.projects().revoke_signing_key(p, "k1").await.unwrap();
     assert!(active_kids(&store, p).await.is_empty());
 }
 
@@ -124,20 +142,24 @@ async fn an_integration_removed_takes_its_cached_accounts_with_it(db: TestDb) {
     let crm = integration("crm");
     let chat = integration("chat");
     store
+        .projects()
         .apply_config(p, &config(vec![crm.clone(), chat.clone()], vec![]), &[])
         .await
         .unwrap();
     store
+        .credentials()
         .insert_credential(&credential(p, crm.id, "ada"), &[])
         .await
         .unwrap();
     let chat_account = store
+        .credentials()
         .insert_credential(&credential(p, chat.id, "ada"), &[])
         .await
         .unwrap();
     assert_eq!(account_count(&store, p, "ada").await, 2);
 
     store
+        .projects()
         .apply_config(
             p,
             &config(vec![crm.clone()], vec![]),
@@ -145,7 +167,11 @@ async fn an_integration_removed_takes_its_cached_accounts_with_it(db: TestDb) {
         )
         .await
         .unwrap();
-    let left = store.list_credentials(p, &of_user("ada")).await.unwrap();
+    let left = store
+        .credentials()
+        .list_credentials(p, &of_user("ada"))
+        .await
+        .unwrap();
     assert_eq!(
         left.iter().map(|c| c.integration_id).collect::<Vec<_>>(),
         [crm.id]
@@ -167,16 +193,25 @@ async fn another_replicas_writes_are_seen(db: TestDb) {
         unreachable!()
     };
     store
+        .projects()
         .insert_signing_key(&signing_key(p, "k1"), UNLIMITED)
         .await
         .unwrap();
     let account = credential(p, crm, "ada");
-    store.insert_credential(&account, &[]).await.unwrap();
+    store
+        .credentials()
+        .insert_credential(&account, &[])
+        .await
+        .unwrap();
     assert_eq!(active_kids(&replica, p).await, ["k1"]);
     assert_eq!(account_count(&replica, p, "ada").await, 1);
 
-    store.revoke_signing_key(p, "k1").await.unwrap();
-    store.delete_credential(p, account.id, &[]).await.unwrap();
+    store.projects().revoke_signing_key(p, "k1").await.unwrap();
+    store
+        .credentials()
+        .delete_credential(p, account.id, &[])
+        .await
+        .unwrap();
     eventually("the replica sees the revoked key", || async {
         active_kids(&replica, p).await.is_empty()
     })
@@ -210,6 +245,7 @@ async fn a_replica_that_lost_its_listener_forgets_everything(db: TestDb) {
     }
     let p = project(&store).await;
     store
+        .projects()
         .insert_signing_key(&signing_key(p, "k1"), UNLIMITED)
         .await
         .unwrap();

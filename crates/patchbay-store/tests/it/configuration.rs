@@ -13,6 +13,7 @@ async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
     let store = db.store();
     let (a, b) = (project(&store).await, project(&store).await);
     let first = store
+        .projects()
         .insert_signing_key(&signing_key(a, "k1"), UNLIMITED)
         .await
         .unwrap();
@@ -21,16 +22,19 @@ async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
         ("k1", "ES256")
     );
     store
+        .projects()
         .insert_signing_key(&signing_key(a, "k2"), UNLIMITED)
         .await
         .unwrap();
     let err = store
+        .projects()
         .insert_signing_key(&signing_key(a, "k1"), UNLIMITED)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
     // The same kid in another project is another key.
     store
+        .projects()
         .insert_signing_key(&signing_key(b, "k1"), UNLIMITED)
         .await
         .unwrap();
@@ -41,38 +45,46 @@ async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        kids(store.list_signing_keys(a).await.unwrap()),
+        kids(store.projects().list_signing_keys(a).await.unwrap()),
         [("k1".into(), false), ("k2".into(), false)]
     );
-    store.revoke_signing_key(a, "k1").await.unwrap();
+    store.projects().revoke_signing_key(a, "k1").await.unwrap();
     assert_eq!(
-        kids(store.list_signing_keys(a).await.unwrap()),
+        kids(store.projects().list_signing_keys(a).await.unwrap()),
         [("k1".into(), true), ("k2".into(), false)]
     );
     assert!(matches!(
-        store.revoke_signing_key(a, "k1").await,
+        store.projects().revoke_signing_key(a, "k1").await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.revoke_signing_key(a, "nope").await,
+        store.projects().revoke_signing_key(a, "nope").await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(
-        kids(store.list_signing_keys(b).await.unwrap()),
+        kids(store.projects().list_signing_keys(b).await.unwrap()),
         [("k1".into(), false)]
     );
 
     // What authentication reads: the project and its active keys only.
     let (project_a, active) = store
+        .projects()
         .get_project_with_active_keys(a)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(project_a, store.get_project(a).await.unwrap().unwrap());
+    assert_eq!(
+        project_a,
+        store.projects().get_project(a).await.unwrap().unwrap()
+    );
     assert_eq!(kids(active.clone()), [("k2".into(), false)]);
-    assert_eq!(active[0], store.list_signing_keys(a).await.unwrap()[1]);
-    store.revoke_signing_key(a, "k2").await.unwrap();
+    assert_eq!(
+        active[0],
+        store.projects().list_signing_keys(a).await.unwrap()[1]
+    );
+    store.projects().revoke_signing_key(a, "k2").await.unwrap();
     let (_, none) = store
+        .projects()
         .get_project_with_active_keys(a)
         .await
         .unwrap()
@@ -83,6 +95,7 @@ async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
     );
     assert_eq!(
         store
+            .projects()
             .get_project_with_active_keys(Uuid::new_v4())
             .await
             .unwrap(),
@@ -99,6 +112,7 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
         integration("zoom"),
     );
     let applied = store
+        .projects()
         .apply_config(
             p,
             &config(
@@ -114,7 +128,7 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
         applied.settings,
         json!({"requireExplicitCredential": false})
     );
-    let listed = store.list_integrations(p).await.unwrap();
+    let listed = store.projects().list_integrations(p).await.unwrap();
     assert_eq!(
         listed
             .iter()
@@ -127,7 +141,7 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
         listed[0].client_secret.as_deref(),
         Some(&b"sealed-slack"[..])
     );
-    let workflows = store.list_workflows(p).await.unwrap();
+    let workflows = store.workflows().list_workflows(p).await.unwrap();
     assert_eq!(
         workflows.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(),
         ["w2", "w1"]
@@ -138,16 +152,23 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
         Some("Contact Created")
     );
     assert_eq!(
-        store.get_config_document(p).await.unwrap().unwrap()["integrations"],
+        store
+            .projects()
+            .get_config_document(p)
+            .await
+            .unwrap()
+            .unwrap()["integrations"],
         json!(["slack", "acme", "zoom"])
     );
 
     // Accounts on a kept integration survive; accounts on a removed one go with it.
     let account = store
+        .credentials()
         .insert_credential(&credential(p, acme.id, "u1"), &[])
         .await
         .unwrap();
     let zoom_account = store
+        .credentials()
         .insert_credential(&credential(p, zoom.id, "u1"), &[])
         .await
         .unwrap();
@@ -162,6 +183,7 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
         ..acme.clone()
     };
     let applied = store
+        .projects()
         .apply_config(
             p,
             &config(vec![acme_cleared, slack_kept], vec![]),
@@ -170,7 +192,7 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(applied.config_version, 2);
-    let listed = store.list_integrations(p).await.unwrap();
+    let listed = store.projects().list_integrations(p).await.unwrap();
     assert_eq!(
         listed
             .iter()
@@ -184,10 +206,25 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
         Some(&b"sealed-slack"[..])
     );
     assert_eq!(listed[1].definition, json!({"v": 2}));
-    assert!(store.list_workflows(p).await.unwrap().is_empty());
-    assert!(store.get_credential(p, account.id).await.unwrap().is_some());
     assert!(
         store
+            .workflows()
+            .list_workflows(p)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .credentials()
+            .get_credential(p, account.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .credentials()
             .get_credential(p, zoom_account.id)
             .await
             .unwrap()
@@ -201,6 +238,7 @@ async fn a_broken_configuration_changes_nothing(db: TestDb) {
     let p = project(&store).await;
     let slack = integration("slack");
     store
+        .projects()
         .apply_config(
             p,
             &config(vec![slack.clone()], vec![workflow("w", &slack)]),
@@ -213,15 +251,22 @@ async fn a_broken_configuration_changes_nothing(db: TestDb) {
     // fails on its foreign key, after the integrations were already written.
     let orphan = workflow("orphan", &integration("ghost"));
     let err = store
+        .projects()
         .apply_config(p, &config(vec![integration("acme")], vec![orphan]), &[])
         .await
         .unwrap_err();
     assert!(!matches!(err, StoreError::NotFound), "{err:?}");
     assert_eq!(
-        store.get_project(p).await.unwrap().unwrap().config_version,
+        store
+            .projects()
+            .get_project(p)
+            .await
+            .unwrap()
+            .unwrap()
+            .config_version,
         1
     );
-    let listed = store.list_integrations(p).await.unwrap();
+    let listed = store.projects().list_integrations(p).await.unwrap();
     assert_eq!(
         listed
             .iter()
@@ -229,9 +274,10 @@ async fn a_broken_configuration_changes_nothing(db: TestDb) {
             .collect::<Vec<_>>(),
         ["slack"]
     );
-    assert_eq!(store.list_workflows(p).await.unwrap().len(), 1);
+    assert_eq!(store.workflows().list_workflows(p).await.unwrap().len(), 1);
 
     let err = store
+        .projects()
         .apply_config(Uuid::new_v4(), &config(vec![], vec![]), &[])
         .await
         .unwrap_err();
@@ -243,6 +289,7 @@ async fn removing_an_integration_records_the_deletion_of_its_accounts(db: TestDb
     let p = project(&store).await;
     let (crm, chat) = (integration("crm"), integration("chat"));
     store
+        .projects()
         .apply_config(p, &config(vec![crm.clone(), chat.clone()], vec![]), &[])
         .await
         .unwrap();
@@ -253,16 +300,23 @@ async fn removing_an_integration_records_the_deletion_of_its_accounts(db: TestDb
         event_types: vec![],
         secret: b"sealed-secret".to_vec(),
     };
-    store.create_webhook_endpoint(&endpoint).await.unwrap();
+    store
+        .events()
+        .create_webhook_endpoint(&endpoint)
+        .await
+        .unwrap();
     let kept = store
+        .credentials()
         .insert_credential(&credential(p, crm.id, "ada"), &[])
         .await
         .unwrap();
     let ada = store
+        .credentials()
         .insert_credential(&credential(p, chat.id, "ada"), &[])
         .await
         .unwrap();
     let grace = store
+        .credentials()
         .insert_credential(&credential(p, chat.id, "grace"), &[])
         .await
         .unwrap();
@@ -280,29 +334,78 @@ async fn removing_an_integration_records_the_deletion_of_its_accounts(db: TestDb
             deleted("ada", kept.id),
         ],
     ] {
-        let err = store.apply_config(p, &only_crm, &events).await.unwrap_err();
+        let err = store
+            .projects()
+            .apply_config(p, &only_crm, &events)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, StoreError::Conflict { constraint } if constraint == REMOVED_ACCOUNTS_CHANGED),
             "{err:?}"
         );
     }
     assert_eq!(
-        store.get_project(p).await.unwrap().unwrap().config_version,
+        store
+            .projects()
+            .get_project(p)
+            .await
+            .unwrap()
+            .unwrap()
+            .config_version,
         1
     );
-    assert!(store.get_credential(p, ada.id).await.unwrap().is_some());
-    assert_eq!(store.last_user_event_seq(p, "ada").await.unwrap(), 0);
+    assert!(
+        store
+            .credentials()
+            .get_credential(p, ada.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.events().last_user_event_seq(p, "ada").await.unwrap(),
+        0
+    );
 
-    let mut notices = store.event_notices();
+    let mut notices = store.events().event_notices();
     // PostgreSQL listens on its own connection; give it a moment to start.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let events = [deleted("ada", ada.id), deleted("grace", grace.id)];
-    store.apply_config(p, &only_crm, &events).await.unwrap();
-    assert!(store.get_credential(p, ada.id).await.unwrap().is_none());
-    assert!(store.get_credential(p, grace.id).await.unwrap().is_none());
-    assert!(store.get_credential(p, kept.id).await.unwrap().is_some());
+    store
+        .projects()
+        .apply_config(p, &only_crm, &events)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .credentials()
+            .get_credential(p, ada.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .credentials()
+            .get_credential(p, grace.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .credentials()
+            .get_credential(p, kept.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
     for (user, recorded) in [("ada", &events[0]), ("grace", &events[1])] {
-        let stored = store.list_user_events(p, user, 0, 10).await.unwrap();
+        let stored = store
+            .events()
+            .list_user_events(p, user, 0, 10)
+            .await
+            .unwrap();
         assert_eq!(
             stored
                 .iter()
@@ -325,6 +428,7 @@ async fn removing_an_integration_records_the_deletion_of_its_accounts(db: TestDb
         "{notice:?}"
     );
     let mut queued: Vec<Uuid> = store
+        .events()
         .claim_webhook_deliveries(now(), now() + chrono::Duration::seconds(30), 100)
         .await
         .unwrap()

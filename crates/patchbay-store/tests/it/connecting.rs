@@ -16,6 +16,7 @@ async fn events_are_recorded_with_the_change_they_describe(db: TestDb) {
     let new = credential(p, crm, "ada");
     let created = event(p, "ada", new.id, "credential.created");
     store
+        .credentials()
         .insert_credential(&new, std::slice::from_ref(&created))
         .await
         .unwrap();
@@ -24,6 +25,7 @@ async fn events_are_recorded_with_the_change_they_describe(db: TestDb) {
     let mut other = credential(p, crm, "grace");
     other.external_id = Some("x".into());
     store
+        .credentials()
         .insert_credential(&other, &[event(p, "grace", other.id, "credential.created")])
         .await
         .unwrap();
@@ -32,6 +34,7 @@ async fn events_are_recorded_with_the_change_they_describe(db: TestDb) {
     let lost = event(p, "grace", taken.id, "credential.created");
     assert!(matches!(
         store
+            .credentials()
             .insert_credential(&taken, std::slice::from_ref(&lost))
             .await,
         Err(StoreError::Conflict { .. })
@@ -43,22 +46,29 @@ async fn events_are_recorded_with_the_change_they_describe(db: TestDb) {
         ..Default::default()
     };
     store
+        .credentials()
         .update_credential(p, new.id, &changes, std::slice::from_ref(&toggled))
         .await
         .unwrap();
     let deleted = event(p, "ada", new.id, "credential.deleted");
     store
+        .credentials()
         .delete_credential(p, new.id, std::slice::from_ref(&deleted))
         .await
         .unwrap();
     assert!(matches!(
         store
+            .credentials()
             .delete_credential(p, new.id, &[event(p, "ada", new.id, "x")])
             .await,
         Err(StoreError::NotFound)
     ));
 
-    let ada = store.list_user_events(p, "ada", 0, 100).await.unwrap();
+    let ada = store
+        .events()
+        .list_user_events(p, "ada", 0, 100)
+        .await
+        .unwrap();
     let names: Vec<_> = ada.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(
         names,
@@ -71,11 +81,16 @@ async fn events_are_recorded_with_the_change_they_describe(db: TestDb) {
     assert!(ada.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(ada[0].id, created.id);
     assert_eq!(ada[0].payload, created.payload);
-    let grace = store.list_user_events(p, "grace", 0, 100).await.unwrap();
+    let grace = store
+        .events()
+        .list_user_events(p, "grace", 0, 100)
+        .await
+        .unwrap();
     assert_eq!(grace.len(), 1, "the failed insert recorded nothing");
     assert!(grace.iter().all(|e| e.id != lost.id));
     // Resuming after an event id returns only what came later.
     let after = store
+        .events()
         .list_user_events(p, "ada", ada[0].seq, 100)
         .await
         .unwrap();
@@ -84,12 +99,18 @@ async fn events_are_recorded_with_the_change_they_describe(db: TestDb) {
         [toggled.id, deleted.id]
     );
     assert_eq!(
-        store.list_user_events(p, "ada", 0, 1).await.unwrap().len(),
+        store
+            .events()
+            .list_user_events(p, "ada", 0, 1)
+            .await
+            .unwrap()
+            .len(),
         1
     );
     let other_project = project(&store).await;
     assert!(
         store
+            .events()
             .list_user_events(other_project, "ada", 0, 100)
             .await
             .unwrap()
@@ -104,12 +125,17 @@ async fn replacing_an_account_keeps_id_and_configuration(db: TestDb) {
     let mut new = credential(p, crm, "ada");
     new.provider_id = Some("T-B".into());
     new.status = CredentialStatus::Invalid;
-    let original = store.insert_credential(&new, &[]).await.unwrap();
+    let original = store
+        .credentials()
+        .insert_credential(&new, &[])
+        .await
+        .unwrap();
     let settings = CredentialChanges {
         shared_settings: Some(json!({"pipeline": "Sales"})),
         ..Default::default()
     };
     store
+        .credentials()
         .update_credential(p, original.id, &settings, &[])
         .await
         .unwrap();
@@ -123,6 +149,7 @@ async fn replacing_an_account_keeps_id_and_configuration(db: TestDb) {
         next_refresh_at: Some(now() + Duration::minutes(55)),
     };
     let replaced = store
+        .credentials()
         .replace_credential_account(
             p,
             original.id,
@@ -144,10 +171,16 @@ async fn replacing_an_account_keeps_id_and_configuration(db: TestDb) {
     );
     assert_eq!(replaced.valid_until, replacement.valid_until);
     assert_eq!(
-        store.list_user_events(p, "ada", 0, 10).await.unwrap().len(),
+        store
+            .events()
+            .list_user_events(p, "ada", 0, 10)
+            .await
+            .unwrap()
+            .len(),
         1
     );
     let missing = store
+        .credentials()
         .replace_credential_account(p, Uuid::new_v4(), &replacement, &[])
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound)));
@@ -171,8 +204,13 @@ async fn an_oauth_state_is_single_use(db: TestDb) {
     let p = project(&store).await;
     let crm = integrations(&store, p, &["crm"]).await[0];
     let first = session(p, crm, "hash-1");
-    store.create_install_session(&first).await.unwrap();
+    store
+        .install_sessions()
+        .create_install_session(&first)
+        .await
+        .unwrap();
     let read = store
+        .install_sessions()
         .get_install_session(p, first.id)
         .await
         .unwrap()
@@ -183,6 +221,7 @@ async fn an_oauth_state_is_single_use(db: TestDb) {
     );
     assert!(
         store
+            .install_sessions()
             .get_install_session(project(&store).await, first.id)
             .await
             .unwrap()
@@ -190,6 +229,7 @@ async fn an_oauth_state_is_single_use(db: TestDb) {
     );
 
     let consumed = store
+        .install_sessions()
         .consume_install_state("hash-1")
         .await
         .unwrap()
@@ -198,6 +238,7 @@ async fn an_oauth_state_is_single_use(db: TestDb) {
     assert_eq!(consumed.secrets.as_deref(), Some(&b"sealed-verifier"[..]));
     assert!(
         store
+            .install_sessions()
             .consume_install_state("hash-1")
             .await
             .unwrap()
@@ -206,6 +247,7 @@ async fn an_oauth_state_is_single_use(db: TestDb) {
     );
     assert!(
         store
+            .install_sessions()
             .consume_install_state("unknown")
             .await
             .unwrap()
@@ -214,10 +256,12 @@ async fn an_oauth_state_is_single_use(db: TestDb) {
 
     let credential_id = Uuid::new_v4();
     store
+        .install_sessions()
         .finish_install_session(first.id, InstallStatus::Complete, Some(credential_id), None)
         .await
         .unwrap();
     let done = store
+        .install_sessions()
         .get_install_session(p, first.id)
         .await
         .unwrap()
@@ -229,6 +273,7 @@ async fn an_oauth_state_is_single_use(db: TestDb) {
     assert!(done.secrets.is_none(), "the verifier is dropped once done");
     assert!(done.completed_at.is_some());
     let again = store
+        .install_sessions()
         .finish_install_session(first.id, InstallStatus::Failed, None, Some("late"))
         .await;
     assert!(
@@ -238,8 +283,13 @@ async fn an_oauth_state_is_single_use(db: TestDb) {
 
     // A failed session cannot be consumed any more.
     let second = session(p, crm, "hash-2");
-    store.create_install_session(&second).await.unwrap();
     store
+        .install_sessions()
+        .create_install_session(&second)
+        .await
+        .unwrap();
+    store
+        .install_sessions()
         .finish_install_session(
             second.id,
             InstallStatus::Failed,
@@ -250,12 +300,14 @@ async fn an_oauth_state_is_single_use(db: TestDb) {
         .unwrap();
     assert!(
         store
+            .install_sessions()
             .consume_install_state("hash-2")
             .await
             .unwrap()
             .is_none()
     );
     let failed = store
+        .install_sessions()
         .get_install_session(p, second.id)
         .await
         .unwrap()
@@ -269,6 +321,7 @@ async fn racing_callbacks_consume_a_state_once(db: TestDb) {
     let p = project(&store).await;
     let crm = integrations(&store, p, &["crm"]).await[0];
     store
+        .install_sessions()
         .create_install_session(&session(p, crm, "raced"))
         .await
         .unwrap();
@@ -276,6 +329,7 @@ async fn racing_callbacks_consume_a_state_once(db: TestDb) {
         let store = store.clone();
         tokio::spawn(async move {
             store
+                .install_sessions()
                 .consume_install_state("raced")
                 .await
                 .unwrap()

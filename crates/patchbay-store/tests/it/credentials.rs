@@ -8,15 +8,17 @@ use crate::fixtures::{credential, integrations, project};
 async fn users_are_created_on_first_use_and_meta_merges(db: TestDb) {
     let store = db.store();
     let p = project(&store).await;
-    assert!(store.get_user(p, "ada").await.unwrap().is_none());
-    let created = store.upsert_user(p, "ada", None).await.unwrap();
+    assert!(store.users().get_user(p, "ada").await.unwrap().is_none());
+    let created = store.users().upsert_user(p, "ada", None).await.unwrap();
     assert_eq!(created.meta, Map::new());
     let first = json!({"Name": "Ada", "Email": "ada@example.com"});
     store
+        .users()
         .upsert_user(p, "ada", first.as_object())
         .await
         .unwrap();
     let merged = store
+        .users()
         .upsert_user(
             p,
             "ada",
@@ -29,11 +31,24 @@ async fn users_are_created_on_first_use_and_meta_merges(db: TestDb) {
         json!({"Name": "Ada", "Email": "ada@lovelace.dev", "plan": {"seats": 3}})
     );
     assert_eq!(
-        store.get_user(p, "ada").await.unwrap().unwrap().meta,
+        store
+            .users()
+            .get_user(p, "ada")
+            .await
+            .unwrap()
+            .unwrap()
+            .meta,
         merged.meta
     );
     let other = project(&store).await;
-    assert!(store.get_user(other, "ada").await.unwrap().is_none());
+    assert!(
+        store
+            .users()
+            .get_user(other, "ada")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn credentials_list_oldest_first_and_filter(db: TestDb) {
@@ -53,7 +68,13 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
             status,
             ..credential(p, integration, user)
         };
-        created.push(store.insert_credential(&new, &[]).await.unwrap());
+        created.push(
+            store
+                .credentials()
+                .insert_credential(&new, &[])
+                .await
+                .unwrap(),
+        );
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     let ids_of = |list: Vec<patchbay_store::CredentialRecord>| {
@@ -65,7 +86,13 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
         status: None,
     };
     assert_eq!(
-        ids_of(store.list_credentials(p, &u1_crm).await.unwrap()),
+        ids_of(
+            store
+                .credentials()
+                .list_credentials(p, &u1_crm)
+                .await
+                .unwrap()
+        ),
         [created[0].id, created[1].id, created[4].id]
     );
     let valid = CredentialFilter {
@@ -73,11 +100,18 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
         ..Default::default()
     };
     assert_eq!(
-        ids_of(store.list_credentials(p, &valid).await.unwrap()),
+        ids_of(
+            store
+                .credentials()
+                .list_credentials(p, &valid)
+                .await
+                .unwrap()
+        ),
         [created[0].id, created[2].id, created[3].id, created[4].id]
     );
     assert_eq!(
         store
+            .credentials()
             .list_credentials(p, &CredentialFilter::default())
             .await
             .unwrap()
@@ -87,6 +121,7 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
     let other = project(&store).await;
     assert!(
         store
+            .credentials()
             .list_credentials(other, &CredentialFilter::default())
             .await
             .unwrap()
@@ -94,6 +129,7 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
     );
 
     let read = store
+        .credentials()
         .get_credential(p, created[1].id)
         .await
         .unwrap()
@@ -104,6 +140,7 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
     assert_eq!(read.configuration.shared_settings, json!({}));
     assert!(
         store
+            .credentials()
             .get_credential(other, created[1].id)
             .await
             .unwrap()
@@ -122,6 +159,7 @@ async fn external_and_provider_ids_are_unique_per_user_and_integration(db: TestD
             ..credential(p, integration, user)
         };
     store
+        .credentials()
         .insert_credential(&labelled(ids[0], "u1", "work", "T1"), &[])
         .await
         .unwrap();
@@ -129,19 +167,30 @@ async fn external_and_provider_ids_are_unique_per_user_and_integration(db: TestD
         labelled(ids[0], "u1", "work", "T2"),
         labelled(ids[0], "u1", "home", "T1"),
     ] {
-        let err = store.insert_credential(&clash, &[]).await.unwrap_err();
+        let err = store
+            .credentials()
+            .insert_credential(&clash, &[])
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
         assert!(
-            store.get_credential(p, clash.id).await.unwrap().is_none(),
+            store
+                .credentials()
+                .get_credential(p, clash.id)
+                .await
+                .unwrap()
+                .is_none(),
             "no partial write"
         );
     }
     // Another user, or another integration, may reuse both.
     store
+        .credentials()
         .insert_credential(&labelled(ids[0], "u2", "work", "T1"), &[])
         .await
         .unwrap();
     store
+        .credentials()
         .insert_credential(&labelled(ids[1], "u1", "work", "T1"), &[])
         .await
         .unwrap();
@@ -152,10 +201,12 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
     let p = project(&store).await;
     let crm = integrations(&store, p, &["crm"]).await[0];
     let a = store
+        .credentials()
         .insert_credential(&credential(p, crm, "u1"), &[])
         .await
         .unwrap();
     let b = store
+        .credentials()
         .insert_credential(
             &patchbay_store::NewCredential {
                 external_id: Some("b".into()),
@@ -172,6 +223,7 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
         workflow_settings: Some(json!({"sync": {"enabled": true, "settings": {}}})),
     };
     let updated = store
+        .credentials()
         .update_credential(p, a.id, &changes, &[])
         .await
         .unwrap();
@@ -184,11 +236,17 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
         true
     );
     assert_eq!(updated.configuration.id, a.configuration.id);
-    let untouched = store.get_credential(p, b.id).await.unwrap().unwrap();
+    let untouched = store
+        .credentials()
+        .get_credential(p, b.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(untouched.configuration.shared_settings, json!({}));
 
     // Only the label changes; the settings stay.
     let relabelled = store
+        .credentials()
         .update_credential(
             p,
             a.id,
@@ -210,10 +268,14 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
         ..Default::default()
     };
     assert!(matches!(
-        store.update_credential(p, a.id, &taken, &[]).await,
+        store
+            .credentials()
+            .update_credential(p, a.id, &taken, &[])
+            .await,
         Err(StoreError::Conflict { .. })
     ));
     let cleared = store
+        .credentials()
         .update_credential(
             p,
             a.id,
@@ -229,21 +291,41 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
 
     let other = project(&store).await;
     assert!(matches!(
-        store.update_credential(other, a.id, &changes, &[]).await,
+        store
+            .credentials()
+            .update_credential(other, a.id, &changes, &[])
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.delete_credential(other, a.id, &[]).await,
+        store
+            .credentials()
+            .delete_credential(other, a.id, &[])
+            .await,
         Err(StoreError::NotFound)
     ));
-    store.delete_credential(p, a.id, &[]).await.unwrap();
-    assert!(store.get_credential(p, a.id).await.unwrap().is_none());
+    store
+        .credentials()
+        .delete_credential(p, a.id, &[])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .credentials()
+            .get_credential(p, a.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(matches!(
-        store.delete_credential(p, a.id, &[]).await,
+        store.credentials().delete_credential(p, a.id, &[]).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.delete_credential(p, Uuid::new_v4(), &[]).await,
+        store
+            .credentials()
+            .delete_credential(p, Uuid::new_v4(), &[])
+            .await,
         Err(StoreError::NotFound)
     ));
 }

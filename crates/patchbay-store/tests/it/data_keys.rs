@@ -23,35 +23,65 @@ async fn standby_keys_are_activated_and_the_others_retired(db: TestDb) {
     let master = MasterKey::generate();
     let first = master.generate_data_key();
     let second = master.generate_data_key();
-    store.insert_data_key(&first).await.unwrap();
+    store.data_keys().insert_data_key(&first).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    let standby = store.insert_standby_data_key(&second).await.unwrap();
+    let standby = store
+        .data_keys()
+        .insert_standby_data_key(&second)
+        .await
+        .unwrap();
     assert_eq!(standby.key, second);
     assert!(standby.retired_at.is_some(), "a standby key never seals");
     assert_eq!(
-        retired(&store.list_data_keys().await.unwrap()),
+        retired(&store.data_keys().list_data_keys().await.unwrap()),
         [(first.id, false), (second.id, true)]
     );
 
-    store.activate_data_key(second.id).await.unwrap();
+    store
+        .data_keys()
+        .activate_data_key(second.id)
+        .await
+        .unwrap();
     assert_eq!(
-        retired(&store.list_data_keys().await.unwrap()),
+        retired(&store.data_keys().list_data_keys().await.unwrap()),
         [(first.id, false), (second.id, false)]
     );
-    assert_eq!(store.retire_data_keys_except(second.id).await.unwrap(), 1);
-    let listed = store.list_data_keys().await.unwrap();
-    assert_eq!(retired(&listed), [(first.id, true), (second.id, false)]);
-    assert_eq!(store.retire_data_keys_except(second.id).await.unwrap(), 0);
     assert_eq!(
-        store.list_data_keys().await.unwrap()[0].retired_at,
+        store
+            .data_keys()
+            .retire_data_keys_except(second.id)
+            .await
+            .unwrap(),
+        1
+    );
+    let listed = store.data_keys().list_data_keys().await.unwrap();
+    assert_eq!(retired(&listed), [(first.id, true), (second.id, false)]);
+    assert_eq!(
+        store
+            .data_keys()
+            .retire_data_keys_except(second.id)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.data_keys().list_data_keys().await.unwrap()[0].retired_at,
         listed[0].retired_at,
         "retiring again keeps the first retirement time"
     );
 
-    let err = store.activate_data_key(Uuid::new_v4()).await.unwrap_err();
+    let err = store
+        .data_keys()
+        .activate_data_key(Uuid::new_v4())
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
     assert!(matches!(
-        store.insert_standby_data_key(&first).await.unwrap_err(),
+        store
+            .data_keys()
+            .insert_standby_data_key(&first)
+            .await
+            .unwrap_err(),
         StoreError::Conflict { .. }
     ));
 }
@@ -64,7 +94,11 @@ async fn all_sealed(
     let mut out = Vec::new();
     let mut after = None;
     loop {
-        let values = store.list_sealed(column, after, page).await.unwrap();
+        let values = store
+            .data_keys()
+            .list_sealed(column, after, page)
+            .await
+            .unwrap();
         assert!(values.len() as i64 <= page);
         let Some(last) = values.last() else { break };
         after = Some(last.record_id);
@@ -82,11 +116,13 @@ async fn sealed_columns_are_listed_in_pages(db: TestDb) {
     without.client_secret = SecretUpdate::Clear;
     writes.push(without);
     store
+        .projects()
         .apply_config(project_id, &config(writes.clone(), vec![]), &[])
         .await
         .unwrap();
     let other = integration("elsewhere");
     store
+        .projects()
         .apply_config(other_project, &config(vec![other.clone()], vec![]), &[])
         .await
         .unwrap();
@@ -108,6 +144,7 @@ async fn sealed_columns_are_listed_in_pages(db: TestDb) {
         assert_eq!(listed, expected, "page size {page}");
     }
     let first = store
+        .data_keys()
         .list_sealed(SealedColumn::IntegrationClientSecret, None, 100)
         .await
         .unwrap();
@@ -116,7 +153,11 @@ async fn sealed_columns_are_listed_in_pages(db: TestDb) {
     assert!(projects.contains(&(writes[0].id, project_id)));
 
     let cred = credential(project_id, writes[0].id, "ada");
-    store.insert_credential(&cred, &[]).await.unwrap();
+    store
+        .credentials()
+        .insert_credential(&cred, &[])
+        .await
+        .unwrap();
     let session = NewInstallSession {
         id: Uuid::new_v4(),
         project_id,
@@ -127,7 +168,11 @@ async fn sealed_columns_are_listed_in_pages(db: TestDb) {
         options: json!({}),
         expires_at: now() + chrono::Duration::minutes(10),
     };
-    store.create_install_session(&session).await.unwrap();
+    store
+        .install_sessions()
+        .create_install_session(&session)
+        .await
+        .unwrap();
     assert_eq!(
         all_sealed(&store, SealedColumn::CredentialSecrets, 10).await,
         [(cred.id, b"sealed-tokens".to_vec())]
@@ -148,15 +193,21 @@ async fn sealed_values_are_swapped_only_from_the_value_read(db: TestDb) {
     let project_id = project(&store).await;
     let writes = vec![integration("crm")];
     store
+        .projects()
         .apply_config(project_id, &config(writes.clone(), vec![]), &[])
         .await
         .unwrap();
     let cred = credential(project_id, writes[0].id, "ada");
-    let before = store.insert_credential(&cred, &[]).await.unwrap();
+    let before = store
+        .credentials()
+        .insert_credential(&cred, &[])
+        .await
+        .unwrap();
     let column = SealedColumn::CredentialSecrets;
 
     assert!(
         !store
+            .data_keys()
             .swap_sealed(column, cred.id, b"not-the-value", b"rotated")
             .await
             .unwrap(),
@@ -164,11 +215,13 @@ async fn sealed_values_are_swapped_only_from_the_value_read(db: TestDb) {
     );
     assert!(
         !store
+            .data_keys()
             .swap_sealed(column, Uuid::new_v4(), b"sealed-tokens", b"rotated")
             .await
             .unwrap()
     );
     let unchanged = store
+        .credentials()
         .get_credential(project_id, cred.id)
         .await
         .unwrap()
@@ -177,11 +230,13 @@ async fn sealed_values_are_swapped_only_from_the_value_read(db: TestDb) {
 
     assert!(
         store
+            .data_keys()
             .swap_sealed(column, cred.id, b"sealed-tokens", b"rotated")
             .await
             .unwrap()
     );
     let after = store
+        .credentials()
         .get_credential(project_id, cred.id)
         .await
         .unwrap()
@@ -193,6 +248,7 @@ async fn sealed_values_are_swapped_only_from_the_value_read(db: TestDb) {
     );
     assert!(
         !store
+            .data_keys()
             .swap_sealed(column, cred.id, b"sealed-tokens", b"again")
             .await
             .unwrap(),
@@ -204,11 +260,16 @@ async fn sealed_values_are_swapped_only_from_the_value_read(db: TestDb) {
     let secret_column = SealedColumn::IntegrationClientSecret;
     assert!(
         store
+            .data_keys()
             .swap_sealed(secret_column, writes[0].id, b"sealed-crm", b"rotated-crm")
             .await
             .unwrap()
     );
-    let integrations = store.list_integrations(project_id).await.unwrap();
+    let integrations = store
+        .projects()
+        .list_integrations(project_id)
+        .await
+        .unwrap();
     assert_eq!(
         integrations[0].client_secret.as_deref(),
         Some(&b"rotated-crm"[..])

@@ -21,12 +21,23 @@ async fn endpoint(store: &Arc<dyn Store>, project_id: Uuid, events: &[&str]) -> 
         event_types: events.iter().map(|name| (*name).to_owned()).collect(),
         secret: b"sealed-secret".to_vec(),
     };
-    store.create_webhook_endpoint(&endpoint).await.unwrap().id
+    store
+        .events()
+        .create_webhook_endpoint(&endpoint)
+        .await
+        .unwrap()
+        .id
 }
 
 /// Records `names` for a new credential of `user` and returns its id.
 async fn record(store: &Arc<dyn Store>, project_id: Uuid, user: &str, names: &[&str]) -> Uuid {
-    let crm = match store.list_integrations(project_id).await.unwrap().first() {
+    let crm = match store
+        .projects()
+        .list_integrations(project_id)
+        .await
+        .unwrap()
+        .first()
+    {
         Some(integration) => integration.id,
         None => integrations(store, project_id, &["crm"]).await[0],
     };
@@ -35,12 +46,17 @@ async fn record(store: &Arc<dyn Store>, project_id: Uuid, user: &str, names: &[&
         .iter()
         .map(|name| event(project_id, user, account.id, name))
         .collect();
-    store.insert_credential(&account, &events).await.unwrap();
+    store
+        .credentials()
+        .insert_credential(&account, &events)
+        .await
+        .unwrap();
     account.id
 }
 
 async fn claim_all(store: &Arc<dyn Store>) -> Vec<patchbay_store::ClaimedDelivery> {
     store
+        .events()
         .claim_webhook_deliveries(now(), now() + Duration::seconds(30), 100)
         .await
         .unwrap()
@@ -51,40 +67,53 @@ async fn endpoints_are_created_listed_disabled_and_deleted(db: TestDb) {
     let p = project(&store).await;
     let other = project(&store).await;
     let id = endpoint(&store, p, &["credential.created"]).await;
-    let listed = store.list_webhook_endpoints(p).await.unwrap();
+    let listed = store.events().list_webhook_endpoints(p).await.unwrap();
     assert_eq!(listed.iter().map(|e| e.id).collect::<Vec<_>>(), [id]);
     assert_eq!(listed[0].event_types, ["credential.created"]);
     assert!(listed[0].disabled_at.is_none());
     assert!(
         store
+            .events()
             .list_webhook_endpoints(other)
             .await
             .unwrap()
             .is_empty()
     );
-    assert_eq!(store.get_webhook_endpoint(other, id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .events()
+            .get_webhook_endpoint(other, id)
+            .await
+            .unwrap(),
+        None
+    );
 
     let disabled = store
+        .events()
         .set_webhook_endpoint_disabled(p, id, true)
         .await
         .unwrap();
     assert!(disabled.disabled_at.is_some());
     let enabled = store
+        .events()
         .set_webhook_endpoint_disabled(p, id, false)
         .await
         .unwrap();
     assert_eq!(enabled.disabled_at, None);
     assert!(matches!(
-        store.set_webhook_endpoint_disabled(other, id, true).await,
+        store
+            .events()
+            .set_webhook_endpoint_disabled(other, id, true)
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.delete_webhook_endpoint(other, id).await,
+        store.events().delete_webhook_endpoint(other, id).await,
         Err(StoreError::NotFound)
     ));
-    store.delete_webhook_endpoint(p, id).await.unwrap();
+    store.events().delete_webhook_endpoint(p, id).await.unwrap();
     assert_eq!(
-        store.get_webhook_endpoint(p, id).await.unwrap(),
+        store.events().get_webhook_endpoint(p, id).await.unwrap(),
         None::<WebhookEndpointRecord>
     );
 }
@@ -96,6 +125,7 @@ async fn events_queue_deliveries_for_the_endpoints_that_want_them(db: TestDb) {
     let deletions = endpoint(&store, p, &["credential.deleted"]).await;
     let off = endpoint(&store, p, &[]).await;
     store
+        .events()
         .set_webhook_endpoint_disabled(p, off, true)
         .await
         .unwrap();
@@ -115,6 +145,7 @@ async fn events_queue_deliveries_for_the_endpoints_that_want_them(db: TestDb) {
     assert_eq!(delivery.url, "https://hooks.example/patchbay");
     for id in [deletions, off] {
         let log = store
+            .events()
             .list_webhook_deliveries(
                 p,
                 id,
@@ -162,6 +193,7 @@ async fn an_account_s_deliveries_are_attempted_in_order_and_leased(db: TestDb) {
         next_attempt_at: retry_at,
     };
     store
+        .events()
         .record_delivery_attempt(ada.id, &outcome)
         .await
         .unwrap();
@@ -178,6 +210,7 @@ async fn an_account_s_deliveries_are_attempted_in_order_and_leased(db: TestDb) {
 
     let delivered = DeliveryOutcome::Delivered { status_code: 204 };
     store
+        .events()
         .record_delivery_attempt(ada.id, &delivered)
         .await
         .unwrap();
@@ -186,6 +219,7 @@ async fn an_account_s_deliveries_are_attempted_in_order_and_leased(db: TestDb) {
     assert_eq!(next[0].delivery.event_name, "credential.status_changed");
 
     let log = store
+        .events()
         .list_webhook_deliveries(
             p,
             hook,
@@ -210,7 +244,11 @@ async fn an_account_s_deliveries_are_attempted_in_order_and_leased(db: TestDb) {
         limit: 1,
         status: None,
     };
-    let second_page = store.list_webhook_deliveries(p, hook, &page).await.unwrap();
+    let second_page = store
+        .events()
+        .list_webhook_deliveries(p, hook, &page)
+        .await
+        .unwrap();
     assert_eq!(
         second_page.iter().map(|d| d.id).collect::<Vec<_>>(),
         [log[1].id]
@@ -222,6 +260,7 @@ async fn an_account_s_deliveries_are_attempted_in_order_and_leased(db: TestDb) {
     };
     assert_eq!(
         store
+            .events()
             .list_webhook_deliveries(p, hook, &pending)
             .await
             .unwrap()
@@ -248,12 +287,14 @@ async fn dead_deliveries_stop_blocking_and_can_be_replayed(db: TestDb) {
         error: "connection refused".to_owned(),
     };
     store
+        .events()
         .record_delivery_attempt(first.id, &dead)
         .await
         .unwrap();
     let next = claim_all(&store).await;
     assert_eq!(next[0].delivery.event_name, "credential.deleted");
     store
+        .events()
         .record_delivery_attempt(
             next[0].delivery.id,
             &DeliveryOutcome::Delivered { status_code: 200 },
@@ -262,10 +303,17 @@ async fn dead_deliveries_stop_blocking_and_can_be_replayed(db: TestDb) {
         .unwrap();
 
     assert!(matches!(
-        store.replay_webhook_delivery(other, first.id).await,
+        store
+            .events()
+            .replay_webhook_delivery(other, first.id)
+            .await,
         Err(StoreError::NotFound)
     ));
-    let replayed = store.replay_webhook_delivery(p, first.id).await.unwrap();
+    let replayed = store
+        .events()
+        .replay_webhook_delivery(p, first.id)
+        .await
+        .unwrap();
     assert_eq!(replayed.status, DeliveryStatus::Pending);
     assert_eq!(replayed.attempts, 1, "the log is kept");
     let again = claim_all(&store).await;
@@ -280,22 +328,32 @@ async fn dead_deliveries_stop_blocking_and_can_be_replayed(db: TestDb) {
 async fn committed_events_are_announced_and_rolled_back_ones_are_not(db: TestDb) {
     let store = db.store();
     let p = project(&store).await;
-    let mut notices = store.event_notices();
+    let mut notices = store.events().event_notices();
     // PostgreSQL listens on its own connection; give it a moment to start.
     tokio::time::sleep(StdDuration::from_millis(300)).await;
     record(&store, p, "ada", &[]).await;
-    let crm = store.list_integrations(p).await.unwrap()[0].id;
+    let crm = store.projects().list_integrations(p).await.unwrap()[0].id;
     let taken = {
         let mut account = credential(p, crm, "ada");
         account.external_id = Some("dup".to_owned());
-        store.insert_credential(&account, &[]).await.unwrap();
+        store
+            .credentials()
+            .insert_credential(&account, &[])
+            .await
+            .unwrap();
         account
     };
     let mut duplicate = credential(p, crm, "grace");
     duplicate.user_id = taken.user_id.clone();
     duplicate.external_id = taken.external_id.clone();
     let lost = event(p, "ada", duplicate.id, "credential.created");
-    assert!(store.insert_credential(&duplicate, &[lost]).await.is_err());
+    assert!(
+        store
+            .credentials()
+            .insert_credential(&duplicate, &[lost])
+            .await
+            .is_err()
+    );
 
     record(&store, p, "grace", &["credential.created"]).await;
     let notice = tokio::time::timeout(StdDuration::from_secs(5), notices.recv())

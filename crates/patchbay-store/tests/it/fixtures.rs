@@ -25,7 +25,11 @@ pub async fn project(store: &Arc<dyn Store>) -> Uuid {
         hash: key.hash(),
         display_prefix: key.display_prefix(),
     };
-    store.create_project(&project, &record).await.unwrap();
+    store
+        .projects()
+        .create_project(&project, &record)
+        .await
+        .unwrap();
     project.id
 }
 
@@ -62,6 +66,7 @@ pub async fn integrations(store: &Arc<dyn Store>, project_id: Uuid, types: &[&st
     let writes: Vec<_> = types.iter().map(|t| integration(t)).collect();
     let ids = writes.iter().map(|w| w.id).collect();
     store
+        .projects()
         .apply_config(project_id, &config(writes, vec![]), &[])
         .await
         .unwrap();

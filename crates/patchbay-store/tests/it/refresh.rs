@@ -27,12 +27,14 @@ async fn one_refresh_lease_at_a_time(db: TestDb) {
     let p = project(&store).await;
     let crm = integrations(&store, p, &["crm"]).await[0];
     let c = store
+        .credentials()
         .insert_credential(&expiring(credential(p, crm, "ada"), 30), &[])
         .await
         .unwrap();
     let lease = now() + Duration::seconds(30);
 
     let RefreshClaim::Claimed(claimed) = store
+        .credentials()
         .claim_refresh(p, c.id, c.version, lease)
         .await
         .unwrap()
@@ -42,6 +44,7 @@ async fn one_refresh_lease_at_a_time(db: TestDb) {
     assert_eq!(claimed.id, c.id);
     assert_eq!(
         store
+            .credentials()
             .claim_refresh(p, c.id, c.version, lease)
             .await
             .unwrap(),
@@ -49,6 +52,7 @@ async fn one_refresh_lease_at_a_time(db: TestDb) {
     );
     assert!(
         store
+            .credentials()
             .due_refreshes(now() + Duration::hours(1), 10)
             .await
             .unwrap()
@@ -57,6 +61,7 @@ async fn one_refresh_lease_at_a_time(db: TestDb) {
     );
 
     let refreshed = store
+        .credentials()
         .complete_refresh(p, c.id, c.version, &tokens("new"), &[])
         .await
         .unwrap();
@@ -66,11 +71,13 @@ async fn one_refresh_lease_at_a_time(db: TestDb) {
     assert!(refreshed.refreshed_at.is_some());
     // An older result never overwrites a newer one.
     let late = store
+        .credentials()
         .complete_refresh(p, c.id, c.version, &tokens("old"), &[])
         .await;
     assert!(matches!(late, Err(StoreError::Conflict { .. })), "{late:?}");
     assert_eq!(
         store
+            .credentials()
             .get_credential(p, c.id)
             .await
             .unwrap()
@@ -81,6 +88,7 @@ async fn one_refresh_lease_at_a_time(db: TestDb) {
     );
     // A claim on the old version learns what happened.
     match store
+        .credentials()
         .claim_refresh(p, c.id, c.version, lease)
         .await
         .unwrap()
@@ -91,6 +99,7 @@ async fn one_refresh_lease_at_a_time(db: TestDb) {
     // The lease was released: the new version can be claimed.
     assert!(matches!(
         store
+            .credentials()
             .claim_refresh(p, c.id, refreshed.version, lease)
             .await
             .unwrap(),
@@ -98,12 +107,14 @@ async fn one_refresh_lease_at_a_time(db: TestDb) {
     ));
     // An expired lease is free again.
     let other = store
+        .credentials()
         .insert_credential(&expiring(credential(p, crm, "ada"), 30), &[])
         .await
         .unwrap();
     let past = now() - Duration::seconds(1);
     assert!(matches!(
         store
+            .credentials()
             .claim_refresh(p, other.id, other.version, past)
             .await
             .unwrap(),
@@ -111,6 +122,7 @@ async fn one_refresh_lease_at_a_time(db: TestDb) {
     ));
     assert!(matches!(
         store
+            .credentials()
             .claim_refresh(p, other.id, other.version, lease)
             .await
             .unwrap(),
@@ -123,12 +135,14 @@ async fn failures_are_counted_and_definitive_ones_invalidate(db: TestDb) {
     let p = project(&store).await;
     let crm = integrations(&store, p, &["crm"]).await[0];
     let c = store
+        .credentials()
         .insert_credential(&expiring(credential(p, crm, "ada"), 30), &[])
         .await
         .unwrap();
     let retry_at = now() + Duration::seconds(5);
     let lease = now() + Duration::seconds(30);
     store
+        .credentials()
         .claim_refresh(p, c.id, c.version, lease)
         .await
         .unwrap();
@@ -137,6 +151,7 @@ async fn failures_are_counted_and_definitive_ones_invalidate(db: TestDb) {
         retry_at: Some(retry_at),
     };
     let after = store
+        .credentials()
         .record_refresh_failure(p, c.id, c.version, &transient, &[])
         .await
         .unwrap();
@@ -148,6 +163,7 @@ async fn failures_are_counted_and_definitive_ones_invalidate(db: TestDb) {
     // Released, and due again at retry_at.
     assert!(matches!(
         store
+            .credentials()
             .claim_refresh(p, c.id, c.version, lease)
             .await
             .unwrap(),
@@ -158,6 +174,7 @@ async fn failures_are_counted_and_definitive_ones_invalidate(db: TestDb) {
         retry_at: None,
     };
     let invalid = store
+        .credentials()
         .record_refresh_failure(p, c.id, c.version, &definitive, &[])
         .await
         .unwrap();
@@ -167,6 +184,7 @@ async fn failures_are_counted_and_definitive_ones_invalidate(db: TestDb) {
     );
     assert!(
         store
+            .credentials()
             .due_refreshes(now() + Duration::days(1), 10)
             .await
             .unwrap()
@@ -174,6 +192,7 @@ async fn failures_are_counted_and_definitive_ones_invalidate(db: TestDb) {
         "invalid ones are not retried"
     );
     let stale = store
+        .credentials()
         .record_refresh_failure(p, c.id, c.version + 1, &transient, &[])
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict { .. })));
@@ -184,22 +203,27 @@ async fn due_refreshes_come_soonest_first(db: TestDb) {
     let p = project(&store).await;
     let crm = integrations(&store, p, &["crm"]).await[0];
     let later = store
+        .credentials()
         .insert_credential(&expiring(credential(p, crm, "ada"), 120), &[])
         .await
         .unwrap();
     let sooner = store
+        .credentials()
         .insert_credential(&expiring(credential(p, crm, "ada"), 90), &[])
         .await
         .unwrap();
     store
+        .credentials()
         .insert_credential(&expiring(credential(p, crm, "ada"), 3600), &[])
         .await
         .unwrap();
     store
+        .credentials()
         .insert_credential(&credential(p, crm, "ada"), &[])
         .await
         .unwrap();
     let due = store
+        .credentials()
         .due_refreshes(now() + Duration::seconds(90), 10)
         .await
         .unwrap();
@@ -210,6 +234,7 @@ async fn due_refreshes_come_soonest_first(db: TestDb) {
     assert!(due.iter().all(|d| d.project_id == p));
     assert_eq!(
         store
+            .credentials()
             .due_refreshes(now() + Duration::seconds(90), 1)
             .await
             .unwrap()

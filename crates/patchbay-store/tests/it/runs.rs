@@ -52,6 +52,7 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
     let run = execution(project, integration, Uuid::new_v4());
     assert!(
         store
+            .workflows()
             .insert_execution(&run, Some(&job(project, run.id, Some("k1"))))
             .await
             .unwrap()
@@ -60,12 +61,14 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
     let twin = execution(project, integration, Uuid::new_v4());
     assert!(
         !store
+            .workflows()
             .insert_execution(&twin, Some(&job(project, twin.id, Some("k1"))))
             .await
             .unwrap()
     );
     assert!(
         store
+            .workflows()
             .get_execution(project, twin.id)
             .await
             .unwrap()
@@ -74,6 +77,7 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
 
     let lease = now() + Duration::seconds(30);
     let claimed = store
+        .workflows()
         .claim_jobs("workflow_run", "w1", 10, lease)
         .await
         .unwrap();
@@ -82,6 +86,7 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
     assert_eq!(claimed[0].payload["executionId"], run.id.to_string());
     assert!(
         store
+            .workflows()
             .claim_jobs("workflow_run", "w2", 10, lease)
             .await
             .unwrap()
@@ -89,6 +94,7 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
     );
     assert!(
         store
+            .workflows()
             .claim_jobs("other_kind", "w2", 10, lease)
             .await
             .unwrap()
@@ -96,8 +102,9 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
     );
 
     // Released (graceful shutdown): claimable again, attempt not counted.
-    assert_eq!(store.release_jobs("w1").await.unwrap(), 1);
+    assert_eq!(store.workflows().release_jobs("w1").await.unwrap(), 1);
     let again = store
+        .workflows()
         .claim_jobs("workflow_run", "w2", 10, lease)
         .await
         .unwrap();
@@ -105,19 +112,32 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
 
     // A lease that lapsed (a crashed claimant) is taken over.
     store
+        .workflows()
         .extend_job_leases("w2", now() - Duration::seconds(1))
         .await
         .unwrap();
     let taken = store
+        .workflows()
         .claim_jobs("workflow_run", "w3", 10, lease)
         .await
         .unwrap();
     assert_eq!((taken.len(), taken[0].attempts), (1, 2));
     // w2 no longer holds it.
-    assert_eq!(store.extend_job_leases("w2", lease).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .workflows()
+            .extend_job_leases("w2", lease)
+            .await
+            .unwrap(),
+        0
+    );
 
     // The run's end ends the job: it is never claimed again.
-    store.start_execution(project, run.id, now()).await.unwrap();
+    store
+        .workflows()
+        .start_execution(project, run.id, now())
+        .await
+        .unwrap();
     let outcome = ExecutionOutcome {
         status: ExecutionStatus::Failed,
         error: Some("boom".to_owned()),
@@ -144,30 +164,43 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
         payload: json!({"executionId": run.id}),
     };
     store
+        .workflows()
         .finish_execution(project, run.id, &outcome, &[event], Some(taken[0].id))
         .await
         .unwrap();
     store
+        .workflows()
         .extend_job_leases("w3", now() - Duration::seconds(1))
         .await
         .unwrap();
     assert!(
         store
+            .workflows()
             .claim_jobs("workflow_run", "w4", 10, lease)
             .await
             .unwrap()
             .is_empty()
     );
-    let (stored, steps) = store.get_execution(project, run.id).await.unwrap().unwrap();
+    let (stored, steps) = store
+        .workflows()
+        .get_execution(project, run.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.status, ExecutionStatus::Failed);
     assert_eq!(stored.error.as_deref(), Some("boom"));
     assert_eq!(stored.duration_ms, Some(12));
     assert_eq!(steps, outcome.steps);
-    let events = store.list_user_events(project, "ada", 0, 10).await.unwrap();
+    let events = store
+        .events()
+        .list_user_events(project, "ada", 0, 10)
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1);
     // Purged once old enough: the run stays, its dedupe key is free again.
     assert_eq!(
         store
+            .workflows()
             .purge_finished_jobs(now() - Duration::seconds(60))
             .await
             .unwrap(),
@@ -175,6 +208,7 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
     );
     assert_eq!(
         store
+            .workflows()
             .purge_finished_jobs(now() + Duration::seconds(1))
             .await
             .unwrap(),
@@ -182,6 +216,7 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
     );
     assert!(
         store
+            .workflows()
             .get_execution(project, run.id)
             .await
             .unwrap()
@@ -190,14 +225,22 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
     let later = execution(project, integration, Uuid::new_v4());
     assert!(
         store
+            .workflows()
             .insert_execution(&later, Some(&job(project, later.id, Some("k1"))))
             .await
             .unwrap()
     );
     // A final run cannot be finished or started again.
-    assert!(store.start_execution(project, run.id, now()).await.is_err());
     assert!(
         store
+            .workflows()
+            .start_execution(project, run.id, now())
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .workflows()
             .finish_execution(project, run.id, &outcome, &[], None)
             .await
             .is_err()
@@ -214,13 +257,18 @@ async fn runs_are_listed_newest_first_with_filters_and_cursors(db: TestDb) {
         let mut run = execution(project, integration, if i % 2 == 0 { a } else { b });
         run.started_at = start + Duration::seconds(i);
         run.status = ExecutionStatus::Running;
-        store.insert_execution(&run, None).await.unwrap();
+        store
+            .workflows()
+            .insert_execution(&run, None)
+            .await
+            .unwrap();
         ids.push(run.id);
     }
     let page = |filter: ExecutionFilter| {
         let store = Arc::clone(&store);
         async move {
             store
+                .workflows()
                 .list_executions(project, &filter)
                 .await
                 .unwrap()
@@ -265,6 +313,7 @@ async fn runs_are_listed_newest_first_with_filters_and_cursors(db: TestDb) {
     let other_project = fixtures::project(&store).await;
     assert!(
         store
+            .workflows()
             .list_executions(other_project, &all)
             .await
             .unwrap()
@@ -272,6 +321,7 @@ async fn runs_are_listed_newest_first_with_filters_and_cursors(db: TestDb) {
     );
     assert!(
         store
+            .workflows()
             .get_execution(other_project, ids[0])
             .await
             .unwrap()
@@ -286,6 +336,7 @@ async fn racing_claimants_split_the_queue(db: TestDb) {
     for _ in 0..40 {
         let run = execution(project, integration, Uuid::new_v4());
         store
+            .workflows()
             .insert_execution(&run, Some(&job(project, run.id, None)))
             .await
             .unwrap();
@@ -298,6 +349,7 @@ async fn racing_claimants_split_the_queue(db: TestDb) {
             loop {
                 let lease = now() + Duration::seconds(30);
                 let claimed = store
+                    .workflows()
                     .claim_jobs("workflow_run", &worker, 3, lease)
                     .await
                     .unwrap();
