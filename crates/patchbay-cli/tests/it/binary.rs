@@ -22,6 +22,17 @@ pub fn patchbay(cwd: &Path) -> Command {
     command
 }
 
+/// `patchbay serve` on a free port of 127.0.0.1, on `database_url`, with
+/// [`MASTER_KEY`].
+pub fn serve_command(cwd: &Path, database_url: &str) -> Command {
+    let mut command = patchbay(cwd);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+        .arg(database_url)
+        .env("PATCHBAY_MASTER_KEY", MASTER_KEY);
+    command
+}
+
 pub fn run(command: &mut Command) -> Output {
     command.output().unwrap()
 }

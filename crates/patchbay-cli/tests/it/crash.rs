@@ -4,24 +4,16 @@ use std::time::Duration;
 
 use patchbay_api::InstallRequest;
 use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
-use patchbay_test_support::{ADMIN_TOKEN, FakeProvider, TestDb, TestProject, authorize};
+use patchbay_test_support::{ADMIN_TOKEN, FakeProvider, TestDb, TestProject, connect_crm};
 
-use crate::binary::{MASTER_KEY, Running, patchbay};
+use crate::binary::{Running, serve_command};
 
 fn serve(db: &TestDb, dir: &std::path::Path) -> Running {
-    let mut command = patchbay(dir);
+    let mut command = serve_command(dir, db.url());
     command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            db.url(),
-        ])
         .args(["--refresh-interval", "3600"])
         // A lease left by a killed refresh expires after this plus 2 s.
         .args(["--provider-timeout", "1"])
-        .env("PATCHBAY_MASTER_KEY", MASTER_KEY)
         .env("PATCHBAY_ADMIN_TOKEN", ADMIN_TOKEN);
     Running::start(&mut command).unwrap()
 }
@@ -87,16 +79,7 @@ async fn sigkill_during_refreshes_never_breaks_an_account() {
     let project = TestProject::at(&server.base_url, &provider.config_document()).await;
     let token = project.signer.mint("ada").unwrap();
     let ada = project.user_with_token(token.clone());
-    let started = ada
-        .start_install("crm", &InstallRequest::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        authorize(&started.authorization_url, "acct_ada")
-            .await
-            .status,
-        200
-    );
+    connect_crm(&ada, &InstallRequest::default(), "acct_ada").await;
     let client = reqwest::Client::new();
 
     for (round, moment) in moments.into_iter().enumerate() {

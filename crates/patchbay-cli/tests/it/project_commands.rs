@@ -5,7 +5,7 @@ use patchbay_test_support::{TEST_CONFIG, TestDb, backend_tests};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::binary::{MASTER_KEY, Running, patchbay, run};
+use crate::binary::{MASTER_KEY, Running, patchbay, run, serve_command};
 
 const RSA_PUBLIC: &str = "../patchbay-core/tests/fixtures/test-only-rsa-2048-a.public.pem";
 
@@ -145,16 +145,7 @@ async fn a_project_is_set_up_entirely_from_the_command_line(db: TestDb) {
     );
     let token = String::from_utf8(minted.stdout).unwrap();
 
-    let mut command = patchbay(dir.path());
-    command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            db.url(),
-        ])
-        .env("PATCHBAY_MASTER_KEY", MASTER_KEY);
+    let mut command = serve_command(dir.path(), db.url());
     let server = Running::start(&mut command).unwrap();
     let me: Value = reqwest::Client::new()
         .get(server.url(&format!("/projects/{project}/sdk/me")))

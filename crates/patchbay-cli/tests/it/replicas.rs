@@ -5,24 +5,16 @@ use std::time::Duration;
 
 use patchbay_api::InstallRequest;
 use patchbay_server::sandbox::SandboxConfig;
-use patchbay_test_support::{ADMIN_TOKEN, FakeProvider, TestDb, TestProject, authorize};
+use patchbay_test_support::{ADMIN_TOKEN, FakeProvider, TestDb, TestProject, connect_crm};
 use serde_json::Value;
 
-use crate::binary::{MASTER_KEY, Running, patchbay};
+use crate::binary::{Running, serve_command};
 
 fn replica(db: &TestDb, dir: &std::path::Path) -> Running {
-    let mut command = patchbay(dir);
+    let mut command = serve_command(dir, db.url());
     command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            db.url(),
-        ])
         // Refreshes happen on demand only, so the test decides when.
         .args(["--refresh-interval", "3600"])
-        .env("PATCHBAY_MASTER_KEY", MASTER_KEY)
         .env("PATCHBAY_ADMIN_TOKEN", ADMIN_TOKEN);
     Running::start(&mut command).unwrap()
 }
@@ -44,16 +36,7 @@ async fn two_replicas_refresh_an_expired_token_once() {
     let project = TestProject::at(&one.base_url, &provider.config_document()).await;
     let token = project.signer.mint("ada").unwrap();
     let ada = project.user_with_token(token.clone());
-    let started = ada
-        .start_install("crm", &InstallRequest::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        authorize(&started.authorization_url, "acct_ada")
-            .await
-            .status,
-        200
-    );
+    connect_crm(&ada, &InstallRequest::default(), "acct_ada").await;
     tokio::time::sleep(Duration::from_millis(3300)).await;
 
     let before = provider.sandbox.stats().refreshes_succeeded;

@@ -5,20 +5,11 @@ use std::time::Duration;
 use patchbay_test_support::{TestDb, backend_tests};
 use serde_json::Value;
 
-use crate::binary::{MASTER_KEY, Running, patchbay, run};
+use crate::binary::{MASTER_KEY, Running, patchbay, run, serve_command};
 
 fn serve(db: &TestDb, cwd: &std::path::Path) -> std::process::Command {
-    let mut command = patchbay(cwd);
-    command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            db.url(),
-        ])
-        .env("PATCHBAY_MASTER_KEY", MASTER_KEY)
-        .env("PATCHBAY_ADMIN_TOKEN", "admin-secret");
+    let mut command = serve_command(cwd, db.url());
+    command.env("PATCHBAY_ADMIN_TOKEN", "admin-secret");
     command
 }
 
@@ -258,9 +249,7 @@ async fn the_data_directory_and_database_are_private() {
     let data = dir.path().join("patchbay-data");
     let serve = || {
         let mut command = patchbay(dir.path());
-        command
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("PATCHBAY_MASTER_KEY", MASTER_KEY);
+        command.args(["serve", "--listen", "127.0.0.1:0"]);
         command
     };
     let server = Running::start(&mut serve()).unwrap();

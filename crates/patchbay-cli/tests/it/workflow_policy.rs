@@ -3,24 +3,14 @@
 
 use patchbay_api::InstallRequest;
 use patchbay_server::sandbox::SandboxConfig;
-use patchbay_test_support::{ADMIN_TOKEN, FakeProvider, TestDb, TestProject, authorize};
+use patchbay_test_support::{ADMIN_TOKEN, FakeProvider, TestDb, TestProject, connect_crm};
 use serde_json::json;
 
-use crate::binary::{MASTER_KEY, Running, patchbay};
+use crate::binary::{Running, serve_command};
 
 fn serve(db: &TestDb, dir: &std::path::Path, extra: &[&str]) -> Running {
-    let mut command = patchbay(dir);
-    command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            db.url(),
-        ])
-        .args(extra)
-        .env("PATCHBAY_MASTER_KEY", MASTER_KEY)
-        .env("PATCHBAY_ADMIN_TOKEN", ADMIN_TOKEN);
+    let mut command = serve_command(dir, db.url());
+    command.args(extra).env("PATCHBAY_ADMIN_TOKEN", ADMIN_TOKEN);
     Running::start(&mut command).unwrap()
 }
 
@@ -46,16 +36,7 @@ async fn http_steps_refuse_private_addresses_unless_allowed() {
         let server = serve(&db, dir.path(), flags);
         let project = TestProject::at(&server.base_url, &document).await;
         let ada = project.user("ada");
-        let started = ada
-            .start_install("crm", &InstallRequest::default())
-            .await
-            .unwrap();
-        assert_eq!(
-            authorize(&started.authorization_url, "acct_ada")
-                .await
-                .status,
-            200
-        );
+        connect_crm(&ada, &InstallRequest::default(), "acct_ada").await;
         // Both fail: refused before a byte goes out, or reached and turned
         // away by the sandbox, which wants a token the http step does not send.
         let result = ada.trigger_workflow("peek", &json!({}), None).await;

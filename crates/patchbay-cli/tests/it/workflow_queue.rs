@@ -7,10 +7,10 @@ use patchbay_api::{ExecutionStatus, InstallRequest};
 use patchbay_sdk::admin::ExecutionQuery;
 use patchbay_sdk::{AdminClient, Patchbay, UserClient};
 use patchbay_server::sandbox::SandboxConfig;
-use patchbay_test_support::{ADMIN_TOKEN, FakeProvider, TestDb, TestProject, authorize};
+use patchbay_test_support::{ADMIN_TOKEN, FakeProvider, TestDb, TestProject, connect_crm};
 use serde_json::{Value, json};
 
-use crate::binary::{MASTER_KEY, Running, patchbay};
+use crate::binary::{Running, serve_command};
 
 const RUNS: usize = 50;
 
@@ -45,35 +45,18 @@ fn serve(db: &TestDb, dir: &std::path::Path) -> Running {
 }
 
 fn serve_with(db: &TestDb, dir: &std::path::Path, extra: &[&str]) -> Running {
-    let mut command = patchbay(dir);
+    let mut command = serve_command(dir, db.url());
     command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            db.url(),
-        ])
         .args(["--refresh-interval", "3600"])
         .args(["--worker-concurrency", "2"])
         .args(extra)
-        .env("PATCHBAY_MASTER_KEY", MASTER_KEY)
         .env("PATCHBAY_ADMIN_TOKEN", ADMIN_TOKEN);
     Running::start(&mut command).unwrap()
 }
 
 async fn connected(project: &TestProject) -> UserClient {
     let ada = project.user("ada");
-    let started = ada
-        .start_install("crm", &InstallRequest::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        authorize(&started.authorization_url, "acct_ada")
-            .await
-            .status,
-        200
-    );
+    connect_crm(&ada, &InstallRequest::default(), "acct_ada").await;
     ada
 }
 

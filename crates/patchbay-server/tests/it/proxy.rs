@@ -5,7 +5,7 @@ use std::time::Duration;
 use patchbay_api::InstallRequest;
 use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
 use patchbay_test_support::{
-    FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
+    FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_crm,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -23,16 +23,7 @@ async fn connect(setup: &Setup, account: &str, multiple: bool) -> Uuid {
         allow_multiple_credentials: multiple,
         ..Default::default()
     };
-    let started = ada.start_install("crm", &request).await.unwrap();
-    assert_eq!(
-        authorize(&started.authorization_url, account).await.status,
-        200
-    );
-    ada.install_session(started.install_session_id)
-        .await
-        .unwrap()
-        .credential_id
-        .unwrap()
+    connect_crm(&ada, &request, account).await
 }
 
 async fn setup(server: TestServer, config: SandboxConfig) -> Setup {

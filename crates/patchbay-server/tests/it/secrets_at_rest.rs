@@ -5,7 +5,8 @@ use patchbay_api::InstallRequest;
 use patchbay_core::crypto::Aad;
 use patchbay_server::sandbox::SandboxConfig;
 use patchbay_test_support::{
-    Backend, EchoUpstream, FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
+    Backend, EchoUpstream, FakeProvider, TestDb, TestProject, TestServer, backend_tests,
+    connect_crm,
 };
 use serde_json::{Value, json};
 
@@ -50,16 +51,7 @@ async fn no_secret_is_stored_in_the_clear(db: TestDb) {
     let provider = FakeProvider::start(SandboxConfig::default()).await;
     let project = TestProject::with_config(&server, &provider.config_document()).await;
     let ada = project.user("ada");
-    let started = ada
-        .start_install("crm", &InstallRequest::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        authorize(&started.authorization_url, "acct_ada")
-            .await
-            .status,
-        200
-    );
+    connect_crm(&ada, &InstallRequest::default(), "acct_ada").await;
     let with_key = InstallRequest {
         credentials: Some(json!({"apiKey": API_KEY}).as_object().unwrap().clone()),
         ..Default::default()

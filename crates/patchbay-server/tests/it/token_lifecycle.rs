@@ -8,7 +8,7 @@ use patchbay_oauth::Timeouts;
 use patchbay_sdk::UserClient;
 use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
 use patchbay_test_support::{
-    FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
+    FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_crm,
 };
 use uuid::Uuid;
 
@@ -42,22 +42,7 @@ async fn connected_account(base_url: &str) -> (FakeProvider, TestProject, Uuid) 
     let provider = FakeProvider::start(config).await;
     let project = TestProject::at(base_url, &provider.config_document()).await;
     let ada = project.user("ada");
-    let started = ada
-        .start_install("crm", &InstallRequest::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        authorize(&started.authorization_url, "acct_ada")
-            .await
-            .status,
-        200
-    );
-    let id = ada
-        .install_session(started.install_session_id)
-        .await
-        .unwrap()
-        .credential_id
-        .unwrap();
+    let id = connect_crm(&ada, &InstallRequest::default(), "acct_ada").await;
     (provider, project, id)
 }
 
