@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use clap::{Parser, ValueEnum};
 use futures_util::StreamExt as _;
-use patchbay_api::InstallRequest;
+use patchbay_api::{EventPayload, InstallRequest};
 use patchbay_bench::{format_latency, format_ratio, runtime};
-use patchbay_sdk::{Patchbay, UserClient, UserEvent};
+use patchbay_sdk::{Patchbay, UserClient, UserEvent, UserEventData};
 use patchbay_server::sandbox::SandboxConfig;
 use patchbay_test_support::{FakeProvider, TestDb, TestProject, TestServer};
 use serde_json::json;
@@ -222,7 +222,11 @@ async fn change(
         .await
         .context("no event within 10 s")?
         .context("the stream ended")?;
-    if event.name != expected_name || event.data["credentialId"] != json!(id) {
+    let about = match &event.data {
+        UserEventData::Changed(EventPayload::Credential(change)) => Some(change.credential_id),
+        _ => None,
+    };
+    if event.name != expected_name || about != Some(id) {
         bail!("expected {expected_name} for {id}, got {event:?}");
     }
     Ok((

@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -96,4 +97,19 @@ pub struct ConfigApplied {
     pub version: i64,
     pub integrations: Vec<String>,
     pub workflows: Vec<String>,
+}
+
+/// `GET /api/v1/projects/{projectId}/config`: the configuration document as
+/// last applied (the schema at `/config.schema.json` describes it), every
+/// secret shown as `********`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct ConfigDocument(pub Value);
+
+impl ConfigDocument {
+    /// What a project that never applied a document has.
+    pub fn empty() -> Self {
+        Self(serde_json::json!({"settings": {}, "integrations": {}, "workflows": []}))
+    }
 }

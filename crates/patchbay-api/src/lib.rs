@@ -5,6 +5,7 @@
 
 mod admin;
 mod error;
+mod events;
 mod ops;
 mod sdk;
 mod webhooks;
@@ -12,6 +13,7 @@ mod workflows;
 
 pub use admin::*;
 pub use error::{ErrorBody, ErrorCode};
+pub use events::*;
 pub use ops::*;
 pub use sdk::*;
 pub use webhooks::*;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use patchbay_api::CredentialEventDetail;
 use patchbay_core::crypto::Keyring;
 use patchbay_core::nul::{replace_nul, replace_nul_in};
 use patchbay_store::{
@@ -20,6 +21,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::events::{self, CredentialChange, Subject};
 use crate::runtime::Integration;
 use crate::secrets::CredentialSecrets;
+use crate::user_object;
 use crate::workflows::{Workflows, enabled};
 
 /// What the user asked for when starting the install; kept with an OAuth
@@ -142,13 +144,20 @@ impl Connector {
             let mut recorded = vec![events::credential_event(
                 Subject::of(current, type_name),
                 CredentialChange::Replaced,
-                json!({ "deduplicated": deduplicated }),
+                CredentialEventDetail {
+                    deduplicated: Some(deduplicated),
+                    ..Default::default()
+                },
             )];
             if current.status != CredentialStatus::Valid {
                 recorded.push(events::credential_event(
                     Subject::of(current, type_name),
                     CredentialChange::StatusChanged,
-                    json!({ "status": "VALID", "previousStatus": current.status.as_str() }),
+                    CredentialEventDetail {
+                        status: Some(patchbay_api::CredentialStatus::Valid),
+                        previous_status: Some(user_object::status(current.status)),
+                        ..Default::default()
+                    },
                 ));
             }
             let credential = self
@@ -185,7 +194,8 @@ impl Connector {
             integration_type: type_name,
             credential_id: id,
         };
-        let created = events::credential_event(subject, CredentialChange::Created, json!({}));
+        let created =
+            events::credential_event(subject, CredentialChange::Created, Default::default());
         match self
             .store
             .credentials()

@@ -1,8 +1,12 @@
 //! The events a change to a user object records (docs/api.md). They are written
 //! in the same transaction as the change, by whoever makes it.
 
+use patchbay_api::{
+    CredentialEvent, CredentialEventDetail, EventPayload, EventType, WorkflowStateChange,
+    WorkflowStateChangedEvent,
+};
 use patchbay_store::{CredentialRecord, NewEvent};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// What happened to an account.
@@ -16,29 +20,14 @@ pub enum CredentialChange {
 }
 
 impl CredentialChange {
-    /// The stored event name, as webhooks carry it.
-    pub fn name(self) -> &'static str {
+    fn event_type(self) -> EventType {
         match self {
-            Self::Created => "credential.created",
-            Self::Replaced => "credential.replaced",
-            Self::Deleted => "credential.deleted",
-            Self::StatusChanged => "credential.status_changed",
-            Self::SettingsChanged => "credential.settings_changed",
+            Self::Created => EventType::CredentialCreated,
+            Self::Replaced => EventType::CredentialReplaced,
+            Self::Deleted => EventType::CredentialDeleted,
+            Self::StatusChanged => EventType::CredentialStatusChanged,
+            Self::SettingsChanged => EventType::CredentialSettingsChanged,
         }
-    }
-}
-
-/// The name the SDK's `subscribe` knows a stored event by (docs/api.md); `None`
-/// for events meant for the developer's webhooks only.
-pub fn sdk_event_name(stored: &str) -> Option<&'static str> {
-    match stored {
-        "credential.created" => Some("onIntegrationInstall"),
-        "credential.deleted" => Some("onIntegrationUninstall"),
-        "credential.replaced" | "credential.status_changed" | "credential.settings_changed" => {
-            Some("onCredentialChange")
-        }
-        "workflow.state_changed" => Some("onWorkflowChange"),
-        _ => None,
     }
 }
 
@@ -63,53 +52,55 @@ impl<'a> Subject<'a> {
         }
     }
 
-    fn event(self, name: &str, payload: Value) -> NewEvent {
+    /// The event to store.
+    pub fn event(self, event_type: EventType, payload: &EventPayload) -> NewEvent {
         NewEvent {
             id: Uuid::new_v4(),
             project_id: self.project_id,
             user_id: self.user_id.to_owned(),
             integration_id: Some(self.integration_id),
             credential_id: Some(self.credential_id),
-            name: name.to_owned(),
-            payload,
+            name: event_type.as_str().to_owned(),
+            payload: stored(payload),
         }
     }
 }
 
-/// `{integrationId, integrationType, credentialId, ...extra}`
-pub fn credential_event(subject: Subject<'_>, change: CredentialChange, extra: Value) -> NewEvent {
-    let mut payload = json!({
-        "integrationId": subject.integration_id,
-        "integrationType": subject.integration_type,
-        "credentialId": subject.credential_id,
-    });
-    if let (Some(payload), Value::Object(extra)) = (payload.as_object_mut(), extra) {
-        payload.extend(extra);
-    }
-    subject.event(change.name(), payload)
+/// A payload as the store keeps it: the wire type's JSON.
+pub fn stored(payload: &EventPayload) -> Value {
+    serde_json::to_value(payload).expect("event payloads are plain JSON objects")
 }
 
-/// `{integrationId, workflowId, credentialId, workflowStateChange: {enabled?, settings?}}`
+/// A `credential.*` event: the account, and what only this change carries.
+pub fn credential_event(
+    subject: Subject<'_>,
+    change: CredentialChange,
+    detail: CredentialEventDetail,
+) -> NewEvent {
+    let payload = EventPayload::Credential(CredentialEvent {
+        integration_id: subject.integration_id,
+        integration_type: subject.integration_type.to_owned(),
+        credential_id: subject.credential_id,
+        change: detail,
+    });
+    subject.event(change.event_type(), &payload)
+}
+
+/// `workflow.state_changed`, with only what the update set.
 pub fn workflow_state_changed(
     subject: Subject<'_>,
     workflow_id: &str,
     enabled: Option<bool>,
     settings: Option<&Value>,
 ) -> NewEvent {
-    let mut change = serde_json::Map::new();
-    if let Some(enabled) = enabled {
-        change.insert("enabled".into(), json!(enabled));
-    }
-    if let Some(settings) = settings {
-        change.insert("settings".into(), settings.clone());
-    }
-    subject.event(
-        "workflow.state_changed",
-        json!({
-            "integrationId": subject.integration_id,
-            "workflowId": workflow_id,
-            "credentialId": subject.credential_id,
-            "workflowStateChange": change,
-        }),
-    )
+    let payload = EventPayload::WorkflowStateChanged(WorkflowStateChangedEvent {
+        integration_id: subject.integration_id,
+        workflow_id: workflow_id.to_owned(),
+        credential_id: subject.credential_id,
+        workflow_state_change: WorkflowStateChange {
+            enabled,
+            settings: settings.cloned(),
+        },
+    });
+    subject.event(EventType::WorkflowStateChanged, &payload)
 }

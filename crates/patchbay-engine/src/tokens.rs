@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use patchbay_api::CredentialEventDetail;
 use patchbay_config::ProviderAuth;
 use patchbay_oauth::{AccountAuth, ClientCredentials, OAuthError, TemplateContext};
 use patchbay_store::{
@@ -21,7 +22,7 @@ use patchbay_store::{
     now,
 };
 use secrecy::{ExposeSecret as _, SecretString};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use patchbay_core::crypto::Keyring;
 use patchbay_store::Store;
@@ -31,6 +32,7 @@ use crate::events::{self, CredentialChange, Subject};
 use crate::metrics::Metrics;
 use crate::runtime::Integration;
 use crate::secrets::{self, CredentialSecrets};
+use crate::user_object;
 
 /// Longest a refresh may hold the lease: the provider's total timeout plus
 /// slack for the store writes.
@@ -290,7 +292,12 @@ impl Tokens {
                 };
                 let mut recorded = Vec::new();
                 if credential.refresh_failure_count > 0 {
-                    recorded.push(status_event(integration, &credential, "VALID", "refreshed"));
+                    recorded.push(status_event(
+                        integration,
+                        &credential,
+                        CredentialStatus::Valid,
+                        "refreshed",
+                    ));
                 }
                 let updated = self
                     .store
@@ -376,7 +383,7 @@ impl Tokens {
             vec![status_event(
                 integration,
                 credential,
-                "INVALID",
+                CredentialStatus::Invalid,
                 &err.to_string(),
             )]
         } else {
@@ -454,7 +461,12 @@ impl Tokens {
                 };
                 let recorded = match credential.refresh_failure_count {
                     0 => Vec::new(),
-                    _ => vec![status_event(integration, &credential, "VALID", "verified")],
+                    _ => vec![status_event(
+                        integration,
+                        &credential,
+                        CredentialStatus::Valid,
+                        "verified",
+                    )],
                 };
                 match self
                     .store
@@ -492,13 +504,18 @@ enum Recorded {
 fn status_event(
     integration: &Integration,
     credential: &CredentialRecord,
-    status: &str,
+    status: CredentialStatus,
     reason: &str,
 ) -> patchbay_store::NewEvent {
     events::credential_event(
         Subject::of(credential, &integration.config.type_name),
         CredentialChange::StatusChanged,
-        json!({ "status": status, "previousStatus": credential.status.as_str(), "reason": reason }),
+        CredentialEventDetail {
+            status: Some(user_object::status(status)),
+            previous_status: Some(user_object::status(credential.status)),
+            reason: Some(reason.to_owned()),
+            ..Default::default()
+        },
     )
 }
 

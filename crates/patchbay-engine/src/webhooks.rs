@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use patchbay_api::{EventType, WebhookEvent, WebhookEventData};
 use patchbay_store::{ClaimedDelivery, DeliveryOutcome, now};
 use rand::RngCore as _;
-use serde_json::{Value, json};
 use standardwebhooks::Webhook;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -186,20 +186,29 @@ async fn send_due(
     true
 }
 
-/// The body of a webhook: `{type, timestamp, data}` as Standard Webhooks
-/// recommends, `data` being the event's payload with its user and id.
-fn body(claimed: &ClaimedDelivery) -> Value {
+/// The body of a webhook: the stored event as its wire type. Every stored
+/// event was written from one, so an event that does not read back is a
+/// damaged row; it is reported, never sent half-formed.
+fn body(claimed: &ClaimedDelivery) -> Result<String, String> {
     let event = &claimed.event;
-    let mut data = event.payload.clone();
-    if let Some(data) = data.as_object_mut() {
-        data.insert("userId".into(), json!(event.user_id));
-        data.insert("eventId".into(), json!(event.id));
-    }
-    json!({
-        "type": event.name,
-        "timestamp": event.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "data": data,
-    })
+    let event_type = EventType::parse(&event.name)
+        .ok_or_else(|| format!("unknown event type `{}`", event.name))?;
+    let payload = serde_json::from_value(event.payload.clone()).map_err(|error| {
+        format!(
+            "the stored event does not read as `{}`: {error}",
+            event.name
+        )
+    })?;
+    let body = WebhookEvent {
+        event_type,
+        timestamp: event.created_at,
+        data: WebhookEventData {
+            user_id: event.user_id.clone(),
+            event_id: event.id,
+            payload,
+        },
+    };
+    serde_json::to_string(&body).map_err(|error| error.to_string())
 }
 
 async fn attempt(
@@ -236,7 +245,15 @@ async fn attempt(
         Ok(webhook) => webhook,
         Err(error) => return failed(None, format!("the endpoint's secret is unusable: {error}")),
     };
-    let payload = body(claimed).to_string();
+    let payload = match body(claimed) {
+        Ok(payload) => payload,
+        Err(error) => {
+            return DeliveryOutcome::Dead {
+                status_code: None,
+                error,
+            };
+        }
+    };
     // The event id is the message id: the same on every retry, so receivers
     // can drop duplicates.
     let message_id = claimed.event.id.to_string();

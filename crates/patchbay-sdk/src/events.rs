@@ -3,7 +3,7 @@
 
 use eventsource_stream::Eventsource as _;
 use futures_util::{Stream, StreamExt as _};
-use serde_json::Value;
+use patchbay_api::{EventPayload, StreamEndReason, StreamEnded};
 
 use crate::Error;
 
@@ -13,10 +13,28 @@ pub struct UserEvent {
     /// Resume after this event with `UserClient::events(Some(id))`.
     pub id: i64,
     /// The SDK event name: `onIntegrationInstall`, `onIntegrationUninstall`,
-    /// `onCredentialChange` or `onWorkflowChange`.
+    /// `onCredentialChange`, `onWorkflowChange`, or `streamEnded` last.
     pub name: String,
-    /// `{integrationId, credentialId, ...}`, as docs/api.md lists per event.
-    pub data: Value,
+    pub data: UserEventData,
+}
+
+/// What an event says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserEventData {
+    /// A change to the user's accounts or workflows.
+    Changed(EventPayload),
+    /// The stream's last message: its token is no longer accepted.
+    StreamEnded(StreamEndReason),
+}
+
+impl UserEventData {
+    fn decode(name: &str, data: &str) -> serde_json::Result<Self> {
+        Ok(if name == "streamEnded" {
+            Self::StreamEnded(serde_json::from_str::<StreamEnded>(data)?.reason)
+        } else {
+            Self::Changed(serde_json::from_str(data)?)
+        })
+    }
 }
 
 /// Decodes a `text/event-stream` response; heartbeats are skipped.
@@ -35,7 +53,7 @@ pub(crate) fn decode(response: reqwest::Response) -> impl Stream<Item = Result<U
                 .id
                 .parse()
                 .map_err(|_| unexpected(format!("event id {:?}", message.id)))?,
-            data: serde_json::from_str(&message.data)
+            data: UserEventData::decode(&message.event, &message.data)
                 .map_err(|err| unexpected(format!("event data: {err}")))?,
             name: message.event,
         })

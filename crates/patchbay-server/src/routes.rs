@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use patchbay_api::ErrorCode;
+use patchbay_api::{ErrorCode, EventPayload, StreamEnded, WebhookEvent};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -29,6 +29,9 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Patchbay", description = "Embedded integration platform: connect several accounts per integration and act as exactly one of them."),
     paths(proxy::proxy),
+    // Sent rather than answered, so no path names them: an event stream's
+    // messages and a webhook delivery's body.
+    components(schemas(EventPayload, StreamEnded, WebhookEvent)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),

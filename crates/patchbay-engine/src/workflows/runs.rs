@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use patchbay_api::{EventPayload, EventType, TaskFailedEvent};
 use patchbay_store::{
     ExecutionOutcome, ExecutionRecord, ExecutionStatus, NewEvent, NewExecution, NewJob, StepRecord,
     StoreError, StoreResult, now,
@@ -16,6 +17,7 @@ use uuid::Uuid;
 use super::context::Workflows;
 use super::executor::{self, CustomResponse, RunTarget};
 use crate::error::EngineResult;
+use crate::events;
 
 /// The job kind that carries a queued run; its payload is `{executionId}`.
 pub const RUN_JOB: &str = "workflow_run";
@@ -81,14 +83,14 @@ impl RunIds {
             user_id: self.user_id.clone(),
             integration_id: Some(self.integration_id),
             credential_id: Some(self.credential_id),
-            name: "task.failed".to_owned(),
-            payload: json!({
-                "executionId": self.execution_id,
-                "workflowId": self.workflow_id,
-                "credentialId": self.credential_id,
-                "integrationId": self.integration_id,
-                "error": error,
-            }),
+            name: EventType::TaskFailed.as_str().to_owned(),
+            payload: events::stored(&EventPayload::TaskFailed(TaskFailedEvent {
+                execution_id: self.execution_id,
+                workflow_id: self.workflow_id.clone(),
+                credential_id: self.credential_id,
+                integration_id: self.integration_id,
+                error: error.to_owned(),
+            })),
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use patchbay_api::{ConfigApplied, ErrorBody, ErrorCode};
+use patchbay_api::{ConfigApplied, ConfigDocument, ErrorBody, ErrorCode};
 use patchbay_config::{ClientSecret, ConfigErrors, ProjectConfig};
 use patchbay_core::crypto::Keyring;
 use patchbay_engine::events::{self, CredentialChange, Subject};
@@ -123,7 +123,7 @@ pub async fn apply_config(
                 events::credential_event(
                     Subject::of(account, type_name),
                     CredentialChange::Deleted,
-                    json!({}),
+                    Default::default(),
                 )
             })
             .collect();
@@ -271,18 +271,18 @@ pub async fn put(
 /// The project's configuration document, secrets shown as `********`.
 #[utoipa::path(get, path = "/api/v1/projects/{projectId}/config", tag = "admin",
     params(("projectId" = Uuid, Path)),
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = ConfigDocument), (status = 401, body = ErrorBody)),
     security(("secretKey" = [])))]
 pub async fn get(
     admin: ProjectAdmin,
     State(state): State<AppState>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<axum::Json<ConfigDocument>, ApiError> {
     let document = state
         .store()
         .projects()
         .get_config_document(admin.project.id)
         .await?;
-    Ok(axum::Json(document.unwrap_or_else(
-        || json!({"settings": {}, "integrations": {}, "workflows": []}),
-    )))
+    Ok(axum::Json(
+        document.map_or_else(ConfigDocument::empty, ConfigDocument),
+    ))
 }

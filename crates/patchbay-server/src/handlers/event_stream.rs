@@ -20,7 +20,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use patchbay_api::{ErrorBody, ErrorCode};
+use patchbay_api::{ErrorBody, ErrorCode, EventPayload, EventType, StreamEndReason, StreamEnded};
 use patchbay_core::user_token::{CLOCK_SKEW_LEEWAY_SECS, VerifiedToken};
 use patchbay_store::{EventNotice, EventRecord};
 use tokio::sync::broadcast;
@@ -30,7 +30,6 @@ use crate::auth::StreamUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::stream_slots::StreamSlot;
-use patchbay_engine::events::sdk_event_name;
 
 /// Events read from the store at once.
 const PAGE: i64 = 100;
@@ -46,7 +45,8 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
     params(("projectId" = Uuid, Path),
            ("token" = Option<String>, Query, description = "The user token, for `EventSource`, which cannot send headers"),
            ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event")),
-    responses((status = 200, content_type = "text/event-stream", body = String),
+    responses((status = 200, content_type = "text/event-stream", body = String,
+               description = "Server-Sent Events: `event` is the SDK's event name, `data` an `EventPayload`; the last message may be `streamEnded` with a `StreamEnded`"),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("userToken" = [])))]
 pub async fn stream(
@@ -124,24 +124,6 @@ struct Follower {
     _slot: StreamSlot,
 }
 
-/// Why a stream's token is no longer accepted.
-#[derive(Debug, Clone, Copy)]
-enum EndReason {
-    TokenExpired,
-    SigningKeyRevoked,
-    ProjectGone,
-}
-
-impl EndReason {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::TokenExpired => "token_expired",
-            Self::SigningKeyRevoked => "signing_key_revoked",
-            Self::ProjectGone => "project_not_found",
-        }
-    }
-}
-
 impl Follower {
     /// The next event to send; `None` ends the stream (server shutdown).
     async fn next(&mut self) -> Option<Event> {
@@ -156,12 +138,11 @@ impl Follower {
             if let Some(reason) = self.token_ended().await {
                 self.ended = true;
                 // The id of the last event read keeps `Last-Event-ID` right.
-                return Some(
-                    Event::default()
-                        .id(self.after.to_string())
-                        .event("streamEnded")
-                        .data(format!(r#"{{"reason":"{}"}}"#, reason.as_str())),
-                );
+                return Event::default()
+                    .id(self.after.to_string())
+                    .event("streamEnded")
+                    .json_data(StreamEnded { reason })
+                    .ok();
             }
             match self
                 .state
@@ -191,14 +172,23 @@ impl Follower {
     /// The SSE message for a stored event, or `None` when the SDK does not
     /// receive it or the token may not see its account.
     async fn to_sse(&self, record: &EventRecord) -> Option<Event> {
-        let name = sdk_event_name(&record.name)?;
+        let name = EventType::parse(&record.name)?.sdk_name()?;
+        // Every stored event was written from its wire type; a row that does
+        // not read back is damaged, and skipped rather than sent half-formed.
+        let payload = match serde_json::from_value::<EventPayload>(record.payload.clone()) {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::warn!(%error, seq = record.seq, "event stream skips an unreadable event");
+                return None;
+            }
+        };
         if self.token.permissions.is_some() && !self.token_allows(record).await {
             return None;
         }
         Event::default()
             .id(record.seq.to_string())
             .event(name)
-            .json_data(&record.payload)
+            .json_data(payload)
             .ok()
     }
 
@@ -211,9 +201,9 @@ impl Follower {
     /// it expired, or the key that verified it is no longer active (read
     /// through the store's cache, which forgets a revoked key at once on
     /// this replica and on a change notice elsewhere).
-    async fn token_ended(&self) -> Option<EndReason> {
+    async fn token_ended(&self) -> Option<StreamEndReason> {
         if now_secs() > self.token_deadline() {
-            return Some(EndReason::TokenExpired);
+            return Some(StreamEndReason::TokenExpired);
         }
         match self
             .state
@@ -223,8 +213,8 @@ impl Follower {
             .await
         {
             Ok(Some((_, keys))) if keys.iter().any(|key| key.kid == self.token.key_id) => None,
-            Ok(Some(_)) => Some(EndReason::SigningKeyRevoked),
-            Ok(None) => Some(EndReason::ProjectGone),
+            Ok(Some(_)) => Some(StreamEndReason::SigningKeyRevoked),
+            Ok(None) => Some(StreamEndReason::ProjectGone),
             // An unreachable store says nothing about the token; look again later.
             Err(error) => {
                 tracing::warn!(%error, "event stream cannot check its token");

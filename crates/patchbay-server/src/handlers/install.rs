@@ -471,7 +471,7 @@ pub async fn uninstall(
     let event = events::credential_event(
         Subject::of(&credential, &integration.config.type_name),
         CredentialChange::Deleted,
-        json!({}),
+        Default::default(),
     );
     match state
         .store()

@@ -4,8 +4,8 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use patchbay_api::{
-    ConfigurationUpdate, Credential, ErrorBody, IntegrationMetadata, UpdateCredentialRequest,
-    UpdateUserRequest, UserObject, WorkflowMetadata,
+    ConfigurationUpdate, Credential, CredentialEventDetail, ErrorBody, IntegrationMetadata,
+    UpdateCredentialRequest, UpdateUserRequest, UserObject, WorkflowMetadata,
 };
 use patchbay_core::selection::Operation;
 use patchbay_store::{CredentialChanges, CredentialRecord, NewEvent, StoreError};
@@ -329,7 +329,10 @@ fn configuration_changes(
         recorded.push(events::credential_event(
             subject,
             CredentialChange::SettingsChanged,
-            json!({ "sharedSettings": merged }),
+            CredentialEventDetail {
+                shared_settings: Some(merged.clone()),
+                ..Default::default()
+            },
         ));
         changes.shared_settings = Some(merged);
     }

@@ -139,7 +139,7 @@ pub async fn delete_credential(
     let event = events::credential_event(
         Subject::of(&credential, type_name),
         CredentialChange::Deleted,
-        serde_json::json!({}),
+        Default::default(),
     );
     match state
         .store()

@@ -4,6 +4,7 @@ use patchbay_store::CredentialStatus;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
+use patchbay_sdk::UserEventData;
 use patchbay_server::sandbox::SandboxConfig;
 use patchbay_test_support::{
     FakeProvider, TEST_CONFIG, TestDb, TestProject, TestServer, WebhookReceiver, backend_tests,
@@ -289,8 +290,12 @@ async fn pruned_accounts_are_announced_as_deleted(db: TestDb) {
         .expect("the stream is open")
         .unwrap();
     assert_eq!(
-        (event.name.as_str(), event.id, &event.data),
-        ("onIntegrationUninstall", last.seq, &payload)
+        (event.name.as_str(), event.id, event.data),
+        (
+            "onIntegrationUninstall",
+            last.seq,
+            UserEventData::Changed(serde_json::from_value(payload.clone()).unwrap())
+        )
     );
 
     receiver

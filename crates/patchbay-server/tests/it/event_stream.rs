@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use futures_util::{Stream, StreamExt as _};
 use patchbay_api::InstallRequest;
-use patchbay_sdk::{SigningAlgorithm, TokenSigner, UserClient, UserEvent};
+use patchbay_sdk::api::{EventPayload, StreamEndReason};
+use patchbay_sdk::{SigningAlgorithm, TokenSigner, UserClient, UserEvent, UserEventData};
 use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
 use patchbay_test_support::{
     FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_crm,
@@ -35,12 +36,19 @@ async fn quiet(events: &mut Events) {
     assert!(got.is_err(), "unexpected event: {got:?}");
 }
 
+fn payload_of(event: &UserEvent) -> &EventPayload {
+    match &event.data {
+        UserEventData::Changed(payload) => payload,
+        UserEventData::StreamEnded(reason) => panic!("the stream ended: {reason:?}"),
+    }
+}
+
 fn credential_of(event: &UserEvent) -> Uuid {
-    event.data["credentialId"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap()
+    match payload_of(event) {
+        EventPayload::Credential(change) => change.credential_id,
+        EventPayload::WorkflowStateChanged(change) => change.credential_id,
+        EventPayload::TaskFailed(failure) => failure.credential_id,
+    }
 }
 
 fn with_key(key: &str) -> InstallRequest {
@@ -105,15 +113,16 @@ async fn a_subscriber_gets_every_change_of_its_own_user_only(db: TestDb) {
         );
         assert!(event.id > last_id, "ids grow");
         last_id = event.id;
-        match name {
-            "onIntegrationInstall" | "onIntegrationUninstall" => {
-                assert_eq!(event.data["integrationType"], "crm");
+        match (name, payload_of(&event)) {
+            ("onIntegrationInstall" | "onIntegrationUninstall", EventPayload::Credential(e)) => {
+                assert_eq!(e.integration_type, "crm");
             }
-            "onWorkflowChange" => {
-                assert_eq!(event.data["workflowId"], "sync");
-                assert_eq!(event.data["workflowStateChange"]["enabled"], true);
+            ("onWorkflowChange", EventPayload::WorkflowStateChanged(e)) => {
+                assert_eq!(e.workflow_id, "sync");
+                assert_eq!(e.workflow_state_change.enabled, Some(true));
             }
-            _ => {}
+            ("onCredentialChange", EventPayload::Credential(_)) => {}
+            (name, payload) => panic!("{name} carried {payload:?}"),
         }
     }
     // Grace's stream carried none of it: her first event is her own.
@@ -247,14 +256,14 @@ async fn shutdown_ends_open_streams(db: TestDb) {
 }
 
 /// The stream's last event once its token would no longer be accepted.
-async fn stream_ended(events: &mut Events, reason: &str) {
+async fn stream_ended(events: &mut Events, reason: StreamEndReason) {
     let ended = tokio::time::timeout(Duration::from_secs(15), events.next())
         .await
         .expect("the stream ends within 15 s")
         .expect("a last event before the end")
         .unwrap();
     assert_eq!(ended.name, "streamEnded");
-    assert_eq!(ended.data["reason"], reason);
+    assert_eq!(ended.data, UserEventData::StreamEnded(reason));
     let after = tokio::time::timeout(Duration::from_secs(5), events.next()).await;
     assert!(matches!(after, Ok(None)), "the stream goes on: {after:?}");
 }
@@ -274,7 +283,7 @@ async fn a_stream_ends_when_its_token_stops_being_valid(db: TestDb) {
     .mint("ada")
     .unwrap();
     let mut events = subscribe(&project.user_with_token(expiring), None).await;
-    stream_ended(&mut events, "token_expired").await;
+    stream_ended(&mut events, StreamEndReason::TokenExpired).await;
 
     let mut events = subscribe(&project.user("grace"), None).await;
     quiet(&mut events).await;
@@ -283,7 +292,7 @@ async fn a_stream_ends_when_its_token_stops_being_valid(db: TestDb) {
         .revoke_signing_key(&project.kid)
         .await
         .unwrap();
-    stream_ended(&mut events, "signing_key_revoked").await;
+    stream_ended(&mut events, StreamEndReason::SigningKeyRevoked).await;
 }
 
 backend_tests!(
