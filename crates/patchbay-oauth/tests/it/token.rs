@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use patchbay_config::ProviderDefinition;
-use patchbay_oauth::{ClientCredentials, OAuthError, TemplateContext};
+use patchbay_oauth::{ClientCredentials, OAuthError, TemplateContext, TokenSet};
 use secrecy::ExposeSecret as _;
 use serde_json::json;
 
@@ -32,6 +32,23 @@ account: {{id: "{{{{ token.user }}}}"}}
     ))
 }
 
+/// Exchanges `code-1` with the usual client, without PKCE.
+async fn exchange(
+    provider: &ProviderDefinition,
+    ctx: &TemplateContext,
+) -> Result<TokenSet, OAuthError> {
+    client()
+        .exchange_code(
+            oauth2(provider),
+            &credentials(),
+            "code-1",
+            REDIRECT,
+            None,
+            ctx,
+        )
+        .await
+}
+
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items
         .iter()
@@ -57,15 +74,7 @@ async fn client_secret_post_sends_the_client_in_a_form_body() {
         &fake,
         "    tokenParams: {audience: \"{{ connection.tenant }}\"}",
     );
-    let tokens = client()
-        .exchange_code(
-            oauth2(&provider),
-            &credentials(),
-            "code-1",
-            REDIRECT,
-            None,
-            &connection(json!({"tenant": "t-1"})),
-        )
+    let tokens = exchange(&provider, &connection(json!({"tenant": "t-1"})))
         .await
         .unwrap();
 
@@ -162,15 +171,7 @@ async fn a_json_token_request_notion_style() {
         &fake,
         "    clientAuth: client_secret_basic\n    tokenRequestFormat: json",
     );
-    let tokens = client()
-        .exchange_code(
-            oauth2(&provider),
-            &credentials(),
-            "code-1",
-            REDIRECT,
-            None,
-            &TemplateContext::default(),
-        )
+    let tokens = exchange(&provider, &TemplateContext::default())
         .await
         .unwrap();
 
@@ -245,15 +246,7 @@ async fn slack_ok_false_is_a_provider_error() {
         Reply::json(200, json!({"ok": false, "error": "invalid_code"})),
     );
     let provider = provider(&fake, "    scopeSeparator: \",\"");
-    let error = client()
-        .exchange_code(
-            oauth2(&provider),
-            &credentials(),
-            "code-1",
-            REDIRECT,
-            None,
-            &TemplateContext::default(),
-        )
+    let error = exchange(&provider, &TemplateContext::default())
         .await
         .unwrap_err();
     assert_eq!(
@@ -286,15 +279,7 @@ async fn token_path_reads_a_nested_user_token_and_its_siblings() {
         ),
     );
     let provider = provider(&fake, "    tokenPath: authed_user.access_token");
-    let tokens = client()
-        .exchange_code(
-            oauth2(&provider),
-            &credentials(),
-            "code-1",
-            REDIRECT,
-            None,
-            &TemplateContext::default(),
-        )
+    let tokens = exchange(&provider, &TemplateContext::default())
         .await
         .unwrap();
     assert_eq!(tokens.access_token.expose_secret(), "xoxp-user");
@@ -343,15 +328,7 @@ api: {baseUrl: "{fake}/api"}
 account: {id: "{{ token.user }}"}
 "#,
     );
-    client()
-        .exchange_code(
-            oauth2(&provider),
-            &credentials(),
-            "code-1",
-            REDIRECT,
-            None,
-            &connection(json!({"tenant": "t-1"})),
-        )
+    exchange(&provider, &connection(json!({"tenant": "t-1"})))
         .await
         .unwrap();
     let request = fake.only();
@@ -439,15 +416,7 @@ async fn a_success_without_an_access_token_is_an_invalid_response() {
         Reply::raw(200, "application/json", ""),
     ] {
         fake.reply("/token", reply);
-        let error = client()
-            .exchange_code(
-                oauth2(&provider),
-                &credentials(),
-                "code-1",
-                REDIRECT,
-                None,
-                &TemplateContext::default(),
-            )
+        let error = exchange(&provider, &TemplateContext::default())
             .await
             .unwrap_err();
         assert!(matches!(error, OAuthError::InvalidResponse(_)), "{error:?}");
@@ -467,15 +436,7 @@ async fn redirects_from_the_token_endpoint_are_not_followed() {
         Reply::json(200, json!({"access_token": "at"})),
     );
     let provider = provider(&fake, "");
-    let error = client()
-        .exchange_code(
-            oauth2(&provider),
-            &credentials(),
-            "code-1",
-            REDIRECT,
-            None,
-            &TemplateContext::default(),
-        )
+    let error = exchange(&provider, &TemplateContext::default())
         .await
         .unwrap_err();
     assert_eq!(
@@ -497,15 +458,7 @@ async fn an_oversized_answer_is_refused() {
     );
     fake.reply("/token", Reply::raw(200, "application/json", huge));
     let provider = provider(&fake, "");
-    let error = client()
-        .exchange_code(
-            oauth2(&provider),
-            &credentials(),
-            "code-1",
-            REDIRECT,
-            None,
-            &TemplateContext::default(),
-        )
+    let error = exchange(&provider, &TemplateContext::default())
         .await
         .unwrap_err();
     assert!(matches!(error, OAuthError::InvalidResponse(_)), "{error:?}");

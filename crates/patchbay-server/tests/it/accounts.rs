@@ -5,7 +5,7 @@ use patchbay_test_support::{TestDb, TestProject, TestServer, backend_tests};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::fixtures::connect;
+use crate::fixtures::{connect, connect_valid};
 
 fn object(value: Value) -> Map<String, Value> {
     value.as_object().unwrap().clone()
@@ -24,24 +24,8 @@ fn shared(settings: Value) -> UpdateCredentialRequest {
 async fn settings_are_validated_and_kept_per_account(db: TestDb) {
     let server = TestServer::start(&db).await;
     let project = TestProject::create(&server).await;
-    let a = connect(
-        &server,
-        &project,
-        "ada",
-        "crm",
-        "T-A",
-        CredentialStatus::Valid,
-    )
-    .await;
-    let b = connect(
-        &server,
-        &project,
-        "ada",
-        "crm",
-        "T-B",
-        CredentialStatus::Valid,
-    )
-    .await;
+    let a = connect_valid(&server, &project, "ada", "crm", "T-A").await;
+    let b = connect_valid(&server, &project, "ada", "crm", "T-B").await;
     let ada = project.user("ada");
     let b_id = b.id.to_string();
 
@@ -154,33 +138,9 @@ async fn settings_are_validated_and_kept_per_account(db: TestDb) {
 async fn workflows_are_toggled_for_the_selected_account_only(db: TestDb) {
     let server = TestServer::start(&db).await;
     let project = TestProject::create(&server).await;
-    let a = connect(
-        &server,
-        &project,
-        "ada",
-        "crm",
-        "T-A",
-        CredentialStatus::Valid,
-    )
-    .await;
-    let b = connect(
-        &server,
-        &project,
-        "ada",
-        "crm",
-        "T-B",
-        CredentialStatus::Valid,
-    )
-    .await;
-    let theirs = connect(
-        &server,
-        &project,
-        "grace",
-        "crm",
-        "G-1",
-        CredentialStatus::Valid,
-    )
-    .await;
+    let a = connect_valid(&server, &project, "ada", "crm", "T-A").await;
+    let b = connect_valid(&server, &project, "ada", "crm", "T-B").await;
+    let theirs = connect_valid(&server, &project, "grace", "crm", "G-1").await;
     let ada = project.user("ada");
 
     let enabled = ada
@@ -246,30 +206,14 @@ async fn explicit_selection_can_be_required(db: TestDb) {
         "allowedOrigins: [\"http://localhost:3000\"]\n  requireExplicitCredential: true",
     );
     let project = TestProject::with_config(&server, &config).await;
-    let a = connect(
-        &server,
-        &project,
-        "ada",
-        "crm",
-        "T-A",
-        CredentialStatus::Valid,
-    )
-    .await;
+    let a = connect_valid(&server, &project, "ada", "crm", "T-A").await;
     let ada = project.user("ada");
     assert_eq!(
         ada.enable_workflow("notify", None).await.unwrap().id,
         a.id,
         "one account needs no selection"
     );
-    let b = connect(
-        &server,
-        &project,
-        "ada",
-        "crm",
-        "T-B",
-        CredentialStatus::Valid,
-    )
-    .await;
+    let b = connect_valid(&server, &project, "ada", "crm", "T-B").await;
     let err = ada.enable_workflow("notify", None).await.unwrap_err();
     let patchbay_sdk::Error::Api { body } = &err else {
         panic!("{err}")
@@ -295,15 +239,7 @@ async fn admins_list_and_delete_accounts(db: TestDb) {
     let server = TestServer::start(&db).await;
     let project = TestProject::create(&server).await;
     let other = TestProject::create(&server).await;
-    let a = connect(
-        &server,
-        &project,
-        "ada",
-        "crm",
-        "T-A",
-        CredentialStatus::Valid,
-    )
-    .await;
+    let a = connect_valid(&server, &project, "ada", "crm", "T-A").await;
     let b = connect(
         &server,
         &project,
@@ -313,15 +249,7 @@ async fn admins_list_and_delete_accounts(db: TestDb) {
         CredentialStatus::Invalid,
     )
     .await;
-    let c = connect(
-        &server,
-        &project,
-        "grace",
-        "chat",
-        "C-1",
-        CredentialStatus::Valid,
-    )
-    .await;
+    let c = connect_valid(&server, &project, "grace", "chat", "C-1").await;
     let ids = |list: patchbay_api::CredentialList| {
         list.data.into_iter().map(|c| c.id).collect::<Vec<_>>()
     };

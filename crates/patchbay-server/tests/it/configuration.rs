@@ -1,6 +1,5 @@
 use patchbay_api::ErrorBody;
 use patchbay_core::crypto::Aad;
-use patchbay_store::CredentialStatus;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -12,7 +11,7 @@ use patchbay_test_support::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::fixtures::{connect, integration_id};
+use crate::fixtures::{connect_valid, integration_id};
 
 async fn stored_client_secret(
     server: &TestServer,
@@ -178,15 +177,7 @@ fn names_the_error(body: &ErrorBody, case: &BrokenDocument) -> bool {
 async fn removing_an_integration_with_accounts_takes_prune(db: TestDb) {
     let server = TestServer::start(&db).await;
     let project = TestProject::create(&server).await;
-    let account = connect(
-        &server,
-        &project,
-        "ada",
-        "chat",
-        "C-1",
-        CredentialStatus::Valid,
-    )
-    .await;
+    let account = connect_valid(&server, &project, "ada", "chat", "C-1").await;
     let start = TEST_CONFIG.find("  chat:").unwrap();
     let end = TEST_CONFIG.find("workflows:").unwrap();
     let without_chat = format!("{}{}", &TEST_CONFIG[..start], &TEST_CONFIG[end..]);

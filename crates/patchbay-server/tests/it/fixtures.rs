@@ -27,6 +27,18 @@ pub async fn integration_id(server: &TestServer, project: &TestProject, type_nam
         .id
 }
 
+/// Connects a valid account of `type_name` for `user_id`.
+pub async fn connect_valid(
+    server: &TestServer,
+    project: &TestProject,
+    user_id: &str,
+    type_name: &str,
+    provider_id: &str,
+) -> CredentialRecord {
+    let valid = CredentialStatus::Valid;
+    connect(server, project, user_id, type_name, provider_id, valid).await
+}
+
 /// Connects an account of `type_name` for `user_id`.
 pub async fn connect(
     server: &TestServer,

@@ -3,7 +3,7 @@ use patchbay_store::CredentialStatus;
 use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer, backend_tests};
 use serde_json::{Value, json};
 
-use crate::fixtures::{access_token_of, connect};
+use crate::fixtures::{access_token_of, connect, connect_valid};
 
 async fn the_user_object_lists_every_account_with_the_default_on_top(db: TestDb) {
     let server = TestServer::start(&db).await;
@@ -17,42 +17,10 @@ async fn the_user_object_lists_every_account_with_the_default_on_top(db: TestDb)
         CredentialStatus::Invalid,
     )
     .await;
-    let first_valid = connect(
-        &server,
-        &project,
-        "ada",
-        "crm",
-        "T-1",
-        CredentialStatus::Valid,
-    )
-    .await;
-    let second_valid = connect(
-        &server,
-        &project,
-        "ada",
-        "crm",
-        "T-2",
-        CredentialStatus::Valid,
-    )
-    .await;
-    let chat = connect(
-        &server,
-        &project,
-        "ada",
-        "chat",
-        "C-1",
-        CredentialStatus::Valid,
-    )
-    .await;
-    connect(
-        &server,
-        &project,
-        "grace",
-        "crm",
-        "G-1",
-        CredentialStatus::Valid,
-    )
-    .await;
+    let first_valid = connect_valid(&server, &project, "ada", "crm", "T-1").await;
+    let second_valid = connect_valid(&server, &project, "ada", "crm", "T-2").await;
+    let chat = connect_valid(&server, &project, "ada", "chat", "C-1").await;
+    connect_valid(&server, &project, "grace", "crm", "G-1").await;
 
     let me = project.user("ada").me().await.unwrap();
     assert!(me.authenticated);
@@ -112,15 +80,7 @@ async fn the_user_object_lists_every_account_with_the_default_on_top(db: TestDb)
 async fn the_user_object_has_the_exact_shape_and_no_secrets(db: TestDb) {
     let server = TestServer::start(&db).await;
     let project = TestProject::create(&server).await;
-    connect(
-        &server,
-        &project,
-        "ada",
-        "crm",
-        "T-1",
-        CredentialStatus::Valid,
-    )
-    .await;
+    connect_valid(&server, &project, "ada", "crm", "T-1").await;
     let token = project
         .signer
         .mint_with(

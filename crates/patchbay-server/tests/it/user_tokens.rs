@@ -3,12 +3,11 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use patchbay_core::user_token::{self, SigningAlgorithm, TokenClaims};
-use patchbay_store::CredentialStatus;
 use patchbay_test_support::{TestDb, TestProject, TestServer, backend_tests};
 use serde_json::{Map, json};
 use uuid::Uuid;
 
-use crate::fixtures::connect;
+use crate::fixtures::connect_valid;
 
 const RSA_A_PRIVATE: &str =
     include_str!("../../../patchbay-core/tests/fixtures/test-only-rsa-2048-a.private.pem");
@@ -195,33 +194,9 @@ async fn rejected_tokens_each_say_why(db: TestDb) {
 async fn a_credential_scoped_token_sees_only_that_credential(db: TestDb) {
     let server = TestServer::start(&db).await;
     let project = TestProject::create(&server).await;
-    let a = connect(
-        &server,
-        &project,
-        "ada",
-        "crm",
-        "T-A",
-        CredentialStatus::Valid,
-    )
-    .await;
-    let b = connect(
-        &server,
-        &project,
-        "ada",
-        "crm",
-        "T-B",
-        CredentialStatus::Valid,
-    )
-    .await;
-    connect(
-        &server,
-        &project,
-        "ada",
-        "chat",
-        "C-1",
-        CredentialStatus::Valid,
-    )
-    .await;
+    let a = connect_valid(&server, &project, "ada", "crm", "T-A").await;
+    let b = connect_valid(&server, &project, "ada", "crm", "T-B").await;
+    connect_valid(&server, &project, "ada", "chat", "C-1").await;
     let permissions = json!({format!("credential:{}", b.id): true})
         .as_object()
         .unwrap()
