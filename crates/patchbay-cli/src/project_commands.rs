@@ -10,6 +10,7 @@ use patchbay_core::user_token::{self, SigningAlgorithm, TokenClaims};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::document::{print_error_details, read_document};
 use crate::master_key;
 use crate::store::DEFAULT_DATA_DIR;
 use crate::store::{DatabaseArgs, open_migrated};
@@ -159,12 +160,7 @@ pub struct ApplyArgs {
 
 /// Validates and applies a configuration document.
 pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
-    let text = if args.file.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
-    } else {
-        std::fs::read_to_string(&args.file)
-            .with_context(|| format!("reading {}", args.file.display()))?
-    };
+    let text = read_document(&args.file)?;
     let store = open_migrated(&args.database.resolve()).await?;
     let master = master_key::load(&args.data_dir.join("master.key"))?;
     let keyring = patchbay_server::load_keyring(store.as_ref(), &master).await?;
@@ -181,17 +177,7 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Err(err) => {
-            for detail in err
-                .meta
-                .iter()
-                .flat_map(|m| m["errors"].as_array().cloned().unwrap_or_default())
-            {
-                eprintln!(
-                    "  {}: {}",
-                    detail["path"].as_str().unwrap_or(""),
-                    detail["message"].as_str().unwrap_or("")
-                );
-            }
+            print_error_details(&err);
             anyhow::bail!(err.message)
         }
     }

@@ -31,6 +31,15 @@ pub struct ApplyOptions {
     prune: bool,
 }
 
+/// Parses and validates a configuration document (YAML or JSON) as
+/// [`apply_config`] does before it touches the store: the offline check of
+/// `patchbay config validate`.
+pub fn validate_config(text: &str) -> Result<ProjectConfig, ApiError> {
+    let config = patchbay_config::load(text).map_err(invalid_document)?;
+    refuse_nul_in(&patchbay_config::masked(&config))?;
+    Ok(config)
+}
+
 /// Validates `text` (YAML or JSON) and, if it is valid as a whole, makes it
 /// the project's configuration in one transaction. Shared by the admin API
 /// and `patchbay apply`.
@@ -41,8 +50,7 @@ pub async fn apply_config(
     text: &str,
     prune: bool,
 ) -> Result<ConfigApplied, ApiError> {
-    let config = patchbay_config::load(text).map_err(invalid_document)?;
-    refuse_nul_in(&patchbay_config::masked(&config))?;
+    let config = validate_config(text)?;
     let existing: HashMap<String, (Uuid, bool)> = store
         .projects()
         .list_integrations(project_id)
