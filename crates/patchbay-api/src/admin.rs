@@ -113,3 +113,37 @@ impl ConfigDocument {
         Self(serde_json::json!({"settings": {}, "integrations": {}, "workflows": []}))
     }
 }
+
+/// `PUT /api/v1/projects/{projectId}/config?dryRun=true`: what applying the
+/// document would change, with nothing changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigPlan {
+    /// Whether `settings` differ from those in force.
+    pub settings_changed: bool,
+    /// By integration type.
+    pub integrations: ConfigChanges,
+    /// By workflow id.
+    pub workflows: ConfigChanges,
+    /// The connected accounts the apply would delete with their removed
+    /// integrations (only with `prune=true`; without it the dry run is
+    /// refused with `409 integration_in_use`, as the apply would be).
+    pub deleted_accounts: Vec<PlannedAccountDeletion>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ConfigChanges {
+    pub added: Vec<String>,
+    /// Present before and after with a different definition. A client
+    /// secret given again in clear is not compared with the stored one.
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedAccountDeletion {
+    pub integration: String,
+    pub credential_id: Uuid,
+    pub user_id: String,
+}

@@ -4,6 +4,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::ServeArgs;
+use crate::document::ConfigCommand;
 use crate::keys::KeysCommand;
 use crate::logging::Logging;
 use crate::project_commands::{ApplyArgs, MintTokenArgs, SigningKeyCommand};
@@ -49,6 +50,9 @@ pub enum Command {
     Token(TokenCommand),
     /// Validate and apply a project's configuration document.
     Apply(ApplyArgs),
+    /// Work with configuration documents offline.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Manage the data keys that encrypt secrets at rest.
     #[command(subcommand)]
     Keys(KeysCommand),

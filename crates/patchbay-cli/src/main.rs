@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod demo;
+mod document;
 mod keys;
 mod logging;
 mod master_key;
@@ -51,6 +52,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(TokenCommand::Mint(args)) => project_commands::mint_token(args),
         Command::Apply(args) => project_commands::apply(args).await,
         Command::Keys(command) => keys::run(command).await,
+        Command::Config(command) => document::run(command),
     }
 }
 

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use chrono::Utc;
 use clap::{Args, Subcommand, ValueEnum};
+use patchbay_api::ConfigPlan;
 use patchbay_core::user_token::{self, SigningAlgorithm, TokenClaims};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::document::{print_error_details, read_document};
 use crate::master_key;
 use crate::store::DEFAULT_DATA_DIR;
 use crate::store::{DatabaseArgs, open_migrated};
@@ -152,6 +154,10 @@ pub struct ApplyArgs {
     /// Allow removing integrations that still have connected accounts.
     #[arg(long)]
     prune: bool,
+    /// Print what applying the document would change (and, with --prune,
+    /// the accounts it would delete) without changing anything.
+    #[arg(long)]
+    dry_run: bool,
     /// Where the master key file lives when PATCHBAY_MASTER_KEY is unset.
     #[arg(long, env = "PATCHBAY_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
@@ -159,15 +165,30 @@ pub struct ApplyArgs {
 
 /// Validates and applies a configuration document.
 pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
-    let text = if args.file.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
-    } else {
-        std::fs::read_to_string(&args.file)
-            .with_context(|| format!("reading {}", args.file.display()))?
-    };
+    let text = read_document(&args.file)?;
     let store = open_migrated(&args.database.resolve()).await?;
     let master = master_key::load(&args.data_dir.join("master.key"))?;
     let keyring = patchbay_server::load_keyring(store.as_ref(), &master).await?;
+    if args.dry_run {
+        return match patchbay_server::plan_config(
+            store.as_ref(),
+            &keyring,
+            args.project,
+            &text,
+            args.prune,
+        )
+        .await
+        {
+            Ok(plan) => {
+                print!("{}", describe_plan(&plan));
+                Ok(())
+            }
+            Err(err) => {
+                print_error_details(&err);
+                anyhow::bail!(err.message)
+            }
+        };
+    }
     match patchbay_server::apply_config(store.as_ref(), &keyring, args.project, &text, args.prune)
         .await
     {
@@ -181,18 +202,50 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Err(err) => {
-            for detail in err
-                .meta
-                .iter()
-                .flat_map(|m| m["errors"].as_array().cloned().unwrap_or_default())
-            {
-                eprintln!(
-                    "  {}: {}",
-                    detail["path"].as_str().unwrap_or(""),
-                    detail["message"].as_str().unwrap_or("")
-                );
-            }
+            print_error_details(&err);
             anyhow::bail!(err.message)
         }
     }
+}
+
+/// `apply --dry-run`'s report: one line per kind of change.
+fn describe_plan(plan: &ConfigPlan) -> String {
+    let mut text = String::from("Dry run, nothing was changed. Applying would change:\n");
+    let settings = if plan.settings_changed {
+        "changed"
+    } else {
+        "unchanged"
+    };
+    text.push_str(&format!("  settings: {settings}\n"));
+    for (kind, changes) in [
+        ("integrations", &plan.integrations),
+        ("workflows", &plan.workflows),
+    ] {
+        let parts: Vec<String> = [
+            ("added", &changes.added),
+            ("changed", &changes.changed),
+            ("removed", &changes.removed),
+        ]
+        .into_iter()
+        .filter(|(_, names)| !names.is_empty())
+        .map(|(verb, names)| format!("{verb} {}", names.join(", ")))
+        .collect();
+        let parts = if parts.is_empty() {
+            "unchanged".to_owned()
+        } else {
+            parts.join("; ")
+        };
+        text.push_str(&format!("  {kind}: {parts}\n"));
+    }
+    text.push_str(&format!(
+        "  accounts deleted: {}\n",
+        plan.deleted_accounts.len()
+    ));
+    for account in &plan.deleted_accounts {
+        text.push_str(&format!(
+            "    {} {} (user {})\n",
+            account.integration, account.credential_id, account.user_id
+        ));
+    }
+    text
 }

@@ -22,7 +22,7 @@ mod stream_slots;
 mod verified_tokens;
 
 pub use error::ApiError;
-pub use handlers::config::apply_config;
+pub use handlers::config::{apply_config, plan_config, validate_config};
 pub use handlers::projects::create_project;
 pub use handlers::signing_keys::add_signing_key;
 pub use patchbay_engine::keyring::{

@@ -12,7 +12,7 @@ const REFERENCE: &str = include_str!("../../../../docs/configuration.md");
 /// The YAML blocks of the reference that are whole documents: those whose
 /// first line is a top-level key of one. Blocks that start otherwise show a
 /// piece (a step, a list of settings).
-fn documents() -> Vec<String> {
+pub fn documents() -> Vec<String> {
     let mut documents = Vec::new();
     let mut current: Option<String> = None;
     for line in REFERENCE.lines() {

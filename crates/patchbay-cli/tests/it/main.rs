@@ -4,6 +4,7 @@
 
 mod binary;
 mod config_docs;
+mod config_validate;
 mod crash;
 mod demo;
 mod keys;

@@ -193,6 +193,53 @@ async fn apply_prune_records_the_deletions(db: TestDb) {
     assert!(ok, "{err}");
 
     let store = db.store();
+    let (chat, account) = connect_chat_account(&db, project).await;
+
+    let without_chat = without_chat();
+    let (ok, _, err) = apply(&without_chat, false);
+    assert!(!ok, "removing an integration with accounts takes --prune");
+    assert!(err.contains("prune"), "{err}");
+    let (ok, _, err) = apply(&without_chat, true);
+    assert!(ok, "{err}");
+    assert!(
+        store
+            .credentials()
+            .get_credential(project, account)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let events = store
+        .events()
+        .list_user_events(project, "ada", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.name.as_str(), e.payload.clone()))
+            .collect::<Vec<_>>(),
+        [(
+            "credential.deleted",
+            json!({"integrationId": chat.id, "integrationType": "chat", "credentialId": account})
+        )]
+    );
+}
+
+/// [`TEST_CONFIG`] without its `chat` integration.
+fn without_chat() -> String {
+    let start = TEST_CONFIG.find("  chat:").unwrap();
+    let end = TEST_CONFIG.find("workflows:").unwrap();
+    format!("{}{}", &TEST_CONFIG[..start], &TEST_CONFIG[end..])
+}
+
+/// Connects an account of user `ada` to the project's `chat` integration;
+/// returns the integration and the account's id.
+async fn connect_chat_account(
+    db: &TestDb,
+    project: Uuid,
+) -> (patchbay_store::IntegrationRecord, Uuid) {
+    let store = db.store();
     let chat = store
         .projects()
         .list_integrations(project)
@@ -221,41 +268,132 @@ async fn apply_prune_records_the_deletions(db: TestDb) {
         .insert_credential(&account, &[])
         .await
         .unwrap();
+    (chat, account.id)
+}
 
-    let start = TEST_CONFIG.find("  chat:").unwrap();
-    let end = TEST_CONFIG.find("workflows:").unwrap();
-    let without_chat = format!("{}{}", &TEST_CONFIG[..start], &TEST_CONFIG[end..]);
-    let (ok, _, err) = apply(&without_chat, false);
-    assert!(!ok, "removing an integration with accounts takes --prune");
-    assert!(err.contains("prune"), "{err}");
-    let (ok, _, err) = apply(&without_chat, true);
+/// `apply --dry-run` and `?dryRun=true` report what an apply would change,
+/// refuse what it would refuse, and change nothing.
+async fn a_dry_run_reports_the_changes_and_changes_nothing(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = patchbay_on(
+        &db,
+        dir.path(),
+        &["project", "create", "--name", "CLI", "--json"],
+    );
     assert!(ok, "{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    let project: Uuid = created["projectId"].as_str().unwrap().parse().unwrap();
+    let config = dir.path().join("patchbay.yaml");
+    let apply = |document: &str, extra: &[&str]| {
+        std::fs::write(&config, document).unwrap();
+        let project = project.to_string();
+        let mut args = vec![
+            "apply",
+            "--project",
+            &project,
+            "-f",
+            config.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        patchbay_on(&db, dir.path(), &args)
+    };
+
+    let (ok, out, err) = apply(TEST_CONFIG, &["--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("integrations: added crm, chat\n"), "{out}");
+    assert!(
+        out.contains("workflows: added sync-contacts, notify\n"),
+        "{out}"
+    );
+    let store = db.store();
+    assert!(
+        store
+            .projects()
+            .list_integrations(project)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let (ok, _, err) = apply(TEST_CONFIG, &[]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = apply(TEST_CONFIG, &["--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("  settings: unchanged\n  integrations: unchanged\n  workflows: unchanged\n  accounts deleted: 0\n"), "{out}");
+
+    let (_, account) = connect_chat_account(&db, project).await;
+    let edited = without_chat().replace("Copy new contacts", "Copy every new contact");
+    let (ok, _, err) = apply(&edited, &["--dry-run"]);
+    assert!(!ok, "a dry run refuses what the apply would refuse");
+    assert!(
+        err.contains("integrations.chat: is removed but has 1 connected account(s)"),
+        "{err}"
+    );
+    let (ok, out, err) = apply(&edited, &["--dry-run", "--prune"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("integrations: removed chat\n"), "{out}");
+    assert!(out.contains("workflows: changed sync-contacts\n"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "accounts deleted: 1\n    chat {account} (user ada)\n"
+        )),
+        "{out}"
+    );
     assert!(
         store
             .credentials()
-            .get_credential(project, account.id)
+            .get_credential(project, account)
             .await
             .unwrap()
-            .is_none()
+            .is_some()
     );
-    let events = store
-        .events()
-        .list_user_events(project, "ada", 0, 10)
+
+    // The same over HTTP, with the project's secret key.
+    let mut command = serve_command(dir.path(), db.url());
+    let server = Running::start(&mut command).unwrap();
+    let url = server.url(&format!("/api/v1/projects/{project}/config"));
+    let secret_key = created["secretKey"].as_str().unwrap();
+    let response = reqwest::Client::new()
+        .put(format!("{url}?dryRun=true&prune=true"))
+        .bearer_auth(secret_key)
+        .header("content-type", "application/yaml")
+        .body(edited.clone())
+        .send()
         .await
         .unwrap();
+    assert_eq!(response.status(), 200);
+    let plan: Value = response.json().await.unwrap();
     assert_eq!(
-        events
-            .iter()
-            .map(|e| (e.name.as_str(), e.payload.clone()))
-            .collect::<Vec<_>>(),
-        [(
-            "credential.deleted",
-            json!({"integrationId": chat.id, "integrationType": "chat", "credentialId": account.id})
-        )]
+        plan,
+        json!({
+            "settingsChanged": false,
+            "integrations": {"added": [], "changed": [], "removed": ["chat"]},
+            "workflows": {"added": [], "changed": ["sync-contacts"], "removed": []},
+            "deletedAccounts": [{"integration": "chat", "credentialId": account, "userId": "ada"}],
+        })
+    );
+    let document: Value = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(secret_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(document["integrations"]["chat"].is_object(), "{document}");
+    assert!(
+        store
+            .credentials()
+            .get_credential(project, account)
+            .await
+            .unwrap()
+            .is_some()
     );
 }
 
 backend_tests!(
+    a_dry_run_reports_the_changes_and_changes_nothing,
     a_project_is_set_up_entirely_from_the_command_line,
     apply_prune_records_the_deletions,
 );

@@ -4,8 +4,11 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use patchbay_api::{ConfigApplied, ConfigDocument, ErrorBody, ErrorCode};
-use patchbay_config::{ClientSecret, ConfigErrors, ProjectConfig};
+use patchbay_api::{
+    ConfigApplied, ConfigChanges, ConfigDocument, ConfigPlan, ErrorBody, ErrorCode,
+    PlannedAccountDeletion,
+};
+use patchbay_config::{ClientSecret, ConfigErrors, ProjectConfig, ProjectSettings};
 use patchbay_core::crypto::Keyring;
 use patchbay_engine::events::{self, CredentialChange, Subject};
 use patchbay_store::{
@@ -29,6 +32,19 @@ pub struct ApplyOptions {
     /// (they are deleted with the integration).
     #[serde(default)]
     prune: bool,
+    /// Answer what the apply would change ([`ConfigPlan`]) and change
+    /// nothing.
+    #[serde(default, rename = "dryRun")]
+    dry_run: bool,
+}
+
+/// Parses and validates a configuration document (YAML or JSON) as
+/// [`apply_config`] does before it touches the store: the offline check of
+/// `patchbay config validate`.
+pub fn validate_config(text: &str) -> Result<ProjectConfig, ApiError> {
+    let config = patchbay_config::load(text).map_err(invalid_document)?;
+    refuse_nul_in(&patchbay_config::masked(&config))?;
+    Ok(config)
 }
 
 /// Validates `text` (YAML or JSON) and, if it is valid as a whole, makes it
@@ -41,8 +57,65 @@ pub async fn apply_config(
     text: &str,
     prune: bool,
 ) -> Result<ConfigApplied, ApiError> {
-    let config = patchbay_config::load(text).map_err(invalid_document)?;
-    refuse_nul_in(&patchbay_config::masked(&config))?;
+    let (config, write) = prepare_write(store, keyring, project_id, text).await?;
+    let mut attempts = 0;
+    let project = loop {
+        attempts += 1;
+        let removed = accounts_of_removed_integrations(store, project_id, &config).await?;
+        if !prune && !removed.is_empty() {
+            return Err(integration_in_use(&removed));
+        }
+        let deleted: Vec<NewEvent> = removed
+            .iter()
+            .map(|(type_name, account)| {
+                events::credential_event(
+                    Subject::of(account, type_name),
+                    CredentialChange::Deleted,
+                    Default::default(),
+                )
+            })
+            .collect();
+        match store
+            .projects()
+            .apply_config(project_id, &write, &deleted)
+            .await
+        {
+            Ok(project) => break project,
+            // An account of a removed integration was connected or deleted
+            // since the listing above: look again, so that every deletion
+            // gets its event (or, without prune, the apply is refused).
+            Err(StoreError::Conflict { constraint })
+                if constraint == REMOVED_ACCOUNTS_CHANGED && attempts < APPLY_ATTEMPTS => {}
+            Err(StoreError::Conflict { constraint }) if constraint == REMOVED_ACCOUNTS_CHANGED => {
+                return Err(ApiError::new(
+                    ErrorCode::IntegrationInUse,
+                    "Accounts of the removed integrations kept changing while the document was \
+                     applied; nothing was changed. Try again.",
+                ));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    };
+    Ok(ConfigApplied {
+        version: project.config_version,
+        integrations: config
+            .integrations
+            .iter()
+            .map(|i| i.type_name.clone())
+            .collect(),
+        workflows: config.workflows.iter().map(|w| w.id.clone()).collect(),
+    })
+}
+
+/// Validates `text` against the project's stored state (a masked client
+/// secret needs a stored one) and builds what the store writes for it.
+async fn prepare_write(
+    store: &dyn Store,
+    keyring: &Keyring,
+    project_id: Uuid,
+    text: &str,
+) -> Result<(ProjectConfig, ConfigWrite), ApiError> {
+    let config = validate_config(text)?;
     let existing: HashMap<String, (Uuid, bool)> = store
         .projects()
         .list_integrations(project_id)
@@ -110,53 +183,88 @@ pub async fn apply_config(
         integrations,
         workflows,
     };
-    let mut attempts = 0;
-    let project = loop {
-        attempts += 1;
-        let removed = accounts_of_removed_integrations(store, project_id, &config).await?;
-        if !prune && !removed.is_empty() {
-            return Err(integration_in_use(&removed));
-        }
-        let deleted: Vec<NewEvent> = removed
-            .iter()
-            .map(|(type_name, account)| {
-                events::credential_event(
-                    Subject::of(account, type_name),
-                    CredentialChange::Deleted,
-                    Default::default(),
-                )
-            })
-            .collect();
-        match store
-            .projects()
-            .apply_config(project_id, &write, &deleted)
-            .await
-        {
-            Ok(project) => break project,
-            // An account of a removed integration was connected or deleted
-            // since the listing above: look again, so that every deletion
-            // gets its event (or, without prune, the apply is refused).
-            Err(StoreError::Conflict { constraint })
-                if constraint == REMOVED_ACCOUNTS_CHANGED && attempts < APPLY_ATTEMPTS => {}
-            Err(StoreError::Conflict { constraint }) if constraint == REMOVED_ACCOUNTS_CHANGED => {
-                return Err(ApiError::new(
-                    ErrorCode::IntegrationInUse,
-                    "Accounts of the removed integrations kept changing while the document was \
-                     applied; nothing was changed. Try again.",
-                ));
-            }
-            Err(err) => return Err(err.into()),
-        }
+    Ok((config, write))
+}
+
+/// What [`apply_config`] would change, checked exactly as it checks, with
+/// nothing written: `?dryRun=true` and `patchbay apply --dry-run`.
+pub async fn plan_config(
+    store: &dyn Store,
+    keyring: &Keyring,
+    project_id: Uuid,
+    text: &str,
+    prune: bool,
+) -> Result<ConfigPlan, ApiError> {
+    let (config, write) = prepare_write(store, keyring, project_id, text).await?;
+    let removed = accounts_of_removed_integrations(store, project_id, &config).await?;
+    if !prune && !removed.is_empty() {
+        return Err(integration_in_use(&removed));
+    }
+    let current_settings = match store.projects().get_config_document(project_id).await? {
+        Some(document) => document.get("settings").cloned(),
+        None => None,
     };
-    Ok(ConfigApplied {
-        version: project.config_version,
-        integrations: config
-            .integrations
-            .iter()
-            .map(|i| i.type_name.clone())
+    let current_settings = match current_settings {
+        Some(settings) => settings,
+        None => to_json(&ProjectSettings::default())?,
+    };
+    let current_integrations = store.projects().list_integrations(project_id).await?;
+    let current_workflows = store.workflows().list_workflows(project_id).await?;
+    Ok(ConfigPlan {
+        settings_changed: current_settings != write.settings,
+        integrations: changes(
+            current_integrations.iter().map(|i| {
+                let has_secret = i.client_secret.is_some();
+                (i.type_name.as_str(), (&i.definition, has_secret))
+            }),
+            write.integrations.iter().map(|i| {
+                let has_secret = !matches!(i.client_secret, SecretUpdate::Clear);
+                (i.type_name.as_str(), (&i.definition, has_secret))
+            }),
+        ),
+        workflows: changes(
+            current_workflows
+                .iter()
+                .map(|w| (w.id.as_str(), &w.definition)),
+            write
+                .workflows
+                .iter()
+                .map(|w| (w.id.as_str(), &w.definition)),
+        ),
+        deleted_accounts: removed
+            .into_iter()
+            .map(|(integration, account)| PlannedAccountDeletion {
+                integration,
+                credential_id: account.id,
+                user_id: account.user_id,
+            })
             .collect(),
-        workflows: config.workflows.iter().map(|w| w.id.clone()).collect(),
     })
+}
+
+/// Names added, changed (same name, different value) and removed between
+/// `before` and `after`, each in the order it appears there.
+fn changes<'a, T: PartialEq + 'a>(
+    before: impl Iterator<Item = (&'a str, T)>,
+    after: impl Iterator<Item = (&'a str, T)>,
+) -> ConfigChanges {
+    let before: Vec<(&str, T)> = before.collect();
+    let after: Vec<(&str, T)> = after.collect();
+    let find = |list: &[(&str, T)], name: &str| list.iter().position(|(n, _)| *n == name);
+    let mut result = ConfigChanges::default();
+    for (name, value) in &after {
+        match find(&before, name) {
+            None => result.added.push((*name).to_owned()),
+            Some(i) if before[i].1 != *value => result.changed.push((*name).to_owned()),
+            Some(_) => {}
+        }
+    }
+    for (name, _) in &before {
+        if find(&after, name).is_none() {
+            result.removed.push((*name).to_owned());
+        }
+    }
+    result
 }
 
 /// How many times an apply lists the accounts of the integrations it removes.
@@ -242,11 +350,14 @@ fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value, ApiError>
 }
 
 /// Replaces the project's configuration with the document in the body
-/// (YAML or JSON).
+/// (YAML or JSON); with `dryRun=true`, answers what it would change instead.
 #[utoipa::path(put, path = "/api/v1/projects/{projectId}/config", tag = "admin",
-    params(("projectId" = Uuid, Path), ("prune" = Option<bool>, Query)),
+    params(("projectId" = Uuid, Path), ("prune" = Option<bool>, Query),
+           ("dryRun" = Option<bool>, Query)),
     request_body(content = String, content_type = "application/yaml"),
-    responses((status = 200, body = ConfigApplied), (status = 401, body = ErrorBody),
+    responses((status = 200, body = ConfigApplied,
+               description = "Applied; with `dryRun=true` the body is a `ConfigPlan` instead"),
+              (status = 401, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("secretKey" = [])))]
 pub async fn put(
@@ -254,18 +365,18 @@ pub async fn put(
     State(state): State<AppState>,
     QueryParams(options): QueryParams<ApplyOptions>,
     BodyBytes(body): BodyBytes,
-) -> Result<axum::Json<ConfigApplied>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "The document is not UTF-8 text."))?;
-    let applied = apply_config(
-        state.store(),
-        state.engine.keyring(),
-        admin.project.id,
-        text,
-        options.prune,
-    )
-    .await?;
-    Ok(axum::Json(applied))
+    let (store, keyring, project_id) = (state.store(), state.engine.keyring(), admin.project.id);
+    Ok(if options.dry_run {
+        axum::Json(plan_config(store, keyring, project_id, text, options.prune).await?)
+            .into_response()
+    } else {
+        axum::Json(apply_config(store, keyring, project_id, text, options.prune).await?)
+            .into_response()
+    })
 }
 
 /// The project's configuration document, secrets shown as `********`.
