@@ -243,7 +243,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value, ApiError>
 
 /// Replaces the project's configuration with the document in the body
 /// (YAML or JSON).
-#[utoipa::path(put, path = "/api/v1/projects/{projectId}/config", tag = "admin",
+#[utoipa::path(put, path = "/api/v1/projects/{projectId}/config", operation_id = "putProjectConfig", tag = "admin",
     params(("projectId" = Uuid, Path), ("prune" = Option<bool>, Query)),
     request_body(content = String, content_type = "application/yaml"),
     responses((status = 200, body = ConfigApplied), (status = 401, body = ErrorBody),
@@ -269,7 +269,7 @@ pub async fn put(
 }
 
 /// The project's configuration document, secrets shown as `********`.
-#[utoipa::path(get, path = "/api/v1/projects/{projectId}/config", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/config", operation_id = "getProjectConfig", tag = "admin",
     params(("projectId" = Uuid, Path)),
     responses((status = 200, body = Object), (status = 401, body = ErrorBody)),
     security(("secretKey" = [])))]
