@@ -104,30 +104,62 @@ fn add_examples(doc: &mut Value) {
         "dateUpdated": "2026-01-05T10:00:00Z",
     });
     let examples = [
-        ("getMe", format!("/responses/200/{JSON_RESPONSE}"), json!({
-            "authenticated": true,
-            "userId": "user-42",
-            "meta": {"plan": "pro"},
-            "resources": [],
-            "integrations": {},
-        })),
-        ("installIntegration", format!("/requestBody/{JSON_RESPONSE}"), json!({
-            "allowMultipleCredentials": true,
-            "externalId": "sales-team",
-        })),
-        ("installIntegration", format!("/responses/200/{JSON_RESPONSE}"), json!({
-            "authorizationUrl": "https://login.example.com/oauth/authorize?client_id=abc&state=xyz",
-            "installSessionId": "5a2b9c1d-8e7f-4a6b-9c0d-1e2f3a4b5c6d",
-        })),
-        ("installIntegration", format!("/responses/201/{JSON_RESPONSE}"), json!({"credential": credential})),
-        ("proxyGet", "/responses/200/content/*~1*".to_owned(), json!({
-            "results": [{"id": "101", "properties": {"email": "ada@example.com"}}],
-        })),
-        ("triggerWorkflow", format!("/requestBody/{JSON_RESPONSE}"), json!({"orderId": "A-1001", "amount": 42})),
-        ("triggerWorkflow", "/responses/200/content/*~1*".to_owned(), json!({"accepted": true, "orderId": "A-1001"})),
-        ("triggerWorkflow", format!("/responses/202/{JSON_RESPONSE}"), json!({
-            "executionId": "9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d6e",
-        })),
+        (
+            "getMe",
+            format!("/responses/200/{JSON_RESPONSE}"),
+            json!({
+                "authenticated": true,
+                "userId": "user-42",
+                "meta": {"plan": "pro"},
+                "resources": [],
+                "integrations": {},
+            }),
+        ),
+        (
+            "installIntegration",
+            format!("/requestBody/{JSON_RESPONSE}"),
+            json!({
+                "allowMultipleCredentials": true,
+                "externalId": "sales-team",
+            }),
+        ),
+        (
+            "installIntegration",
+            format!("/responses/200/{JSON_RESPONSE}"),
+            json!({
+                "authorizationUrl": "https://login.example.com/oauth/authorize?client_id=abc&state=xyz",
+                "installSessionId": "5a2b9c1d-8e7f-4a6b-9c0d-1e2f3a4b5c6d",
+            }),
+        ),
+        (
+            "installIntegration",
+            format!("/responses/201/{JSON_RESPONSE}"),
+            json!({"credential": credential}),
+        ),
+        (
+            "proxyGet",
+            "/responses/200/content/*~1*".to_owned(),
+            json!({
+                "results": [{"id": "101", "properties": {"email": "ada@example.com"}}],
+            }),
+        ),
+        (
+            "triggerWorkflow",
+            format!("/requestBody/{JSON_RESPONSE}"),
+            json!({"orderId": "A-1001", "amount": 42}),
+        ),
+        (
+            "triggerWorkflow",
+            "/responses/200/content/*~1*".to_owned(),
+            json!({"accepted": true, "orderId": "A-1001"}),
+        ),
+        (
+            "triggerWorkflow",
+            format!("/responses/202/{JSON_RESPONSE}"),
+            json!({
+                "executionId": "9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d6e",
+            }),
+        ),
     ];
     for (_, _, operation) in operations(doc) {
         for (id, pointer, example) in &examples {
@@ -156,4 +188,6 @@ fn operations(doc: &mut Value) -> impl Iterator<Item = (&String, &String, &mut V
         })
 }
 
-const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const HTTP_METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
