@@ -196,6 +196,20 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// Every kind of rejection once, so each code can be listed (the
+    /// OpenAPI document's `ErrorCode` enum).
+    pub const ALL: &'static [TokenError] = &[
+        Self::Malformed(""),
+        Self::AlgorithmNotAllowed,
+        Self::Unsigned,
+        Self::UnknownKey,
+        Self::BadSignature,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::MissingClaim(""),
+        Self::WrongAudience,
+    ];
+
     /// The stable code clients switch on.
     pub fn code(&self) -> &'static str {
         match self {

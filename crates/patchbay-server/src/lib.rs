@@ -12,6 +12,7 @@ mod extract;
 mod handlers;
 mod metrics;
 mod oauth_state;
+mod openapi_document;
 mod request_limits;
 mod routes;
 pub mod sandbox;

@@ -22,6 +22,7 @@ use crate::handlers::{
     signing_keys, task_history, users, webhooks, workflows,
 };
 use crate::metrics;
+use crate::openapi_document;
 use crate::request_limits;
 use crate::state::AppState;
 
@@ -102,7 +103,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(task_history::list))
         .routes(routes!(task_history::get))
         .split_for_parts();
-    let openapi = Arc::new(openapi);
+    let openapi = Arc::new(openapi_document::finish(&openapi));
 
     routes
         .route(

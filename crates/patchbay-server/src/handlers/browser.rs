@@ -80,21 +80,21 @@ fn classic_sdk() -> String {
 }
 
 /// The JavaScript SDK as an ES module: `import { paragon } from ".../sdk.js"`.
-#[utoipa::path(get, path = "/sdk.js", tag = "browser",
+#[utoipa::path(get, path = "/sdk.js", operation_id = "getSdkModule", tag = "browser",
     responses((status = 200, content_type = "text/javascript", body = String)))]
 pub async fn sdk_module() -> Response {
     public_file(JAVASCRIPT, SDK_MODULE.to_owned())
 }
 
 /// The JavaScript SDK as a classic script that sets `window.paragon`.
-#[utoipa::path(get, path = "/sdk.global.js", tag = "browser",
+#[utoipa::path(get, path = "/sdk.global.js", operation_id = "getSdkClassicScript", tag = "browser",
     responses((status = 200, content_type = "text/javascript", body = String)))]
 pub async fn sdk_classic() -> Response {
     public_file(JAVASCRIPT, classic_sdk())
 }
 
 /// The SDK's TypeScript declarations.
-#[utoipa::path(get, path = "/sdk.d.ts", tag = "browser",
+#[utoipa::path(get, path = "/sdk.d.ts", operation_id = "getSdkTypes", tag = "browser",
     responses((status = 200, content_type = "application/typescript", body = String)))]
 pub async fn sdk_types() -> Response {
     public_file(
@@ -104,19 +104,19 @@ pub async fn sdk_types() -> Response {
 }
 
 /// The Connect Portal, opened by `paragon.connect()` in an iframe.
-#[utoipa::path(get, path = "/portal/", tag = "browser",
+#[utoipa::path(get, path = "/portal/", operation_id = "getPortalPage", tag = "browser",
     responses((status = 200, content_type = "text/html", body = String)))]
 pub async fn portal_page() -> Response {
     portal_file("text/html; charset=utf-8", PORTAL_PAGE)
 }
 
-#[utoipa::path(get, path = "/portal/portal.js", tag = "browser",
+#[utoipa::path(get, path = "/portal/portal.js", operation_id = "getPortalScript", tag = "browser",
     responses((status = 200, content_type = "text/javascript", body = String)))]
 pub async fn portal_script() -> Response {
     portal_file(JAVASCRIPT, PORTAL_SCRIPT)
 }
 
-#[utoipa::path(get, path = "/portal/portal.css", tag = "browser",
+#[utoipa::path(get, path = "/portal/portal.css", operation_id = "getPortalStyles", tag = "browser",
     responses((status = 200, content_type = "text/css", body = String)))]
 pub async fn portal_styles() -> Response {
     portal_file("text/css; charset=utf-8", PORTAL_STYLES)

@@ -351,7 +351,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value, ApiError>
 
 /// Replaces the project's configuration with the document in the body
 /// (YAML or JSON); with `dryRun=true`, answers what it would change instead.
-#[utoipa::path(put, path = "/api/v1/projects/{projectId}/config", tag = "admin",
+#[utoipa::path(put, path = "/api/v1/projects/{projectId}/config", operation_id = "putProjectConfig", tag = "admin",
     params(("projectId" = Uuid, Path), ("prune" = Option<bool>, Query),
            ("dryRun" = Option<bool>, Query)),
     request_body(content = String, content_type = "application/yaml"),
@@ -380,7 +380,7 @@ pub async fn put(
 }
 
 /// The project's configuration document, secrets shown as `********`.
-#[utoipa::path(get, path = "/api/v1/projects/{projectId}/config", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/config", operation_id = "getProjectConfig", tag = "admin",
     params(("projectId" = Uuid, Path)),
     responses((status = 200, body = ConfigDocument), (status = 401, body = ErrorBody)),
     security(("secretKey" = [])))]

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse};
 const DEMO_PAGE: &str = include_str!("../../assets/demo.html");
 
 /// The demo page `patchbay serve --demo` links to.
-#[utoipa::path(get, path = "/demo", tag = "operations",
+#[utoipa::path(get, path = "/demo", operation_id = "getDemoPage", tag = "operations",
     responses((status = 200, content_type = "text/html", body = String)))]
 pub async fn page() -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store")], Html(DEMO_PAGE))

@@ -41,7 +41,7 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Streams this user's events: `id` (resume point), `event` (the SDK's
 /// event name) and `data` (the payload). Without `Last-Event-ID`, starts
 /// with the next change.
-#[utoipa::path(get, path = "/projects/{projectId}/sdk/events/stream", tag = "sdk",
+#[utoipa::path(get, path = "/projects/{projectId}/sdk/events/stream", operation_id = "streamEvents", tag = "sdk",
     params(("projectId" = Uuid, Path),
            ("token" = Option<String>, Query, description = "The user token, for `EventSource`, which cannot send headers"),
            ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event")),

@@ -41,7 +41,7 @@ pub struct IntegrationPath {
 
 /// Starts connecting an account: an authorization URL for OAuth2
 /// integrations, or the connected account for API-key and basic-auth ones.
-#[utoipa::path(post, path = "/projects/{projectId}/sdk/integrations/{integration}/install", tag = "sdk",
+#[utoipa::path(post, path = "/projects/{projectId}/sdk/integrations/{integration}/install", operation_id = "installIntegration", tag = "sdk",
     params(("projectId" = Uuid, Path), ("integration" = String, Path)),
     request_body = InstallRequest,
     responses((status = 200, body = InstallStarted), (status = 201, body = InstallCompleted),
@@ -400,7 +400,7 @@ pub struct SessionPath {
 }
 
 /// Where an OAuth install stands, for SDKs that poll.
-#[utoipa::path(get, path = "/projects/{projectId}/sdk/install-sessions/{installSessionId}", tag = "sdk",
+#[utoipa::path(get, path = "/projects/{projectId}/sdk/install-sessions/{installSessionId}", operation_id = "getInstallSession", tag = "sdk",
     params(("projectId" = Uuid, Path), ("installSessionId" = Uuid, Path)),
     responses((status = 200, body = InstallSessionView), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)),
@@ -445,7 +445,7 @@ pub async fn install_session(
 
 /// Disconnects one account: its tokens and configuration are deleted. With
 /// two or more accounts the account must be selected.
-#[utoipa::path(delete, path = "/projects/{projectId}/sdk/integrations/{integration}", tag = "sdk",
+#[utoipa::path(delete, path = "/projects/{projectId}/sdk/integrations/{integration}", operation_id = "uninstallIntegration", tag = "sdk",
     params(("projectId" = Uuid, Path), ("integration" = String, Path),
            ("X-Paragon-Credential" = Option<String>, Header)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),

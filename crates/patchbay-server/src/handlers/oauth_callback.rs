@@ -26,11 +26,12 @@ const PROTOCOL_PARAMS: [&str; 5] = ["code", "state", "error", "error_description
 
 /// Finishes an OAuth install. Whatever happens after the state is accepted,
 /// the install session ends complete or failed, never pending.
-#[utoipa::path(get, path = "/oauth/callback", tag = "oauth",
+#[utoipa::path(get, path = "/oauth/callback", operation_id = "oauthCallback", tag = "oauth",
     params(("state" = String, Query), ("code" = Option<String>, Query), ("error" = Option<String>, Query)),
     responses((status = 200, description = "A page that reports the result to its opener and closes"),
               (status = 303, description = "Back to the install's redirectUrl"),
-              (status = 400, description = "Unknown, used or missing state")))]
+              (status = 400, description = "Unknown, used or missing state: a page for the person connecting, not an API error",
+               content_type = "text/html", body = String)))]
 pub async fn callback(
     State(state): State<AppState>,
     Query(query): Query<BTreeMap<String, String>>,

@@ -77,7 +77,7 @@ fn secret_key_view(key: SecretKeyRecord) -> SecretKeyView {
 }
 
 /// Creates a project (instance admin token required).
-#[utoipa::path(post, path = "/api/v1/projects", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/projects", operation_id = "createProject", tag = "admin",
     request_body = CreateProjectRequest,
     responses((status = 201, body = CreateProjectResponse), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -92,7 +92,7 @@ pub async fn create(
 }
 
 /// The project the secret key belongs to.
-#[utoipa::path(get, path = "/api/v1/projects/{projectId}", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}", operation_id = "getProject", tag = "admin",
     params(("projectId" = Uuid, Path)),
     responses((status = 200, body = ProjectView), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)),
@@ -102,7 +102,7 @@ pub async fn get(admin: ProjectAdmin) -> axum::Json<ProjectView> {
 }
 
 /// Every secret key of the project, revoked ones included.
-#[utoipa::path(get, path = "/api/v1/projects/{projectId}/secret-keys", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/secret-keys", operation_id = "listSecretKeys", tag = "admin",
     params(("projectId" = Uuid, Path)),
     responses((status = 200, body = SecretKeyList), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)),
@@ -122,7 +122,7 @@ pub async fn list_secret_keys(
 }
 
 /// Adds a secret key, for rotation. The key is shown this once.
-#[utoipa::path(post, path = "/api/v1/projects/{projectId}/secret-keys", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/projects/{projectId}/secret-keys", operation_id = "createSecretKey", tag = "admin",
     params(("projectId" = Uuid, Path)),
     responses((status = 201, body = CreatedSecretKey), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -168,7 +168,7 @@ pub struct SecretKeyPath {
 
 /// Revokes a secret key. The last active key cannot be revoked, so a project
 /// is never locked out of its own admin API.
-#[utoipa::path(delete, path = "/api/v1/projects/{projectId}/secret-keys/{keyId}", tag = "admin",
+#[utoipa::path(delete, path = "/api/v1/projects/{projectId}/secret-keys/{keyId}", operation_id = "revokeSecretKey", tag = "admin",
     params(("projectId" = Uuid, Path), ("keyId" = Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody)),

@@ -23,12 +23,13 @@ use crate::state::AppState;
 /// Calls the integration's API as the selected account.
 #[utoipa::path(
     method(get, post, put, patch, delete, head, options),
-    path = "/projects/{projectId}/sdk/proxy/{integration}/{path}",
+    path = "/projects/{projectId}/sdk/proxy/{integration}/{path}", operation_id = "proxy",
     tag = "sdk",
     params(("projectId" = Uuid, Path), ("integration" = String, Path),
-           ("path" = String, Path, description = "The API path, or a full URL within the API's domain"),
+           ("path" = String, Path, description = "The API path, or a full URL within the API's domain",
+            example = "crm/v3/objects/contacts"),
            ("X-Paragon-Credential" = Option<String>, Header)),
-    responses((status = 200, description = "The provider's response, untouched"),
+    responses((status = 200, description = "The provider's response, untouched", content_type = "*/*", body = serde_json::Value),
               (status = 400, body = patchbay_api::ErrorBody), (status = 502, body = patchbay_api::ErrorBody),
               (status = 504, body = patchbay_api::ErrorBody)),
     security(("userToken" = [])))]

@@ -39,7 +39,7 @@ async fn user_object_of(state: &AppState, user: &ConnectUser) -> Result<UserObje
 }
 
 /// The user object: every integration with all of the user's accounts.
-#[utoipa::path(get, path = "/projects/{projectId}/sdk/me", tag = "sdk",
+#[utoipa::path(get, path = "/projects/{projectId}/sdk/me", operation_id = "getMe", tag = "sdk",
     params(("projectId" = Uuid, Path)),
     responses((status = 200, body = UserObject), (status = 401, body = ErrorBody)),
     security(("userToken" = [])))]
@@ -51,7 +51,7 @@ pub async fn me(
 }
 
 /// Merges `meta` into the user's metadata.
-#[utoipa::path(patch, path = "/projects/{projectId}/sdk/me", tag = "sdk",
+#[utoipa::path(patch, path = "/projects/{projectId}/sdk/me", operation_id = "updateMe", tag = "sdk",
     params(("projectId" = Uuid, Path)), request_body = UpdateUserRequest,
     responses((status = 200, body = UserObject), (status = 401, body = ErrorBody)),
     security(("userToken" = [])))]
@@ -69,7 +69,7 @@ pub async fn update_me(
 }
 
 /// The integrations enabled in the project that this token may see.
-#[utoipa::path(get, path = "/projects/{projectId}/sdk/integrations", tag = "sdk",
+#[utoipa::path(get, path = "/projects/{projectId}/sdk/integrations", operation_id = "listIntegrations", tag = "sdk",
     params(("projectId" = Uuid, Path)),
     responses((status = 200, body = Vec<IntegrationMetadata>), (status = 401, body = ErrorBody)),
     security(("userToken" = [])))]
@@ -136,7 +136,7 @@ pub struct CredentialQuery {
 }
 
 /// The user's accounts, of every integration or of one.
-#[utoipa::path(get, path = "/projects/{projectId}/sdk/credentials", tag = "sdk",
+#[utoipa::path(get, path = "/projects/{projectId}/sdk/credentials", operation_id = "listCredentials", tag = "sdk",
     params(("projectId" = Uuid, Path), ("integration" = Option<String>, Query)),
     responses((status = 200, body = Vec<Credential>), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)),
@@ -167,7 +167,7 @@ pub struct CredentialPath {
 }
 
 /// One of the user's accounts, with its configuration.
-#[utoipa::path(get, path = "/projects/{projectId}/sdk/credentials/{credentialId}", tag = "sdk",
+#[utoipa::path(get, path = "/projects/{projectId}/sdk/credentials/{credentialId}", operation_id = "getCredential", tag = "sdk",
     params(("projectId" = Uuid, Path), ("credentialId" = Uuid, Path)),
     responses((status = 200, body = Credential), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)),
@@ -184,7 +184,7 @@ pub async fn credential(
 }
 
 /// Updates one account's settings, workflow states or label.
-#[utoipa::path(patch, path = "/projects/{projectId}/sdk/credentials/{credentialId}", tag = "sdk",
+#[utoipa::path(patch, path = "/projects/{projectId}/sdk/credentials/{credentialId}", operation_id = "updateCredential", tag = "sdk",
     params(("projectId" = Uuid, Path), ("credentialId" = Uuid, Path)),
     request_body = UpdateCredentialRequest,
     responses((status = 200, body = Credential), (status = 401, body = ErrorBody),
@@ -227,7 +227,7 @@ pub struct WorkflowPath {
 }
 
 /// Enables a workflow for the selected account.
-#[utoipa::path(post, path = "/projects/{projectId}/sdk/workflows/{workflowId}", tag = "sdk",
+#[utoipa::path(post, path = "/projects/{projectId}/sdk/workflows/{workflowId}", operation_id = "enableWorkflow", tag = "sdk",
     params(("projectId" = Uuid, Path), ("workflowId" = String, Path),
            ("X-Paragon-Credential" = Option<String>, Header)),
     responses((status = 200, body = Credential), (status = 401, body = ErrorBody),
@@ -243,7 +243,7 @@ pub async fn enable_workflow(
 }
 
 /// Disables a workflow for the selected account.
-#[utoipa::path(delete, path = "/projects/{projectId}/sdk/workflows/{workflowId}", tag = "sdk",
+#[utoipa::path(delete, path = "/projects/{projectId}/sdk/workflows/{workflowId}", operation_id = "disableWorkflow", tag = "sdk",
     params(("projectId" = Uuid, Path), ("workflowId" = String, Path),
            ("X-Paragon-Credential" = Option<String>, Header)),
     responses((status = 200, body = Credential), (status = 401, body = ErrorBody),

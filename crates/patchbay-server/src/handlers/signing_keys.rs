@@ -80,7 +80,7 @@ pub async fn add_signing_key(
 }
 
 /// Adds a public key that verifies user tokens.
-#[utoipa::path(post, path = "/api/v1/projects/{projectId}/signing-keys", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/projects/{projectId}/signing-keys", operation_id = "createSigningKey", tag = "admin",
     params(("projectId" = Uuid, Path)), request_body = AddSigningKeyRequest,
     responses((status = 201, body = SigningKeyView), (status = 401, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -101,7 +101,7 @@ pub async fn create(
 }
 
 /// The project's signing keys, revoked ones included.
-#[utoipa::path(get, path = "/api/v1/projects/{projectId}/signing-keys", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/signing-keys", operation_id = "listSigningKeys", tag = "admin",
     params(("projectId" = Uuid, Path)),
     responses((status = 200, body = SigningKeyList), (status = 401, body = ErrorBody)),
     security(("secretKey" = [])))]
@@ -125,7 +125,7 @@ pub struct SigningKeyPath {
 }
 
 /// Revokes a signing key: tokens it signed stop working at once.
-#[utoipa::path(delete, path = "/api/v1/projects/{projectId}/signing-keys/{kid}", tag = "admin",
+#[utoipa::path(delete, path = "/api/v1/projects/{projectId}/signing-keys/{kid}", operation_id = "revokeSigningKey", tag = "admin",
     params(("projectId" = Uuid, Path), ("kid" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("secretKey" = [])))]

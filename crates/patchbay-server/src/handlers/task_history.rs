@@ -57,7 +57,7 @@ fn decode_cursor(text: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
 }
 
 /// The project's runs, filtered, newest first, 100 at a time.
-#[utoipa::path(get, path = "/api/v1/projects/{projectId}/task-history/workflow-executions", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/task-history/workflow-executions", operation_id = "listWorkflowExecutions", tag = "admin",
     params(("projectId" = Uuid, Path), ("userId" = Option<String>, Query),
            ("credentialId" = Option<Uuid>, Query), ("workflowId" = Option<String>, Query),
            ("integration" = Option<String>, Query, description = "Integration type or id"),
@@ -130,7 +130,7 @@ pub struct ExecutionPath {
 }
 
 /// One run with its steps.
-#[utoipa::path(get, path = "/api/v1/projects/{projectId}/task-history/workflow-executions/{executionId}", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/task-history/workflow-executions/{executionId}", operation_id = "getWorkflowExecution", tag = "admin",
     params(("projectId" = Uuid, Path), ("executionId" = Uuid, Path)),
     responses((status = 200, body = WorkflowExecution), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)),

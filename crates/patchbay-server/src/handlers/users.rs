@@ -21,7 +21,7 @@ pub struct UserPath {
 }
 
 /// A user's object, exactly as the user sees it at `GET /sdk/me`.
-#[utoipa::path(get, path = "/api/v1/projects/{projectId}/users/{userId}", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/users/{userId}", operation_id = "getUser", tag = "admin",
     params(("projectId" = Uuid, Path), ("userId" = String, Path)),
     responses((status = 200, body = UserObject), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)),
@@ -65,7 +65,7 @@ pub struct CredentialQuery {
 }
 
 /// The project's accounts, filtered by user, integration and status.
-#[utoipa::path(get, path = "/api/v1/projects/{projectId}/credentials", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/credentials", operation_id = "listProjectCredentials", tag = "admin",
     params(("projectId" = Uuid, Path), ("userId" = Option<String>, Query),
            ("integration" = Option<String>, Query), ("status" = Option<String>, Query)),
     responses((status = 200, body = CredentialList), (status = 400, body = ErrorBody),
@@ -115,7 +115,7 @@ pub struct CredentialPath {
 }
 
 /// Deletes an account with its tokens and configuration.
-#[utoipa::path(delete, path = "/api/v1/projects/{projectId}/credentials/{credentialId}", tag = "admin",
+#[utoipa::path(delete, path = "/api/v1/projects/{projectId}/credentials/{credentialId}", operation_id = "deleteCredential", tag = "admin",
     params(("projectId" = Uuid, Path), ("credentialId" = Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("secretKey" = [])))]

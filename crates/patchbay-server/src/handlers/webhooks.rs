@@ -100,7 +100,7 @@ fn check_event_types(names: &[String]) -> Result<(), ApiError> {
 }
 
 /// Registers an endpoint. Its signing secret is in this answer only.
-#[utoipa::path(post, path = "/api/v1/projects/{projectId}/webhook-endpoints", tag = "admin",
+#[utoipa::path(post, path = "/api/v1/projects/{projectId}/webhook-endpoints", operation_id = "createWebhookEndpoint", tag = "admin",
     params(("projectId" = Uuid, Path)),
     request_body = CreateWebhookEndpointRequest,
     responses((status = 201, body = CreatedWebhookEndpoint), (status = 401, body = ErrorBody),
@@ -146,7 +146,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/projects/{projectId}/webhook-endpoints", tag = "admin",
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/webhook-endpoints", operation_id = "listWebhookEndpoints", tag = "admin",
     params(("projectId" = Uuid, Path)),
     responses((status = 200, body = WebhookEndpointList), (status = 401, body = ErrorBody)),
     security(("secretKey" = [])))]
@@ -177,7 +177,7 @@ impl EndpointPath {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/projects/{projectId}/webhook-endpoints/{endpointId}",
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/webhook-endpoints/{endpointId}", operation_id = "getWebhookEndpoint",
     tag = "admin",
     params(("projectId" = Uuid, Path), ("endpointId" = Uuid, Path)),
     responses((status = 200, body = WebhookEndpoint), (status = 401, body = ErrorBody),
@@ -198,7 +198,7 @@ pub async fn get(
 }
 
 /// Disables or enables an endpoint.
-#[utoipa::path(patch, path = "/api/v1/projects/{projectId}/webhook-endpoints/{endpointId}",
+#[utoipa::path(patch, path = "/api/v1/projects/{projectId}/webhook-endpoints/{endpointId}", operation_id = "updateWebhookEndpoint",
     tag = "admin",
     params(("projectId" = Uuid, Path), ("endpointId" = Uuid, Path)),
     request_body = UpdateWebhookEndpointRequest,
@@ -224,7 +224,7 @@ pub async fn update(
 }
 
 /// Deletes an endpoint and its delivery log.
-#[utoipa::path(delete, path = "/api/v1/projects/{projectId}/webhook-endpoints/{endpointId}",
+#[utoipa::path(delete, path = "/api/v1/projects/{projectId}/webhook-endpoints/{endpointId}", operation_id = "deleteWebhookEndpoint",
     tag = "admin",
     params(("projectId" = Uuid, Path), ("endpointId" = Uuid, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -254,7 +254,7 @@ pub struct DeliveryQuery {
 
 /// The delivery log of one endpoint, newest event first, in pages of 100.
 #[utoipa::path(get,
-    path = "/api/v1/projects/{projectId}/webhook-endpoints/{endpointId}/deliveries",
+    path = "/api/v1/projects/{projectId}/webhook-endpoints/{endpointId}/deliveries", operation_id = "listWebhookDeliveries",
     tag = "admin",
     params(("projectId" = Uuid, Path), ("endpointId" = Uuid, Path),
            ("status" = Option<WebhookDeliveryStatus>, Query), ("cursor" = Option<String>, Query)),
@@ -326,7 +326,7 @@ pub struct DeliveryPath {
 /// Queues a delivery again, now, with a fresh retry window: for a dead
 /// delivery, or to send a delivered one once more.
 #[utoipa::path(post,
-    path = "/api/v1/projects/{projectId}/webhook-deliveries/{deliveryId}/replay",
+    path = "/api/v1/projects/{projectId}/webhook-deliveries/{deliveryId}/replay", operation_id = "replayWebhookDelivery",
     tag = "admin",
     params(("projectId" = Uuid, Path), ("deliveryId" = Uuid, Path)),
     responses((status = 202, body = WebhookDelivery), (status = 401, body = ErrorBody),

@@ -39,11 +39,11 @@ pub struct TriggerPath {
 }
 
 /// Runs a request-trigger workflow for the selected (or default) account.
-#[utoipa::path(post, path = "/projects/{projectId}/sdk/triggers/{workflowId}", tag = "sdk",
+#[utoipa::path(post, path = "/projects/{projectId}/sdk/triggers/{workflowId}", operation_id = "triggerWorkflow", tag = "sdk",
     params(("projectId" = Uuid, Path), ("workflowId" = String, Path),
            ("X-Paragon-Credential" = Option<String>, Header)),
     request_body(content = serde_json::Value, description = "Any body; the run sees it as `trigger.body`"),
-    responses((status = 200, description = "The workflow's `response` step"),
+    responses((status = 200, description = "The workflow's `response` step", content_type = "*/*", body = serde_json::Value),
               (status = 202, body = TriggerAccepted),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 502, body = ErrorBody),
@@ -201,7 +201,7 @@ fn custom_response(answer: CustomResponse) -> Response {
 
 /// Fires an app event: one queued run per enabled account (or only the
 /// selected one) of every workflow listening to `name`.
-#[utoipa::path(post, path = "/projects/{projectId}/sdk/events/trigger", tag = "sdk",
+#[utoipa::path(post, path = "/projects/{projectId}/sdk/events/trigger", operation_id = "sendAppEvent", tag = "sdk",
     params(("projectId" = Uuid, Path), ("X-Paragon-Credential" = Option<String>, Header)),
     request_body = AppEventRequest,
     responses((status = 201, body = AppEventAccepted), (status = 401, body = ErrorBody),

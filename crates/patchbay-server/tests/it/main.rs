@@ -14,6 +14,7 @@ mod errors;
 mod event_stream;
 mod fixtures;
 mod http;
+mod openapi;
 mod ops;
 mod proxy;
 mod proxy_hostile;

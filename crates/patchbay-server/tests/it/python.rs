@@ -1,6 +1,7 @@
 //! The Python that runs the test tools from PyPI (the Standard Webhooks
-//! reference library, httpbin): `PATCHBAY_TEST_PYTHON`, else the virtualenv
-//! `scripts/test` installs them into, else `python3`.
+//! reference library, httpbin, openapi-spec-validator, schemathesis):
+//! `PATCHBAY_TEST_PYTHON`, else the virtualenv `scripts/test` installs them
+//! into, else `python3`.
 
 pub fn python() -> String {
     let installed = concat!(
