@@ -92,7 +92,8 @@ async fn run(args: &Args, hold: Duration, baseline: Duration) -> anyhow::Result<
         ));
     }
     for i in 0..args.slow {
-        let request = slow_request(i, &addr, project.id);
+        let token = project.signer.mint(&format!("soak-slow-{i}"))?;
+        let request = slow_request(i, &addr, project.id, &token);
         tasks.spawn(drip(addr.clone(), request, stop.clone(), counts.clone()));
     }
 
@@ -187,10 +188,11 @@ async fn hold_stream(addr: String, request: String, stop: Arc<AtomicBool>, count
     }
 }
 
-/// Half the slow clients drip a request head, the other half a request body
-/// after a whole head.
-fn slow_request(i: usize, addr: &str, project_id: uuid::Uuid) -> (Vec<u8>, usize) {
-    if i % 2 == 0 {
+/// Half the slow clients drip a request head, the other half the JSON body
+/// of an authenticated install request after its whole head (so that the
+/// server reads the body rather than answering from the head alone).
+fn slow_request(i: usize, addr: &str, project_id: uuid::Uuid, token: &str) -> (Vec<u8>, usize) {
+    if i.is_multiple_of(2) {
         let head = format!(
             "GET /projects/{project_id}/sdk/me HTTP/1.1\r\nHost: {addr}\r\nX-Padding: {}\r\n\r\n",
             "x".repeat(4096)
@@ -198,7 +200,7 @@ fn slow_request(i: usize, addr: &str, project_id: uuid::Uuid) -> (Vec<u8>, usize
         (head.into_bytes(), 0)
     } else {
         let head = format!(
-            "POST /projects/{project_id}/sdk/triggers/x HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            "POST /projects/{project_id}/sdk/integrations/keys/install HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
         );
         let whole_head = head.len();
         let mut bytes = head.into_bytes();

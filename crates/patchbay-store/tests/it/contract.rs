@@ -656,7 +656,10 @@ async fn other_control_characters_are_stored_faithfully_on_both_backends(db: Tes
         .await
         .unwrap();
     assert_eq!(endpoint.url, written.webhook_url);
-    assert_eq!(endpoint.event_types, [written.event_name.clone()]);
+    assert_eq!(
+        endpoint.event_types,
+        std::slice::from_ref(&written.event_name)
+    );
 }
 
 backend_tests!(
