@@ -5,6 +5,8 @@
 //! baseline on the same server in the same run and reports ratios against it.
 //! Nothing here ever decides pass or fail on a timing.
 
+pub mod serve;
+
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;

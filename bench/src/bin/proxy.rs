@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use axum::response::IntoResponse as _;
 use clap::Parser;
+use patchbay_bench::serve::{TempDir, listening_address, status_kib};
 use patchbay_bench::{
     Sample, Target, Threads, Workers, exit_code, format_latency, format_rate, format_ratio, seconds,
 };
@@ -273,31 +274,6 @@ struct Nginx {
     dir: TempDir,
 }
 
-/// A directory under the system's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(prefix: &str) -> std::io::Result<Self> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir(&path)?;
-        Ok(Self(path))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 impl Nginx {
     fn start(upstream: &str, workers: &str) -> Result<Self, String> {
         let binary = [
@@ -479,20 +455,6 @@ impl ServeProcess {
     fn proc_dir(&self) -> PathBuf {
         PathBuf::from(format!("/proc/{}", self.child.id()))
     }
-}
-
-/// The address `patchbay serve` prints once it listens; the rest of its
-/// output is drained so that it never blocks on a full pipe.
-fn listening_address(stdout: std::process::ChildStdout) -> anyhow::Result<String> {
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        if let Some(url) = line?.strip_prefix("listening on ") {
-            let url = url.trim().to_owned();
-            std::thread::spawn(move || lines.for_each(drop));
-            return Ok(url);
-        }
-    }
-    bail!("patchbay serve exited before it listened")
 }
 
 impl Drop for ServeProcess {
@@ -833,14 +795,6 @@ fn read_response(mut reader: impl BufRead) -> std::io::Result<(u16, u64)> {
 }
 
 /// A field of a process's `status` in `/proc`, in KiB.
-fn status_kib(proc_dir: &Path, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(proc_dir.join("status")).ok()?;
-    status.lines().find_map(|line| {
-        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
-        rest.trim().trim_end_matches("kB").trim().parse().ok()
-    })
-}
-
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }

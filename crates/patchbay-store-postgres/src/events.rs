@@ -1,6 +1,6 @@
 //! The event log of user-object changes.
 
-use patchbay_store::{EventRecord, NewEvent, StoreResult, now};
+use patchbay_store::{EventRecord, NewEvent, RefuseNul, StoreResult, now};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -18,6 +18,7 @@ use crate::{notices, webhooks};
 /// so for each of their accounts), commit order is `seq` order, which is all
 /// that streams (one user) and webhook ordering (one account) rely on.
 pub(crate) async fn insert(conn: &mut PgConnection, events: &[NewEvent]) -> StoreResult<()> {
+    events.refuse_nul()?;
     let mut users: Vec<(Uuid, &str)> = events
         .iter()
         .map(|event| (event.project_id, event.user_id.as_str()))

@@ -30,9 +30,10 @@ use patchbay_store::{
     InstallSessionStore, InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent,
     NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey,
     NewWebhookEndpoint, Project, ProjectStore, Readiness, RefreshClaim, RefreshFailure,
-    RefreshedTokens, SealedColumn, SealedValue, SecretKeyRecord, SecretKeyStore, SigningKeyRecord,
-    StepRecord, Store, StoreError, StoreResult, UserStore, WebhookDeliveryRecord,
+    RefreshedTokens, RefuseNul, SealedColumn, SealedValue, SecretKeyRecord, SecretKeyStore,
+    SigningKeyRecord, StepRecord, Store, StoreError, StoreResult, UserStore, WebhookDeliveryRecord,
     WebhookEndpointRecord, WorkflowRecord, WorkflowStore, check_active_keys, now,
+    refuse_nul_in_user,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -252,6 +253,7 @@ impl ProjectStore for PgStore {
         project: &NewProject,
         first_key: &NewSecretKeyRecord,
     ) -> StoreResult<Project> {
+        project.refuse_nul()?;
         let mut tx = self.pool.begin().await?;
         let at = now();
         let row: ProjectRow = sqlx::query_as(
@@ -445,6 +447,7 @@ impl UserStore for PgStore {
         user_id: &str,
         meta: Option<&serde_json::Map<String, serde_json::Value>>,
     ) -> StoreResult<ConnectedUser> {
+        refuse_nul_in_user(user_id, meta)?;
         let mut conn = self.pool.acquire().await?;
         credentials::upsert_user(&mut conn, project_id, user_id, meta).await
     }
@@ -465,6 +468,7 @@ impl CredentialStore for PgStore {
         credential: &NewCredential,
         events: &[NewEvent],
     ) -> StoreResult<CredentialRecord> {
+        credential.refuse_nul()?;
         let mut tx = self.pool.begin().await?;
         credentials::upsert_user(&mut tx, credential.project_id, &credential.user_id, None).await?;
         credentials::insert(&mut tx, credential).await?;
@@ -639,6 +643,7 @@ impl WorkflowStore for PgStore {
         execution: &NewExecution,
         job: Option<&NewJob>,
     ) -> StoreResult<bool> {
+        execution.refuse_nul()?;
         runs::insert_execution(&self.pool, execution, job).await
     }
 
@@ -659,6 +664,7 @@ impl WorkflowStore for PgStore {
         events: &[NewEvent],
         job: Option<Uuid>,
     ) -> StoreResult<()> {
+        outcome.refuse_nul()?;
         runs::finish_execution(&self.pool, project_id, id, outcome, events, job).await
     }
 
@@ -737,6 +743,7 @@ impl EventStore for PgStore {
         &self,
         endpoint: &NewWebhookEndpoint,
     ) -> StoreResult<WebhookEndpointRecord> {
+        endpoint.refuse_nul()?;
         webhooks::create_endpoint(&self.pool, endpoint).await
     }
 

@@ -1,6 +1,6 @@
 //! The event log of user-object changes.
 
-use patchbay_store::{EventRecord, NewEvent, StoreResult, now};
+use patchbay_store::{EventRecord, NewEvent, RefuseNul, StoreResult, now};
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqlitePool};
 use uuid::Uuid;
@@ -14,6 +14,7 @@ use crate::webhooks;
 /// (`SqliteStore::commit_announcing`). SQLite has one writer at a time, so
 /// events commit in `seq` order.
 pub(crate) async fn insert(conn: &mut SqliteConnection, events: &[NewEvent]) -> StoreResult<()> {
+    events.refuse_nul()?;
     let at = now();
     for event in events {
         let seq: i64 = sqlx::query_scalar(

@@ -33,9 +33,10 @@ use patchbay_store::{
     InstallSessionStore, InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent,
     NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey,
     NewWebhookEndpoint, Project, ProjectStore, Readiness, RefreshClaim, RefreshFailure,
-    RefreshedTokens, SealedColumn, SealedValue, SecretKeyRecord, SecretKeyStore, SigningKeyRecord,
-    StepRecord, Store, StoreError, StoreResult, UserStore, WebhookDeliveryRecord,
+    RefreshedTokens, RefuseNul, SealedColumn, SealedValue, SecretKeyRecord, SecretKeyStore,
+    SigningKeyRecord, StepRecord, Store, StoreError, StoreResult, UserStore, WebhookDeliveryRecord,
     WebhookEndpointRecord, WorkflowRecord, WorkflowStore, check_active_keys, now,
+    refuse_nul_in_user,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -319,6 +320,7 @@ impl ProjectStore for SqliteStore {
         project: &NewProject,
         first_key: &NewSecretKeyRecord,
     ) -> StoreResult<Project> {
+        project.refuse_nul()?;
         let mut tx = self.writer.begin().await?;
         let at = to_millis(now());
         let row = sqlx::query(
@@ -507,6 +509,7 @@ impl UserStore for SqliteStore {
         user_id: &str,
         meta: Option<&serde_json::Map<String, serde_json::Value>>,
     ) -> StoreResult<ConnectedUser> {
+        refuse_nul_in_user(user_id, meta)?;
         let mut tx = self.writer.begin().await?;
         let user = credentials::upsert_user(&mut tx, project_id, user_id, meta).await?;
         tx.commit().await?;
@@ -529,6 +532,7 @@ impl CredentialStore for SqliteStore {
         credential: &NewCredential,
         events: &[NewEvent],
     ) -> StoreResult<CredentialRecord> {
+        credential.refuse_nul()?;
         let mut tx = self.writer.begin().await?;
         credentials::upsert_user(&mut tx, credential.project_id, &credential.user_id, None).await?;
         credentials::insert(&mut tx, credential).await?;
@@ -703,6 +707,7 @@ impl WorkflowStore for SqliteStore {
         execution: &NewExecution,
         job: Option<&NewJob>,
     ) -> StoreResult<bool> {
+        execution.refuse_nul()?;
         runs::insert_execution(&self.writer, execution, job).await
     }
 
@@ -723,6 +728,7 @@ impl WorkflowStore for SqliteStore {
         events: &[NewEvent],
         job: Option<Uuid>,
     ) -> StoreResult<()> {
+        outcome.refuse_nul()?;
         let tx = runs::finish_execution(&self.writer, project_id, id, outcome, events, job).await?;
         self.commit_announcing(tx, events).await
     }
@@ -802,6 +808,7 @@ impl EventStore for SqliteStore {
         &self,
         endpoint: &NewWebhookEndpoint,
     ) -> StoreResult<WebhookEndpointRecord> {
+        endpoint.refuse_nul()?;
         webhooks::create_endpoint(&self.writer, endpoint).await
     }
 

@@ -9,6 +9,7 @@
 mod cached;
 mod delivery;
 mod error;
+mod nul;
 mod records;
 mod runs;
 mod sealed;
@@ -22,6 +23,7 @@ use uuid::Uuid;
 pub use cached::{CACHE_TTL, CachedStore, ChangeNotice};
 pub use delivery::*;
 pub use error::{StoreError, StoreResult};
+pub use nul::{RefuseNul, refuse_nul, refuse_nul_in_json, refuse_nul_in_user};
 pub use records::*;
 pub use runs::*;
 pub use sealed::{SealedColumn, SealedValue};

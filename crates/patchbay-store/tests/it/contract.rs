@@ -1,11 +1,17 @@
 use patchbay_core::crypto::MasterKey;
 use patchbay_core::secret_key::{NewSecretKey, SecretKeyHash};
-use patchbay_store::{ACTIVE_KEY_LIMIT, NewProject, NewSecretKeyRecord, StoreError, StoreResult};
+use patchbay_store::{
+    ACTIVE_KEY_LIMIT, ExecutionOutcome, ExecutionStatus, NewEvent, NewExecution, NewProject,
+    NewSecretKeyRecord, NewWebhookEndpoint, StepRecord, StepStatus, Store, StoreError, StoreResult,
+    now,
+};
 use patchbay_test_support::{TestDb, backend_tests};
+use serde_json::{Value, json};
+use std::sync::Arc;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::fixtures::{UNLIMITED, signing_key};
+use crate::fixtures::{self, UNLIMITED, signing_key};
 
 fn new_project(name: &str) -> (NewProject, NewSecretKey, NewSecretKeyRecord) {
     let project = NewProject {
@@ -329,10 +335,339 @@ async fn active_keys_are_capped_even_when_added_at_once(db: TestDb) {
     );
 }
 
+/// Every control character but NUL, which both backends store as given.
+fn control_characters() -> String {
+    ('\u{1}'..='\u{1f}').collect()
+}
+
+fn is_refused<T: std::fmt::Debug>(result: StoreResult<T>) -> bool {
+    matches!(result, Err(StoreError::Refused(_)))
+}
+
+/// Each string field of each record the store writes, with `text` in it.
+struct Written {
+    user_id: String,
+    external_id: String,
+    provider_data: Value,
+    event_name: String,
+    event_payload: Value,
+    step_output: Value,
+    step_error: String,
+    webhook_url: String,
+    project_name: String,
+}
+
+impl Written {
+    fn with(text: &str) -> Self {
+        Self {
+            user_id: format!("user{text}"),
+            external_id: format!("ext{text}"),
+            provider_data: json!({"name": format!("Account{text}"), format!("key{text}"): [text]}),
+            event_name: format!("credential.created{text}"),
+            event_payload: json!({"note": text}),
+            step_output: json!({"body": {"text": text}}),
+            step_error: format!("failed{text}"),
+            webhook_url: format!("https://hooks.example/{text}"),
+            project_name: format!("Project{text}"),
+        }
+    }
+}
+
+fn event(project_id: Uuid, user_id: &str, credential_id: Uuid, written: &Written) -> NewEvent {
+    NewEvent {
+        name: written.event_name.clone(),
+        payload: written.event_payload.clone(),
+        ..fixtures::event(project_id, user_id, credential_id, "unused")
+    }
+}
+
+fn execution(
+    project_id: Uuid,
+    integration_id: Uuid,
+    credential_id: Uuid,
+    user_id: &str,
+) -> NewExecution {
+    NewExecution {
+        id: Uuid::new_v4(),
+        project_id,
+        workflow_id: "sync".to_owned(),
+        integration_id,
+        user_id: user_id.to_owned(),
+        credential_id,
+        trigger: json!({"type": "app_event"}),
+        status: ExecutionStatus::Queued,
+        started_at: now(),
+    }
+}
+
+fn outcome(written: &Written) -> ExecutionOutcome {
+    ExecutionOutcome {
+        status: ExecutionStatus::Failed,
+        error: Some(written.step_error.clone()),
+        ended_at: now(),
+        duration_ms: 1,
+        steps: vec![StepRecord {
+            seq: 0,
+            step_id: "fetch".to_owned(),
+            status: StepStatus::Failed,
+            input: None,
+            output: Some(written.step_output.clone()),
+            error: Some(written.step_error.clone()),
+            started_at: now(),
+            duration_ms: Some(1),
+        }],
+    }
+}
+
+fn webhook_endpoint(project_id: Uuid, written: &Written) -> NewWebhookEndpoint {
+    NewWebhookEndpoint {
+        id: Uuid::new_v4(),
+        project_id,
+        url: written.webhook_url.clone(),
+        event_types: vec![written.event_name.clone()],
+        secret: b"sealed-secret".to_vec(),
+    }
+}
+
+/// The same integration on both backends, where the records written refer to.
+async fn project_with_integration(store: &Arc<dyn Store>) -> (Uuid, Uuid) {
+    let project_id = fixtures::project(store).await;
+    let integration_id = fixtures::integrations(store, project_id, &["crm"]).await[0];
+    (project_id, integration_id)
+}
+
+async fn nul_is_refused_in_every_stored_string_on_both_backends(db: TestDb) {
+    let store = db.store();
+    let (project_id, integration_id) = project_with_integration(&store).await;
+    let with_nul = Written::with("a\u{0}b");
+    let clean = Written::with("plain");
+
+    let (project, _, key) = new_project(&with_nul.project_name);
+    assert!(is_refused(
+        store.projects().create_project(&project, &key).await
+    ));
+    assert_eq!(
+        store.projects().get_project(project.id).await.unwrap(),
+        None
+    );
+
+    assert!(is_refused(
+        store
+            .users()
+            .upsert_user(project_id, &with_nul.user_id, None)
+            .await
+    ));
+    let meta = json!({"plan": "a\u{0}b"});
+    assert!(is_refused(
+        store
+            .users()
+            .upsert_user(project_id, &clean.user_id, meta.as_object())
+            .await
+    ));
+    assert_eq!(
+        store
+            .users()
+            .get_user(project_id, &clean.user_id)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let mut credential = fixtures::credential(project_id, integration_id, &clean.user_id);
+    for refused in [
+        fixtures::credential(project_id, integration_id, &with_nul.user_id),
+        {
+            let mut c = credential.clone();
+            c.external_id = Some(with_nul.external_id.clone());
+            c
+        },
+        {
+            let mut c = credential.clone();
+            c.provider_data = with_nul.provider_data.clone();
+            c
+        },
+    ] {
+        assert!(is_refused(
+            store.credentials().insert_credential(&refused, &[]).await
+        ));
+        assert_eq!(
+            store
+                .credentials()
+                .get_credential(project_id, refused.id)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    // An event with a NUL undoes the change it was recorded with.
+    let refused_event = event(project_id, &clean.user_id, credential.id, &with_nul);
+    assert!(is_refused(
+        store
+            .credentials()
+            .insert_credential(&credential, &[refused_event])
+            .await
+    ));
+    assert_eq!(
+        store
+            .credentials()
+            .get_credential(project_id, credential.id)
+            .await
+            .unwrap(),
+        None
+    );
+    credential.id = Uuid::new_v4();
+    store
+        .credentials()
+        .insert_credential(&credential, &[])
+        .await
+        .unwrap();
+
+    let refused_run = execution(project_id, integration_id, credential.id, &with_nul.user_id);
+    assert!(is_refused(
+        store.workflows().insert_execution(&refused_run, None).await
+    ));
+    let run = execution(project_id, integration_id, credential.id, &clean.user_id);
+    assert!(
+        store
+            .workflows()
+            .insert_execution(&run, None)
+            .await
+            .unwrap()
+    );
+    assert!(is_refused(
+        store
+            .workflows()
+            .finish_execution(project_id, run.id, &outcome(&with_nul), &[], None)
+            .await
+    ));
+    let (stored, steps) = store
+        .workflows()
+        .get_execution(project_id, run.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, ExecutionStatus::Queued);
+    assert!(steps.is_empty());
+
+    let endpoint = webhook_endpoint(project_id, &with_nul);
+    assert!(is_refused(
+        store.events().create_webhook_endpoint(&endpoint).await
+    ));
+    assert_eq!(
+        store
+            .events()
+            .get_webhook_endpoint(project_id, endpoint.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .events()
+            .list_user_events(project_id, &clean.user_id, 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn other_control_characters_are_stored_faithfully_on_both_backends(db: TestDb) {
+    let store = db.store();
+    let (project_id, integration_id) = project_with_integration(&store).await;
+    let written = Written::with(&control_characters());
+
+    let (project, _, key) = new_project(&written.project_name);
+    let created = store
+        .projects()
+        .create_project(&project, &key)
+        .await
+        .unwrap();
+    assert_eq!(created.name, written.project_name);
+
+    let meta = json!({"plan": control_characters()});
+    let user = store
+        .users()
+        .upsert_user(project_id, &written.user_id, meta.as_object())
+        .await
+        .unwrap();
+    assert_eq!(user.user_id, written.user_id);
+    assert_eq!(Value::Object(user.meta), meta);
+
+    let mut credential = fixtures::credential(project_id, integration_id, &written.user_id);
+    credential.external_id = Some(written.external_id.clone());
+    credential.provider_data = written.provider_data.clone();
+    let recorded = event(project_id, &written.user_id, credential.id, &written);
+    store
+        .credentials()
+        .insert_credential(&credential, std::slice::from_ref(&recorded))
+        .await
+        .unwrap();
+    let stored = store
+        .credentials()
+        .get_credential(project_id, credential.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.user_id, written.user_id);
+    assert_eq!(
+        stored.external_id.as_deref(),
+        Some(written.external_id.as_str())
+    );
+    assert_eq!(stored.provider_data, written.provider_data);
+    let events = store
+        .events()
+        .list_user_events(project_id, &written.user_id, 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].name, written.event_name);
+    assert_eq!(events[0].payload, written.event_payload);
+
+    let run = execution(project_id, integration_id, credential.id, &written.user_id);
+    assert!(
+        store
+            .workflows()
+            .insert_execution(&run, None)
+            .await
+            .unwrap()
+    );
+    store
+        .workflows()
+        .finish_execution(project_id, run.id, &outcome(&written), &[], None)
+        .await
+        .unwrap();
+    let (stored_run, steps) = store
+        .workflows()
+        .get_execution(project_id, run.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored_run.user_id, written.user_id);
+    assert_eq!(
+        stored_run.error.as_deref(),
+        Some(written.step_error.as_str())
+    );
+    assert_eq!(steps[0].output.as_ref(), Some(&written.step_output));
+    assert_eq!(steps[0].error.as_deref(), Some(written.step_error.as_str()));
+
+    let endpoint = store
+        .events()
+        .create_webhook_endpoint(&webhook_endpoint(project_id, &written))
+        .await
+        .unwrap();
+    assert_eq!(endpoint.url, written.webhook_url);
+    assert_eq!(
+        endpoint.event_types,
+        std::slice::from_ref(&written.event_name)
+    );
+}
+
 backend_tests!(
     a_project_is_created_with_its_first_key,
     creating_a_project_is_atomic,
     secret_keys_rotate_and_revoke_per_project,
     data_keys_are_kept_in_creation_order,
     active_keys_are_capped_even_when_added_at_once,
+    nul_is_refused_in_every_stored_string_on_both_backends,
+    other_control_characters_are_stored_faithfully_on_both_backends,
 );
