@@ -114,6 +114,15 @@ impl ConfigDocument {
     }
 }
 
+/// What `PUT /api/v1/projects/{projectId}/config` answers: what was applied,
+/// or with `dryRun=true` what would be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ConfigPutOutcome {
+    Applied(ConfigApplied),
+    Planned(ConfigPlan),
+}
+
 /// `PUT /api/v1/projects/{projectId}/config?dryRun=true`: what applying the
 /// document would change, with nothing changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use patchbay_api::{
-    ConfigApplied, ConfigChanges, ConfigDocument, ConfigPlan, ErrorBody, ErrorCode,
-    PlannedAccountDeletion,
+    ConfigApplied, ConfigChanges, ConfigDocument, ConfigPlan, ConfigPutOutcome, ErrorBody,
+    ErrorCode, PlannedAccountDeletion,
 };
 use patchbay_config::{ClientSecret, ConfigErrors, ProjectConfig, ProjectSettings};
 use patchbay_core::crypto::Keyring;
@@ -355,8 +355,8 @@ fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value, ApiError>
     params(("projectId" = Uuid, Path), ("prune" = Option<bool>, Query),
            ("dryRun" = Option<bool>, Query)),
     request_body(content = String, content_type = "application/yaml"),
-    responses((status = 200, body = ConfigApplied,
-               description = "Applied; with `dryRun=true` the body is a `ConfigPlan` instead"),
+    responses((status = 200, body = ConfigPutOutcome,
+               description = "Applied (`ConfigApplied`); with `dryRun=true`, what would change (`ConfigPlan`)"),
               (status = 401, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("secretKey" = [])))]
@@ -365,18 +365,19 @@ pub async fn put(
     State(state): State<AppState>,
     QueryParams(options): QueryParams<ApplyOptions>,
     BodyBytes(body): BodyBytes,
-) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse as _;
+) -> Result<axum::Json<ConfigPutOutcome>, ApiError> {
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "The document is not UTF-8 text."))?;
     let (store, keyring, project_id) = (state.store(), state.engine.keyring(), admin.project.id);
-    Ok(if options.dry_run {
-        axum::Json(plan_config(store, keyring, project_id, text, options.prune).await?)
-            .into_response()
+    Ok(axum::Json(if options.dry_run {
+        ConfigPutOutcome::Planned(
+            plan_config(store, keyring, project_id, text, options.prune).await?,
+        )
     } else {
-        axum::Json(apply_config(store, keyring, project_id, text, options.prune).await?)
-            .into_response()
-    })
+        ConfigPutOutcome::Applied(
+            apply_config(store, keyring, project_id, text, options.prune).await?,
+        )
+    }))
 }
 
 /// The project's configuration document, secrets shown as `********`.
