@@ -252,6 +252,39 @@ pub fn format_ratio(a: f64, b: f64) -> String {
     }
 }
 
+/// What every closed-loop benchmark checks and reads before it starts.
+#[derive(Debug)]
+pub struct RunSettings {
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub cpus: usize,
+    /// The one-minute load average before this process adds to it (Linux only).
+    pub load: Option<String>,
+}
+
+impl RunSettings {
+    /// Checks `--concurrency`, `--duration` and `--warmup`, and warns when
+    /// this is a debug build.
+    pub fn read(concurrency: &[usize], duration: f64, warmup: f64) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            concurrency.iter().all(|&c| c >= 1),
+            "--concurrency values must be at least 1"
+        );
+        let settings = Self {
+            duration: seconds(duration, "--duration")?,
+            warmup: seconds(warmup, "--warmup")?,
+            cpus: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            load: std::fs::read_to_string("/proc/loadavg")
+                .ok()
+                .and_then(|l| l.split_whitespace().next().map(str::to_owned)),
+        };
+        if cfg!(debug_assertions) {
+            eprintln!("warning: this is a debug build; run with --release (bench/run does).");
+        }
+        Ok(settings)
+    }
+}
+
 /// A duration flag given in seconds; only `--warmup` may be zero.
 pub fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
     use anyhow::Context as _;

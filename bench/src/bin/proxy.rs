@@ -27,7 +27,8 @@ use axum::response::IntoResponse as _;
 use clap::Parser;
 use patchbay_bench::serve::{TempDir, listening_address, status_kib};
 use patchbay_bench::{
-    Sample, Target, Threads, Workers, exit_code, format_latency, format_rate, format_ratio, seconds,
+    RunSettings, Sample, Target, Threads, Workers, exit_code, format_latency, format_rate,
+    format_ratio,
 };
 use patchbay_test_support::{ADMIN_TOKEN, EchoUpstream, TestDb, TestProject, TestServer};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
@@ -70,19 +71,12 @@ struct Args {
 
 fn main() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
-    ensure!(
-        args.concurrency.iter().all(|&c| c >= 1),
-        "--concurrency values must be at least 1"
-    );
-    let duration = seconds(args.duration, "--duration")?;
-    let warmup = seconds(args.warmup, "--warmup")?;
-    if cfg!(debug_assertions) {
-        eprintln!("warning: this is a debug build; run with --release (bench/run does).");
-    }
-    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned));
+    let RunSettings {
+        duration,
+        warmup,
+        cpus,
+        load,
+    } = RunSettings::read(&args.concurrency, args.duration, args.warmup)?;
     let runtimes = args.threads.runtimes(cpus)?;
 
     let upstream = runtimes.upstream.block_on(EchoUpstream::start());

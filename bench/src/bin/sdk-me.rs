@@ -16,8 +16,8 @@ use anyhow::{Context as _, bail, ensure};
 use clap::{Parser, ValueEnum};
 use patchbay_api::UserObject;
 use patchbay_bench::{
-    Sample, Target, Workers, exit_code, format_latency, format_rate, format_ratio, group_thousands,
-    runtime, seconds,
+    RunSettings, Sample, Target, Workers, exit_code, format_latency, format_rate, format_ratio,
+    group_thousands, runtime,
 };
 use patchbay_core::crypto::Aad;
 use patchbay_store::{CredentialStatus, NewCredential};
@@ -82,20 +82,12 @@ fn main() -> anyhow::Result<ExitCode> {
         args.integrations >= 1 && args.accounts >= 1,
         "--integrations and --accounts must be at least 1"
     );
-    ensure!(
-        args.concurrency.iter().all(|&c| c >= 1),
-        "--concurrency values must be at least 1"
-    );
-    let duration = seconds(args.duration, "--duration")?;
-    let warmup = seconds(args.warmup, "--warmup")?;
-    if cfg!(debug_assertions) {
-        eprintln!("warning: this is a debug build; run with --release (bench/run does).");
-    }
-    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    // Linux only; read before this process adds to it.
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned));
+    let RunSettings {
+        duration,
+        warmup,
+        cpus,
+        load,
+    } = RunSettings::read(&args.concurrency, args.duration, args.warmup)?;
     let server_runtime = runtime("server", args.server_threads.unwrap_or(cpus))?;
     let client_runtime = runtime("client", args.client_threads.unwrap_or(cpus))?;
 

@@ -11,10 +11,10 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, bail};
 use clap::Parser;
 use patchbay_bench::{
-    Sample, Target, Threads, Workers, exit_code, format_latency, format_rate, seconds,
+    RunSettings, Sample, Target, Threads, Workers, exit_code, format_latency, format_rate,
 };
 use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer};
 use reqwest::Method;
@@ -43,16 +43,12 @@ struct Args {
 
 fn main() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
-    ensure!(
-        args.concurrency.iter().all(|&c| c >= 1),
-        "--concurrency values must be at least 1"
-    );
-    let duration = seconds(args.duration, "--duration")?;
-    let warmup = seconds(args.warmup, "--warmup")?;
-    if cfg!(debug_assertions) {
-        eprintln!("warning: this is a debug build; run with --release (bench/run does).");
-    }
-    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let RunSettings {
+        duration,
+        warmup,
+        cpus,
+        ..
+    } = RunSettings::read(&args.concurrency, args.duration, args.warmup)?;
     let runtimes = args.threads.runtimes(cpus)?;
     let upstream = runtimes.upstream.block_on(EchoUpstream::start());
     let fixture = runtimes.server.block_on(Fixture::start(upstream))?;
