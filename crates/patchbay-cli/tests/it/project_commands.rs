@@ -23,16 +23,42 @@ fn patchbay_on(db: &TestDb, dir: &Path, args: &[&str]) -> (bool, String, String)
     )
 }
 
-async fn a_project_is_set_up_entirely_from_the_command_line(db: TestDb) {
-    let dir = tempfile::tempdir().unwrap();
-    let (ok, out, err) = patchbay_on(
-        &db,
-        dir.path(),
-        &["project", "create", "--name", "CLI", "--json"],
-    );
+/// `patchbay project create`; the new project's id and secret key.
+fn create_project(db: &TestDb, dir: &Path) -> (Uuid, String) {
+    let (ok, out, err) = patchbay_on(db, dir, &["project", "create", "--name", "CLI", "--json"]);
     assert!(ok, "{err}");
     let created: Value = serde_json::from_str(&out).unwrap();
-    let project = created["projectId"].as_str().unwrap().to_owned();
+    (
+        created["projectId"].as_str().unwrap().parse().unwrap(),
+        created["secretKey"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// `patchbay apply` of `document`, written to `dir/patchbay.yaml`, with `extra` flags.
+fn apply_file(
+    db: &TestDb,
+    dir: &Path,
+    project: Uuid,
+    document: &str,
+    extra: &[&str],
+) -> (bool, String, String) {
+    let config = dir.join("patchbay.yaml");
+    std::fs::write(&config, document).unwrap();
+    let project = project.to_string();
+    let mut args = vec![
+        "apply",
+        "--project",
+        &project,
+        "-f",
+        config.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    patchbay_on(db, dir, &args)
+}
+
+async fn a_project_is_set_up_entirely_from_the_command_line(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let project = create_project(&db, dir.path()).0.to_string();
 
     let key_file = dir.path().join("dev.pem");
     let key_path = key_file.to_str().unwrap();
@@ -165,29 +191,10 @@ async fn a_project_is_set_up_entirely_from_the_command_line(db: TestDb) {
 /// deletion does: with a `credential.deleted` event each.
 async fn apply_prune_records_the_deletions(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, out, err) = patchbay_on(
-        &db,
-        dir.path(),
-        &["project", "create", "--name", "CLI", "--json"],
-    );
-    assert!(ok, "{err}");
-    let created: Value = serde_json::from_str(&out).unwrap();
-    let project: Uuid = created["projectId"].as_str().unwrap().parse().unwrap();
-    let config = dir.path().join("patchbay.yaml");
+    let (project, _) = create_project(&db, dir.path());
     let apply = |document: &str, prune: bool| {
-        std::fs::write(&config, document).unwrap();
-        let project = project.to_string();
-        let mut args = vec![
-            "apply",
-            "--project",
-            &project,
-            "-f",
-            config.to_str().unwrap(),
-        ];
-        if prune {
-            args.push("--prune");
-        }
-        patchbay_on(&db, dir.path(), &args)
+        let extra: &[&str] = if prune { &["--prune"] } else { &[] };
+        apply_file(&db, dir.path(), project, document, extra)
     };
     let (ok, _, err) = apply(TEST_CONFIG, false);
     assert!(ok, "{err}");
@@ -275,28 +282,9 @@ async fn connect_chat_account(
 /// refuse what it would refuse, and change nothing.
 async fn a_dry_run_reports_the_changes_and_changes_nothing(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, out, err) = patchbay_on(
-        &db,
-        dir.path(),
-        &["project", "create", "--name", "CLI", "--json"],
-    );
-    assert!(ok, "{err}");
-    let created: Value = serde_json::from_str(&out).unwrap();
-    let project: Uuid = created["projectId"].as_str().unwrap().parse().unwrap();
-    let config = dir.path().join("patchbay.yaml");
-    let apply = |document: &str, extra: &[&str]| {
-        std::fs::write(&config, document).unwrap();
-        let project = project.to_string();
-        let mut args = vec![
-            "apply",
-            "--project",
-            &project,
-            "-f",
-            config.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        patchbay_on(&db, dir.path(), &args)
-    };
+    let (project, secret_key) = create_project(&db, dir.path());
+    let apply =
+        |document: &str, extra: &[&str]| apply_file(&db, dir.path(), project, document, extra);
 
     let (ok, out, err) = apply(TEST_CONFIG, &["--dry-run"]);
     assert!(ok, "{err}");
@@ -352,10 +340,9 @@ async fn a_dry_run_reports_the_changes_and_changes_nothing(db: TestDb) {
     let mut command = serve_command(dir.path(), db.url());
     let server = Running::start(&mut command).unwrap();
     let url = server.url(&format!("/api/v1/projects/{project}/config"));
-    let secret_key = created["secretKey"].as_str().unwrap();
     let response = reqwest::Client::new()
         .put(format!("{url}?dryRun=true&prune=true"))
-        .bearer_auth(secret_key)
+        .bearer_auth(&secret_key)
         .header("content-type", "application/yaml")
         .body(edited.clone())
         .send()
@@ -374,7 +361,7 @@ async fn a_dry_run_reports_the_changes_and_changes_nothing(db: TestDb) {
     );
     let document: Value = reqwest::Client::new()
         .get(&url)
-        .bearer_auth(secret_key)
+        .bearer_auth(&secret_key)
         .send()
         .await
         .unwrap()
