@@ -3,8 +3,74 @@
 use std::io::BufRead as _;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
-use anyhow::bail;
+use anyhow::{Context as _, bail, ensure};
+use patchbay_test_support::ADMIN_TOKEN;
+
+/// `patchbay serve` as shipped (the binary beside the benchmark's own), on
+/// SQLite in a temporary directory, listening on a free port; killed when
+/// dropped.
+#[derive(Debug)]
+pub struct Serve {
+    child: Child,
+    pub base_url: String,
+    // Removed after the child is gone.
+    _dir: TempDir,
+}
+
+impl Serve {
+    /// Starts it and waits until it listens. `rust_log` sets its `RUST_LOG`;
+    /// `None` keeps the binary's default logging.
+    pub fn start(rust_log: Option<&str>) -> anyhow::Result<Self> {
+        let binary = std::env::current_exe()?.with_file_name("patchbay");
+        ensure!(
+            binary.exists(),
+            "{} is missing: build it with `cargo build --release -p patchbay-cli` (bench/run does)",
+            binary.display()
+        );
+        let dir = TempDir::new("patchbay-bench-serve")?;
+        let mut command = Command::new(&binary);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .arg("--database-url")
+            .arg(format!(
+                "sqlite://{}",
+                dir.path().join("patchbay.db").display()
+            ))
+            .env("PATCHBAY_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(filter) = rust_log {
+            command.env("RUST_LOG", filter);
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let stdout = child.stdout.take().context("the child's stdout")?;
+        let base_url = listening_address(stdout)?;
+        Ok(Self {
+            child,
+            base_url,
+            _dir: dir,
+        })
+    }
+
+    /// Its `/proc/<pid>` directory.
+    pub fn proc_dir(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}", self.child.id()))
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 /// A directory under the system's temporary directory, removed when dropped.
 #[derive(Debug)]

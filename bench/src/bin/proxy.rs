@@ -25,12 +25,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use axum::response::IntoResponse as _;
 use clap::Parser;
-use patchbay_bench::serve::{TempDir, listening_address, status_kib};
+use patchbay_bench::serve::{Serve, TempDir, status_kib};
 use patchbay_bench::{
     RunSettings, Sample, Target, Threads, Workers, exit_code, format_latency, format_rate,
     format_ratio,
 };
-use patchbay_test_support::{ADMIN_TOKEN, EchoUpstream, TestDb, TestProject, TestServer};
+use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 /// The account's API key, which Patchbay and nginx both send upstream as
@@ -388,73 +388,30 @@ impl Drop for Nginx {
     }
 }
 
-/// The `patchbay serve` binary in a child process, on its own SQLite file
-/// in a temporary directory, with a connected `echo` account; killed when
-/// dropped.
+/// `patchbay serve` as shipped (request logging at `warn`), with a
+/// connected `echo` account.
 struct ServeProcess {
-    child: Child,
-    base_url: String,
+    serve: Serve,
     project_id: uuid::Uuid,
     token: String,
-    // Removed after the child is gone.
-    _dir: TempDir,
 }
 
 impl ServeProcess {
     async fn start(upstream: &str) -> anyhow::Result<Self> {
-        let binary = std::env::current_exe()?.with_file_name("patchbay");
-        ensure!(
-            binary.exists(),
-            "{} is missing: build it with `cargo build --release -p patchbay-cli` (bench/run does)",
-            binary.display()
-        );
-        let dir = TempDir::new("patchbay-bench-serve")?;
-        let mut child = Command::new(&binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .arg("--database-url")
-            .arg(format!(
-                "sqlite://{}",
-                dir.path().join("patchbay.db").display()
-            ))
-            .env("PATCHBAY_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let stdout = child.stdout.take().context("the child's stdout")?;
-        let base_url = tokio::task::spawn_blocking(move || listening_address(stdout)).await??;
-        let mut serve = Self {
-            child,
-            base_url,
-            project_id: uuid::Uuid::nil(),
-            token: String::new(),
-            _dir: dir,
-        };
+        let serve = tokio::task::spawn_blocking(|| Serve::start(Some("warn"))).await??;
         let (project, token) = connected_project(&serve.base_url, upstream).await?;
-        serve.project_id = project.id;
-        serve.token = token;
-        Ok(serve)
+        Ok(Self {
+            serve,
+            project_id: project.id,
+            token,
+        })
     }
 
     fn proxy_url(&self, path: &str) -> String {
         format!(
             "{}/projects/{}/sdk/proxy/echo/echo/{path}",
-            self.base_url, self.project_id
+            self.serve.base_url, self.project_id
         )
-    }
-
-    fn proc_dir(&self) -> PathBuf {
-        PathBuf::from(format!("/proc/{}", self.child.id()))
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -535,7 +492,7 @@ async fn run(
         let proxied = serve.proxy_url("big");
         let direct = format!("{}/echo/big", fixture.upstream.base_url);
         let token = serve.token.clone();
-        let watched = serve.proc_dir();
+        let watched = serve.serve.proc_dir();
         let measured = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             Ok([
                 ("patchbay", stream(&proxied, Some(&token), bytes, &watched)?),

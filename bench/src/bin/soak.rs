@@ -10,17 +10,16 @@
 //! `--hold` seconds. `GET /sdk/me` is measured by one closed-loop client before
 //! and during the soak, and the server's `VmRSS` is sampled every second.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
 use clap::Parser;
-use patchbay_bench::serve::{TempDir, listening_address, status_kib};
+use patchbay_bench::serve::{Serve, status_kib};
 use patchbay_bench::{Sample, Target, Workers, format_latency, format_ratio, seconds};
-use patchbay_test_support::{ADMIN_TOKEN, TEST_CONFIG, TestProject};
+use patchbay_test_support::{TEST_CONFIG, TestProject};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -61,7 +60,7 @@ fn main() -> anyhow::Result<ExitCode> {
 }
 
 async fn run(args: &Args, hold: Duration, baseline: Duration) -> anyhow::Result<ExitCode> {
-    let serve = ServeProcess::start()?;
+    let serve = Serve::start(None)?;
     let project = TestProject::at(&serve.base_url, TEST_CONFIG).await;
     let me = Target {
         method: reqwest::Method::GET,
@@ -324,57 +323,4 @@ fn open_file_limit() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse().ok()
-}
-
-/// The `patchbay serve` binary on its own SQLite file, default logging;
-/// killed when dropped.
-struct ServeProcess {
-    child: Child,
-    base_url: String,
-    _dir: TempDir,
-}
-
-impl ServeProcess {
-    fn start() -> anyhow::Result<Self> {
-        let binary = std::env::current_exe()?.with_file_name("patchbay");
-        ensure!(
-            binary.exists(),
-            "{} is missing: build it with `cargo build --release -p patchbay-cli` (bench/run does)",
-            binary.display()
-        );
-        let dir = TempDir::new("patchbay-bench-soak")?;
-        let mut child = Command::new(&binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .arg("--database-url")
-            .arg(format!(
-                "sqlite://{}",
-                dir.path().join("patchbay.db").display()
-            ))
-            .env("PATCHBAY_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let stdout = child.stdout.take().context("the child's stdout")?;
-        let base_url = listening_address(stdout)?;
-        Ok(Self {
-            child,
-            base_url,
-            _dir: dir,
-        })
-    }
-
-    fn proc_dir(&self) -> PathBuf {
-        PathBuf::from(format!("/proc/{}", self.child.id()))
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
