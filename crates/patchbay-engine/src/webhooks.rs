@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use patchbay_api::{EventType, WebhookEvent, WebhookEventData};
+use patchbay_api::{EventPayload, EventType, WebhookEvent, WebhookEventData};
 use patchbay_store::{ClaimedDelivery, DeliveryOutcome, now};
 use rand::RngCore as _;
+use serde::Deserialize as _;
 use standardwebhooks::Webhook;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -193,7 +194,7 @@ fn body(claimed: &ClaimedDelivery) -> Result<String, String> {
     let event = &claimed.event;
     let event_type = EventType::parse(&event.name)
         .ok_or_else(|| format!("unknown event type `{}`", event.name))?;
-    let payload = serde_json::from_value(event.payload.clone()).map_err(|error| {
+    let payload = EventPayload::deserialize(&event.payload).map_err(|error| {
         format!(
             "the stored event does not read as `{}`: {error}",
             event.name

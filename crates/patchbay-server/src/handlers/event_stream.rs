@@ -23,6 +23,7 @@ use futures_util::Stream;
 use patchbay_api::{ErrorBody, ErrorCode, EventPayload, EventType, StreamEndReason, StreamEnded};
 use patchbay_core::user_token::{CLOCK_SKEW_LEEWAY_SECS, VerifiedToken};
 use patchbay_store::{EventNotice, EventRecord};
+use serde::Deserialize as _;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -175,7 +176,7 @@ impl Follower {
         let name = EventType::parse(&record.name)?.sdk_name()?;
         // Every stored event was written from its wire type; a row that does
         // not read back is damaged, and skipped rather than sent half-formed.
-        let payload = match serde_json::from_value::<EventPayload>(record.payload.clone()) {
+        let payload = match EventPayload::deserialize(&record.payload) {
             Ok(payload) => payload,
             Err(error) => {
                 tracing::warn!(%error, seq = record.seq, "event stream skips an unreadable event");
