@@ -8,7 +8,7 @@
 use std::process::{Command, Output};
 
 use patchbay_api::ErrorCode;
-use patchbay_test_support::{ADMIN_TOKEN, Backend, TestDb, TestProject, TestServer, backend_tests};
+use patchbay_test_support::{ADMIN_TOKEN, TestDb, TestProject, TestServer, backend_tests};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -169,11 +169,5 @@ async fn fuzzed_operations_never_fail_or_break_their_schema(db: TestDb) {
 backend_tests!(
     openapi_document_passes_openapi_spec_validator,
     openapi_errors_are_error_bodies_with_every_code,
+    fuzzed_operations_never_fail_or_break_their_schema,
 );
-
-/// On SQLite only for now: on PostgreSQL some fuzzed end-user requests are
-/// still answered `503 not_ready`, which is being tracked down.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fuzzed_operations_never_fail_or_break_their_schema_on_sqlite() {
-    fuzzed_operations_never_fail_or_break_their_schema(TestDb::new(Backend::Sqlite).await).await;
-}

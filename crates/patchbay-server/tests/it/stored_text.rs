@@ -1,7 +1,8 @@
 //! What Patchbay stores of text it did not write: a NUL character (U+0000),
 //! which PostgreSQL cannot hold, is refused in what clients send and
 //! replaced in what providers send, identically on both backends; other
-//! control characters are kept as they are; and Task History keeps none of
+//! control characters are kept as they are; JSON numbers read back as they
+//! were written; and Task History keeps none of
 //! an account's secrets, by name or by value.
 
 use patchbay_api::{ExecutionStatus, InstallRequest, WorkflowExecution};
@@ -157,6 +158,21 @@ async fn other_control_characters_are_kept_as_they_are(db: TestDb) {
     assert_eq!(read.body["meta"]["key\u{1}"], 1);
 }
 
+/// The largest number a client can send is one PostgreSQL prints back as
+/// 309 digits; the user object must still read, not answer 503 from then on.
+async fn numbers_at_the_edge_of_json_read_back(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    let token = project.signer.mint("ada").unwrap();
+    let me = server.url(&format!("/projects/{}/sdk/me", project.id));
+    let meta = json!({"meta": {"largest": f64::MAX, "tiny": 5e-324, "negative": f64::MIN}});
+    let patched = call(Method::PATCH, &me, Some(&token), Some(meta.clone())).await;
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    let read = call(Method::GET, &me, Some(&token), None).await;
+    assert_eq!(read.status, 200, "{:?}", read.body);
+    assert_eq!(read.body["meta"], meta["meta"]);
+}
+
 /// A provider's answer with a NUL in it (a CRM record someone typed it
 /// into) is the run's to use; Task History keeps it with U+FFFD, and the
 /// run ends.
@@ -268,6 +284,7 @@ async fn last_run(project: &TestProject) -> WorkflowExecution {
 backend_tests!(
     nul_in_what_clients_send_is_refused,
     other_control_characters_are_kept_as_they_are,
+    numbers_at_the_edge_of_json_read_back,
     nul_from_a_provider_is_replaced_and_the_run_ends,
     task_history_keeps_no_secret_by_name_or_value,
 );

@@ -662,6 +662,57 @@ async fn other_control_characters_are_stored_faithfully_on_both_backends(db: Tes
     );
 }
 
+/// JSON numbers at the edges of what a client can send. PostgreSQL's `jsonb`
+/// keeps them as exact decimals and prints them in full (f64::MAX as 309
+/// digits); each must read back as the number that was written.
+fn edge_numbers() -> Value {
+    json!({
+        "largest": f64::MAX,
+        "most_negative": f64::MIN,
+        "smallest_normal": f64::MIN_POSITIVE,
+        "smallest_subnormal": 5e-324,
+        "big": 1.5e300,
+        "fraction": 0.1,
+        "u64_max": u64::MAX,
+        "i64_min": i64::MIN,
+    })
+}
+
+async fn edge_numbers_read_back_as_written_on_both_backends(db: TestDb) {
+    let store = db.store();
+    let (project_id, integration_id) = project_with_integration(&store).await;
+    let numbers = edge_numbers();
+
+    let meta = json!({"numbers": numbers});
+    store
+        .users()
+        .upsert_user(project_id, "numbers", meta.as_object())
+        .await
+        .unwrap();
+    let user = store
+        .users()
+        .get_user(project_id, "numbers")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(Value::Object(user.meta), meta);
+
+    let mut credential = fixtures::credential(project_id, integration_id, "numbers");
+    credential.provider_data = numbers.clone();
+    store
+        .credentials()
+        .insert_credential(&credential, &[])
+        .await
+        .unwrap();
+    let stored = store
+        .credentials()
+        .get_credential(project_id, credential.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.provider_data, numbers);
+}
+
 backend_tests!(
     a_project_is_created_with_its_first_key,
     creating_a_project_is_atomic,
@@ -670,4 +721,5 @@ backend_tests!(
     active_keys_are_capped_even_when_added_at_once,
     nul_is_refused_in_every_stored_string_on_both_backends,
     other_control_characters_are_stored_faithfully_on_both_backends,
+    edge_numbers_read_back_as_written_on_both_backends,
 );
