@@ -350,6 +350,8 @@ impl ProjectStore for PgStore {
         config: &ConfigWrite,
         deleted: &[NewEvent],
     ) -> StoreResult<Project> {
+        config.refuse_nul()?;
+        deleted.refuse_nul()?;
         let mut tx = self.pool.begin().await?;
         config::apply(&mut tx, project_id, config, deleted).await?;
         events::insert(&mut tx, deleted).await?;
@@ -485,6 +487,8 @@ impl CredentialStore for PgStore {
         replacement: &AccountReplacement,
         events: &[NewEvent],
     ) -> StoreResult<CredentialRecord> {
+        replacement.refuse_nul()?;
+        events.refuse_nul()?;
         let mut tx = self.pool.begin().await?;
         credentials::replace_account(&mut tx, project_id, id, replacement).await?;
         events::insert(&mut tx, events).await?;
@@ -516,6 +520,8 @@ impl CredentialStore for PgStore {
         changes: &CredentialChanges,
         events: &[NewEvent],
     ) -> StoreResult<CredentialRecord> {
+        changes.refuse_nul()?;
+        events.refuse_nul()?;
         let mut tx = self.pool.begin().await?;
         credentials::update(&mut tx, project_id, id, changes).await?;
         events::insert(&mut tx, events).await?;
@@ -599,6 +605,7 @@ impl CredentialStore for PgStore {
 #[async_trait]
 impl InstallSessionStore for PgStore {
     async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()> {
+        session.refuse_nul()?;
         install::create(&self.pool, session).await
     }
 

@@ -410,6 +410,8 @@ impl ProjectStore for SqliteStore {
         config: &ConfigWrite,
         deleted: &[NewEvent],
     ) -> StoreResult<Project> {
+        config.refuse_nul()?;
+        deleted.refuse_nul()?;
         let mut tx = self.writer.begin().await?;
         config::apply(&mut tx, project_id, config, deleted).await?;
         events::insert(&mut tx, deleted).await?;
@@ -549,6 +551,8 @@ impl CredentialStore for SqliteStore {
         replacement: &AccountReplacement,
         events: &[NewEvent],
     ) -> StoreResult<CredentialRecord> {
+        replacement.refuse_nul()?;
+        events.refuse_nul()?;
         let mut tx = self.writer.begin().await?;
         credentials::replace_account(&mut tx, project_id, id, replacement).await?;
         events::insert(&mut tx, events).await?;
@@ -580,6 +584,8 @@ impl CredentialStore for SqliteStore {
         changes: &CredentialChanges,
         events: &[NewEvent],
     ) -> StoreResult<CredentialRecord> {
+        changes.refuse_nul()?;
+        events.refuse_nul()?;
         let mut tx = self.writer.begin().await?;
         credentials::update(&mut tx, project_id, id, changes).await?;
         events::insert(&mut tx, events).await?;
@@ -663,6 +669,7 @@ impl CredentialStore for SqliteStore {
 #[async_trait]
 impl InstallSessionStore for SqliteStore {
     async fn create_install_session(&self, session: &NewInstallSession) -> StoreResult<()> {
+        session.refuse_nul()?;
         install::create(&self.writer, session).await
     }
 

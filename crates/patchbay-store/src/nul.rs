@@ -9,8 +9,8 @@
 use serde_json::Value;
 
 use crate::{
-    ExecutionOutcome, NewCredential, NewEvent, NewExecution, NewProject, NewWebhookEndpoint,
-    StoreError, StoreResult,
+    AccountReplacement, ConfigWrite, CredentialChanges, ExecutionOutcome, NewCredential, NewEvent,
+    NewExecution, NewInstallSession, NewProject, NewWebhookEndpoint, StoreError, StoreResult,
 };
 
 /// `Refused` naming `field` (never the value) when `value` holds a NUL.
@@ -61,6 +61,57 @@ impl RefuseNul for NewCredential {
         refuse_nul_in_json("provider data", &self.provider_data)?;
         refuse_nul_in_json("account variables", &self.account_vars)?;
         refuse_nul_in_json("workflow settings", &self.workflow_settings)
+    }
+}
+
+impl RefuseNul for AccountReplacement {
+    fn refuse_nul(&self) -> StoreResult<()> {
+        if let Some(provider_id) = &self.provider_id {
+            refuse_nul("provider id", provider_id)?;
+        }
+        refuse_nul_in_json("provider data", &self.provider_data)?;
+        refuse_nul_in_json("account variables", &self.account_vars)
+    }
+}
+
+impl RefuseNul for CredentialChanges {
+    fn refuse_nul(&self) -> StoreResult<()> {
+        if let Some(Some(external_id)) = &self.external_id {
+            refuse_nul("external id", external_id)?;
+        }
+        if let Some(settings) = &self.shared_settings {
+            refuse_nul_in_json("shared settings", settings)?;
+        }
+        if let Some(settings) = &self.workflow_settings {
+            refuse_nul_in_json("workflow settings", settings)?;
+        }
+        Ok(())
+    }
+}
+
+impl RefuseNul for NewInstallSession {
+    fn refuse_nul(&self) -> StoreResult<()> {
+        refuse_nul("user id", &self.user_id)?;
+        refuse_nul_in_json("install options", &self.options)
+    }
+}
+
+impl RefuseNul for ConfigWrite {
+    fn refuse_nul(&self) -> StoreResult<()> {
+        refuse_nul_in_json("configuration settings", &self.settings)?;
+        refuse_nul_in_json("configuration document", &self.document)?;
+        self.integrations.iter().try_for_each(|integration| {
+            refuse_nul("integration type", &integration.type_name)?;
+            refuse_nul_in_json("integration definition", &integration.definition)
+        })?;
+        self.workflows.iter().try_for_each(|workflow| {
+            refuse_nul("workflow id", &workflow.id)?;
+            refuse_nul("workflow trigger", &workflow.trigger_type)?;
+            if let Some(event) = &workflow.trigger_event {
+                refuse_nul("workflow trigger event", event)?;
+            }
+            refuse_nul_in_json("workflow definition", &workflow.definition)
+        })
     }
 }
 

@@ -1,9 +1,9 @@
 use patchbay_core::crypto::MasterKey;
 use patchbay_core::secret_key::{NewSecretKey, SecretKeyHash};
 use patchbay_store::{
-    ACTIVE_KEY_LIMIT, ExecutionOutcome, ExecutionStatus, NewEvent, NewExecution, NewProject,
-    NewSecretKeyRecord, NewWebhookEndpoint, StepRecord, StepStatus, Store, StoreError, StoreResult,
-    now,
+    ACTIVE_KEY_LIMIT, AccountReplacement, CredentialChanges, ExecutionOutcome, ExecutionStatus,
+    NewEvent, NewExecution, NewInstallSession, NewProject, NewSecretKeyRecord, NewWebhookEndpoint,
+    StepRecord, StepStatus, Store, StoreError, StoreResult, now,
 };
 use patchbay_test_support::{TestDb, backend_tests};
 use serde_json::{Value, json};
@@ -571,6 +571,90 @@ async fn nul_is_refused_in_every_stored_string_on_both_backends(db: TestDb) {
     );
 }
 
+/// Changes to records that exist: each refused before anything is written.
+async fn nul_is_refused_in_every_change_on_both_backends(db: TestDb) {
+    let store = db.store();
+    let (project_id, integration_id) = project_with_integration(&store).await;
+    let with_nul = Written::with("a\u{0}b");
+    let credential = fixtures::credential(project_id, integration_id, "ada");
+    let inserted = store
+        .credentials()
+        .insert_credential(&credential, &[])
+        .await
+        .unwrap();
+
+    let changes = CredentialChanges {
+        external_id: Some(Some(with_nul.external_id.clone())),
+        ..CredentialChanges::default()
+    };
+    assert!(is_refused(
+        store
+            .credentials()
+            .update_credential(project_id, credential.id, &changes, &[])
+            .await
+    ));
+    let replacement = AccountReplacement {
+        provider_id: Some("account-2".to_owned()),
+        provider_data: with_nul.provider_data.clone(),
+        secrets: None,
+        account_vars: json!({}),
+        valid_until: None,
+        next_refresh_at: None,
+    };
+    assert!(is_refused(
+        store
+            .credentials()
+            .replace_credential_account(project_id, credential.id, &replacement, &[])
+            .await
+    ));
+    let unchanged = store
+        .credentials()
+        .get_credential(project_id, credential.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged, inserted);
+
+    let session = NewInstallSession {
+        id: Uuid::new_v4(),
+        project_id,
+        integration_id,
+        user_id: "ada".to_owned(),
+        state_hash: "state-hash".to_owned(),
+        secrets: None,
+        options: json!({"redirectUrl": with_nul.webhook_url}),
+        expires_at: now(),
+    };
+    assert!(is_refused(
+        store
+            .install_sessions()
+            .create_install_session(&session)
+            .await
+    ));
+    assert!(
+        store
+            .install_sessions()
+            .get_install_session(project_id, session.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let before = store.projects().get_project(project_id).await.unwrap();
+    let mut config = fixtures::config(vec![fixtures::integration("crm")], vec![]);
+    config.document = json!({"note": with_nul.project_name});
+    assert!(is_refused(
+        store
+            .projects()
+            .apply_config(project_id, &config, &[])
+            .await
+    ));
+    assert_eq!(
+        store.projects().get_project(project_id).await.unwrap(),
+        before
+    );
+}
+
 async fn other_control_characters_are_stored_faithfully_on_both_backends(db: TestDb) {
     let store = db.store();
     let (project_id, integration_id) = project_with_integration(&store).await;
@@ -720,6 +804,7 @@ backend_tests!(
     data_keys_are_kept_in_creation_order,
     active_keys_are_capped_even_when_added_at_once,
     nul_is_refused_in_every_stored_string_on_both_backends,
+    nul_is_refused_in_every_change_on_both_backends,
     other_control_characters_are_stored_faithfully_on_both_backends,
     edge_numbers_read_back_as_written_on_both_backends,
 );
