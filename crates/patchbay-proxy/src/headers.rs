@@ -36,11 +36,18 @@ const HOP_BY_HOP: [HeaderName; 9] = [
 ///   provider must not base decisions on what the caller claims there;
 /// - `Expect`: `100-continue` is answered by Patchbay's own server on the incoming hop, and the
 ///   outgoing client does not wait for a second one;
+/// - what a browser adds about the page and itself when the developer's page calls the proxy
+///   (see [`is_browser_context`]), and then the browser's `User-Agent`: the provider is called
+///   by Patchbay, not by that page. Forwarded, `Origin` makes providers with a CORS policy
+///   refuse the call (`origin … not allowed`), and `Referer` tells every provider which page
+///   of the developer's app the user was on. Patchbay's own `User-Agent` goes instead;
+///   a server-side caller's `User-Agent` is its own choice and crosses;
 /// - hop-by-hop headers, and every header `Connection` names.
 ///
 /// `Content-Length` is kept: the body is streamed byte for byte, and some APIs refuse chunked
 /// uploads.
 pub fn request_headers(incoming: &HeaderMap) -> HeaderMap {
+    let from_browser = incoming.keys().any(is_browser_context);
     filter(incoming, |name| {
         matches!(
             *name,
@@ -49,7 +56,20 @@ pub fn request_headers(incoming: &HeaderMap) -> HeaderMap {
             // `HeaderName`s are lowercase, whatever case the caller sent.
             || name.as_str().starts_with("x-paragon-")
             || name.as_str().starts_with("x-forwarded-")
+            || is_browser_context(name)
+            || (from_browser && *name == header::USER_AGENT)
     })
+}
+
+/// Headers only a browser sets, describing the page and the browser rather than the call:
+/// `Origin`, `Referer`, `DNT`, `Upgrade-Insecure-Requests`, and every `Sec-*` header
+/// (`Sec-Fetch-*`, `Sec-CH-*`, `Sec-GPC`, …), a prefix the Fetch standard forbids page scripts
+/// to set, so a caller never means one for the provider.
+fn is_browser_context(name: &HeaderName) -> bool {
+    matches!(
+        *name,
+        header::ORIGIN | header::REFERER | header::DNT | header::UPGRADE_INSECURE_REQUESTS
+    ) || name.as_str().starts_with("sec-")
 }
 
 /// The headers of the provider's response that go back to the developer. Dropped:

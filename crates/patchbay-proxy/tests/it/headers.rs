@@ -51,6 +51,19 @@ const REQUEST_DROPPED: &[(&str, &str)] = &[
     ("Transfer-Encoding", "chunked"),
     ("Upgrade", "websocket"),
     ("Expect", "100-continue"),
+    ("Origin", "https://app.acme.example"),
+    (
+        "Referer",
+        "https://app.acme.example/settings/integrations?tab=crm",
+    ),
+    ("Sec-Fetch-Mode", "cors"),
+    ("Sec-Fetch-Site", "cross-site"),
+    ("Sec-Fetch-Dest", "empty"),
+    ("Sec-CH-UA", "\"Chromium\";v=\"156\""),
+    ("sec-ch-ua-platform", "\"Linux\""),
+    ("Sec-GPC", "1"),
+    ("DNT", "1"),
+    ("Upgrade-Insecure-Requests", "1"),
 ];
 
 /// Request headers that are forwarded untouched.
@@ -72,7 +85,6 @@ const REQUEST_KEPT: &[(&str, &str)] = &[
     ("X-Forwarded", "not the prefix"),
     ("X-Shopify-Api-Version", "2024-01"),
     ("Notion-Version", "2022-06-28"),
-    ("Origin", "https://app.acme.example"),
     ("Range", "bytes=0-99"),
 ];
 
@@ -98,6 +110,33 @@ fn request_headers_keep_everything_else() {
             "{name} was dropped"
         );
     }
+}
+
+/// What Chromium sends with a page's `fetch` to the proxy: nothing of it but
+/// the call's own headers reaches the provider, not even the browser's
+/// `User-Agent`; a server-side caller's `User-Agent` does.
+#[test]
+fn a_browser_call_leaves_the_page_and_the_browser_behind() {
+    let from_page = map(&[
+        ("Accept", "application/json"),
+        ("Origin", "http://app.localhost"),
+        ("Referer", "http://app.localhost/"),
+        ("Sec-Fetch-Site", "cross-site"),
+        ("Sec-Fetch-Mode", "cors"),
+        ("Sec-Fetch-Dest", "empty"),
+        (
+            "User-Agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0",
+        ),
+        ("Accept-Language", "en-US"),
+    ]);
+    assert_eq!(
+        pairs(&request_headers(&from_page)),
+        [("accept", "application/json"), ("accept-language", "en-US")]
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    );
+    let from_server = map(&[("User-Agent", "acme-sync/2.1"), ("Accept", "*/*")]);
+    assert_eq!(pairs(&request_headers(&from_server)).len(), 2);
 }
 
 #[test]

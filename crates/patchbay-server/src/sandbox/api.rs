@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, ORIGIN, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -140,6 +140,7 @@ async fn caller(
     sandbox: &Sandbox,
     headers: &HeaderMap,
 ) -> Result<&'static SandboxAccount, Box<Response>> {
+    refuse_browser_origin(headers)?;
     let account = match authenticate(sandbox, headers) {
         Ok(account) => account,
         Err(response) => {
@@ -152,6 +153,22 @@ async fn caller(
         Some(Injected::Outage(outage)) => Err(Box::new(outage.json())),
         Some(Injected::Unauthorized) => Err(invalid_token()),
         _ => Ok(account),
+    }
+}
+
+/// The API has no browser clients of its own, and like providers with a
+/// CORS policy it refuses a call a web page makes: one with an `Origin`.
+fn refuse_browser_origin(headers: &HeaderMap) -> Result<(), Box<Response>> {
+    match headers.get(ORIGIN) {
+        None => Ok(()),
+        Some(origin) => Err(Box::new(json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!(
+                "origin {} not allowed",
+                String::from_utf8_lossy(origin.as_bytes())
+            ),
+        ))),
     }
 }
 

@@ -12,6 +12,8 @@
 //!   with rotating refresh tokens;
 //! - `GET /api/me`, `GET|POST /api/contacts`, `GET|PATCH|DELETE
 //!   /api/contacts/{id}` — per account, by bearer token or `X-Api-Key`;
+//!   a call with an `Origin` (from a web page) is refused, as providers
+//!   with a CORS policy refuse it;
 //! - `POST /control/failure`, `GET /control/stats`, `POST /control/reset` —
 //!   failure injection and counters for tests.
 //!
