@@ -1,5 +1,5 @@
 //! The configuration document on the command line: reading it, reporting
-//! its errors, and `patchbay config validate`.
+//! its errors, `patchbay config validate` and `patchbay config schema`.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +12,9 @@ pub enum ConfigCommand {
     /// Check a configuration document offline, as the server checks it
     /// before applying it; exits non-zero when it has errors.
     Validate(ValidateArgs),
+    /// Print the JSON Schema of configuration documents (what
+    /// `GET /config.schema.json` serves), for editors and checks in CI.
+    Schema,
 }
 
 #[derive(Debug, Args)]
@@ -23,6 +26,12 @@ pub struct ValidateArgs {
 pub fn run(command: ConfigCommand) -> anyhow::Result<()> {
     match command {
         ConfigCommand::Validate(args) => validate(&args.file),
+        ConfigCommand::Schema => {
+            let schema = serde_json::to_string_pretty(&patchbay_config::json_schema())
+                .context("serializing the schema")?;
+            println!("{schema}");
+            Ok(())
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! HTTP vocabulary shared by provider definitions and workflow steps.
 
+use std::borrow::Cow;
 use std::fmt;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 /// A request method. Written in upper case (`POST`); lower case is accepted too.
@@ -24,6 +26,16 @@ pub enum HttpMethod {
 }
 
 impl HttpMethod {
+    pub const ALL: [Self; 7] = [
+        Self::Get,
+        Self::Post,
+        Self::Put,
+        Self::Patch,
+        Self::Delete,
+        Self::Head,
+        Self::Options,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Get => "GET",
@@ -40,6 +52,25 @@ impl HttpMethod {
 impl fmt::Display for HttpMethod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+// By hand: schemars leaves serde's `alias` out, and the lower-case spellings are accepted too.
+impl JsonSchema for HttpMethod {
+    fn schema_name() -> Cow<'static, str> {
+        "HttpMethod".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let spellings: Vec<String> = Self::ALL
+            .iter()
+            .flat_map(|method| [method.as_str().to_owned(), method.as_str().to_lowercase()])
+            .collect();
+        json_schema!({
+            "description": "A request method, in upper case (lower case is accepted too).",
+            "type": "string",
+            "enum": spellings,
+        })
     }
 }
 

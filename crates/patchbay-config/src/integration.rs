@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -150,38 +151,63 @@ pub(crate) fn load_integrations(
 }
 
 /// An integration as written: `provider:` and overrides, or an inline definition.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct IntegrationDocument {
+#[schemars(
+    rename = "Integration",
+    description = "An integration: `provider` (a catalogue provider) with the project's OAuth \
+                   client, or an inline definition with `name`, `auth` and `api`.",
+    transform = crate::schema::catalogue_or_inline
+)]
+pub(crate) struct IntegrationDocument {
+    /// A provider of the built-in catalogue (`providers/<id>.yaml` without `.yaml`).
     #[serde(default)]
     provider: Option<String>,
+    /// Display name: required inline; for a catalogue provider it replaces the provider's.
     #[serde(default)]
     name: Option<String>,
+    /// The project's OAuth client id (`oauth2` only, and then required).
     #[serde(default)]
     client_id: Option<String>,
+    /// The project's OAuth client secret (`oauth2` only, and then required); `********` keeps
+    /// the one stored.
     #[serde(default)]
     client_secret: Option<String>,
+    /// `oauth2` only: replaces the provider's default scopes.
     #[serde(default)]
     scopes: Option<Vec<String>>,
+    /// Inline only: how end users authorize, by `type`.
     #[serde(default)]
+    #[schemars(schema_with = "crate::schema::auth_with_client")]
     auth: Option<ProviderAuth>,
+    /// Inline only: the API's base URL and headers.
     #[serde(default)]
     api: Option<ApiConfig>,
+    /// Inline only: how to tell which external account was connected.
     #[serde(default)]
     account: Option<AccountConfig>,
+    /// Inline only (`api_key`, `basic`): a request that succeeds only with valid credentials.
     #[serde(default)]
     verify: Option<VerifyConfig>,
+    /// Inline only: non-secret values asked for when an account connects.
     #[serde(default)]
     connection_fields: Option<Vec<ConnectionField>>,
+    /// The settings each connected account carries.
     #[serde(default)]
     user_settings: Vec<UserSetting>,
+    /// Shown by the SDK's `getIntegrationMetadata` and the Connect Portal.
     #[serde(default)]
     description: Option<String>,
+    /// An icon URL, passed through to the SDK.
     #[serde(default)]
     icon: Option<String>,
 }
 
-const CLIENT_KEYS: [&str; 2] = ["clientId", "clientSecret"];
+pub(crate) const CLIENT_KEYS: [&str; 2] = ["clientId", "clientSecret"];
+
+/// The keys of an inline definition, refused next to `provider`.
+pub(crate) const INLINE_ONLY_KEYS: [&str; 5] =
+    ["auth", "api", "account", "verify", "connectionFields"];
 
 fn load_integration(
     type_name: &str,
@@ -316,14 +342,14 @@ fn from_catalogue(
     catalogue: &Catalogue,
     report: &mut Report,
 ) -> Option<(ProviderDefinition, ProviderSource)> {
-    let inline_keys = [
-        ("auth", document.auth.is_some()),
-        ("api", document.api.is_some()),
-        ("account", document.account.is_some()),
-        ("verify", document.verify.is_some()),
-        ("connectionFields", document.connection_fields.is_some()),
+    let given = [
+        document.auth.is_some(),
+        document.api.is_some(),
+        document.account.is_some(),
+        document.verify.is_some(),
+        document.connection_fields.is_some(),
     ];
-    for (key, given) in inline_keys {
+    for (key, given) in INLINE_ONLY_KEYS.into_iter().zip(given) {
         if given {
             report.error(
                 field(path, key),

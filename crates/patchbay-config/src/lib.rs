@@ -13,6 +13,7 @@ mod masked;
 mod names;
 mod provider;
 mod provider_check;
+mod schema;
 mod settings;
 mod source;
 pub mod template;
@@ -32,6 +33,7 @@ pub use provider::{
     ConnectionField, CredentialField, Inject, OAuth2Auth, ProviderAuth, ProviderDefinition,
     ProviderRequest, TokenRequestFormat, VerifyConfig,
 };
+pub use schema::json_schema;
 pub use settings::{SettingType, UserSetting};
 pub use workflow::{
     AppEventTrigger, ConditionStep, ForeachStep, FunctionStep, HttpStep, RequestStep, ResponseStep,

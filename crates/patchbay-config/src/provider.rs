@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
@@ -134,7 +135,7 @@ impl AuthType {
 }
 
 /// `auth`, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "type")]
 pub enum ProviderAuth {
     #[serde(rename = "oauth2")]
@@ -184,7 +185,7 @@ impl<'de> Deserialize<'de> for ProviderAuth {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OAuth2Auth {
     pub authorization_url: String,
@@ -225,7 +226,7 @@ fn yes() -> bool {
 }
 
 /// How the client authenticates at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     #[default]
@@ -234,7 +235,7 @@ pub enum ClientAuth {
 }
 
 /// The body encoding of token requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenRequestFormat {
     #[default]
@@ -242,7 +243,7 @@ pub enum TokenRequestFormat {
     Json,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiKeyAuth {
     /// What the end user enters (`apiKey`), reached in templates as `credentials.<id>`.
@@ -251,7 +252,7 @@ pub struct ApiKeyAuth {
 }
 
 /// Where an API key goes: a header or a query parameter (exactly one of them).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Inject {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -262,7 +263,7 @@ pub struct Inject {
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BasicAuth {
     pub fields: Vec<CredentialField>,
@@ -271,9 +272,10 @@ pub struct BasicAuth {
     pub password: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CredentialField {
+    #[schemars(pattern(crate::names::IDENTIFIER_PATTERN))]
     pub id: String,
     pub title: String,
     /// Whether the value is shown masked once entered (an API key, unlike an account id).
@@ -285,9 +287,10 @@ pub struct CredentialField {
     pub placeholder: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConnectionField {
+    #[schemars(pattern(crate::names::IDENTIFIER_PATTERN))]
     pub id: String,
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -299,7 +302,7 @@ pub struct ConnectionField {
     pub pattern: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiConfig {
     /// May be a template (`{{ token.instance_url }}`, `https://{{ connection.subdomain }}.x.com`).
@@ -312,7 +315,7 @@ pub struct ApiConfig {
     pub headers: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AccountConfig {
     /// Without a request, `id` and `data` read the token response.
@@ -328,7 +331,7 @@ pub struct AccountConfig {
     pub vars: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifyConfig {
     pub request: ProviderRequest,
@@ -336,7 +339,7 @@ pub struct VerifyConfig {
 
 /// A request the platform makes on its own: relative to the API base URL (`path`) or absolute
 /// (`url`), exactly one of the two.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProviderRequest {
     pub method: HttpMethod,

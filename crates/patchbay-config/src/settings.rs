@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use regex::Regex;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -11,13 +12,14 @@ use crate::errors::{ConfigErrors, Report, field, index};
 use crate::names::{IDENTIFIER_RULE, is_identifier};
 
 /// One setting an end user fills in for a connected account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     rename_all = "camelCase",
     deny_unknown_fields,
     expecting = "a setting (a mapping with `id`, `type` and `title`)"
 )]
 pub struct UserSetting {
+    #[schemars(pattern(crate::names::IDENTIFIER_PATTERN))]
     pub id: String,
     #[serde(rename = "type")]
     pub kind: SettingType,
@@ -36,7 +38,7 @@ pub struct UserSetting {
     pub pattern: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SettingType {
     Text,

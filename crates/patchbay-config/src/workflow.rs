@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
@@ -10,13 +11,14 @@ use crate::http::HttpMethod;
 use crate::settings::{UserSetting, check_values};
 use crate::typed::{NoFields, Tagged, deserialize_tagged};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     rename_all = "camelCase",
     deny_unknown_fields,
     expecting = "a workflow (a mapping)"
 )]
 pub struct WorkflowConfig {
+    #[schemars(pattern(crate::names::SLUG_PATTERN))]
     pub id: String,
     /// The integration type this workflow belongs to.
     pub integration: String,
@@ -53,8 +55,9 @@ impl WorkflowConfig {
 }
 
 /// What starts a run; tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub enum Trigger {
     /// `POST /sdk/triggers/{workflowId}`.
     Request,
@@ -133,14 +136,14 @@ impl<'de> Deserialize<'de> for Trigger {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AppEventTrigger {
     /// The app event's name, e.g. `Contact Created`.
     pub event: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScheduleTrigger {
     /// Five fields (minute first) or six (second first).
@@ -151,7 +154,7 @@ pub struct ScheduleTrigger {
 }
 
 /// One step; tagged by `type`. Every string in a step may be a template over the run context.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Step {
     /// A call to the integration's API through the proxy, as the run's account.
@@ -235,9 +238,10 @@ impl<'de> Deserialize<'de> for Step {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestStep {
+    #[schemars(pattern(crate::names::IDENTIFIER_PATTERN))]
     pub id: String,
     pub method: HttpMethod,
     /// Under the integration's API base URL.
@@ -250,9 +254,10 @@ pub struct RequestStep {
     pub body: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpStep {
+    #[schemars(pattern(crate::names::IDENTIFIER_PATTERN))]
     pub id: String,
     pub method: HttpMethod,
     pub url: String,
@@ -264,19 +269,22 @@ pub struct HttpStep {
     pub body: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FunctionStep {
+    #[schemars(pattern(crate::names::IDENTIFIER_PATTERN))]
     pub id: String,
     /// JavaScript source; not a template.
     pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = crate::workflow_check::MAX_FUNCTION_TIMEOUT_MS))]
     pub timeout_ms: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConditionStep {
+    #[schemars(pattern(crate::names::IDENTIFIER_PATTERN))]
     pub id: String,
     /// A bare minijinja expression (`steps.find.output.body.total > 0`).
     #[serde(rename = "if")]
@@ -287,14 +295,16 @@ pub struct ConditionStep {
     pub otherwise: Vec<Step>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ForeachStep {
+    #[schemars(pattern(crate::names::IDENTIFIER_PATTERN))]
     pub id: String,
     /// A bare expression giving the list to iterate.
     pub items: String,
     /// How many items run at once, 1 to 32.
     #[serde(default = "one")]
+    #[schemars(range(min = 1, max = crate::workflow_check::MAX_CONCURRENCY))]
     pub concurrency: u32,
     pub steps: Vec<Step>,
 }
@@ -303,10 +313,12 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResponseStep {
+    #[schemars(pattern(crate::names::IDENTIFIER_PATTERN))]
     pub id: String,
+    #[schemars(range(min = 100, max = 599))]
     pub status: u16,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,

@@ -17,8 +17,8 @@ use crate::urls::check_url_template;
 use crate::workflow::{Step, Trigger, WorkflowConfig};
 
 /// The longest a function step may ask to run.
-const MAX_FUNCTION_TIMEOUT_MS: u64 = 300_000;
-const MAX_CONCURRENCY: u32 = 32;
+pub(crate) const MAX_FUNCTION_TIMEOUT_MS: u64 = 300_000;
+pub(crate) const MAX_CONCURRENCY: u32 = 32;
 
 /// What a workflow is checked against: its integration, when the document declares it.
 #[derive(Debug, Clone, Copy)]

@@ -1,10 +1,10 @@
 //! The admin API of one project (`/api/v1/projects/{projectId}/...`).
 
 use patchbay_api::{
-    AddSigningKeyRequest, ConfigApplied, CreateWebhookEndpointRequest, CreatedSecretKey,
-    CreatedWebhookEndpoint, CredentialList, ExecutionPage, ProjectView, SecretKeyList,
-    SigningKeyList, SigningKeyView, UpdateWebhookEndpointRequest, UserObject, WebhookDelivery,
-    WebhookDeliveryPage, WebhookEndpoint, WebhookEndpointList, WorkflowExecution,
+    AddSigningKeyRequest, ConfigApplied, ConfigDocument, ConfigPlan, CreateWebhookEndpointRequest,
+    CreatedSecretKey, CreatedWebhookEndpoint, CredentialList, ExecutionPage, ProjectView,
+    SecretKeyList, SigningKeyList, SigningKeyView, UpdateWebhookEndpointRequest, UserObject,
+    WebhookDelivery, WebhookDeliveryPage, WebhookEndpoint, WebhookEndpointList, WorkflowExecution,
 };
 use reqwest::Method;
 use uuid::Uuid;
@@ -121,16 +121,51 @@ impl AdminClient {
     /// Replaces the project's configuration with a YAML or JSON document.
     /// `prune` allows removing integrations that still have accounts.
     pub async fn apply_config(&self, document: &str, prune: bool) -> Result<ConfigApplied, Error> {
-        let request = self
-            .request(Method::PUT, "/config")
-            .query(&[("prune", prune)])
-            .header("content-type", "application/yaml")
-            .body(document.to_owned());
-        self.http.send(request).await
+        self.http
+            .send(self.put_config(document, prune, false))
+            .await
     }
 
-    /// The configuration document, secrets masked.
-    pub async fn config(&self) -> Result<serde_json::Value, Error> {
+    /// What [`apply_config`](Self::apply_config) would change, with nothing
+    /// changed (`PUT /config?dryRun=true`): the document is checked against
+    /// the project as the apply would check it, so a refusal (`422`, or
+    /// `409 integration_in_use` without `prune`) is the same error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let db = patchbay_test_support::TestDb::sqlite().await;
+    /// # let server = patchbay_test_support::TestServer::start(&db).await;
+    /// # let patchbay = patchbay_sdk::Patchbay::new(&server.base_url);
+    /// # let project = patchbay
+    /// #     .create_project(patchbay_test_support::ADMIN_TOKEN, "My SaaS")
+    /// #     .await?;
+    /// # let admin = patchbay.admin(project.project_id, project.secret_key);
+    /// let document = "integrations:\n  billing:\n    provider: stripe\n";
+    /// let plan = admin.plan_config(document, false).await?;
+    /// assert_eq!(plan.integrations.added, ["billing"]);
+    /// assert!(plan.deleted_accounts.is_empty());
+    ///
+    /// // Nothing changed yet; applying does it.
+    /// assert_eq!(admin.config().await?, patchbay_sdk::api::ConfigDocument::empty());
+    /// admin.apply_config(document, false).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn plan_config(&self, document: &str, prune: bool) -> Result<ConfigPlan, Error> {
+        self.http.send(self.put_config(document, prune, true)).await
+    }
+
+    fn put_config(&self, document: &str, prune: bool, dry_run: bool) -> reqwest::RequestBuilder {
+        self.request(Method::PUT, "/config")
+            .query(&[("prune", prune), ("dryRun", dry_run)])
+            .header("content-type", "application/yaml")
+            .body(document.to_owned())
+    }
+
+    /// The configuration document in force, every client secret masked
+    /// (`********`, which [`apply_config`](Self::apply_config) reads as "keep
+    /// the stored secret").
+    pub async fn config(&self) -> Result<ConfigDocument, Error> {
         self.http.send(self.request(Method::GET, "/config")).await
     }
 

@@ -18,8 +18,8 @@ use utoipa_axum::routes;
 use crate::cors;
 use crate::error::ApiError;
 use crate::handlers::{
-    browser, config, demo, event_stream, install, oauth_callback, ops, projects, proxy, sdk,
-    signing_keys, task_history, users, webhooks, workflows,
+    browser, config, config_schema, demo, event_stream, install, oauth_callback, ops, projects,
+    proxy, sdk, signing_keys, task_history, users, webhooks, workflows,
 };
 use crate::metrics;
 use crate::openapi_document;
@@ -40,6 +40,7 @@ use crate::state::AppState;
         (name = "sdk", description = "End-user API (Paragon-compatible), authenticated with a user token"),
         (name = "oauth", description = "The OAuth callback providers redirect to"),
         (name = "browser", description = "The JavaScript SDK and the Connect Portal"),
+        (name = "configuration", description = "The JSON Schema of configuration documents, public"),
     )
 )]
 struct ApiDoc;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(signing_keys::create, signing_keys::list))
         .routes(routes!(signing_keys::revoke))
         .routes(routes!(config::put, config::get))
+        .routes(routes!(config_schema::schema))
         .routes(routes!(users::user))
         .routes(routes!(users::credentials))
         .routes(routes!(users::delete_credential))

@@ -1,11 +1,52 @@
 //! `patchbay config validate`: the server's check of a configuration
-//! document, offline, with the path of every error.
+//! document, offline, with the path of every error; `patchbay config schema`:
+//! the JSON Schema of documents.
 
 use std::io::Write as _;
+use std::path::Path;
 use std::process::Stdio;
+
+use serde_json::Value;
 
 use crate::binary::{patchbay, run};
 use crate::config_docs::documents;
+
+/// What `patchbay config schema` prints, parsed.
+fn printed_schema(dir: &Path) -> Value {
+    let output = run(patchbay(dir).args(["config", "schema"]));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The errors of `document` against the printed schema, validated by a JSON
+/// Schema implementation of its own; empty when it matches.
+pub fn schema_errors(document: &Value) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut compiler = boon::Compiler::new();
+    let mut schemas = boon::Schemas::new();
+    compiler
+        .add_resource("config.schema.json", printed_schema(dir.path()))
+        .unwrap();
+    let index = compiler
+        .compile("config.schema.json", &mut schemas)
+        .unwrap();
+    match schemas.validate(document, index) {
+        Ok(()) => String::new(),
+        Err(error) => format!("{error:#}"),
+    }
+}
+
+#[test]
+fn the_schema_is_printed_as_the_server_serves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(printed_schema(dir.path()), patchbay_config::json_schema());
+    // A document of the wrong shape does not match it.
+    assert!(!schema_errors(&serde_json::json!({"workflows": {"id": "x"}})).is_empty());
+}
 
 #[test]
 fn every_document_in_the_reference_is_valid() {

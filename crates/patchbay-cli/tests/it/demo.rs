@@ -5,6 +5,7 @@ use patchbay_test_support::{TestDb, authorize, backend_tests, open};
 use serde_json::{Value, json};
 
 use crate::binary::{MASTER_KEY, Running, patchbay};
+use crate::config_validate::schema_errors;
 
 /// What `serve --demo` prints once it listens.
 #[derive(Debug)]
@@ -190,6 +191,8 @@ async fn a_restart_keeps_what_was_added_and_reuses_the_keys(db: TestDb) {
         .json()
         .await
         .unwrap();
+    // The demo's document, as the server holds it, matches the published schema.
+    assert_eq!(schema_errors(&document), "", "{document}");
     document["integrations"]["extra"] = document["integrations"]["sandbox-keys"].clone();
     let applied = client
         .put(admin(&first, "/config"))

@@ -8,5 +8,6 @@ mod catalogue;
 mod catalogue_page;
 mod documents;
 mod masked;
+mod schema;
 mod settings;
 mod support;

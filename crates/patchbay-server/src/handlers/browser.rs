@@ -25,7 +25,7 @@ const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// A file every page may load, cross-origin included (module scripts are
 /// fetched with CORS). Revalidated on each use so an upgrade shows at once.
-fn public_file(content_type: &'static str, body: String) -> Response {
+pub(crate) fn public_file(content_type: &'static str, body: String) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),

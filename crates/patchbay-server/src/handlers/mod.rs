@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod config;
+pub mod config_schema;
 pub mod demo;
 pub mod event_stream;
 pub mod install;

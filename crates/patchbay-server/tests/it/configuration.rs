@@ -57,7 +57,7 @@ async fn stored_client_secret(
 async fn the_document_reads_back_masked_and_reapplies(db: TestDb) {
     let server = TestServer::start(&db).await;
     let project = TestProject::create(&server).await;
-    let document = project.admin.config().await.unwrap();
+    let document = project.admin.config().await.unwrap().0;
     let text = document.to_string();
     assert!(!text.contains("crm-client-secret-value"), "{text}");
     assert!(text.contains("********"), "{text}");
@@ -104,7 +104,7 @@ struct BrokenDocument {
 async fn a_broken_document_changes_nothing_and_names_the_path(db: TestDb) {
     let server = TestServer::start(&db).await;
     let project = TestProject::create(&server).await;
-    let before = project.admin.config().await.unwrap();
+    let before = project.admin.config().await.unwrap().0;
     let cases: Vec<BrokenDocument> = serde_norway::from_str(BROKEN_DOCUMENTS).unwrap();
     assert!(cases.len() >= 100, "{} cases", cases.len());
     let mut failures = Vec::new();
@@ -152,7 +152,7 @@ async fn refused_without_change(
             case.path, case.message, body.meta
         ));
     }
-    if &project.admin.config().await.unwrap() != before {
+    if &project.admin.config().await.unwrap().0 != before {
         return Err("the configuration in force changed".to_owned());
     }
     Ok(())
