@@ -24,6 +24,20 @@ pub struct Target {
     pub headers: HeaderMap,
 }
 
+impl Target {
+    /// One request to this target on a client of its own, to check what it
+    /// answers before it is measured.
+    pub async fn send_once(&self) -> reqwest::Result<reqwest::Response> {
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()?
+            .request(self.method.clone(), &self.url)
+            .headers(self.headers.clone())
+            .send()
+            .await
+    }
+}
+
 /// `concurrency` workers, each with its own client and so its own
 /// connection, kept alive from one run to the next: the warm-up opens the
 /// connections and the measured run reuses them.
@@ -250,6 +264,30 @@ pub fn format_ratio(a: f64, b: f64) -> String {
             format!("{ratio:.1}×")
         }
     }
+}
+
+/// The head of a latency table whose rows are [`sample_row`]; `what` names
+/// what a row measured (`path`, `endpoint`).
+pub fn sample_header(what: &str) -> String {
+    format!(
+        "{:>5}  {:<10} {:>9} {:>9} {:>9} {:>10} {:>8}",
+        "conc", what, "p50", "p90", "p99", "req/s", "non-200"
+    )
+}
+
+/// One row of a latency table: `sample`'s p50, p90, p99, throughput and
+/// failures at `concurrency` clients.
+pub fn sample_row(concurrency: usize, name: &str, sample: &Sample) -> String {
+    format!(
+        "{:>5}  {:<10} {:>9} {:>9} {:>9} {:>10} {:>8}",
+        concurrency,
+        name,
+        format_latency(sample.percentile(0.50)),
+        format_latency(sample.percentile(0.90)),
+        format_latency(sample.percentile(0.99)),
+        format_rate(sample.throughput()),
+        sample.failures(),
+    )
 }
 
 /// What every closed-loop benchmark checks and reads before it starts.

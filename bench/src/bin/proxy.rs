@@ -27,8 +27,8 @@ use axum::response::IntoResponse as _;
 use clap::Parser;
 use patchbay_bench::serve::{Serve, TempDir, status_kib};
 use patchbay_bench::{
-    RunSettings, Sample, Target, Threads, Workers, exit_code, format_latency, format_rate,
-    format_ratio,
+    RunSettings, Sample, Target, Threads, Workers, exit_code, format_ratio, sample_header,
+    sample_row,
 };
 use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
@@ -543,12 +543,8 @@ async fn run(
 /// One request per path, so the benchmark cannot quietly measure an error
 /// page: `200` from the upstream, and through the proxies the key arrived.
 async fn check(fixture: &Fixture, name: &str, target: &Target) -> anyhow::Result<()> {
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .build()?
-        .get(&target.url)
-        .headers(target.headers.clone())
-        .send()
+    let response = target
+        .send_once()
         .await
         .with_context(|| format!("{name}: GET {}", target.url))?;
     let status = response.status();
@@ -781,24 +777,10 @@ fn report(
             "; nginx skipped (not installed or --no-nginx)".to_owned()
         }
     );
-    let _ = writeln!(
-        out,
-        "{:>5}  {:<10} {:>9} {:>9} {:>9} {:>10} {:>8}",
-        "conc", "path", "p50", "p90", "p99", "req/s", "non-200"
-    );
+    let _ = writeln!(out, "{}", sample_header("path"));
     for point in &m.points {
         for (name, sample) in &point.samples {
-            let _ = writeln!(
-                out,
-                "{:>5}  {:<10} {:>9} {:>9} {:>9} {:>10} {:>8}",
-                point.concurrency,
-                name,
-                format_latency(sample.percentile(0.50)),
-                format_latency(sample.percentile(0.90)),
-                format_latency(sample.percentile(0.99)),
-                format_rate(sample.throughput()),
-                sample.failures(),
-            );
+            let _ = writeln!(out, "{}", sample_row(point.concurrency, name, sample));
         }
         let (Some(direct), Some(patchbay)) = (point.get("direct"), point.get("patchbay")) else {
             continue;

@@ -16,8 +16,8 @@ use anyhow::{Context as _, bail, ensure};
 use clap::{Parser, ValueEnum};
 use patchbay_api::UserObject;
 use patchbay_bench::{
-    RunSettings, Sample, Target, Workers, exit_code, format_latency, format_rate, format_ratio,
-    group_thousands, runtime,
+    RunSettings, Sample, Target, Workers, exit_code, format_ratio, group_thousands, runtime,
+    sample_header, sample_row,
 };
 use patchbay_core::crypto::Aad;
 use patchbay_store::{CredentialStatus, NewCredential};
@@ -353,14 +353,7 @@ async fn check_user_object(
     fixture: &Fixture,
     me: &Target,
 ) -> anyhow::Result<(usize, usize)> {
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .build()?
-        .get(&me.url)
-        .headers(me.headers.clone())
-        .send()
-        .await
-        .context("GET /sdk/me")?;
+    let response = me.send_once().await.context("GET /sdk/me")?;
     let status = response.status();
     let body = response.bytes().await.context("reading /sdk/me")?;
     if status != reqwest::StatusCode::OK {
@@ -451,24 +444,10 @@ fn report(args: &Args, setting: &Setting, m: &Measured) -> String {
         args.rounds,
         warmup
     );
-    let _ = writeln!(
-        out,
-        "{:>5}  {:<10} {:>9} {:>9} {:>9} {:>10} {:>8}",
-        "conc", "endpoint", "p50", "p90", "p99", "req/s", "non-200"
-    );
+    let _ = writeln!(out, "{}", sample_header("endpoint"));
     for point in &m.points {
         for (name, sample) in [("healthz", &point.healthz), ("sdk/me", &point.me)] {
-            let _ = writeln!(
-                out,
-                "{:>5}  {:<10} {:>9} {:>9} {:>9} {:>10} {:>8}",
-                point.concurrency,
-                name,
-                format_latency(sample.percentile(0.50)),
-                format_latency(sample.percentile(0.90)),
-                format_latency(sample.percentile(0.99)),
-                format_rate(sample.throughput()),
-                sample.failures(),
-            );
+            let _ = writeln!(out, "{}", sample_row(point.concurrency, name, sample));
         }
         let ratio = |q: f64| {
             format_ratio(

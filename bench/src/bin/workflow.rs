@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use patchbay_bench::{
-    RunSettings, Sample, Target, Threads, Workers, exit_code, format_latency, format_rate,
+    RunSettings, Sample, Target, Threads, Workers, exit_code, sample_header, sample_row,
 };
 use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer};
 use reqwest::Method;
@@ -178,15 +178,7 @@ async fn measure(
     let targets = fixture.targets()?;
     // The workflow must answer with its response step, not an error page.
     let (_, workflow) = &targets[3];
-    let answer: serde_json::Value = reqwest::Client::builder()
-        .no_proxy()
-        .build()?
-        .post(&workflow.url)
-        .headers(workflow.headers.clone())
-        .send()
-        .await?
-        .json()
-        .await?;
+    let answer: serde_json::Value = workflow.send_once().await?.json().await?;
     if answer != json!({"status": 200, "user": USER_ID}) {
         bail!("the workflow answered {answer}");
     }
@@ -222,24 +214,10 @@ fn report(cpus: usize, duration: Duration, warmup: Duration, points: &[Point]) -
         "{cpus} CPUs; {duration:?} per path and concurrency after {warmup:?} warm-up; one \
          keep-alive HTTP/1.1 connection per client\n"
     );
-    let _ = writeln!(
-        out,
-        "{:>5}  {:<9} {:>9} {:>9} {:>9} {:>10} {:>8}",
-        "conc", "path", "p50", "p90", "p99", "req/s", "non-200"
-    );
+    let _ = writeln!(out, "{}", sample_header("path"));
     for (concurrency, samples) in points {
         for (name, sample) in samples {
-            let _ = writeln!(
-                out,
-                "{:>5}  {:<9} {:>9} {:>9} {:>9} {:>10} {:>8}",
-                concurrency,
-                name,
-                format_latency(sample.percentile(0.50)),
-                format_latency(sample.percentile(0.90)),
-                format_latency(sample.percentile(0.99)),
-                format_rate(sample.throughput()),
-                sample.failures(),
-            );
+            let _ = writeln!(out, "{}", sample_row(*concurrency, name, sample));
         }
         let find = |wanted: &str| samples.iter().find(|(n, _)| *n == wanted).map(|(_, s)| s);
         if let (Some(direct), Some(workflow)) = (find("direct"), find("workflow")) {

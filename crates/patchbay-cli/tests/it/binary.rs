@@ -90,6 +90,21 @@ impl Running {
         assert!(status.success());
     }
 
+    /// Stops the server with `SIGTERM`, checks that it exits cleanly, and
+    /// returns what it logged.
+    pub fn stop(mut self) -> String {
+        self.signal("TERM");
+        assert!(self.wait(Duration::from_secs(10)).success());
+        let mut log = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        log
+    }
+
     /// Waits for the process to exit by itself.
     pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
         let deadline = Instant::now() + timeout;
@@ -104,6 +119,11 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// The JSON body of the answer to `request`.
+pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
 }
 
 impl Drop for Running {

@@ -6,7 +6,7 @@ use patchbay_api::InstallRequest;
 use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
 use patchbay_test_support::{ADMIN_TOKEN, FakeProvider, TestDb, TestProject, connect_crm};
 
-use crate::binary::{Running, serve_command};
+use crate::binary::{Running, json_of, serve_command};
 
 fn serve(db: &TestDb, dir: &std::path::Path) -> Running {
     let mut command = serve_command(dir, db.url());
@@ -131,14 +131,11 @@ async fn sigkill_during_refreshes_never_breaks_an_account() {
         Some(stats.refreshes_succeeded),
         "no refresh token was refused"
     );
-    let me: serde_json::Value = client
-        .get(server.url(&format!("/projects/{}/sdk/me", project.id)))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = json_of(
+        client
+            .get(server.url(&format!("/projects/{}/sdk/me", project.id)))
+            .bearer_auth(&token),
+    )
+    .await;
     assert_eq!(me["integrations"]["crm"]["credentialStatus"], "VALID");
 }

@@ -1,10 +1,10 @@
-use std::io::{BufRead as _, Read as _};
+use std::io::BufRead as _;
 use std::time::Duration;
 
 use patchbay_test_support::{TestDb, authorize, backend_tests, open};
 use serde_json::{Value, json};
 
-use crate::binary::{MASTER_KEY, Running, patchbay};
+use crate::binary::{MASTER_KEY, Running, json_of, patchbay};
 use crate::config_validate::schema_errors;
 
 /// What `serve --demo` prints once it listens.
@@ -49,21 +49,6 @@ fn demo_link(server: &mut Running) -> (String, String) {
     (printed.project, printed.token)
 }
 
-/// Stops a server and returns what it logged.
-fn stop(mut server: Running) -> String {
-    server.signal("TERM");
-    assert!(server.wait(Duration::from_secs(10)).success());
-    let mut log = String::new();
-    server
-        .child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    log
-}
-
 /// The demo as a newcomer uses it: the page loads, and sandbox accounts
 /// connect through the real OAuth flow of the same server, twice over.
 #[tokio::test]
@@ -85,16 +70,13 @@ async fn the_demo_connects_sandbox_accounts() {
     let client = reqwest::Client::new();
     let sdk = |path: &str| server.url(&format!("/projects/{project}/sdk{path}"));
     for (account, multiple) in [("acct_ada", false), ("acct_grace", true)] {
-        let started: Value = client
-            .post(sdk("/integrations/sandbox/install"))
-            .bearer_auth(&token)
-            .json(&json!({"allowMultipleCredentials": multiple}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let started = json_of(
+            client
+                .post(sdk("/integrations/sandbox/install"))
+                .bearer_auth(&token)
+                .json(&json!({"allowMultipleCredentials": multiple})),
+        )
+        .await;
         let url = started["authorizationUrl"]
             .as_str()
             .unwrap_or_else(|| panic!("{started}"));
@@ -105,15 +87,7 @@ async fn the_demo_connects_sandbox_accounts() {
         let reply = authorize(url, account).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
-    let me: Value = client
-        .get(sdk("/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = json_of(client.get(sdk("/me")).bearer_auth(&token)).await;
     let accounts = me["integrations"]["sandbox"]["allCredentials"]
         .as_array()
         .unwrap();
@@ -145,15 +119,12 @@ async fn the_demo_connects_sandbox_accounts() {
     let mut again = Running::start(&mut command).unwrap();
     let (same_project, new_token) = demo_link(&mut again);
     assert_eq!(same_project, project);
-    let me: Value = client
-        .get(again.url(&format!("/projects/{project}/sdk/me")))
-        .bearer_auth(&new_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = json_of(
+        client
+            .get(again.url(&format!("/projects/{project}/sdk/me")))
+            .bearer_auth(&new_token),
+    )
+    .await;
     assert_eq!(
         me["integrations"]["sandbox"]["allCredentials"]
             .as_array()
@@ -182,15 +153,12 @@ async fn a_restart_keeps_what_was_added_and_reuses_the_keys(db: TestDb) {
     };
 
     // Someone adds an integration to the demo project and connects an account.
-    let mut document: Value = client
-        .get(admin(&first, "/config"))
-        .bearer_auth(&printed.secret_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut document: Value = json_of(
+        client
+            .get(admin(&first, "/config"))
+            .bearer_auth(&printed.secret_key),
+    )
+    .await;
     // The demo's document, as the server holds it, matches the published schema.
     assert_eq!(schema_errors(&document), "", "{document}");
     document["integrations"]["extra"] = document["integrations"]["sandbox-keys"].clone();
@@ -216,7 +184,7 @@ async fn a_restart_keeps_what_was_added_and_reuses_the_keys(db: TestDb) {
     let installed: Value = installed.json().await.unwrap();
     let account = installed["credential"]["id"].as_str().unwrap().to_owned();
     let first_url = first.base_url.clone();
-    let log = stop(first);
+    let log = first.stop();
     for said in [
         "created the demo project",
         "applied the demo configuration",
@@ -246,15 +214,12 @@ async fn a_restart_keeps_what_was_added_and_reuses_the_keys(db: TestDb) {
         .unwrap();
     assert_eq!(project.status(), 200);
     // The first run's token: its signing key is still the project's.
-    let me: Value = client
-        .get(again.url(&format!("/projects/{}/sdk/me", printed.project)))
-        .bearer_auth(&printed.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = json_of(
+        client
+            .get(again.url(&format!("/projects/{}/sdk/me", printed.project)))
+            .bearer_auth(&printed.token),
+    )
+    .await;
     let kept: Vec<_> = me["integrations"]["extra"]["allCredentials"]
         .as_array()
         .unwrap_or_else(|| panic!("{me}"))
@@ -263,24 +228,21 @@ async fn a_restart_keeps_what_was_added_and_reuses_the_keys(db: TestDb) {
         .collect();
     assert_eq!(kept, [account.as_str()]);
     // The demo's own integration follows this run's address.
-    let started: Value = client
-        .post(again.url(&format!(
-            "/projects/{}/sdk/integrations/sandbox/install",
-            printed.project
-        )))
-        .bearer_auth(&reprinted.token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let started = json_of(
+        client
+            .post(again.url(&format!(
+                "/projects/{}/sdk/integrations/sandbox/install",
+                printed.project
+            )))
+            .bearer_auth(&reprinted.token)
+            .json(&json!({})),
+    )
+    .await;
     let url = started["authorizationUrl"].as_str().unwrap_or_default();
     assert!(url.starts_with(&again.url("/sandbox/oauth/")), "{started}");
 
     let second_url = again.base_url.clone();
-    let log = stop(again);
+    let log = again.stop();
     for unsaid in [
         "created the demo project",
         "added a secret key",

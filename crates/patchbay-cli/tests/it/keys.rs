@@ -11,7 +11,7 @@ use patchbay_test_support::authorize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::binary::{MASTER_KEY, Running, patchbay, run};
+use crate::binary::{MASTER_KEY, Running, json_of, patchbay, run};
 
 /// Reads the demo link `serve --demo` prints and returns (project, token).
 fn demo_link(server: &mut Running) -> (String, String) {
@@ -79,30 +79,24 @@ async fn rotation_under_load_fails_no_request_and_leaves_no_old_ciphertext() {
         "{}",
         connected.text().await.unwrap()
     );
-    let started: Value = client
-        .post(sdk("/integrations/sandbox/install"))
-        .bearer_auth(&token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let started = json_of(
+        client
+            .post(sdk("/integrations/sandbox/install"))
+            .bearer_auth(&token)
+            .json(&json!({})),
+    )
+    .await;
     let reply = authorize(started["authorizationUrl"].as_str().unwrap(), "acct_grace").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 
     // A session left pending keeps its sealed PKCE verifier.
-    let pending: Value = client
-        .post(sdk("/integrations/sandbox/install"))
-        .bearer_auth(&token)
-        .json(&json!({"allowMultipleCredentials": true}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pending = json_of(
+        client
+            .post(sdk("/integrations/sandbox/install"))
+            .bearer_auth(&token)
+            .json(&json!({"allowMultipleCredentials": true})),
+    )
+    .await;
     let pending_url = pending["authorizationUrl"].as_str().unwrap().to_owned();
 
     let url = format!(

@@ -5,7 +5,7 @@ use patchbay_test_support::{TEST_CONFIG, TestDb, backend_tests};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::binary::{MASTER_KEY, Running, patchbay, run, serve_command};
+use crate::binary::{MASTER_KEY, Running, json_of, patchbay, run, serve_command};
 
 const RSA_PUBLIC: &str = "../patchbay-core/tests/fixtures/test-only-rsa-2048-a.public.pem";
 
@@ -173,15 +173,12 @@ async fn a_project_is_set_up_entirely_from_the_command_line(db: TestDb) {
 
     let mut command = serve_command(dir.path(), db.url());
     let server = Running::start(&mut command).unwrap();
-    let me: Value = reqwest::Client::new()
-        .get(server.url(&format!("/projects/{project}/sdk/me")))
-        .bearer_auth(token.trim())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = json_of(
+        reqwest::Client::new()
+            .get(server.url(&format!("/projects/{project}/sdk/me")))
+            .bearer_auth(token.trim()),
+    )
+    .await;
     assert_eq!(me["userId"], "ada", "{me}");
     assert_eq!(me["meta"]["Name"], "Ada");
     assert_eq!(me["integrations"]["crm"]["enabled"], false);
@@ -359,15 +356,7 @@ async fn a_dry_run_reports_the_changes_and_changes_nothing(db: TestDb) {
             "deletedAccounts": [{"integration": "chat", "credentialId": account, "userId": "ada"}],
         })
     );
-    let document: Value = reqwest::Client::new()
-        .get(&url)
-        .bearer_auth(&secret_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document = json_of(reqwest::Client::new().get(&url).bearer_auth(&secret_key)).await;
     assert!(document["integrations"]["chat"].is_object(), "{document}");
     assert!(
         store

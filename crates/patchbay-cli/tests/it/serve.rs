@@ -259,7 +259,7 @@ async fn the_data_directory_and_database_are_private() {
     for file in ["patchbay.db", "patchbay.db-wal", "patchbay.db-shm"] {
         assert_eq!(mode(&data.join(file)), "600", "{file}");
     }
-    let log = stop(server);
+    let log = server.stop();
     assert!(!log.contains("open to other users"), "{log}");
 
     // What an earlier version, or a careless copy, left open.
@@ -270,7 +270,7 @@ async fn the_data_directory_and_database_are_private() {
     open(&data.join("patchbay.db"), 0o644);
     let server = Running::start(&mut serve()).unwrap();
     assert_eq!(get_json(&server.url("/readyz"), None).await.0, 200);
-    let log = stop(server);
+    let log = server.stop();
     // Paths as the default database URL names them, relative to the cwd.
     for (path, mode) in [
         ("./patchbay-data", 755),
@@ -291,19 +291,4 @@ async fn the_data_directory_and_database_are_private() {
         "755",
         "existing modes are the operator's to change"
     );
-}
-
-/// Stops a server and returns what it logged.
-fn stop(mut server: Running) -> String {
-    server.signal("TERM");
-    assert!(server.wait(Duration::from_secs(10)).success());
-    let mut log = String::new();
-    server
-        .child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    log
 }

@@ -8,9 +8,9 @@ use patchbay_sdk::admin::ExecutionQuery;
 use patchbay_sdk::{AdminClient, Patchbay, UserClient};
 use patchbay_server::sandbox::SandboxConfig;
 use patchbay_test_support::{ADMIN_TOKEN, FakeProvider, TestDb, TestProject, connect_crm};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::binary::{Running, serve_command};
+use crate::binary::{Running, json_of, serve_command};
 
 const RUNS: usize = 50;
 
@@ -113,15 +113,12 @@ fn succeeded(statuses: &[ExecutionStatus]) -> usize {
 /// The contacts the runs created at the provider, by name.
 async fn created(server: &Running, project: &TestProject) -> Vec<String> {
     let token = project.signer.mint("ada").unwrap();
-    let contacts: Value = reqwest::Client::new()
-        .get(server.url(&format!("/projects/{}/sdk/proxy/crm/contacts", project.id)))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let contacts = json_of(
+        reqwest::Client::new()
+            .get(server.url(&format!("/projects/{}/sdk/proxy/crm/contacts", project.id)))
+            .bearer_auth(token),
+    )
+    .await;
     let mut names: Vec<String> = contacts
         .as_array()
         .unwrap()

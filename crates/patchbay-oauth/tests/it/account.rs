@@ -1,26 +1,23 @@
 //! The `account` step: a request with the new credentials, or the token response alone.
 
-use patchbay_oauth::{AccountAuth, OAuthError, TemplateContext};
+use patchbay_oauth::{OAuthError, TemplateContext};
 use serde_json::{Value, json};
 
-use crate::support::{FakeProvider, Reply, catalogue, client, map};
+use crate::support::{FakeProvider, Reply, catalogue, identify, map, with_token};
 
 #[tokio::test]
 async fn a_request_under_the_base_url_with_the_access_token() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/api/v1/me",
         Reply::json(
             200,
             json!({"org": {"id": 42, "name": "Acme"}, "user": {"name": null, "login": "ada"}}),
         )
         .header("x-region", "eu-1"),
-    );
-    let provider = fake.provider(
+    )
+    .await;
+    let provider = fake.custom_oauth2(
         r#"
-id: custom
-name: Custom
-auth: {type: oauth2, authorizationUrl: "{fake}/authorize", tokenUrl: "{fake}/token"}
 api:
   baseUrl: "{fake}/api/v1/"
   headers:
@@ -39,12 +36,7 @@ account:
     missing: "{{ response.body.nothing }}"
 "#,
     );
-    let identity = client()
-        .identify_account(
-            &provider,
-            &AccountAuth::Bearer("at-1"),
-            &TemplateContext::default(),
-        )
+    let identity = identify(&provider, "at-1", &TemplateContext::default())
         .await
         .unwrap();
 
@@ -69,19 +61,15 @@ account:
 
 #[tokio::test]
 async fn a_graphql_post_with_a_rendered_body_linear_style() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/graphql",
         Reply::json(
             200,
             json!({"data": {"viewer": {"id": "u1", "name": "Ada", "organization": {"id": "o1", "name": "Acme", "urlKey": "acme"}}}}),
         ),
-    );
-    let provider = fake.provider(
+    ).await;
+    let provider = fake.custom_oauth2(
         r#"
-id: custom
-name: Custom
-auth: {type: oauth2, authorizationUrl: "{fake}/authorize", tokenUrl: "{fake}/token"}
 api: {baseUrl: "{fake}", authHeaderFormat: "token {{ accessToken }}"}
 account:
   request:
@@ -92,14 +80,8 @@ account:
   data: {name: "{{ response.body.data.viewer.organization.name }}"}
 "#,
     );
-    let ctx = TemplateContext {
-        token: map(json!({"team": "t-9"})),
-        ..TemplateContext::default()
-    };
-    let identity = client()
-        .identify_account(&provider, &AccountAuth::Bearer("lin_oauth_1"), &ctx)
-        .await
-        .unwrap();
+    let ctx = with_token(json!({"team": "t-9"}));
+    let identity = identify(&provider, "lin_oauth_1", &ctx).await.unwrap();
     assert_eq!(identity.provider_id, "o1");
     let request = fake.only();
     assert_eq!(request.method, "POST");
@@ -113,26 +95,20 @@ account:
 
 #[tokio::test]
 async fn an_absolute_url_from_the_token_response_salesforce_style() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/id/00D1/0051",
         Reply::json(
             200,
             json!({"organization_id": "00D1", "display_name": "Ada", "email": "ada@example.com"}),
         ),
-    );
+    )
+    .await;
     let provider = catalogue("salesforce");
-    let ctx = TemplateContext {
-        token: map(json!({
-            "id": format!("{}/id/00D1/0051", fake.url),
-            "instance_url": "https://na1.example"
-        })),
-        ..TemplateContext::default()
-    };
-    let identity = client()
-        .identify_account(provider, &AccountAuth::Bearer("00D!tok"), &ctx)
-        .await
-        .unwrap();
+    let ctx = with_token(json!({
+        "id": format!("{}/id/00D1/0051", fake.url),
+        "instance_url": "https://na1.example"
+    }));
+    let identity = identify(provider, "00D!tok", &ctx).await.unwrap();
     assert_eq!(identity.provider_id, "00D1");
     assert_eq!(identity.provider_data["name"], "Ada");
     assert_eq!(identity.provider_data["email"], "ada@example.com");
@@ -141,16 +117,13 @@ async fn an_absolute_url_from_the_token_response_salesforce_style() {
 
 #[tokio::test]
 async fn a_base_url_with_vars_and_a_path_with_a_query_jira_style() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/ex/jira/c-1/rest/api/3/myself",
         Reply::json(200, json!({"accountId": "a-1"})),
-    );
-    let provider = fake.provider(
+    )
+    .await;
+    let provider = fake.custom_oauth2(
         r#"
-id: custom
-name: Custom
-auth: {type: oauth2, authorizationUrl: "{fake}/authorize", tokenUrl: "{fake}/token"}
 api: {baseUrl: "{fake}/ex/jira/{{ vars.cloudId }}"}
 account:
   request: {method: GET, path: "/rest/api/3/myself?expand=groups"}
@@ -162,10 +135,7 @@ account:
         vars: map(json!({"cloudId": "c-1"})),
         ..TemplateContext::default()
     };
-    let identity = client()
-        .identify_account(&provider, &AccountAuth::Bearer("at"), &ctx)
-        .await
-        .unwrap();
+    let identity = identify(&provider, "at", &ctx).await.unwrap();
     assert_eq!(identity.provider_id, "a-1");
     let request = fake.only();
     assert_eq!(request.path, "/ex/jira/c-1/rest/api/3/myself");
@@ -174,26 +144,16 @@ account:
 
 #[tokio::test]
 async fn the_token_response_alone_slack_and_notion() {
-    let ctx = TemplateContext {
-        token: map(json!({"team": {"id": "T1", "name": "Acme"}, "bot_user_id": "B1"})),
-        ..TemplateContext::default()
-    };
-    let identity = client()
-        .identify_account(catalogue("slack"), &AccountAuth::Bearer("xoxb"), &ctx)
-        .await
-        .unwrap();
+    let ctx = with_token(json!({"team": {"id": "T1", "name": "Acme"}, "bot_user_id": "B1"}));
+    let identity = identify(catalogue("slack"), "xoxb", &ctx).await.unwrap();
     assert_eq!(identity.provider_id, "T1");
     assert_eq!(
         Value::Object(identity.provider_data),
         json!({"name": "Acme", "botUserId": "B1"})
     );
 
-    let ctx = TemplateContext {
-        token: map(json!({"workspace_id": "w-1", "workspace_name": "Docs", "bot_id": "b-1"})),
-        ..TemplateContext::default()
-    };
-    let identity = client()
-        .identify_account(catalogue("notion"), &AccountAuth::Bearer("secret_x"), &ctx)
+    let ctx = with_token(json!({"workspace_id": "w-1", "workspace_name": "Docs", "bot_id": "b-1"}));
+    let identity = identify(catalogue("notion"), "secret_x", &ctx)
         .await
         .unwrap();
     assert_eq!(identity.provider_id, "w-1");
@@ -207,11 +167,8 @@ async fn an_id_that_renders_empty_is_an_error_mailchimp_style() {
         "/metadata",
         Reply::json(200, json!({"error": "invalid_token"})),
     );
-    let provider = fake.provider(
+    let provider = fake.custom_oauth2(
         r#"
-id: custom
-name: Custom
-auth: {type: oauth2, authorizationUrl: "{fake}/authorize", tokenUrl: "{fake}/token"}
 api: {baseUrl: "{{ vars.apiEndpoint }}/3.0"}
 account:
   request: {method: GET, url: "{fake}/metadata"}
@@ -219,12 +176,7 @@ account:
   vars: {apiEndpoint: "{{ response.body.api_endpoint }}"}
 "#,
     );
-    let error = client()
-        .identify_account(
-            &provider,
-            &AccountAuth::Bearer("at"),
-            &TemplateContext::default(),
-        )
+    let error = identify(&provider, "at", &TemplateContext::default())
         .await
         .unwrap_err();
     assert!(
@@ -233,12 +185,7 @@ account:
     );
 
     // Without a token response there is nothing to read either.
-    let error = client()
-        .identify_account(
-            catalogue("slack"),
-            &AccountAuth::Bearer("xoxb"),
-            &TemplateContext::default(),
-        )
+    let error = identify(catalogue("slack"), "xoxb", &TemplateContext::default())
         .await
         .unwrap_err();
     assert!(
@@ -250,11 +197,8 @@ account:
 #[tokio::test]
 async fn a_refused_token_is_rejected_and_other_failures_keep_their_status() {
     let fake = FakeProvider::start().await;
-    let provider = fake.provider(
+    let provider = fake.custom_oauth2(
         r#"
-id: custom
-name: Custom
-auth: {type: oauth2, authorizationUrl: "{fake}/authorize", tokenUrl: "{fake}/token"}
 api: {baseUrl: "{fake}/api"}
 account:
   request: {method: GET, path: /me}
@@ -262,12 +206,7 @@ account:
 "#,
     );
     fake.reply("/api/me", Reply::json(401, json!({"message": "bad token"})));
-    let error = client()
-        .identify_account(
-            &provider,
-            &AccountAuth::Bearer("at"),
-            &TemplateContext::default(),
-        )
+    let error = identify(&provider, "at", &TemplateContext::default())
         .await
         .unwrap_err();
     assert_eq!(error, OAuthError::Rejected { status: 401 });
@@ -276,12 +215,7 @@ account:
         "/api/me",
         Reply::raw(503, "text/plain", "busy").header("retry-after", "3"),
     );
-    let error = client()
-        .identify_account(
-            &provider,
-            &AccountAuth::Bearer("at"),
-            &TemplateContext::default(),
-        )
+    let error = identify(&provider, "at", &TemplateContext::default())
         .await
         .unwrap_err();
     assert_eq!(
@@ -303,23 +237,15 @@ async fn a_redirect_is_followed_within_the_origin_only() {
         Reply::raw(302, "text/plain", "").header("location", "/api/v2/me"),
     );
     fake.reply("/api/v2/me", Reply::json(200, json!({"id": "u-1"})));
-    let provider = fake.provider(
+    let provider = fake.custom_oauth2(
         r#"
-id: custom
-name: Custom
-auth: {type: oauth2, authorizationUrl: "{fake}/authorize", tokenUrl: "{fake}/token"}
 api: {baseUrl: "{fake}/api", headers: {X-Token: "{{ accessToken }}"}}
 account:
   request: {method: GET, path: /me}
   id: "{{ response.body.id }}"
 "#,
     );
-    let identity = client()
-        .identify_account(
-            &provider,
-            &AccountAuth::Bearer("at"),
-            &TemplateContext::default(),
-        )
+    let identity = identify(&provider, "at", &TemplateContext::default())
         .await
         .unwrap();
     assert_eq!(identity.provider_id, "u-1");
@@ -329,12 +255,7 @@ account:
         "/api/me",
         Reply::raw(302, "text/plain", "").header("location", &format!("{}/steal", other.url)),
     );
-    let error = client()
-        .identify_account(
-            &provider,
-            &AccountAuth::Bearer("at"),
-            &TemplateContext::default(),
-        )
+    let error = identify(&provider, "at", &TemplateContext::default())
         .await
         .unwrap_err();
     assert_eq!(
@@ -352,12 +273,7 @@ account:
 
 #[tokio::test]
 async fn credentials_of_the_wrong_kind_are_refused() {
-    let error = client()
-        .identify_account(
-            catalogue("stripe"),
-            &AccountAuth::Bearer("at"),
-            &TemplateContext::default(),
-        )
+    let error = identify(catalogue("stripe"), "at", &TemplateContext::default())
         .await
         .unwrap_err();
     assert_eq!(

@@ -22,6 +22,20 @@ fn expected(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The protocol parameters every catalogue URL here carries, in order (`scope` only where
+/// there are scopes), then the provider's own `extra` ones.
+fn protocol_then(scope: Option<&str>, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut all = vec![
+        ("response_type", "code"),
+        ("client_id", "client-1"),
+        ("redirect_uri", REDIRECT),
+    ];
+    all.extend(scope.map(|scope| ("scope", scope)));
+    all.push(("state", "state-1"));
+    all.extend_from_slice(extra);
+    expected(&all)
+}
+
 fn catalogue_url(id: &str, pkce: Option<&Pkce>, ctx: &TemplateContext) -> Url {
     let auth = oauth2(catalogue(id));
     authorization_url(
@@ -43,13 +57,7 @@ fn slack_joins_scopes_with_commas() {
     assert_eq!(url.path(), "/oauth/v2/authorize");
     assert_eq!(
         pairs(&url),
-        expected(&[
-            ("response_type", "code"),
-            ("client_id", "client-1"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "channels:read,chat:write,team:read,users:read"),
-            ("state", "state-1"),
-        ])
+        protocol_then(Some("channels:read,chat:write,team:read,users:read"), &[])
     );
 }
 
@@ -63,20 +71,15 @@ fn google_asks_for_offline_access_with_pkce() {
     );
     assert_eq!(
         pairs(&url),
-        expected(&[
-            ("response_type", "code"),
-            ("client_id", "client-1"),
-            ("redirect_uri", REDIRECT),
-            (
-                "scope",
-                "openid email profile https://www.googleapis.com/auth/drive.readonly"
-            ),
-            ("state", "state-1"),
-            ("code_challenge", &pkce.challenge),
-            ("code_challenge_method", "S256"),
-            ("access_type", "offline"),
-            ("prompt", "consent"),
-        ])
+        protocol_then(
+            Some("openid email profile https://www.googleapis.com/auth/drive.readonly"),
+            &[
+                ("code_challenge", &pkce.challenge),
+                ("code_challenge_method", "S256"),
+                ("access_type", "offline"),
+                ("prompt", "consent"),
+            ],
+        )
     );
 }
 
@@ -85,18 +88,10 @@ fn atlassian_names_its_audience() {
     let url = catalogue_url("jira", None, &TemplateContext::default());
     assert_eq!(
         pairs(&url),
-        expected(&[
-            ("response_type", "code"),
-            ("client_id", "client-1"),
-            ("redirect_uri", REDIRECT),
-            (
-                "scope",
-                "read:jira-user read:jira-work write:jira-work offline_access"
-            ),
-            ("state", "state-1"),
-            ("audience", "api.atlassian.com"),
-            ("prompt", "consent"),
-        ])
+        protocol_then(
+            Some("read:jira-user read:jira-work write:jira-work offline_access"),
+            &[("audience", "api.atlassian.com"), ("prompt", "consent")],
+        )
     );
 }
 
@@ -162,25 +157,14 @@ fn shopify_renders_the_shop_into_the_host() {
 #[test]
 fn a_provider_without_scopes_gets_no_scope_parameter() {
     let url = catalogue_url("notion", None, &TemplateContext::default());
-    assert_eq!(
-        pairs(&url),
-        expected(&[
-            ("response_type", "code"),
-            ("client_id", "client-1"),
-            ("redirect_uri", REDIRECT),
-            ("state", "state-1"),
-            ("owner", "user"),
-        ])
-    );
+    assert_eq!(pairs(&url), protocol_then(None, &[("owner", "user")]));
 }
 
 #[tokio::test]
 async fn an_existing_query_is_kept_and_protocol_parameters_cannot_be_replaced() {
     let fake = FakeProvider::start().await;
-    let provider = fake.provider(
+    let provider = fake.custom(
         r#"
-id: custom
-name: Custom
 auth:
   type: oauth2
   authorizationUrl: "{fake}/authorize?tenant={{ connection.tenant }}&client_id=evil&prompt=login"

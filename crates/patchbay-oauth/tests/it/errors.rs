@@ -4,17 +4,14 @@
 use std::time::Duration;
 
 use patchbay_config::ProviderDefinition;
-use patchbay_oauth::{Client, OAuthError, TemplateContext, Timeouts};
+use patchbay_oauth::{Client, OAuthError, Timeouts};
 use serde_json::json;
 
-use crate::support::{FakeProvider, Reply, client, credentials, oauth2};
+use crate::support::{FakeProvider, Reply, client, refresh};
 
 fn provider(fake: &FakeProvider) -> ProviderDefinition {
-    fake.provider(
+    fake.custom_oauth2(
         r#"
-id: custom
-name: Custom
-auth: {type: oauth2, authorizationUrl: "{fake}/authorize", tokenUrl: "{fake}/token"}
 api: {baseUrl: "{fake}/api"}
 account: {id: "{{ token.user }}"}
 "#,
@@ -22,15 +19,7 @@ account: {id: "{{ token.user }}"}
 }
 
 async fn refresh_with(client: &Client, provider: &ProviderDefinition) -> OAuthError {
-    client
-        .refresh(
-            oauth2(provider),
-            &credentials(),
-            "rt-1",
-            &TemplateContext::default(),
-        )
-        .await
-        .unwrap_err()
+    refresh(client, provider, "rt-1").await.unwrap_err()
 }
 
 /// What the token endpoint answers, and whether the refresh failure is definitive.
@@ -125,15 +114,14 @@ async fn token_endpoint_answers_are_classified() {
 
 #[tokio::test]
 async fn a_form_encoded_error_keeps_its_code_and_description() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/token",
         Reply::raw(
             200,
             "application/x-www-form-urlencoded",
             "error=bad_verification_code&error_description=The+code+passed+is+incorrect+or+expired.",
         ),
-    );
+    ).await;
     let error = refresh_with(&client(), &provider(&fake)).await;
     assert_eq!(
         error,
@@ -182,11 +170,11 @@ async fn retry_after_is_read_as_seconds_or_as_a_date() {
 
 #[tokio::test]
 async fn a_slow_provider_times_out() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/token",
         Reply::json(200, json!({"access_token": "at"})).delayed(Duration::from_secs(5)),
-    );
+    )
+    .await;
     let client = Client::new(Timeouts {
         connect: Duration::from_secs(1),
         total: Duration::from_millis(200),

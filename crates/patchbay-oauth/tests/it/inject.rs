@@ -3,14 +3,11 @@
 use patchbay_oauth::{AccountAuth, OAuthError, TemplateContext, api_base_url, auth_injection};
 use serde_json::json;
 
-use crate::support::{catalogue, connection, map};
+use crate::support::{catalogue, connection, keyed_provider, with_credentials, with_token};
 
 #[test]
 fn salesforce_takes_its_host_from_the_token_response() {
-    let ctx = TemplateContext {
-        token: map(json!({"instance_url": "https://acme.my.salesforce.com"})),
-        ..TemplateContext::default()
-    };
+    let ctx = with_token(json!({"instance_url": "https://acme.my.salesforce.com"}));
     let url = api_base_url(catalogue("salesforce"), &ctx).unwrap();
     assert_eq!(url.as_str(), "https://acme.my.salesforce.com/");
 }
@@ -88,22 +85,12 @@ fn github_sends_its_api_headers_with_the_token() {
 
 #[test]
 fn an_api_key_in_a_query_parameter_is_hidden_from_debug() {
-    let provider = patchbay_config::parse_provider(
-        r#"
-id: keyed
-name: Keyed
-auth:
-  type: api_key
-  fields: [{id: apiKey, title: API key, secret: true}]
-  inject: {query: key, value: "{{ credentials.apiKey }}"}
-api: {baseUrl: "https://api.keyed.example"}
-"#,
-    )
+    let provider = patchbay_config::parse_provider(&keyed_provider(
+        r#"{query: key, value: "{{ credentials.apiKey }}"}"#,
+        r#"api: {baseUrl: "https://api.keyed.example"}"#,
+    ))
     .unwrap();
-    let ctx = TemplateContext {
-        credentials: map(json!({"apiKey": "very-secret-key"})),
-        ..TemplateContext::default()
-    };
+    let ctx = with_credentials(json!({"apiKey": "very-secret-key"}));
     let injection = auth_injection(&provider, &AccountAuth::ApiKey, &ctx).unwrap();
     assert_eq!(
         injection.query,
@@ -115,10 +102,7 @@ api: {baseUrl: "https://api.keyed.example"}
 
 #[test]
 fn a_header_value_with_a_line_break_is_refused_without_quoting_it() {
-    let ctx = TemplateContext {
-        credentials: map(json!({"apiKey": "abc\r\nX-Evil: 1"})),
-        ..TemplateContext::default()
-    };
+    let ctx = with_credentials(json!({"apiKey": "abc\r\nX-Evil: 1"}));
     let error = auth_injection(catalogue("sendgrid"), &AccountAuth::ApiKey, &ctx).unwrap_err();
     assert!(matches!(error, OAuthError::Template(_)), "{error:?}");
     assert!(!error.to_string().contains("abc"), "{error}");

@@ -11,7 +11,10 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use patchbay_config::{OAuth2Auth, ProviderAuth, ProviderDefinition};
-use patchbay_oauth::{Client, ClientCredentials, TemplateContext, Timeouts};
+use patchbay_oauth::{
+    AccountAuth, AccountIdentity, Client, ClientCredentials, OAuthError, TemplateContext, Timeouts,
+    TokenSet,
+};
 use serde_json::{Map, Value};
 
 /// One scripted answer.
@@ -89,6 +92,13 @@ pub struct FakeProvider {
 }
 
 impl FakeProvider {
+    /// A fake that already answers `path` with `reply`.
+    pub async fn answering(path: &str, reply: Reply) -> Self {
+        let fake = Self::start().await;
+        fake.reply(path, reply);
+        fake
+    }
+
     pub async fn start() -> Self {
         let shared = Arc::new(Shared::default());
         let app = Router::new()
@@ -127,6 +137,21 @@ impl FakeProvider {
             Err(errors) => panic!("invalid test provider: {errors:?}"),
         }
     }
+
+    /// A provider `custom` whose definition goes on with `rest` (`auth`, `api`, …), with
+    /// `{fake}` as in [`Self::provider`].
+    pub fn custom(&self, rest: &str) -> ProviderDefinition {
+        self.provider(&format!("id: custom\nname: Custom\n{rest}"))
+    }
+
+    /// An oauth2 provider `custom` authorizing at this fake's `/authorize` and `/token`;
+    /// `rest` is the YAML after `auth` (`api`, `account`, …).
+    pub fn custom_oauth2(&self, rest: &str) -> ProviderDefinition {
+        self.custom(&format!(
+            r#"auth: {{type: oauth2, authorizationUrl: "{{fake}}/authorize", tokenUrl: "{{fake}}/token"}}
+{rest}"#
+        ))
+    }
 }
 
 async fn answer(State(shared): State<Arc<Shared>>, request: Request) -> Response {
@@ -164,6 +189,33 @@ pub fn client() -> Client {
     Client::new(Timeouts::default())
 }
 
+/// Identifies the account behind a bearer `token`.
+pub async fn identify(
+    provider: &ProviderDefinition,
+    token: &str,
+    ctx: &TemplateContext,
+) -> Result<AccountIdentity, OAuthError> {
+    client()
+        .identify_account(provider, &AccountAuth::Bearer(token), ctx)
+        .await
+}
+
+/// Refreshes `refresh_token` with the usual client credentials and no other context.
+pub async fn refresh(
+    client: &Client,
+    provider: &ProviderDefinition,
+    refresh_token: &str,
+) -> Result<TokenSet, OAuthError> {
+    client
+        .refresh(
+            oauth2(provider),
+            &credentials(),
+            refresh_token,
+            &TemplateContext::default(),
+        )
+        .await
+}
+
 pub fn oauth2(provider: &ProviderDefinition) -> &OAuth2Auth {
     match &provider.auth {
         ProviderAuth::OAuth2(auth) => auth,
@@ -184,6 +236,37 @@ pub fn map(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
         other => panic!("not an object: {other}"),
+    }
+}
+
+/// The YAML of an API-key provider `keyed` with one secret field `apiKey`, injected as
+/// `inject` says; `rest` follows `auth` (`api`, `verify`, …).
+pub fn keyed_provider(inject: &str, rest: &str) -> String {
+    format!(
+        r#"
+id: keyed
+name: Keyed
+auth:
+  type: api_key
+  fields: [{{id: apiKey, title: API key, secret: true}}]
+  inject: {inject}
+{rest}"#
+    )
+}
+
+/// A context with these credential fields.
+pub fn with_credentials(value: Value) -> TemplateContext {
+    TemplateContext {
+        credentials: map(value),
+        ..TemplateContext::default()
+    }
+}
+
+/// A context with this token response.
+pub fn with_token(value: Value) -> TemplateContext {
+    TemplateContext {
+        token: map(value),
+        ..TemplateContext::default()
     }
 }
 

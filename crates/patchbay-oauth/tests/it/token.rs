@@ -8,17 +8,15 @@ use patchbay_oauth::{ClientCredentials, OAuthError, TemplateContext, TokenSet};
 use secrecy::ExposeSecret as _;
 use serde_json::json;
 
-use crate::support::{FakeProvider, Reply, client, connection, credentials, oauth2};
+use crate::support::{FakeProvider, Reply, client, connection, credentials, oauth2, refresh};
 
 const REDIRECT: &str = "https://patchbay.example/oauth/callback";
 
 /// An oauth2 definition whose token endpoint is the fake's `/token`; `auth_extra` is added
 /// under `auth` (indented by four spaces).
 fn provider(fake: &FakeProvider, auth_extra: &str) -> ProviderDefinition {
-    fake.provider(&format!(
+    fake.custom(&format!(
         r#"
-id: custom
-name: Custom
 auth:
     type: oauth2
     authorizationUrl: "{{fake}}/authorize"
@@ -49,6 +47,11 @@ async fn exchange(
         .await
 }
 
+/// The refresh token in the clear, to compare.
+fn refresh_token(tokens: &TokenSet) -> Option<&str> {
+    tokens.refresh_token.as_ref().map(|t| t.expose_secret())
+}
+
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items
         .iter()
@@ -58,8 +61,7 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn client_secret_post_sends_the_client_in_a_form_body() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/token",
         Reply::json(
             200,
@@ -69,7 +71,8 @@ async fn client_secret_post_sends_the_client_in_a_form_body() {
                 "instance_url": "https://na1.example", "id": "https://login.example/id/1"
             }),
         ),
-    );
+    )
+    .await;
     let provider = provider(
         &fake,
         "    tokenParams: {audience: \"{{ connection.tenant }}\"}",
@@ -100,10 +103,7 @@ async fn client_secret_post_sends_the_client_in_a_form_body() {
     );
 
     assert_eq!(tokens.access_token.expose_secret(), "at-1");
-    assert_eq!(
-        tokens.refresh_token.as_ref().map(|t| t.expose_secret()),
-        Some("rt-1")
-    );
+    assert_eq!(refresh_token(&tokens), Some("rt-1"));
     assert_eq!(tokens.expires_in, Some(3600));
     assert_eq!(tokens.token_type.as_deref(), Some("Bearer"));
     assert_eq!(tokens.scope.as_deref(), Some("a b"));
@@ -123,8 +123,8 @@ async fn client_secret_post_sends_the_client_in_a_form_body() {
 
 #[tokio::test]
 async fn client_secret_basic_form_encodes_the_client_before_base64() {
-    let fake = FakeProvider::start().await;
-    fake.reply("/token", Reply::json(200, json!({"access_token": "at"})));
+    let fake =
+        FakeProvider::answering("/token", Reply::json(200, json!({"access_token": "at"}))).await;
     let provider = provider(&fake, "    clientAuth: client_secret_basic");
     let client_credentials = ClientCredentials::new("my client", "s3cr:t/é".to_owned());
     client()
@@ -155,8 +155,7 @@ async fn client_secret_basic_form_encodes_the_client_before_base64() {
 
 #[tokio::test]
 async fn a_json_token_request_notion_style() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/token",
         Reply::json(
             200,
@@ -166,7 +165,8 @@ async fn a_json_token_request_notion_style() {
                 "owner": {"type": "user", "user": {"id": "u-1"}}
             }),
         ),
-    );
+    )
+    .await;
     let provider = provider(
         &fake,
         "    clientAuth: client_secret_basic\n    tokenRequestFormat: json",
@@ -195,15 +195,14 @@ async fn a_json_token_request_notion_style() {
 
 #[tokio::test]
 async fn a_form_encoded_answer_github_style() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/token",
         Reply::raw(
             200,
             "application/x-www-form-urlencoded; charset=utf-8",
             "access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo%2Cuser%3Aemail&token_type=bearer",
         ),
-    );
+    ).await;
     let provider = provider(
         &fake,
         "    tokenHeaders: {Accept: application/json}\n    pkce: true",
@@ -240,11 +239,11 @@ async fn a_form_encoded_answer_github_style() {
 
 #[tokio::test]
 async fn slack_ok_false_is_a_provider_error() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/token",
         Reply::json(200, json!({"ok": false, "error": "invalid_code"})),
-    );
+    )
+    .await;
     let provider = provider(&fake, "    scopeSeparator: \",\"");
     let error = exchange(&provider, &TemplateContext::default())
         .await
@@ -263,8 +262,7 @@ async fn slack_ok_false_is_a_provider_error() {
 
 #[tokio::test]
 async fn token_path_reads_a_nested_user_token_and_its_siblings() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/token",
         Reply::json(
             200,
@@ -277,16 +275,14 @@ async fn token_path_reads_a_nested_user_token_and_its_siblings() {
                 }
             }),
         ),
-    );
+    )
+    .await;
     let provider = provider(&fake, "    tokenPath: authed_user.access_token");
     let tokens = exchange(&provider, &TemplateContext::default())
         .await
         .unwrap();
     assert_eq!(tokens.access_token.expose_secret(), "xoxp-user");
-    assert_eq!(
-        tokens.refresh_token.as_ref().map(|t| t.expose_secret()),
-        Some("xoxe-1")
-    );
+    assert_eq!(refresh_token(&tokens), Some("xoxe-1"));
     assert_eq!(
         tokens.expires_in,
         Some(43200),
@@ -308,15 +304,13 @@ async fn token_path_reads_a_nested_user_token_and_its_siblings() {
 
 #[tokio::test]
 async fn a_templated_token_url_and_params_that_cannot_replace_the_grant() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/t-1/token",
         Reply::json(200, json!({"access_token": "at"})),
-    );
-    let provider = fake.provider(
+    )
+    .await;
+    let provider = fake.custom(
         r#"
-id: custom
-name: Custom
 auth:
   type: oauth2
   authorizationUrl: "{fake}/authorize"
@@ -349,24 +343,16 @@ account: {id: "{{ token.user }}"}
 
 #[tokio::test]
 async fn refresh_sends_the_refresh_token_and_reads_a_rotated_one() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/token",
         Reply::json(
             200,
             json!({"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 7200.0}),
         ),
-    );
+    )
+    .await;
     let provider = provider(&fake, "");
-    let tokens = client()
-        .refresh(
-            oauth2(&provider),
-            &credentials(),
-            "rt-1",
-            &TemplateContext::default(),
-        )
-        .await
-        .unwrap();
+    let tokens = refresh(&client(), &provider, "rt-1").await.unwrap();
     assert_eq!(
         fake.only().form(),
         pairs(&[
@@ -377,30 +363,19 @@ async fn refresh_sends_the_refresh_token_and_reads_a_rotated_one() {
         ])
     );
     assert_eq!(tokens.access_token.expose_secret(), "at-2");
-    assert_eq!(
-        tokens.refresh_token.as_ref().map(|t| t.expose_secret()),
-        Some("rt-2")
-    );
+    assert_eq!(refresh_token(&tokens), Some("rt-2"));
     assert_eq!(tokens.expires_in, Some(7200));
 }
 
 #[tokio::test]
 async fn a_refresh_without_a_new_refresh_token_says_so() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/token",
         Reply::json(200, json!({"access_token": "at-2", "expires_in": "3599"})),
-    );
+    )
+    .await;
     let provider = provider(&fake, "");
-    let tokens = client()
-        .refresh(
-            oauth2(&provider),
-            &credentials(),
-            "rt-1",
-            &TemplateContext::default(),
-        )
-        .await
-        .unwrap();
+    let tokens = refresh(&client(), &provider, "rt-1").await.unwrap();
     assert!(tokens.refresh_token.is_none());
     assert_eq!(tokens.expires_in, Some(3599));
 }
@@ -426,11 +401,11 @@ async fn a_success_without_an_access_token_is_an_invalid_response() {
 
 #[tokio::test]
 async fn redirects_from_the_token_endpoint_are_not_followed() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/token",
         Reply::raw(302, "text/plain", "").header("location", "/elsewhere"),
-    );
+    )
+    .await;
     fake.reply(
         "/elsewhere",
         Reply::json(200, json!({"access_token": "at"})),
@@ -466,8 +441,7 @@ async fn an_oversized_answer_is_refused() {
 
 #[tokio::test]
 async fn an_error_description_never_echoes_what_was_sent() {
-    let fake = FakeProvider::start().await;
-    fake.reply(
+    let fake = FakeProvider::answering(
         "/token",
         Reply::json(
             400,
@@ -476,15 +450,10 @@ async fn an_error_description_never_echoes_what_was_sent() {
                 "error_description": "refresh token rt-very-secret-1 was revoked (client secret-1)"
             }),
         ),
-    );
+    )
+    .await;
     let provider = provider(&fake, "");
-    let error = client()
-        .refresh(
-            oauth2(&provider),
-            &credentials(),
-            "rt-very-secret-1",
-            &TemplateContext::default(),
-        )
+    let error = refresh(&client(), &provider, "rt-very-secret-1")
         .await
         .unwrap_err();
     let OAuthError::Provider {

@@ -2,41 +2,42 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use patchbay_config::ProviderDefinition;
 use patchbay_oauth::{AccountAuth, OAuthError, TemplateContext};
 use serde_json::json;
 
-use crate::support::{FakeProvider, Reply, catalogue, client, map};
+use crate::support::{FakeProvider, Reply, catalogue, client, keyed_provider, with_credentials};
 
-fn credentials(value: serde_json::Value) -> TemplateContext {
-    TemplateContext {
-        credentials: map(value),
-        ..TemplateContext::default()
-    }
+/// An API-key provider on the fake, injecting as `inject` says, calling `api` and checking
+/// credentials with a GET of `check`.
+fn keyed(fake: &FakeProvider, inject: &str, api: &str, check: &str) -> ProviderDefinition {
+    fake.provider(&keyed_provider(
+        inject,
+        &format!("api: {api}\nverify:\n  request: {{method: GET, path: {check:?}}}\n"),
+    ))
+}
+
+async fn verify(
+    provider: &ProviderDefinition,
+    auth: &AccountAuth<'_>,
+    ctx: &TemplateContext,
+) -> Result<(), OAuthError> {
+    client().verify_credentials(provider, auth, ctx).await
 }
 
 #[tokio::test]
 async fn an_api_key_in_a_header() {
     let fake = FakeProvider::start().await;
-    let provider = fake.provider(
-        r#"
-id: keyed
-name: Keyed
-auth:
-  type: api_key
-  fields: [{id: apiKey, title: API key, secret: true}]
-  inject: {header: X-Api-Key, value: "{{ credentials.apiKey }}"}
-api: {baseUrl: "{fake}/v3", headers: {X-Version: "7"}}
-verify:
-  request: {method: GET, path: /scopes}
-"#,
+    let provider = keyed(
+        &fake,
+        r#"{header: X-Api-Key, value: "{{ credentials.apiKey }}"}"#,
+        r#"{baseUrl: "{fake}/v3", headers: {X-Version: "7"}}"#,
+        "/scopes",
     );
-    let ctx = credentials(json!({"apiKey": "SG.good"}));
+    let ctx = with_credentials(json!({"apiKey": "SG.good"}));
 
     fake.reply("/v3/scopes", Reply::json(200, json!({"scopes": []})));
-    client()
-        .verify_credentials(&provider, &AccountAuth::ApiKey, &ctx)
-        .await
-        .unwrap();
+    verify(&provider, &AccountAuth::ApiKey, &ctx).await.unwrap();
     let request = fake.only();
     assert_eq!(request.header("x-api-key"), Some("SG.good"));
     assert_eq!(request.header("x-version"), Some("7"));
@@ -46,8 +47,7 @@ verify:
         "/v3/scopes",
         Reply::json(401, json!({"errors": [{"message": "bad key"}]})),
     );
-    let error = client()
-        .verify_credentials(&provider, &AccountAuth::ApiKey, &ctx)
+    let error = verify(&provider, &AccountAuth::ApiKey, &ctx)
         .await
         .unwrap_err();
     assert_eq!(error, OAuthError::Rejected { status: 401 });
@@ -57,25 +57,15 @@ verify:
 #[tokio::test]
 async fn an_api_key_in_the_query() {
     let fake = FakeProvider::start().await;
-    let provider = fake.provider(
-        r#"
-id: keyed
-name: Keyed
-auth:
-  type: api_key
-  fields: [{id: apiKey, title: API key, secret: true}]
-  inject: {query: api_key, value: "{{ credentials.apiKey }}"}
-api: {baseUrl: "{fake}"}
-verify:
-  request: {method: GET, path: "/check?format=json"}
-"#,
+    let provider = keyed(
+        &fake,
+        r#"{query: api_key, value: "{{ credentials.apiKey }}"}"#,
+        r#"{baseUrl: "{fake}"}"#,
+        "/check?format=json",
     );
-    let ctx = credentials(json!({"apiKey": "k&y=1"}));
+    let ctx = with_credentials(json!({"apiKey": "k&y=1"}));
     fake.reply("/check", Reply::json(200, json!({})));
-    client()
-        .verify_credentials(&provider, &AccountAuth::ApiKey, &ctx)
-        .await
-        .unwrap();
+    verify(&provider, &AccountAuth::ApiKey, &ctx).await.unwrap();
     assert_eq!(
         fake.only().query,
         vec![
@@ -85,8 +75,7 @@ verify:
     );
 
     fake.reply("/check", Reply::json(403, json!({})));
-    let error = client()
-        .verify_credentials(&provider, &AccountAuth::ApiKey, &ctx)
+    let error = verify(&provider, &AccountAuth::ApiKey, &ctx)
         .await
         .unwrap_err();
     assert_eq!(error, OAuthError::Rejected { status: 403 });
@@ -112,22 +101,18 @@ verify:
   request: {method: GET, path: "/Accounts/{{ credentials.accountSid }}.json"}
 "#,
     );
-    let ctx = credentials(json!({"accountSid": "AC1", "authToken": "tok:en"}));
+    let ctx = with_credentials(json!({"accountSid": "AC1", "authToken": "tok:en"}));
     fake.reply(
         "/2010-04-01/Accounts/AC1.json",
         Reply::json(200, json!({"sid": "AC1"})),
     );
-    client()
-        .verify_credentials(&provider, &AccountAuth::Basic, &ctx)
-        .await
-        .unwrap();
+    verify(&provider, &AccountAuth::Basic, &ctx).await.unwrap();
     let expected = format!("Basic {}", STANDARD.encode("AC1:tok:en"));
     assert_eq!(fake.only().header("authorization"), Some(expected.as_str()));
 
     // An unknown account SID is a 404: the credentials are wrong all the same.
-    let ctx = credentials(json!({"accountSid": "AC2", "authToken": "tok"}));
-    let error = client()
-        .verify_credentials(&provider, &AccountAuth::Basic, &ctx)
+    let ctx = with_credentials(json!({"accountSid": "AC2", "authToken": "tok"}));
+    let error = verify(&provider, &AccountAuth::Basic, &ctx)
         .await
         .unwrap_err();
     assert_eq!(error, OAuthError::Rejected { status: 404 });
@@ -136,27 +121,19 @@ verify:
 #[tokio::test]
 async fn a_failing_provider_is_not_a_rejection() {
     let fake = FakeProvider::start().await;
-    let provider = fake.provider(
-        r#"
-id: keyed
-name: Keyed
-auth:
-  type: api_key
-  fields: [{id: apiKey, title: API key, secret: true}]
-  inject: {header: Authorization, value: "Bearer {{ credentials.apiKey }}"}
-api: {baseUrl: "{fake}"}
-verify:
-  request: {method: GET, path: /check}
-"#,
+    let provider = keyed(
+        &fake,
+        r#"{header: Authorization, value: "Bearer {{ credentials.apiKey }}"}"#,
+        r#"{baseUrl: "{fake}"}"#,
+        "/check",
     );
-    let ctx = credentials(json!({"apiKey": "k"}));
+    let ctx = with_credentials(json!({"apiKey": "k"}));
     for status in [500, 429] {
         fake.reply(
             "/check",
             Reply::raw(status, "text/plain", "").header("retry-after", "2"),
         );
-        let error = client()
-            .verify_credentials(&provider, &AccountAuth::ApiKey, &ctx)
+        let error = verify(&provider, &AccountAuth::ApiKey, &ctx)
             .await
             .unwrap_err();
         assert_eq!(
@@ -179,7 +156,7 @@ async fn a_provider_without_verify_accepts_without_a_request() {
         .verify_credentials(
             &provider,
             &AccountAuth::ApiKey,
-            &credentials(json!({"apiKey": "sk_test"})),
+            &with_credentials(json!({"apiKey": "sk_test"})),
         )
         .await
         .unwrap();

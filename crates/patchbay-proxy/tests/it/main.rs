@@ -5,6 +5,7 @@
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
 mod addresses;
+mod bases;
 mod headers;
 mod redirect;
 mod retry;

@@ -6,20 +6,7 @@ use url::Url;
 
 use Reason::*;
 
-/// A base URL with a path.
-const ACME: &str = "https://api.acme.example/v2";
-/// A base URL without one: an escape would land at the host's root.
-const ROOT: &str = "https://api.acme.example";
-const SLACK: &str = "https://slack.com/api";
-/// A multi-part public suffix (ICANN section).
-const UK: &str = "https://api.acme.co.uk/v1";
-/// A private-section public suffix: each shop is its own registrant.
-const SHOP: &str = "https://acme.myshopify.com/admin/api/2024-01";
-const SALESFORCE: &str = "https://acme.my.salesforce.com/services/data/v60.0";
-/// A registrable domain with public suffixes below it: `s3.amazonaws.com` is one.
-const AWS: &str = "https://iam.amazonaws.com/";
-/// A development base on an IP literal.
-const LOOPBACK: &str = "http://127.0.0.1:8080/api";
+use crate::bases::{ACME, AWS, LOOPBACK, ROOT, SALESFORCE, SHOP, SLACK, UK};
 
 /// (base, raw path, raw query, why it is refused)
 const CORPUS: &[(&str, &str, Option<&str>, Reason)] = &[

@@ -4,13 +4,7 @@
 use patchbay_proxy::resolve;
 use url::Url;
 
-const ACME: &str = "https://api.acme.example/v2";
-const ROOT: &str = "https://api.acme.example";
-const SLACK: &str = "https://slack.com/api";
-const UK: &str = "https://api.acme.co.uk/v1";
-const SHOP: &str = "https://acme.myshopify.com/admin/api/2024-01";
-const SALESFORCE: &str = "https://acme.my.salesforce.com/services/data/v60.0";
-const LOOPBACK: &str = "http://127.0.0.1:8080/api";
+use crate::bases::{ACME, LOOPBACK, ROOT, SALESFORCE, SHOP, SLACK, UK};
 
 /// (base, raw path, raw query, the URL it resolves to)
 const LEGITIMATE: &[(&str, &str, Option<&str>, &str)] = &[

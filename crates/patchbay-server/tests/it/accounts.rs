@@ -5,7 +5,7 @@ use patchbay_test_support::{TestDb, TestProject, TestServer, backend_tests};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::fixtures::{connect, connect_valid};
+use crate::fixtures::{api_error, connect, connect_valid};
 
 fn object(value: Value) -> Map<String, Value> {
     value.as_object().unwrap().clone()
@@ -215,13 +215,7 @@ async fn explicit_selection_can_be_required(db: TestDb) {
     );
     let b = connect_valid(&server, &project, "ada", "crm", "T-B").await;
     let err = ada.enable_workflow("notify", None).await.unwrap_err();
-    let patchbay_sdk::Error::Api { body } = &err else {
-        panic!("{err}")
-    };
-    assert_eq!(
-        (body.status, body.code.as_str()),
-        (409, "credential_selection_required")
-    );
+    let body = api_error(&err, 409, "credential_selection_required");
     assert_eq!(
         body.meta.as_ref().unwrap()["credentialIds"],
         json!([a.id, b.id])

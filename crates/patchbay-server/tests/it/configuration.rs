@@ -11,28 +11,17 @@ use patchbay_test_support::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::fixtures::{connect_valid, integration_id};
+use crate::fixtures::{
+    api_error, connect_valid, integration_id, stored_credential, stored_integration,
+};
 
 async fn stored_client_secret(
     server: &TestServer,
     project: &TestProject,
     type_name: &str,
 ) -> String {
-    let id = integration_id(server, project, type_name).await;
-    let integrations = server
-        .state
-        .store()
-        .projects()
-        .list_integrations(project.id)
-        .await
-        .unwrap();
-    let sealed = integrations
-        .iter()
-        .find(|i| i.id == id)
-        .unwrap()
-        .client_secret
-        .clone()
-        .unwrap();
+    let integration = stored_integration(server, project, type_name).await;
+    let (id, sealed) = (integration.id, integration.client_secret.unwrap());
     assert!(
         !sealed.windows(6).any(|w| w == b"client"),
         "sealed, not plain"
@@ -187,25 +176,14 @@ async fn removing_an_integration_with_accounts_takes_prune(db: TestDb) {
         .apply_config(&without_chat, false)
         .await
         .unwrap_err();
-    let patchbay_sdk::Error::Api { body } = &err else {
-        panic!("{err}")
-    };
-    assert_eq!(
-        (body.status, body.code.as_str()),
-        (409, "integration_in_use")
-    );
+    let body = api_error(&err, 409, "integration_in_use");
     assert_eq!(
         body.meta.as_ref().unwrap()["errors"][0]["path"],
         "integrations.chat"
     );
     assert!(
-        server
-            .state
-            .store()
-            .credentials()
-            .get_credential(project.id, account.id)
+        stored_credential(&server, &project, account.id)
             .await
-            .unwrap()
             .is_some()
     );
 
@@ -216,13 +194,8 @@ async fn removing_an_integration_with_accounts_takes_prune(db: TestDb) {
         .unwrap();
     assert_eq!(applied.integrations, ["crm"]);
     assert!(
-        server
-            .state
-            .store()
-            .credentials()
-            .get_credential(project.id, account.id)
+        stored_credential(&server, &project, account.id)
             .await
-            .unwrap()
             .is_none()
     );
     let me = project.user("ada").me().await.unwrap();

@@ -10,6 +10,8 @@ use patchbay_test_support::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::fixtures::api_error;
+
 /// Keeps the server and the provider running as long as it lives.
 struct Setup {
     server: TestServer,
@@ -91,13 +93,7 @@ async fn several_accounts_of_one_integration(db: TestDb) {
         .start_install("crm", &InstallRequest::default())
         .await
         .unwrap_err();
-    let patchbay_sdk::Error::Api { body } = &err else {
-        panic!("{err}")
-    };
-    assert_eq!(
-        (body.status, body.code.as_str()),
-        (409, "integration_already_installed")
-    );
+    let body = api_error(&err, 409, "integration_already_installed");
     assert_eq!(body.message, "Integration \"crm\" is already installed.");
 
     let second = connect(&ada, &allow_multiple(), "acct_grace").await;
@@ -141,13 +137,7 @@ async fn several_accounts_of_one_integration(db: TestDb) {
 
     // Uninstall never guesses.
     let err = ada.uninstall("crm", None).await.unwrap_err();
-    let patchbay_sdk::Error::Api { body } = &err else {
-        panic!("{err}")
-    };
-    assert_eq!(
-        (body.status, body.code.as_str()),
-        (409, "credential_selection_required")
-    );
+    api_error(&err, 409, "credential_selection_required");
     assert_eq!(credential_ids(&ada).await, [a, b]);
     ada.uninstall("crm", Some(&b.to_string())).await.unwrap();
     assert_eq!(credential_ids(&ada).await, [a]);
@@ -253,13 +243,7 @@ async fn api_keys_are_verified_before_anything_is_stored(db: TestDb) {
         .install_with_credentials("keys", &with_key("sbx_key_wrong"))
         .await
         .unwrap_err();
-    let patchbay_sdk::Error::Api { body } = &err else {
-        panic!("{err}")
-    };
-    assert_eq!(
-        (body.status, body.code.as_str()),
-        (422, "credentials_rejected")
-    );
+    let body = api_error(&err, 422, "credentials_rejected");
     assert!(!body.message.contains("sbx_key_wrong"));
     assert!(
         ada.credentials(Some("keys")).await.unwrap().is_empty(),

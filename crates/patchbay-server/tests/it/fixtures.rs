@@ -1,8 +1,10 @@
 //! Accounts created directly in the store, as the connect flow will create
-//! them, with their tokens sealed by the server's keyring.
+//! them, with their tokens sealed by the server's keyring; what the store
+//! holds; and the API errors tests expect.
 
+use patchbay_api::ErrorBody;
 use patchbay_core::crypto::Aad;
-use patchbay_store::{CredentialRecord, CredentialStatus, NewCredential};
+use patchbay_store::{CredentialRecord, CredentialStatus, IntegrationRecord, NewCredential};
 use patchbay_test_support::{TestProject, TestServer};
 use serde_json::json;
 use uuid::Uuid;
@@ -12,19 +14,50 @@ pub fn access_token_of(provider_id: &str) -> String {
     format!("secret-access-token-{provider_id}")
 }
 
-pub async fn integration_id(server: &TestServer, project: &TestProject, type_name: &str) -> Uuid {
-    let integrations = server
+/// The project's integration `type_name` as stored.
+pub async fn stored_integration(
+    server: &TestServer,
+    project: &TestProject,
+    type_name: &str,
+) -> IntegrationRecord {
+    server
         .state
         .store()
         .projects()
         .list_integrations(project.id)
         .await
-        .unwrap();
-    integrations
-        .iter()
+        .unwrap()
+        .into_iter()
         .find(|i| i.type_name == type_name)
         .unwrap()
-        .id
+}
+
+pub async fn integration_id(server: &TestServer, project: &TestProject, type_name: &str) -> Uuid {
+    stored_integration(server, project, type_name).await.id
+}
+
+/// The project's account `id` as stored, if it is.
+pub async fn stored_credential(
+    server: &TestServer,
+    project: &TestProject,
+    id: Uuid,
+) -> Option<CredentialRecord> {
+    server
+        .state
+        .store()
+        .credentials()
+        .get_credential(project.id, id)
+        .await
+        .unwrap()
+}
+
+/// The body of an API error answer, checked to carry `status` and `code`.
+pub fn api_error<'a>(err: &'a patchbay_sdk::Error, status: u16, code: &str) -> &'a ErrorBody {
+    let patchbay_sdk::Error::Api { body } = err else {
+        panic!("{err}")
+    };
+    assert_eq!((body.status, body.code.as_str()), (status, code));
+    body
 }
 
 /// Connects a valid account of `type_name` for `user_id`.

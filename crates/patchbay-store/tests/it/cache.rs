@@ -10,7 +10,8 @@ use sqlx::{Connection as _, Executor as _, PgConnection};
 use uuid::Uuid;
 
 use crate::fixtures::{
-    UNLIMITED, config, credential, event, integration, integrations, project, signing_key,
+    add_signing_key, config, credential, event, find_project_with_active_keys, find_user,
+    insert_credential, integration, integrations, list_credentials, project,
 };
 
 /// Longer than any test: a replica with it can only learn of a change from a
@@ -25,21 +26,15 @@ fn of_user(user_id: &str) -> CredentialFilter {
 }
 
 async fn active_kids(store: &Arc<dyn Store>, project_id: Uuid) -> Vec<String> {
-    let (_, keys) = store
-        .projects()
-        .get_project_with_active_keys(project_id)
+    let (_, keys) = find_project_with_active_keys(store, project_id)
         .await
-        .unwrap()
         .unwrap();
     keys.into_iter().map(|key| key.kid).collect()
 }
 
 async fn account_count(store: &Arc<dyn Store>, project_id: Uuid, user_id: &str) -> usize {
-    store
-        .credentials()
-        .list_credentials(project_id, &of_user(user_id))
+    list_credentials(store, project_id, &of_user(user_id))
         .await
-        .unwrap()
         .len()
 }
 
@@ -64,17 +59,13 @@ async fn a_writer_reads_its_own_writes_at_once(db: TestDb) {
     };
     // Fill every cached read first, so that stale entries would show.
     assert!(active_kids(&store, p).await.is_empty());
-    assert!(store.users().get_user(p, "ada").await.unwrap().is_none());
+    assert!(find_user(&store, p, "ada").await.is_none());
     assert_eq!(account_count(&store, p, "ada").await, 0);
 
-    store
-        .projects()
-        .insert_signing_key(&signing_key(p, "k1"), UNLIMITED)
-        .await
-        .unwrap();
+    add_signing_key(&store, p, "k1").await;
     assert_eq!(active_kids(&store, p).await, ["k1"]);
     store.users().upsert_user(p, "ada", None).await.unwrap();
-    let ada = store.users().get_user(p, "ada").await.unwrap().unwrap();
+    let ada = find_user(&store, p, "ada").await.unwrap();
     assert!(ada.meta.is_empty());
     let meta = serde_json::json!({"plan": "pro"});
     store
@@ -83,41 +74,24 @@ async fn a_writer_reads_its_own_writes_at_once(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        store
-            .users()
-            .get_user(p, "ada")
-            .await
-            .unwrap()
-            .unwrap()
-            .meta
-            .get("plan"),
+        find_user(&store, p, "ada").await.unwrap().meta.get("plan"),
         Some(&serde_json::json!("pro"))
     );
 
     let first = credential(p, crm, "ada");
-    store
-        .credentials()
-        .insert_credential(&first, &[])
-        .await
-        .unwrap();
+    insert_credential(&store, &first).await;
     assert_eq!(account_count(&store, p, "ada").await, 1);
     let second = credential(p, crm, "ada");
-    store
-        .credentials()
-        .insert_credential(&second, &[])
-        .await
-        .unwrap();
-    let listed = store
-        .credentials()
-        .list_credentials(
-            p,
-            &CredentialFilter {
-                integration_id: Some(crm),
-                ..of_user("ada")
-            },
-        )
-        .await
-        .unwrap();
+    insert_credential(&store, &second).await;
+    let listed = list_credentials(
+        &store,
+        p,
+        &CredentialFilter {
+            integration_id: Some(crm),
+            ..of_user("ada")
+        },
+    )
+    .await;
     assert_eq!(
         listed.iter().map(|c| c.id).collect::<Vec<_>>(),
         [first.id, second.id]
@@ -146,16 +120,8 @@ async fn an_integration_removed_takes_its_cached_accounts_with_it(db: TestDb) {
         .apply_config(p, &config(vec![crm.clone(), chat.clone()], vec![]), &[])
         .await
         .unwrap();
-    store
-        .credentials()
-        .insert_credential(&credential(p, crm.id, "ada"), &[])
-        .await
-        .unwrap();
-    let chat_account = store
-        .credentials()
-        .insert_credential(&credential(p, chat.id, "ada"), &[])
-        .await
-        .unwrap();
+    insert_credential(&store, &credential(p, crm.id, "ada")).await;
+    let chat_account = insert_credential(&store, &credential(p, chat.id, "ada")).await;
     assert_eq!(account_count(&store, p, "ada").await, 2);
 
     store
@@ -167,11 +133,7 @@ async fn an_integration_removed_takes_its_cached_accounts_with_it(db: TestDb) {
         )
         .await
         .unwrap();
-    let left = store
-        .credentials()
-        .list_credentials(p, &of_user("ada"))
-        .await
-        .unwrap();
+    let left = list_credentials(&store, p, &of_user("ada")).await;
     assert_eq!(
         left.iter().map(|c| c.integration_id).collect::<Vec<_>>(),
         [crm.id]
@@ -192,17 +154,9 @@ async fn another_replicas_writes_are_seen(db: TestDb) {
     let [crm] = integrations(&store, p, &["crm"]).await[..] else {
         unreachable!()
     };
-    store
-        .projects()
-        .insert_signing_key(&signing_key(p, "k1"), UNLIMITED)
-        .await
-        .unwrap();
+    add_signing_key(&store, p, "k1").await;
     let account = credential(p, crm, "ada");
-    store
-        .credentials()
-        .insert_credential(&account, &[])
-        .await
-        .unwrap();
+    insert_credential(&store, &account).await;
     assert_eq!(active_kids(&replica, p).await, ["k1"]);
     assert_eq!(account_count(&replica, p, "ada").await, 1);
 
@@ -244,11 +198,7 @@ async fn a_replica_that_lost_its_listener_forgets_everything(db: TestDb) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let p = project(&store).await;
-    store
-        .projects()
-        .insert_signing_key(&signing_key(p, "k1"), UNLIMITED)
-        .await
-        .unwrap();
+    add_signing_key(&store, p, "k1").await;
     assert_eq!(active_kids(&replica, p).await, ["k1"]);
 
     sql.execute(

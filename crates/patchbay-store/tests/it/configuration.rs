@@ -6,26 +6,19 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::fixtures::{
-    UNLIMITED, config, credential, event, integration, project, signing_key, workflow,
+    UNLIMITED, add_signing_key, config, credential, event, find_credential,
+    find_project_with_active_keys, insert_credential, integration, project, signing_key, workflow,
 };
 
 async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
     let store = db.store();
     let (a, b) = (project(&store).await, project(&store).await);
-    let first = store
-        .projects()
-        .insert_signing_key(&signing_key(a, "k1"), UNLIMITED)
-        .await
-        .unwrap();
+    let first = add_signing_key(&store, a, "k1").await;
     assert_eq!(
         (first.kid.as_str(), first.algorithm.as_str()),
         ("k1", "ES256")
     );
-    store
-        .projects()
-        .insert_signing_key(&signing_key(a, "k2"), UNLIMITED)
-        .await
-        .unwrap();
+    add_signing_key(&store, a, "k2").await;
     let err = store
         .projects()
         .insert_signing_key(&signing_key(a, "k1"), UNLIMITED)
@@ -33,11 +26,7 @@ async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
     // The same kid in another project is another key.
-    store
-        .projects()
-        .insert_signing_key(&signing_key(b, "k1"), UNLIMITED)
-        .await
-        .unwrap();
+    add_signing_key(&store, b, "k1").await;
 
     let kids = |keys: Vec<patchbay_store::SigningKeyRecord>| {
         keys.into_iter()
@@ -67,12 +56,7 @@ async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
     );
 
     // What authentication reads: the project and its active keys only.
-    let (project_a, active) = store
-        .projects()
-        .get_project_with_active_keys(a)
-        .await
-        .unwrap()
-        .unwrap();
+    let (project_a, active) = find_project_with_active_keys(&store, a).await.unwrap();
     assert_eq!(
         project_a,
         store.projects().get_project(a).await.unwrap().unwrap()
@@ -83,22 +67,13 @@ async fn signing_keys_are_per_project_and_revocable(db: TestDb) {
         store.projects().list_signing_keys(a).await.unwrap()[1]
     );
     store.projects().revoke_signing_key(a, "k2").await.unwrap();
-    let (_, none) = store
-        .projects()
-        .get_project_with_active_keys(a)
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, none) = find_project_with_active_keys(&store, a).await.unwrap();
     assert!(
         none.is_empty(),
         "a project without active keys is still found"
     );
     assert_eq!(
-        store
-            .projects()
-            .get_project_with_active_keys(Uuid::new_v4())
-            .await
-            .unwrap(),
+        find_project_with_active_keys(&store, Uuid::new_v4()).await,
         None
     );
 }
@@ -162,16 +137,8 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
     );
 
     // Accounts on a kept integration survive; accounts on a removed one go with it.
-    let account = store
-        .credentials()
-        .insert_credential(&credential(p, acme.id, "u1"), &[])
-        .await
-        .unwrap();
-    let zoom_account = store
-        .credentials()
-        .insert_credential(&credential(p, zoom.id, "u1"), &[])
-        .await
-        .unwrap();
+    let account = insert_credential(&store, &credential(p, acme.id, "u1")).await;
+    let zoom_account = insert_credential(&store, &credential(p, zoom.id, "u1")).await;
 
     let slack_kept = patchbay_store::IntegrationWrite {
         client_secret: SecretUpdate::Keep,
@@ -214,21 +181,9 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
             .unwrap()
             .is_empty()
     );
+    assert!(find_credential(&store, p, account.id).await.is_some());
     assert!(
-        store
-            .credentials()
-            .get_credential(p, account.id)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .credentials()
-            .get_credential(p, zoom_account.id)
-            .await
-            .unwrap()
-            .is_none(),
+        find_credential(&store, p, zoom_account.id).await.is_none(),
         "removed integration takes its accounts"
     );
 }
@@ -305,21 +260,9 @@ async fn removing_an_integration_records_the_deletion_of_its_accounts(db: TestDb
         .create_webhook_endpoint(&endpoint)
         .await
         .unwrap();
-    let kept = store
-        .credentials()
-        .insert_credential(&credential(p, crm.id, "ada"), &[])
-        .await
-        .unwrap();
-    let ada = store
-        .credentials()
-        .insert_credential(&credential(p, chat.id, "ada"), &[])
-        .await
-        .unwrap();
-    let grace = store
-        .credentials()
-        .insert_credential(&credential(p, chat.id, "grace"), &[])
-        .await
-        .unwrap();
+    let kept = insert_credential(&store, &credential(p, crm.id, "ada")).await;
+    let ada = insert_credential(&store, &credential(p, chat.id, "ada")).await;
+    let grace = insert_credential(&store, &credential(p, chat.id, "grace")).await;
     let deleted = |user: &str, id: Uuid| event(p, user, id, "credential.deleted");
     let only_crm = config(vec![crm.clone()], vec![]);
 
@@ -354,14 +297,7 @@ async fn removing_an_integration_records_the_deletion_of_its_accounts(db: TestDb
             .config_version,
         1
     );
-    assert!(
-        store
-            .credentials()
-            .get_credential(p, ada.id)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(find_credential(&store, p, ada.id).await.is_some());
     assert_eq!(
         store.events().last_user_event_seq(p, "ada").await.unwrap(),
         0
@@ -376,30 +312,9 @@ async fn removing_an_integration_records_the_deletion_of_its_accounts(db: TestDb
         .apply_config(p, &only_crm, &events)
         .await
         .unwrap();
-    assert!(
-        store
-            .credentials()
-            .get_credential(p, ada.id)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .credentials()
-            .get_credential(p, grace.id)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .credentials()
-            .get_credential(p, kept.id)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(find_credential(&store, p, ada.id).await.is_none());
+    assert!(find_credential(&store, p, grace.id).await.is_none());
+    assert!(find_credential(&store, p, kept.id).await.is_some());
     for (user, recorded) in [("ada", &events[0]), ("grace", &events[1])] {
         let stored = store
             .events()

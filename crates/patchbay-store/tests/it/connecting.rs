@@ -7,7 +7,7 @@ use patchbay_test_support::{TestDb, backend_tests};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::fixtures::{credential, event, integrations, project};
+use crate::fixtures::{credential, event, insert_credential, integrations, project};
 
 async fn events_are_recorded_with_the_change_they_describe(db: TestDb) {
     let store = db.store();
@@ -125,11 +125,7 @@ async fn replacing_an_account_keeps_id_and_configuration(db: TestDb) {
     let mut new = credential(p, crm, "ada");
     new.provider_id = Some("T-B".into());
     new.status = CredentialStatus::Invalid;
-    let original = store
-        .credentials()
-        .insert_credential(&new, &[])
-        .await
-        .unwrap();
+    let original = insert_credential(&store, &new).await;
     let settings = CredentialChanges {
         shared_settings: Some(json!({"pipeline": "Sales"})),
         ..Default::default()

@@ -3,12 +3,15 @@ use patchbay_test_support::{TestDb, backend_tests};
 use serde_json::{Map, json};
 use uuid::Uuid;
 
-use crate::fixtures::{credential, integrations, project};
+use crate::fixtures::{
+    credential, find_credential, find_user, insert_credential, integrations, list_credentials,
+    project,
+};
 
 async fn users_are_created_on_first_use_and_meta_merges(db: TestDb) {
     let store = db.store();
     let p = project(&store).await;
-    assert!(store.users().get_user(p, "ada").await.unwrap().is_none());
+    assert!(find_user(&store, p, "ada").await.is_none());
     let created = store.users().upsert_user(p, "ada", None).await.unwrap();
     assert_eq!(created.meta, Map::new());
     let first = json!({"Name": "Ada", "Email": "ada@example.com"});
@@ -30,25 +33,9 @@ async fn users_are_created_on_first_use_and_meta_merges(db: TestDb) {
         serde_json::Value::Object(merged.meta.clone()),
         json!({"Name": "Ada", "Email": "ada@lovelace.dev", "plan": {"seats": 3}})
     );
-    assert_eq!(
-        store
-            .users()
-            .get_user(p, "ada")
-            .await
-            .unwrap()
-            .unwrap()
-            .meta,
-        merged.meta
-    );
+    assert_eq!(find_user(&store, p, "ada").await.unwrap().meta, merged.meta);
     let other = project(&store).await;
-    assert!(
-        store
-            .users()
-            .get_user(other, "ada")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(find_user(&store, other, "ada").await.is_none());
 }
 
 async fn credentials_list_oldest_first_and_filter(db: TestDb) {
@@ -68,13 +55,7 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
             status,
             ..credential(p, integration, user)
         };
-        created.push(
-            store
-                .credentials()
-                .insert_credential(&new, &[])
-                .await
-                .unwrap(),
-        );
+        created.push(insert_credential(&store, &new).await);
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     let ids_of = |list: Vec<patchbay_store::CredentialRecord>| {
@@ -86,13 +67,7 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
         status: None,
     };
     assert_eq!(
-        ids_of(
-            store
-                .credentials()
-                .list_credentials(p, &u1_crm)
-                .await
-                .unwrap()
-        ),
+        ids_of(list_credentials(&store, p, &u1_crm).await),
         [created[0].id, created[1].id, created[4].id]
     );
     let valid = CredentialFilter {
@@ -100,50 +75,30 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
         ..Default::default()
     };
     assert_eq!(
-        ids_of(
-            store
-                .credentials()
-                .list_credentials(p, &valid)
-                .await
-                .unwrap()
-        ),
+        ids_of(list_credentials(&store, p, &valid).await),
         [created[0].id, created[2].id, created[3].id, created[4].id]
     );
     assert_eq!(
-        store
-            .credentials()
-            .list_credentials(p, &CredentialFilter::default())
+        list_credentials(&store, p, &CredentialFilter::default())
             .await
-            .unwrap()
             .len(),
         5
     );
     let other = project(&store).await;
     assert!(
-        store
-            .credentials()
-            .list_credentials(other, &CredentialFilter::default())
+        list_credentials(&store, other, &CredentialFilter::default())
             .await
-            .unwrap()
             .is_empty()
     );
 
-    let read = store
-        .credentials()
-        .get_credential(p, created[1].id)
-        .await
-        .unwrap()
-        .unwrap();
+    let read = find_credential(&store, p, created[1].id).await.unwrap();
     assert_eq!(read, created[1]);
     assert_eq!(read.status, CredentialStatus::Invalid);
     assert_eq!(read.secrets.as_deref(), Some(&b"sealed-tokens"[..]));
     assert_eq!(read.configuration.shared_settings, json!({}));
     assert!(
-        store
-            .credentials()
-            .get_credential(other, created[1].id)
+        find_credential(&store, other, created[1].id)
             .await
-            .unwrap()
             .is_none()
     );
 }
@@ -158,11 +113,7 @@ async fn external_and_provider_ids_are_unique_per_user_and_integration(db: TestD
             provider_id: Some(provider.to_owned()),
             ..credential(p, integration, user)
         };
-    store
-        .credentials()
-        .insert_credential(&labelled(ids[0], "u1", "work", "T1"), &[])
-        .await
-        .unwrap();
+    insert_credential(&store, &labelled(ids[0], "u1", "work", "T1")).await;
     for clash in [
         labelled(ids[0], "u1", "work", "T2"),
         labelled(ids[0], "u1", "home", "T1"),
@@ -174,37 +125,20 @@ async fn external_and_provider_ids_are_unique_per_user_and_integration(db: TestD
             .unwrap_err();
         assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
         assert!(
-            store
-                .credentials()
-                .get_credential(p, clash.id)
-                .await
-                .unwrap()
-                .is_none(),
+            find_credential(&store, p, clash.id).await.is_none(),
             "no partial write"
         );
     }
     // Another user, or another integration, may reuse both.
-    store
-        .credentials()
-        .insert_credential(&labelled(ids[0], "u2", "work", "T1"), &[])
-        .await
-        .unwrap();
-    store
-        .credentials()
-        .insert_credential(&labelled(ids[1], "u1", "work", "T1"), &[])
-        .await
-        .unwrap();
+    insert_credential(&store, &labelled(ids[0], "u2", "work", "T1")).await;
+    insert_credential(&store, &labelled(ids[1], "u1", "work", "T1")).await;
 }
 
 async fn configuration_updates_touch_one_credential(db: TestDb) {
     let store = db.store();
     let p = project(&store).await;
     let crm = integrations(&store, p, &["crm"]).await[0];
-    let a = store
-        .credentials()
-        .insert_credential(&credential(p, crm, "u1"), &[])
-        .await
-        .unwrap();
+    let a = insert_credential(&store, &credential(p, crm, "u1")).await;
     let b = store
         .credentials()
         .insert_credential(
@@ -236,12 +170,7 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
         true
     );
     assert_eq!(updated.configuration.id, a.configuration.id);
-    let untouched = store
-        .credentials()
-        .get_credential(p, b.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let untouched = find_credential(&store, p, b.id).await.unwrap();
     assert_eq!(untouched.configuration.shared_settings, json!({}));
 
     // Only the label changes; the settings stay.
@@ -309,14 +238,7 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
         .delete_credential(p, a.id, &[])
         .await
         .unwrap();
-    assert!(
-        store
-            .credentials()
-            .get_credential(p, a.id)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(find_credential(&store, p, a.id).await.is_none());
     assert!(matches!(
         store.credentials().delete_credential(p, a.id, &[]).await,
         Err(StoreError::NotFound)

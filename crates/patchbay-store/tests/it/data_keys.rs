@@ -9,7 +9,9 @@ use patchbay_test_support::{TestDb, backend_tests};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::fixtures::{config, credential, integration, project};
+use crate::fixtures::{
+    config, credential, find_credential, insert_credential, integration, project,
+};
 
 fn retired(listed: &[patchbay_store::DataKeyRecord]) -> Vec<(Uuid, bool)> {
     listed
@@ -46,24 +48,10 @@ async fn standby_keys_are_activated_and_the_others_retired(db: TestDb) {
         retired(&store.data_keys().list_data_keys().await.unwrap()),
         [(first.id, false), (second.id, false)]
     );
-    assert_eq!(
-        store
-            .data_keys()
-            .retire_data_keys_except(second.id)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(retire_all_but(&store, second.id).await, 1);
     let listed = store.data_keys().list_data_keys().await.unwrap();
     assert_eq!(retired(&listed), [(first.id, true), (second.id, false)]);
-    assert_eq!(
-        store
-            .data_keys()
-            .retire_data_keys_except(second.id)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(retire_all_but(&store, second.id).await, 0);
     assert_eq!(
         store.data_keys().list_data_keys().await.unwrap()[0].retired_at,
         listed[0].retired_at,
@@ -153,11 +141,7 @@ async fn sealed_columns_are_listed_in_pages(db: TestDb) {
     assert!(projects.contains(&(writes[0].id, project_id)));
 
     let cred = credential(project_id, writes[0].id, "ada");
-    store
-        .credentials()
-        .insert_credential(&cred, &[])
-        .await
-        .unwrap();
+    insert_credential(&store, &cred).await;
     let session = NewInstallSession {
         id: Uuid::new_v4(),
         project_id,
@@ -188,6 +172,30 @@ async fn sealed_columns_are_listed_in_pages(db: TestDb) {
     );
 }
 
+/// Retires every data key but `kept`; how many it retired.
+async fn retire_all_but(store: &Arc<dyn Store>, kept: Uuid) -> u64 {
+    store
+        .data_keys()
+        .retire_data_keys_except(kept)
+        .await
+        .unwrap()
+}
+
+/// Replaces `from` by `to` in `column` of row `id`; whether it was there to replace.
+async fn swap(
+    store: &Arc<dyn Store>,
+    column: SealedColumn,
+    id: Uuid,
+    from: &[u8],
+    to: &[u8],
+) -> bool {
+    store
+        .data_keys()
+        .swap_sealed(column, id, from, to)
+        .await
+        .unwrap()
+}
+
 async fn sealed_values_are_swapped_only_from_the_value_read(db: TestDb) {
     let store = db.store();
     let project_id = project(&store).await;
@@ -198,60 +206,26 @@ async fn sealed_values_are_swapped_only_from_the_value_read(db: TestDb) {
         .await
         .unwrap();
     let cred = credential(project_id, writes[0].id, "ada");
-    let before = store
-        .credentials()
-        .insert_credential(&cred, &[])
-        .await
-        .unwrap();
+    let before = insert_credential(&store, &cred).await;
     let column = SealedColumn::CredentialSecrets;
 
     assert!(
-        !store
-            .data_keys()
-            .swap_sealed(column, cred.id, b"not-the-value", b"rotated")
-            .await
-            .unwrap(),
+        !swap(&store, column, cred.id, b"not-the-value", b"rotated").await,
         "a stale value is refused"
     );
-    assert!(
-        !store
-            .data_keys()
-            .swap_sealed(column, Uuid::new_v4(), b"sealed-tokens", b"rotated")
-            .await
-            .unwrap()
-    );
-    let unchanged = store
-        .credentials()
-        .get_credential(project_id, cred.id)
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(!swap(&store, column, Uuid::new_v4(), b"sealed-tokens", b"rotated").await);
+    let unchanged = find_credential(&store, project_id, cred.id).await.unwrap();
     assert_eq!(unchanged.secrets.as_deref(), Some(&b"sealed-tokens"[..]));
 
-    assert!(
-        store
-            .data_keys()
-            .swap_sealed(column, cred.id, b"sealed-tokens", b"rotated")
-            .await
-            .unwrap()
-    );
-    let after = store
-        .credentials()
-        .get_credential(project_id, cred.id)
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(swap(&store, column, cred.id, b"sealed-tokens", b"rotated").await);
+    let after = find_credential(&store, project_id, cred.id).await.unwrap();
     assert_eq!(after.secrets.as_deref(), Some(&b"rotated"[..]));
     assert_eq!(
         after.version, before.version,
         "a rotation is not a new version"
     );
     assert!(
-        !store
-            .data_keys()
-            .swap_sealed(column, cred.id, b"sealed-tokens", b"again")
-            .await
-            .unwrap(),
+        !swap(&store, column, cred.id, b"sealed-tokens", b"again").await,
         "the old value is gone"
     );
 
@@ -259,11 +233,14 @@ async fn sealed_values_are_swapped_only_from_the_value_read(db: TestDb) {
     // stays as it was.
     let secret_column = SealedColumn::IntegrationClientSecret;
     assert!(
-        store
-            .data_keys()
-            .swap_sealed(secret_column, writes[0].id, b"sealed-crm", b"rotated-crm")
-            .await
-            .unwrap()
+        swap(
+            &store,
+            secret_column,
+            writes[0].id,
+            b"sealed-crm",
+            b"rotated-crm"
+        )
+        .await
     );
     let integrations = store
         .projects()

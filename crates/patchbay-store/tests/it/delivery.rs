@@ -11,7 +11,9 @@ use patchbay_store::{
 use patchbay_test_support::{TestDb, backend_tests};
 use uuid::Uuid;
 
-use crate::fixtures::{credential, event, integrations, project};
+use crate::fixtures::{
+    credential, event, insert_credential, insert_credential_with, integrations, project,
+};
 
 async fn endpoint(store: &Arc<dyn Store>, project_id: Uuid, events: &[&str]) -> Uuid {
     let endpoint = NewWebhookEndpoint {
@@ -46,12 +48,7 @@ async fn record(store: &Arc<dyn Store>, project_id: Uuid, user: &str, names: &[&
         .iter()
         .map(|name| event(project_id, user, account.id, name))
         .collect();
-    store
-        .credentials()
-        .insert_credential(&account, &events)
-        .await
-        .unwrap();
-    account.id
+    insert_credential_with(store, &account, &events).await.id
 }
 
 async fn claim_all(store: &Arc<dyn Store>) -> Vec<patchbay_store::ClaimedDelivery> {
@@ -336,11 +333,7 @@ async fn committed_events_are_announced_and_rolled_back_ones_are_not(db: TestDb)
     let taken = {
         let mut account = credential(p, crm, "ada");
         account.external_id = Some("dup".to_owned());
-        store
-            .credentials()
-            .insert_credential(&account, &[])
-            .await
-            .unwrap();
+        insert_credential(&store, &account).await;
         account
     };
     let mut duplicate = credential(p, crm, "grace");

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use patchbay_core::secret_key::NewSecretKey;
 use patchbay_store::{
-    ConfigWrite, CredentialStatus, IntegrationWrite, NewCredential, NewEvent, NewProject,
-    NewSecretKeyRecord, NewSigningKey, SecretUpdate, Store, WorkflowWrite,
+    ConfigWrite, ConnectedUser, CredentialFilter, CredentialRecord, CredentialStatus,
+    IntegrationWrite, NewCredential, NewEvent, NewProject, NewSecretKeyRecord, NewSigningKey,
+    Project, SecretUpdate, SigningKeyRecord, Store, WorkflowWrite,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -91,6 +92,59 @@ pub fn credential(project_id: Uuid, integration_id: Uuid, user_id: &str) -> NewC
     }
 }
 
+/// The user `user_id` of the project, if there is one.
+pub async fn find_user(
+    store: &Arc<dyn Store>,
+    project_id: Uuid,
+    user_id: &str,
+) -> Option<ConnectedUser> {
+    store.users().get_user(project_id, user_id).await.unwrap()
+}
+
+/// Stores `new` with no events.
+pub async fn insert_credential(store: &Arc<dyn Store>, new: &NewCredential) -> CredentialRecord {
+    insert_credential_with(store, new, &[]).await
+}
+
+/// Stores `new` together with `events`.
+pub async fn insert_credential_with(
+    store: &Arc<dyn Store>,
+    new: &NewCredential,
+    events: &[NewEvent],
+) -> CredentialRecord {
+    store
+        .credentials()
+        .insert_credential(new, events)
+        .await
+        .unwrap()
+}
+
+/// The project's credentials that `filter` selects.
+pub async fn list_credentials(
+    store: &Arc<dyn Store>,
+    project_id: Uuid,
+    filter: &CredentialFilter,
+) -> Vec<CredentialRecord> {
+    store
+        .credentials()
+        .list_credentials(project_id, filter)
+        .await
+        .unwrap()
+}
+
+/// The credential `id` of the project as stored, if it is.
+pub async fn find_credential(
+    store: &Arc<dyn Store>,
+    project_id: Uuid,
+    id: Uuid,
+) -> Option<CredentialRecord> {
+    store
+        .credentials()
+        .get_credential(project_id, id)
+        .await
+        .unwrap()
+}
+
 pub fn event(project_id: Uuid, user_id: &str, credential_id: Uuid, name: &str) -> NewEvent {
     NewEvent {
         id: Uuid::new_v4(),
@@ -110,4 +164,29 @@ pub fn signing_key(project_id: Uuid, kid: &str) -> NewSigningKey {
         algorithm: "ES256".to_owned(),
         public_key_pem: format!("-----BEGIN PUBLIC KEY-----\n{kid}\n-----END PUBLIC KEY-----\n"),
     }
+}
+
+/// Adds signing key `kid` to the project, with no limit on active keys.
+pub async fn add_signing_key(
+    store: &Arc<dyn Store>,
+    project_id: Uuid,
+    kid: &str,
+) -> SigningKeyRecord {
+    store
+        .projects()
+        .insert_signing_key(&signing_key(project_id, kid), UNLIMITED)
+        .await
+        .unwrap()
+}
+
+/// The project and its active signing keys, as authentication reads them.
+pub async fn find_project_with_active_keys(
+    store: &Arc<dyn Store>,
+    project_id: Uuid,
+) -> Option<(Project, Vec<SigningKeyRecord>)> {
+    store
+        .projects()
+        .get_project_with_active_keys(project_id)
+        .await
+        .unwrap()
 }

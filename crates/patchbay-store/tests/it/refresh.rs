@@ -4,7 +4,7 @@ use patchbay_store::{
 };
 use patchbay_test_support::{TestDb, backend_tests};
 
-use crate::fixtures::{credential, integrations, project};
+use crate::fixtures::{credential, find_credential, insert_credential, integrations, project};
 
 fn expiring(new: NewCredential, in_seconds: i64) -> NewCredential {
     NewCredential {
@@ -26,11 +26,7 @@ async fn one_refresh_lease_at_a_time(db: TestDb) {
     let store = db.store();
     let p = project(&store).await;
     let crm = integrations(&store, p, &["crm"]).await[0];
-    let c = store
-        .credentials()
-        .insert_credential(&expiring(credential(p, crm, "ada"), 30), &[])
-        .await
-        .unwrap();
+    let c = insert_credential(&store, &expiring(credential(p, crm, "ada"), 30)).await;
     let lease = now() + Duration::seconds(30);
 
     let RefreshClaim::Claimed(claimed) = store
@@ -76,11 +72,8 @@ async fn one_refresh_lease_at_a_time(db: TestDb) {
         .await;
     assert!(matches!(late, Err(StoreError::Conflict { .. })), "{late:?}");
     assert_eq!(
-        store
-            .credentials()
-            .get_credential(p, c.id)
+        find_credential(&store, p, c.id)
             .await
-            .unwrap()
             .unwrap()
             .secrets
             .as_deref(),
@@ -106,11 +99,7 @@ async fn one_refresh_lease_at_a_time(db: TestDb) {
         RefreshClaim::Claimed(_)
     ));
     // An expired lease is free again.
-    let other = store
-        .credentials()
-        .insert_credential(&expiring(credential(p, crm, "ada"), 30), &[])
-        .await
-        .unwrap();
+    let other = insert_credential(&store, &expiring(credential(p, crm, "ada"), 30)).await;
     let past = now() - Duration::seconds(1);
     assert!(matches!(
         store
@@ -134,11 +123,7 @@ async fn failures_are_counted_and_definitive_ones_invalidate(db: TestDb) {
     let store = db.store();
     let p = project(&store).await;
     let crm = integrations(&store, p, &["crm"]).await[0];
-    let c = store
-        .credentials()
-        .insert_credential(&expiring(credential(p, crm, "ada"), 30), &[])
-        .await
-        .unwrap();
+    let c = insert_credential(&store, &expiring(credential(p, crm, "ada"), 30)).await;
     let retry_at = now() + Duration::seconds(5);
     let lease = now() + Duration::seconds(30);
     store
@@ -202,26 +187,10 @@ async fn due_refreshes_come_soonest_first(db: TestDb) {
     let store = db.store();
     let p = project(&store).await;
     let crm = integrations(&store, p, &["crm"]).await[0];
-    let later = store
-        .credentials()
-        .insert_credential(&expiring(credential(p, crm, "ada"), 120), &[])
-        .await
-        .unwrap();
-    let sooner = store
-        .credentials()
-        .insert_credential(&expiring(credential(p, crm, "ada"), 90), &[])
-        .await
-        .unwrap();
-    store
-        .credentials()
-        .insert_credential(&expiring(credential(p, crm, "ada"), 3600), &[])
-        .await
-        .unwrap();
-    store
-        .credentials()
-        .insert_credential(&credential(p, crm, "ada"), &[])
-        .await
-        .unwrap();
+    let later = insert_credential(&store, &expiring(credential(p, crm, "ada"), 120)).await;
+    let sooner = insert_credential(&store, &expiring(credential(p, crm, "ada"), 90)).await;
+    insert_credential(&store, &expiring(credential(p, crm, "ada"), 3600)).await;
+    insert_credential(&store, &credential(p, crm, "ada")).await;
     let due = store
         .credentials()
         .due_refreshes(now() + Duration::seconds(90), 10)
