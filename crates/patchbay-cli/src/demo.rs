@@ -52,6 +52,8 @@ integrations:
       clientSecret: {CLIENT_SECRET}
       scopes: [contacts, offline_access]
       pkce: true
+      # A browser signed in at the sandbox is asked again when adding an account.
+      addAccountParams: {prompt: select_account}
     api:
       baseUrl: {PUBLIC}/sandbox/api
     account:

@@ -203,6 +203,11 @@ pub struct OAuth2Auth {
     pub token_request_format: TokenRequestFormat,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub authorization_params: BTreeMap<String, String>,
+    /// Authorization parameters added (over `authorizationParams`) when the user already has an
+    /// account of the integration, such as `prompt: select_account`: a browser still signed in
+    /// at the provider would otherwise come back at once with the account already connected.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub add_account_params: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub token_params: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -215,6 +220,20 @@ pub struct OAuth2Auth {
     /// (`authed_user.access_token`); by default `access_token` at the top.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_path: Option<String>,
+}
+
+impl OAuth2Auth {
+    /// This flow as it runs when the user already has an account of the integration:
+    /// `addAccountParams` added to `authorizationParams`, replacing any of the same name.
+    pub fn for_another_account(&self) -> Self {
+        let mut auth = self.clone();
+        auth.authorization_params.extend(
+            self.add_account_params
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone())),
+        );
+        auth
+    }
 }
 
 fn default_scope_separator() -> String {

@@ -290,18 +290,13 @@ fn check_oauth2(oauth2: &OAuth2Auth, path: &str, report: &mut Report, found: &mu
     if oauth2.scope_separator.is_empty() {
         report.error(field(path, "scopeSeparator"), "must not be empty");
     }
-    check_template_map(
-        &oauth2.authorization_params,
-        &field(path, "authorizationParams"),
-        report,
-        found,
-    );
-    check_template_map(
-        &oauth2.token_params,
-        &field(path, "tokenParams"),
-        report,
-        found,
-    );
+    for (params, name) in [
+        (&oauth2.authorization_params, "authorizationParams"),
+        (&oauth2.add_account_params, "addAccountParams"),
+        (&oauth2.token_params, "tokenParams"),
+    ] {
+        check_template_map(params, &field(path, name), report, found);
+    }
     check_headers(
         &oauth2.token_headers,
         &field(path, "tokenHeaders"),

@@ -56,6 +56,8 @@ integrations:
       clientSecret: sandbox-secret
       scopes: [contacts, offline_access]
       pkce: true
+      # A browser signed in at the sandbox is asked again when adding an account.
+      addAccountParams: {prompt: select_account}
       clientAuth: client_secret_basic
     api:
       baseUrl: {PROVIDER}/api

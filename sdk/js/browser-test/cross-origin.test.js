@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startDemoServer, launchBrowser, consentInPopup } from './harness.js';
+import { startDemoServer, launchBrowser, consentInPopup, adminCall } from './harness.js';
 
 /** The host app's origin. Playwright answers its requests; nothing leaves the machine. */
 const APP_ORIGIN = 'http://app.localhost';
@@ -24,15 +24,7 @@ after(async () => {
   if (server) server.stop();
 });
 
-async function admin(method, path, body) {
-  const response = await fetch(`${server.base}/api/v1/projects/${server.projectId}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${server.secretKey}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  assert.equal(response.ok, true, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
-  return response.status === 204 ? null : response.json();
-}
+const admin = (method, path, body) => adminCall(server, method, path, body);
 
 function hostPage() {
   return `<!doctype html><html lang="en"><head><title>Host app</title></head><body>

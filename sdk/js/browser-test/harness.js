@@ -80,6 +80,17 @@ export async function startDemoServer(extraArgs = []) {
   return { ...ready, stop };
 }
 
+/** Calls the project's admin API with its secret key; the parsed answer, or null for 204. */
+export async function adminCall(server, method, path, body) {
+  const response = await fetch(`${server.base}/api/v1/projects/${server.projectId}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${server.secretKey}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.status === 204 ? null : response.json();
+}
+
 /** Headless Chromium from the system; never a downloaded browser. */
 export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });

@@ -1,4 +1,6 @@
-//! Connecting and disconnecting accounts (docs/api.md and the uninstall of §3).
+//! Connecting and disconnecting accounts (docs/api.md).
+
+use std::borrow::Cow;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -7,7 +9,7 @@ use patchbay_api::{
     ErrorBody, ErrorCode, InstallCompleted, InstallRequest, InstallSessionView, InstallStarted,
     InstallStatus,
 };
-use patchbay_config::{ProviderAuth, ProviderDefinition};
+use patchbay_config::{OAuth2Auth, ProviderAuth, ProviderDefinition};
 use patchbay_core::selection::{self, Operation, SelectionPolicy};
 use patchbay_oauth::{AccountAuth, OAuthError, Pkce, TemplateContext};
 use patchbay_store::{CredentialRecord, NewInstallSession, StoreError, now};
@@ -57,10 +59,16 @@ pub async fn install(
     use axum::response::IntoResponse as _;
     let runtime = state.engine.runtimes().load(&user.project).await?;
     let integration = runtime.require_integration(&path.type_or_id)?;
-    let options = install_options(&state, &user, &runtime, integration, &request).await?;
+    let (options, has_accounts) =
+        install_options(&state, &user, &runtime, integration, &request).await?;
     match &integration.config.provider.auth {
-        ProviderAuth::OAuth2(_) => {
-            let started = start_oauth(&state, &user, integration, options).await?;
+        ProviderAuth::OAuth2(auth) => {
+            let auth = if has_accounts {
+                Cow::Owned(auth.for_another_account())
+            } else {
+                Cow::Borrowed(auth)
+            };
+            let started = start_oauth(&state, &user, integration, &auth, options).await?;
             Ok(axum::Json(started).into_response())
         }
         ProviderAuth::ApiKey(_) | ProviderAuth::Basic(_) => {
@@ -74,14 +82,15 @@ pub async fn install(
 }
 
 /// Checks the request against the multi-account rules before anything is
-/// started.
+/// started; also says whether the user already has accounts of the
+/// integration.
 async fn install_options(
     state: &AppState,
     user: &ConnectUser,
     runtime: &ProjectRuntime,
     integration: &Integration,
     request: &InstallRequest,
-) -> Result<InstallOptions, ApiError> {
+) -> Result<(InstallOptions, bool), ApiError> {
     let type_name = &integration.config.type_name;
     let accounts = visible_credentials(state.store(), user, runtime, Some(integration)).await?;
     let selected = match request
@@ -139,12 +148,13 @@ async fn install_options(
     }
     let connection = request.connection.clone().unwrap_or_default();
     check_connection_fields(&integration.config.provider, &connection)?;
-    Ok(InstallOptions {
+    let options = InstallOptions {
         selected_credential_id: selected,
         external_id: request.external_id.clone(),
         redirect_url: request.redirect_url.clone(),
         connection,
-    })
+    };
+    Ok((options, !accounts.is_empty()))
 }
 
 /// A redirect target must belong to the developer's own front end, or the
@@ -215,11 +225,9 @@ async fn start_oauth(
     state: &AppState,
     user: &ConnectUser,
     integration: &Integration,
+    auth: &OAuth2Auth,
     options: InstallOptions,
 ) -> Result<InstallStarted, ApiError> {
-    let ProviderAuth::OAuth2(auth) = &integration.config.provider.auth else {
-        return Err(ApiError::internal());
-    };
     let client_id = integration.config.client_id.clone().unwrap_or_default();
     let session_id = Uuid::new_v4();
     let (state_value, state_hash) = oauth_state::generate(session_id);

@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::header::{AUTHORIZATION, LOCATION, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, COOKIE, LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -22,23 +22,39 @@ use super::control::take_failure;
 use super::failure::{Endpoint, Injected};
 use super::form::{Params, decode_component};
 use super::reply::{html, json_error, no_store};
-use super::state::{CodeGrant, RefreshError, account_by_id};
+use super::state::{CodeGrant, RefreshError, SandboxAccount, account_by_id};
 
 /// Longest redirect URI, state or scope list accepted; real providers have
 /// limits too, and an unbounded value would end up in every page.
 const MAX_PARAM_LEN: usize = 2048;
 
-/// `GET /oauth/authorize`: the consent page.
+/// `GET /oauth/authorize`: the consent page, or, for a browser still signed
+/// in from an earlier consent, straight back with that account, as real
+/// providers do, unless `prompt` asks to choose (`select_account`, `login`
+/// or `consent`).
 pub(super) async fn authorize_page(
     State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let request = match parse_authorize(&sandbox, query.unwrap_or_default().as_bytes()) {
+    let params = match Params::parse(query.unwrap_or_default().as_bytes()) {
+        Ok(params) => params,
+        Err(message) => return invalid_request_page(&message),
+    };
+    let request = match validate_authorize(&sandbox, &params) {
         Ok(request) => request,
         Err(message) => return invalid_request_page(&message),
     };
     if let Some(Injected::Outage(outage)) = take_failure(&sandbox, Endpoint::AuthorizePage).await {
         return outage.page();
+    }
+    if let Some(account) = signed_in(&headers)
+        && !asks_to_choose(params.get("prompt"))
+    {
+        return match decide(&sandbox, request, Some(account)).await {
+            Ok(redirect) => see_other(&redirect),
+            Err(outage) => outage,
+        };
     }
     let host = match (request.redirect.host_str(), request.redirect.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
@@ -50,7 +66,9 @@ pub(super) async fn authorize_page(
 
 /// `POST /oauth/authorize`: the user's decision. The form repeats every
 /// parameter of the request, and all of them are validated again: hidden
-/// fields are as much client input as the query string was.
+/// fields are as much client input as the query string was. Allowing signs
+/// the browser in as that account (a cookie naming it: every sandbox
+/// account is open to anyone anyway).
 pub(super) async fn authorize_decision(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     let params = match Params::parse(&body) {
         Ok(params) => params,
@@ -69,12 +87,63 @@ pub(super) async fn authorize_decision(State(sandbox): State<Sandbox>, body: Byt
     // `times`, so that a mistyped form is reported as such.
     let account = match (allow, params.get("account").and_then(account_by_id)) {
         (true, None) => return invalid_request_page("choose one of the sandbox accounts"),
-        (_, account) => account,
+        (true, account) => account,
+        (false, _) => None,
     };
-    let denied = match take_failure(&sandbox, Endpoint::AuthorizeDecision).await {
-        Some(Injected::Outage(outage)) => return outage.page(),
+    match decide(&sandbox, request, account).await {
+        Ok(redirect) => {
+            let mut response = see_other(&redirect);
+            if let Some(account) = account
+                && let Ok(cookie) = HeaderValue::from_str(&format!(
+                    "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax",
+                    account.id
+                ))
+            {
+                response.headers_mut().insert(SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(outage) => outage,
+    }
+}
+
+/// The cookie of a browser signed in at the sandbox: the account's id.
+const SESSION_COOKIE: &str = "sandbox_session";
+
+/// The account this browser signed in as at an earlier consent.
+fn signed_in(headers: &HeaderMap) -> Option<&'static SandboxAccount> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .and_then(|(_, id)| account_by_id(id))
+}
+
+/// Whether OpenID Connect's `prompt` (space-separated) asks the user to
+/// sign in or choose again rather than reuse the session.
+fn asks_to_choose(prompt: Option<&str>) -> bool {
+    prompt.is_some_and(|prompt| {
+        prompt
+            .split(' ')
+            .any(|value| matches!(value, "select_account" | "login" | "consent"))
+    })
+}
+
+/// Where the browser goes back to: with a code for `account`, or with
+/// `access_denied` when there is none (or the `deny` failure mode says so).
+/// `Err` is an injected outage's page.
+async fn decide(
+    sandbox: &Sandbox,
+    request: AuthorizeRequest,
+    account: Option<&'static SandboxAccount>,
+) -> Result<Url, Response> {
+    let denied = match take_failure(sandbox, Endpoint::AuthorizeDecision).await {
+        Some(Injected::Outage(outage)) => return Err(outage.page()),
         Some(Injected::Deny) => true,
-        _ => !allow,
+        _ => false,
     };
     let mut redirect = request.redirect.clone();
     match account.filter(|_| !denied) {
@@ -101,11 +170,7 @@ pub(super) async fn authorize_decision(State(sandbox): State<Sandbox>, body: Byt
                 .append_pair("state", &request.state);
         }
     }
-    see_other(&redirect)
-}
-
-fn parse_authorize(sandbox: &Sandbox, query: &[u8]) -> Result<AuthorizeRequest, String> {
-    validate_authorize(sandbox, &Params::parse(query)?)
+    Ok(redirect)
 }
 
 /// Checks an authorization request. Every failure is shown to the user and

@@ -290,8 +290,41 @@ async fn api_keys_are_verified_before_anything_is_stored(db: TestDb) {
     assert_eq!(deduplicated.credential.id, completed.credential.id);
 }
 
+/// The `prompt` an install's authorization URL carries, if any.
+async fn prompt_of(user: &UserClient, request: &InstallRequest) -> Option<String> {
+    let started = user.start_install("crm", request).await.unwrap();
+    url::Url::parse(&started.authorization_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "prompt")
+        .map(|(_, value)| value.into_owned())
+}
+
+/// `addAccountParams` (the test provider's `prompt: select_account`) go to
+/// the provider only once the user has an account of the integration:
+/// adding another and reconnecting one, never the first connection.
+async fn add_account_params_only_once_the_user_has_an_account(db: TestDb) {
+    let setup = setup(&db).await;
+    let ada = setup.project.user("ada");
+    assert_eq!(prompt_of(&ada, &InstallRequest::default()).await, None);
+    let first = connect(&ada, &InstallRequest::default(), "acct_ada").await;
+    let account = first.credential_id.unwrap();
+
+    let select_account = Some("select_account".to_owned());
+    assert_eq!(prompt_of(&ada, &allow_multiple()).await, select_account);
+    let reconnect = InstallRequest {
+        selected_credential_id: Some(account.to_string()),
+        ..Default::default()
+    };
+    assert_eq!(prompt_of(&ada, &reconnect).await, select_account);
+    // Another user's first account is a first connection again.
+    let grace = setup.project.user("grace");
+    assert_eq!(prompt_of(&grace, &InstallRequest::default()).await, None);
+}
+
 backend_tests!(
     several_accounts_of_one_integration,
+    add_account_params_only_once_the_user_has_an_account,
     labels_and_their_rules,
     api_keys_are_verified_before_anything_is_stored,
 );
