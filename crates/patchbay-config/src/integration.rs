@@ -3,10 +3,10 @@
 
 use std::fmt;
 
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use serde_norway::{Mapping, Value as Tree};
 
 use crate::catalogue::Catalogue;
@@ -19,7 +19,7 @@ use crate::provider::{
 use crate::provider_check::{Origin, check_provider, check_scopes};
 use crate::settings::{UserSetting, check_schema, check_values};
 use crate::source::{describe, key_text};
-use crate::typed::typed;
+use crate::typed::{TAG, typed};
 
 /// What a secret reads as in a masked document, and the value that keeps a stored secret.
 pub const MASK: &str = "********";
@@ -157,7 +157,7 @@ pub(crate) fn load_integrations(
     rename = "Integration",
     description = "An integration: `provider` (a catalogue provider) with the project's OAuth \
                    client, or an inline definition with `name`, `auth` and `api`.",
-    transform = crate::schema::catalogue_or_inline
+    transform = catalogue_or_inline
 )]
 pub(crate) struct IntegrationDocument {
     /// A provider of the built-in catalogue (`providers/<id>.yaml` without `.yaml`).
@@ -178,7 +178,7 @@ pub(crate) struct IntegrationDocument {
     scopes: Option<Vec<String>>,
     /// Inline only: how end users authorize, by `type`.
     #[serde(default)]
-    #[schemars(schema_with = "crate::schema::auth_with_client")]
+    #[schemars(schema_with = "auth_with_client")]
     auth: Option<ProviderAuth>,
     /// Inline only: the API's base URL and headers.
     #[serde(default)]
@@ -483,4 +483,50 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+// The JSON Schema of an integration: what derivation alone cannot say.
+
+/// `auth` of an inline integration: the provider's `auth`, where an `oauth2` one may also hold
+/// the project's `clientId` and `clientSecret` (the parser moves them next to `auth`).
+pub(crate) fn auth_with_client(generator: &mut SchemaGenerator) -> Schema {
+    let mut auth = ProviderAuth::json_schema(generator);
+    let oauth2 = auth
+        .get_mut("oneOf")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .find(|variant| variant["properties"][TAG]["const"] == AuthType::OAuth2.as_str());
+    if let Some(Value::Object(properties)) =
+        oauth2.and_then(|variant| variant.get_mut("properties"))
+    {
+        for key in CLIENT_KEYS {
+            properties.insert(
+                key.to_owned(),
+                json!({
+                    "type": "string",
+                    "description": "May be written here or next to `auth`, not both.",
+                }),
+            );
+        }
+    }
+    json_schema!({"anyOf": [auth, {"type": "null"}]})
+}
+
+/// An integration names a catalogue `provider` and has none of the inline keys, or has no
+/// `provider` and the keys an inline definition needs.
+pub(crate) fn catalogue_or_inline(schema: &mut Schema) {
+    let refused: Map<String, Value> = INLINE_ONLY_KEYS
+        .iter()
+        .map(|key| ((*key).to_owned(), Value::Bool(false)))
+        .collect();
+    schema.insert(
+        "if".to_owned(),
+        json!({"properties": {"provider": {"type": "string"}}, "required": ["provider"]}),
+    );
+    schema.insert("then".to_owned(), json!({"properties": refused}));
+    schema.insert(
+        "else".to_owned(),
+        json!({"required": ["name", "auth", "api"]}),
+    );
 }

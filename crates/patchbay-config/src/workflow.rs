@@ -11,6 +11,11 @@ use crate::http::HttpMethod;
 use crate::settings::{UserSetting, check_values};
 use crate::typed::{NoFields, Tagged, deserialize_tagged};
 
+/// The longest a function step may ask to run.
+pub(crate) const MAX_FUNCTION_TIMEOUT_MS: u64 = 300_000;
+/// The most items a `foreach` step may run at once.
+pub(crate) const MAX_CONCURRENCY: u32 = 32;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     rename_all = "camelCase",
@@ -277,7 +282,7 @@ pub struct FunctionStep {
     /// JavaScript source; not a template.
     pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = crate::workflow_check::MAX_FUNCTION_TIMEOUT_MS))]
+    #[schemars(range(min = 1, max = MAX_FUNCTION_TIMEOUT_MS))]
     pub timeout_ms: Option<u64>,
 }
 
@@ -304,7 +309,7 @@ pub struct ForeachStep {
     pub items: String,
     /// How many items run at once, 1 to 32.
     #[serde(default = "one")]
-    #[schemars(range(min = 1, max = crate::workflow_check::MAX_CONCURRENCY))]
+    #[schemars(range(min = 1, max = MAX_CONCURRENCY))]
     pub concurrency: u32,
     pub steps: Vec<Step>,
 }

@@ -14,11 +14,7 @@ use crate::template::{
     Found, Variables, check_expression, check_json_templates, check_template_map, names_under,
 };
 use crate::urls::check_url_template;
-use crate::workflow::{Step, Trigger, WorkflowConfig};
-
-/// The longest a function step may ask to run.
-pub(crate) const MAX_FUNCTION_TIMEOUT_MS: u64 = 300_000;
-pub(crate) const MAX_CONCURRENCY: u32 = 32;
+use crate::workflow::{MAX_CONCURRENCY, MAX_FUNCTION_TIMEOUT_MS, Step, Trigger, WorkflowConfig};
 
 /// What a workflow is checked against: its integration, when the document declares it.
 #[derive(Debug, Clone, Copy)]
