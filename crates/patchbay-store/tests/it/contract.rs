@@ -577,11 +577,7 @@ async fn nul_is_refused_in_every_change_on_both_backends(db: TestDb) {
     let (project_id, integration_id) = project_with_integration(&store).await;
     let with_nul = Written::with("a\u{0}b");
     let credential = fixtures::credential(project_id, integration_id, "ada");
-    let inserted = store
-        .credentials()
-        .insert_credential(&credential, &[])
-        .await
-        .unwrap();
+    let inserted = fixtures::insert_credential(&store, &credential).await;
 
     let changes = CredentialChanges {
         external_id: Some(Some(with_nul.external_id.clone())),
@@ -607,13 +603,8 @@ async fn nul_is_refused_in_every_change_on_both_backends(db: TestDb) {
             .replace_credential_account(project_id, credential.id, &replacement, &[])
             .await
     ));
-    let unchanged = store
-        .credentials()
-        .get_credential(project_id, credential.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(unchanged, inserted);
+    let unchanged = fixtures::find_credential(&store, project_id, credential.id).await;
+    assert_eq!(unchanged, Some(inserted));
 
     let session = NewInstallSession {
         id: Uuid::new_v4(),
@@ -783,16 +774,9 @@ async fn edge_numbers_read_back_as_written_on_both_backends(db: TestDb) {
 
     let mut credential = fixtures::credential(project_id, integration_id, "numbers");
     credential.provider_data = numbers.clone();
-    store
-        .credentials()
-        .insert_credential(&credential, &[])
+    fixtures::insert_credential(&store, &credential).await;
+    let stored = fixtures::find_credential(&store, project_id, credential.id)
         .await
-        .unwrap();
-    let stored = store
-        .credentials()
-        .get_credential(project_id, credential.id)
-        .await
-        .unwrap()
         .unwrap();
     assert_eq!(stored.provider_data, numbers);
 }
