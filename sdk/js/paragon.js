@@ -49,6 +49,58 @@ class ParagonError extends Error {
   }
 }
 
+/** A subclass named as Paragon's SDK names it, so `instanceof` checks written for Paragon hold. */
+function paragonErrorClass(name) {
+  const ErrorClass = class extends ParagonError {
+    constructor(message, fields) {
+      super(message, fields);
+      this.name = name;
+    }
+  };
+  Object.defineProperty(ErrorClass, 'name', { value: name });
+  return ErrorClass;
+}
+
+/** A call needed `authenticate` first, or the server refused the user token. */
+const UserNotAuthenticatedError = paragonErrorClass('UserNotAuthenticatedError');
+/** The project has no integration of that type (or the token may not see it). */
+const IntegrationNotFoundError = paragonErrorClass('IntegrationNotFoundError');
+/** The user has no (or not the selected) account of that integration. */
+const IntegrationNotInstalledError = paragonErrorClass('IntegrationNotInstalledError');
+/** The browser blocked the provider's popup. */
+const OAuthBlockedError = paragonErrorClass('OAuthBlockedError');
+/** The provider's authorization did not finish in time. */
+const OAuthTimeoutError = paragonErrorClass('OAuthTimeoutError');
+/** `request()`: the provider (or the proxy) answered with an error status. */
+const ProxyRequestError = paragonErrorClass('ProxyRequestError');
+/** An `installFlow` setter was called with no install flow waiting for it. */
+const NoActiveInstallFlowError = paragonErrorClass('NoActiveInstallFlowError');
+/**
+ * Paragon's projects must enable headless mode for `installFlow`; Patchbay's
+ * always allow it, so this is never thrown. Exported for code that checks for it.
+ */
+const HeadlessModeNotEnabledError = paragonErrorClass('HeadlessModeNotEnabledError');
+
+/** Patchbay's stable error codes (and the SDK's own) that have a Paragon error class. */
+const ERROR_CLASS_BY_CODE = {
+  not_authenticated: UserNotAuthenticatedError,
+  unauthorized_missing_token: UserNotAuthenticatedError,
+  integration_not_found: IntegrationNotFoundError,
+  integration_not_installed: IntegrationNotInstalledError,
+  credential_not_found: IntegrationNotInstalledError,
+  popup_blocked: OAuthBlockedError,
+  oauth_timeout: OAuthTimeoutError,
+  no_active_install_flow: NoActiveInstallFlowError,
+};
+
+/** The error for `code`: Paragon's class when there is one, else `fallback`. */
+function errorFor(message, fields = {}, fallback = ParagonError) {
+  const code = fields.code || '';
+  const ErrorClass =
+    ERROR_CLASS_BY_CODE[code] || (code.startsWith('unauthorized_token') ? UserNotAuthenticatedError : fallback);
+  return new ErrorClass(message, fields);
+}
+
 /** `https://host` from `host`, `https://host/` or `http://127.0.0.1:8080`. */
 function normalizeHost(host) {
   const text = String(host).trim().replace(/\/+$/, '');
@@ -107,11 +159,11 @@ async function readBody(response) {
   return text;
 }
 
-function errorFrom(response, body) {
+function errorFrom(response, body, fallback) {
   if (body && typeof body === 'object' && typeof body.message === 'string') {
-    return new ParagonError(body.message, { status: response.status, code: body.code, meta: body.meta, body });
+    return errorFor(body.message, { status: response.status, code: body.code, meta: body.meta, body }, fallback);
   }
-  return new ParagonError(`The request failed with status ${response.status}.`, { status: response.status, body });
+  return errorFor(`The request failed with status ${response.status}.`, { status: response.status, body }, fallback);
 }
 
 /**
@@ -139,34 +191,36 @@ function createParagon(env = {}) {
 
   function requireAuth() {
     if (!token) {
-      throw new ParagonError('User is not authenticated. Call paragon.authenticate(projectId, token) first.', {
+      throw new UserNotAuthenticatedError('User is not authenticated. Call paragon.authenticate(projectId, token) first.', {
         code: 'not_authenticated',
       });
     }
   }
 
-  function sdkUrl(path) {
+  /** `/projects/{id}/sdk{path}`, or Paragon's `/v2/projects/...` spelling with `version`. */
+  function sdkUrl(path, version) {
     if (!host) throw new ParagonError('No Patchbay host: call paragon.configureGlobal({host}) first.');
-    return `${host}/projects/${encodeURIComponent(projectId)}/sdk${path}`;
+    const prefix = version ? `/${version}` : '';
+    return `${host}${prefix}/projects/${encodeURIComponent(projectId)}/sdk${path}`;
   }
 
   /** Sends one end-user API request; `body` is already serialized. */
-  function send(method, path, { body, headers = {}, credential } = {}) {
+  function send(method, path, { body, headers = {}, credential, version } = {}) {
     requireAuth();
     const all = { ...callerHeaders(headers), Authorization: `Bearer ${token}` };
     if (credential) all['X-Paragon-Credential'] = credential;
-    return fetchFn(sdkUrl(path), { method, headers: all, body });
+    return fetchFn(sdkUrl(path, version), { method, headers: all, body });
   }
 
   /** A JSON call: the parsed answer, or a ParagonError. */
-  async function call(method, path, { json, headers = {}, credential } = {}) {
+  async function call(method, path, { json, headers = {}, credential, version } = {}) {
     const all = { ...headers };
     let body;
     if (json !== undefined) {
       all['Content-Type'] = 'application/json';
       body = JSON.stringify(json);
     }
-    const response = await send(method, path, { body, headers: all, credential });
+    const response = await send(method, path, { body, headers: all, credential, version });
     const data = await readBody(response);
     if (!response.ok) throw errorFrom(response, data);
     return data;
@@ -196,25 +250,35 @@ function createParagon(env = {}) {
   }
 
   /**
-   * The id of the account `selectedCredentialId` names (an id, `ext:<externalId>`
-   * or a plain externalId), else of the default account.
+   * The account `selectedCredentialId` names (an id, `ext:<externalId>` or a
+   * plain externalId), else the default account.
    */
-  function credentialIdFor(type, selectedCredentialId) {
+  function credentialFor(type, selectedCredentialId) {
     const state = integrationState(type);
-    if (!state) throw new ParagonError(`Integration "${type}" not found.`, { status: 404, code: 'integration_not_found' });
-    if (!selectedCredentialId) {
-      if (!state.credentialId) {
-        throw new ParagonError(`Integration "${type}" is not installed.`, { status: 404, code: 'integration_not_installed' });
-      }
-      return state.credentialId;
+    if (!state) {
+      throw new IntegrationNotFoundError(`Integration "${type}" not found.`, { status: 404, code: 'integration_not_found' });
     }
-    const label = selectedCredentialId.startsWith('ext:') ? selectedCredentialId.slice(4) : selectedCredentialId;
-    const found = state.allCredentials.find((c) => c.id === selectedCredentialId || c.externalId === label);
-    if (!found) throw new ParagonError('Credential not found.', { status: 404, code: 'credential_not_found' });
-    return found.id;
+    const wanted = selectedCredentialId || state.credentialId;
+    if (!wanted) {
+      throw new IntegrationNotInstalledError(`Integration "${type}" is not installed.`, {
+        status: 404,
+        code: 'integration_not_installed',
+      });
+    }
+    const label = wanted.startsWith('ext:') ? wanted.slice(4) : wanted;
+    const found = state.allCredentials.find((c) => c.id === wanted || c.externalId === label);
+    if (!found) {
+      throw new IntegrationNotInstalledError('Credential not found.', { status: 404, code: 'credential_not_found' });
+    }
+    return found;
   }
 
   // ---- events -------------------------------------------------------------
+
+  /** Calls a caller's optional callback. */
+  function invoke(callback, ...args) {
+    if (typeof callback === 'function') callback(...args);
+  }
 
   function emit(name, payload) {
     for (const callback of [...listeners.get(name)]) {
@@ -254,11 +318,22 @@ function createParagon(env = {}) {
     }
     await refreshQuietly();
     emit(name, payload);
+    // A replaced account (reconnected, or the same external account connected
+    // again) went through an install: Paragon announces it as one.
+    if (name === 'onCredentialChange' && typeof payload.deduplicated === 'boolean') emit('onIntegrationInstall', payload);
   }
 
   function closeStream() {
     if (stream) stream.close();
     stream = undefined;
+  }
+
+  function signOut() {
+    closeStream();
+    projectId = undefined;
+    token = undefined;
+    user = { authenticated: false };
+    integrationMetadata = [];
   }
 
   // ---- installing ---------------------------------------------------------
@@ -269,7 +344,44 @@ function createParagon(env = {}) {
     return win.open('about:blank', `patchbay-connect-${Math.random().toString(36).slice(2)}`, features);
   }
 
-  async function installWithPopup(type, body, popup) {
+  function popupBlocked() {
+    return new OAuthBlockedError(
+      'The browser blocked the connection popup. Call paragon.installIntegration directly inside a click handler.',
+      { code: 'popup_blocked' },
+    );
+  }
+
+  /** Refuses a second account unless the caller asked for one or names the account to replace. */
+  function ensureInstallable(type, { allowMultipleCredentials, selectedCredentialId }) {
+    const state = integrationState(type);
+    const hasValid = state && state.allCredentials.some((c) => c.status === 'VALID');
+    if (hasValid && !allowMultipleCredentials && !selectedCredentialId) {
+      throw new ParagonError(`Integration "${type}" is already installed.`, {
+        status: 409,
+        code: 'integration_already_installed',
+      });
+    }
+  }
+
+  /** The install request's body from `installIntegration`'s (or `installFlow.start`'s) options. */
+  function installBody(options) {
+    return withoutUndefined({
+      allowMultipleCredentials: options.allowMultipleCredentials || undefined,
+      selectedCredentialId: options.selectedCredentialId,
+      externalId: options.externalId,
+      credentials: options.credentials,
+      connection: options.connection,
+      // Paragon's option name and Patchbay's.
+      redirectUrl: options.overrideRedirectUrl || options.redirectUrl,
+    });
+  }
+
+  /**
+   * Starts the install and follows it to its end: at once for credentials,
+   * through `popup` (opened already, inside the user's click) for OAuth, or by
+   * navigating this page away when a redirect URL was given.
+   */
+  async function runInstall(type, body, popup, oauthTimeoutMs = INSTALL_DEADLINE_MS) {
     let started;
     try {
       started = await call('POST', `/integrations/${encodeURIComponent(type)}/install`, { json: body });
@@ -286,9 +398,10 @@ function createParagon(env = {}) {
       return new Promise(() => {});
     }
     popup.location.href = started.authorizationUrl;
-    const outcome = await waitForInstall(started.installSessionId, popup);
+    const outcome = await waitForInstall(started.installSessionId, popup, oauthTimeoutMs);
     if (outcome.status !== 'complete') {
-      throw new ParagonError(outcome.error || 'The account could not be connected.', { code: 'install_failed' });
+      const code = outcome.timedOut ? 'oauth_timeout' : 'install_failed';
+      throw errorFor(outcome.error || 'The account could not be connected.', { code });
     }
     return installed(type, outcome.credentialId, outcome);
   }
@@ -312,9 +425,9 @@ function createParagon(env = {}) {
    * `postMessage`, or — when that never comes (the opener's origin is not
    * an allowed origin, the popup lost its opener) — from polling.
    */
-  function waitForInstall(sessionId, popup) {
+  function waitForInstall(sessionId, popup, timeoutMs) {
     return new Promise((resolve) => {
-      const deadline = Date.now() + INSTALL_DEADLINE_MS;
+      const deadline = Date.now() + timeoutMs;
       let settled = false;
       let timer;
       let closedPolls = 0;
@@ -345,13 +458,146 @@ function createParagon(env = {}) {
           return finish({ status: 'failed', error: 'The connection window was closed before an account was connected.' });
         }
         if (Date.now() > deadline) {
-          return finish({ status: 'failed', error: 'The connection took longer than 10 minutes; start again.' });
+          if (!popup.closed) popup.close();
+          const seconds = Math.round(timeoutMs / 1000);
+          return finish({ status: 'failed', timedOut: true, error: `The connection took longer than ${seconds} seconds; start again.` });
         }
         if (!settled) timer = setTimeout(poll, pollIntervalMs);
       };
       if (win) win.addEventListener('message', onMessage);
       timer = setTimeout(poll, pollIntervalMs);
     });
+  }
+
+  // ---- the headless install flow -----------------------------------------
+
+  /**
+   * Paragon's `installFlow`: the install as a series of stages the page
+   * renders itself. `preOptions` asks for the connection fields (and, for
+   * API-key and basic-auth integrations, the credentials); `oauth` is the
+   * provider's popup; `postOptions` asks for the integration's required user
+   * settings; `done` ends it. Patchbay integrations have one account type,
+   * so the `accountType` stage never comes.
+   */
+  function createInstallFlow() {
+    let flow;
+
+    function current() {
+      if (!flow) throw new NoActiveInstallFlowError('No install flow is active. Call paragon.installFlow.start first.', { code: 'no_active_install_flow' });
+      return flow;
+    }
+
+    function enter(active, stage) {
+      active.stage = stage;
+      invoke(active.options.onNext, stage);
+    }
+
+    /** Tells `onError`, naming the stage the flow was at. */
+    function report(active, error) {
+      invoke(active.options.onError, error, { stage: active.stage && active.stage.stage });
+    }
+
+    /** Ends the flow with `error`. */
+    function fail(active, error) {
+      if (flow === active) flow = undefined;
+      report(active, error);
+    }
+
+    async function finish(active, result) {
+      if (flow !== active) return;
+      flow = undefined;
+      enter(active, { stage: 'done', done: true });
+      invoke(active.options.onComplete, result);
+    }
+
+    /** After the account is connected: its required settings, or the end. */
+    function afterInstall(active, result) {
+      if (flow !== active) return;
+      active.result = result;
+      const meta = metadataFor(active.type);
+      const required = ((meta && meta.userSettings) || []).filter((setting) => setting.required);
+      if (required.length) enter(active, { stage: 'postOptions', options: required, done: false });
+      else finish(active, result);
+    }
+
+    /** Connects the account; for OAuth, call this inside the user's click (the popup opens here). */
+    function install(active, extra) {
+      const body = installBody({ ...active.options, ...extra });
+      const meta = metadataFor(active.type);
+      let popup = null;
+      if (meta.authType === 'oauth2' && !body.redirectUrl) {
+        popup = openPopup();
+        if (!popup) return fail(active, popupBlocked());
+        enter(active, { stage: 'oauth', done: false });
+      }
+      runInstall(active.type, body, popup, active.options.oauthTimeout ?? INSTALL_DEADLINE_MS).then(
+        (result) => afterInstall(active, result),
+        (error) => fail(active, error),
+      );
+    }
+
+    function expect(stageName) {
+      const active = current();
+      if (active.stage.stage !== stageName) {
+        throw new NoActiveInstallFlowError(`The install flow is at its "${active.stage.stage}" stage, not "${stageName}".`, {
+          code: 'no_active_install_flow',
+        });
+      }
+      return active;
+    }
+
+    return {
+      start(type, options = {}) {
+        const active = { type, options, stage: undefined };
+        flow = active;
+        try {
+          requireAuth();
+          const meta = metadataFor(type);
+          if (!meta) {
+            throw new IntegrationNotFoundError(`Integration "${type}" not found.`, { status: 404, code: 'integration_not_found' });
+          }
+          ensureInstallable(type, options);
+          const fields = [...(meta.connectionFields || []), ...(meta.authType === 'oauth2' ? [] : meta.credentialFields || [])];
+          if (fields.length) enter(active, { stage: 'preOptions', options: fields, done: false });
+          else install(active, {});
+        } catch (error) {
+          fail(active, error);
+        }
+      },
+
+      /** The stage the flow is at. */
+      next() {
+        return current().stage;
+      },
+
+      /** The `preOptions` answers: connection fields and, without OAuth, the credentials. */
+      setPreOptions(values = {}) {
+        const active = expect('preOptions');
+        const meta = metadataFor(active.type);
+        const pick = (fields) =>
+          Object.fromEntries(fields.filter((f) => values[f.id] !== undefined).map((f) => [f.id, String(values[f.id])]));
+        const connection = pick(meta.connectionFields || []);
+        const credentials = meta.authType === 'oauth2' ? undefined : pick(meta.credentialFields || []);
+        install(active, withoutUndefined({ connection: Object.keys(connection).length ? connection : undefined, credentials }));
+      },
+
+      /** The `postOptions` answers: saved as the new account's user settings. */
+      setPostOptions(values = {}) {
+        const active = expect('postOptions');
+        api
+          .updateIntegrationUserSettings(active.type, values, { selectedCredentialId: active.result.credentialId })
+          // Refused settings (`validation_failed`) keep the stage open for corrected answers.
+          .then(
+            () => finish(active, active.result),
+            (error) => report(active, error),
+          );
+      },
+
+      /** Patchbay integrations have a single account type: there is never an `accountType` stage to answer. */
+      setAccountType() {
+        expect('accountType');
+      },
+    };
   }
 
   // ---- the Connect Portal -------------------------------------------------
@@ -395,10 +641,16 @@ function createParagon(env = {}) {
       } else if (data.type === 'patchbay:portal-close') {
         close();
       } else if (data.type === 'patchbay:portal-change') {
+        const payload = { integrationId: meta && meta.id, ...data.payload };
         refreshQuietly().then(() => {
-          const callback = options[PORTAL_CALLBACKS[data.event]];
-          if (typeof callback === 'function') callback(data.payload, user);
+          invoke(options[PORTAL_CALLBACKS[data.event]], payload, user);
+          // Paragon's `onSuccess`: an account was connected in the portal.
+          if (data.event === 'onIntegrationInstall') invoke(options.onSuccess, payload, user);
         });
+      } else if (data.type === 'patchbay:portal-error') {
+        const failure = data.error || {};
+        const message = typeof failure.message === 'string' ? failure.message : 'The Connect Portal failed.';
+        invoke(options.onError, errorFor(message, { status: failure.status, code: failure.code, meta: failure.meta }));
       }
     };
     const onKeydown = (event) => {
@@ -418,7 +670,7 @@ function createParagon(env = {}) {
       if (portal && portal.close === close) portal = undefined;
       if (previousFocus && typeof previousFocus.focus === 'function') previousFocus.focus();
       emit('onPortalClose', { integrationType: type });
-      if (typeof options.onClose === 'function') options.onClose();
+      invoke(options.onClose);
       refreshQuietly();
     }
 
@@ -427,7 +679,7 @@ function createParagon(env = {}) {
     overlay.addEventListener('click', onOverlayClick);
     doc.body.append(overlay);
     emit('onPortalOpen', { integrationType: type });
-    if (typeof options.onOpen === 'function') options.onOpen();
+    invoke(options.onOpen);
     return { close, frame };
   }
 
@@ -467,8 +719,11 @@ function createParagon(env = {}) {
       if (newHost) host = normalizeHost(newHost);
     },
 
-    /** Signs the user in: loads the user object and starts listening for changes. */
-    async authenticate(newProjectId, userToken) {
+    /**
+     * Signs the user in: loads the user object and starts listening for
+     * changes. `metadata` is merged into the user's metadata (`getUser().meta`).
+     */
+    async authenticate(newProjectId, userToken, { metadata } = {}) {
       if (!newProjectId || !userToken) {
         throw new ParagonError('paragon.authenticate(projectId, token) needs a project id and a user token.');
       }
@@ -476,16 +731,21 @@ function createParagon(env = {}) {
       projectId = newProjectId;
       token = userToken;
       try {
-        const [me, metadata] = await Promise.all([call('GET', '/me'), call('GET', '/integrations')]);
+        const [me, integrations] = await Promise.all([call('GET', '/me'), call('GET', '/integrations')]);
         user = me;
-        integrationMetadata = metadata;
+        integrationMetadata = integrations;
+        if (metadata && Object.keys(metadata).length) user = await call('PATCH', '/me', { json: { meta: metadata } });
       } catch (error) {
-        projectId = undefined;
-        token = undefined;
-        user = { authenticated: false };
+        signOut();
         throw error;
       }
       openStream();
+    },
+
+    /** Forgets the user: closes the portal and the event stream, drops the token. */
+    logout() {
+      if (portal) portal.close();
+      signOut();
     },
 
     /** The user object as last loaded (refreshed after every change the SDK makes or hears about). */
@@ -509,12 +769,28 @@ function createParagon(env = {}) {
       if (set) set.delete(callback);
     },
 
-    /** Opens the Connect Portal for `type` over the page, on the selected (or first) account. */
+    /**
+     * Opens the Connect Portal for `type` over the page, on the selected (or
+     * first) account. An integration the project does not have opens nothing
+     * and reports `IntegrationNotFoundError` to `onError`.
+     */
     connect(type, options = {}) {
       requireAuth();
       if (!win || !win.document) throw new ParagonError('paragon.connect() needs a browser window.');
+      if (!metadataFor(type)) {
+        invoke(
+          options.onError,
+          new IntegrationNotFoundError(`Integration "${type}" not found.`, { status: 404, code: 'integration_not_found' }),
+        );
+        return;
+      }
       if (portal) portal.close();
       portal = openPortal(type, options);
+    },
+
+    /** Closes the Connect Portal, if one is open. */
+    closePortal() {
+      if (portal) portal.close();
     },
 
     /**
@@ -525,52 +801,20 @@ function createParagon(env = {}) {
     installIntegration(type, options = {}) {
       try {
         requireAuth();
+        ensureInstallable(type, options);
       } catch (error) {
         return Promise.reject(error);
       }
-      const {
-        allowMultipleCredentials,
-        selectedCredentialId,
-        externalId,
-        credentials,
-        connection,
-        redirectUrl,
-        showPortalAfterInstall,
-      } = options;
-      const state = integrationState(type);
-      const hasValid = state && state.allCredentials.some((c) => c.status === 'VALID');
-      if (hasValid && !allowMultipleCredentials && !selectedCredentialId) {
-        return Promise.reject(
-          new ParagonError(`Integration "${type}" is already installed.`, {
-            status: 409,
-            code: 'integration_already_installed',
-          }),
-        );
-      }
-      const body = withoutUndefined({
-        allowMultipleCredentials: allowMultipleCredentials || undefined,
-        selectedCredentialId,
-        externalId,
-        credentials,
-        connection,
-        redirectUrl,
-      });
+      const body = installBody(options);
       const meta = metadataFor(type);
-      if (meta && meta.authType !== 'oauth2' && !credentials) {
-        return installInPortal(type, selectedCredentialId);
+      if (meta && meta.authType !== 'oauth2' && !options.credentials) {
+        return installInPortal(type, options.selectedCredentialId);
       }
-      const needsPopup = !credentials && !redirectUrl && (!meta || meta.authType === 'oauth2');
+      const needsPopup = !options.credentials && !body.redirectUrl && (!meta || meta.authType === 'oauth2');
       const popup = needsPopup ? openPopup() : null;
-      if (needsPopup && !popup) {
-        return Promise.reject(
-          new ParagonError(
-            'The browser blocked the connection popup. Call paragon.installIntegration directly inside a click handler.',
-            { code: 'popup_blocked' },
-          ),
-        );
-      }
-      const installing = installWithPopup(type, body, popup);
-      if (!showPortalAfterInstall) return installing;
+      if (needsPopup && !popup) return Promise.reject(popupBlocked());
+      const installing = runInstall(type, body, popup, options.oauthTimeout ?? INSTALL_DEADLINE_MS);
+      if (!options.showPortalAfterInstall) return installing;
       // Paragon's option: present the new account's settings right away.
       return installing.then((result) => {
         api.connect(type, { selectedCredentialId: result.credentialId });
@@ -578,10 +822,36 @@ function createParagon(env = {}) {
       });
     },
 
+    /** Paragon's headless install flow (`start`, `next`, `setPreOptions`, `setPostOptions`, `setAccountType`). */
+    installFlow: createInstallFlow(),
+
     /** Disconnects the selected account (required when the user has several). */
     async uninstallIntegration(type, { selectedCredentialId } = {}) {
       await call('DELETE', `/integrations/${encodeURIComponent(type)}`, { credential: selectedCredentialId });
       await refreshQuietly();
+    },
+
+    /**
+     * The selected (or default) account. Never with its tokens: with
+     * `includeAccountAuth: true` it rejects and points to `request()`, which
+     * calls the provider with them on the server.
+     */
+    async getIntegrationAccount(type, { selectedCredentialId, includeAccountAuth } = {}) {
+      requireAuth();
+      if (includeAccountAuth) {
+        throw new ParagonError(
+          'Patchbay never hands provider tokens to the browser. Call the provider through paragon.request(), ' +
+            'which adds the account\'s credentials on the server.',
+          { code: 'account_auth_not_exposed' },
+        );
+      }
+      try {
+        return credentialFor(type, selectedCredentialId);
+      } catch {
+        // The account may be newer than the user object this SDK holds.
+        await refreshUser();
+        return credentialFor(type, selectedCredentialId);
+      }
     },
 
     /** Calls the integration's API as the selected (or default) account, through the proxy. */
@@ -599,7 +869,7 @@ function createParagon(env = {}) {
         credential: selectedCredentialId,
       });
       const data = await readBody(response);
-      if (!response.ok) throw errorFrom(response, data);
+      if (!response.ok) throw errorFrom(response, data, ProxyRequestError);
       return data;
     },
 
@@ -613,9 +883,16 @@ function createParagon(env = {}) {
       });
     },
 
-    /** Sends an App Event: runs the user's enabled workflows that listen to `name`. */
-    async event(name, payload = {}) {
-      return call('POST', '/events/trigger', { json: { name, payload } });
+    /**
+     * Sends an App Event: runs the user's enabled workflows that listen to
+     * `name`, only for the selected account when one is named.
+     */
+    async event(name, payload = {}, { selectedCredentialId } = {}) {
+      return call('POST', '/events/trigger', {
+        json: { name, payload },
+        credential: selectedCredentialId,
+        version: 'v2',
+      });
     },
 
     /** Merges `meta` into the user's metadata. */
@@ -640,35 +917,86 @@ function createParagon(env = {}) {
       return credential;
     },
 
+    /**
+     * Enables or disables several workflows for the selected (or default)
+     * account: `{[workflowId]: enabled}`. Resolves with the account as the
+     * last change left it.
+     */
+    async updateWorkflowState(states, { selectedCredentialId } = {}) {
+      let credential;
+      for (const [workflowId, enabled] of Object.entries(states)) {
+        const change = enabled ? api.enableWorkflow : api.disableWorkflow;
+        credential = await change(workflowId, { selectedCredentialId });
+      }
+      return credential;
+    },
+
     /** Merges `settings` into the selected (or default) account's user settings. */
     async updateIntegrationUserSettings(type, settings, { selectedCredentialId } = {}) {
-      requireAuth();
-      let id;
-      try {
-        id = credentialIdFor(type, selectedCredentialId);
-      } catch {
-        // The account may be newer than the user object this SDK holds.
-        await refreshUser();
-        id = credentialIdFor(type, selectedCredentialId);
-      }
-      const credential = await call('PATCH', `/credentials/${encodeURIComponent(id)}`, {
+      const account = await api.getIntegrationAccount(type, { selectedCredentialId });
+      const credential = await call('PATCH', `/credentials/${encodeURIComponent(account.id)}`, {
         json: { config: { sharedSettings: settings } },
       });
       await refreshQuietly();
       return credential;
     },
 
-    /** The project's integrations (name, icon, user settings, workflows), or one of them. */
+    /** The project's integrations (name, icon, brand colour, user settings, workflows), or one of them. */
     getIntegrationMetadata(type) {
       requireAuth();
       return type === undefined ? integrationMetadata : metadataFor(type);
+    },
+
+    /**
+     * What the Connect Portal shows for `type`: its descriptions, user
+     * settings and workflows, in Paragon's field names.
+     */
+    getIntegrationConfig(type) {
+      requireAuth();
+      const meta = metadataFor(type);
+      if (!meta) {
+        throw new IntegrationNotFoundError(`Integration "${type}" not found.`, { status: 404, code: 'integration_not_found' });
+      }
+      return {
+        id: meta.id,
+        type: meta.type,
+        shortDescription: meta.description,
+        longDescription: meta.description,
+        availableUserSettings: meta.userSettings,
+        availableWorkflows: meta.workflows,
+      };
     },
   };
   return api;
 }
 
+/** Every error class, for the classic script's `window.Patchbay`. */
+const ERROR_CLASSES = {
+  ParagonError,
+  UserNotAuthenticatedError,
+  IntegrationNotFoundError,
+  IntegrationNotInstalledError,
+  OAuthBlockedError,
+  OAuthTimeoutError,
+  ProxyRequestError,
+  NoActiveInstallFlowError,
+  HeadlessModeNotEnabledError,
+};
+
 // ---- module exports (not part of the classic script served at /sdk.global.js) ----
 const paragon = createParagon({ host: hostOf(import.meta.url) });
 
-export { paragon, createParagon, ParagonError };
+export {
+  paragon,
+  createParagon,
+  ParagonError,
+  UserNotAuthenticatedError,
+  IntegrationNotFoundError,
+  IntegrationNotInstalledError,
+  OAuthBlockedError,
+  OAuthTimeoutError,
+  ProxyRequestError,
+  NoActiveInstallFlowError,
+  HeadlessModeNotEnabledError,
+};
 export default paragon;

@@ -164,6 +164,8 @@ pub struct IntegrationMetadata {
     pub name: String,
     pub description: Option<String>,
     pub icon: Option<String>,
+    /// The provider's brand colour, `#RRGGBB`, from its catalogue entry.
+    pub brand_color: Option<String>,
     /// `oauth2`, `api_key` or `basic`.
     pub auth_type: String,
     /// What the user enters when connecting an API-key or basic-auth account.

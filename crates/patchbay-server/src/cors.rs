@@ -53,8 +53,10 @@ pub async fn end_user_api(State(state): State<AppState>, request: Request, next:
     response
 }
 
-/// The project id of an end-user API path, `/projects/{id}/sdk/...`.
+/// The project id of an end-user API path, `/projects/{id}/sdk/...` (or
+/// Paragon's versioned spelling, `/v2/projects/{id}/sdk/...`).
 fn sdk_project(path: &str) -> Option<Uuid> {
+    let path = path.strip_prefix("/v2").unwrap_or(path);
     let rest = path.strip_prefix("/projects/")?;
     let (id, rest) = rest.split_once('/')?;
     (rest == "sdk" || rest.starts_with("sdk/"))
@@ -108,6 +110,8 @@ mod tests {
         let id = "5a7c6b00-de30-4000-8000-000000000001";
         assert!(sdk_project(&format!("/projects/{id}/sdk/me")).is_some());
         assert!(sdk_project(&format!("/projects/{id}/sdk")).is_some());
+        assert!(sdk_project(&format!("/v2/projects/{id}/sdk/events/trigger")).is_some());
+        assert!(sdk_project(&format!("/v3/projects/{id}/sdk/me")).is_none());
         assert!(sdk_project(&format!("/projects/{id}/sdkx/me")).is_none());
         assert!(sdk_project(&format!("/api/v1/projects/{id}/config")).is_none());
         assert!(sdk_project("/projects/not-a-uuid/sdk/me").is_none());

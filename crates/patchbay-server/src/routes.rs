@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(webhooks::replay))
         .routes(routes!(workflows::trigger))
         .routes(routes!(workflows::app_event))
+        .routes(routes!(workflows::app_event_v2))
         .routes(routes!(task_history::list))
         .routes(routes!(task_history::get))
         .split_for_parts();

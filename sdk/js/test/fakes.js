@@ -31,7 +31,16 @@ export function userWith(credentials = [], overrides = {}) {
 
 export const METADATA = [
   { id: 'int-sandbox', type: 'sandbox', name: 'Sandbox CRM', authType: 'oauth2', userSettings: [], workflows: [] },
-  { id: 'int-keys', type: 'sandbox-keys', name: 'Sandbox (API key)', authType: 'api_key', userSettings: [], workflows: [] },
+  {
+    id: 'int-keys',
+    type: 'sandbox-keys',
+    name: 'Sandbox (API key)',
+    authType: 'api_key',
+    credentialFields: [{ id: 'apiKey', title: 'API key', secret: true }],
+    connectionFields: [],
+    userSettings: [],
+    workflows: [],
+  },
 ];
 
 function response(status, body, contentType = 'application/json') {
@@ -46,15 +55,19 @@ function response(status, body, contentType = 'application/json') {
 
 /**
  * A fetch that answers from `routes` (`"METHOD /path"` below
- * `/projects/{PROJECT}/sdk` → a function of the call, or a value) and records
- * every call.
+ * `/projects/{PROJECT}/sdk`, or `"METHOD /v2/path"` below Paragon's
+ * `/v2/projects/{PROJECT}/sdk` → a function of the call, or a value) and
+ * records every call.
  */
 export function fakeFetch(routes) {
   const calls = [];
   const prefix = `${HOST}/projects/${PROJECT}/sdk`;
+  const v2Prefix = `${HOST}/v2/projects/${PROJECT}/sdk`;
   const fetch = async (url, init = {}) => {
     const call = { url, method: init.method || 'GET', headers: init.headers || {}, body: init.body };
-    call.path = url.startsWith(prefix) ? url.slice(prefix.length) : url;
+    if (url.startsWith(prefix)) call.path = url.slice(prefix.length);
+    else if (url.startsWith(v2Prefix)) call.path = `/v2${url.slice(v2Prefix.length)}`;
+    else call.path = url;
     call.json = () => JSON.parse(call.body);
     calls.push(call);
     const key = `${call.method} ${call.path.split('?')[0]}`;

@@ -363,7 +363,7 @@ test('workflow triggers the workflow for the selected account with body and quer
 test('event, setUserMetadata, enableWorkflow and disableWorkflow call their endpoints', async () => {
   const { sdk, fetch, state } = await signedIn(
     {
-      'POST /events/trigger': reply(201, null),
+      'POST /v2/events/trigger': reply(201, { executionIds: [] }),
       'PATCH /me': (call) => ({ ...state.user, meta: call.json().meta }),
       'POST /workflows/list-contacts': { id: GRACE.id },
       'DELETE /workflows/list-contacts': { id: GRACE.id },
@@ -372,6 +372,10 @@ test('event, setUserMetadata, enableWorkflow and disableWorkflow call their endp
   );
   await sdk.event('Contact Created', { name: 'Ada' });
   assert.deepEqual(fetch.calls.at(-1).json(), { name: 'Contact Created', payload: { name: 'Ada' } });
+  assert.equal(fetch.calls.at(-1).headers['X-Paragon-Credential'], undefined, 'no selection: every enabled account');
+  await sdk.event('Contact Created', { name: 'Grace' }, { selectedCredentialId: GRACE.id });
+  assert.equal(fetch.calls.at(-1).url, `${HOST}/v2/projects/${PROJECT}/sdk/events/trigger`);
+  assert.equal(fetch.calls.at(-1).headers['X-Paragon-Credential'], GRACE.id, 'the selection is sent');
 
   const updated = await sdk.setUserMetadata({ Name: 'Ada' });
   assert.deepEqual(updated.meta, { Name: 'Ada' });

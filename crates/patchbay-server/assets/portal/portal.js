@@ -55,6 +55,14 @@ function announceChange(event, payload) {
   toParent({ type: 'patchbay:portal-change', event, payload: { integrationType: state.type, ...payload } });
 }
 
+/** A failed action: `connect()`'s `onError` hears it (the message carries no secret). */
+function announceError(error) {
+  toParent({
+    type: 'patchbay:portal-error',
+    error: { message: error.message, code: error.code, status: error.status, meta: error.meta },
+  });
+}
+
 function requestClose() {
   toParent({ type: 'patchbay:portal-close' });
 }
@@ -68,6 +76,7 @@ window.addEventListener('message', async (event) => {
     await paragon.authenticate(data.projectId, data.token);
   } catch (error) {
     say(error.message, true);
+    announceError(error);
     return;
   }
   state.meta = paragon.getIntegrationMetadata(state.type);
@@ -291,6 +300,7 @@ async function attempt(promise, pending, onDone) {
     onDone(result);
   } catch (error) {
     say(error.message, true);
+    announceError(error);
     return error;
   }
   return undefined;

@@ -74,7 +74,7 @@ fn classic_sdk() -> String {
          var script = document.currentScript;\n\
          var paragon = createParagon({{ host: script ? hostOf(script.src) : undefined }});\n\
          window.paragon = paragon;\n\
-         window.Patchbay = {{ createParagon: createParagon, ParagonError: ParagonError }};\n\
+         window.Patchbay = Object.assign({{ createParagon: createParagon }}, ERROR_CLASSES);\n\
          }})();\n"
     )
 }

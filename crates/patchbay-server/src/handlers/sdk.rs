@@ -103,6 +103,7 @@ fn integration_metadata(
         name: config.name.clone(),
         description: config.description.clone(),
         icon: config.icon.clone(),
+        brand_color: config.provider.brand_color.clone(),
         auth_type: config.provider.auth.auth_type().as_str().to_owned(),
         credential_fields: config
             .provider

@@ -199,6 +199,23 @@ fn custom_response(answer: CustomResponse) -> Response {
     response
 }
 
+/// Paragon's SDK sends app events to this versioned path; it is the same
+/// operation as [`app_event`], selection header included.
+#[utoipa::path(post, path = "/v2/projects/{projectId}/sdk/events/trigger", operation_id = "sendAppEventV2", tag = "sdk",
+    params(("projectId" = Uuid, Path), ("X-Paragon-Credential" = Option<String>, Header)),
+    request_body = AppEventRequest,
+    responses((status = 201, body = AppEventAccepted), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("userToken" = [])))]
+pub async fn app_event_v2(
+    user: ConnectUser,
+    state: State<AppState>,
+    headers: HeaderMap,
+    event: JsonBody<AppEventRequest>,
+) -> Result<(StatusCode, axum::Json<AppEventAccepted>), ApiError> {
+    app_event(user, state, headers, event).await
+}
+
 /// Fires an app event: one queued run per enabled account (or only the
 /// selected one) of every workflow listening to `name`.
 #[utoipa::path(post, path = "/projects/{projectId}/sdk/events/trigger", operation_id = "sendAppEvent", tag = "sdk",

@@ -312,10 +312,49 @@ async fn integrations_describe_themselves_to_end_users(db: TestDb) {
     let _: Value = serde_json::from_str(&text).unwrap();
 }
 
+/// `getIntegrationMetadata`'s `brandColor` comes from the provider catalogue;
+/// `icon` from the integration's configuration.
+async fn integration_metadata_carries_brand_colour_and_icon(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let document = r#"
+integrations:
+  payments:
+    provider: stripe
+    icon: https://cdn.example/stripe.svg
+  inline:
+    name: Inline
+    auth: {type: api_key, fields: [{id: key, title: Key}], inject: {header: X-Key, value: "{{ credentials.key }}"}}
+    api: {baseUrl: https://inline.example}
+"#;
+    let project = TestProject::with_config(&server, document).await;
+    let integrations = project.user("ada").integrations().await.unwrap();
+    let by_type = |name: &str| {
+        integrations
+            .iter()
+            .find(|i| i.type_name == name)
+            .unwrap()
+            .clone()
+    };
+    let payments = by_type("payments");
+    assert_eq!(payments.brand_color.as_deref(), Some("#635BFF"));
+    assert_eq!(
+        payments.icon.as_deref(),
+        Some("https://cdn.example/stripe.svg")
+    );
+    let inline = by_type("inline");
+    assert_eq!((inline.brand_color, inline.icon), (None, None));
+    let text = serde_json::to_value(&integrations).unwrap();
+    assert!(
+        text.to_string().contains("\"brandColor\":\"#635BFF\""),
+        "{text}"
+    );
+}
+
 backend_tests!(
     the_document_reads_back_masked_and_reapplies,
     a_broken_document_changes_nothing_and_names_the_path,
     removing_an_integration_with_accounts_takes_prune,
     pruned_accounts_are_announced_as_deleted,
     integrations_describe_themselves_to_end_users,
+    integration_metadata_carries_brand_colour_and_icon,
 );

@@ -468,10 +468,54 @@ async fn task_history_pages_and_bad_filters(db: TestDb) {
     );
 }
 
+/// Paragon's SDK sends app events to `/v2/projects/{id}/sdk/events/trigger`:
+/// the same operation, and `X-Paragon-Credential` picks the one account.
+async fn app_events_on_paragons_v2_path_honour_the_selection(db: TestDb) {
+    let s = setup(&db).await;
+    let a = connect(&s.ada, "acct_ada").await;
+    let c = connect(&s.ada, "acct_katherine").await;
+    for enabled in [a, c] {
+        s.ada
+            .enable_workflow("on-contact", Some(&enabled.to_string()))
+            .await
+            .unwrap();
+    }
+    let url = s
+        .server
+        .url(&format!("/v2/projects/{}/sdk/events/trigger", s.project.id));
+    let token = s.project.signer.mint("ada").unwrap();
+    let send = |selection: Option<String>| {
+        let mut request = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&json!({"name": "Contact Created", "payload": {"name": "V2", "tags": []}}));
+        if let Some(selection) = selection {
+            request = request.header("X-Paragon-Credential", selection);
+        }
+        request.send()
+    };
+    let response = send(Some(c.to_string())).await.unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    let ids = body["executionIds"].as_array().unwrap();
+    assert_eq!(ids.len(), 1, "{body}");
+    let id: Uuid = ids[0].as_str().unwrap().parse().unwrap();
+    assert_eq!(finished(&s.project, id).await.credential_id, c);
+
+    let all: Value = send(None).await.unwrap().json().await.unwrap();
+    assert_eq!(all["executionIds"].as_array().unwrap().len(), 2, "{all}");
+
+    let unknown = send(Some(Uuid::new_v4().to_string())).await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let error: Value = unknown.json().await.unwrap();
+    assert_eq!(error["code"], "credential_not_found");
+}
+
 backend_tests!(
     task_history_pages_and_bad_filters,
     each_account_runs_as_itself,
     disabled_unknown_and_background_runs,
     runaway_functions_fail_within_their_limits,
     app_events_run_once_per_enabled_account,
+    app_events_on_paragons_v2_path_honour_the_selection,
 );
