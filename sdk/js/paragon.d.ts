@@ -80,7 +80,10 @@ export interface IntegrationMetadata {
   type: string;
   name: string;
   description: string | null;
+  /** An icon URL from the integration's configuration. */
   icon: string | null;
+  /** The provider's brand colour, `#RRGGBB`, from the provider catalogue. */
+  brandColor: string | null;
   authType: 'oauth2' | 'api_key' | 'basic';
   credentialFields: Array<{ id: string; title: string; secret?: boolean }>;
   connectionFields: Array<{ id: string; title: string }>;
@@ -133,6 +136,10 @@ export type SdkEventListener<E extends SdkEventName> = (
 export type CredentialSelection = string;
 
 export interface InstallIntegrationOptions {
+  /** Paragon's name for `redirectUrl`: navigate this page to the provider and back to this URL, no popup. */
+  overrideRedirectUrl?: string;
+  /** How long to wait for the provider's authorization, in milliseconds (10 minutes by default). */
+  oauthTimeout?: number;
   /** Connect another account although the user already has a valid one. */
   allowMultipleCredentials?: boolean;
   /** Reconnect (replace) this account, keeping its id, settings and workflows. */
@@ -163,6 +170,10 @@ export interface ConnectOptions {
   selectedCredentialId?: CredentialSelection;
   onOpen?: () => void;
   onClose?: () => void;
+  /** An account was connected in the portal (right after `onInstall`). */
+  onSuccess?: (payload: IntegrationEvent, user: ConnectUser) => void;
+  /** An action in the portal failed, or the integration does not exist (`IntegrationNotFoundError`). */
+  onError?: (error: ParagonError) => void;
   onInstall?: (payload: IntegrationEvent, user: ConnectUser) => void;
   onUninstall?: (payload: IntegrationEvent, user: ConnectUser) => void;
   onWorkflowChange?: (payload: WorkflowChangeEvent, user: ConnectUser) => void;
@@ -187,7 +198,8 @@ export interface WorkflowRequestOptions extends SelectionOptions {
 }
 
 export declare class ParagonError extends Error {
-  name: 'ParagonError';
+  constructor(message: string, fields?: { status?: number; code?: string; meta?: Record<string, unknown>; body?: unknown });
+  name: string;
   /** HTTP status, when the server answered. */
   status?: number;
   /** Patchbay's stable error code (`integration_already_installed`, ...), or the SDK's own. */
@@ -197,9 +209,88 @@ export declare class ParagonError extends Error {
   body?: unknown;
 }
 
+/** A call needed `authenticate` first, or the server refused the user token. */
+export declare class UserNotAuthenticatedError extends ParagonError {}
+/** The project has no integration of that type. */
+export declare class IntegrationNotFoundError extends ParagonError {}
+/** The user has no (or not the selected) account of that integration. */
+export declare class IntegrationNotInstalledError extends ParagonError {}
+/** The browser blocked the provider's popup. */
+export declare class OAuthBlockedError extends ParagonError {}
+/** The provider's authorization did not finish within `oauthTimeout`. */
+export declare class OAuthTimeoutError extends ParagonError {}
+/** `request()`: the provider or the proxy answered with an error status (`status`, `body`). */
+export declare class ProxyRequestError extends ParagonError {}
+/** An `installFlow` setter was called with no flow waiting for it. */
+export declare class NoActiveInstallFlowError extends ParagonError {}
+/** Never thrown by Patchbay (headless mode is always on); exported for code that checks for it. */
+export declare class HeadlessModeNotEnabledError extends ParagonError {}
+
+export type InstallFlowError =
+  | UserNotAuthenticatedError
+  | IntegrationNotFoundError
+  | OAuthBlockedError
+  | OAuthTimeoutError
+  | NoActiveInstallFlowError
+  | HeadlessModeNotEnabledError
+  | ParagonError;
+
+/** One field of the `preOptions` stage: a connection field or a credential field. */
+export interface InstallFlowField {
+  id: string;
+  title: string;
+  secret?: boolean;
+}
+
+/** Where the headless install flow is; `onNext` receives each one. */
+export type InstallFlowStage =
+  | { stage: 'preOptions'; options: InstallFlowField[]; done: false }
+  | { stage: 'oauth'; done: false }
+  | { stage: 'postOptions'; options: UserSetting[]; done: false }
+  | { stage: 'done'; done: true };
+
+export interface InstallFlowStartOptions {
+  allowMultipleCredentials?: boolean;
+  selectedCredentialId?: CredentialSelection;
+  externalId?: string;
+  overrideRedirectUrl?: string;
+  /** How long to wait for the provider's authorization, in milliseconds. */
+  oauthTimeout?: number;
+  onNext?: (next: InstallFlowStage) => void;
+  onComplete?: (result: InstallResult) => void;
+  onError?: (error: InstallFlowError, context: { stage?: InstallFlowStage['stage'] }) => void;
+}
+
+export interface InstallFlow {
+  /** Starts installing; for OAuth without preOptions the popup opens here, so call it inside a click. */
+  start(integrationType: string, options?: InstallFlowStartOptions): void;
+  /** The current stage; throws `NoActiveInstallFlowError` when no flow is active. */
+  next(): InstallFlowStage;
+  /** Answers `preOptions` (connection fields, and the credentials of API-key integrations). */
+  setPreOptions(values: Record<string, unknown>): void;
+  /** Answers `postOptions`: saved as the new account's user settings. */
+  setPostOptions(values: Record<string, unknown>): void;
+  /** Patchbay integrations have one account type: always throws `NoActiveInstallFlowError`. */
+  setAccountType(accountType: string): void;
+}
+
+/** `getIntegrationConfig`: what the portal shows, in Paragon's field names. */
+export interface IntegrationConfig {
+  id: string;
+  type: string;
+  shortDescription: string | null;
+  longDescription: string | null;
+  availableUserSettings: UserSetting[];
+  availableWorkflows: IntegrationMetadata['workflows'];
+}
+
 export interface Paragon {
   configureGlobal(options: { host: string }): void;
-  authenticate(projectId: string, userToken: string): Promise<void>;
+  /** `metadata` is merged into the user's metadata (`getUser().meta`). */
+  authenticate(projectId: string, userToken: string, options?: { metadata?: Record<string, unknown> }): Promise<void>;
+  /** Closes the portal and the event stream and forgets the token. */
+  logout(): void;
+  closePortal(): void;
   getUser(): ConnectUser;
   /** Beyond Paragon: reload the user object now. */
   refreshUser(): Promise<AuthenticatedConnectUser>;
@@ -207,13 +298,22 @@ export interface Paragon {
   unsubscribe<E extends SdkEventName>(event: E, listener: SdkEventListener<E>): void;
   connect(integrationType: string, options?: ConnectOptions): void;
   installIntegration(integrationType: string, options?: InstallIntegrationOptions): Promise<InstallResult>;
+  installFlow: InstallFlow;
+  /** The account; `includeAccountAuth: true` rejects: tokens never reach the browser (use `request`). */
+  getIntegrationAccount(
+    integrationType: string,
+    options?: SelectionOptions & { includeAccountAuth?: false },
+  ): Promise<ConnectCredential>;
   uninstallIntegration(integrationType: string, options?: SelectionOptions): Promise<void>;
   request<T = unknown>(integrationType: string, path: string, options?: ProxyRequestOptions): Promise<T>;
   workflow<T = unknown>(workflowId: string, options?: WorkflowRequestOptions): Promise<T>;
-  event(name: string, payload?: Record<string, unknown>): Promise<unknown>;
+  /** Sent to `/v2/projects/{id}/sdk/events/trigger`; with a selection only that account's workflows run. */
+  event(name: string, payload?: Record<string, unknown>, options?: SelectionOptions): Promise<{ executionIds: string[] }>;
   setUserMetadata(meta: Record<string, unknown>): Promise<AuthenticatedConnectUser>;
   enableWorkflow(workflowId: string, options?: SelectionOptions): Promise<ConnectCredential>;
   disableWorkflow(workflowId: string, options?: SelectionOptions): Promise<ConnectCredential>;
+  /** `{[workflowId]: enabled}` for one account; resolves with the account after the last change. */
+  updateWorkflowState(states: Record<string, boolean>, options?: SelectionOptions): Promise<ConnectCredential | undefined>;
   updateIntegrationUserSettings(
     integrationType: string,
     settings: Record<string, unknown>,
@@ -221,6 +321,8 @@ export interface Paragon {
   ): Promise<ConnectCredential>;
   getIntegrationMetadata(): IntegrationMetadata[];
   getIntegrationMetadata(integrationType: string): IntegrationMetadata | undefined;
+  /** Throws `IntegrationNotFoundError` for a type the project does not have. */
+  getIntegrationConfig(integrationType: string): IntegrationConfig;
 }
 
 export interface SdkEnvironment {

@@ -56,9 +56,18 @@ test('the SDK is served as an ES module and as a classic script that sets window
     authenticate: typeof window.paragon.authenticate,
     installIntegration: typeof window.paragon.installIntegration,
     user: window.paragon.getUser(),
+    // Paragon's error classes, for `instanceof` checks in classic-script pages.
+    errors: ['UserNotAuthenticatedError', 'OAuthBlockedError', 'ProxyRequestError'].map(
+      (name) => new window.Patchbay[name]('x') instanceof window.Patchbay.ParagonError && window.Patchbay[name].name === name,
+    ),
   }));
   await classicPage.close();
-  assert.deepEqual(shape, { authenticate: 'function', installIntegration: 'function', user: { authenticated: false } });
+  assert.deepEqual(shape, {
+    authenticate: 'function',
+    installIntegration: 'function',
+    user: { authenticated: false },
+    errors: [true, true, true],
+  });
 });
 
 test('installIntegration connects the first sandbox account through the consent popup', async () => {

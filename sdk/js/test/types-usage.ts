@@ -1,7 +1,15 @@
 // Compiled (never run) by `tsc --noEmit` in scripts/test-js: the
 // declarations must accept Paragon-style code and reject wrong options.
 
-import paragon, { createParagon, ParagonError, type AuthenticatedConnectUser } from '../paragon.js';
+import paragon, {
+  createParagon,
+  ParagonError,
+  OAuthBlockedError,
+  ProxyRequestError,
+  UserNotAuthenticatedError,
+  type AuthenticatedConnectUser,
+  type InstallFlowStage,
+} from '../paragon.js';
 
 async function example(): Promise<void> {
   paragon.configureGlobal({ host: 'https://patchbay.example' });
@@ -34,6 +42,49 @@ async function example(): Promise<void> {
   } catch (error) {
     if (error instanceof ParagonError) console.log(error.code, error.status);
   }
+  await paragon.authenticate('project-id', 'token', { metadata: { Name: 'Ada' } });
+  paragon.connect('slack', {
+    onSuccess: (event, user) => console.log(event.credentialId, user.authenticated),
+    onError: (error) => console.log(error.code),
+    onOpen: () => undefined,
+    onUninstall: (event) => event.credentialId,
+    onWorkflowChange: (event) => event.workflowId,
+  });
+  paragon.closePortal();
+  await paragon.installIntegration('slack', { overrideRedirectUrl: 'https://app.example/back', oauthTimeout: 30_000 });
+  let stage: InstallFlowStage | undefined;
+  paragon.installFlow.start('slack', {
+    allowMultipleCredentials: true,
+    externalId: 'work',
+    onNext: (next) => {
+      stage = next;
+      if (next.stage === 'preOptions') paragon.installFlow.setPreOptions(Object.fromEntries(next.options.map((o) => [o.id, ''])));
+      if (next.stage === 'postOptions') paragon.installFlow.setPostOptions({ [next.options[0].id]: 'x' });
+    },
+    onComplete: (result) => result.credentialId,
+    onError: (error, context) => console.log(error.name, context.stage),
+  });
+  void stage;
+  const config = paragon.getIntegrationConfig('slack');
+  config.availableWorkflows.map((w) => w.id);
+  config.availableUserSettings.map((s) => s.title);
+  await paragon.updateWorkflowState({ sync: true }, { selectedCredentialId: 'ext:work' });
+  const account = await paragon.getIntegrationAccount('slack', { selectedCredentialId: 'ext:work' });
+  console.log(account.id, paragon.getIntegrationMetadata('slack')?.brandColor);
+  const accepted = await paragon.event('Contact Created', { name: 'Ada' }, { selectedCredentialId: account.id });
+  accepted.executionIds.map((id) => id.length);
+  try {
+    await paragon.request('slack', '/x');
+  } catch (error) {
+    if (error instanceof ProxyRequestError) console.log(error.status, error.body);
+    if (error instanceof UserNotAuthenticatedError || error instanceof OAuthBlockedError) console.log(error.message);
+  }
+  paragon.logout();
+  // @ts-expect-error: the token is never handed out.
+  await paragon.getIntegrationAccount('slack', { includeAccountAuth: true });
+  // @ts-expect-error: not an install-flow stage.
+  const wrong: InstallFlowStage = { stage: 'accountType', done: false };
+  void wrong;
   // @ts-expect-error: not an SDK event.
   paragon.subscribe('onSomething', () => undefined);
   // @ts-expect-error: allowMultipleCredentials is a boolean.
