@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::document::ProjectSettings;
 use crate::integration::IntegrationDocument;
-use crate::names::SLUG_PATTERN;
+use crate::names::{INTEGRATION_TYPE_PATTERN, RESERVED_INTEGRATION_TYPE};
 use crate::workflow::WorkflowConfig;
 
 /// The JSON Schema (draft 2020-12) of the configuration document.
@@ -30,7 +30,11 @@ pub fn json_schema() -> Value {
             "integrations": {
                 "description": "Integrations by type, the name the product's code uses.",
                 "type": ["object", "null"],
-                "propertyNames": {"pattern": SLUG_PATTERN},
+                "propertyNames": {
+                    "pattern": INTEGRATION_TYPE_PATTERN,
+                    "maxLength": 63,
+                    "not": {"const": RESERVED_INTEGRATION_TYPE},
+                },
                 "additionalProperties": integration,
             },
             "workflows": {"type": ["array", "null"], "items": workflow},

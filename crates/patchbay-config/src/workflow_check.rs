@@ -7,7 +7,7 @@ use croner::parser::{CronParser, Year};
 
 use crate::errors::{Report, field, index};
 use crate::http::check_headers;
-use crate::names::{IDENTIFIER_RULE, SLUG_RULE, is_identifier, is_slug};
+use crate::names::{IDENTIFIER_RULE, WORKFLOW_ID_RULE, is_identifier, is_workflow_id};
 use crate::provider_check::check_api_path;
 use crate::settings::{UserSetting, check_schema};
 use crate::template::{
@@ -34,8 +34,11 @@ pub(crate) fn check_workflow(
     known_integrations: &[&str],
     report: &mut Report,
 ) {
-    if !is_slug(&workflow.id) {
-        report.error(field(path, "id"), format!("`{}` {SLUG_RULE}", workflow.id));
+    if !is_workflow_id(&workflow.id) {
+        report.error(
+            field(path, "id"),
+            format!("`{}` {WORKFLOW_ID_RULE}", workflow.id),
+        );
     }
     if matches!(integration, Integration::Unknown) {
         let message = if known_integrations.is_empty() {

@@ -95,6 +95,56 @@ fn catalogue_get_finds_slack_as_an_oauth2_provider() {
 }
 
 #[test]
+fn providers_answer_to_their_paragon_types() {
+    for (name, id) in [
+        ("googleCalendar", "google-calendar"),
+        ("googledrive", "google-drive"),
+        ("microsoftTeams", "microsoft-teams"),
+        ("hubspot", "hubspot"),
+        ("monday.com", "monday"),
+        ("google-calendar", "google-calendar"),
+    ] {
+        let found = catalogue().find(name).map(|provider| provider.id.as_str());
+        assert_eq!(found, Some(id), "{name}");
+    }
+    assert!(catalogue().find("googlecalendar").is_none());
+    assert!(
+        catalogue().get("googleCalendar").is_none(),
+        "get is by id only"
+    );
+}
+
+#[test]
+fn a_paragon_type_that_would_name_two_providers_is_reported() {
+    let file = |id: &str, paragon_type: &str| {
+        format!(
+            "id: {id}\nname: {id}\ncategories: [crm]\nbrandColor: '#123ABC'\nparagonType: {paragon_type}\nauth: {{type: api_key, fields: [{{id: key, title: Key}}], inject: {{query: key, value: '{{{{ credentials.key }}}}'}}}}\napi: {{baseUrl: https://{id}.example}}\n"
+        )
+    };
+    let (one, two, three) = (
+        file("one", "two"),
+        file("two", "shared"),
+        file("three", "shared"),
+    );
+    let catalogue = Catalogue::from_files([
+        ("one.yaml", one.as_str()),
+        ("two.yaml", two.as_str()),
+        ("three.yaml", three.as_str()),
+    ]);
+    let errors: Vec<String> = catalogue.errors().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errors,
+        [
+            "providers/one.yaml: paragonType: `two` is the id of another provider",
+            "providers/two.yaml: paragonType: `shared` is already the Paragon type of `three`",
+        ]
+    );
+    assert_eq!(catalogue.find("two").unwrap().id, "two");
+    assert_eq!(catalogue.find("shared").unwrap().id, "three");
+    assert_eq!(catalogue.len(), 3, "the files themselves stay in");
+}
+
+#[test]
 fn every_provider_file_matches_schema_json() {
     let schema: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(providers_dir().join("schema.json")).unwrap())

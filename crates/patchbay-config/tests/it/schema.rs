@@ -173,7 +173,7 @@ fn the_schema_refuses_what_the_parser_refuses_for_its_shape() {
             "settings",
         ),
         (
-            "an integration type that is no slug",
+            "an integration type starting upper-case",
             inline.replace("  crm:", "  Crm:"),
             "integrations.Crm",
         ),

@@ -15,6 +15,7 @@ mod errors;
 mod event_stream;
 mod fixtures;
 mod http;
+mod names;
 mod openapi;
 mod ops;
 mod proxy;
