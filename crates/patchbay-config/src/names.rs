@@ -18,12 +18,12 @@ pub(crate) const RESERVED_INTEGRATION_TYPE: &str = "custom";
 
 /// Integration types, in Paragon's alphabet as well as ours: `crm`, `google-sheets`,
 /// `googleCalendar`, `custom.billing`, `monday.com`. Dot-separated words of letters, digits,
-/// `_` and `-`, the first starting with a lowercase letter. They appear as one URL path segment
+/// `_` and `-`, the first starting with a letter. They appear as one URL path segment
 /// (`/sdk/proxy/{type}/...`), which none of these characters can break out of.
 pub(crate) fn is_integration_type(text: &str) -> bool {
     text.len() <= 63
         && text != RESERVED_INTEGRATION_TYPE
-        && text.starts_with(|c: char| c.is_ascii_lowercase())
+        && text.starts_with(|c: char| c.is_ascii_alphabetic())
         && text.split('.').all(|word| {
             !word.is_empty()
                 && word
@@ -34,10 +34,10 @@ pub(crate) fn is_integration_type(text: &str) -> bool {
 
 /// [`is_integration_type`] as a regular expression, for the JSON Schema (which states the
 /// length limit and the reserved name beside it).
-pub(crate) const INTEGRATION_TYPE_PATTERN: &str = "^[a-z][A-Za-z0-9_-]*(\\.[A-Za-z0-9_-]+)*$";
+pub(crate) const INTEGRATION_TYPE_PATTERN: &str = "^[A-Za-z][A-Za-z0-9_-]*(\\.[A-Za-z0-9_-]+)*$";
 
-pub(crate) const INTEGRATION_TYPE_RULE: &str = "must be words of letters, digits, `_` and `-` joined by `.`, starting with a lowercase \
-     letter (`crm`, `googleCalendar`, `custom.billing`; at most 63 characters), and not `custom` \
+pub(crate) const INTEGRATION_TYPE_RULE: &str = "must be words of letters, digits, `_` and `-` joined by `.`, starting with a letter \
+     (`crm`, `googleCalendar`, `custom.billing`; at most 63 characters), and not `custom` \
      alone";
 
 /// Workflow ids: a slug of ours (`sync-contacts`) or a UUID in lowercase, as Paragon's are.
