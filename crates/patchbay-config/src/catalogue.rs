@@ -148,6 +148,31 @@ impl Catalogue {
         })
     }
 
+    /// The providers filed under `category` (when given) whose id, name or Paragon type
+    /// contains `text` (when given, compared without case), sorted by id.
+    pub fn search<'a>(
+        &'a self,
+        category: Option<&'a str>,
+        text: Option<&str>,
+    ) -> impl Iterator<Item = &'a ProviderDefinition> {
+        let text = text.map(str::to_lowercase);
+        self.iter().filter(move |provider| {
+            let in_category =
+                category.is_none_or(|category| provider.categories.iter().any(|c| c == category));
+            let matches = text.as_deref().is_none_or(|text| {
+                [
+                    Some(&provider.id),
+                    Some(&provider.name),
+                    provider.paragon_type.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|name| name.to_lowercase().contains(text))
+            });
+            in_category && matches
+        })
+    }
+
     /// Every name [`Self::find`] answers to.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.providers

@@ -18,6 +18,7 @@ mod http;
 mod names;
 mod openapi;
 mod ops;
+mod providers;
 mod proxy;
 mod proxy_hostile;
 mod proxy_httpbin;
