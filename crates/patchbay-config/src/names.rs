@@ -1,6 +1,6 @@
 //! The shapes of names: slugs, integration types, workflow ids, identifiers, header names.
 
-/// Catalogue provider ids, and workflow ids of our own making: `^[a-z][a-z0-9_-]{0,62}$`.
+/// Catalogue provider ids, and workflow ids of our own making: [`SLUG_PATTERN`].
 /// Provider ids name files (`providers/<id>.yaml`), so they are kept lowercase and short.
 pub(crate) fn is_slug(text: &str) -> bool {
     let mut chars = text.chars();
@@ -8,6 +8,9 @@ pub(crate) fn is_slug(text: &str) -> bool {
         && text.len() <= 63
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '-'))
 }
+
+/// [`is_slug`] as a regular expression, for the JSON Schemas.
+pub(crate) const SLUG_PATTERN: &str = "^[a-z][a-z0-9_-]{0,62}$";
 
 pub(crate) const SLUG_RULE: &str = "must start with a lowercase letter and contain only lowercase letters, digits, `_` and `-` \
      (at most 63 characters)";

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use std::collections::BTreeMap;
 
-use patchbay_config::{AuthType, CATEGORIES, Catalogue, ProviderAuth, catalogue, parse_provider};
+use patchbay_config::{
+    AuthType, CATEGORIES, Catalogue, ProviderAuth, catalogue, parse_provider, provider_json_schema,
+};
 
 fn providers_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../providers")
@@ -268,21 +270,28 @@ fn categories_brand_colours_and_paragon_types_are_checked() {
     assert_eq!(provider.paragon_type.as_deref(), Some("googleCalendar"));
 }
 
-/// The loader and schema.json must agree on the closed list of categories, or a file could
-/// pass one check and fail the other.
+/// `providers/schema.json` is generated from the types the loader reads a file into, so the
+/// two cannot disagree (on the categories, say); `PATCHBAY_BLESS=1` rewrites it.
 #[test]
-fn schema_json_lists_the_loaders_categories() {
-    let schema: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(providers_dir().join("schema.json")).unwrap())
-            .unwrap();
-    let listed: Vec<&str> = schema["properties"]["categories"]["items"]["enum"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|id| id.as_str().unwrap())
-        .collect();
+fn schema_json_is_generated_from_the_loaders_types() {
+    let path = providers_dir().join("schema.json");
+    let generated = provider_json_schema();
+    if std::env::var_os("PATCHBAY_BLESS").is_some() {
+        let text = serde_json::to_string_pretty(&generated).unwrap();
+        fs::write(&path, format!("{text}\n")).unwrap();
+    }
+    let committed: serde_json::Value = fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    assert!(
+        committed == generated,
+        "providers/schema.json is stale; regenerate it with\n  \
+         PATCHBAY_BLESS=1 cargo test -p patchbay-config --test it schema_json"
+    );
+    let listed = &generated["properties"]["categories"]["items"]["enum"];
     let loader: Vec<&str> = CATEGORIES.iter().map(|category| category.id).collect();
-    assert_eq!(listed, loader);
+    assert_eq!(*listed, serde_json::json!(loader));
 }
 
 #[test]
