@@ -457,3 +457,20 @@ fn a_type_that_is_no_catalogue_name_still_needs_a_definition() {
         list(&errors)
     );
 }
+
+#[test]
+fn templates_may_read_the_run_context_globals_and_their_own_variables() {
+    load_ok(&with_workflows(
+        r#"  - id: sync
+    integration: keyed
+    trigger: {type: request}
+    steps:
+      - {id: list, type: request, method: GET, path: "/x/{{ user.id }}/{{ credential.id }}/{{ settings.page }}"}
+      - id: each
+        type: foreach
+        items: "steps.list.output.body"
+        steps:
+          - {id: one, type: request, method: GET, path: "/y/{{ item.id }}/{{ index }}/{% set n = 2 %}{{ range(n) | length }}/{% for c in trigger.body.cs %}{{ c }}{% endfor %}"}
+"#,
+    ));
+}
