@@ -81,10 +81,14 @@ impl EchoUpstream {
     /// A configuration document with an API-key integration `echo` whose
     /// key travels in `X-Api-Key`.
     pub fn config_document(&self) -> String {
+        format!("\nintegrations:\n{}", self.integration("echo"))
+    }
+
+    /// The entry of `integrations:` for an API-key integration of type
+    /// `type_name` calling this upstream, its key in `X-Api-Key`.
+    pub fn integration(&self, type_name: &str) -> String {
         format!(
-            r#"
-integrations:
-  echo:
+            r#"  {type_name}:
     name: Echo
     auth:
       type: api_key

@@ -18,15 +18,7 @@ fn document(upstream: &EchoUpstream) -> String {
     format!(
         r#"
 integrations:
-  custom.billing:
-    name: Billing
-    auth:
-      type: api_key
-      fields: [{{id: apiKey, title: Key, secret: true}}]
-      inject: {{header: X-Api-Key, value: "{{{{ credentials.apiKey }}}}"}}
-    api:
-      baseUrl: {}
-  googleCalendar:
+{}  googleCalendar:
     clientId: calendar-client
     clientSecret: calendar-secret
 workflows:
@@ -37,7 +29,7 @@ workflows:
     steps:
       - {{id: reply, type: response, status: 200, body: {{key: "{{{{ trigger.body.n }}}}"}}}}
 "#,
-        upstream.base_url
+        upstream.integration("custom.billing")
     )
 }
 
