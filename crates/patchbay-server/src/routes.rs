@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(workflows::app_event))
         .routes(routes!(workflows::app_event_v2))
         .routes(routes!(task_history::list))
+        .routes(routes!(task_history::list_paragon))
         .routes(routes!(task_history::get))
         .split_for_parts();
     let openapi = Arc::new(openapi_document::finish(&openapi));
