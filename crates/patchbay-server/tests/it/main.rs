@@ -20,6 +20,7 @@ mod ops;
 mod proxy;
 mod proxy_hostile;
 mod proxy_httpbin;
+mod proxy_paragon;
 mod proxy_streaming;
 mod python;
 mod sandbox;
