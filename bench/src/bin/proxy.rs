@@ -160,10 +160,7 @@ impl Fixture {
         );
         // The upstream's answer streamed as it comes, as nginx and `bare`
         // relay it, rather than read whole into Paragon's `{"output": …}`.
-        headers.insert(
-            "x-paragon-use-raw-response",
-            HeaderValue::from_static("1"),
-        );
+        headers.insert("x-paragon-use-raw-response", HeaderValue::from_static("1"));
         Ok(headers)
     }
 }

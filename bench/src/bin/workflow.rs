@@ -123,10 +123,7 @@ impl Fixture {
             HeaderValue::try_from(format!("Bearer {}", self.token))?,
         );
         let mut raw = auth.clone();
-        raw.insert(
-            "x-paragon-use-raw-response",
-            HeaderValue::from_static("1"),
-        );
+        raw.insert("x-paragon-use-raw-response", HeaderValue::from_static("1"));
         Ok(vec![
             (
                 "direct",

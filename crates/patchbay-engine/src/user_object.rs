@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use patchbay_api::{
     Credential, CredentialConfig, CredentialConfiguration, CredentialStatus, IntegrationState,
-    UserObject,
-    WorkflowState,
+    UserObject, WorkflowState,
 };
 use patchbay_core::selection::default_account;
 use patchbay_store::{ConnectedUser, CredentialRecord};

@@ -122,10 +122,16 @@ mod tests {
     #[test]
     fn raw_is_asked_for_by_any_value_but_off() {
         for on in ["1", "true", "TRUE", "yes"] {
-            assert!(wants_raw_response(&with(&[(RAW_RESPONSE_HEADER, on)])), "{on}");
+            assert!(
+                wants_raw_response(&with(&[(RAW_RESPONSE_HEADER, on)])),
+                "{on}"
+            );
         }
         for off in ["", "0", "false", "False"] {
-            assert!(!wants_raw_response(&with(&[(RAW_RESPONSE_HEADER, off)])), "{off:?}");
+            assert!(
+                !wants_raw_response(&with(&[(RAW_RESPONSE_HEADER, off)])),
+                "{off:?}"
+            );
         }
         assert!(!wants_raw_response(&HeaderMap::new()));
     }
@@ -135,16 +141,31 @@ mod tests {
         let get = Method::GET;
         let ok = StatusCode::OK;
         let case = |pairs: &[(&'static str, &'static str)]| wrapping(&get, ok, &with(pairs));
-        assert_eq!(case(&[("content-type", "application/json; charset=utf-8")]), Wrapping::Json);
-        assert_eq!(case(&[("content-type", "application/vnd.api+json")]), Wrapping::Json);
+        assert_eq!(
+            case(&[("content-type", "application/json; charset=utf-8")]),
+            Wrapping::Json
+        );
+        assert_eq!(
+            case(&[("content-type", "application/vnd.api+json")]),
+            Wrapping::Json
+        );
         assert_eq!(case(&[]), Wrapping::Json);
         assert_eq!(case(&[("content-type", "text/plain")]), Wrapping::Text);
-        assert_eq!(case(&[("content-type", "application/atom+xml")]), Wrapping::Text);
-        assert_eq!(case(&[("content-type", "text/event-stream")]), Wrapping::Raw);
+        assert_eq!(
+            case(&[("content-type", "application/atom+xml")]),
+            Wrapping::Text
+        );
+        assert_eq!(
+            case(&[("content-type", "text/event-stream")]),
+            Wrapping::Raw
+        );
         assert_eq!(case(&[("content-type", "application/pdf")]), Wrapping::Raw);
         assert_eq!(case(&[("content-type", "image/png")]), Wrapping::Raw);
         assert_eq!(
-            case(&[("content-type", "application/json"), ("content-encoding", "gzip")]),
+            case(&[
+                ("content-type", "application/json"),
+                ("content-encoding", "gzip")
+            ]),
             Wrapping::Raw
         );
         let json = with(&[("content-type", "application/json")]);
@@ -168,8 +189,16 @@ mod tests {
             ("set-cookie", "s=1"),
         ]);
         let headers = wrapped_response_headers(&upstream);
-        assert_eq!(headers.get("content-type").map(|v| v.as_bytes()), Some(&b"application/json"[..]));
-        for gone in ["content-length", "content-disposition", "etag", "set-cookie"] {
+        assert_eq!(
+            headers.get("content-type").map(|v| v.as_bytes()),
+            Some(&b"application/json"[..])
+        );
+        for gone in [
+            "content-length",
+            "content-disposition",
+            "etag",
+            "set-cookie",
+        ] {
             assert!(headers.get(gone).is_none(), "{gone}");
         }
         assert!(headers.get("x-ratelimit-remaining").is_some());

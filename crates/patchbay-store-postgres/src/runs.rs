@@ -283,9 +283,7 @@ pub(crate) async fn list_executions(
     }
     let order = if filter.ascending { "ASC" } else { "DESC" };
     query
-        .push(format!(
-            " ORDER BY started_at {order}, id {order} LIMIT "
-        ))
+        .push(format!(" ORDER BY started_at {order}, id {order} LIMIT "))
         .push_bind(filter.limit)
         .push(" OFFSET ")
         .push_bind(filter.offset);

@@ -349,8 +349,11 @@ pub trait WorkflowStore: Send + Sync {
 
     /// How many runs of a project match `filter`, whatever its cursor,
     /// offset and limit.
-    async fn count_executions(&self, project_id: Uuid, filter: &ExecutionFilter)
-    -> StoreResult<i64>;
+    async fn count_executions(
+        &self,
+        project_id: Uuid,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<i64>;
 
     /// Claims up to `limit` jobs of `kind` that are due, or whose previous
     /// claimant's lease ran out, for `worker` until `lease_until`. Each job

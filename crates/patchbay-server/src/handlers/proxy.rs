@@ -283,7 +283,11 @@ async fn wrap(method: &Method, upstream: reqwest::Response) -> Result<Response, 
         }
         body.extend_from_slice(&chunk);
     }
-    let text = || std::str::from_utf8(&body).ok().map(|text| Value::String(text.to_owned()));
+    let text = || {
+        std::str::from_utf8(&body)
+            .ok()
+            .map(|text| Value::String(text.to_owned()))
+    };
     let output = if body.is_empty() {
         Some(Value::Null)
     } else if wrapping == Wrapping::Json {

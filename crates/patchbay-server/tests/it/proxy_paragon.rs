@@ -51,7 +51,11 @@ async fn answer(request: reqwest::RequestBuilder) -> (u16, Option<String>, Vec<u
         .headers()
         .get("content-type")
         .map(|value| value.to_str().unwrap().to_owned());
-    (status, content_type, response.bytes().await.unwrap().to_vec())
+    (
+        status,
+        content_type,
+        response.bytes().await.unwrap().to_vec(),
+    )
 }
 
 fn json_of(body: &[u8]) -> Value {
@@ -120,7 +124,10 @@ async fn answers_are_wrapped_in_output_unless_raw(db: TestDb) {
             .header("X-Paragon-Credential", Uuid::new_v4().to_string()),
     )
     .await;
-    assert_eq!((status, json_of(&body)["code"].clone()), (404, json!("credential_not_found")));
+    assert_eq!(
+        (status, json_of(&body)["code"].clone()),
+        (404, json!("credential_not_found"))
+    );
 }
 
 /// `X-Paragon-Proxy-Url` names the provider URL in place of the path, on
@@ -135,7 +142,11 @@ async fn the_proxy_url_header_and_an_empty_path(db: TestDb) {
                 .body(r#"{"via":"header"}"#),
         )
         .await;
-        assert_eq!((status, json_of(&body)), (200, json!({"output": {"via": "header"}})), "{rest}");
+        assert_eq!(
+            (status, json_of(&body)),
+            (200, json!({"output": {"via": "header"}})),
+            "{rest}"
+        );
         let (uri, headers) = s.upstream.last_request().unwrap();
         assert_eq!(uri, "/echo/by-header?q=1&q=2");
         assert_eq!(headers["x-api-key"], KEY);
@@ -158,8 +169,11 @@ async fn the_proxy_url_header_and_an_empty_path(db: TestDb) {
         "/echo/%2e%2e/admin",
         "https://user@evil.example/",
     ] {
-        let (status, _, body) =
-            answer(s.request(Method::GET, "echo").header("X-Paragon-Proxy-Url", hostile)).await;
+        let (status, _, body) = answer(
+            s.request(Method::GET, "echo")
+                .header("X-Paragon-Proxy-Url", hostile),
+        )
+        .await;
         assert_eq!(
             (status, json_of(&body)["code"].clone()),
             (400, json!("proxy_url_not_allowed")),
@@ -177,10 +191,15 @@ async fn the_proxy_url_header_and_an_empty_path(db: TestDb) {
     let with_query = s
         .request(Method::GET, "echo?x=1")
         .header("X-Paragon-Proxy-Url", "/echo/b");
-    let blank = s.request(Method::GET, "echo").header("X-Paragon-Proxy-Url", " ");
+    let blank = s
+        .request(Method::GET, "echo")
+        .header("X-Paragon-Proxy-Url", " ");
     for request in [twice, with_path, with_query, blank] {
         let (status, _, body) = answer(request).await;
-        assert_eq!((status, json_of(&body)["code"].clone()), (400, json!("invalid_parameter")));
+        assert_eq!(
+            (status, json_of(&body)["code"].clone()),
+            (400, json!("invalid_parameter"))
+        );
     }
     assert_eq!(s.upstream.requests_received(), before, "nothing was sent");
 }
@@ -199,7 +218,11 @@ async fn custom_integrations_by_id(db: TestDb) {
             request = request.header("X-Paragon-Proxy-Url", path);
         }
         let (status, _, body) = answer(request).await;
-        assert_eq!((status, json_of(&body)), (200, json!({"output": [1]})), "{rest}");
+        assert_eq!(
+            (status, json_of(&body)),
+            (200, json!({"output": [1]})),
+            "{rest}"
+        );
         assert_eq!(s.upstream.last_request().unwrap().0, path);
     }
     // The plain route takes the id too.

@@ -296,8 +296,14 @@ async fn paragons_credential_config_round_trips(db: TestDb) {
         .unwrap();
     let config = &listed[0]["config"];
     assert_eq!(listed[0]["id"], credential.id.to_string());
-    assert_eq!(config["configuredWorkflows"]["sync-contacts"]["enabled"], true);
-    assert_eq!(config["configuredWorkflows"]["notify"]["enabled"], true, "untouched");
+    assert_eq!(
+        config["configuredWorkflows"]["sync-contacts"]["enabled"],
+        true
+    );
+    assert_eq!(
+        config["configuredWorkflows"]["notify"]["enabled"], true,
+        "untouched"
+    );
     assert_eq!(config["connectCredentialId"], credential.id.to_string());
 }
 

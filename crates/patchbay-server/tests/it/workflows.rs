@@ -568,8 +568,15 @@ async fn task_history_on_paragons_wire(db: TestDb) {
     assert_eq!(runs.len(), 100);
     let run = &runs[0];
     for field in [
-        "id", "userId", "workflowId", "status", "taskCount", "runDuration", "dateStarted",
-        "dateEnded", "credentialId",
+        "id",
+        "userId",
+        "workflowId",
+        "status",
+        "taskCount",
+        "runDuration",
+        "dateStarted",
+        "dateEnded",
+        "credentialId",
     ] {
         assert!(!run[field].is_null(), "{field} missing from {run}");
     }
@@ -614,7 +621,10 @@ async fn task_history_on_paragons_wire(db: TestDb) {
         key,
     )
     .await;
-    assert_eq!((later["total"].clone(), later["nextLink"].clone()), (json!(0), Value::Null));
+    assert_eq!(
+        (later["total"].clone(), later["nextLink"].clone()),
+        (json!(0), Value::Null)
+    );
     let (_, today) = get(
         format!(
             "{base}?workflowId=ping&afterDate={}&credentialId={credential}&userId=ada",
@@ -647,16 +657,29 @@ async fn task_history_on_paragons_wire(db: TestDb) {
         "credentialId=not-a-uuid",
     ] {
         let (status, error) = get(format!("{base}?{bad}"), key).await;
-        assert_eq!((status, error["code"].clone()), (400, json!("invalid_parameter")), "{bad}: {error}");
+        assert_eq!(
+            (status, error["code"].clone()),
+            (400, json!("invalid_parameter")),
+            "{bad}: {error}"
+        );
     }
     let (status, error) = get(format!("{base}?integration={}", Uuid::new_v4()), key).await;
-    assert_eq!((status, error["code"].clone()), (404, json!("integration_not_found")));
+    assert_eq!(
+        (status, error["code"].clone()),
+        (404, json!("integration_not_found"))
+    );
     let (status, error) = get(base.clone(), None).await;
-    assert_eq!((status, error["code"].clone()), (401, json!("unauthorized_missing_token")));
+    assert_eq!(
+        (status, error["code"].clone()),
+        (401, json!("unauthorized_missing_token"))
+    );
     // Another project's key sees nothing of this one, not even that it exists.
     let other = TestProject::with_config(&s.server, &s.provider.config_document()).await;
     let (status, error) = get(base.clone(), Some(other.secret_key.as_str())).await;
-    assert_eq!((status, error["code"].clone()), (404, json!("project_not_found")));
+    assert_eq!(
+        (status, error["code"].clone()),
+        (404, json!("project_not_found"))
+    );
 }
 
 backend_tests!(
