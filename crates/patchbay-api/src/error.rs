@@ -85,6 +85,8 @@ pub enum ErrorCode {
     /// execution id and error.
     WorkflowFailed,
     ExecutionNotFound,
+    /// No provider of the built-in catalogue by that id or Paragon type.
+    ProviderNotFound,
     UserNotFound,
     SigningKeyNotFound,
     SigningKeyTaken,
@@ -148,6 +150,7 @@ impl ErrorCode {
         Self::WorkflowTimeout,
         Self::WorkflowFailed,
         Self::ExecutionNotFound,
+        Self::ProviderNotFound,
         Self::UserNotFound,
         Self::SigningKeyNotFound,
         Self::SigningKeyTaken,
@@ -187,6 +190,7 @@ impl ErrorCode {
             | Self::InstallSessionNotFound
             | Self::WorkflowNotFound
             | Self::ExecutionNotFound
+            | Self::ProviderNotFound
             | Self::UserNotFound
             | Self::SigningKeyNotFound
             | Self::WebhookEndpointNotFound
@@ -253,6 +257,7 @@ impl ErrorCode {
             Self::WorkflowTimeout => "workflow_timeout",
             Self::WorkflowFailed => "workflow_failed",
             Self::ExecutionNotFound => "execution_not_found",
+            Self::ProviderNotFound => "provider_not_found",
             Self::UserNotFound => "user_not_found",
             Self::SigningKeyNotFound => "signing_key_not_found",
             Self::SigningKeyTaken => "signing_key_taken",

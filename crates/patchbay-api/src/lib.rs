@@ -4,6 +4,7 @@
 //! the SDKs cannot drift apart. Field names are camelCase, as in Paragon's API.
 
 mod admin;
+mod catalogue;
 mod error;
 mod events;
 mod ops;
@@ -12,6 +13,7 @@ mod webhooks;
 mod workflows;
 
 pub use admin::*;
+pub use catalogue::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use events::*;
 pub use ops::*;

@@ -8,6 +8,7 @@ use crate::document::ConfigCommand;
 use crate::keys::KeysCommand;
 use crate::logging::Logging;
 use crate::project_commands::{ApplyArgs, MintTokenArgs, SigningKeyCommand};
+use crate::providers::ProvidersCommand;
 use crate::store::{DatabaseArgs, open_migrated};
 
 /// `patchbay --version`: the release and the commit it was built from
@@ -56,6 +57,9 @@ pub enum Command {
     /// Manage the data keys that encrypt secrets at rest.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Browse the built-in provider catalogue, offline.
+    #[command(subcommand)]
+    Providers(ProvidersCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ mod keys;
 mod logging;
 mod master_key;
 mod project_commands;
+mod providers;
 mod serve;
 mod store;
 
@@ -53,6 +54,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apply(args) => project_commands::apply(args).await,
         Command::Keys(command) => keys::run(command).await,
         Command::Config(command) => document::run(command),
+        Command::Providers(command) => providers::run(command),
     }
 }
 

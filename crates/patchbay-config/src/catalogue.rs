@@ -16,10 +16,13 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/providers.rs"));
 }
 
-/// Provider definitions by id.
+/// Provider definitions by id, also found by the integration type Paragon gives the same
+/// service (`paragonType`), so a document written with Paragon's names finds its providers.
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
     providers: BTreeMap<String, ProviderDefinition>,
+    /// Paragon's integration type to provider id, where the two differ.
+    aliases: BTreeMap<String, String>,
     errors: Vec<CatalogueError>,
 }
 
@@ -93,11 +96,89 @@ impl Catalogue {
                 }
             }
         }
+        catalogue.index_paragon_types();
         catalogue
     }
 
+    /// Fills [`Self::aliases`]. A Paragon type that is another provider's id, or that two
+    /// providers claim, would make a name mean two things: that file is reported instead.
+    fn index_paragon_types(&mut self) {
+        let Self {
+            providers,
+            aliases,
+            errors,
+        } = self;
+        for provider in providers.values() {
+            let Some(alias) = &provider.paragon_type else {
+                continue;
+            };
+            if *alias == provider.id {
+                continue;
+            }
+            let clash = if providers.contains_key(alias) {
+                Some(format!("`{alias}` is the id of another provider"))
+            } else {
+                aliases
+                    .get(alias)
+                    .map(|other| format!("`{alias}` is already the Paragon type of `{other}`"))
+            };
+            match clash {
+                Some(message) => errors.push(CatalogueError {
+                    file: format!("{}.yaml", provider.id),
+                    error: ConfigError::new("paragonType", message),
+                }),
+                None => {
+                    aliases.insert(alias.clone(), provider.id.clone());
+                }
+            }
+        }
+    }
+
+    /// A provider by id.
     pub fn get(&self, id: &str) -> Option<&ProviderDefinition> {
         self.providers.get(id)
+    }
+
+    /// A provider by id or by its Paragon integration type (`google-calendar` or
+    /// `googleCalendar`).
+    pub fn find(&self, name: &str) -> Option<&ProviderDefinition> {
+        self.get(name).or_else(|| {
+            let id = self.aliases.get(name)?;
+            self.providers.get(id)
+        })
+    }
+
+    /// The providers filed under `category` (when given) whose id, name or Paragon type
+    /// contains `text` (when given, compared without case), sorted by id.
+    pub fn search<'a>(
+        &'a self,
+        category: Option<&'a str>,
+        text: Option<&str>,
+    ) -> impl Iterator<Item = &'a ProviderDefinition> {
+        let text = text.map(str::to_lowercase);
+        self.iter().filter(move |provider| {
+            let in_category =
+                category.is_none_or(|category| provider.categories.iter().any(|c| c == category));
+            let matches = text.as_deref().is_none_or(|text| {
+                [
+                    Some(&provider.id),
+                    Some(&provider.name),
+                    provider.paragon_type.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|name| name.to_lowercase().contains(text))
+            });
+            in_category && matches
+        })
+    }
+
+    /// Every name [`Self::find`] answers to.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.providers
+            .keys()
+            .chain(self.aliases.keys())
+            .map(String::as_str)
     }
 
     /// Every provider, sorted by id.

@@ -11,7 +11,7 @@ use serde_norway::{Mapping, Value as Tree};
 
 use crate::catalogue::Catalogue;
 use crate::errors::{ConfigErrors, Report, field};
-use crate::names::{SLUG_RULE, is_slug};
+use crate::names::{INTEGRATION_TYPE_RULE, is_integration_type};
 use crate::provider::{
     AccountConfig, ApiConfig, AuthType, ConnectionField, ProviderAuth, ProviderDefinition,
     VerifyConfig,
@@ -136,10 +136,12 @@ pub(crate) fn load_integrations(
     for (key, value) in mapping {
         let type_name = key_text(key);
         let path = field("integrations", &type_name);
-        if !matches!(key, Tree::String(_)) || !is_slug(&type_name) {
+        if !matches!(key, Tree::String(_)) || !is_integration_type(&type_name) {
             report.error(
                 &path,
-                format!("`{type_name}` is not a valid integration type: it {SLUG_RULE}"),
+                format!(
+                    "`{type_name}` is not a valid integration type: it {INTEGRATION_TYPE_RULE}"
+                ),
             );
         }
         declared.push(type_name.clone());
@@ -240,8 +242,12 @@ fn load_integration(
         &field(path, "userSettings"),
         report,
     );
-    let resolved = match &document.provider {
-        Some(provider_id) => from_catalogue(provider_id, &document, path, catalogue, report),
+    let provider_name = document
+        .provider
+        .as_deref()
+        .or_else(|| implied_provider(type_name, &document, catalogue));
+    let resolved = match provider_name {
+        Some(name) => from_catalogue(name, &document, path, catalogue, report),
         None => inline(type_name, &document, path, report),
     };
     let (provider, source) = resolved?;
@@ -335,6 +341,35 @@ fn hoist_client_keys(mapping: &Mapping, path: &str, report: &mut Report) -> Opti
     ok.then_some(mapping)
 }
 
+impl IntegrationDocument {
+    /// The [`INLINE_ONLY_KEYS`] the document gives.
+    fn inline_keys_given(&self) -> impl Iterator<Item = &'static str> {
+        let given = [
+            self.auth.is_some(),
+            self.api.is_some(),
+            self.account.is_some(),
+            self.verify.is_some(),
+            self.connection_fields.is_some(),
+        ];
+        INLINE_ONLY_KEYS
+            .into_iter()
+            .zip(given)
+            .filter_map(|(key, given)| given.then_some(key))
+    }
+}
+
+/// An integration named after a catalogue provider (`slack`, or Paragon's `googleCalendar`)
+/// that defines nothing of its own uses that provider, as if `provider` named it: a document
+/// written with Paragon's integration types needs no `provider` line.
+fn implied_provider<'a>(
+    type_name: &'a str,
+    document: &IntegrationDocument,
+    catalogue: &Catalogue,
+) -> Option<&'a str> {
+    let defines_own = document.inline_keys_given().next().is_some();
+    (!defines_own && catalogue.find(type_name).is_some()).then_some(type_name)
+}
+
 fn from_catalogue(
     provider_id: &str,
     document: &IntegrationDocument,
@@ -342,31 +377,19 @@ fn from_catalogue(
     catalogue: &Catalogue,
     report: &mut Report,
 ) -> Option<(ProviderDefinition, ProviderSource)> {
-    let given = [
-        document.auth.is_some(),
-        document.api.is_some(),
-        document.account.is_some(),
-        document.verify.is_some(),
-        document.connection_fields.is_some(),
-    ];
-    for (key, given) in INLINE_ONLY_KEYS.into_iter().zip(given) {
-        if given {
-            report.error(
-                field(path, key),
-                format!(
-                    "`{key}` comes from the catalogue provider `{provider_id}`; remove it, or \
-                     remove `provider` to define the integration inline"
-                ),
-            );
-        }
+    for key in document.inline_keys_given() {
+        report.error(
+            field(path, key),
+            format!(
+                "`{key}` comes from the catalogue provider `{provider_id}`; remove it, or \
+                 remove `provider` to define the integration inline"
+            ),
+        );
     }
-    let Some(definition) = catalogue.get(provider_id) else {
-        let hint = closest(
-            provider_id,
-            catalogue.iter().map(|provider| provider.id.as_str()),
-        )
-        .map(|id| format!("; did you mean `{id}`?"))
-        .unwrap_or_default();
+    let Some(definition) = catalogue.find(provider_id) else {
+        let hint = closest(provider_id, catalogue.names())
+            .map(|id| format!("; did you mean `{id}`?"))
+            .unwrap_or_default();
         report.error(
             field(path, "provider"),
             format!("unknown provider `{provider_id}`{hint}"),
@@ -378,7 +401,8 @@ fn from_catalogue(
     Some((
         provider,
         ProviderSource::Catalogue {
-            provider: provider_id.to_owned(),
+            // The provider's own id, also when the document named it by its Paragon type.
+            provider: definition.id.clone(),
             name: document.name.clone(),
             scopes: document.scopes.clone(),
         },
@@ -514,7 +538,7 @@ pub(crate) fn auth_with_client(generator: &mut SchemaGenerator) -> Schema {
 }
 
 /// An integration names a catalogue `provider` and has none of the inline keys, or has no
-/// `provider` and the keys an inline definition needs.
+/// `provider` and either the keys an inline definition needs or none of the inline keys.
 pub(crate) fn catalogue_or_inline(schema: &mut Schema) {
     let refused: Map<String, Value> = INLINE_ONLY_KEYS
         .iter()
@@ -524,9 +548,14 @@ pub(crate) fn catalogue_or_inline(schema: &mut Schema) {
         "if".to_owned(),
         json!({"properties": {"provider": {"type": "string"}}, "required": ["provider"]}),
     );
-    schema.insert("then".to_owned(), json!({"properties": refused}));
+    schema.insert("then".to_owned(), json!({"properties": &refused}));
+    // Without `provider`: an inline definition, or nothing of one, when the type itself names a
+    // catalogue provider (`googleCalendar:`); only the parser knows the catalogue's names.
     schema.insert(
         "else".to_owned(),
-        json!({"required": ["name", "auth", "api"]}),
+        json!({"anyOf": [
+            {"required": ["name", "auth", "api"]},
+            {"properties": refused},
+        ]}),
     );
 }

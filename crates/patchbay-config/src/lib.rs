@@ -33,7 +33,7 @@ pub use provider::{
     ConnectionField, CredentialField, Inject, OAuth2Auth, ProviderAuth, ProviderDefinition,
     ProviderRequest, TokenRequestFormat, VerifyConfig,
 };
-pub use schema::json_schema;
+pub use schema::{json_schema, provider_json_schema};
 pub use settings::{SettingType, UserSetting};
 pub use workflow::{
     AppEventTrigger, ConditionStep, ForeachStep, FunctionStep, HttpStep, RequestStep, ResponseStep,

@@ -12,27 +12,43 @@ use serde_json::Value;
 use crate::http::HttpMethod;
 use crate::typed::{Tagged, deserialize_tagged};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     rename_all = "camelCase",
     deny_unknown_fields,
     expecting = "a provider definition (a mapping)"
 )]
+#[schemars(
+    title = "Patchbay provider definition",
+    description = "One file of the built-in provider catalogue (`providers/<id>.yaml`). Values \
+                   containing `{{ … }}` are templates; providers/README.md lists what they can \
+                   read."
+)]
 pub struct ProviderDefinition {
-    /// The catalogue id (the file name), or the integration type for an inline provider.
+    /// The catalogue id, equal to the file name without `.yaml` (or, inline, the integration
+    /// type).
+    #[schemars(pattern(crate::names::SLUG_PATTERN))]
     pub id: String,
+    /// Display name.
+    #[schemars(length(min = 1))]
     pub name: String,
+    /// Where catalogue pages list the provider: one or more categories of a closed list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "categories_schema")]
     pub categories: Vec<String>,
+    /// The provider's own documentation for this API or its OAuth flow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(url, pattern(r"^https://"))]
     pub docs_url: Option<String>,
-    /// The brand's colour as `#RRGGBB`, for catalogue pages and the Connect Portal. Required of
-    /// catalogue files; an inline integration has none.
+    /// The brand's colour as `#RRGGBB` in upper-case hex, for catalogue pages and the Connect
+    /// Portal. Required of catalogue files; an inline integration has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^#[0-9A-F]{6}$"))]
     pub brand_color: Option<String>,
-    /// The integration type Paragon gives the same service (`googleCalendar`), where Paragon
-    /// has it, so a project moving from Paragon can find its integrations.
+    /// The integration type Paragon gives the same service (`googleCalendar`, `monday.com`),
+    /// where Paragon has it: a configuration document may name the provider by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[a-z][A-Za-z0-9.]*[A-Za-z0-9]$"))]
     pub paragon_type: Option<String>,
     pub auth: ProviderAuth,
     /// Values asked for when an account is connected (a subdomain, a region).
@@ -47,6 +63,17 @@ pub struct ProviderDefinition {
     pub verify: Option<VerifyConfig>,
 }
 
+/// `categories`: unique ids of [`CATEGORIES`], at least one.
+fn categories_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let ids: Vec<&str> = CATEGORIES.iter().map(|category| category.id).collect();
+    schemars::json_schema!({
+        "type": "array",
+        "items": {"enum": ids},
+        "minItems": 1,
+        "uniqueItems": true,
+    })
+}
+
 /// A category of the catalogue: `id` is what a provider file lists under `categories`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Category {
@@ -56,8 +83,7 @@ pub struct Category {
 
 /// Every category a catalogue provider may be filed under, in the order catalogue pages list
 /// them. A closed list, so a catalogue page groups like with like instead of growing a
-/// near-duplicate tag per file; `providers/schema.json` holds the same ids (a test keeps the
-/// two equal).
+/// near-duplicate tag per file; `providers/schema.json` is generated with them.
 pub const CATEGORIES: &[Category] = &[
     Category {
         id: "crm",

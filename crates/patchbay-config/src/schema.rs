@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::document::ProjectSettings;
 use crate::integration::IntegrationDocument;
-use crate::names::SLUG_PATTERN;
+use crate::names::{INTEGRATION_TYPE_PATTERN, RESERVED_INTEGRATION_TYPE};
+use crate::provider::ProviderDefinition;
 use crate::workflow::WorkflowConfig;
 
 /// The JSON Schema (draft 2020-12) of the configuration document.
@@ -30,7 +31,11 @@ pub fn json_schema() -> Value {
             "integrations": {
                 "description": "Integrations by type, the name the product's code uses.",
                 "type": ["object", "null"],
-                "propertyNames": {"pattern": SLUG_PATTERN},
+                "propertyNames": {
+                    "pattern": INTEGRATION_TYPE_PATTERN,
+                    "maxLength": 63,
+                    "not": {"const": RESERVED_INTEGRATION_TYPE},
+                },
                 "additionalProperties": integration,
             },
             "workflows": {"type": ["array", "null"], "items": workflow},
@@ -38,4 +43,20 @@ pub fn json_schema() -> Value {
         "$defs": definitions,
     })
     .to_value()
+}
+
+/// The JSON Schema (draft 2020-12) of a catalogue file, `providers/schema.json`: a provider
+/// definition as inline integrations have it, plus what the catalogue requires of its files
+/// (categories and a brand colour).
+pub fn provider_json_schema() -> Value {
+    let mut generator = SchemaSettings::draft2020_12().into_generator();
+    let mut schema = generator.root_schema_for::<ProviderDefinition>();
+    schema.insert(
+        "$id".to_owned(),
+        "https://patchbay.dev/schemas/provider.schema.json".into(),
+    );
+    if let Some(Value::Array(required)) = schema.get_mut("required") {
+        required.extend(["categories", "brandColor"].map(Value::from));
+    }
+    schema.to_value()
 }

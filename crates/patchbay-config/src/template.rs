@@ -8,6 +8,7 @@
 //! environment without any registered is enough to check syntax and is cheap to make.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
@@ -143,6 +144,22 @@ pub(crate) fn names_under<'v>(
         let rest = variable.strip_prefix(root)?.strip_prefix('.')?;
         rest.split('.').next()
     })
+}
+
+/// The names a template reads at its top level (`trigger` of `trigger.body.name`), leaving out
+/// the language's own globals (`range`, `dict`, ...): what the render context must provide.
+pub(crate) fn roots(variables: &Variables) -> BTreeSet<&str> {
+    static GLOBALS: LazyLock<BTreeSet<String>> = LazyLock::new(|| {
+        environment()
+            .globals()
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    });
+    variables
+        .iter()
+        .filter_map(|variable| variable.split('.').next())
+        .filter(|root| !GLOBALS.contains(*root))
+        .collect()
 }
 
 /// Templates found while checking a group of values: each value's path and the variables it

@@ -23,7 +23,8 @@ pub(crate) const MAX_CONCURRENCY: u32 = 32;
     expecting = "a workflow (a mapping)"
 )]
 pub struct WorkflowConfig {
-    #[schemars(pattern(crate::names::SLUG_PATTERN))]
+    /// A slug (`sync-contacts`) or a lowercase UUID.
+    #[schemars(pattern(crate::names::WORKFLOW_ID_PATTERN))]
     pub id: String,
     /// The integration type this workflow belongs to.
     pub integration: String,

@@ -7,14 +7,20 @@ use croner::parser::{CronParser, Year};
 
 use crate::errors::{Report, field, index};
 use crate::http::check_headers;
-use crate::names::{IDENTIFIER_RULE, SLUG_RULE, is_identifier, is_slug};
+use crate::names::{IDENTIFIER_RULE, WORKFLOW_ID_RULE, is_identifier, is_workflow_id};
 use crate::provider_check::check_api_path;
 use crate::settings::{UserSetting, check_schema};
 use crate::template::{
-    Found, Variables, check_expression, check_json_templates, check_template_map, names_under,
+    self, Found, Variables, check_expression, check_json_templates, check_template_map, names_under,
 };
 use crate::urls::check_url_template;
 use crate::workflow::{MAX_CONCURRENCY, MAX_FUNCTION_TIMEOUT_MS, Step, Trigger, WorkflowConfig};
+
+/// What every run's template context holds (docs/configuration.md, "Templates").
+const RUN_ROOTS: [&str; 5] = ["trigger", "steps", "user", "credential", "settings"];
+
+/// What the steps inside a `foreach` read beside [`RUN_ROOTS`]: the item and its index.
+const LOOP_ROOTS: [&str; 2] = ["item", "index"];
 
 /// What a workflow is checked against: its integration, when the document declares it.
 #[derive(Debug, Clone, Copy)]
@@ -34,8 +40,11 @@ pub(crate) fn check_workflow(
     known_integrations: &[&str],
     report: &mut Report,
 ) {
-    if !is_slug(&workflow.id) {
-        report.error(field(path, "id"), format!("`{}` {SLUG_RULE}", workflow.id));
+    if !is_workflow_id(&workflow.id) {
+        report.error(
+            field(path, "id"),
+            format!("`{}` {WORKFLOW_ID_RULE}", workflow.id),
+        );
     }
     if matches!(integration, Integration::Unknown) {
         let message = if known_integrations.is_empty() {
@@ -178,6 +187,7 @@ impl<'w> Walk<'_, 'w> {
             let at = index(path, i);
             let found = self.step(step, &at, in_foreach);
             for (value_path, variables) in &found {
+                self.roots(variables, value_path, in_foreach);
                 self.references(variables, value_path, &visible);
             }
             let mut inner = Vec::new();
@@ -325,6 +335,27 @@ impl<'w> Walk<'_, 'w> {
             }
         }
         found
+    }
+
+    /// Reports every top-level name that a run's context does not have: `respnse.body` would
+    /// otherwise render as nothing on every run instead of failing once, here.
+    fn roots(&mut self, variables: &Variables, path: &str, in_foreach: bool) {
+        let loop_roots: &[&str] = if in_foreach { &LOOP_ROOTS } else { &[] };
+        for root in template::roots(variables) {
+            if RUN_ROOTS.contains(&root) || loop_roots.contains(&root) {
+                continue;
+            }
+            let message = if LOOP_ROOTS.contains(&root) {
+                format!("unknown variable `{root}`: only steps inside a foreach have it")
+            } else {
+                let known: Vec<&str> = RUN_ROOTS.iter().chain(loop_roots).copied().collect();
+                format!(
+                    "unknown variable `{root}`: templates here read `{}`",
+                    known.join("`, `")
+                )
+            };
+            self.report.error(path, message);
+        }
     }
 
     /// Reports every `steps.<id>` that names no step, or one that cannot have run yet.

@@ -53,6 +53,11 @@ pub enum EngineError {
     /// The access token is due and the provider could not renew it now.
     #[error("The provider could not renew this account's access token; try again shortly.")]
     RenewalFailed,
+    #[error("No provider \"{0}\" in the catalogue.")]
+    ProviderNotFound(String),
+    /// A filter naming something that does not exist, such as an unknown category.
+    #[error("{0}")]
+    InvalidParameter(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Our own bug or corrupt data; the detail was logged where it happened.

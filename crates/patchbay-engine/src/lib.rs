@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod caller;
+pub mod catalogue;
 pub mod connect;
 mod engine;
 pub mod error;

@@ -124,7 +124,9 @@ pub use token::TokenSigner;
 pub use user::{UserClient, WorkflowResponse};
 
 use http::Http;
-use patchbay_api::{CreateProjectRequest, CreateProjectResponse, Ready};
+use patchbay_api::{
+    CreateProjectRequest, CreateProjectResponse, ProviderDefinitionDocument, ProviderList, Ready,
+};
 use uuid::Uuid;
 
 /// A Patchbay deployment. Holds no secret; [`Patchbay::admin`] and
@@ -164,6 +166,29 @@ impl Patchbay {
         self.http
             .send(self.http.post("/api/v1/projects", admin_token).json(&body))
             .await
+    }
+
+    /// The built-in provider catalogue, sorted by id: the providers filed
+    /// under `category` (when given) whose id, name or Paragon type contains
+    /// `text` (when given, without case). Needs no credentials.
+    pub async fn providers(
+        &self,
+        category: Option<&str>,
+        text: Option<&str>,
+    ) -> Result<ProviderList, Error> {
+        let params: Vec<(&str, &str)> = [("category", category), ("q", text)]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect();
+        let request = self.http.get("/api/v1/providers", None).query(&params);
+        self.http.send(request).await
+    }
+
+    /// One catalogue provider's whole definition, by its id or its Paragon
+    /// type (`google-calendar` or `googleCalendar`).
+    pub async fn provider(&self, name: &str) -> Result<ProviderDefinitionDocument, Error> {
+        let path = format!("/api/v1/providers/{}", admin::encode_segment(name));
+        self.http.send(self.http.get(&path, None)).await
     }
 
     /// `GET /readyz`.

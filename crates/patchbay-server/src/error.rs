@@ -126,6 +126,8 @@ impl From<EngineError> for ApiError {
             EngineError::UpstreamUnreachable | EngineError::RenewalFailed => {
                 Self::new(ErrorCode::UpstreamUnreachable, message)
             }
+            EngineError::ProviderNotFound(_) => Self::new(ErrorCode::ProviderNotFound, message),
+            EngineError::InvalidParameter(_) => Self::new(ErrorCode::InvalidParameter, message),
             EngineError::Store(err) => err.into(),
             EngineError::Internal(what) => {
                 tracing::error!(what, "internal error");

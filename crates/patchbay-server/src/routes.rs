@@ -19,7 +19,7 @@ use crate::cors;
 use crate::error::ApiError;
 use crate::handlers::{
     browser, config, config_schema, demo, event_stream, install, oauth_callback, ops, projects,
-    proxy, sdk, signing_keys, task_history, users, webhooks, workflows,
+    providers, proxy, sdk, signing_keys, task_history, users, webhooks, workflows,
 };
 use crate::metrics;
 use crate::openapi_document;
@@ -41,6 +41,7 @@ use crate::state::AppState;
         (name = "oauth", description = "The OAuth callback providers redirect to"),
         (name = "browser", description = "The JavaScript SDK and the Connect Portal"),
         (name = "configuration", description = "The JSON Schema of configuration documents, public"),
+        (name = "catalogue", description = "The built-in provider catalogue, public"),
     )
 )]
 struct ApiDoc;
@@ -83,6 +84,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(signing_keys::revoke))
         .routes(routes!(config::put, config::get))
         .routes(routes!(config_schema::schema))
+        .routes(routes!(providers::list))
+        .routes(routes!(providers::get))
         .routes(routes!(users::user))
         .routes(routes!(users::credentials))
         .routes(routes!(users::delete_credential))

@@ -9,6 +9,7 @@ mod crash;
 mod demo;
 mod keys;
 mod project_commands;
+mod providers;
 mod replicas;
 mod serve;
 mod settings;

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use std::collections::BTreeMap;
 
-use patchbay_config::{AuthType, CATEGORIES, Catalogue, ProviderAuth, catalogue, parse_provider};
+use patchbay_config::{
+    AuthType, CATEGORIES, Catalogue, ProviderAuth, catalogue, parse_provider, provider_json_schema,
+};
 
 fn providers_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../providers")
@@ -92,6 +94,56 @@ fn catalogue_get_finds_slack_as_an_oauth2_provider() {
     };
     assert!(!oauth2.scopes.is_empty());
     assert!(catalogue().get("no-such-provider").is_none());
+}
+
+#[test]
+fn providers_answer_to_their_paragon_types() {
+    for (name, id) in [
+        ("googleCalendar", "google-calendar"),
+        ("googledrive", "google-drive"),
+        ("microsoftTeams", "microsoft-teams"),
+        ("hubspot", "hubspot"),
+        ("monday.com", "monday"),
+        ("google-calendar", "google-calendar"),
+    ] {
+        let found = catalogue().find(name).map(|provider| provider.id.as_str());
+        assert_eq!(found, Some(id), "{name}");
+    }
+    assert!(catalogue().find("googlecalendar").is_none());
+    assert!(
+        catalogue().get("googleCalendar").is_none(),
+        "get is by id only"
+    );
+}
+
+#[test]
+fn a_paragon_type_that_would_name_two_providers_is_reported() {
+    let file = |id: &str, paragon_type: &str| {
+        format!(
+            "id: {id}\nname: {id}\ncategories: [crm]\nbrandColor: '#123ABC'\nparagonType: {paragon_type}\nauth: {{type: api_key, fields: [{{id: key, title: Key}}], inject: {{query: key, value: '{{{{ credentials.key }}}}'}}}}\napi: {{baseUrl: https://{id}.example}}\n"
+        )
+    };
+    let (one, two, three) = (
+        file("one", "two"),
+        file("two", "shared"),
+        file("three", "shared"),
+    );
+    let catalogue = Catalogue::from_files([
+        ("one.yaml", one.as_str()),
+        ("two.yaml", two.as_str()),
+        ("three.yaml", three.as_str()),
+    ]);
+    let errors: Vec<String> = catalogue.errors().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errors,
+        [
+            "providers/one.yaml: paragonType: `two` is the id of another provider",
+            "providers/two.yaml: paragonType: `shared` is already the Paragon type of `three`",
+        ]
+    );
+    assert_eq!(catalogue.find("two").unwrap().id, "two");
+    assert_eq!(catalogue.find("shared").unwrap().id, "three");
+    assert_eq!(catalogue.len(), 3, "the files themselves stay in");
 }
 
 #[test]
@@ -218,21 +270,28 @@ fn categories_brand_colours_and_paragon_types_are_checked() {
     assert_eq!(provider.paragon_type.as_deref(), Some("googleCalendar"));
 }
 
-/// The loader and schema.json must agree on the closed list of categories, or a file could
-/// pass one check and fail the other.
+/// `providers/schema.json` is generated from the types the loader reads a file into, so the
+/// two cannot disagree (on the categories, say); `PATCHBAY_BLESS=1` rewrites it.
 #[test]
-fn schema_json_lists_the_loaders_categories() {
-    let schema: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(providers_dir().join("schema.json")).unwrap())
-            .unwrap();
-    let listed: Vec<&str> = schema["properties"]["categories"]["items"]["enum"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|id| id.as_str().unwrap())
-        .collect();
+fn schema_json_is_generated_from_the_loaders_types() {
+    let path = providers_dir().join("schema.json");
+    let generated = provider_json_schema();
+    if std::env::var_os("PATCHBAY_BLESS").is_some() {
+        let text = serde_json::to_string_pretty(&generated).unwrap();
+        fs::write(&path, format!("{text}\n")).unwrap();
+    }
+    let committed: serde_json::Value = fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    assert!(
+        committed == generated,
+        "providers/schema.json is stale; regenerate it with\n  \
+         PATCHBAY_BLESS=1 cargo test -p patchbay-config --test it schema_json"
+    );
+    let listed = &generated["properties"]["categories"]["items"]["enum"];
     let loader: Vec<&str> = CATEGORIES.iter().map(|category| category.id).collect();
-    assert_eq!(listed, loader);
+    assert_eq!(*listed, serde_json::json!(loader));
 }
 
 #[test]

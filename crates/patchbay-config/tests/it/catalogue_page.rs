@@ -26,8 +26,9 @@ fn page() -> String {
     out.push_str("# Provider catalogue\n\n");
     out.push_str(
         "The built-in providers, from `providers/*.yaml` (see `providers/README.md` for the \
-         file format).\nThis page is generated from those files; after changing them, \
-         regenerate it with\n\n",
+         file format).\nA running server lists them at `GET /api/v1/providers`, and \
+         `patchbay providers list|show` does offline.\nThis page is generated from those files; \
+         after changing them, regenerate it with\n\n",
     );
     writeln!(out, "```sh\n{REGENERATE}\n```\n").unwrap();
     let count = |auth: AuthType| {

@@ -376,3 +376,101 @@ fn a_yaml_flow_mapping_is_not_mistaken_for_json() {
     let config = load_ok("{settings: {requireExplicitCredential: true}}");
     assert!(config.settings.require_explicit_credential);
 }
+
+#[test]
+fn paragons_integration_types_and_workflow_ids_load() {
+    let config = load_ok(
+        r#"
+integrations:
+  googleCalendar:
+    clientId: calendar-client
+    clientSecret: calendar-secret
+  crm:
+    provider: hubspot
+    clientId: hubspot-client
+    clientSecret: hubspot-secret
+  custom.billing:
+    name: Billing
+    auth: {type: api_key, fields: [{id: key, title: Key}], inject: {header: X-Key, value: "{{ credentials.key }}"}}
+    api: {baseUrl: https://billing.example}
+  monday.com:
+    provider: monday
+    clientId: monday-client
+    clientSecret: monday-secret
+  drive:
+    provider: googledrive
+    clientId: drive-client
+    clientSecret: drive-secret
+workflows:
+  - id: 3f6c1a52-8a0d-4d8e-9d55-0c7e2b1f4a10
+    integration: custom.billing
+    trigger: {type: request}
+    steps: [{id: reply, type: response, status: 200}]
+"#,
+    );
+    let providers: Vec<(&str, Option<&str>)> = config
+        .integrations
+        .iter()
+        .map(|integration| {
+            let provider = match &integration.source {
+                ProviderSource::Catalogue { provider, .. } => Some(provider.as_str()),
+                ProviderSource::Inline => None,
+            };
+            (integration.type_name.as_str(), provider)
+        })
+        .collect();
+    assert_eq!(
+        providers,
+        [
+            ("googleCalendar", Some("google-calendar")),
+            ("crm", Some("hubspot")),
+            ("custom.billing", None),
+            ("monday.com", Some("monday")),
+            ("drive", Some("google-drive")),
+        ]
+    );
+    assert_eq!(
+        config.workflows[0].id,
+        "3f6c1a52-8a0d-4d8e-9d55-0c7e2b1f4a10"
+    );
+}
+
+#[test]
+fn a_type_that_is_no_catalogue_name_still_needs_a_definition() {
+    let errors =
+        load("integrations:\n  acmeCrm:\n    clientId: c\n    clientSecret: s\n").unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|error| error.path == "integrations.acmeCrm.auth"),
+        "{}",
+        list(&errors)
+    );
+    // A provider's name with inline keys beside it is an inline definition, not the provider.
+    let errors =
+        load("integrations:\n  slack:\n    api: {baseUrl: https://slack.example}\n").unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|error| error.path == "integrations.slack.auth"),
+        "{}",
+        list(&errors)
+    );
+}
+
+#[test]
+fn templates_may_read_the_run_context_globals_and_their_own_variables() {
+    load_ok(&with_workflows(
+        r#"  - id: sync
+    integration: keyed
+    trigger: {type: request}
+    steps:
+      - {id: list, type: request, method: GET, path: "/x/{{ user.id }}/{{ credential.id }}/{{ settings.page }}"}
+      - id: each
+        type: foreach
+        items: "steps.list.output.body"
+        steps:
+          - {id: one, type: request, method: GET, path: "/y/{{ item.id }}/{{ index }}/{% set n = 2 %}{{ range(n) | length }}/{% for c in trigger.body.cs %}{{ c }}{% endfor %}"}
+"#,
+    ));
+}

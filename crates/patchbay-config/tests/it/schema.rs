@@ -173,9 +173,9 @@ fn the_schema_refuses_what_the_parser_refuses_for_its_shape() {
             "settings",
         ),
         (
-            "an integration type that is no slug",
-            inline.replace("  crm:", "  Crm:"),
-            "integrations.Crm",
+            "an integration type starting with a digit",
+            inline.replace("  crm:", "  1crm:"),
+            "integrations.1crm",
         ),
         (
             "an inline key next to a catalogue provider",

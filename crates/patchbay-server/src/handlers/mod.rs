@@ -11,6 +11,7 @@ pub mod install;
 pub mod oauth_callback;
 pub mod ops;
 pub mod projects;
+pub mod providers;
 pub mod proxy;
 pub mod sdk;
 pub mod signing_keys;
