@@ -11,8 +11,21 @@ export interface CredentialConfiguration {
   id: string;
   connectCredentialId: string;
   isDefault: boolean;
+  externalId: string | null;
   sharedSettings: Record<string, unknown>;
   workflowSettings: Record<string, WorkflowState>;
+  dateCreated: string;
+  dateUpdated: string;
+}
+
+/** Paragon's `config` of a credential: its configuration, workflows as `configuredWorkflows`. */
+export interface CredentialConfig {
+  id: string;
+  connectCredentialId: string;
+  isDefault: boolean;
+  externalId: string | null;
+  sharedSettings: Record<string, unknown>;
+  configuredWorkflows: Record<string, WorkflowState>;
   dateCreated: string;
   dateUpdated: string;
 }
@@ -33,7 +46,10 @@ export interface ConnectCredential {
   dateRefreshed: string | null;
   dateValidUntil: string | null;
   refreshFailureCount: number;
+  /** Always `null`: a disconnected account is deleted. */
+  dateDeleted: string | null;
   configurations: CredentialConfiguration[];
+  config: CredentialConfig;
 }
 
 /** One integration as the user sees it; the top-level fields describe the default account. */

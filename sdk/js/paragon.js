@@ -159,6 +159,18 @@ async function readBody(response) {
   return text;
 }
 
+/**
+ * The provider's body out of the proxy's `{output}` wrapper. Patchbay's own
+ * errors, and answers the proxy passes on raw (binary data), are not wrapped.
+ */
+function proxyOutput(body) {
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const keys = Object.keys(body);
+    if (keys.length === 1 && keys[0] === 'output') return body.output;
+  }
+  return body;
+}
+
 function errorFrom(response, body, fallback) {
   if (body && typeof body === 'object' && typeof body.message === 'string') {
     return errorFor(body.message, { status: response.status, code: body.code, meta: body.meta, body }, fallback);
@@ -868,7 +880,9 @@ function createParagon(env = {}) {
         headers: all,
         credential: selectedCredentialId,
       });
-      const data = await readBody(response);
+      // The proxy answers Paragon's `{"output": <the provider's body>}`;
+      // like Paragon's SDK, `request` resolves the provider's body itself.
+      const data = proxyOutput(await readBody(response));
       if (!response.ok) throw errorFrom(response, data, ProxyRequestError);
       return data;
     },

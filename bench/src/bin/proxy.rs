@@ -158,6 +158,9 @@ impl Fixture {
             AUTHORIZATION,
             HeaderValue::try_from(format!("Bearer {}", self.token))?,
         );
+        // The upstream's answer streamed as it comes, as nginx and `bare`
+        // relay it, rather than read whole into Paragon's `{"output": …}`.
+        headers.insert("x-paragon-use-raw-response", HeaderValue::from_static("1"));
         Ok(headers)
     }
 }
@@ -608,6 +611,8 @@ fn stream(url: &str, auth: Option<&str>, bytes: u64, watched: &Path) -> anyhow::
     );
     if let Some(token) = auth {
         let _ = write!(head, "Authorization: Bearer {token}\r\n");
+        // Streamed, not wrapped (a wrapped answer is read whole).
+        head.push_str("X-Paragon-Use-Raw-Response: 1\r\n");
     }
     head.push_str("\r\n");
 

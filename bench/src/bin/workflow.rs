@@ -122,6 +122,8 @@ impl Fixture {
             AUTHORIZATION,
             HeaderValue::try_from(format!("Bearer {}", self.token))?,
         );
+        let mut raw = auth.clone();
+        raw.insert("x-paragon-use-raw-response", HeaderValue::from_static("1"));
         Ok(vec![
             (
                 "direct",
@@ -139,7 +141,7 @@ impl Fixture {
                         "/projects/{}/sdk/proxy/echo/echo/x",
                         self.project.id
                     )),
-                    headers: auth.clone(),
+                    headers: raw,
                 },
             ),
             (

@@ -70,6 +70,9 @@ pub enum ErrorCode {
     /// A proxy path or URL that would leave the integration's API.
     ProxyUrlNotAllowed,
     UpstreamTimeout,
+    /// The provider's answer is too large to wrap in `{"output": ...}`;
+    /// `X-Paragon-Use-Raw-Response` streams it instead.
+    UpstreamResponseTooLarge,
     WorkflowNotFound,
     /// The selected account has the workflow disabled.
     WorkflowNotEnabled,
@@ -140,6 +143,7 @@ impl ErrorCode {
         Self::UpstreamUnreachable,
         Self::ProxyUrlNotAllowed,
         Self::UpstreamTimeout,
+        Self::UpstreamResponseTooLarge,
         Self::WorkflowNotFound,
         Self::WorkflowNotEnabled,
         Self::WorkflowTriggerMismatch,
@@ -208,7 +212,9 @@ impl ErrorCode {
             Self::TooManyStreams => 429,
             Self::HeadersTooLarge => 431,
             Self::Internal => 500,
-            Self::UpstreamUnreachable | Self::WorkflowFailed => 502,
+            Self::UpstreamUnreachable | Self::UpstreamResponseTooLarge | Self::WorkflowFailed => {
+                502
+            }
             Self::NotReady => 503,
             Self::UpstreamTimeout | Self::WorkflowTimeout => 504,
         }
@@ -244,6 +250,7 @@ impl ErrorCode {
             Self::UpstreamUnreachable => "upstream_unreachable",
             Self::ProxyUrlNotAllowed => "proxy_url_not_allowed",
             Self::UpstreamTimeout => "upstream_timeout",
+            Self::UpstreamResponseTooLarge => "upstream_response_too_large",
             Self::WorkflowNotFound => "workflow_not_found",
             Self::WorkflowNotEnabled => "workflow_not_enabled",
             Self::WorkflowTriggerMismatch => "workflow_trigger_mismatch",

@@ -76,7 +76,13 @@ pub struct Credential {
     pub date_refreshed: Option<DateTime<Utc>>,
     pub date_valid_until: Option<DateTime<Utc>>,
     pub refresh_failure_count: i64,
+    /// Always `null`: a disconnected account is deleted, never listed.
+    #[serde(default)]
+    pub date_deleted: Option<DateTime<Utc>>,
     pub configurations: Vec<CredentialConfiguration>,
+    /// Paragon's `config`: the account's configuration, its workflows as
+    /// `configuredWorkflows`.
+    pub config: CredentialConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -85,9 +91,28 @@ pub struct CredentialConfiguration {
     pub id: Uuid,
     pub connect_credential_id: Uuid,
     pub is_default: bool,
+    /// The account's label (its credential's `externalId`).
+    pub external_id: Option<String>,
     #[schema(value_type = Object)]
     pub shared_settings: Value,
     pub workflow_settings: BTreeMap<String, WorkflowState>,
+    pub date_created: DateTime<Utc>,
+    pub date_updated: DateTime<Utc>,
+}
+
+/// A credential's `config`, as Paragon's credential objects carry it: its
+/// one configuration, the workflows as `configuredWorkflows`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialConfig {
+    pub id: Uuid,
+    pub connect_credential_id: Uuid,
+    pub is_default: bool,
+    pub external_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub shared_settings: Value,
+    /// `{workflowId: {enabled, settings}}`, every workflow of the integration.
+    pub configured_workflows: BTreeMap<String, WorkflowState>,
     pub date_created: DateTime<Utc>,
     pub date_updated: DateTime<Utc>,
 }
@@ -134,7 +159,8 @@ pub struct ConfigurationUpdate {
     #[schema(value_type = Option<Object>)]
     pub shared_settings: Option<Map<String, Value>>,
     /// Per workflow: `enabled` and/or `settings` (settings merge key by key).
-    #[serde(default)]
+    /// Paragon's name for it, `configuredWorkflows`, is read the same way.
+    #[serde(default, alias = "configuredWorkflows")]
     pub workflow_settings: Option<BTreeMap<String, WorkflowStateUpdate>>,
 }
 

@@ -70,6 +70,9 @@ pub struct WorkflowExecution {
     pub date_ended: Option<DateTime<Utc>>,
     /// Milliseconds, once the run has ended.
     pub run_duration: Option<i64>,
+    /// Steps that ran (skipped ones excluded; each `foreach` iteration's
+    /// steps count), as Paragon counts tasks.
+    pub task_count: i64,
     /// Present when one run is read (`GET .../workflow-executions/{id}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<ExecutionStep>>,
@@ -97,4 +100,46 @@ pub struct ExecutionPage {
     pub data: Vec<WorkflowExecution>,
     /// Pass as `cursor` for the next page; `null` on the last one.
     pub next_cursor: Option<String>,
+}
+
+/// Paragon's Task History page (`GET /projects/{projectId}/task-history/workflow-executions`):
+/// the same runs and filters as [`ExecutionPage`], in Paragon's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskHistoryPage {
+    pub workflow_executions: Vec<TaskHistoryExecution>,
+    /// The URL of the next page (the same filters and order), `null` on the
+    /// last one.
+    pub next_link: Option<String>,
+    /// How many runs match the filters, on every page.
+    pub total: i64,
+}
+
+/// One run, as Paragon's Task History lists it, plus the account it ran as.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskHistoryExecution {
+    pub id: Uuid,
+    pub user_id: String,
+    pub workflow_id: String,
+    pub status: TaskHistoryStatus,
+    pub task_count: i64,
+    /// Milliseconds, once the run has ended.
+    pub run_duration: Option<i64>,
+    pub date_started: DateTime<Utc>,
+    pub date_ended: Option<DateTime<Utc>>,
+    /// The account the run acted as.
+    pub credential_id: Uuid,
+    pub integration_id: Uuid,
+}
+
+/// Paragon's execution statuses: `DELAYED` is a run waiting in the queue
+/// (`QUEUED`), `EXECUTING` one running (`RUNNING`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskHistoryStatus {
+    Delayed,
+    Executing,
+    Succeeded,
+    Failed,
 }

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use patchbay_api::{
-    Credential, CredentialConfiguration, CredentialStatus, IntegrationState, UserObject,
-    WorkflowState,
+    Credential, CredentialConfig, CredentialConfiguration, CredentialStatus, IntegrationState,
+    UserObject, WorkflowState,
 };
 use patchbay_core::selection::default_account;
 use patchbay_store::{ConnectedUser, CredentialRecord};
@@ -45,6 +45,10 @@ pub fn workflow_states<'a>(
 
 pub fn credential(record: &CredentialRecord, runtime: &ProjectRuntime) -> Credential {
     let configuration = &record.configuration;
+    let workflows = workflow_states(
+        &configuration.workflow_settings,
+        runtime.workflows_of(record.integration_id),
+    );
     Credential {
         id: record.id,
         project_id: record.project_id,
@@ -60,18 +64,27 @@ pub fn credential(record: &CredentialRecord, runtime: &ProjectRuntime) -> Creden
         date_refreshed: record.refreshed_at,
         date_valid_until: record.valid_until,
         refresh_failure_count: record.refresh_failure_count,
+        date_deleted: None,
         configurations: vec![CredentialConfiguration {
             id: configuration.id,
             connect_credential_id: record.id,
             is_default: true,
+            external_id: record.external_id.clone(),
             shared_settings: configuration.shared_settings.clone(),
-            workflow_settings: workflow_states(
-                &configuration.workflow_settings,
-                runtime.workflows_of(record.integration_id),
-            ),
+            workflow_settings: workflows.clone(),
             date_created: configuration.created_at,
             date_updated: configuration.updated_at,
         }],
+        config: CredentialConfig {
+            id: configuration.id,
+            connect_credential_id: record.id,
+            is_default: true,
+            external_id: record.external_id.clone(),
+            shared_settings: configuration.shared_settings.clone(),
+            configured_workflows: workflows,
+            date_created: configuration.created_at,
+            date_updated: configuration.updated_at,
+        },
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Proxy API (`/projects/{projectId}/sdk/proxy/{integration}/{path}`): a
 //! call to an integration's own API as one of the user's accounts, with
-//! both bodies streamed.
+//! both bodies streamed. Every call sends `X-Paragon-Use-Raw-Response: 1`:
+//! the answer is the provider's own, not Paragon's `{"output": …}` wrapper.
 
 use std::fmt;
 
@@ -18,6 +19,8 @@ use crate::http::CREDENTIAL_HEADER;
 /// provider wrote it. Patchbay's own errors are a few hundred bytes; a
 /// provider's larger error body streams on untouched.
 const ERROR_SNIFF_LIMIT: usize = 64 * 1024;
+
+const RAW_RESPONSE_HEADER: &str = "X-Paragon-Use-Raw-Response";
 
 /// A Proxy API call being built; [`ProxyRequest::send`] sends it. Made by
 /// [`UserClient::proxy`](crate::UserClient::proxy).
@@ -51,7 +54,9 @@ impl ProxyRequest {
         path: &str,
     ) -> Self {
         Self {
-            builder,
+            // The provider's own answer, streamed, rather than Paragon's
+            // `{"output": …}` wrapper, which the server would read whole.
+            builder: builder.header(RAW_RESPONSE_HEADER, "1"),
             method,
             integration: integration.to_owned(),
             path: path.to_owned(),

@@ -29,7 +29,7 @@ use crate::state::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Patchbay", description = "Embedded integration platform: connect several accounts per integration and act as exactly one of them."),
-    paths(proxy::proxy),
+    paths(proxy::proxy, proxy::proxy_custom, proxy::proxy_url),
     // Sent rather than answered, so no path names them: an event stream's
     // messages and a webhook delivery's body.
     components(schemas(EventPayload, StreamEnded, WebhookEvent)),
@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(workflows::app_event))
         .routes(routes!(workflows::app_event_v2))
         .routes(routes!(task_history::list))
+        .routes(routes!(task_history::list_paragon))
         .routes(routes!(task_history::get))
         .split_for_parts();
     let openapi = Arc::new(openapi_document::finish(&openapi));
@@ -121,6 +122,30 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/projects/{projectId}/sdk/proxy/{integration}/{*path}",
             any(proxy::proxy),
+        )
+        // An empty path (`{integration}` and `{integration}/`) is the API's
+        // base URL, or what `X-Paragon-Proxy-Url` names.
+        .route(
+            "/projects/{projectId}/sdk/proxy/{integration}",
+            any(proxy::proxy_url),
+        )
+        .route(
+            "/projects/{projectId}/sdk/proxy/{integration}/",
+            any(proxy::proxy_url),
+        )
+        // Paragon's form for custom integrations, by id; the type `custom`
+        // is reserved, so this static segment shadows no integration.
+        .route(
+            "/projects/{projectId}/sdk/proxy/custom/{integrationId}/{*path}",
+            any(proxy::proxy_custom),
+        )
+        .route(
+            "/projects/{projectId}/sdk/proxy/custom/{integrationId}",
+            any(proxy::proxy_custom),
+        )
+        .route(
+            "/projects/{projectId}/sdk/proxy/custom/{integrationId}/",
+            any(proxy::proxy_custom),
         )
         .nest_service("/sandbox", state.sandbox.router())
         .fallback(route_not_found)

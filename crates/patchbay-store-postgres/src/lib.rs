@@ -691,6 +691,14 @@ impl WorkflowStore for PgStore {
         runs::list_executions(&self.pool, project_id, filter).await
     }
 
+    async fn count_executions(
+        &self,
+        project_id: Uuid,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<i64> {
+        runs::count_executions(&self.pool, project_id, filter).await
+    }
+
     async fn claim_jobs(
         &self,
         kind: &str,

@@ -12,7 +12,9 @@ use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 const EXECUTION_COLUMNS: &str = "id, project_id, workflow_id, integration_id, user_id, credential_id, \
-     trigger, status, error, started_at, ended_at, duration_ms";
+     trigger, status, error, started_at, ended_at, duration_ms, \
+     (SELECT COUNT(*) FROM execution_steps s \
+      WHERE s.execution_id = workflow_executions.id AND s.status <> 'SKIPPED') AS task_count";
 
 pub(crate) async fn insert_execution(
     pool: &PgPool,
@@ -174,6 +176,7 @@ struct ExecutionRow {
     started_at: DateTime<Utc>,
     ended_at: Option<DateTime<Utc>>,
     duration_ms: Option<i64>,
+    task_count: i64,
 }
 
 impl TryFrom<ExecutionRow> for ExecutionRecord {
@@ -194,6 +197,7 @@ impl TryFrom<ExecutionRow> for ExecutionRecord {
             started_at: row.started_at,
             ended_at: row.ended_at,
             duration_ms: row.duration_ms,
+            task_count: row.task_count,
         })
     }
 }
@@ -267,6 +271,46 @@ pub(crate) async fn list_executions(
     let mut query = QueryBuilder::<Postgres>::new(format!(
         "SELECT {EXECUTION_COLUMNS} FROM workflow_executions WHERE project_id = "
     ));
+    push_filter(&mut query, project_id, filter);
+    if let Some((at, id)) = filter.cursor {
+        query
+            .push(" AND (started_at, id)")
+            .push(if filter.ascending { " > (" } else { " < (" })
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    let order = if filter.ascending { "ASC" } else { "DESC" };
+    query
+        .push(format!(" ORDER BY started_at {order}, id {order} LIMIT "))
+        .push_bind(filter.limit)
+        .push(" OFFSET ")
+        .push_bind(filter.offset);
+    query
+        .build_query_as::<ExecutionRow>()
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(ExecutionRecord::try_from)
+        .collect()
+}
+
+pub(crate) async fn count_executions(
+    pool: &PgPool,
+    project_id: Uuid,
+    filter: &ExecutionFilter,
+) -> StoreResult<i64> {
+    let mut query = QueryBuilder::<Postgres>::new(
+        "SELECT COUNT(*) FROM workflow_executions WHERE project_id = ",
+    );
+    push_filter(&mut query, project_id, filter);
+    let (count,): (i64,) = query.build_query_as().fetch_one(pool).await?;
+    Ok(count)
+}
+
+/// The conditions of `filter` but its cursor, after `WHERE project_id = `.
+fn push_filter(query: &mut QueryBuilder<'_, Postgres>, project_id: Uuid, filter: &ExecutionFilter) {
     query.push_bind(project_id);
     if let Some(user_id) = &filter.user_id {
         query.push(" AND user_id = ").push_bind(user_id.clone());
@@ -293,24 +337,6 @@ pub(crate) async fn list_executions(
     if let Some(before) = filter.before {
         query.push(" AND started_at < ").push_bind(before);
     }
-    if let Some((at, id)) = filter.cursor {
-        query
-            .push(" AND (started_at, id) < (")
-            .push_bind(at)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
-    }
-    query
-        .push(" ORDER BY started_at DESC, id DESC LIMIT ")
-        .push_bind(filter.limit);
-    query
-        .build_query_as::<ExecutionRow>()
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(ExecutionRecord::try_from)
-        .collect()
 }
 
 #[derive(FromRow)]

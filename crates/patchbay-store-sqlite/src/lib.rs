@@ -756,6 +756,14 @@ impl WorkflowStore for SqliteStore {
         runs::list_executions(&self.reader, project_id, filter).await
     }
 
+    async fn count_executions(
+        &self,
+        project_id: Uuid,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<i64> {
+        runs::count_executions(&self.reader, project_id, filter).await
+    }
+
     async fn claim_jobs(
         &self,
         kind: &str,

@@ -16,7 +16,9 @@ use crate::rows::{json, uuid};
 use crate::time::{from_millis, opt_from_millis, to_millis};
 
 const EXECUTION_COLUMNS: &str = "id, project_id, workflow_id, integration_id, user_id, credential_id, \
-     trigger, status, error, started_at, ended_at, duration_ms";
+     trigger, status, error, started_at, ended_at, duration_ms, \
+     (SELECT COUNT(*) FROM execution_steps s \
+      WHERE s.execution_id = workflow_executions.id AND s.status <> 'SKIPPED') AS task_count";
 
 pub(crate) async fn insert_execution(
     writer: &SqlitePool,
@@ -180,6 +182,7 @@ fn execution_from_row(row: &SqliteRow) -> StoreResult<ExecutionRecord> {
         started_at: from_millis(row.try_get("started_at")?)?,
         ended_at: opt_from_millis(row.try_get("ended_at")?)?,
         duration_ms: row.try_get("duration_ms")?,
+        task_count: row.try_get("task_count")?,
     })
 }
 
@@ -239,6 +242,49 @@ pub(crate) async fn list_executions(
     let mut query = QueryBuilder::<Sqlite>::new(format!(
         "SELECT {EXECUTION_COLUMNS} FROM workflow_executions WHERE project_id = "
     ));
+    push_filter(&mut query, project_id, filter);
+    if let Some((at, id)) = filter.cursor {
+        let at = to_millis(at);
+        let after = if filter.ascending { " > " } else { " < " };
+        query
+            .push(" AND (started_at")
+            .push(after)
+            .push_bind(at)
+            .push(" OR (started_at = ")
+            .push_bind(at)
+            .push(" AND id")
+            .push(after)
+            .push_bind(id.hyphenated().to_string())
+            .push("))");
+    }
+    let order = if filter.ascending { "ASC" } else { "DESC" };
+    query
+        .push(format!(" ORDER BY started_at {order}, id {order} LIMIT "))
+        .push_bind(filter.limit)
+        .push(" OFFSET ")
+        .push_bind(filter.offset);
+    query
+        .build()
+        .fetch_all(reader)
+        .await?
+        .iter()
+        .map(execution_from_row)
+        .collect()
+}
+
+pub(crate) async fn count_executions(
+    reader: &SqlitePool,
+    project_id: Uuid,
+    filter: &ExecutionFilter,
+) -> StoreResult<i64> {
+    let mut query =
+        QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM workflow_executions WHERE project_id = ");
+    push_filter(&mut query, project_id, filter);
+    Ok(query.build().fetch_one(reader).await?.try_get(0)?)
+}
+
+/// The conditions of `filter` but its cursor, after `WHERE project_id = `.
+fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, project_id: Uuid, filter: &ExecutionFilter) {
     query.push_bind(project_id.hyphenated().to_string());
     if let Some(user_id) = &filter.user_id {
         query.push(" AND user_id = ").push_bind(user_id.clone());
@@ -271,27 +317,6 @@ pub(crate) async fn list_executions(
             .push(" AND started_at < ")
             .push_bind(to_millis(before));
     }
-    if let Some((at, id)) = filter.cursor {
-        let at = to_millis(at);
-        query
-            .push(" AND (started_at < ")
-            .push_bind(at)
-            .push(" OR (started_at = ")
-            .push_bind(at)
-            .push(" AND id < ")
-            .push_bind(id.hyphenated().to_string())
-            .push("))");
-    }
-    query
-        .push(" ORDER BY started_at DESC, id DESC LIMIT ")
-        .push_bind(filter.limit);
-    query
-        .build()
-        .fetch_all(reader)
-        .await?
-        .iter()
-        .map(execution_from_row)
-        .collect()
 }
 
 pub(crate) async fn claim_jobs(

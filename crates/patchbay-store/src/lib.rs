@@ -339,13 +339,21 @@ pub trait WorkflowStore: Send + Sync {
         id: Uuid,
     ) -> StoreResult<Option<(ExecutionRecord, Vec<StepRecord>)>>;
 
-    /// Runs of a project matching `filter`, newest first, at most
-    /// `filter.limit`.
+    /// Runs of a project matching `filter`, newest first (oldest first when
+    /// `filter.ascending`), at most `filter.limit`.
     async fn list_executions(
         &self,
         project_id: Uuid,
         filter: &ExecutionFilter,
     ) -> StoreResult<Vec<ExecutionRecord>>;
+
+    /// How many runs of a project match `filter`, whatever its cursor,
+    /// offset and limit.
+    async fn count_executions(
+        &self,
+        project_id: Uuid,
+        filter: &ExecutionFilter,
+    ) -> StoreResult<i64>;
 
     /// Claims up to `limit` jobs of `kind` that are due, or whose previous
     /// claimant's lease ran out, for `worker` until `lease_until`. Each job

@@ -99,6 +99,9 @@ pub struct ExecutionRecord {
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
+    /// Steps that ran (every step record but the skipped ones; each
+    /// iteration of a `foreach` counts its own): Paragon's `taskCount`.
+    pub task_count: i64,
 }
 
 /// One executed step; `seq` orders the steps of a run.
@@ -125,7 +128,7 @@ pub struct ExecutionOutcome {
     pub steps: Vec<StepRecord>,
 }
 
-/// Which runs of a project to list, newest first.
+/// Which runs of a project to list, newest first unless `ascending`.
 #[derive(Debug, Clone, Default)]
 pub struct ExecutionFilter {
     pub user_id: Option<String>,
@@ -138,8 +141,13 @@ pub struct ExecutionFilter {
     /// Started before.
     pub before: Option<DateTime<Utc>>,
     /// Only runs strictly after this one in the listing order
-    /// (`started_at` descending, then id descending).
+    /// (`started_at` descending, then id descending; both ascending when
+    /// `ascending`).
     pub cursor: Option<(DateTime<Utc>, Uuid)>,
+    /// Oldest first.
+    pub ascending: bool,
+    /// Runs skipped before the first one listed (after the cursor, if any).
+    pub offset: i64,
     pub limit: i64,
 }
 

@@ -160,7 +160,8 @@ test('REST: the proxy and workflow triggers with the X-Paragon-Credential header
 
   const proxied = await fetch(`${sdk}/proxy/${TYPE}/me`, { headers });
   assert.equal(proxied.status, 200);
-  assert.equal((await proxied.json()).sub, 'ada');
+  // Paragon's REST proxy wraps the provider's JSON: `{output: …}`.
+  assert.equal((await proxied.json()).output.sub, 'ada');
 
   const triggered = await fetch(`${sdk}/triggers/${WORKFLOW_ID}`, { method: 'POST', headers, body: JSON.stringify({ via: 'rest' }) });
   assert.equal(triggered.status, 200);

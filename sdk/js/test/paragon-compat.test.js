@@ -78,7 +78,7 @@ test('errors are thrown as the classes Paragon throws, mapped from Patchbay code
 
   const { sdk } = await signedIn(
     {
-      'GET /proxy/sandbox/broken': reply(500, { error: 'upstream exploded' }),
+      'GET /proxy/sandbox/broken': reply(500, { output: { error: 'upstream exploded' } }),
       'GET /proxy/sandbox/none': reply(404, { message: 'Integration "sandbox" is not installed.', code: 'integration_not_installed' }),
     },
     { credentials: [ADA], window: fakeWindow({ blockPopups: true }) },

@@ -298,17 +298,20 @@ test('uninstalling one of several accounts without a selection rejects with the 
   });
 });
 
-test('request calls the proxy as the selected account and returns the parsed body', async () => {
+test('request calls the proxy as the selected account and returns the provider body out of output', async () => {
   const { sdk, fetch } = await signedIn({
     'POST /proxy/sandbox/contacts': (call) => {
       assert.equal(call.headers['X-Paragon-Credential'], GRACE.id);
       assert.equal(call.headers['Content-Type'], 'application/json');
       assert.equal(call.headers['X-Trace'], '1');
       assert.deepEqual(call.json(), { name: 'Jean' });
-      return reply(201, { id: 'c1', name: 'Jean' });
+      assert.equal(call.headers['X-Paragon-Use-Raw-Response'], undefined, 'Paragon\'s wrapped answer is asked for');
+      return reply(201, { output: { id: 'c1', name: 'Jean' } });
     },
-    'GET /proxy/sandbox/contacts': reply(200, 'plain text', 'text/plain'),
-    'GET /proxy/sandbox/missing': reply(404, { error: 'not here' }),
+    'GET /proxy/sandbox/contacts': reply(200, { output: 'plain text' }),
+    'GET /proxy/sandbox/missing': reply(404, { output: { error: 'not here' } }),
+    'GET /proxy/sandbox/file': reply(200, 'raw bytes', 'application/octet-stream'),
+    'GET /proxy/sandbox/gone': reply(404, { message: 'Integration "sandbox" is not installed.', code: 'integration_not_installed' }),
   });
   const created = await sdk.request('sandbox', '/contacts', {
     method: 'post',
@@ -329,6 +332,12 @@ test('request calls the proxy as the selected account and returns the parsed bod
   await assert.rejects(sdk.request('sandbox', '/missing'), (error) => {
     assert.equal(error.status, 404);
     assert.deepEqual(error.body, { error: 'not here' });
+    return true;
+  });
+  // What the proxy passes on unwrapped (binary data) and Patchbay's own errors.
+  assert.equal(await sdk.request('sandbox', 'file'), 'raw bytes');
+  await assert.rejects(sdk.request('sandbox', 'gone'), (error) => {
+    assert.equal(error.code, 'integration_not_installed');
     return true;
   });
 });

@@ -59,7 +59,7 @@ async fn two_replicas_refresh_an_expired_token_once() {
     let results = futures_util::future::join_all(calls).await;
     let failed: Vec<_> = results
         .iter()
-        .filter(|(status, me)| *status != 200 || me["id"] != "acct_ada")
+        .filter(|(status, me)| *status != 200 || me["output"]["id"] != "acct_ada")
         .collect();
     assert!(
         failed.is_empty(),

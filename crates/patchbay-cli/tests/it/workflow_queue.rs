@@ -119,7 +119,8 @@ async fn created(server: &Running, project: &TestProject) -> Vec<String> {
             .bearer_auth(token),
     )
     .await;
-    let mut names: Vec<String> = contacts
+    // Paragon's wrapper: the provider's list is in `output`.
+    let mut names: Vec<String> = contacts["output"]
         .as_array()
         .unwrap()
         .iter()

@@ -22,6 +22,7 @@ mod providers;
 mod proxy;
 mod proxy_hostile;
 mod proxy_httpbin;
+mod proxy_paragon;
 mod proxy_streaming;
 mod python;
 mod sandbox;

@@ -65,8 +65,19 @@ impl Setup {
         let text = response.text().await.unwrap();
         (
             status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            unwrapped(serde_json::from_str(&text).unwrap_or(Value::String(text))),
         )
+    }
+}
+
+/// The provider's body out of Paragon's `{"output": …}`; Patchbay's own
+/// errors come as they are.
+fn unwrapped(body: Value) -> Value {
+    match body {
+        Value::Object(mut wrapper) if wrapper.len() == 1 && wrapper.contains_key("output") => {
+            wrapper.remove("output").unwrap_or(Value::Null)
+        }
+        other => other,
     }
 }
 

@@ -134,6 +134,8 @@ impl Setup {
             .request(method, url)
             .bearer_auth(&self.token)
             .header("x-paragon-credential", account.to_string())
+            // What arrives at httpbin and what it answers, as they are.
+            .header("x-paragon-use-raw-response", "1")
     }
 }
 

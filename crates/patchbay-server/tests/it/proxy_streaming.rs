@@ -27,6 +27,8 @@ async fn ten_megabytes_go_through_byte_for_byte(db: TestDb) {
         .header("x-custom", "kept")
         .header("cookie", "session=secret")
         .header("x-paragon-credential", "")
+        // Streamed both ways: the raw answer (a wrapped one is read whole).
+        .header("x-paragon-use-raw-response", "1")
         .body(body.clone())
         .send()
         .await
@@ -62,6 +64,7 @@ async fn a_slow_response_reaches_the_client_as_it_comes(db: TestDb) {
     let mut response = reqwest::Client::new()
         .get(server.url(&format!("/projects/{}/sdk/proxy/echo/slow", project.id)))
         .bearer_auth(&token)
+        .header("x-paragon-use-raw-response", "true")
         .send()
         .await
         .unwrap();

@@ -149,8 +149,10 @@ async fn the_user_object_has_the_exact_shape_and_no_secrets(db: TestDb) {
     assert_eq!(
         keys(&crm["allCredentials"][0]),
         [
+            "config",
             "configurations",
             "dateCreated",
+            "dateDeleted",
             "dateRefreshed",
             "dateUpdated",
             "dateValidUntil",
@@ -172,12 +174,35 @@ async fn the_user_object_has_the_exact_shape_and_no_secrets(db: TestDb) {
             "connectCredentialId",
             "dateCreated",
             "dateUpdated",
+            "externalId",
             "id",
             "isDefault",
             "sharedSettings",
             "workflowSettings"
         ]
     );
+    // Paragon's `config`: the same configuration, workflows as configuredWorkflows.
+    let credential = &crm["allCredentials"][0];
+    assert_eq!(
+        keys(&credential["config"]),
+        [
+            "configuredWorkflows",
+            "connectCredentialId",
+            "dateCreated",
+            "dateUpdated",
+            "externalId",
+            "id",
+            "isDefault",
+            "sharedSettings",
+        ]
+    );
+    let configuration = &credential["configurations"][0];
+    assert_eq!(credential["config"]["id"], configuration["id"]);
+    assert_eq!(
+        credential["config"]["configuredWorkflows"],
+        configuration["workflowSettings"]
+    );
+    assert_eq!(credential["dateDeleted"], Value::Null);
     assert_eq!(crm["allCredentials"][0]["isPreviewCredential"], false);
     assert_eq!(crm["allCredentials"][0]["externalId"], Value::Null);
     let chat = &me["integrations"]["chat"];
@@ -240,7 +265,50 @@ async fn a_proxy_call_merges_the_tokens_metadata(db: TestDb) {
     assert_eq!(Value::Object(ada.meta), json!({"Plan": "pro"}));
 }
 
+/// Paragon's "Update user's Connect credential" sends the workflows as
+/// `config.configuredWorkflows`; its "Get user's Connect credentials" reads
+/// them back from `config`.
+async fn paragons_credential_config_round_trips(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    let credential = connect_valid(&server, &project, "ada", "crm", "T-1").await;
+    let token = project.signer.mint("ada").unwrap();
+    let http = reqwest::Client::new();
+    let sdk = |path: &str| server.url(&format!("/projects/{}/sdk{path}", project.id));
+    let response = http
+        .patch(sdk(&format!("/credentials/{}", credential.id)))
+        .bearer_auth(&token)
+        .json(&json!({"config": {"configuredWorkflows": {
+            "sync-contacts": {"enabled": true, "settings": {}}
+        }}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let listed: Value = http
+        .get(sdk("/credentials"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let config = &listed[0]["config"];
+    assert_eq!(listed[0]["id"], credential.id.to_string());
+    assert_eq!(
+        config["configuredWorkflows"]["sync-contacts"]["enabled"],
+        true
+    );
+    assert_eq!(
+        config["configuredWorkflows"]["notify"]["enabled"], true,
+        "untouched"
+    );
+    assert_eq!(config["connectCredentialId"], credential.id.to_string());
+}
+
 backend_tests!(
+    paragons_credential_config_round_trips,
     a_proxy_call_merges_the_tokens_metadata,
     the_user_object_lists_every_account_with_the_default_on_top,
     the_user_object_has_the_exact_shape_and_no_secrets,

@@ -511,8 +511,180 @@ async fn app_events_on_paragons_v2_path_honour_the_selection(db: TestDb) {
     assert_eq!(error["code"], "credential_not_found");
 }
 
+/// Paragon's Task History API, called as its documentation writes it: the
+/// project secret key, `{workflowExecutions, nextLink, total}`, pages of 100,
+/// dates without a zone, Paragon's statuses, `sortBy` and `offset`.
+async fn task_history_on_paragons_wire(db: TestDb) {
+    let s = setup(&db).await;
+    let credential = connect(&s.ada, "acct_ada").await;
+    let before_runs = chrono::Utc::now() - chrono::Duration::seconds(2);
+    let mut ids = Vec::new();
+    for n in 0..101 {
+        let accepted = s
+            .ada
+            .app_event("Ping", json!({"n": n}), None)
+            .await
+            .unwrap();
+        ids.extend(accepted.execution_ids);
+    }
+    let after_runs = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let base = s.server.url(&format!(
+        "/projects/{}/task-history/workflow-executions",
+        s.project.id
+    ));
+    let http = reqwest::Client::new();
+    let get = |url: String, key: Option<&str>| {
+        let mut request = http.get(url);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let key = Some(s.project.secret_key.as_str());
+    // As Paragon writes dates: ISO 8601 without a zone, read as UTC.
+    let no_zone = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let window = format!(
+        "integration=crm&workflowId=ping&afterDate={}&beforeDate={}",
+        no_zone(before_runs),
+        no_zone(after_runs)
+    );
+    // Every run succeeds soon; SUCCEEDED filters on Paragon's status names.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, page) = get(format!("{base}?{window}&status=SUCCEEDED"), key).await;
+        assert_eq!(status, 200, "{page}");
+        if page["total"] == 101 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "runs still unfinished: {page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, first) = get(format!("{base}?{window}&status=SUCCEEDED"), key).await;
+    let runs = first["workflowExecutions"].as_array().unwrap();
+    assert_eq!(runs.len(), 100);
+    let run = &runs[0];
+    for field in [
+        "id",
+        "userId",
+        "workflowId",
+        "status",
+        "taskCount",
+        "runDuration",
+        "dateStarted",
+        "dateEnded",
+        "credentialId",
+    ] {
+        assert!(!run[field].is_null(), "{field} missing from {run}");
+    }
+    assert_eq!(run["userId"], "ada");
+    assert_eq!(run["workflowId"], "ping");
+    assert_eq!(run["status"], "SUCCEEDED");
+    assert_eq!(run["taskCount"], 1, "ping has one step");
+    assert_eq!(run["credentialId"], credential.to_string());
+    let next = first["nextLink"].as_str().expect("a second page");
+    assert!(
+        next.starts_with(&base) && next.contains("afterDate=") && next.contains("status=SUCCEEDED"),
+        "the next page keeps the filters: {next}"
+    );
+    let (status, second) = get(next.to_owned(), key).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["workflowExecutions"].as_array().unwrap().len(), 1);
+    assert_eq!(second["nextLink"], Value::Null);
+    assert_eq!(second["total"], 101);
+    let listed = |page: &Value| -> Vec<String> {
+        page["workflowExecutions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|run| run["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut all: Vec<String> = listed(&first).into_iter().chain(listed(&second)).collect();
+    all.sort();
+    let mut expected: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    expected.sort();
+    assert_eq!(all, expected, "every run exactly once across the pages");
+
+    // Newest first by default; sortBy=ASC reverses, offset skips.
+    let (_, oldest) = get(format!("{base}?{window}&sortBy=ASC&offset=99"), key).await;
+    let newest = listed(&first);
+    assert_eq!(oldest["workflowExecutions"].as_array().unwrap().len(), 2);
+    assert_eq!(listed(&oldest)[1], newest[0], "the newest run comes last");
+    // A window after the runs (no zone, so UTC) holds none of them; a date
+    // alone is midnight UTC.
+    let (_, later) = get(
+        format!("{base}?workflowId=ping&afterDate={}", no_zone(after_runs)),
+        key,
+    )
+    .await;
+    assert_eq!(
+        (later["total"].clone(), later["nextLink"].clone()),
+        (json!(0), Value::Null)
+    );
+    let (_, today) = get(
+        format!(
+            "{base}?workflowId=ping&afterDate={}&credentialId={credential}&userId=ada",
+            before_runs.format("%Y-%m-%d")
+        ),
+        key,
+    )
+    .await;
+    assert_eq!(today["total"], 101);
+    // The /api/v1 form takes the same dates.
+    let v1 = s
+        .project
+        .admin
+        .executions(&ExecutionQuery {
+            workflow_id: Some("ping".into()),
+            after_date: Some(no_zone(after_runs)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(v1.data.is_empty());
+
+    for bad in [
+        "afterDate=yesterday",
+        "beforeDate=2023-02-30T00:00:00",
+        "status=DONE",
+        "sortBy=UP",
+        "offset=-1",
+        "cursor=garbage",
+        "credentialId=not-a-uuid",
+    ] {
+        let (status, error) = get(format!("{base}?{bad}"), key).await;
+        assert_eq!(
+            (status, error["code"].clone()),
+            (400, json!("invalid_parameter")),
+            "{bad}: {error}"
+        );
+    }
+    let (status, error) = get(format!("{base}?integration={}", Uuid::new_v4()), key).await;
+    assert_eq!(
+        (status, error["code"].clone()),
+        (404, json!("integration_not_found"))
+    );
+    let (status, error) = get(base.clone(), None).await;
+    assert_eq!(
+        (status, error["code"].clone()),
+        (401, json!("unauthorized_missing_token"))
+    );
+    // Another project's key sees nothing of this one, not even that it exists.
+    let other = TestProject::with_config(&s.server, &s.provider.config_document()).await;
+    let (status, error) = get(base.clone(), Some(other.secret_key.as_str())).await;
+    assert_eq!(
+        (status, error["code"].clone()),
+        (404, json!("project_not_found"))
+    );
+}
+
 backend_tests!(
     task_history_pages_and_bad_filters,
+    task_history_on_paragons_wire,
     each_account_runs_as_itself,
     disabled_unknown_and_background_runs,
     runaway_functions_fail_within_their_limits,

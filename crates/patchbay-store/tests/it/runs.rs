@@ -143,16 +143,28 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
         error: Some("boom".to_owned()),
         ended_at: now(),
         duration_ms: 12,
-        steps: vec![StepRecord {
-            seq: 0,
-            step_id: "create".to_owned(),
-            status: StepStatus::Failed,
-            input: Some(json!({"method": "POST"})),
-            output: None,
-            error: Some("boom".to_owned()),
-            started_at: now(),
-            duration_ms: Some(11),
-        }],
+        steps: vec![
+            StepRecord {
+                seq: 0,
+                step_id: "create".to_owned(),
+                status: StepStatus::Failed,
+                input: Some(json!({"method": "POST"})),
+                output: None,
+                error: Some("boom".to_owned()),
+                started_at: now(),
+                duration_ms: Some(11),
+            },
+            StepRecord {
+                seq: 1,
+                step_id: "notify".to_owned(),
+                status: StepStatus::Skipped,
+                input: None,
+                output: None,
+                error: None,
+                started_at: now(),
+                duration_ms: None,
+            },
+        ],
     };
     let event = NewEvent {
         id: Uuid::new_v4(),
@@ -190,6 +202,8 @@ async fn each_job_is_claimed_once_until_its_lease_lapses(db: TestDb) {
     assert_eq!(stored.status, ExecutionStatus::Failed);
     assert_eq!(stored.error.as_deref(), Some("boom"));
     assert_eq!(stored.duration_ms, Some(12));
+    // The skipped step ran nothing: one task.
+    assert_eq!(stored.task_count, 1);
     assert_eq!(steps, outcome.steps);
     let events = store
         .events()
@@ -310,7 +324,53 @@ async fn runs_are_listed_newest_first_with_filters_and_cursors(db: TestDb) {
         ..all.clone()
     };
     assert!(page(failed).await.is_empty());
+    // Oldest first, its cursor read the same way, and an offset after it.
+    let oldest_first = ExecutionFilter {
+        ascending: true,
+        ..all.clone()
+    };
+    assert_eq!(page(oldest_first.clone()).await, ids);
+    let after_second = ExecutionFilter {
+        cursor: Some((start + Duration::seconds(1), ids[1])),
+        ..oldest_first.clone()
+    };
+    assert_eq!(page(after_second.clone()).await, ids[2..]);
+    let skipped = ExecutionFilter {
+        offset: 1,
+        limit: 2,
+        ..after_second.clone()
+    };
+    assert_eq!(page(skipped).await, ids[3..5]);
+    // The count ignores cursor, offset and limit, never the conditions.
+    let count = |filter: ExecutionFilter| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .workflows()
+                .count_executions(project, &filter)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count(after_second).await, 5);
+    assert_eq!(
+        count(ExecutionFilter {
+            credential_id: Some(b),
+            limit: 1,
+            ..all.clone()
+        })
+        .await,
+        2
+    );
     let other_project = fixtures::project(&store).await;
+    assert_eq!(
+        store
+            .workflows()
+            .count_executions(other_project, &all)
+            .await
+            .unwrap(),
+        0
+    );
     assert!(
         store
             .workflows()
