@@ -194,6 +194,8 @@ pub(super) struct State {
     /// Contacts created with an `Idempotency-Key`, by account and key: the
     /// same key creates nothing new, as with Stripe-style APIs.
     idempotent_creates: HashMap<(&'static str, String), Contact>,
+    /// Clients whose secret was revoked: their client authentication fails.
+    revoked_clients: std::collections::HashSet<String>,
     stats: SandboxStats,
 }
 
@@ -211,6 +213,7 @@ impl State {
             });
         }
         Self {
+            revoked_clients: std::collections::HashSet::new(),
             codes: HashMap::new(),
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
@@ -253,11 +256,20 @@ impl State {
         let key = match grant_type {
             Some("authorization_code") => "authorization_code",
             Some("refresh_token") => "refresh_token",
+            Some("client_credentials") => "client_credentials",
             // Anything else shares one bucket, so a client cannot grow the
             // map with made-up grant types.
             _ => "other",
         };
         *self.stats.token_requests.entry(key.to_owned()).or_default() += 1;
+    }
+
+    pub fn revoke_client(&mut self, client_id: &str) {
+        self.revoked_clients.insert(client_id.to_owned());
+    }
+
+    pub fn is_revoked(&self, client_id: &str) -> bool {
+        self.revoked_clients.contains(client_id)
     }
 
     pub fn count_api_request(&mut self, account_id: &str) {
