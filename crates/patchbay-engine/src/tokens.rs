@@ -271,6 +271,10 @@ impl Tokens {
             // granted a new token.
             ProviderAuth::OAuth2ClientCredentials(auth) => {
                 let client = client_of(auth, &secrets);
+                let ctx = TemplateContext {
+                    credentials: secrets.fields.clone(),
+                    ..ctx
+                };
                 self.oauth.client_credentials(auth, &client, &ctx).await
             }
             ProviderAuth::ApiKey(_) | ProviderAuth::Basic(_) => return self.usable(credential),

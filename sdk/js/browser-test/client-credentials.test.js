@@ -96,7 +96,7 @@ async function startApi(introspectionUrl) {
       });
       introspected = await answer.json();
     }
-    seen.push({ token, active: introspected.active === true });
+    seen.push({ token, active: introspected.active === true, clientIdHeader: request.headers['client-id'] });
     if (introspected.active !== true) {
       response.writeHead(401, { 'Content-Type': 'application/json' });
       response.end(JSON.stringify({ error: 'invalid_token' }));
@@ -150,7 +150,8 @@ async function connectsAndRenews(extraArgs) {
       scopes: [SCOPE],
       clientAuth: 'client_secret_basic',
     },
-    api: { baseUrl: api.base },
+    // Some APIs (Twitch's) want the client id on every call too.
+    api: { baseUrl: api.base, headers: { 'Client-Id': '{{ credentials.clientId }}' } },
   };
   await adminCall(server, 'PUT', '/config', config);
 
@@ -181,6 +182,7 @@ async function connectsAndRenews(extraArgs) {
   assert.equal(firstBody.scope, SCOPE);
   assert.equal(api.seen.length, 1);
   assert.ok(api.seen[0].active);
+  assert.equal(api.seen[0].clientIdHeader, CLIENT_ID);
 
   await sleep(TOKEN_TTL_SECONDS * 1000 + 700);
   const second = await sdk(server, 'GET', '/proxy/ccapi/whoami', undefined, raw);

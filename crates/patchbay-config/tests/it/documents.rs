@@ -545,4 +545,15 @@ fn client_credentials_refuse_a_project_client_and_odd_fields() {
     );
     let errors = list(&load(&verified).unwrap_err());
     assert!(errors.contains("verify"), "{errors}");
+
+    // Templates read the declared fields (Twitch wants the client id on every call), and
+    // only those.
+    let templated = CLIENT_CREDENTIALS.replace(
+        "      baseUrl: https://api.example",
+        "      baseUrl: https://api.example\n      headers: {Client-Id: \"{{ credentials.clientId }}\"}",
+    );
+    assert_ne!(templated, CLIENT_CREDENTIALS);
+    load_ok(&templated);
+    let errors = list(&load(&templated.replace("credentials.clientId", "credentials.appId")).unwrap_err());
+    assert!(errors.contains("appId"), "{errors}");
 }

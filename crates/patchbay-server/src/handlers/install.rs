@@ -410,6 +410,7 @@ async fn connect_client_credentials(
     let client = patchbay_engine::tokens::client_of(auth, &secrets);
     let mut ctx = TemplateContext {
         connection: options.connection.clone(),
+        credentials: secrets.fields.clone(),
         ..TemplateContext::default()
     };
     let tokens = state
