@@ -7,9 +7,8 @@ use crate::errors::{Report, field, index};
 use crate::http::check_headers;
 use crate::names::{IDENTIFIER_RULE, SLUG_RULE, is_header_name, is_identifier, is_slug};
 use crate::provider::{
-    AccountConfig, ApiConfig, CATEGORIES, ClientCredentialsAuth, ConnectionField,
-    CredentialField, OAuth2Auth, ProviderAuth, ProviderDefinition, ProviderRequest,
-    TokenEndpoint,
+    AccountConfig, ApiConfig, CATEGORIES, ClientCredentialsAuth, ConnectionField, CredentialField,
+    OAuth2Auth, ProviderAuth, ProviderDefinition, ProviderRequest, TokenEndpoint,
 };
 use crate::settings::check_pattern;
 use crate::template::{
@@ -350,7 +349,12 @@ fn check_token_endpoint(
     if scope_separator.is_empty() {
         report.error(field(path, "scopeSeparator"), "must not be empty");
     }
-    check_template_map(endpoint.token_params, &field(path, "tokenParams"), report, found);
+    check_template_map(
+        endpoint.token_params,
+        &field(path, "tokenParams"),
+        report,
+        found,
+    );
     check_headers(
         endpoint.token_headers,
         &field(path, "tokenHeaders"),

@@ -5,7 +5,9 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use patchbay_config::{ClientAuth, ClientCredentialsAuth, OAuth2Auth, TokenEndpoint, TokenRequestFormat};
+use patchbay_config::{
+    ClientAuth, ClientCredentialsAuth, OAuth2Auth, TokenEndpoint, TokenRequestFormat,
+};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Map, Value};

@@ -502,12 +502,13 @@ fn client_credentials_load_with_default_fields_and_a_projects_scopes() {
     assert_eq!(auth.field_ids(), ("clientId", "clientSecret"));
     assert!(auth.fields[1].secret && !auth.fields[0].secret);
     assert_eq!(auth.scopes, ["read:jobs", "write:jobs"]);
-    assert_eq!(auth.token_endpoint().token_params["audience"], "https://api.example");
+    assert_eq!(
+        auth.token_endpoint().token_params["audience"],
+        "https://api.example"
+    );
 
-    let replaced = load_ok(&CLIENT_CREDENTIALS.replace(
-        "    api:\n",
-        "    scopes: [admin]\n    api:\n",
-    ));
+    let replaced =
+        load_ok(&CLIENT_CREDENTIALS.replace("    api:\n", "    scopes: [admin]\n    api:\n"));
     let ProviderAuth::OAuth2ClientCredentials(auth) = &replaced.integrations[0].provider.auth
     else {
         panic!();
@@ -554,6 +555,7 @@ fn client_credentials_refuse_a_project_client_and_odd_fields() {
     );
     assert_ne!(templated, CLIENT_CREDENTIALS);
     load_ok(&templated);
-    let errors = list(&load(&templated.replace("credentials.clientId", "credentials.appId")).unwrap_err());
+    let errors =
+        list(&load(&templated.replace("credentials.clientId", "credentials.appId")).unwrap_err());
     assert!(errors.contains("appId"), "{errors}");
 }

@@ -10,10 +10,10 @@ use patchbay_api::{
     InstallStatus,
 };
 use patchbay_config::{ClientCredentialsAuth, OAuth2Auth, ProviderAuth, ProviderDefinition};
-use secrecy::ExposeSecret as _;
 use patchbay_core::selection::{self, Operation, SelectionPolicy};
 use patchbay_oauth::{AccountAuth, OAuthError, Pkce, TemplateContext};
 use patchbay_store::{CredentialRecord, NewInstallSession, StoreError, now};
+use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;

@@ -377,7 +377,12 @@ pub(super) async fn token(
 /// RFC 6749 §4.4: a token for the client itself, acting as the first sandbox
 /// account (its service account). No refresh token (§4.4.3): the client asks
 /// again when the token expires.
-fn client_credentials(sandbox: &Sandbox, client_id: &str, params: &Params, now: Instant) -> Response {
+fn client_credentials(
+    sandbox: &Sandbox,
+    client_id: &str,
+    params: &Params,
+    now: Instant,
+) -> Response {
     let scopes = match parse_scopes(params.get("scope").unwrap_or("")) {
         Ok(scopes) => scopes
             .into_iter()

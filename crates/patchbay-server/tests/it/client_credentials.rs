@@ -64,7 +64,10 @@ async fn setup(server: TestServer, ttl: Duration) -> Setup {
     let provider = FakeProvider::start(SandboxConfig {
         access_token_ttl: ttl,
         clients: vec![
-            (DEFAULT_CLIENT_ID.to_owned(), DEFAULT_CLIENT_SECRET.to_owned()),
+            (
+                DEFAULT_CLIENT_ID.to_owned(),
+                DEFAULT_CLIENT_SECRET.to_owned(),
+            ),
             (OTHER_CLIENT.0.to_owned(), OTHER_CLIENT.1.to_owned()),
         ],
         ..SandboxConfig::default()
@@ -197,7 +200,10 @@ async fn client_credentials_wrong_secret_stores_nothing(db: TestDb) {
     let setup = setup(server, Duration::from_secs(3600)).await;
     let ada = setup.project.user_with_token(setup.token.clone());
     let err = ada
-        .install_with_credentials("service", &credentials(DEFAULT_CLIENT_ID, "wrong-secret-91"))
+        .install_with_credentials(
+            "service",
+            &credentials(DEFAULT_CLIENT_ID, "wrong-secret-91"),
+        )
         .await
         .unwrap_err();
     let body = api_error(&err, 422, "credentials_rejected");
@@ -213,7 +219,12 @@ async fn client_credentials_wrong_secret_stores_nothing(db: TestDb) {
     assert!(stored.is_empty(), "nothing stored");
 
     let missing = InstallRequest {
-        credentials: Some(json!({"clientId": DEFAULT_CLIENT_ID}).as_object().unwrap().clone()),
+        credentials: Some(
+            json!({"clientId": DEFAULT_CLIENT_ID})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ),
         ..Default::default()
     };
     assert_eq!(
@@ -261,7 +272,10 @@ async fn client_credentials_revoked_secret_invalidates_the_account(db: TestDb) {
         .trigger_workflow("whoami", &json!({}), None)
         .await
         .unwrap();
-    assert_eq!((run.status, run.body["account"].as_str()), (200, Some("acct_ada")));
+    assert_eq!(
+        (run.status, run.body["account"].as_str()),
+        (200, Some("acct_ada"))
+    );
     assert!(!run.body.to_string().contains("sbx_at_"));
 
     setup.provider.sandbox.revoke_client(OTHER_CLIENT.0);
