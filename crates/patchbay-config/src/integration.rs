@@ -275,8 +275,8 @@ fn load_integration(
                 report.error(
                     field(path, key),
                     format!(
-                        "only oauth2 integrations have a project OAuth client (the end user \
-                         gives the client of an oauth2_client_credentials one); this one is {}",
+                        "only oauth2 integrations have an OAuth client (each end user gives \
+                         the client of an oauth2_client_credentials one); this one is {}",
                         provider.auth_type().as_str()
                     ),
                 );

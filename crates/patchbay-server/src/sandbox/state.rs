@@ -86,7 +86,8 @@ pub(super) fn account_by_id(id: &str) -> Option<&'static SandboxAccount> {
 #[serde(rename_all = "camelCase")]
 pub struct SandboxStats {
     /// Token endpoint requests by `grant_type`: `authorization_code`,
-    /// `refresh_token`, and `other` for anything else or nothing. Counted as
+    /// `refresh_token`, `client_credentials`, and `other` for anything else or
+    /// nothing. Counted as
     /// they arrive, whatever the outcome.
     pub token_requests: BTreeMap<String, u64>,
     /// Refresh grants that issued new tokens.
@@ -104,10 +105,15 @@ pub struct SandboxStats {
 impl SandboxStats {
     fn zero() -> Self {
         Self {
-            token_requests: ["authorization_code", "refresh_token", "other"]
-                .into_iter()
-                .map(|grant| (grant.to_owned(), 0))
-                .collect(),
+            token_requests: [
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "other",
+            ]
+            .into_iter()
+            .map(|grant| (grant.to_owned(), 0))
+            .collect(),
             refreshes_succeeded: 0,
             api_requests: SANDBOX_ACCOUNTS
                 .iter()
