@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use patchbay_api::{CredentialStatus, InstallRequest};
-use patchbay_server::sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SandboxConfig};
+use patchbay_server::sandbox::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FailureKind, FailureMode, FailureTarget,
+    SandboxConfig,
+};
 use patchbay_test_support::{FakeProvider, TestDb, TestProject, TestServer, backend_tests};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -316,8 +319,29 @@ async fn client_credentials_revoked_secret_invalidates_the_account(db: TestDb) {
     assert!(!history.contains("sbx_at_") && !history.contains(OTHER_CLIENT.1));
 }
 
+/// The API refuses a token before its expiry: one new grant, one replay,
+/// and the caller never sees the 401.
+async fn client_credentials_upstream_401_gets_one_new_grant(db: TestDb) {
+    let server = TestServer::without_refresher(&db).await;
+    let setup = setup(server, Duration::from_secs(3600)).await;
+    setup
+        .install(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+        .await;
+    setup.provider.sandbox.set_failure(
+        FailureMode::new(FailureKind::Unauthorized)
+            .target(FailureTarget::Api)
+            .times(1),
+    );
+    let (status, me) = setup.call("service/me").await;
+    let me = me.get("output").cloned().unwrap_or(me);
+    assert_eq!((status, me["id"].as_str()), (200, Some("acct_ada")));
+    assert_eq!(setup.grants(), 2, "one new grant after the 401");
+    assert_eq!(setup.provider.sandbox.stats().failures_injected, 1);
+}
+
 backend_tests!(
     client_credentials_connect_and_call_through_the_proxy,
+    client_credentials_upstream_401_gets_one_new_grant,
     client_credentials_wrong_secret_stores_nothing,
     client_credentials_expiry_gets_exactly_one_new_grant,
     client_credentials_revoked_secret_invalidates_the_account,
