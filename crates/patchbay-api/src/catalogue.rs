@@ -10,7 +10,7 @@ pub struct ProviderSummary {
     /// The provider's id: the file name, and what `provider:` names in a configuration document.
     pub id: String,
     pub name: String,
-    /// `oauth2`, `api_key` or `basic`.
+    /// `oauth2`, `api_key`, `basic` or `oauth2_client_credentials`.
     pub auth_type: String,
     pub categories: Vec<String>,
     /// `#RRGGBB`.

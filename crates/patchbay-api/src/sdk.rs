@@ -192,9 +192,9 @@ pub struct IntegrationMetadata {
     pub icon: Option<String>,
     /// The provider's brand colour, `#RRGGBB`, from its catalogue entry.
     pub brand_color: Option<String>,
-    /// `oauth2`, `api_key` or `basic`.
+    /// `oauth2`, `api_key`, `basic` or `oauth2_client_credentials`.
     pub auth_type: String,
-    /// What the user enters when connecting an API-key or basic-auth account.
+    /// What the user enters when connecting an API-key, basic-auth or client-credentials account.
     #[schema(value_type = Vec<Object>)]
     pub credential_fields: Vec<Value>,
     /// Non-secret values asked for when connecting (a subdomain...).

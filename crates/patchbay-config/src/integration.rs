@@ -175,7 +175,7 @@ pub(crate) struct IntegrationDocument {
     /// the one stored.
     #[serde(default)]
     client_secret: Option<String>,
-    /// `oauth2` only: replaces the provider's default scopes.
+    /// `oauth2` and `oauth2_client_credentials` only: replaces the provider's default scopes.
     #[serde(default)]
     scopes: Option<Vec<String>>,
     /// Inline only: how end users authorize, by `type`.
@@ -275,7 +275,8 @@ fn load_integration(
                 report.error(
                     field(path, key),
                     format!(
-                        "only oauth2 integrations have an OAuth client; this one is {}",
+                        "only oauth2 integrations have an OAuth client (each end user gives \
+                         the client of an oauth2_client_credentials one); this one is {}",
                         provider.auth_type().as_str()
                     ),
                 );
@@ -471,10 +472,14 @@ fn apply_scopes(
             check_scopes(scopes, &at, report);
             oauth2.scopes = scopes.to_vec();
         }
+        ProviderAuth::OAuth2ClientCredentials(auth) => {
+            check_scopes(scopes, &at, report);
+            auth.scopes = scopes.to_vec();
+        }
         other => report.error(
             at,
             format!(
-                "only oauth2 integrations have scopes; this one is {}",
+                "only oauth2 and oauth2_client_credentials integrations have scopes; this one is {}",
                 other.auth_type().as_str()
             ),
         ),

@@ -30,8 +30,8 @@ pub use integration::{ClientSecret, IntegrationConfig, MASK, ProviderSource};
 pub use masked::masked;
 pub use provider::{
     AccountConfig, ApiConfig, ApiKeyAuth, AuthType, BasicAuth, CATEGORIES, Category, ClientAuth,
-    ConnectionField, CredentialField, Inject, OAuth2Auth, ProviderAuth, ProviderDefinition,
-    ProviderRequest, TokenRequestFormat, VerifyConfig,
+    ClientCredentialsAuth, ConnectionField, CredentialField, Inject, OAuth2Auth, ProviderAuth,
+    ProviderDefinition, ProviderRequest, TokenEndpoint, TokenRequestFormat, VerifyConfig,
 };
 pub use schema::{json_schema, provider_json_schema};
 pub use settings::{SettingType, UserSetting};

@@ -148,6 +148,8 @@ pub enum AuthType {
     OAuth2,
     ApiKey,
     Basic,
+    #[serde(rename = "oauth2_client_credentials")]
+    OAuth2ClientCredentials,
 }
 
 impl AuthType {
@@ -156,6 +158,7 @@ impl AuthType {
             Self::OAuth2 => "oauth2",
             Self::ApiKey => "api_key",
             Self::Basic => "basic",
+            Self::OAuth2ClientCredentials => "oauth2_client_credentials",
         }
     }
 }
@@ -170,16 +173,22 @@ pub enum ProviderAuth {
     ApiKey(ApiKeyAuth),
     #[serde(rename = "basic")]
     Basic(BasicAuth),
+    /// The client-credentials grant (RFC 6749 §4.4): the end user types a client id and secret,
+    /// Patchbay fetches tokens with them.
+    #[serde(rename = "oauth2_client_credentials")]
+    OAuth2ClientCredentials(ClientCredentialsAuth),
 }
 
 impl ProviderAuth {
     /// What the end user types in to connect: the API key or basic-auth
-    /// fields; none for OAuth2.
+    /// fields, the client id and secret of a client-credentials integration;
+    /// none for OAuth2.
     pub fn credential_fields(&self) -> &[CredentialField] {
         match self {
             Self::OAuth2(_) => &[],
             Self::ApiKey(auth) => &auth.fields,
             Self::Basic(auth) => &auth.fields,
+            Self::OAuth2ClientCredentials(auth) => &auth.fields,
         }
     }
 
@@ -188,19 +197,30 @@ impl ProviderAuth {
             Self::OAuth2(_) => AuthType::OAuth2,
             Self::ApiKey(_) => AuthType::ApiKey,
             Self::Basic(_) => AuthType::Basic,
+            Self::OAuth2ClientCredentials(_) => AuthType::OAuth2ClientCredentials,
         }
+    }
+
+    /// Whether accounts hold an access token fetched from a token endpoint
+    /// (and renewed there), which upstream requests carry as a bearer token.
+    pub fn uses_access_tokens(&self) -> bool {
+        matches!(self, Self::OAuth2(_) | Self::OAuth2ClientCredentials(_))
     }
 }
 
 impl Tagged for ProviderAuth {
     type Kind = AuthType;
-    const EXPECTING: &'static str = "an auth object with `type: oauth2 | api_key | basic`";
+    const EXPECTING: &'static str =
+        "an auth object with `type: oauth2 | api_key | basic | oauth2_client_credentials`";
 
     fn variant<'de, D: Deserializer<'de>>(kind: AuthType, rest: D) -> Result<Self, D::Error> {
         Ok(match kind {
             AuthType::OAuth2 => Self::OAuth2(OAuth2Auth::deserialize(rest)?),
             AuthType::ApiKey => Self::ApiKey(ApiKeyAuth::deserialize(rest)?),
             AuthType::Basic => Self::Basic(BasicAuth::deserialize(rest)?),
+            AuthType::OAuth2ClientCredentials => {
+                Self::OAuth2ClientCredentials(ClientCredentialsAuth::deserialize(rest)?)
+            }
         })
     }
 }
@@ -249,6 +269,18 @@ pub struct OAuth2Auth {
 }
 
 impl OAuth2Auth {
+    /// How this flow's token requests are made.
+    pub fn token_endpoint(&self) -> TokenEndpoint<'_> {
+        TokenEndpoint {
+            token_url: &self.token_url,
+            client_auth: self.client_auth,
+            token_request_format: self.token_request_format,
+            token_params: &self.token_params,
+            token_headers: &self.token_headers,
+            token_path: self.token_path.as_deref(),
+        }
+    }
+
     /// This flow as it runs when the user already has an account of the integration:
     /// `addAccountParams` added to `authorizationParams`, replacing any of the same name.
     pub fn for_another_account(&self) -> Self {
@@ -260,6 +292,93 @@ impl OAuth2Auth {
         );
         auth
     }
+}
+
+/// How a token endpoint is called, whichever grant: the keys `oauth2` and
+/// `oauth2_client_credentials` share, so one piece of code makes every token request.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenEndpoint<'a> {
+    pub token_url: &'a str,
+    pub client_auth: ClientAuth,
+    pub token_request_format: TokenRequestFormat,
+    pub token_params: &'a BTreeMap<String, String>,
+    pub token_headers: &'a BTreeMap<String, String>,
+    pub token_path: Option<&'a str>,
+}
+
+/// `auth` of `type: oauth2_client_credentials`: tokens come from `tokenUrl` for a client id and
+/// secret the end user types in at install; a new one is fetched the same way when it expires.
+/// The token-request keys mean what they mean for `oauth2`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientCredentialsAuth {
+    /// May be a template over `connection` (`https://{{ connection.domain }}/oauth/token`).
+    pub token_url: String,
+    /// Scopes asked for with every token request; a project may replace them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    #[serde(default = "default_scope_separator")]
+    pub scope_separator: String,
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    #[serde(default)]
+    pub token_request_format: TokenRequestFormat,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub token_params: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub token_headers: BTreeMap<String, String>,
+    /// Dotted path of the access token in the token response; `access_token` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_path: Option<String>,
+    /// What the end user types in: exactly two fields, the client id first and the client
+    /// secret second (`clientId` and `clientSecret` by default), reached in templates as
+    /// `credentials.<id>`.
+    #[serde(default = "default_client_credential_fields")]
+    #[schemars(length(min = 2, max = 2))]
+    pub fields: Vec<CredentialField>,
+}
+
+impl ClientCredentialsAuth {
+    /// How this flow's token requests are made.
+    pub fn token_endpoint(&self) -> TokenEndpoint<'_> {
+        TokenEndpoint {
+            token_url: &self.token_url,
+            client_auth: self.client_auth,
+            token_request_format: self.token_request_format,
+            token_params: &self.token_params,
+            token_headers: &self.token_headers,
+            token_path: self.token_path.as_deref(),
+        }
+    }
+
+    /// The ids of the client-id and client-secret fields.
+    pub fn field_ids(&self) -> (&str, &str) {
+        let id = |index: usize, default: &'static str| {
+            self.fields
+                .get(index)
+                .map_or(default, |field| field.id.as_str())
+        };
+        (id(0, "clientId"), id(1, "clientSecret"))
+    }
+}
+
+fn default_client_credential_fields() -> Vec<CredentialField> {
+    vec![
+        CredentialField {
+            id: "clientId".to_owned(),
+            title: "Client ID".to_owned(),
+            secret: false,
+            description: None,
+            placeholder: None,
+        },
+        CredentialField {
+            id: "clientSecret".to_owned(),
+            title: "Client secret".to_owned(),
+            secret: true,
+            description: None,
+            placeholder: None,
+        },
+    ]
 }
 
 fn default_scope_separator() -> String {

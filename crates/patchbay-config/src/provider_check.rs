@@ -7,8 +7,8 @@ use crate::errors::{Report, field, index};
 use crate::http::check_headers;
 use crate::names::{IDENTIFIER_RULE, SLUG_RULE, is_header_name, is_identifier, is_slug};
 use crate::provider::{
-    AccountConfig, ApiConfig, CATEGORIES, ConnectionField, CredentialField, OAuth2Auth,
-    ProviderAuth, ProviderDefinition, ProviderRequest,
+    AccountConfig, ApiConfig, CATEGORIES, ClientCredentialsAuth, ConnectionField, CredentialField,
+    OAuth2Auth, ProviderAuth, ProviderDefinition, ProviderRequest, TokenEndpoint,
 };
 use crate::settings::check_pattern;
 use crate::template::{
@@ -129,6 +129,9 @@ pub(crate) fn check_provider(
             );
             fields
         }
+        ProviderAuth::OAuth2ClientCredentials(auth) => {
+            check_client_credentials(auth, &auth_path, report, &mut found)
+        }
     };
     let connection_fields = check_connection_fields(
         &definition.connection_fields,
@@ -148,11 +151,11 @@ pub(crate) fn check_provider(
     }
     if let Some(verify) = &definition.verify {
         let verify_path = field(path, "verify");
-        if matches!(definition.auth, ProviderAuth::OAuth2(_)) {
+        if definition.auth.uses_access_tokens() {
             report.error(
                 &verify_path,
-                "only api_key and basic providers are verified; an oauth2 account is identified \
-                 with `account`",
+                "only api_key and basic providers are verified; an account with an access token \
+                 is identified with `account`",
             );
         } else {
             check_request(
@@ -279,31 +282,86 @@ fn check_oauth2(oauth2: &OAuth2Auth, path: &str, report: &mut Report, found: &mu
         report,
         found,
     );
+    for (params, name) in [
+        (&oauth2.authorization_params, "authorizationParams"),
+        (&oauth2.add_account_params, "addAccountParams"),
+    ] {
+        check_template_map(params, &field(path, name), report, found);
+    }
+    check_token_endpoint(
+        oauth2.token_endpoint(),
+        &oauth2.scopes,
+        &oauth2.scope_separator,
+        path,
+        report,
+        found,
+    );
+}
+
+/// `type: oauth2_client_credentials`: the token endpoint, and exactly two credential fields
+/// (client id, then secret).
+fn check_client_credentials<'d>(
+    auth: &'d ClientCredentialsAuth,
+    path: &str,
+    report: &mut Report,
+    found: &mut Found,
+) -> HashSet<&'d str> {
+    check_token_endpoint(
+        auth.token_endpoint(),
+        &auth.scopes,
+        &auth.scope_separator,
+        path,
+        report,
+        found,
+    );
+    let fields = check_credential_fields(&auth.fields, path, report);
+    if auth.fields.len() != 2 {
+        report.error(
+            field(path, "fields"),
+            "needs exactly two fields: the client id, then the client secret",
+        );
+    } else if !auth.fields[1].secret {
+        report.error(
+            index(&field(path, "fields"), 1),
+            "the client secret must be `secret: true`",
+        );
+    }
+    fields
+}
+
+/// The keys every grant's token request shares.
+fn check_token_endpoint(
+    endpoint: TokenEndpoint<'_>,
+    scopes: &[String],
+    scope_separator: &str,
+    path: &str,
+    report: &mut Report,
+    found: &mut Found,
+) {
     keep(
         check_url_template,
-        &oauth2.token_url,
+        endpoint.token_url,
         &field(path, "tokenUrl"),
         report,
         found,
     );
-    check_scopes(&oauth2.scopes, &field(path, "scopes"), report);
-    if oauth2.scope_separator.is_empty() {
+    check_scopes(scopes, &field(path, "scopes"), report);
+    if scope_separator.is_empty() {
         report.error(field(path, "scopeSeparator"), "must not be empty");
     }
-    for (params, name) in [
-        (&oauth2.authorization_params, "authorizationParams"),
-        (&oauth2.add_account_params, "addAccountParams"),
-        (&oauth2.token_params, "tokenParams"),
-    ] {
-        check_template_map(params, &field(path, name), report, found);
-    }
+    check_template_map(
+        endpoint.token_params,
+        &field(path, "tokenParams"),
+        report,
+        found,
+    );
     check_headers(
-        &oauth2.token_headers,
+        endpoint.token_headers,
         &field(path, "tokenHeaders"),
         report,
         found,
     );
-    if let Some(token_path) = &oauth2.token_path
+    if let Some(token_path) = endpoint.token_path
         && token_path.split('.').any(str::is_empty)
     {
         report.error(
@@ -403,7 +461,7 @@ fn check_api(
     );
     if let Some(format) = &api.auth_header_format {
         let at = field(path, "authHeaderFormat");
-        if matches!(auth, ProviderAuth::OAuth2(_)) {
+        if auth.uses_access_tokens() {
             keep(check_template, format, &at, report, found);
         } else {
             report.error(

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use patchbay_config::ProviderAuth;
 use patchbay_store::{Store, now};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -90,7 +89,7 @@ impl Refresher {
         let Some(integration) = runtime.integration_by_id(credential.integration_id) else {
             return;
         };
-        if !matches!(integration.config.provider.auth, ProviderAuth::OAuth2(_)) {
+        if !integration.config.provider.auth.uses_access_tokens() {
             if let Err(err) = self.tokens.reverify(integration, credential).await {
                 tracing::debug!(credential = %credential_id, error = %err, "background verification did not complete");
             }

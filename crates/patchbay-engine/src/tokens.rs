@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use patchbay_api::CredentialEventDetail;
-use patchbay_config::ProviderAuth;
+use patchbay_config::{ClientCredentialsAuth, ProviderAuth};
 use patchbay_oauth::{AccountAuth, ClientCredentials, OAuthError, TemplateContext};
 use patchbay_store::{
     CredentialRecord, CredentialStatus, RefreshClaim, RefreshFailure, RefreshedTokens, StoreError,
@@ -235,52 +235,63 @@ impl Tokens {
         integration: &Integration,
         credential: CredentialRecord,
     ) -> EngineResult<AccessToken> {
-        let ProviderAuth::OAuth2(auth) = &integration.config.provider.auth else {
-            return self.usable(credential);
-        };
         let secrets = self.open_secrets(&credential)?;
-        let Some(refresh_token) = secrets.refresh_token.clone() else {
-            return self
-                .fail(
-                    integration,
-                    credential,
-                    &OAuthError::Rejected { status: 400 },
-                )
-                .await;
-        };
-        let client_secret = match &integration.client_secret {
-            Some(sealed) => secrets::open_str(
-                &self.keyring,
-                credential.project_id,
-                integration.id,
-                secrets::CLIENT_SECRET,
-                sealed,
-            )
-            .map_err(|_| EngineError::Internal("the client secret cannot be opened"))?,
-            None => Default::default(),
-        };
-        let client = ClientCredentials {
-            id: integration.config.client_id.clone().unwrap_or_default(),
-            secret: SecretString::from(client_secret.as_str().to_owned()),
-        };
         let ctx = template_context(&credential.account_vars);
-        match self
-            .oauth
-            .refresh(auth, &client, &refresh_token, &ctx)
-            .await
-        {
+        let granted = match &integration.config.provider.auth {
+            ProviderAuth::OAuth2(auth) => {
+                let Some(refresh_token) = secrets.refresh_token.clone() else {
+                    return self
+                        .fail(
+                            integration,
+                            credential,
+                            &OAuthError::Rejected { status: 400 },
+                        )
+                        .await;
+                };
+                let client_secret = match &integration.client_secret {
+                    Some(sealed) => secrets::open_str(
+                        &self.keyring,
+                        credential.project_id,
+                        integration.id,
+                        secrets::CLIENT_SECRET,
+                        sealed,
+                    )
+                    .map_err(|_| EngineError::Internal("the client secret cannot be opened"))?,
+                    None => Default::default(),
+                };
+                let client = ClientCredentials {
+                    id: integration.config.client_id.clone().unwrap_or_default(),
+                    secret: SecretString::from(client_secret.as_str().to_owned()),
+                };
+                self.oauth
+                    .refresh(auth, &client, &refresh_token, &ctx)
+                    .await
+            }
+            // No refresh token: the client's own credentials, kept with the account, are
+            // granted a new token.
+            ProviderAuth::OAuth2ClientCredentials(auth) => {
+                let client = client_of(auth, &secrets);
+                let ctx = TemplateContext {
+                    credentials: secrets.fields.clone(),
+                    ..ctx
+                };
+                self.oauth.client_credentials(auth, &client, &ctx).await
+            }
+            ProviderAuth::ApiKey(_) | ProviderAuth::Basic(_) => return self.usable(credential),
+        };
+        match granted {
             Ok(tokens) => {
                 self.metrics.count_refresh("succeeded");
                 let renewed = CredentialSecrets {
                     access_token: Some(tokens.access_token.expose_secret().to_owned()),
                     // Providers that do not rotate keep the refresh token valid.
-                    refresh_token: Some(
-                        tokens
-                            .refresh_token
-                            .as_ref()
-                            .map_or(refresh_token, |t| t.expose_secret().to_owned()),
-                    ),
-                    fields: Map::new(),
+                    refresh_token: tokens
+                        .refresh_token
+                        .as_ref()
+                        .map(|t| t.expose_secret().to_owned())
+                        .or(secrets.refresh_token),
+                    // A client-credentials account's client id and secret stay.
+                    fields: secrets.fields,
                 };
                 let valid_until = tokens
                     .expires_in
@@ -517,6 +528,20 @@ fn status_event(
             ..Default::default()
         },
     )
+}
+
+/// The client a client-credentials account was connected with, from its sealed fields.
+pub fn client_of(auth: &ClientCredentialsAuth, secrets: &CredentialSecrets) -> ClientCredentials {
+    let (id_field, secret_field) = auth.field_ids();
+    let text = |name: &str| {
+        secrets
+            .fields
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    ClientCredentials::new(text(id_field), text(secret_field))
 }
 
 /// The template values stored with the credential when it was connected.

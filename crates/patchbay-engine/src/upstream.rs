@@ -14,6 +14,7 @@ use patchbay_oauth::{AccountAuth, Injection};
 use patchbay_proxy::{self as policy, Attempt};
 use patchbay_store::CredentialRecord;
 use secrecy::ExposeSecret as _;
+use serde_json::{Map, Value};
 use url::Url;
 
 use crate::error::{EngineError, EngineResult};
@@ -214,11 +215,15 @@ impl Upstream {
         let provider = &integration.config.provider;
         let mut ctx = tokens::template_context(&credential.account_vars);
         match provider.auth {
-            ProviderAuth::OAuth2(_) => {
+            ProviderAuth::OAuth2(_) | ProviderAuth::OAuth2ClientCredentials(_) => {
                 let token = self
                     .tokens
                     .access_token(integration, credential, force_refresh)
                     .await?;
+                if matches!(provider.auth, ProviderAuth::OAuth2ClientCredentials(_)) {
+                    // `credentials.*`: the client id and secret the user gave.
+                    ctx.credentials = self.open_fields(&token.credential)?;
+                }
                 let injection = patchbay_oauth::auth_injection(
                     provider,
                     &AccountAuth::Bearer(token.token.expose_secret()),
@@ -230,21 +235,7 @@ impl Upstream {
                 })
             }
             ProviderAuth::ApiKey(_) | ProviderAuth::Basic(_) => {
-                let sealed =
-                    credential
-                        .secrets
-                        .as_deref()
-                        .ok_or(EngineError::CredentialInvalid {
-                            credential_id: credential.id,
-                        })?;
-                let secrets = CredentialSecrets::open(
-                    &self.keyring,
-                    credential.project_id,
-                    credential.id,
-                    sealed,
-                )
-                .map_err(|_| EngineError::Internal("credential secrets cannot be opened"))?;
-                ctx.credentials = secrets.fields.clone();
+                ctx.credentials = self.open_fields(&credential)?;
                 let auth = if matches!(provider.auth, ProviderAuth::Basic(_)) {
                     AccountAuth::Basic
                 } else {
@@ -255,6 +246,20 @@ impl Upstream {
                 )?))
             }
         }
+    }
+
+    /// The fields the user typed in when connecting, opened.
+    fn open_fields(&self, credential: &CredentialRecord) -> EngineResult<Map<String, Value>> {
+        let sealed = credential
+            .secrets
+            .as_deref()
+            .ok_or(EngineError::CredentialInvalid {
+                credential_id: credential.id,
+            })?;
+        let secrets =
+            CredentialSecrets::open(&self.keyring, credential.project_id, credential.id, sealed)
+                .map_err(|_| EngineError::Internal("credential secrets cannot be opened"))?;
+        Ok(secrets.fields)
     }
 
     async fn send(

@@ -118,7 +118,10 @@ pub fn auth_injection(
         injection.set_header(name, value);
     }
     match (&provider.auth, auth) {
-        (ProviderAuth::OAuth2(_), AccountAuth::Bearer(_)) => {
+        (
+            ProviderAuth::OAuth2(_) | ProviderAuth::OAuth2ClientCredentials(_),
+            AccountAuth::Bearer(_),
+        ) => {
             let format = provider
                 .api
                 .auth_header_format

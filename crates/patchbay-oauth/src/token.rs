@@ -5,7 +5,9 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use patchbay_config::{ClientAuth, OAuth2Auth, TokenRequestFormat};
+use patchbay_config::{
+    ClientAuth, ClientCredentialsAuth, OAuth2Auth, TokenEndpoint, TokenRequestFormat,
+};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Map, Value};
@@ -91,7 +93,7 @@ impl Client {
             grant.push(("code_verifier", verifier));
             secrets.push(verifier);
         }
-        self.token_request(auth, client, &grant, &secrets, ctx)
+        self.token_request(auth.token_endpoint(), client, &grant, &secrets, ctx)
             .await
     }
 
@@ -108,7 +110,25 @@ impl Client {
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
         ];
-        self.token_request(auth, client, &grant, &[refresh_token], ctx)
+        self.token_request(auth.token_endpoint(), client, &grant, &[refresh_token], ctx)
+            .await
+    }
+
+    /// The client-credentials grant (RFC 6749 §4.4): a token for the client itself, with the
+    /// configured scopes. There is no refresh token; when the token expires, the grant is made
+    /// again.
+    pub async fn client_credentials(
+        &self,
+        auth: &ClientCredentialsAuth,
+        client: &ClientCredentials,
+        ctx: &TemplateContext,
+    ) -> Result<TokenSet, OAuthError> {
+        let scope = auth.scopes.join(&auth.scope_separator);
+        let mut grant = vec![("grant_type", "client_credentials")];
+        if !scope.is_empty() {
+            grant.push(("scope", scope.as_str()));
+        }
+        self.token_request(auth.token_endpoint(), client, &grant, &[], ctx)
             .await
     }
 
@@ -116,14 +136,14 @@ impl Client {
     /// provider's error description must not echo back to us.
     async fn token_request(
         &self,
-        auth: &OAuth2Auth,
+        auth: TokenEndpoint<'_>,
         client: &ClientCredentials,
         grant: &[(&str, &str)],
         secrets: &[&str],
         ctx: &TemplateContext,
     ) -> Result<TokenSet, OAuthError> {
         let values = ctx.to_value();
-        let url = absolute_url(&crate::render(&auth.token_url, &values)?, "auth.tokenUrl")?;
+        let url = absolute_url(&crate::render(auth.token_url, &values)?, "auth.tokenUrl")?;
 
         // `tokenParams` first, so the grant's own parameters and the client's replace them.
         let mut params: Vec<(String, String)> = Vec::new();
@@ -131,7 +151,7 @@ impl Client {
             grant.iter().any(|(ours, _)| *ours == name)
                 || matches!(name, "client_id" | "client_secret")
         };
-        for (name, template) in &auth.token_params {
+        for (name, template) in auth.token_params {
             if !ours(name) {
                 params.push((name.clone(), crate::render(template, &values)?));
             }
@@ -145,7 +165,7 @@ impl Client {
         let mut headers = HeaderMap::new();
         // Without it GitHub answers form-encoded; every other provider answers JSON anyway.
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        for (name, template) in &auth.token_headers {
+        for (name, template) in auth.token_headers {
             let (name, value) = header(
                 name,
                 &crate::render(template, &values)?,
@@ -219,7 +239,7 @@ impl Client {
 
 fn read_token_answer(
     answer: &Answer,
-    auth: &OAuth2Auth,
+    auth: TokenEndpoint<'_>,
     secrets: &[&str],
 ) -> Result<TokenSet, OAuthError> {
     let body = parse_object(answer);
@@ -242,7 +262,7 @@ fn read_token_answer(
             "the token response is neither a JSON object nor form-encoded".into(),
         ));
     };
-    token_set(body, auth.token_path.as_deref().unwrap_or("access_token"))
+    token_set(body, auth.token_path.unwrap_or("access_token"))
 }
 
 /// Reads the body as a JSON object, or as `a=b&c=d` (GitHub without `Accept`, and some older

@@ -15,6 +15,7 @@ fn auth_label(auth: AuthType) -> &'static str {
         AuthType::OAuth2 => "OAuth 2.0",
         AuthType::ApiKey => "API key",
         AuthType::Basic => "HTTP Basic",
+        AuthType::OAuth2ClientCredentials => "OAuth 2.0 client credentials",
     }
 }
 

@@ -474,3 +474,88 @@ fn templates_may_read_the_run_context_globals_and_their_own_variables() {
 "#,
     ));
 }
+
+const CLIENT_CREDENTIALS: &str = r#"
+integrations:
+  service:
+    name: Service
+    auth:
+      type: oauth2_client_credentials
+      tokenUrl: "https://{{ connection.domain }}/oauth/token"
+      scopes: [read:jobs, write:jobs]
+      scopeSeparator: ","
+      clientAuth: client_secret_basic
+      tokenParams: {audience: "https://api.example"}
+    connectionFields: [{id: domain, title: Domain}]
+    api:
+      baseUrl: https://api.example
+"#;
+
+#[test]
+fn client_credentials_load_with_default_fields_and_a_projects_scopes() {
+    let config = load_ok(CLIENT_CREDENTIALS);
+    let provider = &config.integrations[0].provider;
+    assert_eq!(provider.auth_type(), AuthType::OAuth2ClientCredentials);
+    let ProviderAuth::OAuth2ClientCredentials(auth) = &provider.auth else {
+        panic!("{:?}", provider.auth);
+    };
+    assert_eq!(auth.field_ids(), ("clientId", "clientSecret"));
+    assert!(auth.fields[1].secret && !auth.fields[0].secret);
+    assert_eq!(auth.scopes, ["read:jobs", "write:jobs"]);
+    assert_eq!(
+        auth.token_endpoint().token_params["audience"],
+        "https://api.example"
+    );
+
+    let replaced =
+        load_ok(&CLIENT_CREDENTIALS.replace("    api:\n", "    scopes: [admin]\n    api:\n"));
+    let ProviderAuth::OAuth2ClientCredentials(auth) = &replaced.integrations[0].provider.auth
+    else {
+        panic!();
+    };
+    assert_eq!(auth.scopes, ["admin"]);
+}
+
+#[test]
+fn client_credentials_refuse_a_project_client_and_odd_fields() {
+    let with_client = CLIENT_CREDENTIALS.replace(
+        "      clientAuth:",
+        "      clientId: ours\n      clientSecret: ours\n      clientAuth:",
+    );
+    let errors = list(&load(&with_client).unwrap_err());
+    assert!(errors.contains("clientId"), "{errors}");
+    assert!(errors.contains("end user"), "{errors}");
+
+    let one_field = CLIENT_CREDENTIALS.replace(
+        "      clientAuth:",
+        "      fields: [{id: key, title: Key, secret: true}]\n      clientAuth:",
+    );
+    let errors = list(&load(&one_field).unwrap_err());
+    assert!(errors.contains("exactly two fields"), "{errors}");
+
+    let open_secret = CLIENT_CREDENTIALS.replace(
+        "      clientAuth:",
+        "      fields: [{id: a, title: A}, {id: b, title: B}]\n      clientAuth:",
+    );
+    let errors = list(&load(&open_secret).unwrap_err());
+    assert!(errors.contains("secret: true"), "{errors}");
+
+    let verified = CLIENT_CREDENTIALS.replace(
+        "    api:\n",
+        "    verify: {request: {method: GET, path: /me}}\n    api:\n",
+    );
+    let errors = list(&load(&verified).unwrap_err());
+    assert!(errors.contains("verify"), "{errors}");
+
+    // Templates read the declared fields (Twitch wants the client id on every call), and
+    // only those.
+    let templated = CLIENT_CREDENTIALS.replace(
+        "      baseUrl: https://api.example",
+        "      baseUrl: https://api.example\n      headers: {Client-Id: \"{{ credentials.clientId }}\"}",
+    );
+    assert_ne!(templated, CLIENT_CREDENTIALS);
+    load_ok(&templated);
+    let errors =
+        list(&load(&templated.replace("credentials.clientId", "credentials.appId")).unwrap_err());
+    assert!(errors.contains("appId"), "{errors}");
+}

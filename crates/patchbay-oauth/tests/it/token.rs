@@ -477,3 +477,86 @@ async fn an_error_description_never_echoes_what_was_sent() {
     );
     assert!(error.is_definitive());
 }
+
+/// A client-credentials definition on the fake's `/token`; `auth_extra` is added under `auth`.
+fn client_credentials_provider(
+    fake: &FakeProvider,
+    auth_extra: &str,
+) -> patchbay_config::ClientCredentialsAuth {
+    let definition = fake.custom(&format!(
+        r#"
+auth:
+    type: oauth2_client_credentials
+    tokenUrl: "{{fake}}/token"
+    scopes: [read, write]
+{auth_extra}
+api: {{baseUrl: "{{fake}}/api"}}
+"#
+    ));
+    match definition.auth {
+        patchbay_config::ProviderAuth::OAuth2ClientCredentials(auth) => auth,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn client_credentials_grant_sends_the_scopes_and_the_client_per_client_auth() {
+    let answer = json!({"access_token": "at-cc", "expires_in": 60, "token_type": "Bearer"});
+    let fake = FakeProvider::answering("/token", Reply::json(200, answer.clone())).await;
+    let auth = client_credentials_provider(&fake, "    scopeSeparator: \",\"");
+    let tokens = client()
+        .client_credentials(&auth, &credentials(), &TemplateContext::default())
+        .await
+        .unwrap();
+    assert_eq!(tokens.access_token.expose_secret(), "at-cc");
+    assert_eq!(tokens.expires_in, Some(60));
+    assert!(tokens.refresh_token.is_none());
+    assert_eq!(
+        fake.only().form(),
+        pairs(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "read,write"),
+            ("client_id", "client-1"),
+            ("client_secret", "secret-1"),
+        ])
+    );
+
+    let fake = FakeProvider::answering("/token", Reply::json(200, answer)).await;
+    let auth = client_credentials_provider(&fake, "    clientAuth: client_secret_basic");
+    client()
+        .client_credentials(&auth, &credentials(), &TemplateContext::default())
+        .await
+        .unwrap();
+    let request = fake.only();
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Basic {}", STANDARD.encode("client-1:secret-1")).as_str())
+    );
+    assert_eq!(
+        request.form(),
+        pairs(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "read write")
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_refused_client_is_definitive_and_never_echoed() {
+    let fake = FakeProvider::answering(
+        "/token",
+        Reply::json(
+            401,
+            json!({"error": "invalid_client", "error_description": "bad secret secret-1"}),
+        ),
+    )
+    .await;
+    let auth = client_credentials_provider(&fake, "");
+    let error = client()
+        .client_credentials(&auth, &credentials(), &TemplateContext::default())
+        .await
+        .unwrap_err();
+    assert!(error.is_definitive(), "{error:?}");
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains("secret-1"), "{shown}");
+}

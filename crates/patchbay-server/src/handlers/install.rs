@@ -9,10 +9,11 @@ use patchbay_api::{
     ErrorBody, ErrorCode, InstallCompleted, InstallRequest, InstallSessionView, InstallStarted,
     InstallStatus,
 };
-use patchbay_config::{OAuth2Auth, ProviderAuth, ProviderDefinition};
+use patchbay_config::{ClientCredentialsAuth, OAuth2Auth, ProviderAuth, ProviderDefinition};
 use patchbay_core::selection::{self, Operation, SelectionPolicy};
 use patchbay_oauth::{AccountAuth, OAuthError, Pkce, TemplateContext};
 use patchbay_store::{CredentialRecord, NewInstallSession, StoreError, now};
+use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -76,6 +77,20 @@ pub async fn install(
             let completed =
                 connect_with_credentials(&state, &user, &runtime, integration, &options, fields)
                     .await?;
+            Ok((StatusCode::CREATED, axum::Json(completed)).into_response())
+        }
+        ProviderAuth::OAuth2ClientCredentials(auth) => {
+            let fields = request.credentials.unwrap_or_default();
+            let completed = connect_client_credentials(
+                &state,
+                &user,
+                &runtime,
+                integration,
+                auth,
+                &options,
+                fields,
+            )
+            .await?;
             Ok((StatusCode::CREATED, axum::Json(completed)).into_response())
         }
     }
@@ -233,7 +248,6 @@ async fn start_oauth(
     let (state_value, state_hash) = oauth_state::generate(session_id);
     let pkce = auth.pkce.then(Pkce::generate);
     let sealed_verifier = pkce.as_ref().map(|pkce| {
-        use secrecy::ExposeSecret as _;
         secrets::seal_str(
             state.engine.keyring(),
             user.project.id,
@@ -286,30 +300,7 @@ async fn connect_with_credentials(
     fields: Map<String, Value>,
 ) -> Result<InstallCompleted, ApiError> {
     let provider = &integration.config.provider;
-    for field in provider.auth.credential_fields() {
-        if fields
-            .get(&field.id)
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
-            return Err(ApiError::validation(
-                &format!("credentials.{}", field.id),
-                format!("{} is required.", field.title),
-            ));
-        }
-    }
-    if let Some(unknown) = fields.keys().find(|k| {
-        !provider
-            .auth
-            .credential_fields()
-            .iter()
-            .any(|f| &f.id == *k)
-    }) {
-        return Err(ApiError::validation(
-            &format!("credentials.{unknown}"),
-            "is not a credential field of this integration.",
-        ));
-    }
+    check_credentials(provider, &fields)?;
     let ctx = TemplateContext {
         connection: options.connection.clone(),
         credentials: fields.clone(),
@@ -371,6 +362,17 @@ async fn connect_with_credentials(
             Some(now() + interval)
         }),
     };
+    store_account(state, user, runtime, integration, options, account).await
+}
+
+async fn store_account(
+    state: &AppState,
+    user: &ConnectUser,
+    runtime: &ProjectRuntime,
+    integration: &Integration,
+    options: &InstallOptions,
+    account: AuthorizedAccount,
+) -> Result<InstallCompleted, ApiError> {
     let connected = state
         .engine
         .connector()
@@ -386,6 +388,130 @@ async fn connect_with_credentials(
         credential: user_object::credential(&connected.credential, runtime),
         deduplicated: connected.deduplicated,
     })
+}
+
+/// Connects a client-credentials account: the client id and secret typed in are granted a
+/// token at once, so a wrong secret is refused before anything is stored.
+async fn connect_client_credentials(
+    state: &AppState,
+    user: &ConnectUser,
+    runtime: &ProjectRuntime,
+    integration: &Integration,
+    auth: &ClientCredentialsAuth,
+    options: &InstallOptions,
+    fields: Map<String, Value>,
+) -> Result<InstallCompleted, ApiError> {
+    let provider = &integration.config.provider;
+    check_credentials(provider, &fields)?;
+    let secrets = CredentialSecrets {
+        fields,
+        ..CredentialSecrets::default()
+    };
+    let client = patchbay_engine::tokens::client_of(auth, &secrets);
+    let mut ctx = TemplateContext {
+        connection: options.connection.clone(),
+        credentials: secrets.fields.clone(),
+        ..TemplateContext::default()
+    };
+    let tokens = state
+        .engine
+        .oauth()
+        .client_credentials(auth, &client, &ctx)
+        .await
+        .map_err(|err| {
+            if err.is_definitive() {
+                ApiError::new(
+                    ErrorCode::CredentialsRejected,
+                    format!("{} rejected these credentials.", integration.config.name),
+                )
+            } else {
+                ApiError::provider(&err)
+            }
+        })?;
+    let access_token = tokens.access_token.expose_secret();
+    ctx.token = tokens.public_fields.clone();
+    let (provider_id, provider_data, vars) = match &provider.account {
+        Some(_) => {
+            let identity = state
+                .engine
+                .oauth()
+                .identify_account(provider, &AccountAuth::Bearer(access_token), &ctx)
+                .await
+                .map_err(|err| ApiError::provider(&err))?;
+            (
+                identity.provider_id,
+                Value::Object(identity.provider_data),
+                identity.vars,
+            )
+        }
+        // Without an account step, the client is the account: a digest of its id, never
+        // the secret.
+        None => {
+            let (id_field, _) = auth.field_ids();
+            let id: Map<String, Value> = secrets
+                .fields
+                .get(id_field)
+                .map(|id| (id_field.to_owned(), id.clone()))
+                .into_iter()
+                .collect();
+            (
+                credentials_digest(&id),
+                json!({"name": integration.config.name}),
+                Map::new(),
+            )
+        }
+    };
+    let valid_until = tokens
+        .expires_in
+        .map(|seconds| now() + Duration::seconds(seconds));
+    let account = AuthorizedAccount {
+        provider_id,
+        provider_data,
+        secrets: CredentialSecrets {
+            access_token: Some(access_token.to_owned()),
+            ..secrets
+        },
+        account_vars: json!({
+            "token": tokens.public_fields,
+            "vars": vars,
+            "connection": options.connection,
+        }),
+        valid_until,
+        next_refresh_at: patchbay_engine::tokens::next_refresh_at(valid_until),
+    };
+    store_account(state, user, runtime, integration, options, account).await
+}
+
+/// The credentials typed in are exactly the definition's fields, none empty.
+fn check_credentials(
+    provider: &ProviderDefinition,
+    fields: &Map<String, Value>,
+) -> Result<(), ApiError> {
+    for field in provider.auth.credential_fields() {
+        if fields
+            .get(&field.id)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(ApiError::validation(
+                &format!("credentials.{}", field.id),
+                format!("{} is required.", field.title),
+            ));
+        }
+    }
+    if let Some(unknown) = fields.keys().find(|k| {
+        !provider
+            .auth
+            .credential_fields()
+            .iter()
+            .any(|f| &f.id == *k)
+    }) {
+        return Err(ApiError::validation(
+            &format!("credentials.{unknown}"),
+            "is not a credential field of this integration.",
+        ));
+    }
+    Ok(())
 }
 
 fn credentials_digest(fields: &Map<String, Value>) -> String {

@@ -163,6 +163,12 @@ impl Sandbox {
         self.with_state(|state| state.set_failure(mode));
     }
 
+    /// Revokes the secret of `client_id`: its token requests fail with
+    /// `invalid_client` from now on, as after rotating a secret at a provider.
+    pub fn revoke_client(&self, client_id: &str) {
+        self.with_state(|state| state.revoke_client(client_id));
+    }
+
     /// Clears the failure mode and the counters; accounts, contacts, codes
     /// and tokens stay.
     pub fn reset(&self) {

@@ -22,7 +22,9 @@ use super::control::take_failure;
 use super::failure::{Endpoint, Injected};
 use super::form::{Params, decode_component};
 use super::reply::{html, json_error, no_store};
-use super::state::{CodeGrant, RefreshError, SandboxAccount, account_by_id};
+use super::state::{
+    CodeGrant, OFFLINE_ACCESS, RefreshError, SANDBOX_ACCOUNTS, SandboxAccount, account_by_id,
+};
 
 /// Longest redirect URI, state or scope list accepted; real providers have
 /// limits too, and an unbounded value would end up in every page.
@@ -358,10 +360,11 @@ pub(super) async fn token(
                 }
             }
         }
+        Some("client_credentials") => client_credentials(&sandbox, &client_id, &params, now),
         Some(_) => json_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "The sandbox supports authorization_code and refresh_token",
+            "The sandbox supports authorization_code, refresh_token and client_credentials",
         ),
         None => json_error(
             StatusCode::BAD_REQUEST,
@@ -369,6 +372,29 @@ pub(super) async fn token(
             "grant_type is missing",
         ),
     }
+}
+
+/// RFC 6749 §4.4: a token for the client itself, acting as the first sandbox
+/// account (its service account). No refresh token (§4.4.3): the client asks
+/// again when the token expires.
+fn client_credentials(
+    sandbox: &Sandbox,
+    client_id: &str,
+    params: &Params,
+    now: Instant,
+) -> Response {
+    let scopes = match parse_scopes(params.get("scope").unwrap_or("")) {
+        Ok(scopes) => scopes
+            .into_iter()
+            .filter(|scope| scope != OFFLINE_ACCESS)
+            .collect(),
+        Err(message) => return json_error(StatusCode::BAD_REQUEST, "invalid_scope", &message),
+    };
+    let ttl = sandbox.config().access_token_ttl;
+    let account = SANDBOX_ACCOUNTS[0].id;
+    let tokens =
+        sandbox.with_state(|state| state.issue_tokens(client_id, account, scopes, ttl, now));
+    no_store(Json(tokens).into_response())
 }
 
 fn exchange_code(sandbox: &Sandbox, client_id: &str, params: &Params, now: Instant) -> Response {
@@ -474,7 +500,7 @@ fn authenticate_client(
     let known = sandbox.config().clients.iter().any(|(id, expected)| {
         *id == client_id && bool::from(expected.as_bytes().ct_eq(secret.as_bytes()))
     });
-    if known {
+    if known && !sandbox.with_state(|state| state.is_revoked(&client_id)) {
         Ok(client_id)
     } else {
         Err(invalid_client("Unknown client or wrong client secret"))

@@ -86,7 +86,8 @@ pub(super) fn account_by_id(id: &str) -> Option<&'static SandboxAccount> {
 #[serde(rename_all = "camelCase")]
 pub struct SandboxStats {
     /// Token endpoint requests by `grant_type`: `authorization_code`,
-    /// `refresh_token`, and `other` for anything else or nothing. Counted as
+    /// `refresh_token`, `client_credentials`, and `other` for anything else or
+    /// nothing. Counted as
     /// they arrive, whatever the outcome.
     pub token_requests: BTreeMap<String, u64>,
     /// Refresh grants that issued new tokens.
@@ -104,10 +105,15 @@ pub struct SandboxStats {
 impl SandboxStats {
     fn zero() -> Self {
         Self {
-            token_requests: ["authorization_code", "refresh_token", "other"]
-                .into_iter()
-                .map(|grant| (grant.to_owned(), 0))
-                .collect(),
+            token_requests: [
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "other",
+            ]
+            .into_iter()
+            .map(|grant| (grant.to_owned(), 0))
+            .collect(),
             refreshes_succeeded: 0,
             api_requests: SANDBOX_ACCOUNTS
                 .iter()
@@ -194,6 +200,8 @@ pub(super) struct State {
     /// Contacts created with an `Idempotency-Key`, by account and key: the
     /// same key creates nothing new, as with Stripe-style APIs.
     idempotent_creates: HashMap<(&'static str, String), Contact>,
+    /// Clients whose secret was revoked: their client authentication fails.
+    revoked_clients: std::collections::HashSet<String>,
     stats: SandboxStats,
 }
 
@@ -211,6 +219,7 @@ impl State {
             });
         }
         Self {
+            revoked_clients: std::collections::HashSet::new(),
             codes: HashMap::new(),
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
@@ -253,11 +262,20 @@ impl State {
         let key = match grant_type {
             Some("authorization_code") => "authorization_code",
             Some("refresh_token") => "refresh_token",
+            Some("client_credentials") => "client_credentials",
             // Anything else shares one bucket, so a client cannot grow the
             // map with made-up grant types.
             _ => "other",
         };
         *self.stats.token_requests.entry(key.to_owned()).or_default() += 1;
+    }
+
+    pub fn revoke_client(&mut self, client_id: &str) {
+        self.revoked_clients.insert(client_id.to_owned());
+    }
+
+    pub fn is_revoked(&self, client_id: &str) -> bool {
+        self.revoked_clients.contains(client_id)
     }
 
     pub fn count_api_request(&mut self, account_id: &str) {

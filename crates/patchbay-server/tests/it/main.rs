@@ -5,6 +5,7 @@
 mod accounts;
 mod admin;
 mod browser_assets;
+mod client_credentials;
 mod config_schema;
 mod configuration;
 mod connect_failures;

@@ -1180,7 +1180,7 @@ async fn bad_authorization_requests_get_an_error_page_never_a_redirect() {
 async fn unsupported_grant_types_and_missing_parameters() {
     let provider = Provider::start(SandboxConfig::default()).await;
     provider
-        .token(&[("grant_type", "client_credentials")])
+        .token(&[("grant_type", "password")])
         .await
         .assert_error(400, "unsupported_grant_type");
     provider
@@ -1204,5 +1204,58 @@ async fn unsupported_grant_types_and_missing_parameters() {
         .assert_error(400, "invalid_request");
     let stats = provider.sandbox.stats();
     assert_eq!(stats.token_requests["other"], 3);
-    assert_eq!(stats.token_requests.len(), 3);
+    assert_eq!(stats.token_requests.len(), 4);
+}
+
+/// RFC 6749 §4.4: a registered client gets a token for the sandbox's service
+/// account (no refresh token, even when asked for offline access); a wrong
+/// or revoked secret is `invalid_client`.
+#[tokio::test]
+async fn client_credentials_grant_tokens_to_registered_clients_until_revoked() {
+    let provider = Provider::start(SandboxConfig {
+        access_token_ttl: Duration::from_secs(5),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let granted = provider
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "contacts offline_access"),
+        ])
+        .await;
+    assert_eq!(granted.status.as_u16(), 200, "{}", granted.text);
+    assert_eq!(granted.body["expires_in"], 5);
+    assert_eq!(granted.body["scope"], "contacts");
+    assert!(
+        granted.body.get("refresh_token").is_none(),
+        "{}",
+        granted.text
+    );
+    let token = granted.body["access_token"].as_str().unwrap();
+    let me = provider
+        .http
+        .get(provider.url("/api/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    assert_eq!(me.json::<Value>().await.unwrap()["id"], "acct_ada");
+
+    provider
+        .token_raw(
+            &[("grant_type", "client_credentials")],
+            Some((DEFAULT_CLIENT_ID, "not-the-secret")),
+        )
+        .await
+        .assert_error(401, "invalid_client");
+    provider.sandbox.revoke_client(DEFAULT_CLIENT_ID);
+    provider
+        .token(&[("grant_type", "client_credentials")])
+        .await
+        .assert_error(401, "invalid_client");
+    assert_eq!(
+        provider.sandbox.stats().token_requests["client_credentials"],
+        3
+    );
 }
