@@ -54,6 +54,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         false => None,
     };
+    let shutdown = shutdown_signal()?;
     tracing::info!(backend = store.backend().as_str(), %public_url, "Patchbay is ready");
     // Scripts and tests read the bound address from this line.
     println!("listening on http://{local}");
@@ -65,7 +66,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let webhook_sender = state.engine.spawn_webhook_sender();
     let worker = state.engine.spawn_worker();
     let grace = state.config.workflows.shutdown_grace;
-    let served = patchbay_server::serve(listener, state, shutdown_signal()).await;
+    let served = patchbay_server::serve(listener, state, shutdown).await;
     refresher.abort();
     webhook_sender.abort();
     reloader.abort();
@@ -76,31 +77,32 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGTERM or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    let interrupt = async {
+/// Resolves on SIGTERM or SIGINT (Ctrl-C). The handlers are registered when
+/// this is called, not when the future is first polled: the server is called
+/// before it announces its address, so a signal sent as soon as it answers
+/// stops it gracefully instead of killing it.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::info!("shutting down: finishing requests in flight");
+    })
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
         if let Err(err) = tokio::signal::ctrl_c().await {
             tracing::error!(%err, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(%err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down: finishing requests in flight");
+        tracing::info!("shutting down: finishing requests in flight");
+    })
 }

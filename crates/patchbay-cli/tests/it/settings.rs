@@ -268,8 +268,7 @@ async fn the_file_chooses_the_log_format() {
             .env("PATCHBAY_MASTER_KEY", MASTER_KEY),
     )
     .unwrap();
-    // A request first: it is logged, and by its answer the server handles
-    // SIGTERM (before that, the signal would kill it outright).
+    // A request first, so there is a request line to read back in the log.
     let ready = reqwest::get(server.url("/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
     server.signal("TERM");
