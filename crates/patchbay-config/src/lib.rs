@@ -34,7 +34,7 @@ pub use provider::{
     ProviderDefinition, ProviderRequest, TokenEndpoint, TokenRequestFormat, VerifyConfig,
 };
 pub use schema::{json_schema, provider_json_schema};
-pub use settings::{SettingType, UserSetting};
+pub use settings::{SettingType, UserSetting, json_kind};
 pub use workflow::{
     AppEventTrigger, ConditionStep, ForeachStep, FunctionStep, HttpStep, RequestStep, ResponseStep,
     ScheduleTrigger, Step, StepType, Trigger, TriggerType, WorkflowConfig,

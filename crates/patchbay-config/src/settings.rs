@@ -250,7 +250,8 @@ fn is_http_url(text: &str) -> bool {
         .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
 }
 
-fn json_kind(value: &Value) -> &'static str {
+/// How a JSON value is named in an error: "expected a list, found a string".
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

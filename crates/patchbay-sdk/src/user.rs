@@ -124,9 +124,7 @@ impl UserClient {
         workflow_id: &str,
         selection: Option<&str>,
     ) -> Result<Credential, Error> {
-        let path = format!("/workflows/{}", encode_segment(workflow_id));
-        self.http
-            .send(self.request(Method::POST, &path, selection))
+        self.switch_workflow(Method::POST, workflow_id, selection)
             .await
     }
 
@@ -135,10 +133,19 @@ impl UserClient {
         workflow_id: &str,
         selection: Option<&str>,
     ) -> Result<Credential, Error> {
-        let path = format!("/workflows/{}", encode_segment(workflow_id));
-        self.http
-            .send(self.request(Method::DELETE, &path, selection))
+        self.switch_workflow(Method::DELETE, workflow_id, selection)
             .await
+    }
+
+    /// `POST` enables, `DELETE` disables: one route, two verbs.
+    async fn switch_workflow(
+        &self,
+        method: Method,
+        workflow_id: &str,
+        selection: Option<&str>,
+    ) -> Result<Credential, Error> {
+        let path = format!("/workflows/{}", encode_segment(workflow_id));
+        self.http.send(self.request(method, &path, selection)).await
     }
 
     /// Starts connecting an OAuth account: open `authorizationUrl` in the

@@ -22,8 +22,10 @@ mod upstream;
 mod webhook_receiver;
 
 pub use patchbay_store::Backend;
-pub use project::{TEST_CONFIG, TestProject};
-pub use provider::{CallbackReply, FakeProvider, authorize, connect_crm, consent, open};
+pub use project::{TEST_CONFIG, TestProject, install_fields};
+pub use provider::{
+    CallbackReply, FakeProvider, authorize, connect_another_crm, connect_crm, consent, open,
+};
 pub use server::{ADMIN_TOKEN, TestServer, WEBHOOK_POLICY};
 pub use upstream::EchoUpstream;
 pub use webhook_receiver::{ReceivedWebhook, WebhookReceiver};

@@ -132,17 +132,21 @@ impl TestProject {
         api_key: &str,
     ) -> (String, patchbay_sdk::api::Credential) {
         let token = self.signer.mint(user_id).unwrap();
-        let request = patchbay_sdk::api::InstallRequest {
-            credentials: serde_json::json!({ "apiKey": api_key })
-                .as_object()
-                .cloned(),
-            ..Default::default()
-        };
+        let request = install_fields(serde_json::json!({ "apiKey": api_key }));
         let installed = self
             .user_with_token(token.clone())
             .install_with_credentials(integration, &request)
             .await
             .unwrap();
         (token, installed.credential)
+    }
+}
+
+/// An install request carrying `fields` (a JSON object) as the account's
+/// credentials: an API key, a client id and secret, a key file.
+pub fn install_fields(fields: serde_json::Value) -> patchbay_sdk::api::InstallRequest {
+    patchbay_sdk::api::InstallRequest {
+        credentials: fields.as_object().cloned(),
+        ..Default::default()
     }
 }

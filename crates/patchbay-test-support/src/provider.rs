@@ -174,3 +174,13 @@ pub async fn connect_crm(
     );
     session.credential_id.unwrap()
 }
+
+/// Connects another sandbox `account` to `crm` ([`connect_crm`]), allowing
+/// the user several accounts of it.
+pub async fn connect_another_crm(user: &patchbay_sdk::UserClient, account: &str) -> uuid::Uuid {
+    let request = patchbay_sdk::api::InstallRequest {
+        allow_multiple_credentials: true,
+        ..Default::default()
+    };
+    connect_crm(user, &request, account).await
+}

@@ -137,6 +137,13 @@ impl TestServer {
         format!("{}{path}", self.base_url)
     }
 
+    /// The Prometheus exposition at `/metrics`, as a scraper reads it.
+    pub async fn metrics(&self) -> String {
+        let response = reqwest::get(self.url("/metrics")).await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+
     /// Stops accepting, waits for requests in flight, and returns.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -2,13 +2,11 @@
 // the sandbox provider's consent popup, the Connect Portal, the event
 // stream. Each step builds on the previous one.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startDemoServer,
-  launchBrowser,
-  openDemo,
+  withDemoPage,
   consentInPopup,
   sandboxCredentials as credentialsOf,
   screenshot,
@@ -20,16 +18,7 @@ let browser;
 let page;
 const accounts = {};
 
-before(async () => {
-  server = await startDemoServer();
-  browser = await launchBrowser();
-  page = await openDemo(browser, server);
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (server) server.stop();
-});
+withDemoPage((demo) => ({ server, browser, page } = demo));
 
 const message = () => page.locator('#message');
 const sandboxCredentials = () => credentialsOf(page);

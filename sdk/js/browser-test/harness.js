@@ -8,6 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
+import { before, after } from 'node:test';
+
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -134,10 +136,34 @@ export async function openDemo(browser, server) {
   return page;
 }
 
+/**
+ * Registers the suite's `before` and `after`: a demo server started with
+ * `serverArgs`, a browser, and the demo page open in it, handed to `ready`
+ * as `{server, browser, page}`; both stop when the suite ends.
+ */
+export function withDemoPage(ready, serverArgs = []) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startDemoServer(serverArgs);
+    browser = await launchBrowser();
+    ready({ server, browser, page: await openDemo(browser, server) });
+  });
+  after(async () => {
+    if (browser) await browser.close();
+    if (server) server.stop();
+  });
+}
+
 /** Clicks `button`, picks `accountId` on the sandbox consent page that pops up, and allows. */
 export async function consentInPopup(page, button, accountId) {
   const popupOpened = page.waitForEvent('popup');
   await button.click();
+  await consentIn(popupOpened, accountId);
+}
+
+/** Picks `accountId` on the sandbox consent page of the popup `popupOpened` resolves with, and allows. */
+export async function consentIn(popupOpened, accountId) {
   const popup = await popupOpened;
   await popup.waitForURL(/\/sandbox\/oauth\/authorize/);
   await popup.check(`#account-${accountId}`);

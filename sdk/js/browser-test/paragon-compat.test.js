@@ -4,35 +4,15 @@
 // on Paragon's /v2 path for one selected account, authenticate's metadata,
 // brandColor and icon, and the error classes. Each step builds on the last.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startDemoServer, launchBrowser, openDemo, sandboxCredentials, adminCall } from './harness.js';
+import { withDemoPage, consentIn, sandboxCredentials, adminCall } from './harness.js';
 
 let server;
-let browser;
 let page;
 
-before(async () => {
-  server = await startDemoServer();
-  browser = await launchBrowser();
-  page = await openDemo(browser, server);
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (server) server.stop();
-});
-
-/** Chooses `accountId` on the sandbox consent page of the popup `popupOpened` resolves with. */
-async function consent(popupOpened, accountId) {
-  const popup = await popupOpened;
-  await popup.waitForURL(/\/sandbox\/oauth\/authorize/);
-  await popup.check(`#account-${accountId}`);
-  const closed = popup.waitForEvent('close');
-  await popup.click('button[value="allow"]');
-  await closed;
-}
+withDemoPage((demo) => ({ server, page } = demo));
 
 /** `window.heard` on the page: what the callbacks under test recorded. */
 const heard = () => page.evaluate(() => window.heard);
@@ -63,7 +43,7 @@ test('installFlow connects a sandbox account: the oauth stage, the popup, done a
       onError: (error, context) => window.heard.push(['error', error.name, context.stage]),
     });
   });
-  await consent(popupOpened, 'acct_ada');
+  await consentIn(popupOpened, 'acct_ada');
   const events = await waitForHeard((e) => e.some(([kind]) => kind === 'complete'), 'onComplete');
   const [ada] = await sandboxCredentials(page);
   assert.equal(ada.providerId, 'acct_ada');
@@ -112,7 +92,7 @@ test('subscribe hears reconnecting an existing account as onIntegrationInstall, 
       onComplete: (result) => window.heard.push(['complete', result.credentialId]),
     });
   }, ada.id);
-  await consent(popupOpened, 'acct_ada');
+  await consentIn(popupOpened, 'acct_ada');
   const events = await waitForHeard((e) => e.some(([kind]) => kind === 'install'), 'onIntegrationInstall');
   assert.deepEqual(
     events.filter(([kind]) => kind === 'install'),
@@ -212,7 +192,7 @@ test('event() on Paragon\'s /v2 path runs the workflow only for the selected acc
   // A second sandbox account, so that the selection matters.
   const popupOpened = page.waitForEvent('popup');
   const installing = page.evaluate(() => window.paragon.installIntegration('sandbox', { allowMultipleCredentials: true }));
-  await consent(popupOpened, 'acct_grace');
+  await consentIn(popupOpened, 'acct_grace');
   const grace = await installing;
   const accounts = await sandboxCredentials(page);
   assert.equal(accounts.length, 2);

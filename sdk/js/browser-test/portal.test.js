@@ -4,13 +4,11 @@
 // here, so the background refresher meets the revocation at once); and an
 // API-key account is added through the portal's credentials form.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  startDemoServer,
-  launchBrowser,
-  openDemo,
+  withDemoPage,
   consentInPopup,
   sandboxCredentials,
   screenshot,
@@ -18,19 +16,9 @@ import {
 } from './harness.js';
 
 let server;
-let browser;
 let page;
 
-before(async () => {
-  server = await startDemoServer(['--sandbox-token-ttl', '2', '--refresh-interval', '1']);
-  browser = await launchBrowser();
-  page = await openDemo(browser, server);
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (server) server.stop();
-});
+withDemoPage((demo) => ({ server, page } = demo), ['--sandbox-token-ttl', '2', '--refresh-interval', '1']);
 
 async function sandboxControl(path, body) {
   const response = await fetch(`${server.base}/sandbox/control/${path}`, {

@@ -4,25 +4,15 @@
 // (`addAccountParams`), and when a provider hands back the same account
 // anyway, the install says so instead of seeming to do nothing.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startDemoServer, launchBrowser, openDemo, consentInPopup, sandboxCredentials, adminCall } from './harness.js';
+import { withDemoPage, consentInPopup, sandboxCredentials, adminCall } from './harness.js';
 
 let server;
-let browser;
 let page;
 
-before(async () => {
-  server = await startDemoServer();
-  browser = await launchBrowser();
-  page = await openDemo(browser, server);
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (server) server.stop();
-});
+withDemoPage((demo) => ({ server, page } = demo));
 
 const connectThroughPopup = (accountId) => consentInPopup(page, page.locator('#connect-oauth'), accountId);
 

@@ -308,7 +308,7 @@ impl Run<'_> {
                             result: Err(format!(
                                 "`{}` is not a list: it is {}",
                                 foreach.items,
-                                kind_of(&other)
+                                patchbay_config::json_kind(&other)
                             )
                             .into()),
                         };
@@ -404,17 +404,6 @@ impl Run<'_> {
             .into_iter()
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array)
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -9,7 +9,9 @@ use patchbay_server::sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FailureKind, FailureMode, FailureTarget,
     SandboxConfig,
 };
-use patchbay_test_support::{FakeProvider, TestDb, TestProject, TestServer, backend_tests};
+use patchbay_test_support::{
+    FakeProvider, TestDb, TestProject, TestServer, backend_tests, install_fields,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -88,15 +90,7 @@ async fn setup(server: TestServer, ttl: Duration) -> Setup {
 }
 
 fn credentials(id: &str, secret: &str) -> InstallRequest {
-    InstallRequest {
-        credentials: Some(
-            json!({"clientId": id, "clientSecret": secret})
-                .as_object()
-                .unwrap()
-                .clone(),
-        ),
-        ..Default::default()
-    }
+    install_fields(json!({"clientId": id, "clientSecret": secret}))
 }
 
 impl Setup {
@@ -179,15 +173,8 @@ async fn client_credentials_connect_and_call_through_the_proxy(db: TestDb) {
 
     // Without an account step the client id identifies the account: the same
     // id twice is the same account, whatever the secret field is called.
-    let fields = InstallRequest {
-        credentials: Some(
-            json!({"appId": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET})
-                .as_object()
-                .unwrap()
-                .clone(),
-        ),
-        ..Default::default()
-    };
+    let fields =
+        install_fields(json!({"appId": DEFAULT_CLIENT_ID, "appSecret": DEFAULT_CLIENT_SECRET}));
     let anonymous = ada
         .install_with_credentials("anonymous", &fields)
         .await
@@ -221,15 +208,7 @@ async fn client_credentials_wrong_secret_stores_nothing(db: TestDb) {
         .unwrap();
     assert!(stored.is_empty(), "nothing stored");
 
-    let missing = InstallRequest {
-        credentials: Some(
-            json!({"clientId": DEFAULT_CLIENT_ID})
-                .as_object()
-                .unwrap()
-                .clone(),
-        ),
-        ..Default::default()
-    };
+    let missing = install_fields(json!({"clientId": DEFAULT_CLIENT_ID}));
     assert_eq!(
         ada.install_with_credentials("service", &missing)
             .await

@@ -26,12 +26,7 @@ async fn metrics_count_requests_by_route_template(db: TestDb) {
         )
         .await;
     }
-    let text = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics().await;
     assert!(
         text.contains(
             r#"patchbay_http_requests_total{method="GET",route="/api/v1/projects/{projectId}",status="401"} 3"#

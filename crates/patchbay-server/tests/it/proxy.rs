@@ -5,7 +5,7 @@ use std::time::Duration;
 use patchbay_api::InstallRequest;
 use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
 use patchbay_test_support::{
-    FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_crm,
+    FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_crm, install_fields,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -178,15 +178,7 @@ async fn api_key_accounts_are_authenticated_by_the_provider_definition(db: TestD
     let server = TestServer::start(&db).await;
     let setup = setup(server, SandboxConfig::default()).await;
     let ada = setup.project.user_with_token(setup.token.clone());
-    let request = InstallRequest {
-        credentials: Some(
-            json!({"apiKey": "sbx_key_katherine_5b7e0c93a6f1"})
-                .as_object()
-                .unwrap()
-                .clone(),
-        ),
-        ..Default::default()
-    };
+    let request = install_fields(json!({"apiKey": "sbx_key_katherine_5b7e0c93a6f1"}));
     ada.install_with_credentials("keys", &request)
         .await
         .unwrap();

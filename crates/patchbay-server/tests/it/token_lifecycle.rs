@@ -8,7 +8,7 @@ use patchbay_oauth::Timeouts;
 use patchbay_sdk::UserClient;
 use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
 use patchbay_test_support::{
-    FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_crm,
+    FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_crm, install_fields,
 };
 use uuid::Uuid;
 
@@ -231,15 +231,7 @@ async fn api_keys_are_checked_again_until_the_provider_refuses_them(db: TestDb) 
     let provider = FakeProvider::start(SandboxConfig::default()).await;
     let project = TestProject::with_config(&server, &provider.config_document()).await;
     let ada = project.user("ada");
-    let request = InstallRequest {
-        credentials: Some(
-            serde_json::json!({"apiKey": "sbx_key_ada_3f9c2e71d4b8"})
-                .as_object()
-                .unwrap()
-                .clone(),
-        ),
-        ..Default::default()
-    };
+    let request = install_fields(serde_json::json!({"apiKey": "sbx_key_ada_3f9c2e71d4b8"}));
     let installed = ada
         .install_with_credentials("keys", &request)
         .await

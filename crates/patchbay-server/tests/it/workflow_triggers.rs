@@ -4,16 +4,15 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use patchbay_api::{ExecutionStatus, InstallRequest, WorkflowExecution};
+use patchbay_api::{ExecutionStatus, WorkflowExecution};
 use patchbay_sdk::UserClient;
 use patchbay_sdk::admin::ExecutionQuery;
 use patchbay_server::sandbox::SandboxConfig;
 use patchbay_test_support::{
     EchoUpstream, FakeProvider, TestDb, TestProject, TestServer, WebhookReceiver, backend_tests,
-    connect_crm,
+    connect_another_crm,
 };
 use serde_json::json;
-use uuid::Uuid;
 
 fn workflows(echo: &EchoUpstream) -> String {
     format!(
@@ -78,14 +77,6 @@ async fn setup(db: &TestDb) -> Setup {
     }
 }
 
-async fn connect(user: &UserClient, account: &str) -> Uuid {
-    let request = InstallRequest {
-        allow_multiple_credentials: true,
-        ..Default::default()
-    };
-    connect_crm(user, &request, account).await
-}
-
 async fn runs_of(project: &TestProject, workflow: &str) -> Vec<WorkflowExecution> {
     project
         .admin
@@ -115,8 +106,8 @@ async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) ->
 async fn schedules_run_once_per_occurrence_and_enabled_account(db: TestDb) {
     let s = setup(&db).await;
     let replica = s.server.state.engine.spawn_worker();
-    let a = connect(&s.ada, "acct_ada").await;
-    connect(&s.ada, "acct_grace").await;
+    let a = connect_another_crm(&s.ada, "acct_ada").await;
+    connect_another_crm(&s.ada, "acct_grace").await;
     s.ada
         .enable_workflow("every-second", Some(&a.to_string()))
         .await
@@ -137,7 +128,7 @@ async fn schedules_run_once_per_occurrence_and_enabled_account(db: TestDb) {
 
 async fn enabling_a_workflow_runs_it_once(db: TestDb) {
     let s = setup(&db).await;
-    let a = connect(&s.ada, "acct_ada").await;
+    let a = connect_another_crm(&s.ada, "acct_ada").await;
     let selection = a.to_string();
     assert!(runs_of(&s.project, "welcome").await.is_empty());
     s.ada
@@ -184,7 +175,7 @@ async fn http_steps_conditions_and_failed_runs(db: TestDb) {
         .create_webhook_endpoint(&receiver.url, &["task.failed"])
         .await
         .unwrap();
-    let a = connect(&s.ada, "acct_ada").await;
+    let a = connect_another_crm(&s.ada, "acct_ada").await;
     for (value, long) in [("abcdef", true), ("ab", false)] {
         let reply = s
             .ada

@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use patchbay_api::{ExecutionStatus, InstallRequest, StepStatus, WorkflowExecution};
+use patchbay_api::{ExecutionStatus, StepStatus, WorkflowExecution};
 use patchbay_sdk::admin::ExecutionQuery;
 use patchbay_sdk::{Error, UserClient};
 use patchbay_server::sandbox::SandboxConfig;
 use patchbay_test_support::{
-    FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_crm,
+    FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_another_crm,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -98,14 +98,6 @@ async fn setup(db: &TestDb) -> Setup {
     }
 }
 
-async fn connect(user: &UserClient, account: &str) -> Uuid {
-    let request = InstallRequest {
-        allow_multiple_credentials: true,
-        ..Default::default()
-    };
-    connect_crm(user, &request, account).await
-}
-
 /// Authenticated API calls the fake provider has served for an account.
 fn calls(provider: &FakeProvider, account: &str) -> u64 {
     provider
@@ -142,8 +134,8 @@ async fn finished(project: &TestProject, id: Uuid) -> WorkflowExecution {
 
 async fn each_account_runs_as_itself(db: TestDb) {
     let s = setup(&db).await;
-    let a = connect(&s.ada, "acct_ada").await;
-    let b = connect(&s.ada, "acct_grace").await;
+    let a = connect_another_crm(&s.ada, "acct_ada").await;
+    let b = connect_another_crm(&s.ada, "acct_grace").await;
     let body = json!({"who": "tester"});
     let (before_a, before_b) = (
         calls(&s.provider, "acct_ada"),
@@ -219,7 +211,7 @@ async fn each_account_runs_as_itself(db: TestDb) {
 
 async fn disabled_unknown_and_background_runs(db: TestDb) {
     let s = setup(&db).await;
-    let a = connect(&s.ada, "acct_ada").await;
+    let a = connect_another_crm(&s.ada, "acct_ada").await;
     let selection = a.to_string();
     s.ada
         .disable_workflow("whoami", Some(&selection))
@@ -256,12 +248,7 @@ async fn disabled_unknown_and_background_runs(db: TestDb) {
     let output = &run.steps.unwrap()[0].output;
     assert_eq!(output.as_ref().unwrap()["body"]["name"], "Queued Person");
 
-    let metrics = reqwest::get(s.server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.server.metrics().await;
     assert!(
         metrics.contains("patchbay_workflow_runs_total{status=\"SUCCEEDED\"} 1"),
         "{metrics}"
@@ -274,7 +261,7 @@ async fn disabled_unknown_and_background_runs(db: TestDb) {
 
 async fn runaway_functions_fail_within_their_limits(db: TestDb) {
     let s = setup(&db).await;
-    connect(&s.ada, "acct_ada").await;
+    connect_another_crm(&s.ada, "acct_ada").await;
     for (workflow, expected) in [
         ("spin", "longer than its limit"),
         ("hog", "memory limit"),
@@ -313,9 +300,9 @@ async fn runaway_functions_fail_within_their_limits(db: TestDb) {
 
 async fn app_events_run_once_per_enabled_account(db: TestDb) {
     let s = setup(&db).await;
-    let a = connect(&s.ada, "acct_ada").await;
-    connect(&s.ada, "acct_grace").await;
-    let c = connect(&s.ada, "acct_katherine").await;
+    let a = connect_another_crm(&s.ada, "acct_ada").await;
+    connect_another_crm(&s.ada, "acct_grace").await;
+    let c = connect_another_crm(&s.ada, "acct_katherine").await;
     for enabled in [a, c] {
         s.ada
             .enable_workflow("on-contact", Some(&enabled.to_string()))
@@ -376,7 +363,7 @@ async fn app_events_run_once_per_enabled_account(db: TestDb) {
 
 async fn task_history_pages_and_bad_filters(db: TestDb) {
     let s = setup(&db).await;
-    connect(&s.ada, "acct_ada").await;
+    connect_another_crm(&s.ada, "acct_ada").await;
     let mut ids = Vec::new();
     for n in 0..101 {
         let accepted = s
@@ -472,8 +459,8 @@ async fn task_history_pages_and_bad_filters(db: TestDb) {
 /// the same operation, and `X-Paragon-Credential` picks the one account.
 async fn app_events_on_paragons_v2_path_honour_the_selection(db: TestDb) {
     let s = setup(&db).await;
-    let a = connect(&s.ada, "acct_ada").await;
-    let c = connect(&s.ada, "acct_katherine").await;
+    let a = connect_another_crm(&s.ada, "acct_ada").await;
+    let c = connect_another_crm(&s.ada, "acct_katherine").await;
     for enabled in [a, c] {
         s.ada
             .enable_workflow("on-contact", Some(&enabled.to_string()))
@@ -516,7 +503,7 @@ async fn app_events_on_paragons_v2_path_honour_the_selection(db: TestDb) {
 /// dates without a zone, Paragon's statuses, `sortBy` and `offset`.
 async fn task_history_on_paragons_wire(db: TestDb) {
     let s = setup(&db).await;
-    let credential = connect(&s.ada, "acct_ada").await;
+    let credential = connect_another_crm(&s.ada, "acct_ada").await;
     let before_runs = chrono::Utc::now() - chrono::Duration::seconds(2);
     let mut ids = Vec::new();
     for n in 0..101 {
