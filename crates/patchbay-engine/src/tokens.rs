@@ -198,6 +198,44 @@ impl Tokens {
         }
     }
 
+    /// Stores a renewal (fresh tokens, or an account that passed its check)
+    /// under the lease this caller holds, and records the account `VALID`
+    /// again (for `reason`) when it ends a run of failures.
+    async fn store_renewal(
+        &self,
+        integration: &Integration,
+        credential: &CredentialRecord,
+        renewal: &RefreshedTokens,
+        reason: &str,
+    ) -> EngineResult<Renewal> {
+        let recorded = match credential.refresh_failure_count {
+            0 => Vec::new(),
+            _ => vec![status_event(
+                integration,
+                credential,
+                CredentialStatus::Valid,
+                reason,
+            )],
+        };
+        let stored = self
+            .store
+            .credentials()
+            .complete_refresh(
+                credential.project_id,
+                credential.id,
+                credential.version,
+                renewal,
+                &recorded,
+            )
+            .await;
+        match stored {
+            Ok(updated) => Ok(Renewal::Ours(updated)),
+            // Our lease ran out and someone else renewed: theirs wins.
+            Err(StoreError::Conflict { .. }) => Ok(Renewal::Theirs(self.reread(credential).await?)),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     async fn reread(&self, credential: &CredentialRecord) -> EngineResult<CredentialRecord> {
         self.store
             .credentials()
@@ -301,36 +339,15 @@ impl Tokens {
                     valid_until,
                     next_refresh_at: next_refresh_at(valid_until),
                 };
-                let mut recorded = Vec::new();
-                if credential.refresh_failure_count > 0 {
-                    recorded.push(status_event(
-                        integration,
-                        &credential,
-                        CredentialStatus::Valid,
-                        "refreshed",
-                    ));
-                }
-                let updated = self
-                    .store
-                    .credentials()
-                    .complete_refresh(
-                        credential.project_id,
-                        credential.id,
-                        credential.version,
-                        &stored,
-                        &recorded,
-                    )
-                    .await;
-                match updated {
-                    Ok(updated) => Ok(AccessToken {
+                match self
+                    .store_renewal(integration, &credential, &stored, "refreshed")
+                    .await?
+                {
+                    Renewal::Ours(updated) => Ok(AccessToken {
                         token: SecretString::from(renewed.access_token.clone().unwrap_or_default()),
                         credential: updated,
                     }),
-                    // Our lease ran out and someone else refreshed: theirs wins.
-                    Err(StoreError::Conflict { .. }) => {
-                        self.usable(self.reread(&credential).await?)
-                    }
-                    Err(err) => Err(err.into()),
+                    Renewal::Theirs(current) => self.usable(current),
                 }
             }
             Err(err) => self.fail(integration, credential, &err).await,
@@ -470,30 +487,11 @@ impl Tokens {
                     valid_until: None,
                     next_refresh_at: Some(now() + next_check),
                 };
-                let recorded = match credential.refresh_failure_count {
-                    0 => Vec::new(),
-                    _ => vec![status_event(
-                        integration,
-                        &credential,
-                        CredentialStatus::Valid,
-                        "verified",
-                    )],
-                };
                 match self
-                    .store
-                    .credentials()
-                    .complete_refresh(
-                        credential.project_id,
-                        credential.id,
-                        credential.version,
-                        &checked,
-                        &recorded,
-                    )
-                    .await
+                    .store_renewal(integration, &credential, &checked, "verified")
+                    .await?
                 {
-                    Ok(updated) => Ok(updated),
-                    Err(StoreError::Conflict { .. }) => self.reread(&credential).await,
-                    Err(err) => Err(err.into()),
+                    Renewal::Ours(current) | Renewal::Theirs(current) => Ok(current),
                 }
             }
             Err(err) => match self.record_failure(integration, &credential, &err).await? {
@@ -501,6 +499,14 @@ impl Tokens {
             },
         }
     }
+}
+
+/// Whose renewal an account holds once this caller's is stored.
+enum Renewal {
+    /// This caller's.
+    Ours(CredentialRecord),
+    /// Another caller's, made after this caller's lease ran out.
+    Theirs(CredentialRecord),
 }
 
 /// What recording a failed refresh or verification found.

@@ -5,19 +5,11 @@
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 
-import {
-  createParagon,
-  ParagonError,
-  UserNotAuthenticatedError,
-  IntegrationNotFoundError,
-  IntegrationNotInstalledError,
-  OAuthBlockedError,
-  OAuthTimeoutError,
-  ProxyRequestError,
-  NoActiveInstallFlowError,
-  HeadlessModeNotEnabledError,
-} from '../paragon.js';
+import * as sdkModule from '../paragon.js';
 import { HOST, PROJECT, TOKEN, METADATA, FakeEventSource, fakeFetch, fakeWindow, reply, settle, userWith } from './fakes.js';
+
+const { createParagon, ParagonError, UserNotAuthenticatedError, IntegrationNotFoundError } = sdkModule;
+const { IntegrationNotInstalledError, OAuthBlockedError, OAuthTimeoutError, ProxyRequestError, NoActiveInstallFlowError } = sdkModule;
 
 const ADA = { id: '11111111-1111-4111-8111-111111111111', status: 'VALID', providerId: 'acct_ada' };
 const GRACE = { id: '22222222-2222-4222-8222-222222222222', status: 'VALID', providerId: 'acct_grace', externalId: 'grace' };
@@ -37,17 +29,19 @@ async function signedIn(routes = {}, { credentials = [], window: win = fakeWindo
 const portalFrame = (win) => win.document.body.children[0].children[0];
 
 test('every Paragon error class is a named ParagonError subclass', () => {
-  const classes = {
-    UserNotAuthenticatedError,
-    IntegrationNotFoundError,
-    IntegrationNotInstalledError,
-    OAuthBlockedError,
-    OAuthTimeoutError,
-    ProxyRequestError,
-    NoActiveInstallFlowError,
-    HeadlessModeNotEnabledError,
-  };
-  for (const [name, ErrorClass] of Object.entries(classes)) {
+  const names = [
+    'UserNotAuthenticatedError',
+    'IntegrationNotFoundError',
+    'IntegrationNotInstalledError',
+    'OAuthBlockedError',
+    'OAuthTimeoutError',
+    'ProxyRequestError',
+    'NoActiveInstallFlowError',
+    'HeadlessModeNotEnabledError',
+  ];
+  for (const name of names) {
+    const ErrorClass = sdkModule[name];
+    assert.equal(typeof ErrorClass, 'function', `${name} is exported`);
     const error = new ErrorClass('boom', { code: 'c', status: 400 });
     assert.ok(error instanceof ParagonError, name);
     assert.ok(error instanceof Error, name);

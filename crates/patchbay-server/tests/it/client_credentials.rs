@@ -15,7 +15,7 @@ use patchbay_test_support::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::fixtures::api_error;
+use crate::fixtures::{api_error, invalidation_recorded};
 
 /// A client of the sandbox besides the default one, for revoking.
 const OTHER_CLIENT: (&str, &str) = ("cc-other", "cc-other-secret-7d1f");
@@ -266,20 +266,7 @@ async fn client_credentials_revoked_secret_invalidates_the_account(db: TestDb) {
     assert!(status >= 400, "refused after revocation: {status}");
     let credential = ada.credential(&id.to_string()).await.unwrap();
     assert_eq!(credential.status, CredentialStatus::Invalid);
-    let events = setup
-        .server
-        .state
-        .store()
-        .events()
-        .list_user_events(setup.project.id, "ada", 0, 100)
-        .await
-        .unwrap();
-    let changed = events
-        .iter()
-        .find(|e| e.name == "credential.status_changed")
-        .expect("a status event");
-    assert_eq!(changed.payload["status"], "INVALID");
-    assert_eq!(changed.credential_id, Some(id));
+    let changed = invalidation_recorded(&setup.server, setup.project.id, id).await;
     let recorded = changed.payload.to_string();
     assert!(!recorded.contains("sbx_at_") && !recorded.contains(OTHER_CLIENT.1));
 

@@ -4,7 +4,9 @@
 
 use patchbay_api::ErrorBody;
 use patchbay_core::crypto::Aad;
-use patchbay_store::{CredentialRecord, CredentialStatus, IntegrationRecord, NewCredential};
+use patchbay_store::{
+    CredentialRecord, CredentialStatus, EventRecord, IntegrationRecord, NewCredential,
+};
 use patchbay_test_support::{TestProject, TestServer};
 use serde_json::json;
 use uuid::Uuid;
@@ -116,4 +118,23 @@ pub async fn connect(
     // Creation order decides the default account; keep timestamps distinct.
     tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     created
+}
+
+/// Ada's `credential.status_changed` event to `INVALID` for `id`, which the
+/// store must hold.
+pub async fn invalidation_recorded(server: &TestServer, project_id: Uuid, id: Uuid) -> EventRecord {
+    let events = server
+        .state
+        .store()
+        .events()
+        .list_user_events(project_id, "ada", 0, 100)
+        .await
+        .unwrap();
+    let changed = events
+        .into_iter()
+        .find(|e| e.name == "credential.status_changed")
+        .expect("a status event");
+    assert_eq!(changed.payload["status"], "INVALID");
+    assert_eq!(changed.credential_id, Some(id));
+    changed
 }

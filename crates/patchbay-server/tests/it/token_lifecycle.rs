@@ -12,6 +12,8 @@ use patchbay_test_support::{
 };
 use uuid::Uuid;
 
+use crate::fixtures::invalidation_recorded;
+
 struct Setup {
     _server: TestServer,
     provider: FakeProvider,
@@ -67,23 +69,6 @@ async fn until(
     }
 }
 
-/// Ada's events include `credential.status_changed` to `INVALID` for `id`.
-async fn assert_invalidation_recorded(server: &TestServer, project_id: Uuid, id: Uuid) {
-    let events = server
-        .state
-        .store()
-        .events()
-        .list_user_events(project_id, "ada", 0, 100)
-        .await
-        .unwrap();
-    let changed = events
-        .iter()
-        .find(|e| e.name == "credential.status_changed")
-        .expect("a status event");
-    assert_eq!(changed.payload["status"], "INVALID");
-    assert_eq!(changed.credential_id, Some(id));
-}
-
 async fn tokens_are_renewed_before_they_expire(db: TestDb) {
     let (setup, id) = setup(&db).await;
     let ada = setup.project.user("ada");
@@ -124,7 +109,7 @@ async fn a_refused_refresh_token_invalidates_the_account(db: TestDb) {
         me.integrations["crm"].credential_status,
         Some(CredentialStatus::Invalid)
     );
-    assert_invalidation_recorded(&setup._server, setup.project.id, id).await;
+    invalidation_recorded(&setup._server, setup.project.id, id).await;
     // Invalid accounts are not retried.
     let refreshes = setup
         .provider
@@ -272,7 +257,7 @@ async fn api_keys_are_checked_again_until_the_provider_refuses_them(db: TestDb) 
     })
     .await;
     assert_eq!(invalid.refresh_failure_count, 2);
-    assert_invalidation_recorded(&server, project.id, installed.id).await;
+    invalidation_recorded(&server, project.id, installed.id).await;
     let after = checks();
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(checks(), after, "an INVALID account is not checked again");
