@@ -104,10 +104,11 @@ pub async fn execute(
     target: &RunTarget,
     execution_id: Uuid,
     trigger: &Value,
+    redaction: Redaction,
     responder: Option<oneshot::Sender<CustomResponse>>,
 ) -> RunReport {
     let run = Run {
-        redaction: redaction(workflows, target).await,
+        redaction,
         workflows,
         target,
         execution_id,

@@ -131,7 +131,14 @@ pub async fn start_inline(
     let execution_id = ids.execution_id;
     let finished = tokio::spawn(async move {
         let clock = Instant::now();
-        let run = executor::execute(&workflows, &target, execution_id, &trigger, Some(sender));
+        let run = executor::execute(
+            &workflows,
+            &target,
+            execution_id,
+            &trigger,
+            redaction,
+            Some(sender),
+        );
         tokio::pin!(run);
         // The first renewal is a third of a lease away; an interval's
         // immediate first tick would still wait for the timer wheel (~1 ms).
@@ -209,7 +216,16 @@ pub async fn run_queued(
         .start_execution(ids.project_id, ids.execution_id, now())
         .await?;
     let clock = Instant::now();
-    let report = executor::execute(workflows, target, ids.execution_id, trigger, None).await;
+    let redaction = executor::redaction(workflows, target).await;
+    let report = executor::execute(
+        workflows,
+        target,
+        ids.execution_id,
+        trigger,
+        redaction,
+        None,
+    )
+    .await;
     record_end(workflows, ids, clock, report, Some(job)).await
 }
 
