@@ -25,34 +25,40 @@ pub const MAX_HEADER_COUNT: usize = 100;
 /// The most bytes of header names and values a request may have.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
-pub async fn enforce(request: Request, next: Next) -> Response {
+/// Refuses a request whose head is over the limits, and guards its body
+/// (see [`guard_body`]): one layer, as every request passes through it.
+pub async fn enforce(idle: Duration, request: Request, next: Next) -> Response {
+    if let Some(refusal) = oversized_head(&request) {
+        return refusal.into_response();
+    }
+    next.run(guard_body(request, idle)).await
+}
+
+fn oversized_head(request: &Request) -> Option<ApiError> {
     let uri_length = request
         .uri()
         .path_and_query()
         .map_or(0, |target| target.as_str().len());
     if uri_length > MAX_URI_LENGTH {
-        return ApiError::new(
+        return Some(ApiError::new(
             ErrorCode::UriTooLong,
             format!("The request target is longer than {MAX_URI_LENGTH} bytes."),
-        )
-        .into_response();
+        ));
     }
     let headers = request.headers();
     let header_bytes: usize = headers
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
-    if headers.len() > MAX_HEADER_COUNT || header_bytes > MAX_HEADER_BYTES {
-        return ApiError::new(
+    (headers.len() > MAX_HEADER_COUNT || header_bytes > MAX_HEADER_BYTES).then(|| {
+        ApiError::new(
             ErrorCode::HeadersTooLarge,
             format!(
                 "A request may have {MAX_HEADER_COUNT} header fields of {} KiB in all.",
                 MAX_HEADER_BYTES / 1024
             ),
         )
-        .into_response();
-    }
-    next.run(request).await
+    })
 }
 
 /// The slowest a request body may arrive, on average, once its idle
@@ -63,7 +69,11 @@ pub const MIN_BODY_RATE: u64 = 1024;
 /// Fails a request body that sends nothing for `idle`, or that arrives
 /// slower than [`MIN_BODY_RATE`] once `idle` has passed. The body's size
 /// hint is kept: the proxy decides by it whether a body can be replayed.
-pub fn guard_body(request: Request, idle: Duration) -> Request {
+/// A request without a body (most `GET`s) is left as it is.
+fn guard_body(request: Request, idle: Duration) -> Request {
+    if http_body::Body::is_end_stream(request.body()) {
+        return request;
+    }
     request.map(|body| Body::new(GuardedBody::new(body, idle)))
 }
 

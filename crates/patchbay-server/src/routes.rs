@@ -158,11 +158,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(axum::middleware::map_request({
+        .layer(axum::middleware::from_fn({
             let idle = state.config.connections.body_idle_timeout;
-            move |request| async move { request_limits::guard_body(request, idle) }
+            move |request, next| request_limits::enforce(idle, request, next)
         }))
-        .layer(axum::middleware::from_fn(request_limits::enforce))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal().into_response()
         }))
