@@ -15,6 +15,7 @@ mod notices;
 mod runs;
 mod webhooks;
 
+use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ use patchbay_store::{
     refuse_nul_in_user,
 };
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
@@ -55,11 +56,25 @@ pub struct PgStore {
 
 impl PgStore {
     /// Connects to the database named by a `postgres://` URL.
+    ///
+    /// Every statement is planned for the values it runs with
+    /// (`plan_cache_mode=force_custom_plan`). sqlx prepares each statement
+    /// once per connection, and PostgreSQL otherwise switches a prepared
+    /// statement to one generic plan after five executions and keeps it until
+    /// the table's statistics change, which on a database that started empty
+    /// (or runs without autovacuum) can be never: a lookup by project and id
+    /// planned when `credentials` held ten rows went on walking the project's
+    /// `(project_id, user_id, …)` index at a hundred thousand, 12 ms instead
+    /// of 0.1 ms on every write (issue 23, `tests/it/growth.rs` of
+    /// patchbay-store). Planning these short statements costs a few tens of
+    /// microseconds; a custom plan also sees the table's current size.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)?
+            .options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
+            .connect_with(options)
             .await?;
         Ok(Self {
             pool,
