@@ -5,6 +5,7 @@
 //! checks, `SKIP LOCKED` claiming, `LISTEN/NOTIFY`), so no other service is
 //! needed to scale out.
 
+mod bulk;
 mod config;
 mod credentials;
 mod data_keys;
@@ -69,8 +70,8 @@ impl PgStore {
     /// patchbay-store). Planning these short statements costs a few tens of
     /// microseconds; a custom plan also sees the table's current size.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(url)?
-            .options([("plan_cache_mode", "force_custom_plan")]);
+        let options =
+            PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -80,6 +81,30 @@ impl PgStore {
             pool,
             notices: notices::Notices::new(url),
         })
+    }
+
+    /// Stores many accounts at once (see `bulk.rs`), with their users and
+    /// default configurations; nothing is announced to caches.
+    pub async fn insert_credentials_in_bulk(
+        &self,
+        credentials: &[NewCredential],
+    ) -> StoreResult<()> {
+        bulk::insert_credentials(&self.pool, credentials).await
+    }
+
+    /// Stores finished runs in Task History at once.
+    pub async fn insert_executions_in_bulk(&self, executions: &[NewExecution]) -> StoreResult<()> {
+        bulk::insert_executions(&self.pool, executions).await
+    }
+
+    /// Stores past events at once, delivered to every webhook endpoint.
+    pub async fn insert_delivered_events_in_bulk(&self, events: &[NewEvent]) -> StoreResult<()> {
+        bulk::insert_delivered_events(&self.pool, events).await
+    }
+
+    /// Brings the planner's statistics up to date after a bulk load.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        bulk::analyze(&self.pool).await
     }
 }
 

@@ -36,7 +36,9 @@ struct Reads {
 
 async fn credential_reads(sql: &mut PgConnection) -> Reads {
     // Statistics are read as a snapshot per transaction; start a new one.
-    sql.execute("SELECT pg_stat_clear_snapshot()").await.unwrap();
+    sql.execute("SELECT pg_stat_clear_snapshot()")
+        .await
+        .unwrap();
     let (scans, rows): (i64, i64) = sqlx::query_as(
         "SELECT (coalesce(seq_scan, 0) + coalesce(idx_scan, 0))::bigint,
                 (coalesce(seq_tup_read, 0)
