@@ -16,6 +16,25 @@ use reqwest::header::HeaderMap;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// An API-key account's secrets, `{"apiKey": key}`, sealed by `server`'s
+/// keyring for credential `id` exactly as the connect flow seals them.
+pub fn seal_api_key(
+    server: &patchbay_test_support::TestServer,
+    project_id: uuid::Uuid,
+    id: uuid::Uuid,
+    key: &str,
+) -> Vec<u8> {
+    let secrets = serde_json::json!({"apiKey": key}).to_string();
+    server.state.engine.keyring().encrypt(
+        patchbay_core::crypto::Aad {
+            project_id,
+            record_id: &id.to_string(),
+            field: "secrets",
+        },
+        secrets.as_bytes(),
+    )
+}
+
 /// One endpoint to hammer, with fixed headers and no body.
 #[derive(Debug, Clone)]
 pub struct Target {

@@ -17,9 +17,8 @@ use clap::{Parser, ValueEnum};
 use patchbay_api::UserObject;
 use patchbay_bench::{
     RunSettings, Sample, Target, Workers, exit_code, format_ratio, group_thousands, runtime,
-    sample_header, sample_row,
+    sample_header, sample_row, seal_api_key,
 };
-use patchbay_core::crypto::Aad;
 use patchbay_store::{CredentialStatus, NewCredential};
 use patchbay_test_support::{TestDb, TestProject, TestServer};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
@@ -183,15 +182,7 @@ async fn insert_account(
     user_id: &str,
 ) -> anyhow::Result<Uuid> {
     let id = Uuid::new_v4();
-    let secrets = json!({"apiKey": format!("{SECRET_MARKER}{id}")}).to_string();
-    let sealed = server.state.engine.keyring().encrypt(
-        Aad {
-            project_id,
-            record_id: &id.to_string(),
-            field: "secrets",
-        },
-        secrets.as_bytes(),
-    );
+    let sealed = seal_api_key(server, project_id, id, &format!("{SECRET_MARKER}{id}"));
     let short = &id.simple().to_string()[..8];
     let credential = NewCredential {
         id,

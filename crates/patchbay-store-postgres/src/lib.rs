@@ -5,6 +5,7 @@
 //! checks, `SKIP LOCKED` claiming, `LISTEN/NOTIFY`), so no other service is
 //! needed to scale out.
 
+mod bulk;
 mod config;
 mod credentials;
 mod data_keys;
@@ -15,6 +16,7 @@ mod notices;
 mod runs;
 mod webhooks;
 
+use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,7 +38,7 @@ use patchbay_store::{
     refuse_nul_in_user,
 };
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
@@ -55,16 +57,54 @@ pub struct PgStore {
 
 impl PgStore {
     /// Connects to the database named by a `postgres://` URL.
+    ///
+    /// Every statement is planned for the values it runs with
+    /// (`plan_cache_mode=force_custom_plan`). sqlx prepares each statement
+    /// once per connection, and PostgreSQL otherwise switches a prepared
+    /// statement to one generic plan after five executions and keeps it until
+    /// the table's statistics change, which on a database that started empty
+    /// (or runs without autovacuum) can be never: a lookup by project and id
+    /// planned when `credentials` held ten rows went on walking the project's
+    /// `(project_id, user_id, …)` index at a hundred thousand, 12 ms instead
+    /// of 0.1 ms on every write (issue 23, `tests/it/growth.rs` of
+    /// patchbay-store). Planning these short statements costs a few tens of
+    /// microseconds; a custom plan also sees the table's current size.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options =
+            PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
+            .connect_with(options)
             .await?;
         Ok(Self {
             pool,
             notices: notices::Notices::new(url),
         })
+    }
+
+    /// Stores many accounts at once (see `bulk.rs`), with their users and
+    /// default configurations; nothing is announced to caches.
+    pub async fn insert_credentials_in_bulk(
+        &self,
+        credentials: &[NewCredential],
+    ) -> StoreResult<()> {
+        bulk::insert_credentials(&self.pool, credentials).await
+    }
+
+    /// Stores finished runs in Task History at once.
+    pub async fn insert_executions_in_bulk(&self, executions: &[NewExecution]) -> StoreResult<()> {
+        bulk::insert_executions(&self.pool, executions).await
+    }
+
+    /// Stores past events at once, delivered to every webhook endpoint.
+    pub async fn insert_delivered_events_in_bulk(&self, events: &[NewEvent]) -> StoreResult<()> {
+        bulk::insert_delivered_events(&self.pool, events).await
+    }
+
+    /// Brings the planner's statistics up to date after a bulk load.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        bulk::analyze(&self.pool).await
     }
 }
 

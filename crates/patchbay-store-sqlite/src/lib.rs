@@ -6,6 +6,7 @@
 //! run concurrently with the writer thanks to WAL. A second process on the same
 //! file (a CLI command next to `serve`) is covered by the busy timeout.
 
+mod bulk;
 mod config;
 mod credentials;
 mod data_keys;
@@ -101,6 +102,30 @@ impl SqliteStore {
             reader,
             notices: broadcast::channel(1024).0,
         })
+    }
+
+    /// Stores many accounts at once (see `bulk.rs`), with their users and
+    /// default configurations; nothing is announced to caches.
+    pub async fn insert_credentials_in_bulk(
+        &self,
+        credentials: &[NewCredential],
+    ) -> StoreResult<()> {
+        bulk::insert_credentials(&self.writer, credentials).await
+    }
+
+    /// Stores finished runs in Task History at once.
+    pub async fn insert_executions_in_bulk(&self, executions: &[NewExecution]) -> StoreResult<()> {
+        bulk::insert_executions(&self.writer, executions).await
+    }
+
+    /// Stores past events at once, delivered to every webhook endpoint.
+    pub async fn insert_delivered_events_in_bulk(&self, events: &[NewEvent]) -> StoreResult<()> {
+        bulk::insert_delivered_events(&self.writer, events).await
+    }
+
+    /// Brings the planner's statistics up to date after a bulk load.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        bulk::analyze(&self.writer).await
     }
 
     /// Commits a transaction that wrote `events`, then tells listeners.

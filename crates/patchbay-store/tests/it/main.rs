@@ -11,6 +11,7 @@ mod credentials;
 mod data_keys;
 mod delivery;
 mod fixtures;
+mod growth;
 mod migrations;
 mod refresh;
 mod runs;

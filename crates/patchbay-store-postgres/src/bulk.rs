@@ -1,0 +1,220 @@
+//! Loading many rows at once, for benchmarks and imports that start from a
+//! large dataset: one statement per table and batch (`UNNEST` of arrays)
+//! instead of one transaction per row. The rows are what the ordinary
+//! writes would store; secrets arrive sealed, as every write takes them.
+
+use chrono::{DateTime, Utc};
+use patchbay_store::{NewCredential, NewEvent, NewExecution, RefuseNul, StoreResult, now};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Stores `credentials`, their users (created if new) and their default
+/// configurations, in one transaction. Announces nothing: caches of
+/// running servers learn of these accounts when their entries expire.
+pub(crate) async fn insert_credentials(
+    pool: &PgPool,
+    credentials: &[NewCredential],
+) -> StoreResult<()> {
+    for credential in credentials {
+        credential.refuse_nul()?;
+    }
+    let at = now();
+    let column = |f: fn(&NewCredential) -> Option<String>| -> Vec<Option<String>> {
+        credentials.iter().map(f).collect()
+    };
+    let ids: Vec<Uuid> = credentials.iter().map(|c| c.id).collect();
+    let projects: Vec<Uuid> = credentials.iter().map(|c| c.project_id).collect();
+    let users: Vec<String> = credentials.iter().map(|c| c.user_id.clone()).collect();
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO connected_users (project_id, user_id, created_at, updated_at)
+         SELECT DISTINCT p, u, $3::timestamptz, $3::timestamptz FROM UNNEST($1::uuid[], $2::text[]) AS t(p, u)
+         ON CONFLICT (project_id, user_id) DO NOTHING",
+    )
+    .bind(&projects)
+    .bind(&users)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO credentials (id, project_id, integration_id, user_id, external_id, provider_id,
+                                  provider_data, status, secrets, account_vars, valid_until,
+                                  next_refresh_at, refreshed_at, created_at, updated_at)
+         SELECT id, project_id, integration_id, user_id, external_id, provider_id, provider_data,
+                status, secrets, account_vars, valid_until, next_refresh_at, $13, $13, $13
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                     $7::jsonb[], $8::text[], $9::bytea[], $10::jsonb[], $11::timestamptz[],
+                     $12::timestamptz[])
+           AS t(id, project_id, integration_id, user_id, external_id, provider_id, provider_data,
+                status, secrets, account_vars, valid_until, next_refresh_at)",
+    )
+    .bind(&ids)
+    .bind(&projects)
+    .bind(credentials.iter().map(|c| c.integration_id).collect::<Vec<_>>())
+    .bind(&users)
+    .bind(column(|c| c.external_id.clone()))
+    .bind(column(|c| c.provider_id.clone()))
+    .bind(
+        credentials
+            .iter()
+            .map(|c| c.provider_data.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        credentials
+            .iter()
+            .map(|c| c.status.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        credentials
+            .iter()
+            .map(|c| c.secrets.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        credentials
+            .iter()
+            .map(|c| c.account_vars.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(times(credentials, |c| c.valid_until))
+    .bind(times(credentials, |c| c.next_refresh_at))
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO credential_configurations (id, credential_id, is_default, workflow_settings,
+                                                created_at, updated_at)
+         SELECT gen_random_uuid(), credential_id, TRUE, workflow_settings, $3, $3
+         FROM UNNEST($1::uuid[], $2::jsonb[]) AS t(credential_id, workflow_settings)",
+    )
+    .bind(&ids)
+    .bind(
+        credentials
+            .iter()
+            .map(|c| c.workflow_settings.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn times(
+    credentials: &[NewCredential],
+    f: fn(&NewCredential) -> Option<DateTime<Utc>>,
+) -> Vec<Option<DateTime<Utc>>> {
+    credentials.iter().map(f).collect()
+}
+
+/// Stores finished runs in Task History, each ended when it started.
+pub(crate) async fn insert_executions(
+    pool: &PgPool,
+    executions: &[NewExecution],
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO workflow_executions (id, project_id, workflow_id, integration_id, user_id,
+                                          credential_id, trigger, status, started_at, ended_at,
+                                          duration_ms)
+         SELECT id, project_id, workflow_id, integration_id, user_id, credential_id, trigger,
+                status, started_at, started_at, 0
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::uuid[],
+                     $7::jsonb[], $8::text[], $9::timestamptz[])
+           AS t(id, project_id, workflow_id, integration_id, user_id, credential_id, trigger,
+                status, started_at)",
+    )
+    .bind(executions.iter().map(|e| e.id).collect::<Vec<_>>())
+    .bind(executions.iter().map(|e| e.project_id).collect::<Vec<_>>())
+    .bind(
+        executions
+            .iter()
+            .map(|e| e.workflow_id.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        executions
+            .iter()
+            .map(|e| e.integration_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        executions
+            .iter()
+            .map(|e| e.user_id.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        executions
+            .iter()
+            .map(|e| e.credential_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        executions
+            .iter()
+            .map(|e| e.trigger.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        executions
+            .iter()
+            .map(|e| e.status.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(executions.iter().map(|e| e.started_at).collect::<Vec<_>>())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Stores past events, each already delivered to every endpoint of its
+/// project: history for streams to resume in and for delivery logs, not
+/// work for the webhook sender.
+pub(crate) async fn insert_delivered_events(pool: &PgPool, events: &[NewEvent]) -> StoreResult<()> {
+    events.refuse_nul()?;
+    sqlx::query(
+        "WITH added AS (
+           INSERT INTO events (id, project_id, user_id, integration_id, credential_id, name,
+                               payload, created_at)
+           SELECT id, project_id, user_id, integration_id, credential_id, name, payload, $9
+           FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::text[],
+                       $7::jsonb[])
+             AS t(id, project_id, user_id, integration_id, credential_id, name, payload)
+           RETURNING seq, project_id, id
+         )
+         INSERT INTO webhook_deliveries (id, endpoint_id, event_seq, status, attempts,
+                                         next_attempt_at, last_status_code, created_at,
+                                         delivered_at, ordering_key, queued_at)
+         SELECT gen_random_uuid(), w.id, added.seq, 'delivered', 1, $9, 200, $9, $9, k.key, $9
+         FROM added
+         JOIN UNNEST($1::uuid[], $8::text[]) AS k(id, key) ON k.id = added.id
+         JOIN webhook_endpoints w ON w.project_id = added.project_id",
+    )
+    .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.project_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.user_id.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.integration_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.credential_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.name.clone()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.payload.clone()).collect::<Vec<_>>())
+    .bind(
+        events
+            .iter()
+            .map(NewEvent::delivery_ordering_key)
+            .collect::<Vec<_>>(),
+    )
+    .bind(now())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Refreshes the planner's statistics of every table, as autovacuum would
+/// after a load this size.
+pub(crate) async fn analyze(pool: &PgPool) -> StoreResult<()> {
+    sqlx::query("ANALYZE").execute(pool).await?;
+    Ok(())
+}
