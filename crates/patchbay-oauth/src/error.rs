@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::jwt_bearer::KeyFileError;
 use crate::template::TemplateError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +50,9 @@ pub enum OAuthError {
     /// The `account` step gave no id (or the definition has no `account` step).
     #[error("the connected account could not be identified: {0}")]
     AccountNotIdentified(String),
+    /// A service account's key file cannot be used (`jwt_bearer`).
+    #[error("{0}")]
+    KeyFile(#[from] KeyFileError),
     /// The caller passed credentials of another kind than the provider's `auth.type`.
     #[error("the provider uses {expected} credentials, not {given}")]
     AuthMismatch {
@@ -125,7 +129,8 @@ impl OAuthError {
                 }
             }
             Self::UnexpectedStatus { status, .. } => matches!(status, 400 | 401),
-            Self::Rejected { .. } | Self::AccountNotIdentified(_) => true,
+            // A key that cannot sign, or is for another endpoint, never will be.
+            Self::Rejected { .. } | Self::AccountNotIdentified(_) | Self::KeyFile(_) => true,
             // The definition or our parsing is at fault, not the account: fixing the
             // configuration must not require every user to reconnect.
             Self::Template(_) | Self::InvalidResponse(_) | Self::AuthMismatch { .. } => false,

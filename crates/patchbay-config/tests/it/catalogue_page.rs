@@ -16,6 +16,7 @@ fn auth_label(auth: AuthType) -> &'static str {
         AuthType::ApiKey => "API key",
         AuthType::Basic => "HTTP Basic",
         AuthType::OAuth2ClientCredentials => "OAuth 2.0 client credentials",
+        AuthType::JwtBearer => "JWT bearer (service account)",
     }
 }
 
@@ -32,24 +33,19 @@ fn page() -> String {
          after changing them, regenerate it with\n\n",
     );
     writeln!(out, "```sh\n{REGENERATE}\n```\n").unwrap();
-    let count = |auth: AuthType| {
-        providers
-            .iter()
-            .filter(|provider| provider.auth_type() == auth)
-            .count()
-    };
-    writeln!(
-        out,
-        "{} providers: {} {}, {} {}, {} {}.",
-        providers.len(),
-        count(AuthType::OAuth2),
-        auth_label(AuthType::OAuth2),
-        count(AuthType::ApiKey),
-        auth_label(AuthType::ApiKey),
-        count(AuthType::Basic),
-        auth_label(AuthType::Basic),
-    )
-    .unwrap();
+    let counts: Vec<String> = AuthType::ALL
+        .iter()
+        .map(|&auth| {
+            let count = providers
+                .iter()
+                .filter(|provider| provider.auth_type() == auth)
+                .count();
+            (count, auth)
+        })
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, auth)| format!("{count} {}", auth_label(auth)))
+        .collect();
+    writeln!(out, "{} providers: {}.", providers.len(), counts.join(", ")).unwrap();
     for category in CATEGORIES {
         let mut members: Vec<&&ProviderDefinition> = providers
             .iter()
