@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use crate::jwt_bearer::KeyFileError;
 use crate::template::TemplateError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +58,24 @@ pub enum OAuthError {
         expected: &'static str,
         given: &'static str,
     },
+}
+
+/// What is wrong with a key file, in words the end user who gave it can act on. Never carries
+/// any part of the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("the key file is not JSON ({0})")]
+    NotJson(String),
+    #[error("the key file is not a JSON object")]
+    NotAnObject,
+    #[error("the key file has no `{0}`")]
+    Missing(&'static str),
+    #[error("the key file's `{0}` is not a non-empty string")]
+    NotText(&'static str),
+    #[error("the key file's `private_key` is not an RSA private key in PEM form")]
+    BadPrivateKey,
+    #[error("the key file is for the token endpoint {given}, and this integration uses {expected}")]
+    OtherTokenEndpoint { given: String, expected: String },
 }
 
 fn describe(description: &Option<String>) -> String {

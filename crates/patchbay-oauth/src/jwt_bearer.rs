@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::authorize::absolute_url;
 use crate::client::Client;
-use crate::error::OAuthError;
+use crate::error::{KeyFileError, OAuthError};
 use crate::template::TemplateContext;
 use crate::token::TokenSet;
 
@@ -22,24 +22,6 @@ const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// How long an assertion is valid: the hour Google allows at most, and plenty for one request.
 const ASSERTION_LIFETIME_SECONDS: i64 = 3600;
-
-/// What is wrong with a key file, in words the end user who gave it can act on. Never carries
-/// any part of the key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyFileError {
-    #[error("the key file is not JSON ({0})")]
-    NotJson(String),
-    #[error("the key file is not a JSON object")]
-    NotAnObject,
-    #[error("the key file has no `{0}`")]
-    Missing(&'static str),
-    #[error("the key file's `{0}` is not a non-empty string")]
-    NotText(&'static str),
-    #[error("the key file's `private_key` is not an RSA private key in PEM form")]
-    BadPrivateKey,
-    #[error("the key file is for the token endpoint {given}, and this integration uses {expected}")]
-    OtherTokenEndpoint { given: String, expected: String },
-}
 
 /// A service account's key file, read and checked: its private key signs. `Debug` shows the
 /// account, never the key.
