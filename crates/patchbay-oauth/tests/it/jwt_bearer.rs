@@ -3,7 +3,7 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use patchbay_config::{JwtBearerAuth, ProviderAuth, ProviderDefinition};
-use patchbay_oauth::{KeyFileError, OAuthError, ServiceAccountKey, TemplateContext};
+use patchbay_oauth::{KeyFileError, OAuthError, ServiceAccountKey, TemplateContext, TokenSet};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
@@ -38,6 +38,31 @@ fn key(token_uri: &str) -> ServiceAccountKey {
     ServiceAccountKey::parse(&service_account_key_file(EMAIL, "acme-prod", token_uri)).unwrap()
 }
 
+/// The grant for `provider` with the test key, its key file naming `token_uri`.
+async fn grant(
+    provider: &ProviderDefinition,
+    token_uri: &str,
+    subject: Option<&str>,
+) -> Result<TokenSet, OAuthError> {
+    client()
+        .jwt_bearer(
+            auth(provider),
+            &key(token_uri),
+            subject,
+            &TemplateContext::default(),
+        )
+        .await
+}
+
+/// An assertion's header and claims, once its signature, `aud` and `exp` are verified with the
+/// test key's public half.
+fn verified(assertion: &str, audience: &str) -> jsonwebtoken::TokenData<Value> {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[audience]);
+    let public = DecodingKey::from_rsa_pem(SERVICE_ACCOUNT_PUBLIC_KEY.as_bytes()).unwrap();
+    jsonwebtoken::decode::<Value>(assertion, &public, &validation).unwrap()
+}
+
 #[tokio::test]
 async fn the_assertion_names_the_account_the_endpoint_and_the_user_for_an_hour() {
     let fake = FakeProvider::answering(
@@ -51,13 +76,7 @@ async fn the_assertion_names_the_account_the_endpoint_and_the_user_for_an_hour()
     let provider = provider(&fake);
     let token_url = format!("{}/token", fake.url);
     let before = chrono::Utc::now().timestamp();
-    let tokens = client()
-        .jwt_bearer(
-            auth(&provider),
-            &key(&token_url),
-            Some("ada@acme.example"),
-            &TemplateContext::default(),
-        )
+    let tokens = grant(&provider, &token_url, Some("ada@acme.example"))
         .await
         .unwrap();
     assert_eq!(tokens.access_token.expose_secret(), "ya29.sample");
@@ -75,13 +94,10 @@ async fn the_assertion_names_the_account_the_endpoint_and_the_user_for_an_hour()
     assert_eq!(form[0].1, "urn:ietf:params:oauth:grant-type:jwt-bearer");
     assert_eq!(form[2].1, "drive calendar");
 
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_audience(&[&token_url]);
-    validation.set_issuer(&[EMAIL]);
-    let public = DecodingKey::from_rsa_pem(SERVICE_ACCOUNT_PUBLIC_KEY.as_bytes()).unwrap();
-    let decoded = jsonwebtoken::decode::<Value>(&form[1].1, &public, &validation).unwrap();
+    let decoded = verified(&form[1].1, &token_url);
     assert_eq!(decoded.header.kid.as_deref(), Some(SERVICE_ACCOUNT_KEY_ID));
     let claims = decoded.claims;
+    assert_eq!(claims["iss"], EMAIL);
     assert_eq!(claims["sub"], "ada@acme.example");
     assert_eq!(claims["scope"], "drive calendar");
     let issued = claims["iat"].as_i64().unwrap();
@@ -107,23 +123,10 @@ api: {baseUrl: "{fake}/api"}
 "#,
     );
     let token_url = format!("{}/token", fake.url);
-    client()
-        .jwt_bearer(
-            auth(&provider),
-            &key(&token_url),
-            None,
-            &TemplateContext::default(),
-        )
-        .await
-        .unwrap();
+    grant(&provider, &token_url, None).await.unwrap();
     let form = fake.only().form();
     assert_eq!(form.len(), 2, "grant_type and assertion only: {form:?}");
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_audience(&[&token_url]);
-    let public = DecodingKey::from_rsa_pem(SERVICE_ACCOUNT_PUBLIC_KEY.as_bytes()).unwrap();
-    let claims = jsonwebtoken::decode::<Value>(&form[1].1, &public, &validation)
-        .unwrap()
-        .claims;
+    let claims = verified(&form[1].1, &token_url).claims;
     assert!(
         claims.get("sub").is_none() && claims.get("scope").is_none(),
         "{claims}"
@@ -134,13 +137,7 @@ api: {baseUrl: "{fake}/api"}
 async fn a_key_file_for_another_endpoint_is_refused_before_any_request() {
     let fake = FakeProvider::start().await;
     let provider = provider(&fake);
-    let err = client()
-        .jwt_bearer(
-            auth(&provider),
-            &key("https://oauth2.googleapis.com/token"),
-            None,
-            &TemplateContext::default(),
-        )
+    let err = grant(&provider, "https://oauth2.googleapis.com/token", None)
         .await
         .unwrap_err();
     assert!(
@@ -164,15 +161,7 @@ async fn a_refused_assertion_is_definitive() {
     .await;
     let provider = provider(&fake);
     let token_url = format!("{}/token", fake.url);
-    let err = client()
-        .jwt_bearer(
-            auth(&provider),
-            &key(&token_url),
-            None,
-            &TemplateContext::default(),
-        )
-        .await
-        .unwrap_err();
+    let err = grant(&provider, &token_url, None).await.unwrap_err();
     assert!(
         matches!(&err, OAuthError::Provider { error, .. } if error == "invalid_grant"),
         "{err:?}"
