@@ -79,15 +79,25 @@ fn page() -> String {
     out
 }
 
+/// Where the generated part of the page ends: what follows it (decisions about the catalogue,
+/// written by hand) is kept as it is.
+const HAND_WRITTEN: &str = "<!-- Written by hand from here on; the generator keeps it. -->";
+
 #[test]
 fn docs_providers_md_is_generated_from_the_catalogue() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/providers.md");
-    let expected = page();
+    let current = fs::read_to_string(&path).unwrap_or_default();
+    let kept = current
+        .find(HAND_WRITTEN)
+        .map_or("", |start| &current[start..]);
+    let expected = match kept {
+        "" => page(),
+        kept => format!("{}\n{kept}", page()),
+    };
     if std::env::var_os("PATCHBAY_BLESS").is_some() {
         fs::write(&path, &expected).unwrap();
         return;
     }
-    let current = fs::read_to_string(&path).unwrap_or_default();
     assert!(
         current == expected,
         "docs/providers.md is not generated from the current catalogue; regenerate it with\n  \
