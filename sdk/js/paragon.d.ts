@@ -100,7 +100,7 @@ export interface IntegrationMetadata {
   icon: string | null;
   /** The provider's brand colour, `#RRGGBB`, from the provider catalogue. */
   brandColor: string | null;
-  authType: 'oauth2' | 'api_key' | 'basic' | 'oauth2_client_credentials';
+  authType: 'oauth2' | 'api_key' | 'basic' | 'oauth2_client_credentials' | 'jwt_bearer';
   credentialFields: Array<{ id: string; title: string; secret?: boolean }>;
   connectionFields: Array<{ id: string; title: string }>;
   userSettings: UserSetting[];

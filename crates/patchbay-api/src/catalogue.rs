@@ -10,7 +10,7 @@ pub struct ProviderSummary {
     /// The provider's id: the file name, and what `provider:` names in a configuration document.
     pub id: String,
     pub name: String,
-    /// `oauth2`, `api_key`, `basic` or `oauth2_client_credentials`.
+    /// `oauth2`, `api_key`, `basic`, `oauth2_client_credentials` or `jwt_bearer`.
     pub auth_type: String,
     pub categories: Vec<String>,
     /// `#RRGGBB`.

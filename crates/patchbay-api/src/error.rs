@@ -64,6 +64,9 @@ pub enum ErrorCode {
     AccountAlreadyConnected,
     /// The provider refused the API key or password.
     CredentialsRejected,
+    /// A service account's key file cannot be used: not JSON, a member missing, a private key
+    /// that is not an RSA key in PEM form, or made for another token endpoint.
+    InvalidKeyFile,
     InstallSessionNotFound,
     /// The provider could not be reached or answered garbage.
     UpstreamUnreachable,
@@ -139,6 +142,7 @@ impl ErrorCode {
         Self::IntegrationAlreadyInstalled,
         Self::AccountAlreadyConnected,
         Self::CredentialsRejected,
+        Self::InvalidKeyFile,
         Self::InstallSessionNotFound,
         Self::UpstreamUnreachable,
         Self::ProxyUrlNotAllowed,
@@ -208,7 +212,10 @@ impl ErrorCode {
             Self::PayloadTooLarge => 413,
             Self::UriTooLong => 414,
             Self::UnsupportedMediaType => 415,
-            Self::ValidationFailed | Self::CredentialsRejected | Self::InvalidSigningKey => 422,
+            Self::ValidationFailed
+            | Self::CredentialsRejected
+            | Self::InvalidKeyFile
+            | Self::InvalidSigningKey => 422,
             Self::TooManyStreams => 429,
             Self::HeadersTooLarge => 431,
             Self::Internal => 500,
@@ -246,6 +253,7 @@ impl ErrorCode {
             Self::IntegrationAlreadyInstalled => "integration_already_installed",
             Self::AccountAlreadyConnected => "account_already_connected",
             Self::CredentialsRejected => "credentials_rejected",
+            Self::InvalidKeyFile => "invalid_key_file",
             Self::InstallSessionNotFound => "install_session_not_found",
             Self::UpstreamUnreachable => "upstream_unreachable",
             Self::ProxyUrlNotAllowed => "proxy_url_not_allowed",

@@ -192,7 +192,7 @@ pub struct IntegrationMetadata {
     pub icon: Option<String>,
     /// The provider's brand colour, `#RRGGBB`, from its catalogue entry.
     pub brand_color: Option<String>,
-    /// `oauth2`, `api_key`, `basic` or `oauth2_client_credentials`.
+    /// `oauth2`, `api_key`, `basic`, `oauth2_client_credentials` or `jwt_bearer`.
     pub auth_type: String,
     /// What the user enters when connecting an API-key, basic-auth or client-credentials account.
     #[schema(value_type = Vec<Object>)]

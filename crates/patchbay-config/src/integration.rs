@@ -175,7 +175,8 @@ pub(crate) struct IntegrationDocument {
     /// the one stored.
     #[serde(default)]
     client_secret: Option<String>,
-    /// `oauth2` and `oauth2_client_credentials` only: replaces the provider's default scopes.
+    /// `oauth2`, `oauth2_client_credentials` and `jwt_bearer` only: replaces the provider's
+    /// default scopes.
     #[serde(default)]
     scopes: Option<Vec<String>>,
     /// Inline only: how end users authorize, by `type`.
@@ -276,7 +277,8 @@ fn load_integration(
                     field(path, key),
                     format!(
                         "only oauth2 integrations have an OAuth client (each end user gives \
-                         the client of an oauth2_client_credentials one); this one is {}",
+                         the client of an oauth2_client_credentials one, the key file of a \
+                         jwt_bearer one); this one is {}",
                         provider.auth_type().as_str()
                     ),
                 );
@@ -476,10 +478,15 @@ fn apply_scopes(
             check_scopes(scopes, &at, report);
             auth.scopes = scopes.to_vec();
         }
+        ProviderAuth::JwtBearer(auth) => {
+            check_scopes(scopes, &at, report);
+            auth.scopes = scopes.to_vec();
+        }
         other => report.error(
             at,
             format!(
-                "only oauth2 and oauth2_client_credentials integrations have scopes; this one is {}",
+                "only oauth2, oauth2_client_credentials and jwt_bearer integrations have scopes; \
+                 this one is {}",
                 other.auth_type().as_str()
             ),
         ),

@@ -30,8 +30,9 @@ pub use integration::{ClientSecret, IntegrationConfig, MASK, ProviderSource};
 pub use masked::masked;
 pub use provider::{
     AccountConfig, ApiConfig, ApiKeyAuth, AuthType, BasicAuth, CATEGORIES, Category, ClientAuth,
-    ClientCredentialsAuth, ConnectionField, CredentialField, Inject, OAuth2Auth, ProviderAuth,
-    ProviderDefinition, ProviderRequest, TokenEndpoint, TokenRequestFormat, VerifyConfig,
+    ClientCredentialsAuth, ConnectionField, CredentialField, Inject, JwtBearerAuth, OAuth2Auth,
+    ProviderAuth, ProviderDefinition, ProviderRequest, SubjectRule, TokenEndpoint,
+    TokenRequestFormat, VerifyConfig,
 };
 pub use schema::{json_schema, provider_json_schema};
 pub use settings::{SettingType, UserSetting, json_kind};

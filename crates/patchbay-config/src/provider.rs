@@ -4,6 +4,7 @@
 //! a silently ignored option.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -150,15 +151,26 @@ pub enum AuthType {
     Basic,
     #[serde(rename = "oauth2_client_credentials")]
     OAuth2ClientCredentials,
+    JwtBearer,
 }
 
 impl AuthType {
+    /// Every auth type, in the order documentation lists them.
+    pub const ALL: [Self; 5] = [
+        Self::OAuth2,
+        Self::ApiKey,
+        Self::Basic,
+        Self::OAuth2ClientCredentials,
+        Self::JwtBearer,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OAuth2 => "oauth2",
             Self::ApiKey => "api_key",
             Self::Basic => "basic",
             Self::OAuth2ClientCredentials => "oauth2_client_credentials",
+            Self::JwtBearer => "jwt_bearer",
         }
     }
 }
@@ -177,18 +189,23 @@ pub enum ProviderAuth {
     /// Patchbay fetches tokens with them.
     #[serde(rename = "oauth2_client_credentials")]
     OAuth2ClientCredentials(ClientCredentialsAuth),
+    /// The JWT bearer grant (RFC 7523): the end user gives a service account's key file,
+    /// Patchbay signs assertions with its private key and exchanges them for tokens.
+    #[serde(rename = "jwt_bearer")]
+    JwtBearer(JwtBearerAuth),
 }
 
 impl ProviderAuth {
     /// What the end user types in to connect: the API key or basic-auth
-    /// fields, the client id and secret of a client-credentials integration;
-    /// none for OAuth2.
+    /// fields, the client id and secret of a client-credentials integration,
+    /// the key file (and whom to act as) of a JWT-bearer one; none for OAuth2.
     pub fn credential_fields(&self) -> &[CredentialField] {
         match self {
             Self::OAuth2(_) => &[],
             Self::ApiKey(auth) => &auth.fields,
             Self::Basic(auth) => &auth.fields,
             Self::OAuth2ClientCredentials(auth) => &auth.fields,
+            Self::JwtBearer(auth) => auth.fields(),
         }
     }
 
@@ -198,20 +215,24 @@ impl ProviderAuth {
             Self::ApiKey(_) => AuthType::ApiKey,
             Self::Basic(_) => AuthType::Basic,
             Self::OAuth2ClientCredentials(_) => AuthType::OAuth2ClientCredentials,
+            Self::JwtBearer(_) => AuthType::JwtBearer,
         }
     }
 
     /// Whether accounts hold an access token fetched from a token endpoint
     /// (and renewed there), which upstream requests carry as a bearer token.
     pub fn uses_access_tokens(&self) -> bool {
-        matches!(self, Self::OAuth2(_) | Self::OAuth2ClientCredentials(_))
+        matches!(
+            self,
+            Self::OAuth2(_) | Self::OAuth2ClientCredentials(_) | Self::JwtBearer(_)
+        )
     }
 }
 
 impl Tagged for ProviderAuth {
     type Kind = AuthType;
-    const EXPECTING: &'static str =
-        "an auth object with `type: oauth2 | api_key | basic | oauth2_client_credentials`";
+    const EXPECTING: &'static str = "an auth object with `type: oauth2 | api_key | basic | \
+         oauth2_client_credentials | jwt_bearer`";
 
     fn variant<'de, D: Deserializer<'de>>(kind: AuthType, rest: D) -> Result<Self, D::Error> {
         Ok(match kind {
@@ -221,6 +242,7 @@ impl Tagged for ProviderAuth {
             AuthType::OAuth2ClientCredentials => {
                 Self::OAuth2ClientCredentials(ClientCredentialsAuth::deserialize(rest)?)
             }
+            AuthType::JwtBearer => Self::JwtBearer(JwtBearerAuth::deserialize(rest)?),
         })
     }
 }
@@ -362,12 +384,129 @@ impl ClientCredentialsAuth {
     }
 }
 
+/// `auth` of `type: jwt_bearer` (RFC 7523 §2.1): the end user gives a service account's key
+/// file (Google's JSON shape: `client_email`, `private_key`, `private_key_id`, `token_uri`);
+/// Patchbay signs an RS256 assertion with its private key (`iss` the client email, `aud` the
+/// token URL, an hour at most) and exchanges it at `tokenUrl` for an access token, again
+/// whenever the token expires. The token-request keys mean what they mean for `oauth2`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JwtBearerAuth {
+    /// Where assertions are exchanged, and their audience (`aud`). May be a template over
+    /// `connection`. A key file naming another `token_uri` is refused.
+    pub token_url: String,
+    /// Scopes asked for with every assertion; a project may replace them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    #[serde(default = "default_scope_separator")]
+    pub scope_separator: String,
+    #[serde(default)]
+    pub token_request_format: TokenRequestFormat,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub token_params: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub token_headers: BTreeMap<String, String>,
+    /// Dotted path of the access token in the token response; `access_token` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_path: Option<String>,
+    /// Whether the end user names a user the service account acts as (the assertion's `sub`,
+    /// Google's domain-wide delegation).
+    #[serde(default)]
+    pub subject: SubjectRule,
+}
+
+/// `subject` of a `jwt_bearer` auth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectRule {
+    /// The service account acts as itself.
+    #[default]
+    None,
+    /// The end user may name a user to act as.
+    Optional,
+    /// The end user must name one.
+    Required,
+}
+
+impl JwtBearerAuth {
+    /// The id of the key-file field.
+    pub const KEY_FILE: &'static str = "keyFile";
+    /// The id of the field naming the user to act as.
+    pub const SUBJECT: &'static str = "subject";
+    /// What templates read as `credentials.*`: the key file's public members and the subject.
+    /// Never the private key.
+    pub const TEMPLATE_CREDENTIALS: &'static [&'static str] = &[
+        "client_email",
+        "client_id",
+        "project_id",
+        "private_key_id",
+        Self::SUBJECT,
+    ];
+
+    /// How this flow's token requests are made. The assertion authenticates the client, so
+    /// `clientAuth` plays no part.
+    pub fn token_endpoint(&self) -> TokenEndpoint<'_> {
+        TokenEndpoint {
+            token_url: &self.token_url,
+            client_auth: ClientAuth::default(),
+            token_request_format: self.token_request_format,
+            token_params: &self.token_params,
+            token_headers: &self.token_headers,
+            token_path: self.token_path.as_deref(),
+        }
+    }
+
+    /// What the end user gives: the key file, then whom to act as unless `subject` is `none`.
+    pub fn fields(&self) -> &'static [CredentialField] {
+        static FIELDS: LazyLock<[CredentialField; 2]> = LazyLock::new(|| {
+            [
+                CredentialField {
+                    id: JwtBearerAuth::KEY_FILE.to_owned(),
+                    title: "Service account key file (JSON)".to_owned(),
+                    secret: true,
+                    required: true,
+                    description: Some(
+                        "The whole JSON key file, with client_email and private_key.".to_owned(),
+                    ),
+                    placeholder: None,
+                },
+                CredentialField {
+                    id: JwtBearerAuth::SUBJECT.to_owned(),
+                    title: "User to act as".to_owned(),
+                    secret: false,
+                    required: true,
+                    description: Some(
+                        "The email address of the user the service account acts for.".to_owned(),
+                    ),
+                    placeholder: None,
+                },
+            ]
+        });
+        static OPTIONAL_SUBJECT: LazyLock<[CredentialField; 2]> = LazyLock::new(|| {
+            let [key_file, subject] = FIELDS.clone();
+            [
+                key_file,
+                CredentialField {
+                    required: false,
+                    ..subject
+                },
+            ]
+        });
+        match self.subject {
+            SubjectRule::None => &FIELDS[..1],
+            SubjectRule::Optional => &OPTIONAL_SUBJECT[..],
+            SubjectRule::Required => &FIELDS[..],
+        }
+    }
+}
+
 fn default_client_credential_fields() -> Vec<CredentialField> {
     vec![
         CredentialField {
             id: "clientId".to_owned(),
             title: "Client ID".to_owned(),
             secret: false,
+            required: true,
             description: None,
             placeholder: None,
         },
@@ -375,6 +514,7 @@ fn default_client_credential_fields() -> Vec<CredentialField> {
             id: "clientSecret".to_owned(),
             title: "Client secret".to_owned(),
             secret: true,
+            required: true,
             description: None,
             placeholder: None,
         },
@@ -387,6 +527,10 @@ fn default_scope_separator() -> String {
 
 fn yes() -> bool {
     true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// How the client authenticates at the token endpoint.
@@ -445,6 +589,9 @@ pub struct CredentialField {
     /// Whether the value is shown masked once entered (an API key, unlike an account id).
     #[serde(default)]
     pub secret: bool,
+    /// Whether the end user must give a value; an optional one left empty is not sent.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,7 +8,7 @@ use crate::http::check_headers;
 use crate::names::{IDENTIFIER_RULE, SLUG_RULE, is_header_name, is_identifier, is_slug};
 use crate::provider::{
     AccountConfig, ApiConfig, CATEGORIES, ClientCredentialsAuth, ConnectionField, CredentialField,
-    OAuth2Auth, ProviderAuth, ProviderDefinition, ProviderRequest, TokenEndpoint,
+    JwtBearerAuth, OAuth2Auth, ProviderAuth, ProviderDefinition, ProviderRequest, TokenEndpoint,
 };
 use crate::settings::check_pattern;
 use crate::template::{
@@ -131,6 +131,20 @@ pub(crate) fn check_provider(
         }
         ProviderAuth::OAuth2ClientCredentials(auth) => {
             check_client_credentials(auth, &auth_path, report, &mut found)
+        }
+        ProviderAuth::JwtBearer(auth) => {
+            check_token_endpoint(
+                auth.token_endpoint(),
+                &auth.scopes,
+                &auth.scope_separator,
+                &auth_path,
+                report,
+                &mut found,
+            );
+            JwtBearerAuth::TEMPLATE_CREDENTIALS
+                .iter()
+                .copied()
+                .collect()
         }
     };
     let connection_fields = check_connection_fields(

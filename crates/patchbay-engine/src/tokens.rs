@@ -15,14 +15,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use patchbay_api::CredentialEventDetail;
-use patchbay_config::{ClientCredentialsAuth, ProviderAuth};
-use patchbay_oauth::{AccountAuth, ClientCredentials, OAuthError, TemplateContext};
+use patchbay_config::{ClientCredentialsAuth, JwtBearerAuth, ProviderAuth};
+use patchbay_oauth::{
+    AccountAuth, ClientCredentials, KeyFileError, OAuthError, ServiceAccountKey, TemplateContext,
+};
 use patchbay_store::{
     CredentialRecord, CredentialStatus, RefreshClaim, RefreshFailure, RefreshedTokens, StoreError,
     now,
 };
 use secrecy::{ExposeSecret as _, SecretString};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use patchbay_core::crypto::Keyring;
 use patchbay_store::Store;
@@ -315,6 +317,15 @@ impl Tokens {
                 };
                 self.oauth.client_credentials(auth, &client, &ctx).await
             }
+            // A new assertion, signed with the key file kept with the account.
+            ProviderAuth::JwtBearer(auth) => match service_account_of(&secrets) {
+                Ok((key, subject)) => {
+                    self.oauth
+                        .jwt_bearer(auth, &key, subject.as_deref(), &ctx)
+                        .await
+                }
+                Err(err) => Err(err.into()),
+            },
             ProviderAuth::ApiKey(_) | ProviderAuth::Basic(_) => return self.usable(credential),
         };
         match granted {
@@ -328,7 +339,8 @@ impl Tokens {
                         .as_ref()
                         .map(|t| t.expose_secret().to_owned())
                         .or(secrets.refresh_token),
-                    // A client-credentials account's client id and secret stay.
+                    // A client-credentials account's client id and secret, a JWT-bearer
+                    // account's key file, stay.
                     fields: secrets.fields,
                 };
                 let valid_until = tokens
@@ -550,6 +562,24 @@ pub fn client_of(auth: &ClientCredentialsAuth, secrets: &CredentialSecrets) -> C
     ClientCredentials::new(text(id_field), text(secret_field))
 }
 
+/// The key file a JWT-bearer account was connected with, and the user it acts for, from its
+/// sealed fields.
+pub fn service_account_of(
+    secrets: &CredentialSecrets,
+) -> Result<(ServiceAccountKey, Option<String>), KeyFileError> {
+    let key_file = secrets
+        .fields
+        .get(JwtBearerAuth::KEY_FILE)
+        .unwrap_or(&Value::Null);
+    let subject = secrets
+        .fields
+        .get(JwtBearerAuth::SUBJECT)
+        .and_then(Value::as_str)
+        .filter(|subject| !subject.is_empty())
+        .map(str::to_owned);
+    Ok((ServiceAccountKey::parse(key_file)?, subject))
+}
+
 /// The template values stored with the credential when it was connected.
 pub fn template_context(account_vars: &Value) -> TemplateContext {
     let section = |name: &str| {
@@ -564,6 +594,8 @@ pub fn template_context(account_vars: &Value) -> TemplateContext {
         token: section("token"),
         callback: section("callback"),
         vars: section("vars"),
-        credentials: Map::new(),
+        // A JWT-bearer account's public key-file members; the fields of other kinds are
+        // sealed, and opened by whoever needs them.
+        credentials: section("credentials"),
     }
 }

@@ -215,7 +215,9 @@ impl Upstream {
         let provider = &integration.config.provider;
         let mut ctx = tokens::template_context(&credential.account_vars);
         match provider.auth {
-            ProviderAuth::OAuth2(_) | ProviderAuth::OAuth2ClientCredentials(_) => {
+            ProviderAuth::OAuth2(_)
+            | ProviderAuth::OAuth2ClientCredentials(_)
+            | ProviderAuth::JwtBearer(_) => {
                 let token = self
                     .tokens
                     .access_token(integration, credential, force_refresh)

@@ -49,12 +49,33 @@ pub enum OAuthError {
     /// The `account` step gave no id (or the definition has no `account` step).
     #[error("the connected account could not be identified: {0}")]
     AccountNotIdentified(String),
+    /// A service account's key file cannot be used (`jwt_bearer`).
+    #[error("{0}")]
+    KeyFile(#[from] KeyFileError),
     /// The caller passed credentials of another kind than the provider's `auth.type`.
     #[error("the provider uses {expected} credentials, not {given}")]
     AuthMismatch {
         expected: &'static str,
         given: &'static str,
     },
+}
+
+/// What is wrong with a key file, in words the end user who gave it can act on. Never carries
+/// any part of the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyFileError {
+    #[error("the key file is not JSON ({0})")]
+    NotJson(String),
+    #[error("the key file is not a JSON object")]
+    NotAnObject,
+    #[error("the key file has no `{0}`")]
+    Missing(&'static str),
+    #[error("the key file's `{0}` is not a non-empty string")]
+    NotText(&'static str),
+    #[error("the key file's `private_key` is not an RSA private key in PEM form")]
+    BadPrivateKey,
+    #[error("the key file is for the token endpoint {given}, and this integration uses {expected}")]
+    OtherTokenEndpoint { given: String, expected: String },
 }
 
 fn describe(description: &Option<String>) -> String {
@@ -125,7 +146,8 @@ impl OAuthError {
                 }
             }
             Self::UnexpectedStatus { status, .. } => matches!(status, 400 | 401),
-            Self::Rejected { .. } | Self::AccountNotIdentified(_) => true,
+            // A key that cannot sign, or is for another endpoint, never will be.
+            Self::Rejected { .. } | Self::AccountNotIdentified(_) | Self::KeyFile(_) => true,
             // The definition or our parsing is at fault, not the account: fixing the
             // configuration must not require every user to reconnect.
             Self::Template(_) | Self::InvalidResponse(_) | Self::AuthMismatch { .. } => false,

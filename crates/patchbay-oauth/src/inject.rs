@@ -119,7 +119,9 @@ pub fn auth_injection(
     }
     match (&provider.auth, auth) {
         (
-            ProviderAuth::OAuth2(_) | ProviderAuth::OAuth2ClientCredentials(_),
+            ProviderAuth::OAuth2(_)
+            | ProviderAuth::OAuth2ClientCredentials(_)
+            | ProviderAuth::JwtBearer(_),
             AccountAuth::Bearer(_),
         ) => {
             let format = provider

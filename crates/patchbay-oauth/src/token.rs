@@ -93,7 +93,7 @@ impl Client {
             grant.push(("code_verifier", verifier));
             secrets.push(verifier);
         }
-        self.token_request(auth.token_endpoint(), client, &grant, &secrets, ctx)
+        self.token_request(auth.token_endpoint(), Some(client), &grant, &secrets, ctx)
             .await
     }
 
@@ -110,8 +110,14 @@ impl Client {
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
         ];
-        self.token_request(auth.token_endpoint(), client, &grant, &[refresh_token], ctx)
-            .await
+        self.token_request(
+            auth.token_endpoint(),
+            Some(client),
+            &grant,
+            &[refresh_token],
+            ctx,
+        )
+        .await
     }
 
     /// The client-credentials grant (RFC 6749 §4.4): a token for the client itself, with the
@@ -128,16 +134,18 @@ impl Client {
         if !scope.is_empty() {
             grant.push(("scope", scope.as_str()));
         }
-        self.token_request(auth.token_endpoint(), client, &grant, &[], ctx)
+        self.token_request(auth.token_endpoint(), Some(client), &grant, &[], ctx)
             .await
     }
 
     /// One token request: `grant` are the grant's own parameters; `secrets` are values the
-    /// provider's error description must not echo back to us.
-    async fn token_request(
+    /// provider's error description must not echo back to us. `client` authenticates as
+    /// `clientAuth` says; without one (a JWT-bearer assertion names its own issuer) the
+    /// request carries no client authentication.
+    pub(crate) async fn token_request(
         &self,
         auth: TokenEndpoint<'_>,
-        client: &ClientCredentials,
+        client: Option<&ClientCredentials>,
         grant: &[(&str, &str)],
         secrets: &[&str],
         ctx: &TemplateContext,
@@ -173,16 +181,17 @@ impl Client {
             )?;
             headers.insert(name, value);
         }
-        let secret = client.secret.expose_secret();
-        match auth.client_auth {
-            ClientAuth::ClientSecretPost => {
+        let secret = client.map_or("", |client| client.secret.expose_secret());
+        match (client, auth.client_auth) {
+            (None, _) => {}
+            (Some(client), ClientAuth::ClientSecretPost) => {
                 params.push(("client_id".to_owned(), client.id.clone()));
                 // A public client (PKCE only) has no secret to send.
                 if !secret.is_empty() {
                     params.push(("client_secret".to_owned(), secret.to_owned()));
                 }
             }
-            ClientAuth::ClientSecretBasic => {
+            (Some(client), ClientAuth::ClientSecretBasic) => {
                 // RFC 6749 §2.3.1: both halves are form-urlencoded before Basic encoding, which
                 // matters for secrets containing `:` or non-ASCII characters.
                 let credentials = format!(

@@ -28,11 +28,15 @@ fn list_prints_a_table_or_the_apis_json() {
     assert!(output.status.success());
     let table = String::from_utf8(output.stdout).unwrap();
     let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(lines.len(), 3, "{table}");
+    assert_eq!(lines.len(), 4, "{table}");
     assert!(lines[0].starts_with("ID "), "{table}");
     assert!(lines[1].starts_with("google-cloud-storage "), "{table}");
     assert!(
         lines[2].starts_with("google-drive ") && lines[2].ends_with("googledrive"),
+        "{table}"
+    );
+    assert!(
+        lines[3].starts_with("google-drive-service-account ") && lines[3].contains(" jwt_bearer "),
         "{table}"
     );
 

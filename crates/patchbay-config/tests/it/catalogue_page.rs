@@ -16,6 +16,7 @@ fn auth_label(auth: AuthType) -> &'static str {
         AuthType::ApiKey => "API key",
         AuthType::Basic => "HTTP Basic",
         AuthType::OAuth2ClientCredentials => "OAuth 2.0 client credentials",
+        AuthType::JwtBearer => "JWT bearer (service account)",
     }
 }
 
@@ -32,24 +33,19 @@ fn page() -> String {
          after changing them, regenerate it with\n\n",
     );
     writeln!(out, "```sh\n{REGENERATE}\n```\n").unwrap();
-    let count = |auth: AuthType| {
-        providers
-            .iter()
-            .filter(|provider| provider.auth_type() == auth)
-            .count()
-    };
-    writeln!(
-        out,
-        "{} providers: {} {}, {} {}, {} {}.",
-        providers.len(),
-        count(AuthType::OAuth2),
-        auth_label(AuthType::OAuth2),
-        count(AuthType::ApiKey),
-        auth_label(AuthType::ApiKey),
-        count(AuthType::Basic),
-        auth_label(AuthType::Basic),
-    )
-    .unwrap();
+    let counts: Vec<String> = AuthType::ALL
+        .iter()
+        .map(|&auth| {
+            let count = providers
+                .iter()
+                .filter(|provider| provider.auth_type() == auth)
+                .count();
+            (count, auth)
+        })
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, auth)| format!("{count} {}", auth_label(auth)))
+        .collect();
+    writeln!(out, "{} providers: {}.", providers.len(), counts.join(", ")).unwrap();
     for category in CATEGORIES {
         let mut members: Vec<&&ProviderDefinition> = providers
             .iter()
@@ -83,15 +79,25 @@ fn page() -> String {
     out
 }
 
+/// Where the generated part of the page ends: what follows it (decisions about the catalogue,
+/// written by hand) is kept as it is.
+const HAND_WRITTEN: &str = "<!-- Written by hand from here on; the generator keeps it. -->";
+
 #[test]
 fn docs_providers_md_is_generated_from_the_catalogue() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/providers.md");
-    let expected = page();
+    let current = fs::read_to_string(&path).unwrap_or_default();
+    let kept = current
+        .find(HAND_WRITTEN)
+        .map_or("", |start| &current[start..]);
+    let expected = match kept {
+        "" => page(),
+        kept => format!("{}\n{kept}", page()),
+    };
     if std::env::var_os("PATCHBAY_BLESS").is_some() {
         fs::write(&path, &expected).unwrap();
         return;
     }
-    let current = fs::read_to_string(&path).unwrap_or_default();
     assert!(
         current == expected,
         "docs/providers.md is not generated from the current catalogue; regenerate it with\n  \

@@ -7,6 +7,7 @@ mod account;
 mod authorize;
 mod errors;
 mod inject;
+mod jwt_bearer;
 mod samples;
 mod support;
 mod template;

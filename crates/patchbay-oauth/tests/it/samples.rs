@@ -9,7 +9,9 @@
 //! - `connection`, `credentials`, `callback`: what the user entered and the OAuth callback
 //!   carried, as templates read them (`connection.subdomain`, `credentials.apiKey`).
 //! - `token`: the token response, whole. Required of an `oauth2` provider, whose code is
-//!   exchanged for it first, so `token.*` is what the exchange really keeps.
+//!   exchanged for it first, so `token.*` is what the exchange really keeps, and of a
+//!   `jwt_bearer` one, whose assertion (signed with a test key for the sample's
+//!   `credentials.client_email`) is exchanged for it.
 //! - `request` and `response`: the account request as `"GET https://api.example.com/me"` and
 //!   the JSON body answered to it. Required exactly when the step makes a request.
 //! - `providerId`, `name`: the account id and display name the step must produce.
@@ -19,11 +21,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use patchbay_config::{ProviderAuth, ProviderDefinition, catalogue};
-use patchbay_oauth::{AccountAuth, TemplateContext, api_base_url};
+use patchbay_oauth::{AccountAuth, ServiceAccountKey, TemplateContext, api_base_url};
 use secrecy::ExposeSecret as _;
 use serde_json::{Map, Value};
 
-use crate::support::{FakeProvider, Reply, client, credentials};
+use crate::support::{FakeProvider, Reply, client, credentials, service_account_key_file};
 
 const KEYS: &[&str] = &[
     "connection",
@@ -45,16 +47,16 @@ fn samples_dir() -> PathBuf {
 async fn every_account_step_identifies_the_account_of_its_sample() {
     let mut failures = Vec::new();
     let mut checked = 0;
-    for provider in catalogue()
-        .iter()
-        .filter(|provider| provider.account.is_some())
-    {
+    for provider in catalogue().iter() {
         checked += 1;
-        if let Err(failure) = check(provider).await {
+        if provider.account.is_none() {
+            // Every catalogue provider knows which account it connected.
+            failures.push(format!("{}: no `account` step", provider.id));
+        } else if let Err(failure) = check(provider).await {
             failures.push(format!("{}: {failure}", provider.id));
         }
     }
-    assert!(checked > 0, "the catalogue has no account steps");
+    assert!(checked > 0, "the catalogue is empty");
     assert!(
         failures.is_empty(),
         "account steps that do not identify their sample:\n{}",
@@ -133,8 +135,33 @@ async fn check(provider: &ProviderDefinition) -> Result<(), String> {
             ctx.token = tokens.public_fields;
             Some(tokens.access_token.expose_secret().to_owned())
         }
+        ProviderAuth::JwtBearer(auth) => {
+            let token = sample
+                .get("token")
+                .ok_or("sample: a jwt_bearer provider's sample needs `token`")?;
+            let url = ctx.render(&auth.token_url).map_err(|e| e.to_string())?;
+            let local = local_url(&fake, &url)?;
+            fake.reply(&local_path(&url)?, Reply::json(200, token.clone()));
+            auth.token_url = local.clone();
+            let given = |name: &str| ctx.credentials.get(name).and_then(Value::as_str);
+            let email = given("client_email").ok_or("sample: needs `credentials.client_email`")?;
+            let key_file =
+                service_account_key_file(email, given("project_id").unwrap_or(""), &local);
+            let key = ServiceAccountKey::parse(&key_file).map_err(|e| e.to_string())?;
+            let subject = given("subject").map(str::to_owned);
+            let tokens = client()
+                .jwt_bearer(auth, &key, subject.as_deref(), &ctx)
+                .await
+                .map_err(|error| format!("JWT bearer grant: {error}"))?;
+            // What an account connected with this key file reads as `credentials.*`.
+            ctx.credentials = key.template_values(subject.as_deref());
+            ctx.token = tokens.public_fields;
+            Some(tokens.access_token.expose_secret().to_owned())
+        }
         _ if sample.contains_key("token") => {
-            return Err("sample: only an oauth2 provider's sample has `token`".into());
+            return Err(
+                "sample: only an oauth2 or jwt_bearer provider's sample has `token`".into(),
+            );
         }
         _ => None,
     };

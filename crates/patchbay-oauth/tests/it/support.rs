@@ -276,3 +276,21 @@ pub fn connection(value: Value) -> TemplateContext {
         ..TemplateContext::default()
     }
 }
+
+/// The test service account's private key (PKCS#8 PEM, made for these tests) and its public key.
+pub const SERVICE_ACCOUNT_KEY: &str = include_str!("../keys/service-account.pem");
+pub const SERVICE_ACCOUNT_PUBLIC_KEY: &str = include_str!("../keys/service-account.pub.pem");
+pub const SERVICE_ACCOUNT_KEY_ID: &str = "3f1c9a0e5b7d2468ace013579bdf2468ace01357";
+
+/// A key file in Google's shape for `client_email` with the test key, valid at `token_uri`.
+pub fn service_account_key_file(client_email: &str, project_id: &str, token_uri: &str) -> Value {
+    serde_json::json!({
+        "type": "service_account",
+        "project_id": project_id,
+        "private_key_id": SERVICE_ACCOUNT_KEY_ID,
+        "private_key": SERVICE_ACCOUNT_KEY,
+        "client_email": client_email,
+        "client_id": "104729130582734510021",
+        "token_uri": token_uri,
+    })
+}

@@ -394,7 +394,7 @@ function showCredentialsForm(replacing) {
       input.name = field.id;
       input.type = field.secret ? 'password' : 'text';
       input.autocomplete = 'off';
-      input.required = true;
+      input.required = field.required !== false;
       wrapper.append(label, input);
       return wrapper;
     }),

@@ -9,9 +9,11 @@ use patchbay_api::{
     ErrorBody, ErrorCode, InstallCompleted, InstallRequest, InstallSessionView, InstallStarted,
     InstallStatus,
 };
-use patchbay_config::{ClientCredentialsAuth, OAuth2Auth, ProviderAuth, ProviderDefinition};
+use patchbay_config::{
+    ClientCredentialsAuth, JwtBearerAuth, OAuth2Auth, ProviderAuth, ProviderDefinition,
+};
 use patchbay_core::selection::{self, Operation, SelectionPolicy};
-use patchbay_oauth::{AccountAuth, OAuthError, Pkce, TemplateContext};
+use patchbay_oauth::{AccountAuth, KeyFileError, OAuthError, Pkce, TemplateContext, TokenSet};
 use patchbay_store::{CredentialRecord, NewInstallSession, StoreError, now};
 use secrecy::ExposeSecret as _;
 use serde::Deserialize;
@@ -91,6 +93,13 @@ pub async fn install(
                 fields,
             )
             .await?;
+            Ok((StatusCode::CREATED, axum::Json(completed)).into_response())
+        }
+        ProviderAuth::JwtBearer(auth) => {
+            let fields = request.credentials.unwrap_or_default();
+            let completed =
+                connect_jwt_bearer(&state, &user, &runtime, integration, auth, &options, fields)
+                    .await?;
             Ok((StatusCode::CREATED, axum::Json(completed)).into_response())
         }
     }
@@ -297,10 +306,10 @@ async fn connect_with_credentials(
     runtime: &ProjectRuntime,
     integration: &Integration,
     options: &InstallOptions,
-    fields: Map<String, Value>,
+    mut fields: Map<String, Value>,
 ) -> Result<InstallCompleted, ApiError> {
     let provider = &integration.config.provider;
-    check_credentials(provider, &fields)?;
+    check_credentials(provider, &mut fields)?;
     let ctx = TemplateContext {
         connection: options.connection.clone(),
         credentials: fields.clone(),
@@ -399,16 +408,15 @@ async fn connect_client_credentials(
     integration: &Integration,
     auth: &ClientCredentialsAuth,
     options: &InstallOptions,
-    fields: Map<String, Value>,
+    mut fields: Map<String, Value>,
 ) -> Result<InstallCompleted, ApiError> {
-    let provider = &integration.config.provider;
-    check_credentials(provider, &fields)?;
+    check_credentials(&integration.config.provider, &mut fields)?;
     let secrets = CredentialSecrets {
         fields,
         ..CredentialSecrets::default()
     };
     let client = patchbay_engine::tokens::client_of(auth, &secrets);
-    let mut ctx = TemplateContext {
+    let ctx = TemplateContext {
         connection: options.connection.clone(),
         credentials: secrets.fields.clone(),
         ..TemplateContext::default()
@@ -418,16 +426,126 @@ async fn connect_client_credentials(
         .oauth()
         .client_credentials(auth, &client, &ctx)
         .await
-        .map_err(|err| {
-            if err.is_definitive() {
-                ApiError::new(
-                    ErrorCode::CredentialsRejected,
-                    format!("{} rejected these credentials.", integration.config.name),
-                )
-            } else {
-                ApiError::provider(&err)
-            }
+        .map_err(|err| grant_refused(integration, &err))?;
+    // Without an account step, the client is the account: a digest of its id, never the
+    // secret.
+    let (id_field, _) = auth.field_ids();
+    let id: Map<String, Value> = secrets
+        .fields
+        .get(id_field)
+        .map(|id| (id_field.to_owned(), id.clone()))
+        .into_iter()
+        .collect();
+    let granted = Granted {
+        secrets,
+        tokens,
+        ctx,
+        public_credentials: None,
+        fallback_id: credentials_digest(&id),
+    };
+    connect_granted(state, user, runtime, integration, options, granted).await
+}
+
+/// Connects a JWT-bearer account: the key file is read and checked, and an assertion signed
+/// with it is exchanged at once, so an unusable key or a refused account stores nothing.
+async fn connect_jwt_bearer(
+    state: &AppState,
+    user: &ConnectUser,
+    runtime: &ProjectRuntime,
+    integration: &Integration,
+    auth: &JwtBearerAuth,
+    options: &InstallOptions,
+    mut fields: Map<String, Value>,
+) -> Result<InstallCompleted, ApiError> {
+    // The key file may come as the file's text or as its JSON object; it is kept as text.
+    if let Some(object @ Value::Object(_)) = fields.get(JwtBearerAuth::KEY_FILE) {
+        let text = object.to_string();
+        fields.insert(JwtBearerAuth::KEY_FILE.to_owned(), Value::String(text));
+    }
+    check_credentials(&integration.config.provider, &mut fields)?;
+    let secrets = CredentialSecrets {
+        fields,
+        ..CredentialSecrets::default()
+    };
+    let (key, subject) =
+        patchbay_engine::tokens::service_account_of(&secrets).map_err(key_file_rejected)?;
+    let public_credentials = key.template_values(subject.as_deref());
+    let ctx = TemplateContext {
+        connection: options.connection.clone(),
+        credentials: public_credentials.clone(),
+        ..TemplateContext::default()
+    };
+    let tokens = state
+        .engine
+        .oauth()
+        .jwt_bearer(auth, &key, subject.as_deref(), &ctx)
+        .await
+        .map_err(|err| match err {
+            OAuthError::KeyFile(err) => key_file_rejected(err),
+            other => grant_refused(integration, &other),
         })?;
+    // Without an account step, the account is the user acted for, else the service account.
+    let fallback_id = subject.unwrap_or_else(|| key.client_email().to_owned());
+    let granted = Granted {
+        secrets,
+        tokens,
+        ctx,
+        public_credentials: Some(public_credentials),
+        fallback_id,
+    };
+    connect_granted(state, user, runtime, integration, options, granted).await
+}
+
+fn key_file_rejected(err: KeyFileError) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidKeyFile,
+        format!("The key file cannot be used: {err}."),
+    )
+    .with_meta(json!({"field": format!("credentials.{}", JwtBearerAuth::KEY_FILE)}))
+}
+
+/// A token endpoint's refusal of what the end user gave is theirs to fix (`422`); anything
+/// else is the provider's failure.
+fn grant_refused(integration: &Integration, err: &OAuthError) -> ApiError {
+    if err.is_definitive() {
+        ApiError::new(
+            ErrorCode::CredentialsRejected,
+            format!("{} rejected these credentials.", integration.config.name),
+        )
+    } else {
+        ApiError::provider(err)
+    }
+}
+
+/// What a grant made at install gave, for [`connect_granted`].
+struct Granted {
+    /// The fields the end user gave, sealed with the account.
+    secrets: CredentialSecrets,
+    tokens: TokenSet,
+    ctx: TemplateContext,
+    /// `credentials.*` kept unsealed for templates, where none of it is secret.
+    public_credentials: Option<Map<String, Value>>,
+    /// The account's id when the integration has no account step.
+    fallback_id: String,
+}
+
+/// Identifies and stores an account whose token a grant has just given.
+async fn connect_granted(
+    state: &AppState,
+    user: &ConnectUser,
+    runtime: &ProjectRuntime,
+    integration: &Integration,
+    options: &InstallOptions,
+    granted: Granted,
+) -> Result<InstallCompleted, ApiError> {
+    let Granted {
+        secrets,
+        tokens,
+        mut ctx,
+        public_credentials,
+        fallback_id,
+    } = granted;
+    let provider = &integration.config.provider;
     let access_token = tokens.access_token.expose_secret();
     ctx.token = tokens.public_fields.clone();
     let (provider_id, provider_data, vars) = match &provider.account {
@@ -444,26 +562,23 @@ async fn connect_client_credentials(
                 identity.vars,
             )
         }
-        // Without an account step, the client is the account: a digest of its id, never
-        // the secret.
-        None => {
-            let (id_field, _) = auth.field_ids();
-            let id: Map<String, Value> = secrets
-                .fields
-                .get(id_field)
-                .map(|id| (id_field.to_owned(), id.clone()))
-                .into_iter()
-                .collect();
-            (
-                credentials_digest(&id),
-                json!({"name": integration.config.name}),
-                Map::new(),
-            )
-        }
+        None => (
+            fallback_id,
+            json!({"name": integration.config.name}),
+            Map::new(),
+        ),
     };
     let valid_until = tokens
         .expires_in
         .map(|seconds| now() + Duration::seconds(seconds));
+    let mut account_vars = json!({
+        "token": tokens.public_fields,
+        "vars": vars,
+        "connection": options.connection,
+    });
+    if let Some(credentials) = public_credentials {
+        account_vars["credentials"] = Value::Object(credentials);
+    }
     let account = AuthorizedAccount {
         provider_id,
         provider_data,
@@ -471,33 +586,41 @@ async fn connect_client_credentials(
             access_token: Some(access_token.to_owned()),
             ..secrets
         },
-        account_vars: json!({
-            "token": tokens.public_fields,
-            "vars": vars,
-            "connection": options.connection,
-        }),
+        account_vars,
         valid_until,
         next_refresh_at: patchbay_engine::tokens::next_refresh_at(valid_until),
     };
     store_account(state, user, runtime, integration, options, account).await
 }
 
-/// The credentials typed in are exactly the definition's fields, none empty.
+/// The credentials typed in are exactly the definition's fields, each required one given.
+/// An optional field left empty is dropped, as if not sent.
 fn check_credentials(
     provider: &ProviderDefinition,
-    fields: &Map<String, Value>,
+    fields: &mut Map<String, Value>,
 ) -> Result<(), ApiError> {
+    fields.retain(|_, value| value.as_str() != Some(""));
     for field in provider.auth.credential_fields() {
-        if fields
-            .get(&field.id)
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
+        if field.required
+            && fields
+                .get(&field.id)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
         {
             return Err(ApiError::validation(
                 &format!("credentials.{}", field.id),
                 format!("{} is required.", field.title),
             ));
         }
+    }
+    if let Some(name) = fields
+        .iter()
+        .find_map(|(name, value)| (!value.is_string()).then_some(name))
+    {
+        return Err(ApiError::validation(
+            &format!("credentials.{name}"),
+            "must be a string.",
+        ));
     }
     if let Some(unknown) = fields.keys().find(|k| {
         !provider

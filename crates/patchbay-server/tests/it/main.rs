@@ -16,6 +16,7 @@ mod errors;
 mod event_stream;
 mod fixtures;
 mod http;
+mod jwt_bearer;
 mod names;
 mod openapi;
 mod ops;

@@ -47,7 +47,14 @@ async fn the_catalogue_lists_filters_and_shows_its_providers(db: TestDb) {
         .unwrap()
         .data;
     let found: Vec<&str> = both.iter().map(|p| p.id.as_str()).collect();
-    assert_eq!(found, ["google-cloud-storage", "google-drive"]);
+    assert_eq!(
+        found,
+        [
+            "google-cloud-storage",
+            "google-drive",
+            "google-drive-service-account"
+        ]
+    );
     assert!(
         patchbay
             .providers(None, Some("no such provider"))
