@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use patchbay_config::{IntegrationConfig, ProjectSettings, WorkflowConfig};
-use patchbay_store::{IntegrationRecord, Project, Store, WorkflowRecord};
+use patchbay_oauth::Injection;
+use patchbay_store::{CredentialRecord, IntegrationRecord, Project, Store, WorkflowRecord};
 use uuid::Uuid;
 
 use crate::error::{EngineError, EngineResult};
@@ -16,6 +17,48 @@ pub struct Integration {
     pub config: IntegrationConfig,
     /// The OAuth client secret, sealed.
     pub client_secret: Option<Vec<u8>>,
+    /// Its accounts' authentication, rendered from this definition.
+    pub rendered_auth: Arc<RenderedAuth>,
+}
+
+/// Each account's authentication as its integration's definition renders
+/// it (headers and query parameters from templates over the account's
+/// secrets and variables), rendered once per credential version rather than
+/// on every call: a new token, a new key or a reconnection bumps the
+/// version. It belongs to one decoded configuration, so a document applied
+/// later renders afresh.
+#[derive(Debug, Default)]
+pub struct RenderedAuth {
+    entries: Mutex<HashMap<Uuid, (i64, Arc<Injection>)>>,
+}
+
+impl RenderedAuth {
+    /// Accounts kept at most before the set starts over: a bound on memory
+    /// far above the accounts one integration calls between applies.
+    const MAX_ACCOUNTS: usize = 100_000;
+
+    /// `credential`'s rendered authentication, from `render` when this
+    /// version of it has not been rendered yet.
+    pub fn get_or_render(
+        &self,
+        credential: &CredentialRecord,
+        render: impl FnOnce() -> EngineResult<Injection>,
+    ) -> EngineResult<Arc<Injection>> {
+        let entries = || self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, injection)) = entries()
+            .get(&credential.id)
+            .filter(|(version, _)| *version == credential.version)
+        {
+            return Ok(Arc::clone(injection));
+        }
+        let injection = Arc::new(render()?);
+        let mut entries = entries();
+        if entries.len() >= Self::MAX_ACCOUNTS {
+            entries.clear();
+        }
+        entries.insert(credential.id, (credential.version, Arc::clone(&injection)));
+        Ok(injection)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +202,7 @@ fn decode_integration(record: IntegrationRecord) -> EngineResult<Integration> {
         id: record.id,
         config: decode("integration definition", record.definition)?,
         client_secret: record.client_secret,
+        rendered_auth: Arc::default(),
     })
 }
 

@@ -68,9 +68,9 @@ pub struct AccountRequest<'a> {
 enum Authorization {
     OAuth {
         credential: Box<CredentialRecord>,
-        injection: Injection,
+        injection: Arc<Injection>,
     },
-    Fields(Injection),
+    Fields(Arc<Injection>),
 }
 
 impl Upstream {
@@ -213,7 +213,19 @@ impl Upstream {
         force_refresh: bool,
     ) -> EngineResult<Authorization> {
         let provider = &integration.config.provider;
-        let mut ctx = tokens::template_context(&credential.account_vars);
+        let rendered = &integration.rendered_auth;
+        let context = |credential: &CredentialRecord| {
+            let mut ctx = tokens::template_context(&credential.account_vars);
+            if !matches!(
+                provider.auth,
+                ProviderAuth::OAuth2(_) | ProviderAuth::JwtBearer(_)
+            ) {
+                // `credentials.*`: the fields the user gave (an API key, a
+                // client id and secret).
+                ctx.credentials = self.open_fields(credential)?;
+            }
+            EngineResult::Ok(ctx)
+        };
         match provider.auth {
             ProviderAuth::OAuth2(_)
             | ProviderAuth::OAuth2ClientCredentials(_)
@@ -222,30 +234,33 @@ impl Upstream {
                     .tokens
                     .access_token(integration, credential, force_refresh)
                     .await?;
-                if matches!(provider.auth, ProviderAuth::OAuth2ClientCredentials(_)) {
-                    // `credentials.*`: the client id and secret the user gave.
-                    ctx.credentials = self.open_fields(&token.credential)?;
-                }
-                let injection = patchbay_oauth::auth_injection(
-                    provider,
-                    &AccountAuth::Bearer(token.token.expose_secret()),
-                    &ctx,
-                )?;
+                let injection = rendered.get_or_render(&token.credential, || {
+                    let auth = AccountAuth::Bearer(token.token.expose_secret());
+                    Ok(patchbay_oauth::auth_injection(
+                        provider,
+                        &auth,
+                        &context(&token.credential)?,
+                    )?)
+                })?;
                 Ok(Authorization::OAuth {
                     credential: Box::new(token.credential),
                     injection,
                 })
             }
             ProviderAuth::ApiKey(_) | ProviderAuth::Basic(_) => {
-                ctx.credentials = self.open_fields(&credential)?;
                 let auth = if matches!(provider.auth, ProviderAuth::Basic(_)) {
                     AccountAuth::Basic
                 } else {
                     AccountAuth::ApiKey
                 };
-                Ok(Authorization::Fields(patchbay_oauth::auth_injection(
-                    provider, &auth, &ctx,
-                )?))
+                let injection = rendered.get_or_render(&credential, || {
+                    Ok(patchbay_oauth::auth_injection(
+                        provider,
+                        &auth,
+                        &context(&credential)?,
+                    )?)
+                })?;
+                Ok(Authorization::Fields(injection))
             }
         }
     }

@@ -69,6 +69,10 @@ impl TemplateContext {
 
     /// Renders one template of the definition over this context.
     pub fn render(&self, template: &str) -> Result<String, TemplateError> {
+        // Most base URLs are plain text: no need to build the variables.
+        if !template::is_template(template) {
+            return Ok(template.to_owned());
+        }
         render(template, &self.to_value())
     }
 }

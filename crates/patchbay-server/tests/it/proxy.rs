@@ -186,6 +186,27 @@ async fn api_key_accounts_are_authenticated_by_the_provider_definition(db: TestD
         .call(reqwest::Method::GET, "keys/me", None, None)
         .await;
     assert_eq!((status, me["id"].as_str()), (200, Some("acct_katherine")));
+
+    // The rendered authentication follows the definition: a document that
+    // sends the key differently is obeyed on the very next call.
+    let document = setup.provider.config_document();
+    let garbled = document.replace(
+        r#"value: "{{ credentials.apiKey }}""#,
+        r#"value: "x{{ credentials.apiKey }}""#,
+    );
+    assert_ne!(garbled, document);
+    setup
+        .project
+        .admin
+        .apply_config(&garbled, false)
+        .await
+        .unwrap();
+    let (status, _) = setup
+        .call(reqwest::Method::GET, "keys/me", None, None)
+        .await;
+    assert_eq!(status, 401);
+    // A replay after the provider's `401` renders again for the refreshed
+    // token: `an_upstream_401_is_answered_by_one_refresh_and_one_replay`.
 }
 
 async fn paths_cannot_leave_the_api(db: TestDb) {
