@@ -334,8 +334,13 @@ impl ProjectStore for CachedStore {
             .await
     }
 
+    /// From the same entry as [`Self::get_project_with_active_keys`]: every
+    /// workflow run and CORS check reads its project.
     async fn get_project(&self, id: Uuid) -> StoreResult<Option<Project>> {
-        self.inner.projects().get_project(id).await
+        Ok(self
+            .get_project_with_active_keys(id)
+            .await?
+            .map(|(project, _)| project))
     }
 
     async fn get_project_with_active_keys(
