@@ -89,12 +89,17 @@ impl SqliteStore {
             }
             create_private_file(file)?;
         }
+        // A connection to a file in this process cannot go stale the way a
+        // network one can: checking it before each use (sqlx's default, a
+        // round trip to its worker thread) buys nothing.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READ_CONNECTIONS)
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(Self {
