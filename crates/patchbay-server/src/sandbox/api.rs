@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::{AUTHORIZATION, ORIGIN, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -24,37 +25,31 @@ const MAX_NAME_LEN: usize = 200;
 const MAX_EMAIL_LEN: usize = 320;
 
 /// `GET /api/me`.
-pub(super) async fn me(State(sandbox): State<Sandbox>, headers: HeaderMap) -> Response {
-    match caller(&sandbox, &headers).await {
-        Ok(account) => Json(json!({
-            "id": account.id,
-            "name": account.name,
-            "email": account.email,
-        }))
-        .into_response(),
-        Err(response) => *response,
-    }
+pub(super) async fn me(Caller(account): Caller) -> Response {
+    Json(json!({
+        "id": account.id,
+        "name": account.name,
+        "email": account.email,
+    }))
+    .into_response()
 }
 
 /// `GET /api/contacts`: the caller's contacts, oldest first.
-pub(super) async fn list_contacts(State(sandbox): State<Sandbox>, headers: HeaderMap) -> Response {
-    match caller(&sandbox, &headers).await {
-        Ok(account) => Json(sandbox.with_state(|state| state.contacts(account.id))).into_response(),
-        Err(response) => *response,
-    }
+pub(super) async fn list_contacts(
+    State(sandbox): State<Sandbox>,
+    Caller(account): Caller,
+) -> Response {
+    Json(sandbox.with_state(|state| state.contacts(account.id))).into_response()
 }
 
 /// `POST /api/contacts` with `{"name", "email"?}`; an `Idempotency-Key`
 /// already used answers `200` with the contact it created.
 pub(super) async fn create_contact(
     State(sandbox): State<Sandbox>,
+    Caller(account): Caller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let account = match caller(&sandbox, &headers).await {
-        Ok(account) => account,
-        Err(response) => return *response,
-    };
     let patch = match ContactPatch::parse(&body) {
         Ok(patch) => patch,
         Err(message) => return invalid_request(&message),
@@ -80,13 +75,9 @@ pub(super) async fn create_contact(
 /// `GET /api/contacts/{id}`.
 pub(super) async fn get_contact(
     State(sandbox): State<Sandbox>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(id): Path<String>,
 ) -> Response {
-    let account = match caller(&sandbox, &headers).await {
-        Ok(account) => account,
-        Err(response) => return *response,
-    };
     match sandbox.with_state(|state| state.contact(account.id, &id)) {
         Some(contact) => Json(contact).into_response(),
         None => contact_not_found(),
@@ -97,14 +88,10 @@ pub(super) async fn get_contact(
 /// removes the email.
 pub(super) async fn update_contact(
     State(sandbox): State<Sandbox>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let account = match caller(&sandbox, &headers).await {
-        Ok(account) => account,
-        Err(response) => return *response,
-    };
     let patch = match ContactPatch::parse(&body) {
         Ok(patch) => patch,
         Err(message) => return invalid_request(&message),
@@ -119,13 +106,9 @@ pub(super) async fn update_contact(
 /// `DELETE /api/contacts/{id}`: `204`.
 pub(super) async fn delete_contact(
     State(sandbox): State<Sandbox>,
-    headers: HeaderMap,
+    Caller(account): Caller,
     Path(id): Path<String>,
 ) -> Response {
-    let account = match caller(&sandbox, &headers).await {
-        Ok(account) => account,
-        Err(response) => return *response,
-    };
     if sandbox.with_state(|state| state.delete_contact(account.id, &id)) {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -136,23 +119,24 @@ pub(super) async fn delete_contact(
 /// Who is calling, then the failure mode, in that order: a failure counts
 /// against the account that made the request, and a bad token is a 401
 /// whatever the failure mode says.
-async fn caller(
-    sandbox: &Sandbox,
-    headers: &HeaderMap,
-) -> Result<&'static SandboxAccount, Box<Response>> {
-    refuse_browser_origin(headers)?;
-    let account = match authenticate(sandbox, headers) {
-        Ok(account) => account,
-        Err(response) => {
+pub(super) struct Caller(&'static SandboxAccount);
+
+impl FromRequestParts<Sandbox> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, sandbox: &Sandbox) -> Result<Self, Response> {
+        let headers = &parts.headers;
+        refuse_browser_origin(headers).map_err(|response| *response)?;
+        let account = authenticate(sandbox, headers).map_err(|response| {
             sandbox.with_state(|state| state.count_api_unauthorized());
-            return Err(response);
+            *response
+        })?;
+        sandbox.with_state(|state| state.count_api_request(account.id));
+        match take_failure(sandbox, Endpoint::Api).await {
+            Some(Injected::Outage(outage)) => Err(outage.json()),
+            Some(Injected::Unauthorized) => Err(*invalid_token()),
+            _ => Ok(Self(account)),
         }
-    };
-    sandbox.with_state(|state| state.count_api_request(account.id));
-    match take_failure(sandbox, Endpoint::Api).await {
-        Some(Injected::Outage(outage)) => Err(Box::new(outage.json())),
-        Some(Injected::Unauthorized) => Err(invalid_token()),
-        _ => Ok(account),
     }
 }
 
