@@ -13,6 +13,7 @@ mod event_row;
 mod events;
 mod install;
 mod notices;
+mod plans;
 mod runs;
 mod webhooks;
 
@@ -28,7 +29,7 @@ use patchbay_store::{
     AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser,
     CredentialChanges, CredentialFilter, CredentialRecord, CredentialStore, DataKeyRecord,
     DataKeyStore, DeliveryFilter, DeliveryOutcome, DueRefresh, EventNotice, EventRecord,
-    EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, InstallSession,
+    EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, HotQuery, InstallSession,
     InstallSessionStore, InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent,
     NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey,
     NewWebhookEndpoint, Project, ProjectStore, Readiness, RefreshClaim, RefreshFailure,
@@ -105,6 +106,13 @@ impl PgStore {
     /// Brings the planner's statistics up to date after a bulk load.
     pub async fn analyze(&self) -> StoreResult<()> {
         bulk::analyze(&self.pool).await
+    }
+
+    /// The plan PostgreSQL would choose now for a hot-path statement (see
+    /// `plans.rs`), one line per node: for tests and benchmarks that check
+    /// a loaded database is read through its indexes.
+    pub async fn explain(&self, query: &HotQuery) -> StoreResult<Vec<String>> {
+        plans::explain(&self.pool, query).await
     }
 }
 

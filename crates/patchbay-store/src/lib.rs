@@ -9,6 +9,7 @@
 mod cached;
 mod delivery;
 mod error;
+mod hot_query;
 mod nul;
 mod records;
 mod runs;
@@ -23,6 +24,7 @@ use uuid::Uuid;
 pub use cached::{CACHE_TTL, CachedStore, ChangeNotice};
 pub use delivery::*;
 pub use error::{StoreError, StoreResult};
+pub use hot_query::HotQuery;
 pub use nul::{RefuseNul, refuse_nul, refuse_nul_in_json, refuse_nul_in_user};
 pub use records::*;
 pub use runs::*;
