@@ -583,19 +583,21 @@ impl CredentialStore for PgStore {
         project_id: Uuid,
         id: Uuid,
         events: &[NewEvent],
-    ) -> StoreResult<()> {
+    ) -> StoreResult<String> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM credentials WHERE project_id = $1 AND id = $2")
-            .bind(project_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        let user_id: Option<String> = sqlx::query_scalar(
+            "DELETE FROM credentials WHERE project_id = $1 AND id = $2 RETURNING user_id",
+        )
+        .bind(project_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(user_id) = user_id else {
             return Err(StoreError::NotFound);
-        }
+        };
         events::insert(&mut tx, events).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(user_id)
     }
 
     async fn claim_refresh(

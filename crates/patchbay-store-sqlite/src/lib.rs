@@ -632,19 +632,21 @@ impl CredentialStore for SqliteStore {
         project_id: Uuid,
         id: Uuid,
         events: &[NewEvent],
-    ) -> StoreResult<()> {
+    ) -> StoreResult<String> {
         let mut tx = self.writer.begin().await?;
-        let done = sqlx::query("DELETE FROM credentials WHERE project_id = $1 AND id = $2")
-            .bind(project_id.hyphenated())
-            .bind(id.hyphenated())
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        let user_id: Option<String> = sqlx::query_scalar(
+            "DELETE FROM credentials WHERE project_id = $1 AND id = $2 RETURNING user_id",
+        )
+        .bind(project_id.hyphenated())
+        .bind(id.hyphenated())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(user_id) = user_id else {
             return Err(StoreError::NotFound);
-        }
+        };
         events::insert(&mut tx, events).await?;
         self.commit_announcing(tx, events).await?;
-        Ok(())
+        Ok(user_id)
     }
 
     async fn claim_refresh(

@@ -212,13 +212,14 @@ pub trait CredentialStore: Send + Sync {
     ) -> StoreResult<CredentialRecord>;
 
     /// Deletes a credential with its tokens and configuration, recording
-    /// `events`.
+    /// `events`. Answers the user whose account it was, so that caches
+    /// forget that user alone.
     async fn delete_credential(
         &self,
         project_id: Uuid,
         id: Uuid,
         events: &[NewEvent],
-    ) -> StoreResult<()>;
+    ) -> StoreResult<String>;
 
     /// Takes the refresh lease of a credential, if nobody holds it and the
     /// credential is still at `version`. The lease ends at `lease_until`
