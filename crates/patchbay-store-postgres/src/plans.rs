@@ -3,58 +3,44 @@
 //! comes from the function that sends it, with the same parameters, so what
 //! is explained is exactly what runs.
 
-use patchbay_store::{HotQuery, StoreResult};
-use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row as _};
+use patchbay_store::{HotQuery, StoreResult, now};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row as _};
 
 use crate::{credentials, events, runs};
 
 /// The plan PostgreSQL would choose now for `query`, one line per node.
 pub(crate) async fn explain(pool: &PgPool, query: &HotQuery) -> StoreResult<Vec<String>> {
-    let line = |row: PgRow| row.try_get::<String, _>(0);
-    let explain = |sql: &str| format!("EXPLAIN {sql}");
-    Ok(match query {
+    const HEAD: &str = "EXPLAIN ";
+    // Each arm leaves the statement's text or builder here, for the query
+    // borrowing it to outlive the match.
+    let sql: String;
+    let mut built: QueryBuilder<'static, Postgres>;
+    let statement: Query<'_, Postgres, PgArguments> = match query {
         HotQuery::Credential { project_id, id } => {
-            let sql = explain(&credentials::get_sql());
+            sql = format!("{HEAD}{}", credentials::get_sql());
             credentials::get_query(&sql, *project_id, *id)
-                .try_map(line)
-                .fetch_all(pool)
-                .await?
         }
         HotQuery::Credentials { project_id, filter } => {
-            credentials::list_query("EXPLAIN ", *project_id, filter)
-                .build()
-                .try_map(line)
-                .fetch_all(pool)
-                .await?
+            built = credentials::list_query(HEAD, *project_id, filter);
+            built.build()
         }
         HotQuery::DueRefreshes { before, limit } => {
-            let sql = explain(credentials::DUE_REFRESHES);
+            sql = format!("{HEAD}{}", credentials::DUE_REFRESHES);
             credentials::due_refreshes_query(&sql, *before, *limit)
-                .try_map(line)
-                .fetch_all(pool)
-                .await?
         }
         HotQuery::Executions { project_id, filter } => {
-            runs::list_executions_query("EXPLAIN ", *project_id, filter)
-                .build()
-                .try_map(line)
-                .fetch_all(pool)
-                .await?
+            built = runs::list_executions_query(HEAD, *project_id, filter);
+            built.build()
         }
         HotQuery::ExecutionCount { project_id, filter } => {
-            runs::count_executions_query("EXPLAIN ", *project_id, filter)
-                .build()
-                .try_map(line)
-                .fetch_all(pool)
-                .await?
+            built = runs::count_executions_query(HEAD, *project_id, filter);
+            built.build()
         }
         HotQuery::DueJobs { kind, limit } => {
-            let sql = explain(runs::CLAIM_JOBS);
-            runs::claim_jobs_query(&sql, kind, "explain", *limit, patchbay_store::now())
-                .try_map(line)
-                .fetch_all(pool)
-                .await?
+            sql = format!("{HEAD}{}", runs::CLAIM_JOBS);
+            runs::claim_jobs_query(&sql, kind, "explain", *limit, now())
         }
         HotQuery::UserEvents {
             project_id,
@@ -62,11 +48,12 @@ pub(crate) async fn explain(pool: &PgPool, query: &HotQuery) -> StoreResult<Vec<
             after_seq,
             limit,
         } => {
-            let sql = explain(events::LIST_FOR_USER);
+            sql = format!("{HEAD}{}", events::LIST_FOR_USER);
             events::list_for_user_query(&sql, *project_id, user_id, *after_seq, *limit)
-                .try_map(line)
-                .fetch_all(pool)
-                .await?
         }
-    })
+    };
+    Ok(statement
+        .try_map(|row: PgRow| row.try_get::<String, _>(0))
+        .fetch_all(pool)
+        .await?)
 }

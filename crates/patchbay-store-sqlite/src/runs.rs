@@ -10,7 +10,7 @@ use patchbay_store::{
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::types::Json;
-use sqlx::{QueryBuilder, Row as _, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use crate::rows::{json, uuid};
@@ -57,10 +57,24 @@ pub(crate) async fn insert_execution(
             return Ok(false);
         }
     }
+    insert_run(&mut tx, execution, false).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Writes the row of a run that starts now or, `finished`, one that ended
+/// when it started (a past run loaded in bulk).
+pub(crate) async fn insert_run(
+    conn: &mut SqliteConnection,
+    execution: &NewExecution,
+    finished: bool,
+) -> StoreResult<()> {
+    let started_at = to_millis(execution.started_at);
     sqlx::query(
         "INSERT INTO workflow_executions
-           (id, project_id, workflow_id, integration_id, user_id, credential_id, trigger, status, started_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+           (id, project_id, workflow_id, integration_id, user_id, credential_id, trigger, status,
+            started_at, ended_at, duration_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(execution.id.hyphenated())
     .bind(execution.project_id.hyphenated())
@@ -70,11 +84,12 @@ pub(crate) async fn insert_execution(
     .bind(execution.credential_id.hyphenated())
     .bind(Json(&execution.trigger))
     .bind(execution.status.as_str())
-    .bind(to_millis(execution.started_at))
-    .execute(&mut *tx)
+    .bind(started_at)
+    .bind(finished.then_some(started_at))
+    .bind(finished.then_some(0_i64))
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(true)
+    Ok(())
 }
 
 pub(crate) async fn start_execution(
