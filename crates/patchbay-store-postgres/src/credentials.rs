@@ -107,15 +107,23 @@ pub(crate) async fn get_user<'c, E: Executor<'c, Database = Postgres>>(
     project_id: Uuid,
     user_id: &str,
 ) -> StoreResult<Option<ConnectedUser>> {
-    let row: Option<UserRow> = sqlx::query_as(
-        "SELECT project_id, user_id, meta, created_at, updated_at
-         FROM connected_users WHERE project_id = $1 AND user_id = $2",
-    )
-    .bind(project_id)
-    .bind(user_id)
-    .fetch_optional(executor)
-    .await?;
+    let row = get_user_query(GET_USER, project_id, user_id)
+        .try_map(|row: PgRow| UserRow::from_row(&row))
+        .fetch_optional(executor)
+        .await?;
     Ok(row.map(Into::into))
+}
+
+/// The statement of [`get_user`], also explained by `plans.rs`.
+pub(crate) const GET_USER: &str = "SELECT project_id, user_id, meta, created_at, updated_at
+     FROM connected_users WHERE project_id = $1 AND user_id = $2";
+
+pub(crate) fn get_user_query<'q>(
+    sql: &'q str,
+    project_id: Uuid,
+    user_id: &str,
+) -> Query<'q, Postgres, PgArguments> {
+    sqlx::query(sql).bind(project_id).bind(user_id.to_owned())
 }
 
 /// Creates the user if needed and merges `meta` into theirs. The merge

@@ -18,6 +18,13 @@ pub(crate) async fn explain(pool: &PgPool, query: &HotQuery) -> StoreResult<Vec<
     let sql: String;
     let mut built: QueryBuilder<'static, Postgres>;
     let statement: Query<'_, Postgres, PgArguments> = match query {
+        HotQuery::User {
+            project_id,
+            user_id,
+        } => {
+            sql = format!("{HEAD}{}", credentials::GET_USER);
+            credentials::get_user_query(&sql, *project_id, user_id)
+        }
         HotQuery::Credential { project_id, id } => {
             sql = format!("{HEAD}{}", credentials::get_sql());
             credentials::get_query(&sql, *project_id, *id)

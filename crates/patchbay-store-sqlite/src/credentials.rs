@@ -70,15 +70,24 @@ pub(crate) async fn get_user<'c, E: Executor<'c, Database = Sqlite>>(
     project_id: Uuid,
     user_id: &str,
 ) -> StoreResult<Option<ConnectedUser>> {
-    let row = sqlx::query(
-        "SELECT project_id, user_id, meta, created_at, updated_at
-         FROM connected_users WHERE project_id = $1 AND user_id = $2",
-    )
-    .bind(project_id.hyphenated())
-    .bind(user_id)
-    .fetch_optional(executor)
-    .await?;
+    let row = get_user_query(GET_USER, project_id, user_id)
+        .fetch_optional(executor)
+        .await?;
     row.as_ref().map(user_from_row).transpose()
+}
+
+/// The statement of [`get_user`], also explained by `plans.rs`.
+pub(crate) const GET_USER: &str = "SELECT project_id, user_id, meta, created_at, updated_at
+     FROM connected_users WHERE project_id = $1 AND user_id = $2";
+
+pub(crate) fn get_user_query<'q>(
+    sql: &'q str,
+    project_id: Uuid,
+    user_id: &str,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    sqlx::query(sql)
+        .bind(project_id.hyphenated())
+        .bind(user_id.to_owned())
 }
 
 pub(crate) async fn upsert_user(

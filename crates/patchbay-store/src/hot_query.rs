@@ -12,6 +12,8 @@ use crate::{CredentialFilter, ExecutionFilter};
 /// One hot-path statement, named after the store method that sends it.
 #[derive(Debug, Clone)]
 pub enum HotQuery {
+    /// `UserStore::get_user`: the stored user a token names.
+    User { project_id: Uuid, user_id: String },
     /// `CredentialStore::get_credential`: an account by id.
     Credential { project_id: Uuid, id: Uuid },
     /// `CredentialStore::list_credentials` (a user's accounts, say).

@@ -230,6 +230,13 @@ async fn hot_path_statements_use_indexes_on_a_loaded_database(db: TestDb) {
     // Statements that are not pages: an index, whatever the order.
     let others = [
         (
+            "a user",
+            HotQuery::User {
+                project_id: p,
+                user_id: user.clone(),
+            },
+        ),
+        (
             "an account by id",
             HotQuery::Credential {
                 project_id: p,
