@@ -103,7 +103,8 @@ impl PgStore {
         bulk::insert_delivered_events(&self.pool, events).await
     }
 
-    /// Brings the planner's statistics up to date after a bulk load.
+    /// Brings the planner's statistics and the visibility map up to date
+    /// after a bulk load, as autovacuum would.
     pub async fn analyze(&self) -> StoreResult<()> {
         bulk::analyze(&self.pool).await
     }
