@@ -21,12 +21,10 @@ use futures_util::StreamExt as _;
 use patchbay_api::InstallRequest;
 use patchbay_bench::{format_latency, format_ratio, group_thousands, runtime, seal_api_key};
 use patchbay_sdk::admin::ExecutionQuery;
-use patchbay_store::{
-    CredentialStatus, ExecutionStatus, NewCredential, NewEvent, NewExecution, StoreResult,
+use patchbay_store::{CredentialStatus, ExecutionStatus, NewCredential, NewEvent, NewExecution};
+use patchbay_test_support::{
+    BulkStore, EchoUpstream, TestDb, TestProject, TestServer, WebhookReceiver,
 };
-use patchbay_store_postgres::PgStore;
-use patchbay_store_sqlite::SqliteStore;
-use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer, WebhookReceiver};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -144,43 +142,6 @@ async fn run(args: &Args, backend: Backend, sizes: &[usize]) -> anyhow::Result<R
     Ok(rows)
 }
 
-/// The store's bulk writers, on the benchmark's own connection to the
-/// server's database.
-enum Bulk {
-    Postgres(PgStore),
-    Sqlite(SqliteStore),
-}
-
-impl Bulk {
-    async fn credentials(&self, rows: &[NewCredential]) -> StoreResult<()> {
-        match self {
-            Self::Postgres(store) => store.insert_credentials_in_bulk(rows).await,
-            Self::Sqlite(store) => store.insert_credentials_in_bulk(rows).await,
-        }
-    }
-
-    async fn executions(&self, rows: &[NewExecution]) -> StoreResult<()> {
-        match self {
-            Self::Postgres(store) => store.insert_executions_in_bulk(rows).await,
-            Self::Sqlite(store) => store.insert_executions_in_bulk(rows).await,
-        }
-    }
-
-    async fn events(&self, rows: &[NewEvent]) -> StoreResult<()> {
-        match self {
-            Self::Postgres(store) => store.insert_delivered_events_in_bulk(rows).await,
-            Self::Sqlite(store) => store.insert_delivered_events_in_bulk(rows).await,
-        }
-    }
-
-    async fn analyze(&self) -> StoreResult<()> {
-        match self {
-            Self::Postgres(store) => store.analyze().await,
-            Self::Sqlite(store) => store.analyze().await,
-        }
-    }
-}
-
 /// The configuration of every project: `echo` (API key, calls the echo
 /// upstream), `keys` (API key, installed during the benchmark) and a
 /// request-trigger workflow that answers at once. `{marker}` is what a
@@ -214,7 +175,7 @@ workflows:
 
 struct Fixture<'a> {
     server: &'a TestServer,
-    bulk: Bulk,
+    bulk: BulkStore,
     upstream: EchoUpstream,
     receiver: WebhookReceiver,
     projects: Vec<TestProject>,
@@ -252,10 +213,7 @@ impl<'a> Fixture<'a> {
             );
             projects.push(project);
         }
-        let bulk = match server.state.store().backend() {
-            patchbay_store::Backend::Postgres => Bulk::Postgres(PgStore::connect(db.url()).await?),
-            patchbay_store::Backend::Sqlite => Bulk::Sqlite(SqliteStore::connect(db.url()).await?),
-        };
+        let bulk = db.bulk_store().await;
         Ok(Self {
             server,
             bulk,

@@ -6,8 +6,10 @@ use patchbay_store::{
     CredentialFilter, CredentialRecord, CredentialStatus, DueRefresh, NewCredential, RefreshClaim,
     RefreshFailure, RefreshedTokens, StoreError, StoreResult, now,
 };
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
 use sqlx::types::Json;
-use sqlx::{Executor, FromRow, PgConnection, PgPool, Postgres};
+use sqlx::{Executor, FromRow, PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 /// A credential joined with its default configuration.
@@ -105,15 +107,23 @@ pub(crate) async fn get_user<'c, E: Executor<'c, Database = Postgres>>(
     project_id: Uuid,
     user_id: &str,
 ) -> StoreResult<Option<ConnectedUser>> {
-    let row: Option<UserRow> = sqlx::query_as(
-        "SELECT project_id, user_id, meta, created_at, updated_at
-         FROM connected_users WHERE project_id = $1 AND user_id = $2",
-    )
-    .bind(project_id)
-    .bind(user_id)
-    .fetch_optional(executor)
-    .await?;
+    let row = get_user_query(GET_USER, project_id, user_id)
+        .try_map(|row: PgRow| UserRow::from_row(&row))
+        .fetch_optional(executor)
+        .await?;
     Ok(row.map(Into::into))
+}
+
+/// The statement of [`get_user`], also explained by `plans.rs`.
+pub(crate) const GET_USER: &str = "SELECT project_id, user_id, meta, created_at, updated_at
+     FROM connected_users WHERE project_id = $1 AND user_id = $2";
+
+pub(crate) fn get_user_query<'q>(
+    sql: &'q str,
+    project_id: Uuid,
+    user_id: &str,
+) -> Query<'q, Postgres, PgArguments> {
+    sqlx::query(sql).bind(project_id).bind(user_id.to_owned())
 }
 
 /// Creates the user if needed and merges `meta` into theirs. The merge
@@ -184,14 +194,20 @@ pub(crate) async fn get<'c, E: Executor<'c, Database = Postgres>>(
     project_id: Uuid,
     id: Uuid,
 ) -> StoreResult<Option<CredentialRecord>> {
-    let row: Option<CredentialRow> = sqlx::query_as(&format!(
-        "{SELECT_CREDENTIAL} WHERE c.project_id = $1 AND c.id = $2"
-    ))
-    .bind(project_id)
-    .bind(id)
-    .fetch_optional(executor)
-    .await?;
+    let row = get_query(&get_sql(), project_id, id)
+        .try_map(|row: PgRow| CredentialRow::from_row(&row))
+        .fetch_optional(executor)
+        .await?;
     row.map(TryInto::try_into).transpose()
+}
+
+/// The statement of [`get`], also explained by `plans.rs`.
+pub(crate) fn get_sql() -> String {
+    format!("{SELECT_CREDENTIAL} WHERE c.project_id = $1 AND c.id = $2")
+}
+
+pub(crate) fn get_query(sql: &str, project_id: Uuid, id: Uuid) -> Query<'_, Postgres, PgArguments> {
+    sqlx::query(sql).bind(project_id).bind(id)
 }
 
 pub(crate) async fn list(
@@ -199,33 +215,36 @@ pub(crate) async fn list(
     project_id: Uuid,
     filter: &CredentialFilter,
 ) -> StoreResult<Vec<CredentialRecord>> {
-    // Only the filters given become conditions, so the planner can use the
-    // (project, user, integration) index instead of scanning the project.
-    let mut sql = format!("{SELECT_CREDENTIAL} WHERE c.project_id = $1");
-    let mut next = 2;
-    for (given, column) in [
-        (filter.user_id.is_some(), "c.user_id"),
-        (filter.integration_id.is_some(), "c.integration_id"),
-        (filter.status.is_some(), "c.status"),
-    ] {
-        if given {
-            sql.push_str(&format!(" AND {column} = ${next}"));
-            next += 1;
-        }
-    }
-    sql.push_str(" ORDER BY c.created_at, c.id");
-    let mut query = sqlx::query_as::<_, CredentialRow>(&sql).bind(project_id);
+    let rows: Vec<CredentialRow> = list_query("", project_id, filter)
+        .build_query_as()
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter().map(TryInto::try_into).collect()
+}
+
+/// The statement of [`list`] after `head` (`EXPLAIN ` in `plans.rs`).
+/// Only the filters given become conditions, so the planner can use the
+/// (project, user, integration) index instead of scanning the project.
+pub(crate) fn list_query(
+    head: &str,
+    project_id: Uuid,
+    filter: &CredentialFilter,
+) -> QueryBuilder<'static, Postgres> {
+    let mut query = QueryBuilder::new(format!("{head}{SELECT_CREDENTIAL} WHERE c.project_id = "));
+    query.push_bind(project_id);
     if let Some(user_id) = &filter.user_id {
-        query = query.bind(user_id);
+        query.push(" AND c.user_id = ").push_bind(user_id.clone());
     }
     if let Some(integration_id) = filter.integration_id {
-        query = query.bind(integration_id);
+        query
+            .push(" AND c.integration_id = ")
+            .push_bind(integration_id);
     }
     if let Some(status) = filter.status {
-        query = query.bind(status.as_str());
+        query.push(" AND c.status = ").push_bind(status.as_str());
     }
-    let rows = query.fetch_all(pool).await?;
-    rows.into_iter().map(TryInto::try_into).collect()
+    query.push(" ORDER BY c.created_at, c.id");
+    query
 }
 
 pub(crate) async fn update(
@@ -400,17 +419,10 @@ pub(crate) async fn due_refreshes(
     before: DateTime<Utc>,
     limit: i64,
 ) -> StoreResult<Vec<DueRefresh>> {
-    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
-        "SELECT project_id, id FROM credentials
-         WHERE next_refresh_at IS NOT NULL AND next_refresh_at < $1
-           AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $2)
-         ORDER BY next_refresh_at LIMIT $3",
-    )
-    .bind(before)
-    .bind(now())
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+    let rows = due_refreshes_query(DUE_REFRESHES, before, limit)
+        .try_map(|row: PgRow| <(Uuid, Uuid)>::from_row(&row))
+        .fetch_all(pool)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(project_id, credential_id)| DueRefresh {
@@ -418,4 +430,18 @@ pub(crate) async fn due_refreshes(
             credential_id,
         })
         .collect())
+}
+
+/// The statement of [`due_refreshes`], also explained by `plans.rs`.
+pub(crate) const DUE_REFRESHES: &str = "SELECT project_id, id FROM credentials
+     WHERE next_refresh_at IS NOT NULL AND next_refresh_at < $1
+       AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $2)
+     ORDER BY next_refresh_at LIMIT $3";
+
+pub(crate) fn due_refreshes_query(
+    sql: &str,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Query<'_, Postgres, PgArguments> {
+    sqlx::query(sql).bind(before).bind(now()).bind(limit)
 }

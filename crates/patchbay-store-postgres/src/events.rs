@@ -1,8 +1,10 @@
 //! The event log of user-object changes.
 
 use patchbay_store::{EventRecord, NewEvent, RefuseNul, StoreResult, now};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres};
 use uuid::Uuid;
 
 use crate::event_row::EventRow;
@@ -66,18 +68,31 @@ pub(crate) async fn list_for_user(
     after_seq: i64,
     limit: i64,
 ) -> StoreResult<Vec<EventRecord>> {
-    let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT seq, id, project_id, user_id, integration_id, credential_id, name, payload, created_at
-         FROM events WHERE project_id = $1 AND user_id = $2 AND seq > $3
-         ORDER BY seq LIMIT $4",
-    )
-    .bind(project_id)
-    .bind(user_id)
-    .bind(after_seq)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+    let rows = list_for_user_query(LIST_FOR_USER, project_id, user_id, after_seq, limit)
+        .try_map(|row: PgRow| EventRow::from_row(&row))
+        .fetch_all(pool)
+        .await?;
     Ok(rows.into_iter().map(EventRecord::from).collect())
+}
+
+/// The statement of [`list_for_user`], also explained by `plans.rs`.
+pub(crate) const LIST_FOR_USER: &str =
+    "SELECT seq, id, project_id, user_id, integration_id, credential_id, name, payload, created_at
+     FROM events WHERE project_id = $1 AND user_id = $2 AND seq > $3
+     ORDER BY seq LIMIT $4";
+
+pub(crate) fn list_for_user_query<'q>(
+    sql: &'q str,
+    project_id: Uuid,
+    user_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Query<'q, Postgres, PgArguments> {
+    sqlx::query(sql)
+        .bind(project_id)
+        .bind(user_id.to_owned())
+        .bind(after_seq)
+        .bind(limit)
 }
 
 pub(crate) async fn last_seq_of_user(

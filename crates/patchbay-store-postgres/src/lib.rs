@@ -13,6 +13,7 @@ mod event_row;
 mod events;
 mod install;
 mod notices;
+mod plans;
 mod runs;
 mod webhooks;
 
@@ -28,7 +29,7 @@ use patchbay_store::{
     AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser,
     CredentialChanges, CredentialFilter, CredentialRecord, CredentialStore, DataKeyRecord,
     DataKeyStore, DeliveryFilter, DeliveryOutcome, DueRefresh, EventNotice, EventRecord,
-    EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, InstallSession,
+    EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, HotQuery, InstallSession,
     InstallSessionStore, InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent,
     NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey,
     NewWebhookEndpoint, Project, ProjectStore, Readiness, RefreshClaim, RefreshFailure,
@@ -102,9 +103,17 @@ impl PgStore {
         bulk::insert_delivered_events(&self.pool, events).await
     }
 
-    /// Brings the planner's statistics up to date after a bulk load.
+    /// Brings the planner's statistics and the visibility map up to date
+    /// after a bulk load, as autovacuum would.
     pub async fn analyze(&self) -> StoreResult<()> {
         bulk::analyze(&self.pool).await
+    }
+
+    /// The plan PostgreSQL would choose now for a hot-path statement (see
+    /// `plans.rs`), one line per node: for tests and benchmarks that check
+    /// a loaded database is read through its indexes.
+    pub async fn explain(&self, query: &HotQuery) -> StoreResult<Vec<String>> {
+        plans::explain(&self.pool, query).await
     }
 }
 
@@ -575,19 +584,21 @@ impl CredentialStore for PgStore {
         project_id: Uuid,
         id: Uuid,
         events: &[NewEvent],
-    ) -> StoreResult<()> {
+    ) -> StoreResult<String> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM credentials WHERE project_id = $1 AND id = $2")
-            .bind(project_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        let user_id: Option<String> = sqlx::query_scalar(
+            "DELETE FROM credentials WHERE project_id = $1 AND id = $2 RETURNING user_id",
+        )
+        .bind(project_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(user_id) = user_id else {
             return Err(StoreError::NotFound);
-        }
+        };
         events::insert(&mut tx, events).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(user_id)
     }
 
     async fn claim_refresh(

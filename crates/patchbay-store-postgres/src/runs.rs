@@ -7,6 +7,8 @@ use patchbay_store::{
     ExecutionFilter, ExecutionOutcome, ExecutionRecord, ExecutionStatus, JobRecord, NewEvent,
     NewExecution, NewJob, StepRecord, StepStatus, StoreError, StoreResult, now,
 };
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
 use sqlx::types::Json;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -268,8 +270,25 @@ pub(crate) async fn list_executions(
     project_id: Uuid,
     filter: &ExecutionFilter,
 ) -> StoreResult<Vec<ExecutionRecord>> {
-    let mut query = QueryBuilder::<Postgres>::new(format!(
-        "SELECT {EXECUTION_COLUMNS} FROM workflow_executions WHERE project_id = "
+    list_executions_query("", project_id, filter)
+        .build_query_as::<ExecutionRow>()
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(ExecutionRecord::try_from)
+        .collect()
+}
+
+/// The statement of [`list_executions`] after `head` (`EXPLAIN ` in
+/// `plans.rs`). Each filter has an index ending in the page order
+/// (migration 0003), so a page reads the rows it returns.
+pub(crate) fn list_executions_query(
+    head: &str,
+    project_id: Uuid,
+    filter: &ExecutionFilter,
+) -> QueryBuilder<'static, Postgres> {
+    let mut query = QueryBuilder::new(format!(
+        "{head}SELECT {EXECUTION_COLUMNS} FROM workflow_executions WHERE project_id = "
     ));
     push_filter(&mut query, project_id, filter);
     if let Some((at, id)) = filter.cursor {
@@ -288,12 +307,6 @@ pub(crate) async fn list_executions(
         .push(" OFFSET ")
         .push_bind(filter.offset);
     query
-        .build_query_as::<ExecutionRow>()
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(ExecutionRecord::try_from)
-        .collect()
 }
 
 pub(crate) async fn count_executions(
@@ -301,16 +314,34 @@ pub(crate) async fn count_executions(
     project_id: Uuid,
     filter: &ExecutionFilter,
 ) -> StoreResult<i64> {
-    let mut query = QueryBuilder::<Postgres>::new(
-        "SELECT COUNT(*) FROM workflow_executions WHERE project_id = ",
-    );
-    push_filter(&mut query, project_id, filter);
-    let (count,): (i64,) = query.build_query_as().fetch_one(pool).await?;
+    let (count,): (i64,) = count_executions_query("", project_id, filter)
+        .build_query_as()
+        .fetch_one(pool)
+        .await?;
     Ok(count)
 }
 
+/// The statement of [`count_executions`] after `head`: it reads only the
+/// index of its filter (an index-only scan once vacuum has marked the pages
+/// all-visible), but every entry that matches; see docs/api.md.
+pub(crate) fn count_executions_query(
+    head: &str,
+    project_id: Uuid,
+    filter: &ExecutionFilter,
+) -> QueryBuilder<'static, Postgres> {
+    let mut query = QueryBuilder::new(format!(
+        "{head}SELECT COUNT(*) FROM workflow_executions WHERE project_id = "
+    ));
+    push_filter(&mut query, project_id, filter);
+    query
+}
+
 /// The conditions of `filter` but its cursor, after `WHERE project_id = `.
-fn push_filter(query: &mut QueryBuilder<'_, Postgres>, project_id: Uuid, filter: &ExecutionFilter) {
+fn push_filter(
+    query: &mut QueryBuilder<'static, Postgres>,
+    project_id: Uuid,
+    filter: &ExecutionFilter,
+) {
     query.push_bind(project_id);
     if let Some(user_id) = &filter.user_id {
         query.push(" AND user_id = ").push_bind(user_id.clone());
@@ -355,23 +386,10 @@ pub(crate) async fn claim_jobs(
     limit: i64,
     lease_until: DateTime<Utc>,
 ) -> StoreResult<Vec<JobRecord>> {
-    let rows: Vec<JobRow> = sqlx::query_as(
-        "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
-         WHERE id IN (
-           SELECT id FROM jobs
-           WHERE kind = $3
-             AND ((status = 'queued' AND run_at <= $4) OR (status = 'running' AND locked_until < $4))
-           ORDER BY run_at LIMIT $5
-           FOR UPDATE SKIP LOCKED)
-         RETURNING id, project_id, kind, payload, attempts",
-    )
-    .bind(worker)
-    .bind(lease_until)
-    .bind(kind)
-    .bind(now())
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+    let rows = claim_jobs_query(CLAIM_JOBS, kind, worker, limit, lease_until)
+        .try_map(|row: PgRow| JobRow::from_row(&row))
+        .fetch_all(pool)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|row| JobRecord {
@@ -382,6 +400,32 @@ pub(crate) async fn claim_jobs(
             attempts: row.attempts,
         })
         .collect())
+}
+
+/// The statement of [`claim_jobs`], also explained by `plans.rs`.
+pub(crate) const CLAIM_JOBS: &str = "UPDATE jobs
+     SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
+     WHERE id IN (
+       SELECT id FROM jobs
+       WHERE kind = $3
+         AND ((status = 'queued' AND run_at <= $4) OR (status = 'running' AND locked_until < $4))
+       ORDER BY run_at LIMIT $5
+       FOR UPDATE SKIP LOCKED)
+     RETURNING id, project_id, kind, payload, attempts";
+
+pub(crate) fn claim_jobs_query<'q>(
+    sql: &'q str,
+    kind: &str,
+    worker: &str,
+    limit: i64,
+    lease_until: DateTime<Utc>,
+) -> Query<'q, Postgres, PgArguments> {
+    sqlx::query(sql)
+        .bind(worker.to_owned())
+        .bind(lease_until)
+        .bind(kind.to_owned())
+        .bind(now())
+        .bind(limit)
 }
 
 pub(crate) async fn extend_job_leases(

@@ -6,10 +6,9 @@
 
 use patchbay_store::{NewCredential, NewEvent, NewExecution, RefuseNul, StoreResult, now};
 use sqlx::SqlitePool;
-use sqlx::types::Json;
 
 use crate::time::to_millis;
-use crate::{credentials, events};
+use crate::{credentials, events, runs};
 
 /// Stores `credentials`, their users (created if new) and their default
 /// configurations, in one transaction. Announces nothing: caches of
@@ -35,23 +34,7 @@ pub(crate) async fn insert_executions(
 ) -> StoreResult<()> {
     let mut tx = writer.begin().await?;
     for execution in executions {
-        sqlx::query(
-            "INSERT INTO workflow_executions (id, project_id, workflow_id, integration_id, user_id,
-                                              credential_id, trigger, status, started_at, ended_at,
-                                              duration_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 0)",
-        )
-        .bind(execution.id.hyphenated())
-        .bind(execution.project_id.hyphenated())
-        .bind(&execution.workflow_id)
-        .bind(execution.integration_id.hyphenated())
-        .bind(&execution.user_id)
-        .bind(execution.credential_id.hyphenated())
-        .bind(Json(&execution.trigger))
-        .bind(execution.status.as_str())
-        .bind(to_millis(execution.started_at))
-        .execute(&mut *tx)
-        .await?;
+        runs::insert_run(&mut tx, execution, true).await?;
     }
     tx.commit().await?;
     Ok(())

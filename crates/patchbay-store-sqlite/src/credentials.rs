@@ -6,9 +6,10 @@ use patchbay_store::{
     CredentialFilter, CredentialRecord, CredentialStatus, DueRefresh, NewCredential, RefreshClaim,
     RefreshFailure, RefreshedTokens, StoreError, StoreResult, now,
 };
-use sqlx::sqlite::SqliteRow;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::types::Json;
-use sqlx::{Executor, Row as _, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{Executor, QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use crate::rows::{json, json_object, uuid};
@@ -69,15 +70,24 @@ pub(crate) async fn get_user<'c, E: Executor<'c, Database = Sqlite>>(
     project_id: Uuid,
     user_id: &str,
 ) -> StoreResult<Option<ConnectedUser>> {
-    let row = sqlx::query(
-        "SELECT project_id, user_id, meta, created_at, updated_at
-         FROM connected_users WHERE project_id = $1 AND user_id = $2",
-    )
-    .bind(project_id.hyphenated())
-    .bind(user_id)
-    .fetch_optional(executor)
-    .await?;
+    let row = get_user_query(GET_USER, project_id, user_id)
+        .fetch_optional(executor)
+        .await?;
     row.as_ref().map(user_from_row).transpose()
+}
+
+/// The statement of [`get_user`], also explained by `plans.rs`.
+pub(crate) const GET_USER: &str = "SELECT project_id, user_id, meta, created_at, updated_at
+     FROM connected_users WHERE project_id = $1 AND user_id = $2";
+
+pub(crate) fn get_user_query<'q>(
+    sql: &'q str,
+    project_id: Uuid,
+    user_id: &str,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    sqlx::query(sql)
+        .bind(project_id.hyphenated())
+        .bind(user_id.to_owned())
 }
 
 pub(crate) async fn upsert_user(
@@ -158,14 +168,25 @@ pub(crate) async fn get<'c, E: Executor<'c, Database = Sqlite>>(
     project_id: Uuid,
     id: Uuid,
 ) -> StoreResult<Option<CredentialRecord>> {
-    let row = sqlx::query(&format!(
-        "{SELECT_CREDENTIAL} WHERE c.project_id = $1 AND c.id = $2"
-    ))
-    .bind(project_id.hyphenated())
-    .bind(id.hyphenated())
-    .fetch_optional(executor)
-    .await?;
+    let row = get_query(&get_sql(), project_id, id)
+        .fetch_optional(executor)
+        .await?;
     row.as_ref().map(credential_from_row).transpose()
+}
+
+/// The statement of [`get`], also explained by `plans.rs`.
+pub(crate) fn get_sql() -> String {
+    format!("{SELECT_CREDENTIAL} WHERE c.project_id = $1 AND c.id = $2")
+}
+
+pub(crate) fn get_query(
+    sql: &str,
+    project_id: Uuid,
+    id: Uuid,
+) -> Query<'_, Sqlite, SqliteArguments<'_>> {
+    sqlx::query(sql)
+        .bind(project_id.hyphenated())
+        .bind(id.hyphenated())
 }
 
 pub(crate) async fn list(
@@ -173,37 +194,38 @@ pub(crate) async fn list(
     project_id: Uuid,
     filter: &CredentialFilter,
 ) -> StoreResult<Vec<CredentialRecord>> {
-    // Only the filters given become conditions, so SQLite can use the
-    // (project, user, integration) index instead of scanning the project.
-    let mut sql = format!("{SELECT_CREDENTIAL} WHERE c.project_id = $1");
-    let mut next = 2;
-    for (given, column) in [
-        (filter.user_id.is_some(), "c.user_id"),
-        (filter.integration_id.is_some(), "c.integration_id"),
-        (filter.status.is_some(), "c.status"),
-    ] {
-        if given {
-            sql.push_str(&format!(" AND {column} = ${next}"));
-            next += 1;
-        }
-    }
-    sql.push_str(" ORDER BY c.created_at, c.id");
-    let mut query = sqlx::query(&sql).bind(project_id.hyphenated());
-    if let Some(user_id) = &filter.user_id {
-        query = query.bind(user_id);
-    }
-    if let Some(integration_id) = filter.integration_id {
-        query = query.bind(integration_id.hyphenated());
-    }
-    if let Some(status) = filter.status {
-        query = query.bind(status.as_str());
-    }
-    query
+    list_query("", project_id, filter)
+        .build()
         .fetch_all(pool)
         .await?
         .iter()
         .map(credential_from_row)
         .collect()
+}
+
+/// The statement of [`list`] after `head` (`EXPLAIN QUERY PLAN ` in
+/// `plans.rs`). Only the filters given become conditions, so SQLite can use
+/// the (project, user, integration) index instead of scanning the project.
+pub(crate) fn list_query(
+    head: &str,
+    project_id: Uuid,
+    filter: &CredentialFilter,
+) -> QueryBuilder<'static, Sqlite> {
+    let mut query = QueryBuilder::new(format!("{head}{SELECT_CREDENTIAL} WHERE c.project_id = "));
+    query.push_bind(project_id.hyphenated().to_string());
+    if let Some(user_id) = &filter.user_id {
+        query.push(" AND c.user_id = ").push_bind(user_id.clone());
+    }
+    if let Some(integration_id) = filter.integration_id {
+        query
+            .push(" AND c.integration_id = ")
+            .push_bind(integration_id.hyphenated().to_string());
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND c.status = ").push_bind(status.as_str());
+    }
+    query.push(" ORDER BY c.created_at, c.id");
+    query
 }
 
 pub(crate) async fn update(
@@ -378,17 +400,9 @@ pub(crate) async fn due_refreshes(
     before: DateTime<Utc>,
     limit: i64,
 ) -> StoreResult<Vec<DueRefresh>> {
-    let rows = sqlx::query(
-        "SELECT project_id, id FROM credentials
-         WHERE next_refresh_at IS NOT NULL AND next_refresh_at < $1
-           AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $2)
-         ORDER BY next_refresh_at LIMIT $3",
-    )
-    .bind(to_millis(before))
-    .bind(to_millis(now()))
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+    let rows = due_refreshes_query(DUE_REFRESHES, before, limit)
+        .fetch_all(pool)
+        .await?;
     rows.iter()
         .map(|row| {
             Ok(DueRefresh {
@@ -397,4 +411,21 @@ pub(crate) async fn due_refreshes(
             })
         })
         .collect()
+}
+
+/// The statement of [`due_refreshes`], also explained by `plans.rs`.
+pub(crate) const DUE_REFRESHES: &str = "SELECT project_id, id FROM credentials
+     WHERE next_refresh_at IS NOT NULL AND next_refresh_at < $1
+       AND (refresh_claimed_until IS NULL OR refresh_claimed_until < $2)
+     ORDER BY next_refresh_at LIMIT $3";
+
+pub(crate) fn due_refreshes_query(
+    sql: &str,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Query<'_, Sqlite, SqliteArguments<'_>> {
+    sqlx::query(sql)
+        .bind(to_millis(before))
+        .bind(to_millis(now()))
+        .bind(limit)
 }

@@ -1,8 +1,10 @@
 //! The event log of user-object changes.
 
 use patchbay_store::{EventRecord, NewEvent, RefuseNul, StoreResult, now};
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
 use sqlx::types::Json;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use crate::event_row::event_from_row;
@@ -43,20 +45,32 @@ pub(crate) async fn list_for_user(
     after_seq: i64,
     limit: i64,
 ) -> StoreResult<Vec<EventRecord>> {
-    sqlx::query(
-        "SELECT seq, id, project_id, user_id, integration_id, credential_id, name, payload, created_at
-         FROM events WHERE project_id = $1 AND user_id = $2 AND seq > $3
-         ORDER BY seq LIMIT $4",
-    )
-    .bind(project_id.hyphenated())
-    .bind(user_id)
-    .bind(after_seq)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?
-    .iter()
-    .map(event_from_row)
-    .collect()
+    list_for_user_query(LIST_FOR_USER, project_id, user_id, after_seq, limit)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(event_from_row)
+        .collect()
+}
+
+/// The statement of [`list_for_user`], also explained by `plans.rs`.
+pub(crate) const LIST_FOR_USER: &str =
+    "SELECT seq, id, project_id, user_id, integration_id, credential_id, name, payload, created_at
+     FROM events WHERE project_id = $1 AND user_id = $2 AND seq > $3
+     ORDER BY seq LIMIT $4";
+
+pub(crate) fn list_for_user_query<'q>(
+    sql: &'q str,
+    project_id: Uuid,
+    user_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    sqlx::query(sql)
+        .bind(project_id.hyphenated())
+        .bind(user_id.to_owned())
+        .bind(after_seq)
+        .bind(limit)
 }
 
 pub(crate) async fn last_seq_of_user(

@@ -13,6 +13,7 @@ mod data_keys;
 mod event_row;
 mod events;
 mod install;
+mod plans;
 mod rows;
 mod runs;
 mod time;
@@ -30,7 +31,7 @@ use patchbay_store::{
     AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser,
     CredentialChanges, CredentialFilter, CredentialRecord, CredentialStore, DataKeyRecord,
     DataKeyStore, DeliveryFilter, DeliveryOutcome, DueRefresh, EventNotice, EventRecord,
-    EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, InstallSession,
+    EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, HotQuery, InstallSession,
     InstallSessionStore, InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent,
     NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey,
     NewWebhookEndpoint, Project, ProjectStore, Readiness, RefreshClaim, RefreshFailure,
@@ -131,6 +132,13 @@ impl SqliteStore {
     /// Brings the planner's statistics up to date after a bulk load.
     pub async fn analyze(&self) -> StoreResult<()> {
         bulk::analyze(&self.writer).await
+    }
+
+    /// The plan SQLite would choose now for a hot-path statement (see
+    /// `plans.rs`), one line per step: for tests and benchmarks that check
+    /// a loaded database is read through its indexes.
+    pub async fn explain(&self, query: &HotQuery) -> StoreResult<Vec<String>> {
+        plans::explain(&self.reader, query).await
     }
 
     /// Commits a transaction that wrote `events`, then tells listeners.
@@ -629,19 +637,21 @@ impl CredentialStore for SqliteStore {
         project_id: Uuid,
         id: Uuid,
         events: &[NewEvent],
-    ) -> StoreResult<()> {
+    ) -> StoreResult<String> {
         let mut tx = self.writer.begin().await?;
-        let done = sqlx::query("DELETE FROM credentials WHERE project_id = $1 AND id = $2")
-            .bind(project_id.hyphenated())
-            .bind(id.hyphenated())
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        let user_id: Option<String> = sqlx::query_scalar(
+            "DELETE FROM credentials WHERE project_id = $1 AND id = $2 RETURNING user_id",
+        )
+        .bind(project_id.hyphenated())
+        .bind(id.hyphenated())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(user_id) = user_id else {
             return Err(StoreError::NotFound);
-        }
+        };
         events::insert(&mut tx, events).await?;
         self.commit_announcing(tx, events).await?;
-        Ok(())
+        Ok(user_id)
     }
 
     async fn claim_refresh(

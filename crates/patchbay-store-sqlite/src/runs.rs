@@ -7,9 +7,10 @@ use patchbay_store::{
     ExecutionFilter, ExecutionOutcome, ExecutionRecord, ExecutionStatus, JobRecord, NewEvent,
     NewExecution, NewJob, StepRecord, StepStatus, StoreError, StoreResult, now,
 };
-use sqlx::sqlite::SqliteRow;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::types::Json;
-use sqlx::{QueryBuilder, Row as _, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use crate::rows::{json, uuid};
@@ -56,10 +57,24 @@ pub(crate) async fn insert_execution(
             return Ok(false);
         }
     }
+    insert_run(&mut tx, execution, false).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Writes the row of a run that starts now or, `finished`, one that ended
+/// when it started (a past run loaded in bulk).
+pub(crate) async fn insert_run(
+    conn: &mut SqliteConnection,
+    execution: &NewExecution,
+    finished: bool,
+) -> StoreResult<()> {
+    let started_at = to_millis(execution.started_at);
     sqlx::query(
         "INSERT INTO workflow_executions
-           (id, project_id, workflow_id, integration_id, user_id, credential_id, trigger, status, started_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+           (id, project_id, workflow_id, integration_id, user_id, credential_id, trigger, status,
+            started_at, ended_at, duration_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(execution.id.hyphenated())
     .bind(execution.project_id.hyphenated())
@@ -69,11 +84,12 @@ pub(crate) async fn insert_execution(
     .bind(execution.credential_id.hyphenated())
     .bind(Json(&execution.trigger))
     .bind(execution.status.as_str())
-    .bind(to_millis(execution.started_at))
-    .execute(&mut *tx)
+    .bind(started_at)
+    .bind(finished.then_some(started_at))
+    .bind(finished.then_some(0_i64))
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(true)
+    Ok(())
 }
 
 pub(crate) async fn start_execution(
@@ -239,31 +255,7 @@ pub(crate) async fn list_executions(
     project_id: Uuid,
     filter: &ExecutionFilter,
 ) -> StoreResult<Vec<ExecutionRecord>> {
-    let mut query = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT {EXECUTION_COLUMNS} FROM workflow_executions WHERE project_id = "
-    ));
-    push_filter(&mut query, project_id, filter);
-    if let Some((at, id)) = filter.cursor {
-        let at = to_millis(at);
-        let after = if filter.ascending { " > " } else { " < " };
-        query
-            .push(" AND (started_at")
-            .push(after)
-            .push_bind(at)
-            .push(" OR (started_at = ")
-            .push_bind(at)
-            .push(" AND id")
-            .push(after)
-            .push_bind(id.hyphenated().to_string())
-            .push("))");
-    }
-    let order = if filter.ascending { "ASC" } else { "DESC" };
-    query
-        .push(format!(" ORDER BY started_at {order}, id {order} LIMIT "))
-        .push_bind(filter.limit)
-        .push(" OFFSET ")
-        .push_bind(filter.offset);
-    query
+    list_executions_query("", project_id, filter)
         .build()
         .fetch_all(reader)
         .await?
@@ -272,19 +264,69 @@ pub(crate) async fn list_executions(
         .collect()
 }
 
+/// The statement of [`list_executions`] after `head` (`EXPLAIN QUERY PLAN `
+/// in `plans.rs`). Each filter has an index ending in the page order
+/// (migration 0003), so a page reads the rows it returns.
+pub(crate) fn list_executions_query(
+    head: &str,
+    project_id: Uuid,
+    filter: &ExecutionFilter,
+) -> QueryBuilder<'static, Sqlite> {
+    let mut query = QueryBuilder::new(format!(
+        "{head}SELECT {EXECUTION_COLUMNS} FROM workflow_executions WHERE project_id = "
+    ));
+    push_filter(&mut query, project_id, filter);
+    if let Some((at, id)) = filter.cursor {
+        query
+            .push(" AND (started_at, id)")
+            .push(if filter.ascending { " > (" } else { " < (" })
+            .push_bind(to_millis(at))
+            .push(", ")
+            .push_bind(id.hyphenated().to_string())
+            .push(")");
+    }
+    let order = if filter.ascending { "ASC" } else { "DESC" };
+    query
+        .push(format!(" ORDER BY started_at {order}, id {order} LIMIT "))
+        .push_bind(filter.limit)
+        .push(" OFFSET ")
+        .push_bind(filter.offset);
+    query
+}
+
 pub(crate) async fn count_executions(
     reader: &SqlitePool,
     project_id: Uuid,
     filter: &ExecutionFilter,
 ) -> StoreResult<i64> {
-    let mut query =
-        QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM workflow_executions WHERE project_id = ");
+    Ok(count_executions_query("", project_id, filter)
+        .build()
+        .fetch_one(reader)
+        .await?
+        .try_get(0)?)
+}
+
+/// The statement of [`count_executions`] after `head`: it reads only the
+/// index of its filter (a covering index), but every entry that matches;
+/// see docs/api.md.
+pub(crate) fn count_executions_query(
+    head: &str,
+    project_id: Uuid,
+    filter: &ExecutionFilter,
+) -> QueryBuilder<'static, Sqlite> {
+    let mut query = QueryBuilder::new(format!(
+        "{head}SELECT COUNT(*) FROM workflow_executions WHERE project_id = "
+    ));
     push_filter(&mut query, project_id, filter);
-    Ok(query.build().fetch_one(reader).await?.try_get(0)?)
+    query
 }
 
 /// The conditions of `filter` but its cursor, after `WHERE project_id = `.
-fn push_filter(query: &mut QueryBuilder<'_, Sqlite>, project_id: Uuid, filter: &ExecutionFilter) {
+fn push_filter(
+    query: &mut QueryBuilder<'static, Sqlite>,
+    project_id: Uuid,
+    filter: &ExecutionFilter,
+) {
     query.push_bind(project_id.hyphenated().to_string());
     if let Some(user_id) = &filter.user_id {
         query.push(" AND user_id = ").push_bind(user_id.clone());
@@ -326,34 +368,45 @@ pub(crate) async fn claim_jobs(
     limit: i64,
     lease_until: DateTime<Utc>,
 ) -> StoreResult<Vec<JobRecord>> {
-    let at = to_millis(now());
-    sqlx::query(
-        "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
-         WHERE id IN (
-           SELECT id FROM jobs
-           WHERE kind = $3
-             AND ((status = 'queued' AND run_at <= $4) OR (status = 'running' AND locked_until < $4))
-           ORDER BY run_at LIMIT $5)
-         RETURNING id, project_id, kind, payload, attempts",
-    )
-    .bind(worker)
-    .bind(to_millis(lease_until))
-    .bind(kind)
-    .bind(at)
-    .bind(limit)
-    .fetch_all(writer)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(JobRecord {
-            id: uuid(row, "id")?,
-            project_id: uuid(row, "project_id")?,
-            kind: row.try_get("kind")?,
-            payload: json(row, "payload")?,
-            attempts: row.try_get("attempts")?,
+    claim_jobs_query(CLAIM_JOBS, kind, worker, limit, lease_until)
+        .fetch_all(writer)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(JobRecord {
+                id: uuid(row, "id")?,
+                project_id: uuid(row, "project_id")?,
+                kind: row.try_get("kind")?,
+                payload: json(row, "payload")?,
+                attempts: row.try_get("attempts")?,
+            })
         })
-    })
-    .collect()
+        .collect()
+}
+
+/// The statement of [`claim_jobs`], also explained by `plans.rs`.
+pub(crate) const CLAIM_JOBS: &str = "UPDATE jobs
+     SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
+     WHERE id IN (
+       SELECT id FROM jobs
+       WHERE kind = $3
+         AND ((status = 'queued' AND run_at <= $4) OR (status = 'running' AND locked_until < $4))
+       ORDER BY run_at LIMIT $5)
+     RETURNING id, project_id, kind, payload, attempts";
+
+pub(crate) fn claim_jobs_query<'q>(
+    sql: &'q str,
+    kind: &str,
+    worker: &str,
+    limit: i64,
+    lease_until: DateTime<Utc>,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    sqlx::query(sql)
+        .bind(worker.to_owned())
+        .bind(to_millis(lease_until))
+        .bind(kind.to_owned())
+        .bind(to_millis(now()))
+        .bind(limit)
 }
 
 pub(crate) async fn extend_job_leases(

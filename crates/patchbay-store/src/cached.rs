@@ -206,7 +206,13 @@ impl CachedStore {
         Self { inner, cache }
     }
 
-    /// Forgets what a write touched, here and on every other replica.
+    /// Forgets what a write touched, here and on every other replica: one
+    /// notice per write, naming the narrowest thing it changed (a user, not
+    /// the project), so that many writes at once cost each replica one
+    /// small forget apiece. Every write is one transaction, so there is
+    /// nothing to coalesce within one; sending the notice from inside it
+    /// would only spare a round trip, at the price of every backend write
+    /// knowing the cache's protocol.
     async fn changed(&self, notice: ChangeNotice) {
         if let Err(error) = self.announce_change(&notice).await {
             // The write itself succeeded; other replicas catch up within the TTL.
@@ -577,15 +583,15 @@ impl CredentialStore for CachedStore {
         project_id: Uuid,
         id: Uuid,
         events: &[NewEvent],
-    ) -> StoreResult<()> {
+    ) -> StoreResult<String> {
         let outcome = self
             .inner
             .credentials()
             .delete_credential(project_id, id, events)
             .await;
-        // The row is gone, and with it the user id: every user of the project.
-        self.changed(ChangeNotice::any_user(project_id)).await;
-        outcome
+        // Its user alone: every replica keeps the rest of the project cached.
+        self.credential_written(project_id, outcome, |user_id| Some(user_id))
+            .await
     }
 
     async fn claim_refresh(

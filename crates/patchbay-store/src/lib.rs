@@ -9,6 +9,7 @@
 mod cached;
 mod delivery;
 mod error;
+mod hot_query;
 mod nul;
 mod records;
 mod runs;
@@ -23,6 +24,7 @@ use uuid::Uuid;
 pub use cached::{CACHE_TTL, CachedStore, ChangeNotice};
 pub use delivery::*;
 pub use error::{StoreError, StoreResult};
+pub use hot_query::HotQuery;
 pub use nul::{RefuseNul, refuse_nul, refuse_nul_in_json, refuse_nul_in_user};
 pub use records::*;
 pub use runs::*;
@@ -210,13 +212,14 @@ pub trait CredentialStore: Send + Sync {
     ) -> StoreResult<CredentialRecord>;
 
     /// Deletes a credential with its tokens and configuration, recording
-    /// `events`.
+    /// `events`. Answers the user whose account it was, so that caches
+    /// forget that user alone.
     async fn delete_credential(
         &self,
         project_id: Uuid,
         id: Uuid,
         events: &[NewEvent],
-    ) -> StoreResult<()>;
+    ) -> StoreResult<String>;
 
     /// Takes the refresh lease of a credential, if nobody holds it and the
     /// credential is still at `version`. The lease ends at `lease_until`

@@ -15,12 +15,14 @@ use patchbay_store_postgres::PgStore;
 use patchbay_store_sqlite::SqliteStore;
 use sqlx::{Connection as _, Executor as _, PgConnection};
 
+mod bulk;
 mod project;
 mod provider;
 mod server;
 mod upstream;
 mod webhook_receiver;
 
+pub use bulk::BulkStore;
 pub use patchbay_store::Backend;
 pub use project::{TEST_CONFIG, TestProject, install_fields};
 pub use provider::{
@@ -155,6 +157,17 @@ impl TestDb {
 
     pub fn store(&self) -> Arc<dyn Store> {
         Arc::clone(&self.store)
+    }
+
+    /// The concrete store's bulk writers and plan probes, on connections of
+    /// their own.
+    pub async fn bulk_store(&self) -> BulkStore {
+        match &self.cleanup {
+            Cleanup::Sqlite(_) => BulkStore::Sqlite(SqliteStore::connect(&self.url).await.unwrap()),
+            Cleanup::Postgres { .. } => {
+                BulkStore::Postgres(PgStore::connect(&self.url).await.unwrap())
+            }
+        }
     }
 
     /// The same database as another replica sees it: its own connections,

@@ -736,7 +736,7 @@ pub async fn uninstall(
         .delete_credential(user.project.id, credential.id, &[event])
         .await
     {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(_) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => Err(ApiError::from(EngineError::CredentialNotFound)),
         Err(err) => Err(err.into()),
     }

@@ -147,7 +147,7 @@ pub async fn delete_credential(
         .delete_credential(admin.project.id, id, &[event])
         .await
     {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(_) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => Err(ApiError::from(EngineError::CredentialNotFound)),
         Err(err) => Err(err.into()),
     }

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use patchbay_store::{CredentialFilter, Store};
+use patchbay_store::{ChangeNotice, CredentialFilter, Store};
 use patchbay_test_support::{Backend, TestDb, backend_tests};
 use sqlx::{Connection as _, Executor as _, PgConnection};
+use tokio::sync::broadcast;
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::fixtures::{
@@ -218,9 +220,121 @@ async fn a_replica_that_lost_its_listener_forgets_everything(db: TestDb) {
     .await;
 }
 
+/// Waits until `notices` carry a notice that `store` announces (again every
+/// second), so the listener is known to be listening; drops what came before.
+async fn listening(store: &Arc<dyn Store>, notices: &mut broadcast::Receiver<ChangeNotice>) {
+    let marker = ChangeNotice::Project(Uuid::new_v4());
+    for _ in 0..10 {
+        store.announce_change(&marker).await.unwrap();
+        let heard = tokio::time::timeout(Duration::from_secs(1), async {
+            while notices.recv().await.unwrap() != marker {}
+        });
+        if heard.await.is_ok() {
+            return;
+        }
+    }
+    panic!("the replica's listener hears a notice within 10 s");
+}
+
+/// The notices heard from now until a marker `store` announces last: a
+/// replica's listener hears notices in commit order.
+async fn heard_until_marker(
+    store: &Arc<dyn Store>,
+    notices: &mut broadcast::Receiver<ChangeNotice>,
+) -> Vec<ChangeNotice> {
+    let marker = ChangeNotice::Project(Uuid::new_v4());
+    store.announce_change(&marker).await.unwrap();
+    let mut heard = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let notice = tokio::time::timeout_at(deadline.into(), notices.recv())
+            .await
+            .expect("the marker arrives within 10 s")
+            .unwrap();
+        if notice == marker {
+            return heard;
+        }
+        heard.push(notice);
+    }
+}
+
+/// Many account writes at once through one replica: the other hears one
+/// notice per write, each naming its user, and deleting an account forgets
+/// its user alone, not the whole project.
+async fn concurrent_writes_send_one_notice_each_naming_their_user(db: TestDb) {
+    if db.backend() != Backend::Postgres {
+        return; // SQLite has no channel between replicas.
+    }
+    const WRITES: usize = 40;
+    let writer = db.store();
+    let replica = db.replica_store(FOREVER).await;
+    let mut notices = replica.change_notices().unwrap();
+    let p = project(&writer).await;
+    let [crm] = integrations(&writer, p, &["crm"]).await[..] else {
+        unreachable!()
+    };
+    listening(&writer, &mut notices).await;
+
+    let users: Vec<String> = (0..WRITES).map(|n| format!("user-{n}")).collect();
+    let mut writes = JoinSet::new();
+    for user in &users {
+        let (writer, account) = (Arc::clone(&writer), credential(p, crm, user));
+        writes.spawn(async move { insert_credential(&writer, &account).await });
+    }
+    let mut accounts = writes.join_all().await;
+    let mut heard = heard_until_marker(&writer, &mut notices).await;
+    let mut expected: Vec<ChangeNotice> = users
+        .iter()
+        .map(|user| ChangeNotice::User {
+            project_id: p,
+            user_id: Some(user.clone()),
+        })
+        .collect();
+    heard.sort_by_key(|notice| format!("{notice:?}"));
+    expected.sort_by_key(|notice| format!("{notice:?}"));
+    assert_eq!(heard, expected);
+
+    // The replica caches two users; one's account changes where no notice
+    // tells, so a replica that forgot that user would read the change.
+    accounts.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    let (gone, kept) = (&accounts[0], &accounts[1]);
+    assert_eq!(account_count(&replica, p, &gone.user_id).await, 1);
+    assert_eq!(account_count(&replica, p, &kept.user_id).await, 1);
+    // Plain SQL, which announces nothing (`TestDb::execute` would).
+    let mut sql = PgConnection::connect(db.url()).await.unwrap();
+    sql.execute(format!("DELETE FROM credentials WHERE id = '{}'", kept.id).as_str())
+        .await
+        .unwrap();
+
+    let deleted_for = writer
+        .credentials()
+        .delete_credential(p, gone.id, &[])
+        .await
+        .unwrap();
+    assert_eq!(deleted_for, gone.user_id);
+    let heard = heard_until_marker(&writer, &mut notices).await;
+    assert_eq!(
+        heard,
+        [ChangeNotice::User {
+            project_id: p,
+            user_id: Some(gone.user_id.clone()),
+        }]
+    );
+    eventually("the replica forgets the deleted account", || async {
+        account_count(&replica, p, &gone.user_id).await == 0
+    })
+    .await;
+    assert_eq!(
+        account_count(&replica, p, &kept.user_id).await,
+        1,
+        "deleting one user's account made the replica forget another user"
+    );
+}
+
 backend_tests!(
     a_writer_reads_its_own_writes_at_once,
     an_integration_removed_takes_its_cached_accounts_with_it,
     another_replicas_writes_are_seen,
     a_replica_that_lost_its_listener_forgets_everything,
+    concurrent_writes_send_one_notice_each_naming_their_user,
 );

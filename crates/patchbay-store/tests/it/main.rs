@@ -13,5 +13,6 @@ mod delivery;
 mod fixtures;
 mod growth;
 mod migrations;
+mod plans;
 mod refresh;
 mod runs;
