@@ -74,11 +74,7 @@ async fn rotation_under_load_fails_no_request_and_leaves_no_old_ciphertext() {
         .send()
         .await
         .unwrap();
-    assert!(
-        connected.status().is_success(),
-        "{}",
-        connected.text().await.unwrap()
-    );
+    assert_success(connected).await;
     let started = json_of(
         client
             .post(sdk("/integrations/sandbox/install"))
@@ -198,11 +194,7 @@ async fn rotation_under_load_fails_no_request_and_leaves_no_old_ciphertext() {
         .send()
         .await
         .unwrap();
-    assert!(
-        connected.status().is_success(),
-        "{}",
-        connected.text().await.unwrap()
-    );
+    assert_success(connected).await;
     let after = sealed_key_ids(&store).await;
     assert_eq!(after.len(), before.len() + 1);
     assert!(after.iter().all(|(_, key)| *key == new_key), "{after:?}");
@@ -216,4 +208,13 @@ async fn rotation_under_load_fails_no_request_and_leaves_no_old_ciphertext() {
     // The verifier sealed before the rotation still opens.
     let reply = authorize(&pending_url, "acct_ada").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+async fn assert_success(response: reqwest::Response) {
+    let status = response.status();
+    assert!(
+        status.is_success(),
+        "{status}: {}",
+        response.text().await.unwrap()
+    );
 }

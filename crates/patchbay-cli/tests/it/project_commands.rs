@@ -83,36 +83,10 @@ async fn a_project_is_set_up_entirely_from_the_command_line(db: TestDb) {
     );
     assert_eq!(mode & 0o777, 0o600);
     let rsa = std::fs::canonicalize(RSA_PUBLIC).unwrap();
-    let (ok, out, err) = patchbay_on(
-        &db,
-        dir.path(),
-        &[
-            "signing-key",
-            "add",
-            "--project",
-            &project,
-            "--file",
-            rsa.to_str().unwrap(),
-            "--kid",
-            "rsa",
-        ],
-    );
+    let (ok, out, err) = add_signing_key(&db, dir.path(), &project, rsa.to_str().unwrap(), "rsa");
     assert!(ok, "{err}");
     assert!(out.contains("(RS256)"), "{out}");
-    let (ok, _, err) = patchbay_on(
-        &db,
-        dir.path(),
-        &[
-            "signing-key",
-            "add",
-            "--project",
-            &project,
-            "--file",
-            key_path,
-            "--kid",
-            "private",
-        ],
-    );
+    let (ok, _, err) = add_signing_key(&db, dir.path(), &project, key_path, "private");
     assert!(!ok, "a private key is not a public key");
     assert!(err.contains("private key"), "{err}");
 
@@ -373,3 +347,27 @@ backend_tests!(
     a_project_is_set_up_entirely_from_the_command_line,
     apply_prune_records_the_deletions,
 );
+
+/// `patchbay signing-key add` of the public key in `file`, named `kid`.
+fn add_signing_key(
+    db: &TestDb,
+    dir: &Path,
+    project: &str,
+    file: &str,
+    kid: &str,
+) -> (bool, String, String) {
+    patchbay_on(
+        db,
+        dir,
+        &[
+            "signing-key",
+            "add",
+            "--project",
+            project,
+            "--file",
+            file,
+            "--kid",
+            kid,
+        ],
+    )
+}

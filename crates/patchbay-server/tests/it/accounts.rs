@@ -312,25 +312,13 @@ async fn admins_list_and_delete_accounts(db: TestDb) {
         .is_empty()
     );
 
-    assert_eq!(
-        other
-            .admin
-            .delete_credential(a.id)
-            .await
-            .unwrap_err()
-            .code(),
-        Some("credential_not_found")
-    );
+    let refused = async |admin: &patchbay_sdk::AdminClient| {
+        let err = admin.delete_credential(a.id).await.unwrap_err();
+        assert_eq!(err.code(), Some("credential_not_found"), "{err:?}");
+    };
+    refused(&other.admin).await;
     project.admin.delete_credential(a.id).await.unwrap();
-    assert_eq!(
-        project
-            .admin
-            .delete_credential(a.id)
-            .await
-            .unwrap_err()
-            .code(),
-        Some("credential_not_found")
-    );
+    refused(&project.admin).await;
     let me = project.user("ada").me().await.unwrap();
     assert_eq!(
         me.integrations["crm"]
