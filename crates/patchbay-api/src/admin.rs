@@ -34,7 +34,9 @@ pub struct CreateProjectResponse {
 pub struct ProjectView {
     pub id: Uuid,
     pub name: String,
+    #[serde(with = "crate::timestamp")]
     pub date_created: DateTime<Utc>,
+    #[serde(with = "crate::timestamp")]
     pub date_updated: DateTime<Utc>,
 }
 
@@ -45,7 +47,9 @@ pub struct SecretKeyView {
     pub id: Uuid,
     /// The key's first characters, to tell keys apart.
     pub prefix: String,
+    #[serde(with = "crate::timestamp")]
     pub date_created: DateTime<Utc>,
+    #[serde(default, with = "crate::timestamp::option")]
     pub date_revoked: Option<DateTime<Utc>>,
 }
 
@@ -80,7 +84,9 @@ pub struct AddSigningKeyRequest {
 pub struct SigningKeyView {
     pub kid: String,
     pub algorithm: String,
+    #[serde(with = "crate::timestamp")]
     pub date_created: DateTime<Utc>,
+    #[serde(default, with = "crate::timestamp::option")]
     pub date_revoked: Option<DateTime<Utc>>,
 }
 

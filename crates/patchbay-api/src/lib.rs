@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod ops;
 mod sdk;
+mod timestamp;
 mod webhooks;
 mod workflows;
 

@@ -71,13 +71,17 @@ pub struct Credential {
     pub provider_data: Value,
     pub status: CredentialStatus,
     pub is_preview_credential: bool,
+    #[serde(with = "crate::timestamp")]
     pub date_created: DateTime<Utc>,
+    #[serde(with = "crate::timestamp")]
     pub date_updated: DateTime<Utc>,
+    #[serde(default, with = "crate::timestamp::option")]
     pub date_refreshed: Option<DateTime<Utc>>,
+    #[serde(default, with = "crate::timestamp::option")]
     pub date_valid_until: Option<DateTime<Utc>>,
     pub refresh_failure_count: i64,
     /// Always `null`: a disconnected account is deleted, never listed.
-    #[serde(default)]
+    #[serde(default, with = "crate::timestamp::option")]
     pub date_deleted: Option<DateTime<Utc>>,
     pub configurations: Vec<CredentialConfiguration>,
     /// Paragon's `config`: the account's configuration, its workflows as
@@ -96,7 +100,9 @@ pub struct CredentialConfiguration {
     #[schema(value_type = Object)]
     pub shared_settings: Value,
     pub workflow_settings: BTreeMap<String, WorkflowState>,
+    #[serde(with = "crate::timestamp")]
     pub date_created: DateTime<Utc>,
+    #[serde(with = "crate::timestamp")]
     pub date_updated: DateTime<Utc>,
 }
 
@@ -113,7 +119,9 @@ pub struct CredentialConfig {
     pub shared_settings: Value,
     /// `{workflowId: {enabled, settings}}`, every workflow of the integration.
     pub configured_workflows: BTreeMap<String, WorkflowState>,
+    #[serde(with = "crate::timestamp")]
     pub date_created: DateTime<Utc>,
+    #[serde(with = "crate::timestamp")]
     pub date_updated: DateTime<Utc>,
 }
 

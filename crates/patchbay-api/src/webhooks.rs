@@ -44,7 +44,9 @@ pub struct WebhookEndpoint {
     pub url: String,
     pub event_types: Vec<String>,
     pub disabled: bool,
+    #[serde(with = "crate::timestamp")]
     pub date_created: DateTime<Utc>,
+    #[serde(with = "crate::timestamp")]
     pub date_updated: DateTime<Utc>,
 }
 
@@ -85,10 +87,13 @@ pub struct WebhookDelivery {
     pub status: WebhookDeliveryStatus,
     pub attempts: i64,
     /// When a pending delivery is tried next.
+    #[serde(default, with = "crate::timestamp::option")]
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_status_code: Option<i64>,
     pub last_error: Option<String>,
+    #[serde(with = "crate::timestamp")]
     pub date_created: DateTime<Utc>,
+    #[serde(default, with = "crate::timestamp::option")]
     pub date_delivered: Option<DateTime<Utc>>,
 }
 

@@ -66,7 +66,9 @@ pub struct WorkflowExecution {
     pub status: ExecutionStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    #[serde(with = "crate::timestamp")]
     pub date_started: DateTime<Utc>,
+    #[serde(default, with = "crate::timestamp::option")]
     pub date_ended: Option<DateTime<Utc>>,
     /// Milliseconds, once the run has ended.
     pub run_duration: Option<i64>,
@@ -89,6 +91,7 @@ pub struct ExecutionStep {
     pub input: Option<serde_json::Value>,
     pub output: Option<serde_json::Value>,
     pub error: Option<String>,
+    #[serde(with = "crate::timestamp")]
     pub date_started: DateTime<Utc>,
     pub duration_ms: Option<i64>,
 }
@@ -126,7 +129,9 @@ pub struct TaskHistoryExecution {
     pub task_count: i64,
     /// Milliseconds, once the run has ended.
     pub run_duration: Option<i64>,
+    #[serde(with = "crate::timestamp")]
     pub date_started: DateTime<Utc>,
+    #[serde(default, with = "crate::timestamp::option")]
     pub date_ended: Option<DateTime<Utc>>,
     /// The account the run acted as.
     pub credential_id: Uuid,
