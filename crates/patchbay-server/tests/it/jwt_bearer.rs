@@ -5,7 +5,7 @@
 //! when the token expires.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use patchbay_api::{CredentialStatus, InstallRequest};
@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::fixtures::api_error;
+use crate::python::PythonProcess;
 
 /// The peer's service account that may act for `ada@example.com`.
 const REPORTING: &str = "reporting@patchbay-tests.iam.example";
@@ -54,38 +55,29 @@ integrations:
 struct Peer {
     url: String,
     key_files: Map<String, Value>,
-    child: Child,
+    _process: PythonProcess,
 }
 
 impl Peer {
     fn start(token_ttl: Duration) -> Self {
-        let python = crate::python::python();
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/python/jwt_bearer_server.py"
         );
-        let mut child = Command::new(&python)
-            .arg(script)
-            .arg("--token-ttl")
-            .arg(token_ttl.as_secs().to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot run {python} ({err}); run scripts/test"));
+        let ttl = token_ttl.as_secs().to_string();
+        let mut process = PythonProcess::spawn(&[script, "--token-ttl", &ttl], Stdio::piped());
         // Its first line says where it listens and gives the key files.
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
+        BufReader::new(process.stdout())
             .read_line(&mut line)
             .unwrap();
         let started: Value = serde_json::from_str(&line).unwrap_or_else(|_| {
-            panic!(
-                "the JWT bearer peer did not start with {python} (scripts/test installs Authlib)"
-            )
+            panic!("the JWT bearer peer did not start (scripts/test installs Authlib)")
         });
         Self {
             url: started["url"].as_str().unwrap().to_owned(),
             key_files: started["keyFiles"].as_object().unwrap().clone(),
-            child,
+            _process: process,
         }
     }
 
@@ -115,13 +107,6 @@ impl Peer {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

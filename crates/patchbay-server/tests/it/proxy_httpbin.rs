@@ -2,7 +2,7 @@
 //! had no hand in: methods, queries, bodies, statuses, headers both ways,
 //! streaming, redirects, and each account's own credentials.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -14,10 +14,12 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
+use crate::python::PythonProcess;
+
 /// httpbin in a child process on a free loopback port, killed when dropped.
 pub(crate) struct Httpbin {
     pub(crate) base_url: String,
-    child: Child,
+    _process: PythonProcess,
 }
 
 impl Httpbin {
@@ -29,17 +31,21 @@ impl Httpbin {
             .local_addr()
             .unwrap()
             .port();
-        let python = crate::python::python();
-        let child = Command::new(&python)
-            .args(["-m", "httpbin.core", "--host", "127.0.0.1", "--port"])
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot run {python} ({err}); run scripts/test"));
+        let port_text = port.to_string();
+        let process = PythonProcess::spawn(
+            &[
+                "-m",
+                "httpbin.core",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port_text,
+            ],
+            Stdio::null(),
+        );
         let httpbin = Self {
             base_url: format!("http://127.0.0.1:{port}"),
-            child,
+            _process: process,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -50,7 +56,7 @@ impl Httpbin {
             }
             assert!(
                 Instant::now() < deadline,
-                "httpbin did not start with {python} (is it installed? scripts/test installs it)"
+                "httpbin did not start (is it installed? scripts/test installs it)"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -71,13 +77,6 @@ integrations:
 "#,
             self.base_url
         )
-    }
-}
-
-impl Drop for Httpbin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
