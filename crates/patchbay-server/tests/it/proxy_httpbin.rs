@@ -62,7 +62,7 @@ impl Httpbin {
         }
     }
 
-    fn config_document(&self) -> String {
+    pub(crate) fn config_document(&self) -> String {
         format!(
             r#"
 integrations:

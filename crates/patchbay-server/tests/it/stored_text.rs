@@ -215,30 +215,24 @@ async fn nul_from_a_provider_is_replaced_and_the_run_ends(db: TestDb) {
 async fn task_history_keeps_no_secret_by_name_or_value(db: TestDb) {
     let server = TestServer::start(&db).await;
     let httpbin = Httpbin::start().await;
-    let document = format!(
-        r#"
+    // The key goes in a header of the project's own: httpbin echoes it as
+    // an ordinary one, and only its value gives it away.
+    let document = httpbin.config_document().replace(
+        r#"inject: {header: Authorization, value: "Bearer {{ credentials.apiKey }}"}"#,
+        r#"inject: {header: X-Tenant, value: "{{ credentials.apiKey }}"}"#,
+    ) + r#"
 settings:
   redactFields: [X-Internal-Ref]
-integrations:
-  bin:
-    name: httpbin
-    auth:
-      type: api_key
-      fields: [{{id: apiKey, title: API key, secret: true}}]
-      inject: {{header: X-Tenant, value: "{{{{ credentials.apiKey }}}}"}}
-    api:
-      baseUrl: {}
 workflows:
   - id: echo
     integration: bin
     defaultEnabled: true
-    trigger: {{type: request}}
+    trigger: {type: request}
     steps:
-      - {{id: call, type: request, method: POST, path: /anything, headers: {{X-Internal-Ref: ref-4477}}, body: {{note: "{{{{ trigger.body.note }}}}"}}}}
-      - {{id: reply, type: response, status: 200, body: {{ok: true}}}}
-"#,
-        httpbin.base_url
-    );
+      - {id: call, type: request, method: POST, path: /anything, headers: {X-Internal-Ref: ref-4477}, body: {note: "{{ trigger.body.note }}"}}
+      - {id: reply, type: response, status: 200, body: {ok: true}}
+"#;
+    assert!(document.contains("X-Tenant"));
     let project = TestProject::with_config(&server, &document).await;
     let key = "tenant-key-9f8e7d6c";
     let (token, _) = project.connect_api_key("ada", "bin", key).await;
