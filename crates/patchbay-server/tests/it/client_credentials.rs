@@ -9,13 +9,11 @@ use patchbay_server::sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FailureKind, FailureMode, FailureTarget,
     SandboxConfig,
 };
-use patchbay_test_support::{
-    FakeProvider, TestDb, TestProject, TestServer, backend_tests, install_fields,
-};
+use patchbay_test_support::{FakeProvider, TestDb, TestServer, backend_tests, install_fields};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::fixtures::{api_error, invalidation_recorded};
+use crate::fixtures::{ProviderSetup, api_error, invalidation_recorded};
 
 /// A client of the sandbox besides the default one, for revoking.
 const OTHER_CLIENT: (&str, &str) = ("cc-other", "cc-other-secret-7d1f");
@@ -58,12 +56,7 @@ workflows:
       - {id: reply, type: response, status: 200, body: {account: "{{ steps.me.output.body.id }}"}}
 "#;
 
-struct Setup {
-    server: TestServer,
-    provider: FakeProvider,
-    project: TestProject,
-    token: String,
-}
+type Setup = ProviderSetup;
 
 async fn setup(server: TestServer, ttl: Duration) -> Setup {
     let provider = FakeProvider::start(SandboxConfig {
@@ -79,14 +72,7 @@ async fn setup(server: TestServer, ttl: Duration) -> Setup {
     })
     .await;
     let document = CONFIG.replace("{PROVIDER}", &provider.base_url);
-    let project = TestProject::with_config(&server, &document).await;
-    let token = project.signer.mint("ada").unwrap();
-    Setup {
-        server,
-        provider,
-        project,
-        token,
-    }
+    ProviderSetup::new(server, provider, &document).await
 }
 
 fn credentials(id: &str, secret: &str) -> InstallRequest {
@@ -118,7 +104,7 @@ impl Setup {
 
     /// A raw proxied call (the raw-response header, so the upstream's body
     /// comes back as it is).
-    async fn call(&self, path: &str) -> (u16, Value) {
+    async fn call_raw(&self, path: &str) -> (u16, Value) {
         let url = self
             .server
             .url(&format!("/projects/{}/sdk/proxy/{path}", self.project.id));
@@ -165,7 +151,7 @@ async fn client_credentials_connect_and_call_through_the_proxy(db: TestDb) {
     assert_eq!(credential.provider_id.as_deref(), Some("acct_ada"));
     assert_eq!(credential.status, CredentialStatus::Valid);
 
-    let (status, me) = setup.call("service/me").await;
+    let (status, me) = setup.call_raw("service/me").await;
     let me = me.get("output").cloned().unwrap_or(me);
     assert_eq!((status, me["id"].as_str()), (200, Some("acct_ada")));
     assert_eq!(setup.grants(), 1, "the token of the install is used");
@@ -228,7 +214,7 @@ async fn client_credentials_expiry_gets_exactly_one_new_grant(db: TestDb) {
         .await;
     assert_eq!(setup.grants(), 1);
     tokio::time::sleep(Duration::from_millis(3300)).await;
-    let calls = (0..50).map(|_| setup.call("service/me"));
+    let calls = (0..50).map(|_| setup.call_raw("service/me"));
     let results = futures_util::future::join_all(calls).await;
     for (status, me) in &results {
         let me = me.get("output").unwrap_or(me);
@@ -262,7 +248,7 @@ async fn client_credentials_revoked_secret_invalidates_the_account(db: TestDb) {
 
     setup.provider.sandbox.revoke_client(OTHER_CLIENT.0);
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    let (status, _) = setup.call("service/me").await;
+    let (status, _) = setup.call_raw("service/me").await;
     assert!(status >= 400, "refused after revocation: {status}");
     let credential = ada.credential(&id.to_string()).await.unwrap();
     assert_eq!(credential.status, CredentialStatus::Invalid);
@@ -298,7 +284,7 @@ async fn client_credentials_upstream_401_gets_one_new_grant(db: TestDb) {
             .target(FailureTarget::Api)
             .times(1),
     );
-    let (status, me) = setup.call("service/me").await;
+    let (status, me) = setup.call_raw("service/me").await;
     let me = me.get("output").cloned().unwrap_or(me);
     assert_eq!((status, me["id"].as_str()), (200, Some("acct_ada")));
     assert_eq!(setup.grants(), 2, "one new grant after the 401");

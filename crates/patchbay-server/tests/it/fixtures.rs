@@ -7,7 +7,7 @@ use patchbay_core::crypto::Aad;
 use patchbay_store::{
     CredentialRecord, CredentialStatus, EventRecord, IntegrationRecord, NewCredential,
 };
-use patchbay_test_support::{TestProject, TestServer};
+use patchbay_test_support::{FakeProvider, TestProject, TestServer};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -137,4 +137,26 @@ pub async fn invalidation_recorded(server: &TestServer, project_id: Uuid, id: Uu
     assert_eq!(changed.payload["status"], "INVALID");
     assert_eq!(changed.credential_id, Some(id));
     changed
+}
+
+/// A project configured with `document` (usually for the fake provider),
+/// and Ada's user token.
+pub struct ProviderSetup {
+    pub server: TestServer,
+    pub provider: FakeProvider,
+    pub project: TestProject,
+    pub token: String,
+}
+
+impl ProviderSetup {
+    pub async fn new(server: TestServer, provider: FakeProvider, document: &str) -> Self {
+        let project = TestProject::with_config(&server, document).await;
+        let token = project.signer.mint("ada").unwrap();
+        Self {
+            server,
+            provider,
+            project,
+            token,
+        }
+    }
 }

@@ -5,17 +5,14 @@ use std::time::Duration;
 use patchbay_api::InstallRequest;
 use patchbay_server::sandbox::{FailureKind, FailureMode, FailureTarget, SandboxConfig};
 use patchbay_test_support::{
-    FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_crm, install_fields,
+    FakeProvider, TestDb, TestServer, backend_tests, connect_crm, install_fields,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-struct Setup {
-    server: TestServer,
-    provider: FakeProvider,
-    project: TestProject,
-    token: String,
-}
+use crate::fixtures::ProviderSetup;
+
+type Setup = ProviderSetup;
 
 async fn connect(setup: &Setup, account: &str, multiple: bool) -> Uuid {
     let ada = setup.project.user_with_token(setup.token.clone());
@@ -28,14 +25,8 @@ async fn connect(setup: &Setup, account: &str, multiple: bool) -> Uuid {
 
 async fn setup(server: TestServer, config: SandboxConfig) -> Setup {
     let provider = FakeProvider::start(config).await;
-    let project = TestProject::with_config(&server, &provider.config_document()).await;
-    let token = project.signer.mint("ada").unwrap();
-    Setup {
-        server,
-        provider,
-        project,
-        token,
-    }
+    let document = provider.config_document();
+    ProviderSetup::new(server, provider, &document).await
 }
 
 impl Setup {
