@@ -46,6 +46,9 @@ pub mod option {
 }
 
 fn format<'a>(at: &DateTime<Utc>, buffer: &'a mut [u8; LONGEST]) -> Option<&'a str> {
+    // The naive value once: each of `DateTime`'s own accessors adds the
+    // (zero) offset again.
+    let at = at.naive_utc();
     let year = u32::try_from(at.year()).ok().filter(|year| *year <= 9999)?;
     let nanos = at.nanosecond();
     if nanos >= 1_000_000_000 {

@@ -46,8 +46,8 @@ async fn user_object_of(state: &AppState, user: &ConnectUser) -> Result<UserObje
 pub async fn me(
     user: ConnectUser,
     State(state): State<AppState>,
-) -> Result<axum::Json<UserObject>, ApiError> {
-    Ok(axum::Json(user_object_of(&state, &user).await?))
+) -> Result<UserObjectBody, ApiError> {
+    Ok(UserObjectBody(user_object_of(&state, &user).await?))
 }
 
 /// Merges `meta` into the user's metadata.
@@ -59,13 +59,47 @@ pub async fn update_me(
     mut user: ConnectUser,
     State(state): State<AppState>,
     JsonBody(request): JsonBody<UpdateUserRequest>,
-) -> Result<axum::Json<UserObject>, ApiError> {
+) -> Result<UserObjectBody, ApiError> {
     user.0.user = state
         .store()
         .users()
         .upsert_user(user.project.id, &user.user.user_id, Some(&request.meta))
         .await?;
-    Ok(axum::Json(user_object_of(&state, &user).await?))
+    Ok(UserObjectBody(user_object_of(&state, &user).await?))
+}
+
+/// A user object as a response body, written into a buffer of about its
+/// size: one with many accounts runs to hundreds of KiB, and a buffer grown
+/// by doubling from a few bytes would be copied over and over.
+pub struct UserObjectBody(pub UserObject);
+
+impl UserObjectBody {
+    /// What an account adds to the body, generously (with its
+    /// configuration twice, Paragon's way).
+    const BYTES_PER_ACCOUNT: usize = 2048;
+    const BYTES_PER_INTEGRATION: usize = 512;
+}
+
+impl axum::response::IntoResponse for UserObjectBody {
+    fn into_response(self) -> axum::response::Response {
+        let integrations = &self.0.integrations;
+        let accounts: usize = integrations.values().map(|i| i.all_credentials.len()).sum();
+        let mut body = Vec::with_capacity(
+            1024 + accounts * Self::BYTES_PER_ACCOUNT
+                + integrations.len() * Self::BYTES_PER_INTEGRATION,
+        );
+        match serde_json::to_writer(&mut body, &self.0) {
+            Ok(()) => (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response(),
+            Err(_) => ApiError::internal().into_response(),
+        }
+    }
 }
 
 /// The integrations enabled in the project that this token may see.

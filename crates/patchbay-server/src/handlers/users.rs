@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
 use crate::extract::{PathParams, QueryParams};
+use crate::handlers::sdk::UserObjectBody;
 use crate::state::AppState;
 use patchbay_engine::EngineError;
 use patchbay_engine::events::{self, CredentialChange, Subject};
@@ -30,7 +31,7 @@ pub async fn user(
     admin: ProjectAdmin,
     State(state): State<AppState>,
     PathParams(path): PathParams<UserPath>,
-) -> Result<axum::Json<UserObject>, ApiError> {
+) -> Result<UserObjectBody, ApiError> {
     let project_id = admin.project.id;
     let user = state
         .store()
@@ -48,7 +49,7 @@ pub async fn user(
         .credentials()
         .list_credentials(project_id, &filter)
         .await?;
-    Ok(axum::Json(user_object::user_object(
+    Ok(UserObjectBody(user_object::user_object(
         &user,
         &runtime,
         &credentials,
