@@ -273,6 +273,9 @@ pub struct CredentialRecord {
     pub secrets: Option<Vec<u8>>,
     /// Non-secret values captured when connecting, for API URL templates.
     pub account_vars: serde_json::Value,
+    /// Grows with every write of `secrets` or `account_vars` (a refresh, a
+    /// reconnection): the engine's rendered authentication and every
+    /// compare-and-set on the row rely on it.
     pub version: i64,
     pub refresh_failure_count: i64,
     pub refreshed_at: Option<DateTime<Utc>>,
