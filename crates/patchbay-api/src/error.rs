@@ -67,6 +67,9 @@ pub enum ErrorCode {
     /// A service account's key file cannot be used: not JSON, a member missing, a private key
     /// that is not an RSA key in PEM form, or made for another token endpoint.
     InvalidKeyFile,
+    /// The account lists several things to choose among (Jira sites, say) and the install
+    /// chose none; the error's `meta.options` lists them.
+    AccountChoiceRequired,
     InstallSessionNotFound,
     /// The provider could not be reached or answered garbage.
     UpstreamUnreachable,
@@ -143,6 +146,7 @@ impl ErrorCode {
         Self::AccountAlreadyConnected,
         Self::CredentialsRejected,
         Self::InvalidKeyFile,
+        Self::AccountChoiceRequired,
         Self::InstallSessionNotFound,
         Self::UpstreamUnreachable,
         Self::ProxyUrlNotAllowed,
@@ -215,6 +219,7 @@ impl ErrorCode {
             Self::ValidationFailed
             | Self::CredentialsRejected
             | Self::InvalidKeyFile
+            | Self::AccountChoiceRequired
             | Self::InvalidSigningKey => 422,
             Self::TooManyStreams => 429,
             Self::HeadersTooLarge => 431,
@@ -254,6 +259,7 @@ impl ErrorCode {
             Self::AccountAlreadyConnected => "account_already_connected",
             Self::CredentialsRejected => "credentials_rejected",
             Self::InvalidKeyFile => "invalid_key_file",
+            Self::AccountChoiceRequired => "account_choice_required",
             Self::InstallSessionNotFound => "install_session_not_found",
             Self::UpstreamUnreachable => "upstream_unreachable",
             Self::ProxyUrlNotAllowed => "proxy_url_not_allowed",

@@ -211,6 +211,25 @@ pub struct IntegrationMetadata {
     #[schema(value_type = Vec<Object>)]
     pub user_settings: Vec<Value>,
     pub workflows: Vec<WorkflowMetadata>,
+    /// The ways in, for an integration that has several (production or sandbox, OAuth or an
+    /// API key); empty otherwise. The fields above describe the first, the default.
+    pub account_types: Vec<AccountTypeMetadata>,
+}
+
+/// One way in to an integration: what the `accountType` install option names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountTypeMetadata {
+    pub id: String,
+    pub name: String,
+    /// The line shown under the name; the name when the definition gives none (Paragon's
+    /// field).
+    pub account_description: String,
+    pub auth_type: String,
+    #[schema(value_type = Vec<Object>)]
+    pub credential_fields: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub connection_fields: Vec<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -270,6 +289,14 @@ pub struct InstallRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub connection: Option<Map<String, Value>>,
+    /// Which way in, for an integration with account types (`sandbox`); the first type
+    /// when left out.
+    #[serde(default)]
+    pub account_type: Option<String>,
+    /// For an API-key or basic integration whose account lists several things to choose
+    /// among (a workspace): the value of the one chosen.
+    #[serde(default)]
+    pub choice: Option<String>,
 }
 
 /// An OAuth install started: open `authorizationUrl` in a popup.

@@ -13,8 +13,8 @@ use crate::catalogue::Catalogue;
 use crate::errors::{ConfigErrors, Report, field};
 use crate::names::{INTEGRATION_TYPE_RULE, is_integration_type};
 use crate::provider::{
-    AccountConfig, ApiConfig, AuthType, ConnectionField, ProviderAuth, ProviderDefinition,
-    VerifyConfig,
+    AccountConfig, AccountTypeDefinition, ApiConfig, AuthType, ConnectionField, ProviderAuth,
+    ProviderDefinition, VerifyConfig,
 };
 use crate::provider_check::{Origin, check_provider, check_scopes};
 use crate::settings::{UserSetting, check_schema, check_values};
@@ -195,6 +195,9 @@ pub(crate) struct IntegrationDocument {
     /// Inline only: non-secret values asked for when an account connects.
     #[serde(default)]
     connection_fields: Option<Vec<ConnectionField>>,
+    /// Inline only: several ways in (production or sandbox hosts, OAuth or an API key).
+    #[serde(default)]
+    account_types: Option<Vec<AccountTypeDefinition>>,
     /// The settings each connected account carries.
     #[serde(default)]
     user_settings: Vec<UserSetting>,
@@ -209,8 +212,14 @@ pub(crate) struct IntegrationDocument {
 pub(crate) const CLIENT_KEYS: [&str; 2] = ["clientId", "clientSecret"];
 
 /// The keys of an inline definition, refused next to `provider`.
-pub(crate) const INLINE_ONLY_KEYS: [&str; 5] =
-    ["auth", "api", "account", "verify", "connectionFields"];
+pub(crate) const INLINE_ONLY_KEYS: [&str; 6] = [
+    "auth",
+    "api",
+    "account",
+    "verify",
+    "connectionFields",
+    "accountTypes",
+];
 
 fn load_integration(
     type_name: &str,
@@ -253,7 +262,10 @@ fn load_integration(
     };
     let (provider, source) = resolved?;
 
-    if provider.auth_type() == AuthType::OAuth2 {
+    if provider
+        .ways_in()
+        .any(|auth| auth.auth_type() == AuthType::OAuth2)
+    {
         for (key, what, value) in [
             ("clientId", "client id", &document.client_id),
             ("clientSecret", "client secret", &document.client_secret),
@@ -353,6 +365,7 @@ impl IntegrationDocument {
             self.account.is_some(),
             self.verify.is_some(),
             self.connection_fields.is_some(),
+            self.account_types.is_some(),
         ];
         INLINE_ONLY_KEYS
             .into_iter()
@@ -455,12 +468,15 @@ fn inline(
         api: api.clone(),
         account: document.account.clone(),
         verify: document.verify.clone(),
+        account_types: document.account_types.clone().unwrap_or_default(),
     };
     apply_scopes(&mut provider, document.scopes.as_deref(), path, report);
     check_provider(&provider, path, Origin::Inline, report);
     Some((provider, ProviderSource::Inline))
 }
 
+/// Replaces the default scopes of every way in that has scopes: the definition's own `auth`
+/// and each account type's.
 fn apply_scopes(
     provider: &mut ProviderDefinition,
     scopes: Option<&[String]>,
@@ -469,27 +485,32 @@ fn apply_scopes(
 ) {
     let Some(scopes) = scopes else { return };
     let at = field(path, "scopes");
-    match &mut provider.auth {
-        ProviderAuth::OAuth2(oauth2) => {
-            check_scopes(scopes, &at, report);
-            oauth2.scopes = scopes.to_vec();
-        }
-        ProviderAuth::OAuth2ClientCredentials(auth) => {
-            check_scopes(scopes, &at, report);
-            auth.scopes = scopes.to_vec();
-        }
-        ProviderAuth::JwtBearer(auth) => {
-            check_scopes(scopes, &at, report);
-            auth.scopes = scopes.to_vec();
-        }
-        other => report.error(
+    let own = provider
+        .account_types
+        .iter_mut()
+        .filter_map(|account_type| account_type.auth.as_mut());
+    let mut given_to = 0;
+    for auth in std::iter::once(&mut provider.auth).chain(own) {
+        let scoped = match auth {
+            ProviderAuth::OAuth2(oauth2) => &mut oauth2.scopes,
+            ProviderAuth::OAuth2ClientCredentials(auth) => &mut auth.scopes,
+            ProviderAuth::JwtBearer(auth) => &mut auth.scopes,
+            ProviderAuth::ApiKey(_) | ProviderAuth::Basic(_) => continue,
+        };
+        *scoped = scopes.to_vec();
+        given_to += 1;
+    }
+    if given_to == 0 {
+        report.error(
             at,
             format!(
                 "only oauth2, oauth2_client_credentials and jwt_bearer integrations have scopes; \
                  this one is {}",
-                other.auth_type().as_str()
+                provider.auth_type().as_str()
             ),
-        ),
+        );
+    } else {
+        check_scopes(scopes, &at, report);
     }
 }
 

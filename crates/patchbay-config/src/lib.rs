@@ -29,6 +29,7 @@ pub use http::HttpMethod;
 pub use integration::{ClientSecret, IntegrationConfig, MASK, ProviderSource};
 pub use masked::masked;
 pub use provider::{
+    AccountChoice, AccountTypeDefinition,
     AccountConfig, ApiConfig, ApiKeyAuth, AuthType, BasicAuth, CATEGORIES, Category, ClientAuth,
     ClientCredentialsAuth, ConnectionField, CredentialField, Inject, JwtBearerAuth, OAuth2Auth,
     ProviderAuth, ProviderDefinition, ProviderRequest, SubjectRule, TokenEndpoint,

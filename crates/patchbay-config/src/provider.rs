@@ -62,6 +62,37 @@ pub struct ProviderDefinition {
     /// A cheap request proving API-key or basic credentials work.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifyConfig>,
+    /// Several ways in to the one integration (production or sandbox hosts, OAuth or an API
+    /// key). Each type replaces whole keys of this definition for the accounts connected with
+    /// it; the first is the default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub account_types: Vec<AccountTypeDefinition>,
+}
+
+/// One way in to an integration: the keys it gives replace the definition's own, as a whole
+/// (an `auth` given here is the complete `auth` of these accounts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountTypeDefinition {
+    /// What the `accountType` install option names, and what the account records.
+    #[schemars(pattern(crate::names::SLUG_PATTERN))]
+    pub id: String,
+    /// What the user picks, such as `Production` or `Sandbox`.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// A line under the name in the Connect Portal's choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<ProviderAuth>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_fields: Option<Vec<ConnectionField>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyConfig>,
 }
 
 /// `categories`: unique ids of [`CATEGORIES`], at least one.
@@ -139,6 +170,43 @@ pub const CATEGORIES: &[Category] = &[
 impl ProviderDefinition {
     pub fn auth_type(&self) -> AuthType {
         self.auth.auth_type()
+    }
+
+    /// How accounts authorize: the `auth` of each account type (its own, or this definition's),
+    /// or this definition's alone when it has no account types.
+    pub fn ways_in(&self) -> impl Iterator<Item = &ProviderAuth> {
+        let own = (self.account_types.is_empty()).then_some(&self.auth);
+        own.into_iter().chain(
+            self.account_types
+                .iter()
+                .map(|account_type| account_type.auth.as_ref().unwrap_or(&self.auth)),
+        )
+    }
+
+    /// The account type named `id`, or the first (the default) when `id` is `None`.
+    pub fn account_type(&self, id: Option<&str>) -> Option<&AccountTypeDefinition> {
+        match id {
+            None => self.account_types.first(),
+            Some(id) => self.account_types.iter().find(|t| t.id == id),
+        }
+    }
+
+    /// The definition the accounts of `account_type` use: this one with the type's keys in
+    /// place of its own, and no account types of its own.
+    pub fn of_account_type(&self, account_type: &AccountTypeDefinition) -> ProviderDefinition {
+        ProviderDefinition {
+            auth: (account_type.auth.as_ref())
+                .unwrap_or(&self.auth)
+                .clone(),
+            connection_fields: (account_type.connection_fields.as_ref())
+                .unwrap_or(&self.connection_fields)
+                .clone(),
+            api: account_type.api.as_ref().unwrap_or(&self.api).clone(),
+            account: account_type.account.clone().or_else(|| self.account.clone()),
+            verify: account_type.verify.clone().or_else(|| self.verify.clone()),
+            account_types: Vec::new(),
+            ..self.clone()
+        }
     }
 }
 
@@ -640,6 +708,27 @@ pub struct AccountConfig {
     /// Templates of values kept with the credential for later templates (an instance URL).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vars: BTreeMap<String, String>,
+    /// A choice the user makes once authorized, among what the account's API lists (a site,
+    /// a workspace, an organisation). `id`, `data` and `vars` then read the chosen item as
+    /// `choice`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choose: Option<AccountChoice>,
+}
+
+/// `account.choose`: the items to choose among, and how each is shown and recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountChoice {
+    /// What is chosen, as a heading: `Site`, `Workspace`.
+    #[schemars(length(min = 1))]
+    pub title: String,
+    /// An expression (no braces) yielding the list of items, such as `response.body` or
+    /// `response.body.workspaces`.
+    pub items: String,
+    /// Template of an item's stable value, with the item as `item`: `{{ item.id }}`.
+    pub value: String,
+    /// Template of an item's label, with the item as `item`: `{{ item.name }}`.
+    pub label: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

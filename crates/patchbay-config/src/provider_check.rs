@@ -12,7 +12,8 @@ use crate::provider::{
 };
 use crate::settings::check_pattern;
 use crate::template::{
-    Found, Variables, check_json_templates, check_template, check_template_map, names_under,
+    Found, Variables, check_expression, check_json_templates, check_template, check_template_map,
+    names_under,
 };
 use crate::urls::{check_url, check_url_template};
 
@@ -196,6 +197,38 @@ pub(crate) fn check_provider(
     };
     for (value_path, variables) in &found {
         declared.check(variables, value_path, report);
+    }
+    check_account_types(definition, &field(path, "accountTypes"), report);
+}
+
+/// Each account type: a unique slug and a name, and the definition it makes checked as a
+/// whole (after the definition's own errors, which it would only repeat).
+fn check_account_types(definition: &ProviderDefinition, path: &str, report: &mut Report) {
+    let errors_before = report.len();
+    let mut seen = HashSet::new();
+    for (i, account_type) in definition.account_types.iter().enumerate() {
+        let at = index(path, i);
+        if !is_slug(&account_type.id) {
+            report.error(
+                field(&at, "id"),
+                format!("`{}` {SLUG_RULE}", account_type.id),
+            );
+        } else if !seen.insert(account_type.id.as_str()) {
+            report.error(
+                field(&at, "id"),
+                format!("`{}` is listed twice", account_type.id),
+            );
+        }
+        if account_type.name.trim().is_empty() {
+            report.error(field(&at, "name"), "must not be empty");
+        }
+    }
+    if report.len() != errors_before {
+        return;
+    }
+    for (i, account_type) in definition.account_types.iter().enumerate() {
+        let effective = definition.of_account_type(account_type);
+        check_provider(&effective, &index(path, i), Origin::Inline, report);
     }
 }
 
@@ -518,6 +551,28 @@ fn check_account<'d>(
         }
     }
     check_template_map(&account.vars, &vars_path, report, found);
+    if let Some(choose) = &account.choose {
+        let choose_path = field(path, "choose");
+        if choose.title.trim().is_empty() {
+            report.error(field(&choose_path, "title"), "must not be empty");
+        }
+        keep(
+            check_expression,
+            &choose.items,
+            &field(&choose_path, "items"),
+            report,
+            found,
+        );
+        for (key, template) in [("value", &choose.value), ("label", &choose.label)] {
+            keep(
+                check_template,
+                template,
+                &field(&choose_path, key),
+                report,
+                found,
+            );
+        }
+    }
     account.vars.keys().map(String::as_str).collect()
 }
 

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::error::{EngineError, EngineResult};
 use crate::events::{self, CredentialChange, Subject};
-use crate::runtime::Integration;
+use crate::runtime::{ACCOUNT_TYPE_VAR, Integration};
 use crate::secrets::CredentialSecrets;
 use crate::user_object;
 use crate::workflows::{Workflows, enabled};
@@ -39,6 +39,13 @@ pub struct InstallOptions {
     /// Values of the integration's connection fields (a subdomain...).
     #[serde(default)]
     pub connection: Map<String, Value>,
+    /// The account type connected with, for an integration that has account types; recorded
+    /// in the account's variables.
+    #[serde(default)]
+    pub account_type: Option<String>,
+    /// The value chosen where the account step lists several things (`account.choose`).
+    #[serde(default)]
+    pub choice: Option<String>,
 }
 
 /// An external account a provider has just vouched for.
@@ -96,7 +103,12 @@ impl Connector {
         options: &InstallOptions,
         account: AuthorizedAccount,
     ) -> EngineResult<Connected> {
-        let account = account.storable();
+        let mut account = account.storable();
+        if let (Some(account_type), Value::Object(vars)) =
+            (&options.account_type, &mut account.account_vars)
+        {
+            vars.insert(ACCOUNT_TYPE_VAR.to_owned(), json!(account_type));
+        }
         let filter = CredentialFilter {
             user_id: Some(user_id.to_owned()),
             integration_id: Some(integration.id),

@@ -89,7 +89,10 @@ impl Refresher {
         let Some(integration) = runtime.integration_by_id(credential.integration_id) else {
             return;
         };
-        if !integration.config.provider.auth.uses_access_tokens() {
+        if !integration
+            .provider_of(&credential.account_vars)
+            .auth
+            .uses_access_tokens() {
             if let Err(err) = self.tokens.reverify(integration, credential).await {
                 tracing::debug!(credential = %credential_id, error = %err, "background verification did not complete");
             }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use patchbay_config::{IntegrationConfig, ProjectSettings, WorkflowConfig};
+use patchbay_config::{IntegrationConfig, ProjectSettings, ProviderDefinition, WorkflowConfig};
 use patchbay_oauth::Injection;
 use patchbay_store::{CredentialRecord, IntegrationRecord, Project, Store, WorkflowRecord};
 use uuid::Uuid;
@@ -19,6 +19,33 @@ pub struct Integration {
     pub client_secret: Option<Vec<u8>>,
     /// Its accounts' authentication, rendered from this definition.
     pub rendered_auth: Arc<RenderedAuth>,
+    /// The definition each account type makes, in the definition's order (the first is the
+    /// default); empty when the integration has one way in.
+    account_types: Vec<(String, ProviderDefinition)>,
+}
+
+/// The key of an account's variables that records its account type.
+pub const ACCOUNT_TYPE_VAR: &str = "accountType";
+
+impl Integration {
+    /// The definition the account with these variables was connected with: its account
+    /// type's, else the integration's own.
+    pub fn provider_of(&self, account_vars: &serde_json::Value) -> &ProviderDefinition {
+        let account_type = account_vars
+            .get(ACCOUNT_TYPE_VAR)
+            .and_then(serde_json::Value::as_str);
+        self.provider_for(account_type)
+    }
+
+    /// The definition of the account type `id`; the default type's when `id` is `None` or
+    /// names a type the integration no longer has, and the integration's own when it has no
+    /// account types.
+    pub fn provider_for(&self, id: Option<&str>) -> &ProviderDefinition {
+        let named = id.and_then(|id| self.account_types.iter().find(|(own, _)| own == id));
+        named
+            .or(self.account_types.first())
+            .map_or(&self.config.provider, |(_, provider)| provider)
+    }
 }
 
 /// Each account's authentication as its integration's definition renders
@@ -198,11 +225,19 @@ impl ProjectRuntime {
 }
 
 fn decode_integration(record: IntegrationRecord) -> EngineResult<Integration> {
+    let config: IntegrationConfig = decode("integration definition", record.definition)?;
+    let account_types = (config.provider.account_types.iter())
+        .map(|account_type| {
+            let provider = config.provider.of_account_type(account_type);
+            (account_type.id.clone(), provider)
+        })
+        .collect();
     Ok(Integration {
         id: record.id,
-        config: decode("integration definition", record.definition)?,
+        config,
         client_secret: record.client_secret,
         rendered_auth: Arc::default(),
+        account_types,
     })
 }
 

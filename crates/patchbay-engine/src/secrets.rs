@@ -10,7 +10,10 @@ use zeroize::Zeroizing;
 
 /// The sealed-field names, part of the associated data of each ciphertext.
 pub const CREDENTIAL_SECRETS: &str = "secrets";
-pub const PKCE_VERIFIER: &str = "pkce_verifier";
+/// `install_sessions.secrets`: the PKCE verifier until the OAuth callback, then the
+/// authorization waiting for the user's choice (`account.choose`). The name predates the
+/// second use and stays: sealed rows carry it in their associated data.
+pub const INSTALL_SESSION_SECRETS: &str = "pkce_verifier";
 pub const CLIENT_SECRET: &str = "client_secret";
 pub const WEBHOOK_SECRET: &str = "webhook_secret";
 

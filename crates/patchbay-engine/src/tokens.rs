@@ -277,7 +277,7 @@ impl Tokens {
     ) -> EngineResult<AccessToken> {
         let secrets = self.open_secrets(&credential)?;
         let ctx = template_context(&credential.account_vars);
-        let granted = match &integration.config.provider.auth {
+        let granted = match &integration.provider_of(&credential.account_vars).auth {
             ProviderAuth::OAuth2(auth) => {
                 let Some(refresh_token) = secrets.refresh_token.clone() else {
                     return self
@@ -462,7 +462,7 @@ impl Tokens {
         integration: &Integration,
         credential: CredentialRecord,
     ) -> EngineResult<CredentialRecord> {
-        let provider = &integration.config.provider;
+        let provider = integration.provider_of(&credential.account_vars);
         if provider.verify.is_none() || credential.status == CredentialStatus::Invalid {
             return Ok(credential);
         }

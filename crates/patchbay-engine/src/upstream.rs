@@ -38,7 +38,7 @@ pub fn api_url(
     raw_query: Option<&str>,
 ) -> EngineResult<Url> {
     let ctx = tokens::template_context(account_vars);
-    let base = patchbay_oauth::api_base_url(&integration.config.provider, &ctx)?;
+    let base = patchbay_oauth::api_base_url(integration.provider_of(account_vars), &ctx)?;
     policy::resolve(&base, raw_path, raw_query)
         .map_err(|rejected| EngineError::UrlNotAllowed(rejected.to_string()))
 }
@@ -212,7 +212,7 @@ impl Upstream {
         credential: CredentialRecord,
         force_refresh: bool,
     ) -> EngineResult<Authorization> {
-        let provider = &integration.config.provider;
+        let provider = integration.provider_of(&credential.account_vars);
         let rendered = &integration.rendered_auth;
         let context = |credential: &CredentialRecord| {
             let mut ctx = tokens::template_context(&credential.account_vars);

@@ -1,14 +1,14 @@
 //! The `account` step (which external account was connected) and the `verify` request (are
 //! these API-key or basic credentials accepted), both made with the account's credentials.
 
-use patchbay_config::{ProviderDefinition, ProviderRequest};
+use patchbay_config::{AccountChoice, ProviderDefinition, ProviderRequest};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde_json::{Map, Value};
 use url::Url;
 
 use crate::authorize::absolute_url;
 use crate::client::{Answer, Client, send};
-use crate::error::OAuthError;
+use crate::error::{ChoiceOption, Choices, OAuthError};
 use crate::inject::{AccountAuth, api_base_url, auth_injection, header};
 use crate::template::TemplateContext;
 
@@ -30,14 +30,21 @@ impl Client {
     /// `response.body`, `response.headers` and `response.status`. Without a `request` the
     /// templates read `ctx` alone (the token response as `token.*`).
     ///
+    /// With `account.choose`, the templates also read the chosen item as `choice`: the one
+    /// whose value is `choice`, or the only one listed. Several listed and none chosen is
+    /// [`OAuthError::ChoiceRequired`], naming them; a value not listed is
+    /// [`OAuthError::NotAChoice`].
+    ///
     /// Fails with [`OAuthError::Rejected`] when the request gets `401`/`403`, and with
-    /// [`OAuthError::AccountNotIdentified`] when `id` renders empty or the definition has no
-    /// `account` step (callers of providers where it is optional check that first).
+    /// [`OAuthError::AccountNotIdentified`] when `id` renders empty, nothing is listed to
+    /// choose from, or the definition has no `account` step (callers of providers where it is
+    /// optional check that first).
     pub async fn identify_account(
         &self,
         provider: &ProviderDefinition,
         auth: &AccountAuth<'_>,
         ctx: &TemplateContext,
+        choice: Option<&str>,
     ) -> Result<AccountIdentity, OAuthError> {
         let account = provider.account.as_ref().ok_or_else(|| {
             OAuthError::AccountNotIdentified(format!(
@@ -63,6 +70,12 @@ impl Client {
             }
             if let Value::Object(root) = &mut values {
                 root.insert("response".into(), response_value(&answer));
+            }
+        }
+        if let Some(choose) = &account.choose {
+            let chosen = choose_item(choose, &values, choice)?;
+            if let Value::Object(root) = &mut values {
+                root.insert("choice".into(), chosen);
             }
         }
         let render = |template: &str| crate::render(template, &values);
@@ -243,4 +256,50 @@ fn response_value(answer: &Answer) -> Value {
     response.insert("body".into(), body);
     response.insert("headers".into(), Value::Object(headers));
     Value::Object(response)
+}
+
+/// The item of `choose.items` whose value is `choice`, or the only one.
+fn choose_item(
+    choose: &AccountChoice,
+    values: &Value,
+    choice: Option<&str>,
+) -> Result<Value, OAuthError> {
+    let items = match crate::evaluate(&choose.items, values)? {
+        Value::Array(items) => items,
+        _ => {
+            return Err(OAuthError::InvalidResponse(format!(
+                "`account.choose.items` (`{}`) is not a list",
+                choose.items
+            )));
+        }
+    };
+    let mut options = Vec::with_capacity(items.len());
+    for item in &items {
+        let scope = serde_json::json!({ "item": item });
+        options.push(ChoiceOption {
+            value: crate::render(&choose.value, &scope)?.trim().to_owned(),
+            label: crate::render(&choose.label, &scope)?.trim().to_owned(),
+        });
+    }
+    let position = match choice {
+        Some(value) => options.iter().position(|option| option.value == value),
+        None if options.len() == 1 => Some(0),
+        None if options.is_empty() => {
+            return Err(OAuthError::AccountNotIdentified(format!(
+                "the account has no {} to choose",
+                choose.title
+            )));
+        }
+        None => {
+            return Err(OAuthError::ChoiceRequired(Choices {
+                title: choose.title.clone(),
+                options,
+            }));
+        }
+    };
+    let position = position.ok_or_else(|| OAuthError::NotAChoice {
+        title: choose.title.clone(),
+        value: choice.unwrap_or_default().to_owned(),
+    })?;
+    Ok(items.into_iter().nth(position).unwrap_or_default())
 }

@@ -49,6 +49,13 @@ pub enum OAuthError {
     /// The `account` step gave no id (or the definition has no `account` step).
     #[error("the connected account could not be identified: {0}")]
     AccountNotIdentified(String),
+    /// The account step lists several items to choose among (`account.choose`) and none was
+    /// chosen.
+    #[error("a {} must be chosen: {}", .0.title, .0.labels())]
+    ChoiceRequired(Choices),
+    /// The item chosen is not among those the account step lists.
+    #[error("`{value}` is not a {title} of this account")]
+    NotAChoice { title: String, value: String },
     /// A service account's key file cannot be used (`jwt_bearer`).
     #[error("{0}")]
     KeyFile(#[from] KeyFileError),
@@ -76,6 +83,29 @@ pub enum KeyFileError {
     BadPrivateKey,
     #[error("the key file is for the token endpoint {given}, and this integration uses {expected}")]
     OtherTokenEndpoint { given: String, expected: String },
+}
+
+/// What the user chooses among once authorized: `title` (`Site`) and the items, in the
+/// provider's order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Choices {
+    pub title: String,
+    pub options: Vec<ChoiceOption>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChoiceOption {
+    /// What is recorded and sent back: `choose.value` rendered.
+    pub value: String,
+    /// What the user reads: `choose.label` rendered.
+    pub label: String,
+}
+
+impl Choices {
+    fn labels(&self) -> String {
+        let labels: Vec<&str> = self.options.iter().map(|o| o.label.as_str()).collect();
+        labels.join(", ")
+    }
 }
 
 fn describe(description: &Option<String>) -> String {
@@ -147,7 +177,11 @@ impl OAuthError {
             }
             Self::UnexpectedStatus { status, .. } => matches!(status, 400 | 401),
             // A key that cannot sign, or is for another endpoint, never will be.
-            Self::Rejected { .. } | Self::AccountNotIdentified(_) | Self::KeyFile(_) => true,
+            Self::Rejected { .. }
+            | Self::AccountNotIdentified(_)
+            | Self::KeyFile(_)
+            | Self::ChoiceRequired(_)
+            | Self::NotAChoice { .. } => true,
             // The definition or our parsing is at fault, not the account: fixing the
             // configuration must not require every user to reconnect.
             Self::Template(_) | Self::InvalidResponse(_) | Self::AuthMismatch { .. } => false,

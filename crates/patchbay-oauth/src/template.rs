@@ -124,3 +124,22 @@ pub fn render(template: &str, ctx: &Value) -> Result<String, TemplateError> {
     let compiled = env.get_template(template).map_err(failed)?;
     compiled.render(values).map_err(failed)
 }
+
+/// Evaluates a bare expression (`response.body.sites`) with `ctx` as its variables, to a JSON
+/// value. Only the account step's `choose.items` is one, evaluated once per connection, so it
+/// is compiled each time.
+pub fn evaluate(expression: &str, ctx: &Value) -> Result<Value, TemplateError> {
+    let failed = |error: minijinja::Error| TemplateError {
+        template: expression.to_owned(),
+        message: error
+            .detail()
+            .map_or_else(|| error.kind().to_string(), str::to_owned),
+    };
+    let env = template::environment();
+    let compiled = env.compile_expression(expression).map_err(failed)?;
+    let value = compiled.eval(template::to_value(ctx)).map_err(failed)?;
+    serde_json::to_value(&value).map_err(|error| TemplateError {
+        template: expression.to_owned(),
+        message: error.to_string(),
+    })
+}

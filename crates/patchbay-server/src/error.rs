@@ -151,6 +151,16 @@ impl ApiError {
                 "connection",
                 format!("The integration's URLs could not be built: {message}"),
             ),
+            OAuthError::ChoiceRequired(choices) => Self::new(
+                ErrorCode::AccountChoiceRequired,
+                format!("Choose a {} of this account.", choices.title),
+            )
+            .with_meta(serde_json::json!({
+                "field": "choice",
+                "title": choices.title,
+                "options": choices.options,
+            })),
+            OAuthError::NotAChoice { .. } => Self::validation("choice", err.to_string()),
             other => Self::new(
                 ErrorCode::UpstreamUnreachable,
                 format!("The provider could not be used: {other}"),

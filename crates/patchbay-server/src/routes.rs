@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(install::uninstall))
         .routes(routes!(install::install_session))
         .routes(routes!(oauth_callback::callback))
+        .routes(routes!(oauth_callback::choose))
         .routes(routes!(event_stream::stream))
         .routes(routes!(webhooks::create, webhooks::list))
         .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))

@@ -101,6 +101,27 @@ pub(crate) async fn consume_state(
     row.map(TryInto::try_into).transpose()
 }
 
+pub(crate) async fn rearm(
+    pool: &PgPool,
+    id: Uuid,
+    state_hash: &str,
+    secrets: &[u8],
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE install_sessions SET state_hash = $1, secrets = $2
+         WHERE id = $3 AND status = 'pending' AND state_hash IS NULL",
+    )
+    .bind(state_hash)
+    .bind(secrets)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 pub(crate) async fn finish(
     pool: &PgPool,
     id: Uuid,

@@ -672,6 +672,15 @@ impl InstallSessionStore for PgStore {
         install::consume_state(&self.pool, state_hash).await
     }
 
+    async fn rearm_install_session(
+        &self,
+        id: Uuid,
+        state_hash: &str,
+        secrets: &[u8],
+    ) -> StoreResult<()> {
+        install::rearm(&self.pool, id, state_hash, secrets).await
+    }
+
     async fn finish_install_session(
         &self,
         id: Uuid,

@@ -725,6 +725,15 @@ impl InstallSessionStore for SqliteStore {
         install::consume_state(&self.writer, state_hash).await
     }
 
+    async fn rearm_install_session(
+        &self,
+        id: Uuid,
+        state_hash: &str,
+        secrets: &[u8],
+    ) -> StoreResult<()> {
+        install::rearm(&self.writer, id, state_hash, secrets).await
+    }
+
     async fn finish_install_session(
         &self,
         id: Uuid,

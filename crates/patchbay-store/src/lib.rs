@@ -282,6 +282,16 @@ pub trait InstallSessionStore: Send + Sync {
     /// has it (unknown, already used, or finished).
     async fn consume_install_state(&self, state_hash: &str) -> StoreResult<Option<InstallSession>>;
 
+    /// Gives a pending session whose state was consumed a new one (its hash) and new sealed
+    /// `secrets`, for a second step of the same install: the user's choice after the
+    /// callback. `NotFound` if it is not pending or still has a state.
+    async fn rearm_install_session(
+        &self,
+        id: Uuid,
+        state_hash: &str,
+        secrets: &[u8],
+    ) -> StoreResult<()>;
+
     /// Marks a pending session complete (with its credential) or failed
     /// (with its error). `NotFound` if it is not pending.
     async fn finish_install_session(

@@ -11,7 +11,7 @@ pub enum SealedColumn {
     CredentialSecrets,
     /// `integrations.client_secret`.
     IntegrationClientSecret,
-    /// `install_sessions.secrets`: the PKCE verifier.
+    /// `install_sessions.secrets`: the PKCE verifier, then an authorization awaiting a choice.
     InstallSessionSecrets,
     /// `webhook_endpoints.secret`.
     WebhookEndpointSecret,

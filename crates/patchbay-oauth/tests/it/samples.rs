@@ -34,6 +34,7 @@ const KEYS: &[&str] = &[
     "token",
     "request",
     "response",
+    "choice",
     "providerId",
     "name",
     "vars",
@@ -104,6 +105,12 @@ async fn check(provider: &ProviderDefinition) -> Result<(), String> {
             .ok_or_else(|| format!("sample: `{key}` must be a string"))
     };
 
+    // The value chosen, where the account lists several things (`account.choose`).
+    let choice = match sample.get("choice") {
+        None => None,
+        Some(Value::String(choice)) => Some(choice.as_str()),
+        Some(_) => return Err("sample: `choice` must be a string".into()),
+    };
     let fake = FakeProvider::start().await;
     let mut definition = provider.clone();
     let mut ctx = TemplateContext {
@@ -204,7 +211,7 @@ async fn check(provider: &ProviderDefinition) -> Result<(), String> {
     };
 
     let identity = client()
-        .identify_account(&definition, &auth, &ctx)
+        .identify_account(&definition, &auth, &ctx, choice)
         .await
         .map_err(|error| {
             let calls: Vec<String> = fake.requests().iter().map(real_url).collect();

@@ -196,7 +196,7 @@ pub async fn identify(
     ctx: &TemplateContext,
 ) -> Result<AccountIdentity, OAuthError> {
     client()
-        .identify_account(provider, &AccountAuth::Bearer(token), ctx)
+        .identify_account(provider, &AccountAuth::Bearer(token), ctx, None)
         .await
 }
 

@@ -64,7 +64,7 @@ pub async fn install(
     let integration = runtime.require_integration(&path.type_or_id)?;
     let (options, has_accounts) =
         install_options(&state, &user, &runtime, integration, &request).await?;
-    match &integration.config.provider.auth {
+    match &integration.provider_for(options.account_type.as_deref()).auth {
         ProviderAuth::OAuth2(auth) => {
             let auth = if has_accounts {
                 Cow::Owned(auth.for_another_account())
@@ -170,15 +170,52 @@ async fn install_options(
     if let Some(url) = &request.redirect_url {
         check_redirect_url(url, &runtime.settings.allowed_origins)?;
     }
+    let account_type = check_account_type(integration, request.account_type.as_deref())?;
     let connection = request.connection.clone().unwrap_or_default();
-    check_connection_fields(&integration.config.provider, &connection)?;
+    check_connection_fields(
+        integration.provider_for(account_type.as_deref()),
+        &connection,
+    )?;
     let options = InstallOptions {
         selected_credential_id: selected,
         external_id: request.external_id.clone(),
         redirect_url: request.redirect_url.clone(),
         connection,
+        account_type,
+        choice: request.choice.clone(),
     };
     Ok((options, !accounts.is_empty()))
+}
+
+/// The account type an install uses: the one asked for, which must be one of the
+/// integration's, else its first; `None` for an integration without account types.
+fn check_account_type(
+    integration: &Integration,
+    asked: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let types = &integration.config.provider.account_types;
+    match asked.filter(|asked| !asked.is_empty()) {
+        None => Ok(types.first().map(|first| first.id.clone())),
+        Some(asked) if types.iter().any(|own| own.id == asked) => Ok(Some(asked.to_owned())),
+        Some(asked) if types.is_empty() => Err(ApiError::validation(
+            "accountType",
+            format!(
+                "\"{}\" has one way in and no account types; leave out accountType (\"{asked}\").",
+                integration.config.type_name
+            ),
+        )),
+        Some(asked) => {
+            let known: Vec<&str> = types.iter().map(|own| own.id.as_str()).collect();
+            Err(ApiError::validation(
+                "accountType",
+                format!(
+                    "\"{asked}\" is not an account type of \"{}\"; it has {}.",
+                    integration.config.type_name,
+                    known.join(", ")
+                ),
+            ))
+        }
+    }
 }
 
 /// A redirect target must belong to the developer's own front end, or the
@@ -261,7 +298,7 @@ async fn start_oauth(
             state.engine.keyring(),
             user.project.id,
             session_id,
-            secrets::PKCE_VERIFIER,
+            secrets::INSTALL_SESSION_SECRETS,
             pkce.verifier.expose_secret(),
         )
     });
@@ -308,7 +345,7 @@ async fn connect_with_credentials(
     options: &InstallOptions,
     mut fields: Map<String, Value>,
 ) -> Result<InstallCompleted, ApiError> {
-    let provider = &integration.config.provider;
+    let provider = integration.provider_for(options.account_type.as_deref());
     check_credentials(provider, &mut fields)?;
     let ctx = TemplateContext {
         connection: options.connection.clone(),
@@ -338,7 +375,7 @@ async fn connect_with_credentials(
             let identity = state
                 .engine
                 .oauth()
-                .identify_account(provider, &auth, &ctx)
+                .identify_account(provider, &auth, &ctx, options.choice.as_deref())
                 .await
                 .map_err(|err| ApiError::provider(&err))?;
             (
@@ -410,7 +447,8 @@ async fn connect_client_credentials(
     options: &InstallOptions,
     mut fields: Map<String, Value>,
 ) -> Result<InstallCompleted, ApiError> {
-    check_credentials(&integration.config.provider, &mut fields)?;
+    let provider = integration.provider_for(options.account_type.as_deref());
+    check_credentials(provider, &mut fields)?;
     let secrets = CredentialSecrets {
         fields,
         ..CredentialSecrets::default()
@@ -462,7 +500,8 @@ async fn connect_jwt_bearer(
         let text = object.to_string();
         fields.insert(JwtBearerAuth::KEY_FILE.to_owned(), Value::String(text));
     }
-    check_credentials(&integration.config.provider, &mut fields)?;
+    let provider = integration.provider_for(options.account_type.as_deref());
+    check_credentials(provider, &mut fields)?;
     let secrets = CredentialSecrets {
         fields,
         ..CredentialSecrets::default()
@@ -545,7 +584,7 @@ async fn connect_granted(
         public_credentials,
         fallback_id,
     } = granted;
-    let provider = &integration.config.provider;
+    let provider = integration.provider_for(options.account_type.as_deref());
     let access_token = tokens.access_token.expose_secret();
     ctx.token = tokens.public_fields.clone();
     let (provider_id, provider_data, vars) = match &provider.account {
@@ -553,7 +592,12 @@ async fn connect_granted(
             let identity = state
                 .engine
                 .oauth()
-                .identify_account(provider, &AccountAuth::Bearer(access_token), &ctx)
+                .identify_account(
+                    provider,
+                    &AccountAuth::Bearer(access_token),
+                    &ctx,
+                    options.choice.as_deref(),
+                )
                 .await
                 .map_err(|err| ApiError::provider(&err))?;
             (

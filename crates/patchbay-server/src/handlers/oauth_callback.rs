@@ -3,17 +3,19 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Query, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::Duration;
-use patchbay_config::ProviderAuth;
-use patchbay_oauth::{AccountAuth, ClientCredentials, OAuthError, TemplateContext};
-use patchbay_store::{InstallSession, InstallStatus, StoreError, now};
+use chrono::{DateTime, Duration, Utc};
+use patchbay_config::{ProviderAuth, ProviderDefinition};
+use patchbay_oauth::{AccountAuth, Choices, ClientCredentials, OAuthError, TemplateContext};
+use patchbay_store::{InstallSession, InstallStatus, Project, StoreError, now};
 use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use patchbay_engine::connect::{AuthorizedAccount, Connected, InstallOptions};
+use patchbay_engine::runtime::{Integration, ProjectRuntime};
 use patchbay_engine::secrets::{self, CredentialSecrets};
 
 use crate::error::ApiError;
@@ -42,38 +44,110 @@ pub async fn callback(
         .into_iter()
         .map(|(key, value)| (key, patchbay_core::nul::replace_nul_in(value)))
         .collect();
-    let Some(state_value) = query.get("state").filter(|s| !s.is_empty()) else {
-        return plain_page(
+    let state_value = query.get("state").map_or("", String::as_str);
+    let session = match take_session(&state, state_value).await {
+        Ok(session) => session,
+        Err(page) => return page,
+    };
+    let options: InstallOptions =
+        serde_json::from_value(session.options.clone()).unwrap_or_default();
+    let step = complete(&state, &session, &options, &query).await;
+    finish(&state, &session, options, step).await
+}
+
+/// The form of the page that asks for the choice: the state it was given and the value
+/// chosen.
+#[derive(Debug, Deserialize)]
+pub struct ChoiceForm {
+    state: String,
+    choice: String,
+}
+
+/// Finishes an OAuth install whose account lists several things to choose among (Jira
+/// sites): the page the callback showed posts the value chosen here, with the state it was
+/// given for this one use.
+#[utoipa::path(post, path = "/oauth/choose", operation_id = "oauthChoose", tag = "oauth",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+                 description = "`state` (from the page) and `choice` (the value chosen)"),
+    responses((status = 200, description = "A page that reports the result to its opener and closes"),
+              (status = 303, description = "Back to the install's redirectUrl"),
+              (status = 400, description = "Unknown or used state: a page for the person connecting",
+               content_type = "text/html", body = String)))]
+pub async fn choose(State(state): State<AppState>, Form(form): Form<ChoiceForm>) -> Response {
+    let session = match take_session(&state, &form.state).await {
+        Ok(session) => session,
+        Err(page) => return page,
+    };
+    let options: InstallOptions =
+        serde_json::from_value(session.options.clone()).unwrap_or_default();
+    let step = complete_choice(&state, &session, &options, &form.choice).await;
+    finish(&state, &session, options, step).await
+}
+
+/// The pending session `state_value` was issued for, its state consumed; or the page to
+/// show instead.
+async fn take_session(state: &AppState, state_value: &str) -> Result<InstallSession, Response> {
+    if state_value.is_empty() {
+        return Err(plain_page(
             StatusCode::BAD_REQUEST,
             "This page is part of connecting an account and cannot be opened directly.",
-        );
-    };
-    let session = match state
+        ));
+    }
+    match state
         .store()
         .install_sessions()
         .consume_install_state(&oauth_state::hash(state_value))
         .await
     {
-        Ok(Some(session)) => session,
+        Ok(Some(session)) => Ok(session),
         Ok(None) => {
-            fail_named_session(&state, state_value).await;
-            return plain_page(
+            fail_named_session(state, state_value).await;
+            Err(plain_page(
                 StatusCode::BAD_REQUEST,
                 "This connection link has already been used or is no longer valid. Start connecting the account again.",
-            );
+            ))
         }
         Err(err) => {
-            tracing::error!(error = %err, "store unavailable during OAuth callback");
-            return plain_page(
+            tracing::error!(error = %err, "store unavailable while finishing an OAuth install");
+            Err(plain_page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Patchbay is temporarily unavailable; try again.",
-            );
+            ))
         }
+    }
+}
+
+/// Where an install stands after a step: connected, failed (a sentence for the end user and
+/// the developer, never a secret), or waiting for the user to choose on the page shown.
+enum Step {
+    Connected(Connected),
+    Failed(String),
+    Choose { choices: Choices, state: String },
+}
+
+impl From<Result<Connected, String>> for Step {
+    fn from(result: Result<Connected, String>) -> Self {
+        result.map_or_else(Step::Failed, Step::Connected)
+    }
+}
+
+/// Ends the session (unless it waits for a choice) and answers the browser: the choice
+/// page, the install's `redirectUrl`, or a page that tells its opener.
+async fn finish(
+    state: &AppState,
+    session: &InstallSession,
+    options: InstallOptions,
+    step: Step,
+) -> Response {
+    let allowed_origins = allowed_origins(state, session).await;
+    let outcome = match step {
+        Step::Choose {
+            choices,
+            state: state_value,
+        } => return choice_page(&choices, &state_value),
+        Step::Connected(connected) => Ok(connected),
+        Step::Failed(message) => Err(message),
     };
-    let options: InstallOptions =
-        serde_json::from_value(session.options.clone()).unwrap_or_default();
-    let allowed_origins = allowed_origins(&state, &session).await;
-    let outcome = complete(&state, &session, &options, &query).await;
     let (status, credential_id, error) = match &outcome {
         Ok(connected) => (InstallStatus::Complete, Some(connected.credential.id), None),
         Err(message) => (InstallStatus::Failed, None, Some(message.as_str())),
@@ -143,17 +217,114 @@ async fn allowed_origins(state: &AppState, session: &InstallSession) -> Vec<Stri
     }
 }
 
-/// Exchanges the code, identifies the account and stores it. The error is a
-/// sentence for the end user and the developer; it never holds a secret.
+/// Exchanges the code, identifies the account and stores it, or asks the user to choose
+/// first.
 async fn complete(
     state: &AppState,
     session: &InstallSession,
     options: &InstallOptions,
     query: &BTreeMap<String, String>,
-) -> Result<Connected, String> {
+) -> Step {
+    match exchange(state, session, options, query).await {
+        Ok((project, authorized)) => {
+            identify_and_store(state, session, &project, options, authorized, None).await
+        }
+        Err(message) => Step::Failed(message),
+    }
+}
+
+/// The second step of an install that waited for a choice: the authorization kept with the
+/// session, identified again with the value chosen.
+async fn complete_choice(
+    state: &AppState,
+    session: &InstallSession,
+    options: &InstallOptions,
+    choice: &str,
+) -> Step {
+    let reopened = async {
+        check_not_expired(session)?;
+        let project = load_project(state, session).await?;
+        let sealed = session
+            .secrets
+            .as_deref()
+            .ok_or("The connection has nothing left to choose; start again.")?;
+        let plain = secrets::open_str(
+            state.engine.keyring(),
+            project.id,
+            session.id,
+            secrets::INSTALL_SESSION_SECRETS,
+            sealed,
+        )
+        .map_err(|_| sealed_secret_unreadable())?;
+        let authorized: Authorized =
+            serde_json::from_str(&plain).map_err(|_| sealed_secret_unreadable())?;
+        Ok::<_, String>((project, authorized))
+    };
+    match reopened.await {
+        Ok((project, authorized)) => {
+            identify_and_store(state, session, &project, options, authorized, Some(choice))
+                .await
+        }
+        Err(message) => Step::Failed(message),
+    }
+}
+
+/// What the provider granted, kept sealed with the session while the user chooses.
+#[derive(Serialize, Deserialize)]
+struct Authorized {
+    access_token: String,
+    refresh_token: Option<String>,
+    /// The token response's non-secret fields (`token.*`).
+    token: Map<String, Value>,
+    valid_until: Option<DateTime<Utc>>,
+    /// The callback's query parameters besides the protocol's (`callback.*`).
+    callback: Map<String, Value>,
+}
+
+fn check_not_expired(session: &InstallSession) -> Result<(), String> {
     if session.expires_at < now() {
         return Err("The connection took longer than 10 minutes; start again.".to_owned());
     }
+    Ok(())
+}
+
+fn sealed_secret_unreadable() -> String {
+    "The integration's secrets cannot be read; check the master key.".to_owned()
+}
+
+async fn load_project(state: &AppState, session: &InstallSession) -> Result<Project, String> {
+    state
+        .store()
+        .projects()
+        .get_project(session.project_id)
+        .await
+        .map_err(|_| "Patchbay is temporarily unavailable; try again.".to_owned())?
+        .ok_or_else(|| "The project no longer exists.".to_owned())
+}
+
+/// The integration the session connects, with the definition of its account type.
+fn session_integration<'r>(
+    runtime: &'r ProjectRuntime,
+    session: &InstallSession,
+    options: &InstallOptions,
+) -> Result<(&'r Integration, &'r ProviderDefinition), String> {
+    let integration = runtime
+        .integration_by_id(session.integration_id)
+        .ok_or("The integration was removed from the project.")?;
+    Ok((
+        integration,
+        integration.provider_for(options.account_type.as_deref()),
+    ))
+}
+
+/// Checks the callback and exchanges its code for tokens.
+async fn exchange(
+    state: &AppState,
+    session: &InstallSession,
+    options: &InstallOptions,
+    query: &BTreeMap<String, String>,
+) -> Result<(Project, Authorized), String> {
+    check_not_expired(session)?;
     if let Some(error) = query.get("error") {
         let description = query
             .get("error_description")
@@ -167,28 +338,17 @@ async fn complete(
         .get("code")
         .filter(|c| !c.is_empty())
         .ok_or("The provider sent no authorization code.")?;
-    let unavailable = |_| "Patchbay is temporarily unavailable; try again.".to_owned();
-    let project = state
-        .store()
-        .projects()
-        .get_project(session.project_id)
-        .await
-        .map_err(unavailable)?
-        .ok_or("The project no longer exists.")?;
+    let project = load_project(state, session).await?;
     let runtime = state
         .engine
         .runtimes()
         .load(&project)
         .await
         .map_err(|err| ApiError::from(err).message)?;
-    let integration = runtime
-        .integration_by_id(session.integration_id)
-        .ok_or("The integration was removed from the project.")?;
-    let ProviderAuth::OAuth2(auth) = &integration.config.provider.auth else {
+    let (integration, provider) = session_integration(&runtime, session, options)?;
+    let ProviderAuth::OAuth2(auth) = &provider.auth else {
         return Err("The integration no longer uses OAuth.".to_owned());
     };
-    let sealed_secret_err =
-        |_| "The integration's client secret cannot be read; check the master key.".to_owned();
     let client_secret = match &integration.client_secret {
         Some(sealed) => secrets::open_str(
             state.engine.keyring(),
@@ -197,7 +357,7 @@ async fn complete(
             secrets::CLIENT_SECRET,
             sealed,
         )
-        .map_err(sealed_secret_err)?,
+        .map_err(|_| sealed_secret_unreadable())?,
         None => Default::default(),
     };
     let verifier = match &session.secrets {
@@ -206,10 +366,10 @@ async fn complete(
                 state.engine.keyring(),
                 project.id,
                 session.id,
-                secrets::PKCE_VERIFIER,
+                secrets::INSTALL_SESSION_SECRETS,
                 sealed,
             )
-            .map_err(sealed_secret_err)?,
+            .map_err(|_| sealed_secret_unreadable())?,
         ),
         None => None,
     };
@@ -222,7 +382,7 @@ async fn complete(
         .filter(|(key, _)| !PROTOCOL_PARAMS.contains(&key.as_str()))
         .map(|(key, value)| (key.clone(), json!(value)))
         .collect();
-    let mut ctx = TemplateContext {
+    let ctx = TemplateContext {
         connection: options.connection.clone(),
         callback: callback.clone(),
         ..TemplateContext::default()
@@ -247,43 +407,78 @@ async fn complete(
                 .to_owned(),
         );
     }
-    ctx.token = tokens.public_fields.clone();
-    let access_token = tokens.access_token.expose_secret();
-    let identity = state
+    let authorized = Authorized {
+        access_token: tokens.access_token.expose_secret().to_owned(),
+        refresh_token: (tokens.refresh_token.as_ref()).map(|t| t.expose_secret().to_owned()),
+        token: tokens.public_fields,
+        valid_until: (tokens.expires_in).map(|seconds| now() + Duration::seconds(seconds)),
+        callback,
+    };
+    Ok((project, authorized))
+}
+
+/// Runs the account step with the granted token and stores the account; when the account
+/// lists several things to choose among and none was chosen, keeps the authorization sealed
+/// with the session and asks.
+async fn identify_and_store(
+    state: &AppState,
+    session: &InstallSession,
+    project: &Project,
+    options: &InstallOptions,
+    authorized: Authorized,
+    choice: Option<&str>,
+) -> Step {
+    let runtime = match state.engine.runtimes().load(project).await {
+        Ok(runtime) => runtime,
+        Err(err) => return Step::Failed(ApiError::from(err).message),
+    };
+    let (integration, provider) =
+        match session_integration(&runtime, session, options) {
+            Ok(found) => found,
+            Err(message) => return Step::Failed(message),
+        };
+    let ctx = TemplateContext {
+        connection: options.connection.clone(),
+        callback: authorized.callback.clone(),
+        token: authorized.token.clone(),
+        ..TemplateContext::default()
+    };
+    let identified = state
         .engine
         .oauth()
         .identify_account(
-            &integration.config.provider,
-            &AccountAuth::Bearer(access_token),
+            provider,
+            &AccountAuth::Bearer(&authorized.access_token),
             &ctx,
+            choice,
         )
-        .await
-        .map_err(|err| describe("identifying the connected account", &err))?;
-    let valid_until = tokens
-        .expires_in
-        .map(|seconds| now() + Duration::seconds(seconds));
+        .await;
+    let identity = match identified {
+        Ok(identity) => identity,
+        Err(OAuthError::ChoiceRequired(choices)) => {
+            return await_choice(state, session, project, &authorized, choices).await;
+        }
+        Err(err) => return Step::Failed(describe("identifying the connected account", &err)),
+    };
     let account = AuthorizedAccount {
         provider_id: identity.provider_id,
         provider_data: Value::Object(identity.provider_data),
-        secrets: CredentialSecrets {
-            access_token: Some(access_token.to_owned()),
-            refresh_token: tokens
-                .refresh_token
-                .as_ref()
-                .map(|t| t.expose_secret().to_owned()),
-            fields: Map::new(),
-        },
         account_vars: json!({
-            "token": tokens.public_fields,
-            "callback": callback,
+            "token": authorized.token,
+            "callback": authorized.callback,
             "vars": identity.vars,
             "connection": options.connection,
         }),
-        valid_until,
-        next_refresh_at: if tokens.refresh_token.is_some() {
-            patchbay_engine::tokens::next_refresh_at(valid_until)
+        valid_until: authorized.valid_until,
+        next_refresh_at: if authorized.refresh_token.is_some() {
+            patchbay_engine::tokens::next_refresh_at(authorized.valid_until)
         } else {
             None
+        },
+        secrets: CredentialSecrets {
+            access_token: Some(authorized.access_token),
+            refresh_token: authorized.refresh_token,
+            fields: Map::new(),
         },
     };
     state
@@ -292,6 +487,43 @@ async fn complete(
         .store_account(project.id, &session.user_id, integration, options, account)
         .await
         .map_err(|err| ApiError::from(err).message)
+        .into()
+}
+
+/// Seals `authorized` with the session under a new state, for the choice page to post back.
+async fn await_choice(
+    state: &AppState,
+    session: &InstallSession,
+    project: &Project,
+    authorized: &Authorized,
+    choices: Choices,
+) -> Step {
+    let Ok(plain) = serde_json::to_string(authorized) else {
+        return Step::Failed("The authorization could not be kept; start again.".to_owned());
+    };
+    let sealed = secrets::seal_str(
+        state.engine.keyring(),
+        project.id,
+        session.id,
+        secrets::INSTALL_SESSION_SECRETS,
+        &plain,
+    );
+    let (state_value, state_hash) = oauth_state::generate(session.id);
+    match state
+        .store()
+        .install_sessions()
+        .rearm_install_session(session.id, &state_hash, &sealed)
+        .await
+    {
+        Ok(()) => Step::Choose {
+            choices,
+            state: state_value,
+        },
+        Err(err) => {
+            tracing::error!(error = %err, "could not keep an install session for a choice");
+            Step::Failed("Patchbay is temporarily unavailable; try again.".to_owned())
+        }
+    }
 }
 
 fn describe(step: &str, err: &OAuthError) -> String {
@@ -378,6 +610,41 @@ impl InstallResult {
         };
         (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
     }
+}
+
+/// The page that asks which of the account's things to connect: a form posting the value
+/// chosen, with the state issued for this one use, to `/oauth/choose`.
+fn choice_page(choices: &Choices, state_value: &str) -> Response {
+    let title = html_escape(&choices.title);
+    let options: String = choices
+        .options
+        .iter()
+        .enumerate()
+        .map(|(i, option)| {
+            format!(
+                "<div><input type=\"radio\" name=\"choice\" id=\"choice-{i}\" value=\"{value}\" required{checked}>\
+                 <label for=\"choice-{i}\">{label}</label></div>",
+                value = html_escape(&option.value),
+                label = html_escape(if option.label.is_empty() { &option.value } else { &option.label }),
+                checked = if i == 0 { " checked" } else { "" },
+            )
+        })
+        .collect();
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Choose a {title}</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
+         <body style=\"font-family:system-ui,sans-serif;margin:3rem;\"><main><h1>Choose a {title}</h1>\
+         <form method=\"post\" action=\"/oauth/choose\"><fieldset><legend>Which {title} should be connected?</legend>{options}</fieldset>\
+         <input type=\"hidden\" name=\"state\" value=\"{state}\"><p><button type=\"submit\">Connect</button></p></form>\
+         </main></body></html>",
+        state = html_escape(state_value),
+    );
+    (
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(html),
+    )
+        .into_response()
 }
 
 fn plain_page(status: StatusCode, message: &str) -> Response {

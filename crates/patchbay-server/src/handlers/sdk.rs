@@ -4,10 +4,11 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use patchbay_api::{
-    ConfigurationUpdate, Credential, CredentialEventDetail, ErrorBody, IntegrationMetadata,
+    AccountTypeMetadata, ConfigurationUpdate, Credential, CredentialEventDetail, ErrorBody, IntegrationMetadata,
     UpdateCredentialRequest, UpdateUserRequest, UserObject, WorkflowMetadata,
 };
 use patchbay_core::selection::Operation;
+use patchbay_config::ProviderDefinition;
 use patchbay_store::{CredentialChanges, CredentialRecord, NewEvent, StoreError};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -131,6 +132,7 @@ fn integration_metadata(
     runtime: &ProjectRuntime,
 ) -> IntegrationMetadata {
     let config = &integration.config;
+    let default = WayIn::of(integration.provider_for(None));
     IntegrationMetadata {
         id: integration.id,
         type_name: config.type_name.clone(),
@@ -138,20 +140,9 @@ fn integration_metadata(
         description: config.description.clone(),
         icon: config.icon.clone(),
         brand_color: config.provider.brand_color.clone(),
-        auth_type: config.provider.auth.auth_type().as_str().to_owned(),
-        credential_fields: config
-            .provider
-            .auth
-            .credential_fields()
-            .iter()
-            .map(|f| json!(f))
-            .collect(),
-        connection_fields: config
-            .provider
-            .connection_fields
-            .iter()
-            .map(|f| json!(f))
-            .collect(),
+        auth_type: default.auth_type,
+        credential_fields: default.credential_fields,
+        connection_fields: default.connection_fields,
         user_settings: config.user_settings.iter().map(|s| json!(s)).collect(),
         workflows: runtime
             .workflows_of(integration.id)
@@ -162,6 +153,39 @@ fn integration_metadata(
                 inputs: w.config.inputs.iter().map(|s| json!(s)).collect(),
             })
             .collect(),
+        account_types: (config.provider.account_types.iter())
+            .map(|account_type| {
+                let way_in = WayIn::of(integration.provider_for(Some(&account_type.id)));
+                AccountTypeMetadata {
+                    id: account_type.id.clone(),
+                    name: account_type.name.clone(),
+                    account_description: (account_type.description.clone())
+                        .unwrap_or_else(|| account_type.name.clone()),
+                    auth_type: way_in.auth_type,
+                    credential_fields: way_in.credential_fields,
+                    connection_fields: way_in.connection_fields,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// What connecting one way in asks of the user.
+struct WayIn {
+    auth_type: String,
+    credential_fields: Vec<Value>,
+    connection_fields: Vec<Value>,
+}
+
+impl WayIn {
+    fn of(provider: &ProviderDefinition) -> Self {
+        Self {
+            auth_type: provider.auth.auth_type().as_str().to_owned(),
+            credential_fields: (provider.auth.credential_fields().iter())
+                .map(|f| json!(f))
+                .collect(),
+            connection_fields: provider.connection_fields.iter().map(|f| json!(f)).collect(),
+        }
     }
 }
 
