@@ -70,6 +70,9 @@ pub struct Credential {
     #[schema(value_type = Object)]
     pub provider_data: Value,
     pub status: CredentialStatus,
+    /// The account type it was connected with, for an integration that has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_type: Option<String>,
     pub is_preview_credential: bool,
     #[serde(with = "crate::timestamp")]
     pub date_created: DateTime<Utc>,

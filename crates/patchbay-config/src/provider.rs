@@ -194,16 +194,20 @@ impl ProviderDefinition {
     /// The definition the accounts of `account_type` use: this one with the type's keys in
     /// place of its own, and no account types of its own.
     pub fn of_account_type(&self, account_type: &AccountTypeDefinition) -> ProviderDefinition {
+        let auth = (account_type.auth.as_ref()).unwrap_or(&self.auth).clone();
+        // `verify` checks API keys and passwords: a way in with tokens has none to check.
+        let verify = (account_type.verify.as_ref())
+            .or(self.verify.as_ref())
+            .filter(|_| !auth.uses_access_tokens())
+            .cloned();
         ProviderDefinition {
-            auth: (account_type.auth.as_ref())
-                .unwrap_or(&self.auth)
-                .clone(),
+            auth,
+            verify,
             connection_fields: (account_type.connection_fields.as_ref())
                 .unwrap_or(&self.connection_fields)
                 .clone(),
             api: account_type.api.as_ref().unwrap_or(&self.api).clone(),
             account: account_type.account.clone().or_else(|| self.account.clone()),
-            verify: account_type.verify.clone().or_else(|| self.verify.clone()),
             account_types: Vec::new(),
             ..self.clone()
         }

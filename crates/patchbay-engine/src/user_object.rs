@@ -11,7 +11,7 @@ use patchbay_core::selection::default_account;
 use patchbay_store::{ConnectedUser, CredentialRecord};
 use serde_json::{Value, json};
 
-use crate::runtime::{ProjectRuntime, Workflow};
+use crate::runtime::{ACCOUNT_TYPE_VAR, ProjectRuntime, Workflow};
 
 pub fn status(status: patchbay_store::CredentialStatus) -> CredentialStatus {
     match status {
@@ -58,6 +58,9 @@ pub fn credential(record: &CredentialRecord, runtime: &ProjectRuntime) -> Creden
         provider_id: record.provider_id.clone(),
         provider_data: record.provider_data.clone(),
         status: status(record.status),
+        account_type: (record.account_vars.get(ACCOUNT_TYPE_VAR))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
         is_preview_credential: false,
         date_created: record.created_at,
         date_updated: record.updated_at,

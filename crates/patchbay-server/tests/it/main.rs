@@ -2,6 +2,7 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
+mod account_types;
 mod accounts;
 mod admin;
 mod browser_assets;
