@@ -105,6 +105,18 @@ export interface IntegrationMetadata {
   connectionFields: Array<{ id: string; title: string }>;
   userSettings: UserSetting[];
   workflows: Array<{ id: string; description: string | null; defaultEnabled: boolean; inputs: UserSetting[] }>;
+  /** The ways in of an integration that has several; the fields above describe the first. */
+  accountTypes: AccountType[];
+}
+
+/** One way in to an integration, as `accountType` (install option or `installFlow` stage) names it. */
+export interface AccountType {
+  id: string;
+  name: string;
+  accountDescription: string;
+  authType: IntegrationMetadata['authType'];
+  credentialFields: IntegrationMetadata['credentialFields'];
+  connectionFields: IntegrationMetadata['connectionFields'];
 }
 
 export type SdkEventName =
@@ -166,6 +178,8 @@ export interface InstallIntegrationOptions {
   credentials?: Record<string, string>;
   /** Values of the integration's connection fields. */
   connection?: Record<string, string>;
+  /** Which way in, for an integration with account types (`sandbox`); the first when left out. */
+  accountType?: string;
   /** Navigate this page to the provider and back to this URL instead of using a popup. */
   redirectUrl?: string;
   /** Open the Connect Portal on the new account once it is connected. */
@@ -260,6 +274,7 @@ export interface InstallFlowField {
 
 /** Where the headless install flow is; `onNext` receives each one. */
 export type InstallFlowStage =
+  | { stage: 'accountType'; options: AccountType[]; done: false }
   | { stage: 'preOptions'; options: InstallFlowField[]; done: false }
   | { stage: 'oauth'; done: false }
   | { stage: 'postOptions'; options: UserSetting[]; done: false }
@@ -270,6 +285,8 @@ export interface InstallFlowStartOptions {
   selectedCredentialId?: CredentialSelection;
   externalId?: string;
   overrideRedirectUrl?: string;
+  /** Which way in, for an integration with account types; without it the flow asks at its `accountType` stage. */
+  accountType?: string;
   /** How long to wait for the provider's authorization, in milliseconds. */
   oauthTimeout?: number;
   onNext?: (next: InstallFlowStage) => void;
@@ -286,7 +303,7 @@ export interface InstallFlow {
   setPreOptions(values: Record<string, unknown>): void;
   /** Answers `postOptions`: saved as the new account's user settings. */
   setPostOptions(values: Record<string, unknown>): void;
-  /** Patchbay integrations have one account type: always throws `NoActiveInstallFlowError`. */
+  /** Answers `accountType` with the id of one of its options. */
   setAccountType(accountType: string): void;
 }
 

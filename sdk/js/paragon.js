@@ -375,6 +375,15 @@ function createParagon(env = {}) {
     }
   }
 
+  /**
+   * How an install of `meta` with `accountType` connects: that account type's auth type and
+   * fields, or the integration's own (its default way in).
+   */
+  function wayIn(meta, accountType) {
+    const types = (meta && meta.accountTypes) || [];
+    return types.find((type) => type.id === accountType) || meta;
+  }
+
   /** The install request's body from `installIntegration`'s (or `installFlow.start`'s) options. */
   function installBody(options) {
     return withoutUndefined({
@@ -383,6 +392,7 @@ function createParagon(env = {}) {
       externalId: options.externalId,
       credentials: options.credentials,
       connection: options.connection,
+      accountType: options.accountType,
       // Paragon's option name and Patchbay's.
       redirectUrl: options.overrideRedirectUrl || options.redirectUrl,
     });
@@ -488,8 +498,8 @@ function createParagon(env = {}) {
    * renders itself. `preOptions` asks for the connection fields (and, for
    * API-key and basic-auth integrations, the credentials); `oauth` is the
    * provider's popup; `postOptions` asks for the integration's required user
-   * settings; `done` ends it. Patchbay integrations have one account type,
-   * so the `accountType` stage never comes.
+   * settings; `done` ends it. An integration with several account types
+   * (and no `accountType` option) starts with the `accountType` stage.
    */
   function createInstallFlow() {
     let flow;
@@ -535,9 +545,9 @@ function createParagon(env = {}) {
     /** Connects the account; for OAuth, call this inside the user's click (the popup opens here). */
     function install(active, extra) {
       const body = installBody({ ...active.options, ...extra });
-      const meta = metadataFor(active.type);
+      const way = wayIn(metadataFor(active.type), body.accountType);
       let popup = null;
-      if (meta.authType === 'oauth2' && !body.redirectUrl) {
+      if (way.authType === 'oauth2' && !body.redirectUrl) {
         popup = openPopup();
         if (!popup) return fail(active, popupBlocked());
         enter(active, { stage: 'oauth', done: false });
@@ -546,6 +556,14 @@ function createParagon(env = {}) {
         (result) => afterInstall(active, result),
         (error) => fail(active, error),
       );
+    }
+
+    /** The connection fields and, without OAuth, the credentials; or straight to the install. */
+    function askPreOptions(active) {
+      const way = wayIn(metadataFor(active.type), active.options.accountType);
+      const fields = [...(way.connectionFields || []), ...(way.authType === 'oauth2' ? [] : way.credentialFields || [])];
+      if (fields.length) enter(active, { stage: 'preOptions', options: fields, done: false });
+      else install(active, {});
     }
 
     function expect(stageName) {
@@ -569,9 +587,9 @@ function createParagon(env = {}) {
             throw new IntegrationNotFoundError(`Integration "${type}" not found.`, { status: 404, code: 'integration_not_found' });
           }
           ensureInstallable(type, options);
-          const fields = [...(meta.connectionFields || []), ...(meta.authType === 'oauth2' ? [] : meta.credentialFields || [])];
-          if (fields.length) enter(active, { stage: 'preOptions', options: fields, done: false });
-          else install(active, {});
+          const types = meta.accountTypes || [];
+          if (types.length > 1 && !options.accountType) enter(active, { stage: 'accountType', options: types, done: false });
+          else askPreOptions(active);
         } catch (error) {
           fail(active, error);
         }
@@ -585,11 +603,11 @@ function createParagon(env = {}) {
       /** The `preOptions` answers: connection fields and, without OAuth, the credentials. */
       setPreOptions(values = {}) {
         const active = expect('preOptions');
-        const meta = metadataFor(active.type);
+        const way = wayIn(metadataFor(active.type), active.options.accountType);
         const pick = (fields) =>
           Object.fromEntries(fields.filter((f) => values[f.id] !== undefined).map((f) => [f.id, String(values[f.id])]));
-        const connection = pick(meta.connectionFields || []);
-        const credentials = meta.authType === 'oauth2' ? undefined : pick(meta.credentialFields || []);
+        const connection = pick(way.connectionFields || []);
+        const credentials = way.authType === 'oauth2' ? undefined : pick(way.credentialFields || []);
         install(active, withoutUndefined({ connection: Object.keys(connection).length ? connection : undefined, credentials }));
       },
 
@@ -605,9 +623,16 @@ function createParagon(env = {}) {
           );
       },
 
-      /** Patchbay integrations have a single account type: there is never an `accountType` stage to answer. */
-      setAccountType() {
-        expect('accountType');
+      /** The `accountType` answer: the id of one of the stage's options. For OAuth without preOptions the popup opens here. */
+      setAccountType(accountType) {
+        const active = expect('accountType');
+        if (!active.stage.options.some((type) => type.id === accountType)) {
+          const known = active.stage.options.map((type) => type.id).join(', ');
+          report(active, new ParagonError(`"${accountType}" is not an account type of "${active.type}"; it has ${known}.`, { code: 'validation_failed' }));
+          return;
+        }
+        active.options = { ...active.options, accountType };
+        askPreOptions(active);
       },
     };
   }
@@ -819,10 +844,11 @@ function createParagon(env = {}) {
       }
       const body = installBody(options);
       const meta = metadataFor(type);
-      if (meta && meta.authType !== 'oauth2' && !options.credentials) {
+      const way = meta && wayIn(meta, options.accountType);
+      if (way && way.authType !== 'oauth2' && !options.credentials) {
         return installInPortal(type, options.selectedCredentialId);
       }
-      const needsPopup = !options.credentials && !body.redirectUrl && (!meta || meta.authType === 'oauth2');
+      const needsPopup = !options.credentials && !body.redirectUrl && (!way || way.authType === 'oauth2');
       const popup = needsPopup ? openPopup() : null;
       if (needsPopup && !popup) return Promise.reject(popupBlocked());
       const installing = runInstall(type, body, popup, options.oauthTimeout ?? INSTALL_DEADLINE_MS);

@@ -388,3 +388,49 @@ test('installFlow refuses a second account without allowMultipleCredentials, and
   sdk.installFlow.start('nope', { onError: (error) => errors.push([error.constructor.name]) });
   assert.deepEqual(errors.at(-1), ['IntegrationNotFoundError']);
 });
+
+test('installFlow for an integration with account types: the accountType stage, then that way in', async () => {
+  const key = { id: 'key', name: 'API key', accountDescription: 'Paste a key', authType: 'api_key', connectionFields: [] };
+  const types = [
+    { ...key, credentialFields: [{ id: 'apiKey', title: 'API key', secret: true }] },
+    { id: 'oauth', name: 'Sign in', accountDescription: 'Sign in', authType: 'oauth2', credentialFields: [], connectionFields: [] },
+  ];
+  const metadata = [{ ...METADATA[1], type: 'either', accountTypes: types }];
+  const { sdk, fetch, win } = await signedIn(
+    {
+      'POST /integrations/either/install': (call) =>
+        call.json().accountType === 'oauth'
+          ? { authorizationUrl: 'https://provider.example/authorize', installSessionId: 's1' }
+          : { credential: { id: 'k1' } },
+    },
+    { metadata },
+  );
+  const stages = [];
+  const errors = [];
+  const options = { onNext: (next) => stages.push(next), onError: (error, context) => errors.push([error.code, context.stage]) };
+
+  sdk.installFlow.start('either', options);
+  assert.deepEqual(sdk.installFlow.next(), { stage: 'accountType', options: types, done: false });
+  sdk.installFlow.setAccountType('sandbox');
+  assert.deepEqual(errors, [['validation_failed', 'accountType']], 'an unknown type keeps the stage open');
+  sdk.installFlow.setAccountType('key');
+  assert.deepEqual(sdk.installFlow.next().options, types[0].credentialFields, 'that type asks for its key');
+  sdk.installFlow.setPreOptions({ apiKey: 'sbx_key_ada' });
+  await settle();
+  const body = fetch.calls.filter((c) => c.path === '/integrations/either/install').at(-1).json();
+  assert.deepEqual(body, { accountType: 'key', credentials: { apiKey: 'sbx_key_ada' } });
+
+  // The other way in is OAuth: choosing it opens the popup, as a click would.
+  // A short oauthTimeout: nobody answers the popup here, and the test must not wait for it.
+  sdk.installFlow.start('either', { ...options, allowMultipleCredentials: true, oauthTimeout: 50 });
+  sdk.installFlow.setAccountType('oauth');
+  assert.equal(sdk.installFlow.next().stage, 'oauth');
+  assert.equal(win.popups.length, 1);
+  await settle();
+  const oauth = fetch.calls.filter((c) => c.path === '/integrations/either/install').at(-1).json();
+  assert.deepEqual(oauth, { allowMultipleCredentials: true, accountType: 'oauth' });
+
+  // Named up front, the stage is skipped.
+  sdk.installFlow.start('either', { ...options, allowMultipleCredentials: true, accountType: 'key' });
+  assert.equal(sdk.installFlow.next().stage, 'preOptions');
+});
