@@ -14,6 +14,8 @@ const view = {
   accounts: $('accounts'),
   noAccounts: $('no-accounts'),
   addAccount: $('add-account'),
+  accountTypeRow: $('account-type-row'),
+  accountType: $('account-type'),
   credentialsForm: $('credentials-form'),
   credentialsHeading: $('credentials-heading'),
   credentialFields: $('credential-fields'),
@@ -84,6 +86,7 @@ window.addEventListener('message', async (event) => {
     say(`Integration "${state.type}" is not enabled in this project.`, true);
     return;
   }
+  showAccountTypes();
   view.title.textContent = `${state.meta.name}`;
   document.title = `${state.meta.name} · Connect Portal`;
   state.selectedId = resolveSelection(data.selectedCredentialId);
@@ -346,12 +349,32 @@ function connected(result) {
   announceChange('onIntegrationInstall', { credentialId: result.credentialId });
 }
 
+/** An integration with several ways in asks which one a new account uses. */
+function showAccountTypes() {
+  const types = state.meta.accountTypes || [];
+  view.accountTypeRow.hidden = types.length < 2;
+  view.accountType.replaceChildren(
+    ...types.map((type) => {
+      const option = document.createElement('option');
+      option.value = type.id;
+      option.textContent = type.accountDescription && type.accountDescription !== type.name ? `${type.name} — ${type.accountDescription}` : type.name;
+      return option;
+    }),
+  );
+}
+
+/** How accounts of `accountType` connect: that type's auth type and fields, or the integration's own. */
+function wayIn(accountType) {
+  return (state.meta.accountTypes || []).find((type) => type.id === accountType) || state.meta;
+}
+
 // The install calls run synchronously inside the click: the SDK opens the
 // provider's popup before anything is awaited, or the browser blocks it.
 view.addAccount.addEventListener('click', () => {
-  if (state.meta.authType !== 'oauth2') return showCredentialsForm(undefined);
+  const accountType = view.accountType.value || undefined;
+  if (wayIn(accountType).authType !== 'oauth2') return showCredentialsForm(undefined, accountType);
   attempt(
-    paragon.installIntegration(state.type, { allowMultipleCredentials: true }),
+    paragon.installIntegration(state.type, { allowMultipleCredentials: true, accountType }),
     'Choose the account in the window that opened…',
     connected,
   );
@@ -359,9 +382,12 @@ view.addAccount.addEventListener('click', () => {
 
 view.reconnect.addEventListener('click', () => {
   const credentialId = state.selectedId;
-  if (state.meta.authType !== 'oauth2') return showCredentialsForm(credentialId);
+  // A reconnection keeps the account's way in.
+  const selected = credentials().find((c) => c.id === credentialId);
+  const accountType = (selected && selected.accountType) || undefined;
+  if (wayIn(accountType).authType !== 'oauth2') return showCredentialsForm(credentialId, accountType);
   attempt(
-    paragon.installIntegration(state.type, { selectedCredentialId: credentialId }),
+    paragon.installIntegration(state.type, { selectedCredentialId: credentialId, accountType }),
     'Sign in again in the window that opened…',
     connected,
   );
@@ -380,11 +406,12 @@ view.disconnect.addEventListener('click', () => {
   });
 });
 
-function showCredentialsForm(replacing) {
+function showCredentialsForm(replacing, accountType) {
   state.replacing = replacing;
+  state.accountType = accountType;
   view.credentialsHeading.textContent = replacing ? 'Reconnect with new credentials' : 'Connect with credentials';
   view.credentialFields.replaceChildren(
-    ...(state.meta.credentialFields || []).map((field) => {
+    ...(wayIn(accountType).credentialFields || []).map((field) => {
       const wrapper = document.createElement('div');
       const label = document.createElement('label');
       label.htmlFor = `credential-${field.id}`;
@@ -409,9 +436,10 @@ view.credentialsForm.addEventListener('submit', (event) => {
   const entered = Object.fromEntries(
     [...view.credentialFields.querySelectorAll('input')].map((input) => [input.name, input.value]),
   );
+  const way = { accountType: state.accountType, credentials: entered };
   const options = state.replacing
-    ? { selectedCredentialId: state.replacing, credentials: entered }
-    : { allowMultipleCredentials: true, credentials: entered };
+    ? { selectedCredentialId: state.replacing, ...way }
+    : { allowMultipleCredentials: true, ...way };
   attempt(paragon.installIntegration(state.type, options), 'Checking the credentials…', connected);
 });
 
