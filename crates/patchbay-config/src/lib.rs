@@ -29,11 +29,10 @@ pub use http::HttpMethod;
 pub use integration::{ClientSecret, IntegrationConfig, MASK, ProviderSource};
 pub use masked::masked;
 pub use provider::{
-    AccountChoice, AccountTypeDefinition,
-    AccountConfig, ApiConfig, ApiKeyAuth, AuthType, BasicAuth, CATEGORIES, Category, ClientAuth,
-    ClientCredentialsAuth, ConnectionField, CredentialField, Inject, JwtBearerAuth, OAuth2Auth,
-    ProviderAuth, ProviderDefinition, ProviderRequest, SubjectRule, TokenEndpoint,
-    TokenRequestFormat, VerifyConfig,
+    AccountChoice, AccountConfig, AccountTypeDefinition, ApiConfig, ApiKeyAuth, AuthType,
+    BasicAuth, CATEGORIES, Category, ClientAuth, ClientCredentialsAuth, ConnectionField,
+    CredentialField, Inject, JwtBearerAuth, OAuth2Auth, ProviderAuth, ProviderDefinition,
+    ProviderRequest, SubjectRule, TokenEndpoint, TokenRequestFormat, VerifyConfig,
 };
 pub use schema::{json_schema, provider_json_schema};
 pub use settings::{SettingType, UserSetting, json_kind};

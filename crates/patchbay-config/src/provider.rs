@@ -207,7 +207,10 @@ impl ProviderDefinition {
                 .unwrap_or(&self.connection_fields)
                 .clone(),
             api: account_type.api.as_ref().unwrap_or(&self.api).clone(),
-            account: account_type.account.clone().or_else(|| self.account.clone()),
+            account: account_type
+                .account
+                .clone()
+                .or_else(|| self.account.clone()),
             account_types: Vec::new(),
             ..self.clone()
         }

@@ -92,7 +92,8 @@ impl Refresher {
         if !integration
             .provider_of(&credential.account_vars)
             .auth
-            .uses_access_tokens() {
+            .uses_access_tokens()
+        {
             if let Err(err) = self.tokens.reverify(integration, credential).await {
                 tracing::debug!(credential = %credential_id, error = %err, "background verification did not complete");
             }

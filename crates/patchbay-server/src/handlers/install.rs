@@ -24,7 +24,7 @@ use patchbay_engine::EngineError;
 use patchbay_engine::accounts::{selected_credential, visible_credentials};
 use patchbay_engine::connect::{AuthorizedAccount, InstallOptions};
 use patchbay_engine::events::{self, CredentialChange, Subject};
-use patchbay_engine::runtime::{Integration, ProjectRuntime};
+use patchbay_engine::runtime::{ACCOUNT_TYPE_VAR, Integration, ProjectRuntime};
 use patchbay_engine::secrets::{self, CredentialSecrets};
 use patchbay_engine::user_object;
 
@@ -64,7 +64,10 @@ pub async fn install(
     let integration = runtime.require_integration(&path.type_or_id)?;
     let (options, has_accounts) =
         install_options(&state, &user, &runtime, integration, &request).await?;
-    match &integration.provider_for(options.account_type.as_deref()).auth {
+    match &integration
+        .provider_for(options.account_type.as_deref())
+        .auth
+    {
         ProviderAuth::OAuth2(auth) => {
             let auth = if has_accounts {
                 Cow::Owned(auth.for_another_account())
@@ -170,7 +173,13 @@ async fn install_options(
     if let Some(url) = &request.redirect_url {
         check_redirect_url(url, &runtime.settings.allowed_origins)?;
     }
-    let account_type = check_account_type(integration, request.account_type.as_deref())?;
+    // A reconnection keeps the account's way in unless the request names another.
+    let kept_type = selected
+        .and_then(|id| accounts.iter().find(|c| c.id == id))
+        .and_then(|c| c.account_vars.get(ACCOUNT_TYPE_VAR))
+        .and_then(Value::as_str);
+    let asked = request.account_type.as_deref().or(kept_type);
+    let account_type = check_account_type(integration, asked)?;
     let connection = request.connection.clone().unwrap_or_default();
     check_connection_fields(
         integration.provider_for(account_type.as_deref()),

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Form, Query, State};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
@@ -56,24 +57,41 @@ pub async fn callback(
 }
 
 /// The form of the page that asks for the choice: the state it was given and the value
-/// chosen.
-#[derive(Debug, Deserialize)]
+/// chosen. Read from the raw body, so a malformed or partial form meets the same page as an
+/// unknown state rather than an extractor's rejection.
+#[derive(Debug, Default, utoipa::ToSchema)]
 pub struct ChoiceForm {
     state: String,
     choice: String,
+}
+
+impl ChoiceForm {
+    fn parse(body: &[u8]) -> Self {
+        let mut form = Self::default();
+        for (name, value) in url::form_urlencoded::parse(body) {
+            match name.as_ref() {
+                "state" => form.state = value.into_owned(),
+                "choice" => form.choice = value.into_owned(),
+                _ => {}
+            }
+        }
+        form
+    }
 }
 
 /// Finishes an OAuth install whose account lists several things to choose among (Jira
 /// sites): the page the callback showed posts the value chosen here, with the state it was
 /// given for this one use.
 #[utoipa::path(post, path = "/oauth/choose", operation_id = "oauthChoose", tag = "oauth",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
-                 description = "`state` (from the page) and `choice` (the value chosen)"),
-    responses((status = 200, description = "A page that reports the result to its opener and closes"),
+    request_body(content = inline(ChoiceForm), content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "A page that reports the result to its opener and closes",
+               content_type = "text/html", body = String),
               (status = 303, description = "Back to the install's redirectUrl"),
               (status = 400, description = "Unknown or used state: a page for the person connecting",
-               content_type = "text/html", body = String)))]
-pub async fn choose(State(state): State<AppState>, Form(form): Form<ChoiceForm>) -> Response {
+               content_type = "text/html", body = String),
+              (status = 503, description = "The store is unavailable", content_type = "text/html", body = String)))]
+pub async fn choose(State(state): State<AppState>, body: Bytes) -> Response {
+    let form = ChoiceForm::parse(&body);
     let session = match take_session(&state, &form.state).await {
         Ok(session) => session,
         Err(page) => return page,
@@ -262,8 +280,7 @@ async fn complete_choice(
     };
     match reopened.await {
         Ok((project, authorized)) => {
-            identify_and_store(state, session, &project, options, authorized, Some(choice))
-                .await
+            identify_and_store(state, session, &project, options, authorized, Some(choice)).await
         }
         Err(message) => Step::Failed(message),
     }
@@ -432,11 +449,10 @@ async fn identify_and_store(
         Ok(runtime) => runtime,
         Err(err) => return Step::Failed(ApiError::from(err).message),
     };
-    let (integration, provider) =
-        match session_integration(&runtime, session, options) {
-            Ok(found) => found,
-            Err(message) => return Step::Failed(message),
-        };
+    let (integration, provider) = match session_integration(&runtime, session, options) {
+        Ok(found) => found,
+        Err(message) => return Step::Failed(message),
+    };
     let ctx = TemplateContext {
         connection: options.connection.clone(),
         callback: authorized.callback.clone(),

@@ -4,11 +4,11 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use patchbay_api::{
-    AccountTypeMetadata, ConfigurationUpdate, Credential, CredentialEventDetail, ErrorBody, IntegrationMetadata,
-    UpdateCredentialRequest, UpdateUserRequest, UserObject, WorkflowMetadata,
+    AccountTypeMetadata, ConfigurationUpdate, Credential, CredentialEventDetail, ErrorBody,
+    IntegrationMetadata, UpdateCredentialRequest, UpdateUserRequest, UserObject, WorkflowMetadata,
 };
-use patchbay_core::selection::Operation;
 use patchbay_config::ProviderDefinition;
+use patchbay_core::selection::Operation;
 use patchbay_store::{CredentialChanges, CredentialRecord, NewEvent, StoreError};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -184,7 +184,11 @@ impl WayIn {
             credential_fields: (provider.auth.credential_fields().iter())
                 .map(|f| json!(f))
                 .collect(),
-            connection_fields: provider.connection_fields.iter().map(|f| json!(f)).collect(),
+            connection_fields: provider
+                .connection_fields
+                .iter()
+                .map(|f| json!(f))
+                .collect(),
         }
     }
 }

@@ -109,7 +109,13 @@ async fn an_integration_offers_several_ways_in(db: TestDb) {
     let keys = metadata.iter().find(|i| i.type_name == "keys").unwrap();
     assert_eq!(keys.auth_type, "api_key", "the default type's");
     let types: Vec<_> = (keys.account_types.iter())
-        .map(|t| (t.id.as_str(), t.auth_type.as_str(), t.account_description.as_str()))
+        .map(|t| {
+            (
+                t.id.as_str(),
+                t.auth_type.as_str(),
+                t.account_description.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         types,
@@ -145,14 +151,30 @@ async fn an_integration_offers_several_ways_in(db: TestDb) {
     );
     let reply = authorize(&started.authorization_url, "acct_grace").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let session = ada.install_session(started.install_session_id).await.unwrap();
-    assert_eq!(session.status, InstallStatus::Complete, "{:?}", session.error);
+    let session = ada
+        .install_session(started.install_session_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        session.status,
+        InstallStatus::Complete,
+        "{:?}",
+        session.error
+    );
     let by_oauth = session.credential_id.unwrap();
 
     let accounts = ada.credentials(Some("keys")).await.unwrap();
     let oauth = accounts.iter().find(|c| c.id == by_oauth).unwrap();
     assert_eq!(oauth.account_type.as_deref(), Some("oauth"));
     assert_eq!(oauth.provider_id.as_deref(), Some("acct_grace"));
+
+    // Reconnecting keeps the account's way in: OAuth again, without naming it.
+    let reconnect = InstallRequest {
+        selected_credential_id: Some(by_oauth.to_string()),
+        ..Default::default()
+    };
+    let again = ada.start_install("keys", &reconnect).await.unwrap();
+    assert!(again.authorization_url.contains("/oauth/authorize?"));
 
     // Each account calls the API its own way: a bearer token, or the key.
     for (id, account) in [(by_oauth, "acct_grace"), (by_key.credential.id, "acct_ada")] {
@@ -250,9 +272,16 @@ async fn the_user_chooses_what_to_connect_once_authorized(db: TestDb) {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Choose a Contact"), "{}", page.body);
     let (state, options) = choice_form(&page);
-    assert_eq!(options.len(), 2, "the sandbox seeds two contacts: {options:?}");
+    assert_eq!(
+        options.len(),
+        2,
+        "the sandbox seeds two contacts: {options:?}"
+    );
     // Still connecting while the user chooses.
-    let pending = ada.install_session(started.install_session_id).await.unwrap();
+    let pending = ada
+        .install_session(started.install_session_id)
+        .await
+        .unwrap();
     assert_eq!(pending.status, InstallStatus::Pending);
 
     let (value, label) = &options[1];
@@ -262,8 +291,16 @@ async fn the_user_chooses_what_to_connect_once_authorized(db: TestDb) {
     let again = choose(&server.url(""), &state, value).await;
     assert_eq!(again.status, 400, "a state serves once");
 
-    let session = ada.install_session(started.install_session_id).await.unwrap();
-    assert_eq!(session.status, InstallStatus::Complete, "{:?}", session.error);
+    let session = ada
+        .install_session(started.install_session_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        session.status,
+        InstallStatus::Complete,
+        "{:?}",
+        session.error
+    );
     let accounts = ada.credentials(Some("picked")).await.unwrap();
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].provider_id.as_deref(), Some(value.as_str()));
@@ -294,10 +331,17 @@ async fn a_choice_not_listed_fails_the_install(db: TestDb) {
     let (state, _) = choice_form(&page);
     let refused = choose(&server.url(""), &state, "ct_someone_elses").await;
     assert_eq!(refused.status, 400, "{}", refused.body);
-    let session = ada.install_session(started.install_session_id).await.unwrap();
+    let session = ada
+        .install_session(started.install_session_id)
+        .await
+        .unwrap();
     assert_eq!(session.status, InstallStatus::Failed);
     assert!(
-        session.error.as_deref().unwrap().contains("`ct_someone_elses` is not a Contact"),
+        session
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("`ct_someone_elses` is not a Contact"),
         "{:?}",
         session.error
     );
@@ -318,14 +362,20 @@ async fn a_key_install_names_its_choice(db: TestDb) {
     assert_eq!(meta["field"], "choice");
     let options = meta["options"].as_array().unwrap();
     assert_eq!(options.len(), 2, "{meta}");
-    assert!(ada.credentials(None).await.unwrap().is_empty(), "nothing stored");
+    assert!(
+        ada.credentials(None).await.unwrap().is_empty(),
+        "nothing stored"
+    );
 
     let chosen = options[1]["value"].as_str().unwrap();
     let request = InstallRequest {
         choice: Some(chosen.to_owned()),
         ..install_fields(key)
     };
-    let installed = ada.install_with_credentials("keyed", &request).await.unwrap();
+    let installed = ada
+        .install_with_credentials("keyed", &request)
+        .await
+        .unwrap();
     assert_eq!(installed.credential.provider_id.as_deref(), Some(chosen));
     assert_eq!(
         installed.credential.provider_data["name"],
