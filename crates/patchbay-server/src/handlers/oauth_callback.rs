@@ -138,14 +138,16 @@ async fn take_session(state: &AppState, state_value: &str) -> Result<InstallSess
 /// Where an install stands after a step: connected, failed (a sentence for the end user and
 /// the developer, never a secret), or waiting for the user to choose on the page shown.
 enum Step {
-    Connected(Connected),
+    Connected(Box<Connected>),
     Failed(String),
     Choose { choices: Choices, state: String },
 }
 
 impl From<Result<Connected, String>> for Step {
     fn from(result: Result<Connected, String>) -> Self {
-        result.map_or_else(Step::Failed, Step::Connected)
+        result.map_or_else(Step::Failed, |connected| {
+            Step::Connected(Box::new(connected))
+        })
     }
 }
 
@@ -163,7 +165,7 @@ async fn finish(
             choices,
             state: state_value,
         } => return choice_page(&choices, &state_value),
-        Step::Connected(connected) => Ok(connected),
+        Step::Connected(connected) => Ok(*connected),
         Step::Failed(message) => Err(message),
     };
     let (status, credential_id, error) = match &outcome {
