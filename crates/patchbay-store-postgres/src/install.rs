@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use patchbay_store::{
-    InstallSession, InstallStatus, NewInstallSession, StoreError, StoreResult, now,
+    InstallSession, InstallStatus, NewInstallSession, StoreError, StoreResult, changed_a_row, now,
 };
 use sqlx::types::Json;
 use sqlx::{FromRow, PgPool};
@@ -116,10 +116,7 @@ pub(crate) async fn rearm(
     .bind(id)
     .execute(pool)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    changed_a_row(done.rows_affected())
 }
 
 pub(crate) async fn finish(
@@ -141,8 +138,5 @@ pub(crate) async fn finish(
     .bind(id)
     .execute(pool)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    changed_a_row(done.rows_affected())
 }

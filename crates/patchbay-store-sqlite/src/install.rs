@@ -1,7 +1,7 @@
 //! OAuth connections in progress.
 
 use patchbay_store::{
-    InstallSession, InstallStatus, NewInstallSession, StoreError, StoreResult, now,
+    InstallSession, InstallStatus, NewInstallSession, StoreError, StoreResult, changed_a_row, now,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
@@ -101,10 +101,7 @@ pub(crate) async fn rearm(
     .bind(id.hyphenated())
     .execute(pool)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    changed_a_row(done.rows_affected())
 }
 
 pub(crate) async fn finish(
@@ -126,8 +123,5 @@ pub(crate) async fn finish(
     .bind(id.hyphenated())
     .execute(pool)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    changed_a_row(done.rows_affected())
 }

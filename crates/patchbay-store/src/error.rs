@@ -66,3 +66,12 @@ impl From<sqlx::Error> for StoreError {
         }
     }
 }
+
+/// `Ok` when an update or delete changed a row, `NotFound` when it matched none (the row is
+/// gone, or not in the state the statement requires).
+pub fn changed_a_row(rows_affected: u64) -> StoreResult<()> {
+    if rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

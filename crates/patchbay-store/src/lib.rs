@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 pub use cached::{CACHE_TTL, CachedStore, ChangeNotice};
 pub use delivery::*;
-pub use error::{StoreError, StoreResult};
+pub use error::{StoreError, StoreResult, changed_a_row};
 pub use hot_query::HotQuery;
 pub use nul::{RefuseNul, refuse_nul, refuse_nul_in_json, refuse_nul_in_user};
 pub use records::*;

@@ -2,14 +2,15 @@
 //! authorized (`account.choose`), against the sandbox provider on its own socket.
 
 use patchbay_api::{InstallRequest, InstallStatus};
+use patchbay_sdk::UserClient;
 use patchbay_server::sandbox::SandboxConfig;
 use patchbay_test_support::{
-    CallbackReply, FakeProvider, TestDb, TestProject, TestServer, authorize, backend_tests,
-    install_fields,
+    CallbackReply, FakeProvider, TestDb, TestServer, authorize, backend_tests, install_fields,
 };
 use serde_json::json;
+use uuid::Uuid;
 
-use crate::fixtures::api_error;
+use crate::fixtures::{ProviderSetup, api_error};
 
 /// `keys` connects with an API key by default, or through OAuth as its `oauth` account
 /// type; `picked` asks which of the account's contacts to connect.
@@ -17,7 +18,10 @@ const DOCUMENT: &str = r#"
 integrations:
   keys:
     name: Sandbox
-    auth:
+    # The OAuth way in needs the project's client, as any oauth2 integration does.
+    clientId: patchbay-sandbox
+    clientSecret: sandbox-secret
+    auth: &api_key
       type: api_key
       fields: [{id: apiKey, title: API key, secret: true}]
       inject: {header: X-Api-Key, value: "{{ credentials.apiKey }}"}
@@ -32,7 +36,7 @@ integrations:
       - id: oauth
         name: Sign in
         description: Sign in to the sandbox instead of pasting a key.
-        auth:
+        auth: &oauth
           type: oauth2
           authorizationUrl: "{PROVIDER}/oauth/authorize"
           tokenUrl: "{PROVIDER}/oauth/token"
@@ -42,19 +46,13 @@ integrations:
           refreshes: true
   picked:
     name: One contact
-    auth:
-      type: oauth2
-      authorizationUrl: "{PROVIDER}/oauth/authorize"
-      tokenUrl: "{PROVIDER}/oauth/token"
-      clientId: patchbay-sandbox
-      clientSecret: sandbox-secret
-      scopes: [contacts, offline_access]
-      pkce: true
-      clientAuth: client_secret_basic
+    clientId: patchbay-sandbox
+    clientSecret: sandbox-secret
+    auth: *oauth
     api: {baseUrl: "{PROVIDER}/api/contacts/{{ vars.contactId }}"}
     account:
       request: {method: GET, url: "{PROVIDER}/api/contacts"}
-      choose:
+      choose: &contact
         title: Contact
         items: response.body
         value: "{{ item.id }}"
@@ -64,40 +62,20 @@ integrations:
       vars: {contactId: "{{ choice.id }}"}
   keyed:
     name: One contact, by key
-    auth:
-      type: api_key
-      fields: [{id: apiKey, title: API key, secret: true}]
-      inject: {header: X-Api-Key, value: "{{ credentials.apiKey }}"}
+    auth: *api_key
     api: {baseUrl: "{PROVIDER}/api"}
     account:
       request: {method: GET, path: /contacts}
-      choose: {title: Contact, items: response.body, value: "{{ item.id }}", label: "{{ item.name }}"}
+      choose: *contact
       id: "{{ choice.id }}"
       data: {name: "{{ choice.name }}"}
 "#;
 
-struct Setup {
-    server: TestServer,
-    provider: FakeProvider,
-    project: TestProject,
-}
-
-async fn setup(db: &TestDb) -> Setup {
+async fn setup(db: &TestDb) -> ProviderSetup {
     let server = TestServer::start(db).await;
     let provider = FakeProvider::start(SandboxConfig::default()).await;
-    let document = DOCUMENT
-        .replace("{PROVIDER}", &provider.base_url)
-        // The OAuth way in needs the project's client, which only oauth2 integrations have.
-        .replace(
-            "    name: Sandbox\n",
-            "    name: Sandbox\n    clientId: patchbay-sandbox\n    clientSecret: sandbox-secret\n",
-        );
-    let project = TestProject::with_config(&server, &document).await;
-    Setup {
-        server,
-        provider,
-        project,
-    }
+    let document = DOCUMENT.replace("{PROVIDER}", &provider.base_url);
+    ProviderSetup::new(server, provider, &document).await
 }
 
 async fn an_integration_offers_several_ways_in(db: TestDb) {
@@ -151,17 +129,7 @@ async fn an_integration_offers_several_ways_in(db: TestDb) {
     );
     let reply = authorize(&started.authorization_url, "acct_grace").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let session = ada
-        .install_session(started.install_session_id)
-        .await
-        .unwrap();
-    assert_eq!(
-        session.status,
-        InstallStatus::Complete,
-        "{:?}",
-        session.error
-    );
-    let by_oauth = session.credential_id.unwrap();
+    let by_oauth = completed(&ada, started.install_session_id).await;
 
     let accounts = ada.credentials(Some("keys")).await.unwrap();
     let oauth = accounts.iter().find(|c| c.id == by_oauth).unwrap();
@@ -217,6 +185,46 @@ async fn an_account_type_must_be_one_of_the_integrations(db: TestDb) {
     assert!(ada.credentials(None).await.unwrap().is_empty());
 }
 
+/// The account install session `id` connected, once it is complete.
+async fn completed(user: &UserClient, id: Uuid) -> Uuid {
+    let session = user.install_session(id).await.unwrap();
+    assert_eq!(
+        session.status,
+        InstallStatus::Complete,
+        "{:?}",
+        session.error
+    );
+    session.credential_id.unwrap()
+}
+
+/// Ada's install of `picked`, past the sandbox's consent, at the callback's choice page.
+struct Choosing {
+    ada: UserClient,
+    session_id: Uuid,
+    /// The page's single-use state.
+    state: String,
+    /// The values offered, with their labels.
+    options: Vec<(String, String)>,
+}
+
+async fn until_the_choice(setup: &ProviderSetup) -> Choosing {
+    let ada = setup.project.user("ada");
+    let started = ada
+        .start_install("picked", &InstallRequest::default())
+        .await
+        .unwrap();
+    let page = authorize(&started.authorization_url, "acct_ada").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Choose a Contact"), "{}", page.body);
+    let (state, options) = choice_form(&page);
+    Choosing {
+        ada,
+        session_id: started.install_session_id,
+        state,
+        options,
+    }
+}
+
 /// The `state` of the choice page, and the values it offers with their labels.
 fn choice_form(page: &CallbackReply) -> (String, Vec<(String, String)>) {
     let attribute = |tag: &str, name: &str| {
@@ -262,26 +270,20 @@ async fn choose(server_url: &str, state: &str, choice: &str) -> CallbackReply {
 
 async fn the_user_chooses_what_to_connect_once_authorized(db: TestDb) {
     let setup = setup(&db).await;
-    let (project, server) = (&setup.project, &setup.server);
-    let ada = project.user("ada");
-    let started = ada
-        .start_install("picked", &InstallRequest::default())
-        .await
-        .unwrap();
-    let page = authorize(&started.authorization_url, "acct_ada").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("Choose a Contact"), "{}", page.body);
-    let (state, options) = choice_form(&page);
+    let server = &setup.server;
+    let Choosing {
+        ada,
+        session_id,
+        state,
+        options,
+    } = until_the_choice(&setup).await;
     assert_eq!(
         options.len(),
         2,
         "the sandbox seeds two contacts: {options:?}"
     );
     // Still connecting while the user chooses.
-    let pending = ada
-        .install_session(started.install_session_id)
-        .await
-        .unwrap();
+    let pending = ada.install_session(session_id).await.unwrap();
     assert_eq!(pending.status, InstallStatus::Pending);
 
     let (value, label) = &options[1];
@@ -291,16 +293,7 @@ async fn the_user_chooses_what_to_connect_once_authorized(db: TestDb) {
     let again = choose(&server.url(""), &state, value).await;
     assert_eq!(again.status, 400, "a state serves once");
 
-    let session = ada
-        .install_session(started.install_session_id)
-        .await
-        .unwrap();
-    assert_eq!(
-        session.status,
-        InstallStatus::Complete,
-        "{:?}",
-        session.error
-    );
+    completed(&ada, session_id).await;
     let accounts = ada.credentials(Some("picked")).await.unwrap();
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].provider_id.as_deref(), Some(value.as_str()));
@@ -321,20 +314,15 @@ async fn the_user_chooses_what_to_connect_once_authorized(db: TestDb) {
 
 async fn a_choice_not_listed_fails_the_install(db: TestDb) {
     let setup = setup(&db).await;
-    let (project, server) = (&setup.project, &setup.server);
-    let ada = project.user("ada");
-    let started = ada
-        .start_install("picked", &InstallRequest::default())
-        .await
-        .unwrap();
-    let page = authorize(&started.authorization_url, "acct_ada").await;
-    let (state, _) = choice_form(&page);
-    let refused = choose(&server.url(""), &state, "ct_someone_elses").await;
+    let Choosing {
+        ada,
+        session_id,
+        state,
+        ..
+    } = until_the_choice(&setup).await;
+    let refused = choose(&setup.server.url(""), &state, "ct_someone_elses").await;
     assert_eq!(refused.status, 400, "{}", refused.body);
-    let session = ada
-        .install_session(started.install_session_id)
-        .await
-        .unwrap();
+    let session = ada.install_session(session_id).await.unwrap();
     assert_eq!(session.status, InstallStatus::Failed);
     assert!(
         session
