@@ -1,9 +1,11 @@
-//! Where logs go and in what format: stderr, as text or JSON lines.
+//! Where logs go and in what format: stderr, as text or JSON lines, written by a thread of
+//! their own so that a request never waits for the terminal or the pipe behind stderr.
 
 use std::io::IsTerminal as _;
 
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
+use tracing_appender::non_blocking::WorkerGuard;
 
 #[derive(Debug, Clone, Copy, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -30,17 +32,27 @@ pub struct Logging {
 }
 
 impl Logging {
-    pub fn init(format: LogFormat) {
+    /// Installs the subscriber. Lines go to stderr from a writer thread; the guard flushes
+    /// what is queued when dropped, so hold it until the command ends.
+    #[must_use = "dropping the guard stops the log writer"]
+    pub fn init(format: LogFormat) -> WorkerGuard {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        // Never lossy: when the queue (128k lines) is full the logging thread waits, which is
+        // back-pressure under extreme load rather than lines silently gone.
+        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(false)
+            .thread_name("patchbay-log")
+            .finish(std::io::stderr());
         // Colours only on a terminal, so log files and pipes stay plain text.
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .with_ansi(std::io::stderr().is_terminal());
         match format {
             LogFormat::Text => builder.init(),
             LogFormat::Json => builder.json().init(),
         }
+        guard
     }
 }

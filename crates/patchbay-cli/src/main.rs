@@ -42,9 +42,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let flag_format = cli.logging.log_format;
     // serve starts logging itself: its configuration file may choose the
     // format.
-    if !matches!(cli.command, Command::Serve(_)) {
-        Logging::init(flag_format.unwrap_or(LogFormat::Text));
-    }
+    let _log_writer = (!matches!(cli.command, Command::Serve(_)))
+        .then(|| Logging::init(flag_format.unwrap_or(LogFormat::Text)));
     match cli.command {
         Command::Serve(args) => serve(*args, flag_format).await,
         Command::Migrate(args) => store::migrate(args).await,
@@ -65,6 +64,6 @@ async fn serve(args: ServeArgs, flag_format: Option<LogFormat>) -> anyhow::Resul
         print!("{}", args.resolve()?.to_toml(format));
         return Ok(());
     }
-    Logging::init(format);
+    let _log_writer = Logging::init(format);
     serve::run(args).await
 }
