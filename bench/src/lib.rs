@@ -6,6 +6,7 @@
 //! Nothing here ever decides pass or fail on a timing.
 
 pub mod serve;
+pub mod wrk;
 
 use std::time::{Duration, Instant};
 
@@ -297,16 +298,47 @@ pub fn sample_header(what: &str) -> String {
 /// One row of a latency table: `sample`'s p50, p90, p99, throughput and
 /// failures at `concurrency` clients.
 pub fn sample_row(concurrency: usize, name: &str, sample: &Sample) -> String {
-    format!(
-        "{:>5}  {:<10} {:>9} {:>9} {:>9} {:>10} {:>8}",
-        concurrency,
-        name,
-        format_latency(sample.percentile(0.50)),
-        format_latency(sample.percentile(0.90)),
-        format_latency(sample.percentile(0.99)),
-        format_rate(sample.throughput()),
-        sample.failures(),
-    )
+    Summary::from(sample).row(concurrency, name)
+}
+
+/// What a latency table shows of one path, whichever load generator
+/// measured it.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    pub p50: Duration,
+    pub p90: Duration,
+    pub p99: Duration,
+    /// Requests per second.
+    pub throughput: f64,
+    pub failures: u64,
+}
+
+impl From<&Sample> for Summary {
+    fn from(sample: &Sample) -> Self {
+        Self {
+            p50: sample.percentile(0.50),
+            p90: sample.percentile(0.90),
+            p99: sample.percentile(0.99),
+            throughput: sample.throughput(),
+            failures: sample.failures(),
+        }
+    }
+}
+
+impl Summary {
+    /// Its row under [`sample_header`].
+    pub fn row(&self, concurrency: usize, name: &str) -> String {
+        format!(
+            "{:>5}  {:<10} {:>9} {:>9} {:>9} {:>10} {:>8}",
+            concurrency,
+            name,
+            format_latency(self.p50),
+            format_latency(self.p90),
+            format_latency(self.p99),
+            format_rate(self.throughput),
+            self.failures,
+        )
+    }
 }
 
 /// What every closed-loop benchmark checks and reads before it starts.
