@@ -8,6 +8,7 @@
 //! front door holds an [`Engine`] and turns [`EngineError`] into its own
 //! answers.
 
+pub mod account_client;
 pub mod accounts;
 pub mod caller;
 pub mod catalogue;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use http_body_util::{BodyExt as _, Empty, Full};
 use patchbay_config::ProviderAuth;
 use patchbay_core::crypto::Keyring;
 use patchbay_oauth::{AccountAuth, Injection};
@@ -17,6 +18,7 @@ use secrecy::ExposeSecret as _;
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::account_client::{AccountBody, AccountClient, AccountResponse, SendError};
 use crate::error::{EngineError, EngineResult};
 use crate::runtime::Integration;
 use crate::secrets::{self, CredentialSecrets};
@@ -44,11 +46,13 @@ pub fn api_url(
 }
 
 /// Calls integrations' APIs as accounts: the token lifecycle for their
-/// credentials, the keyring for their API keys, one pooled client.
+/// credentials, the keyring for their API keys, one pooled client for the
+/// calls (and a reqwest client for workflow `http` steps).
 #[derive(Debug, Clone)]
 pub struct Upstream {
     tokens: Tokens,
     keyring: Arc<Keyring>,
+    accounts: AccountClient,
     client: reqwest::Client,
     timeout: Duration,
 }
@@ -87,6 +91,7 @@ impl Upstream {
         Self {
             tokens,
             keyring,
+            accounts: AccountClient::new(timeouts.connect),
             client,
             timeout: timeouts.total,
         }
@@ -96,7 +101,8 @@ impl Upstream {
         &self.tokens
     }
 
-    /// The pooled client that never follows redirects.
+    /// The pooled reqwest client that never follows redirects, for calls
+    /// made without an account.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
@@ -150,7 +156,7 @@ impl Upstream {
         integration: &Integration,
         credential: CredentialRecord,
         request: AccountRequest<'_>,
-    ) -> EngineResult<reqwest::Response> {
+    ) -> EngineResult<AccountResponse> {
         let AccountRequest {
             method,
             target,
@@ -285,33 +291,43 @@ impl Upstream {
         target: &Url,
         headers: &HeaderMap,
         auth: &Authorization,
-        body: reqwest::Body,
-    ) -> Result<reqwest::Response, Failure> {
+        body: AccountBody,
+    ) -> Result<AccountResponse, Failure> {
         let injection = auth.injection();
-        let mut url = target.clone();
-        if !injection.query.is_empty() {
+        let uri = if injection.query.is_empty() {
+            target.as_str().parse::<Uri>()
+        } else {
+            let mut url = target.clone();
             url.query_pairs_mut().extend_pairs(
                 injection
                     .query
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str())),
             );
+            url.as_str().parse::<Uri>()
         }
-        let mut outgoing = headers.clone();
+        // What the URL policy let through is ASCII a URI takes.
+        .map_err(|_| Failure::Other)?;
+        let mut request = http::Request::new(body);
+        *request.method_mut() = method.clone();
+        *request.uri_mut() = uri;
+        let outgoing = request.headers_mut();
+        outgoing.reserve(headers.len() + injection.headers.len());
+        outgoing.extend(
+            headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone())),
+        );
         for (name, value) in &injection.headers {
             let mut value: HeaderValue = value.clone();
             value.set_sensitive(true);
             outgoing.insert(name.clone(), value);
         }
-        let request = self
-            .client
-            .request(method.clone(), url)
-            .headers(outgoing)
-            .body(body);
-        match tokio::time::timeout(self.timeout, request.send()).await {
+        match tokio::time::timeout(self.timeout, self.accounts.send(request)).await {
             Err(_) => Err(Failure::Timeout),
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(err)) => Err(Failure::of(&err)),
+            Ok(Err(SendError::Connect)) => Err(Failure::Connect),
+            Ok(Err(SendError::Other)) => Err(Failure::Other),
         }
     }
 }
@@ -328,18 +344,29 @@ impl Authorization {
 ///
 /// The caller decides which: a body small enough to keep (at most
 /// [`REPLAY_LIMIT`]) is read first; anything larger streams through once.
-#[derive(Debug)]
 pub struct ReplayableBody {
     kept: Option<Bytes>,
-    streaming: std::sync::Mutex<Option<reqwest::Body>>,
+    streaming: std::sync::Mutex<Option<AccountBody>>,
+}
+
+impl std::fmt::Debug for ReplayableBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayableBody")
+            .field("kept", &self.kept.as_ref().map(Bytes::len))
+            .finish_non_exhaustive()
+    }
 }
 
 impl ReplayableBody {
     /// A body streamed through once: a failed attempt cannot be replayed.
-    pub fn streaming(body: reqwest::Body) -> Self {
+    pub fn streaming<B>(body: B) -> Self
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<crate::account_client::BoxError>,
+    {
         Self {
             kept: None,
-            streaming: std::sync::Mutex::new(Some(body)),
+            streaming: std::sync::Mutex::new(Some(body.map_err(Into::into).boxed_unsync())),
         }
     }
 
@@ -356,16 +383,18 @@ impl ReplayableBody {
     }
 
     /// The body for one attempt: the kept bytes again, or the stream once.
-    fn take(&self) -> reqwest::Body {
+    fn take(&self) -> AccountBody {
         if let Some(bytes) = &self.kept {
-            return reqwest::Body::from(bytes.clone());
+            return Full::new(bytes.clone())
+                .map_err(|never| match never {})
+                .boxed_unsync();
         }
         let stream = self
             .streaming
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        stream.unwrap_or_else(|| reqwest::Body::from(Bytes::new()))
+        stream.unwrap_or_else(|| Empty::new().map_err(|never| match never {}).boxed_unsync())
     }
 }
 
@@ -393,7 +422,7 @@ impl Failure {
         }
     }
 
-    /// Classifies a failed `send` of the proxy's HTTP client.
+    /// Classifies a failed `send` of a reqwest client.
     pub fn of(err: &reqwest::Error) -> Self {
         if err.is_timeout() {
             Self::Timeout

@@ -21,36 +21,102 @@ use crate::state::AppState;
 const PREFLIGHT_MAX_AGE_SECONDS: &str = "600";
 
 pub async fn end_user_api(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let (Some(origin), Some(project_id)) = (
-        request.headers().get(ORIGIN).cloned(),
-        sdk_project(request.uri().path()),
-    ) else {
-        return next.run(request).await;
-    };
-    let allowed = is_allowed(&state, project_id, &origin).await;
-    let preflight = request.method() == Method::OPTIONS
-        && request
-            .headers()
-            .contains_key(ACCESS_CONTROL_REQUEST_METHOD);
-    if preflight {
+    let cors = Cors::of(
+        &state,
+        request.method(),
+        request.uri().path(),
+        request.headers(),
+    )
+    .await;
+    if let Some(preflight) = cors.preflight() {
+        return preflight;
+    }
+    let mut response = next.run(request).await;
+    cors.finish(&mut response);
+    response
+}
+
+/// What CORS asks of one request: nothing (no `Origin`, or not the end-user
+/// API), or an answer to give to its origin, allowed or not.
+pub enum Cors {
+    NotAsked,
+    Asked {
+        origin: HeaderValue,
+        allowed: bool,
+        /// The preflight's headers, when this is one.
+        preflight: Option<(Option<HeaderValue>, Option<HeaderValue>)>,
+    },
+}
+
+impl Cors {
+    pub async fn of(state: &AppState, method: &Method, path: &str, headers: &HeaderMap) -> Self {
+        let (Some(origin), Some(project_id)) = (headers.get(ORIGIN), sdk_project(path)) else {
+            return Self::NotAsked;
+        };
+        let preflight = (method == Method::OPTIONS)
+            .then(|| headers.get(ACCESS_CONTROL_REQUEST_METHOD))
+            .flatten()
+            .map(|method| {
+                (
+                    Some(method.clone()),
+                    headers.get(ACCESS_CONTROL_REQUEST_HEADERS).cloned(),
+                )
+            });
+        Self::Asked {
+            allowed: is_allowed(state, project_id, origin).await,
+            origin: origin.clone(),
+            preflight,
+        }
+    }
+
+    /// The whole answer to a preflight, which goes no further.
+    pub fn preflight(&self) -> Option<Response> {
+        let Self::Asked {
+            origin,
+            allowed,
+            preflight: Some((method, headers)),
+        } = self
+        else {
+            return None;
+        };
         let mut response = StatusCode::NO_CONTENT.into_response();
-        if allowed {
-            grant_preflight(request.headers(), response.headers_mut());
-            grant(response.headers_mut(), origin);
+        if *allowed {
+            let granted = response.headers_mut();
+            if let Some(method) = method {
+                granted.insert(ACCESS_CONTROL_ALLOW_METHODS, method.clone());
+            }
+            // Whatever headers the page asked for: the proxy forwards the
+            // caller's own headers, and `*` would not cover `Authorization`.
+            if let Some(headers) = headers {
+                granted.insert(ACCESS_CONTROL_ALLOW_HEADERS, headers.clone());
+            }
+            granted.insert(
+                ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static(PREFLIGHT_MAX_AGE_SECONDS),
+            );
+            grant(granted, origin.clone());
         }
         response
             .headers_mut()
             .insert(VARY, HeaderValue::from_static("origin"));
-        return response;
+        Some(response)
     }
-    let mut response = next.run(request).await;
-    if allowed {
-        grant(response.headers_mut(), origin);
+
+    /// Grants an allowed origin the answer.
+    pub fn finish(self, response: &mut Response) {
+        let Self::Asked {
+            origin, allowed, ..
+        } = self
+        else {
+            return;
+        };
+        if allowed {
+            grant(response.headers_mut(), origin);
+        }
+        response
+            .headers_mut()
+            .append(VARY, HeaderValue::from_static("origin"));
     }
-    response
-        .headers_mut()
-        .append(VARY, HeaderValue::from_static("origin"));
-    response
 }
 
 /// The project id of an end-user API path, `/projects/{id}/sdk/...` (or
@@ -84,21 +150,6 @@ fn grant(headers: &mut HeaderMap, origin: HeaderValue) {
     headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     // Proxy responses carry the provider's headers; let the page read them.
     headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("*"));
-}
-
-/// Any method, and whatever headers the page asked for (the proxy forwards
-/// the caller's own headers; `*` would not cover `Authorization`).
-fn grant_preflight(request: &HeaderMap, response: &mut HeaderMap) {
-    if let Some(method) = request.get(ACCESS_CONTROL_REQUEST_METHOD) {
-        response.insert(ACCESS_CONTROL_ALLOW_METHODS, method.clone());
-    }
-    if let Some(headers) = request.get(ACCESS_CONTROL_REQUEST_HEADERS) {
-        response.insert(ACCESS_CONTROL_ALLOW_HEADERS, headers.clone());
-    }
-    response.insert(
-        ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static(PREFLIGHT_MAX_AGE_SECONDS),
-    );
 }
 
 #[cfg(test)]

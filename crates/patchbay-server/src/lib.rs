@@ -5,8 +5,10 @@
 //! This is the only crate that knows about axum and HTTP status codes. It
 //! holds an `Arc<dyn Store>` and is never generic over the database.
 
+mod access_log;
 mod auth;
 mod cors;
+mod dispatch;
 mod error;
 mod extract;
 mod handlers;

@@ -34,7 +34,7 @@ pub async fn enforce(idle: Duration, request: Request, next: Next) -> Response {
     next.run(guard_body(request, idle)).await
 }
 
-fn oversized_head(request: &Request) -> Option<ApiError> {
+pub fn oversized_head(request: &Request) -> Option<ApiError> {
     let uri_length = request
         .uri()
         .path_and_query()
@@ -70,7 +70,7 @@ pub const MIN_BODY_RATE: u64 = 1024;
 /// slower than [`MIN_BODY_RATE`] once `idle` has passed. The body's size
 /// hint is kept: the proxy decides by it whether a body can be replayed.
 /// A request without a body (most `GET`s) is left as it is.
-fn guard_body(request: Request, idle: Duration) -> Request {
+pub fn guard_body(request: Request, idle: Duration) -> Request {
     if http_body::Body::is_end_stream(request.body()) {
         return request;
     }

@@ -9,12 +9,13 @@ use axum::routing::{any, get};
 use patchbay_api::{ErrorCode, EventPayload, StreamEnded, WebhookEvent};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access_log;
 use crate::cors;
 use crate::error::ApiError;
 use crate::handlers::{
@@ -169,27 +170,19 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .make_span_with(|request: &Request| {
+                    access_log::span(
+                        request.method(),
+                        request.uri().path(),
+                        request.headers().get(access_log::REQUEST_ID),
+                    )
+                })
+                .on_response(|response: &Response, latency, _: &tracing::Span| {
+                    access_log::finished(response.status(), latency);
+                }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
-}
-
-/// The span every request's logs carry. Only the path is logged: query
-/// strings may hold tokens.
-fn request_span(request: &Request) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        request_id = %request_id,
-    )
 }
 
 async fn route_not_found(request: Request) -> Response {

@@ -10,12 +10,11 @@ use std::time::Duration;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::dispatch::Dispatch;
 use crate::request_limits::MAX_HEADER_COUNT;
-use crate::routes::router;
 use crate::state::AppState;
 
 /// Serves the application on `listener` until `shutdown` completes, then
@@ -28,7 +27,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limits = state.config.connections;
     let stopping = state.engine.shutdown().clone();
-    let service = TowerToHyperService::new(router(state));
+    let service = Dispatch::new(state);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use http_body_util::BodyExt as _;
 use patchbay_config::HttpMethod;
 use serde_json::{Value, json};
 use url::Url;
@@ -143,7 +144,7 @@ pub async fn http(workflows: &Workflows, call: &Call) -> Result<Value, CallError
             Ok(Err(err)) => Err(upstream::Failure::of(&err)),
         }
         .map_err(|failure| failure.into_error().to_string())?;
-    output(response).await
+    output(http::Response::from(response)).await
 }
 
 /// The client an `http` step sends with. A host that is, or resolves to, a
@@ -180,7 +181,9 @@ async fn client_for(workflows: &Workflows, url: &Url) -> Result<reqwest::Client,
 
 /// `{status, headers, body}`: the body as JSON when it parses, else text.
 /// A status of 400 or more fails the step, with this output kept.
-async fn output(response: reqwest::Response) -> Result<Value, CallError> {
+async fn output<B: http_body::Body<Data = Bytes> + Unpin>(
+    response: http::Response<B>,
+) -> Result<Value, CallError> {
     let status = response.status().as_u16();
     let headers: BTreeMap<String, String> = response
         .headers()
@@ -188,12 +191,13 @@ async fn output(response: reqwest::Response) -> Result<Value, CallError> {
         .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
         .collect();
     let mut body = Vec::new();
-    let mut stream = response;
-    while let Some(chunk) = stream
-        .chunk()
-        .await
-        .map_err(|_| "the response body could not be read".to_owned())?
-    {
+    let mut stream = response.into_body();
+    while let Some(frame) = stream.frame().await {
+        let frame = frame.map_err(|_| "the response body could not be read".to_owned())?;
+        let Ok(chunk) = frame.into_data() else {
+            // Trailers: not part of the body.
+            continue;
+        };
         if body.len() + chunk.len() > RESPONSE_LIMIT {
             return Err(format!(
                 "the response body is larger than {} MiB",

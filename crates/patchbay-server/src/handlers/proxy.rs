@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::http::request::Parts;
 use axum::response::Response;
-use futures_util::{StreamExt as _, TryStreamExt as _};
+use http_body_util::BodyExt as _;
 use patchbay_api::ErrorCode;
 use patchbay_core::selection::Operation;
 use patchbay_proxy::{self as policy, Wrapping};
@@ -17,6 +17,7 @@ use serde_json::Value;
 use url::Url;
 use uuid::Uuid;
 
+use patchbay_engine::account_client::AccountResponse;
 use patchbay_engine::accounts::selected_credential;
 use patchbay_engine::runtime::Integration;
 use patchbay_engine::upstream::{self, AccountRequest, REPLAY_LIMIT, ReplayableBody};
@@ -92,7 +93,13 @@ pub async fn proxy_url(
     call(user, state, request).await
 }
 
-async fn call(user: ConnectUser, state: AppState, request: Request) -> Result<Response, ApiError> {
+/// One Proxy API call, whichever route named it: the router's, or the fast
+/// path's (`crate::dispatch`), which comes here without the router.
+pub async fn call(
+    user: ConnectUser,
+    state: AppState,
+    request: Request,
+) -> Result<Response, ApiError> {
     let started = Instant::now();
     // Raw, because the proxied path is the provider's business: it may not
     // even be UTF-8, and `resolve` judges it as sent.
@@ -244,7 +251,7 @@ const WRAP_LIMIT: usize = 8 * 1024 * 1024;
 /// `X-Paragon-Use-Raw-Response`: its status, `{"output": <its body>}` (the
 /// JSON it sent, else its text, `null` when empty). What cannot be wrapped
 /// (see [`policy::wrapping`]) is relayed as it came.
-async fn wrap(method: &Method, upstream: reqwest::Response) -> Result<Response, ApiError> {
+async fn wrap(method: &Method, upstream: AccountResponse) -> Result<Response, ApiError> {
     let status = upstream.status();
     let wrapping = policy::wrapping(method, status, upstream.headers());
     if wrapping == Wrapping::Raw {
@@ -260,24 +267,26 @@ async fn wrap(method: &Method, upstream: reqwest::Response) -> Result<Response, 
             ),
         )
     };
-    if upstream
-        .content_length()
+    if http_body::Body::size_hint(upstream.body())
+        .exact()
         .is_some_and(|length| length > WRAP_LIMIT as u64)
     {
         return Err(too_large());
     }
-    let headers = upstream.headers().clone();
+    let (head, mut stream) = upstream.into_parts();
+    let headers = head.headers;
     let mut body = Vec::new();
-    let mut stream = upstream.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|error| {
-            let code = if error.is_timeout() {
-                ErrorCode::UpstreamTimeout
-            } else {
-                ErrorCode::UpstreamUnreachable
-            };
-            ApiError::new(code, "The provider's answer broke off.")
+    while let Some(frame) = stream.frame().await {
+        let frame = frame.map_err(|_| {
+            ApiError::new(
+                ErrorCode::UpstreamUnreachable,
+                "The provider's answer broke off.",
+            )
         })?;
+        let Ok(chunk) = frame.into_data() else {
+            // Trailers: not part of the answer wrapped.
+            continue;
+        };
         if body.len() + chunk.len() > WRAP_LIMIT {
             return Err(too_large());
         }
@@ -331,19 +340,15 @@ async fn replayable(body: Body) -> Result<ReplayableBody, ApiError> {
                 })?;
             Ok(ReplayableBody::kept(bytes))
         }
-        _ => Ok(ReplayableBody::streaming(reqwest::Body::wrap_stream(
-            body.into_data_stream(),
-        ))),
+        _ => Ok(ReplayableBody::streaming(body)),
     }
 }
 
 /// The provider's answer, streamed back untouched but for hop-by-hop headers.
-fn relay(upstream: reqwest::Response) -> Response {
-    let status = upstream.status();
-    let headers = policy::response_headers(upstream.headers());
-    let body = Body::from_stream(upstream.bytes_stream().map_err(std::io::Error::other));
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
+fn relay(upstream: AccountResponse) -> Response {
+    let (head, body) = upstream.into_parts();
+    let mut response = Response::new(Body::new(body));
+    *response.status_mut() = head.status;
+    *response.headers_mut() = policy::response_headers(&head.headers);
     response
 }
