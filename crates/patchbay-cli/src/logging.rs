@@ -1,11 +1,13 @@
-//! Where logs go and in what format: stderr, as text or JSON lines, written by a thread of
-//! their own so that a request never waits for the terminal or the pipe behind stderr.
+//! Where logs go and in what format: stderr, as text or JSON lines, written in batches by a
+//! thread of their own so that a request never waits for the terminal or the pipe behind
+//! stderr (see `log_writer`).
 
 use std::io::IsTerminal as _;
 
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
-use tracing_appender::non_blocking::WorkerGuard;
+
+use crate::log_writer::{WriterGuard, batched_stderr};
 
 #[derive(Debug, Clone, Copy, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -35,15 +37,10 @@ impl Logging {
     /// Installs the subscriber. Lines go to stderr from a writer thread; the guard flushes
     /// what is queued when dropped, so hold it until the command ends.
     #[must_use = "dropping the guard stops the log writer"]
-    pub fn init(format: LogFormat) -> WorkerGuard {
+    pub fn init(format: LogFormat) -> WriterGuard {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-        // Never lossy: when the queue (128k lines) is full the logging thread waits, which is
-        // back-pressure under extreme load rather than lines silently gone.
-        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-            .lossy(false)
-            .thread_name("patchbay-log")
-            .finish(std::io::stderr());
+        let (writer, guard) = batched_stderr();
         // Colours only on a terminal, so log files and pipes stay plain text.
         let builder = tracing_subscriber::fmt()
             .with_env_filter(filter)

@@ -5,6 +5,7 @@ mod config;
 mod demo;
 mod document;
 mod keys;
+mod log_writer;
 mod logging;
 mod master_key;
 mod project_commands;

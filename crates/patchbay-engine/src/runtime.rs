@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use patchbay_config::{IntegrationConfig, ProjectSettings, ProviderDefinition, WorkflowConfig};
 use patchbay_oauth::Injection;
 use patchbay_store::{CredentialRecord, IntegrationRecord, Project, Store, WorkflowRecord};
+use url::Url;
 use uuid::Uuid;
 
 use crate::error::{EngineError, EngineResult};
@@ -18,7 +19,9 @@ pub struct Integration {
     /// The OAuth client secret, sealed.
     pub client_secret: Option<Vec<u8>>,
     /// Its accounts' authentication, rendered from this definition.
-    pub rendered_auth: Arc<RenderedAuth>,
+    pub rendered_auth: Arc<PerAccount<Injection>>,
+    /// Its accounts' API base URLs, rendered from this definition.
+    pub api_bases: Arc<PerAccount<Url>>,
     /// The definition each account type makes, in the definition's order (the first is the
     /// default); empty when the integration has one way in.
     account_types: Vec<(String, ProviderDefinition)>,
@@ -48,43 +51,50 @@ impl Integration {
     }
 }
 
-/// Each account's authentication as its integration's definition renders
-/// it (headers and query parameters from templates over the account's
-/// secrets and variables), rendered once per credential version rather than
-/// on every call: a new token, a new key or a reconnection bumps the
-/// version. It belongs to one decoded configuration, so a document applied
-/// later renders afresh.
-#[derive(Debug, Default)]
-pub struct RenderedAuth {
-    entries: Mutex<HashMap<Uuid, (i64, Arc<Injection>)>>,
+/// What an integration's definition makes of each account, made once per
+/// credential version rather than on every call: its rendered authentication
+/// (headers and query parameters from templates over the account's secrets
+/// and variables), its API's base URL. A new token, a new key or a
+/// reconnection bumps the version. It belongs to one decoded configuration,
+/// so a document applied later renders afresh.
+#[derive(Debug)]
+pub struct PerAccount<T> {
+    entries: Mutex<HashMap<Uuid, (i64, Arc<T>)>>,
 }
 
-impl RenderedAuth {
+impl<T> Default for PerAccount<T> {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::default(),
+        }
+    }
+}
+
+impl<T> PerAccount<T> {
     /// Accounts kept at most before the set starts over: a bound on memory
     /// far above the accounts one integration calls between applies.
     const MAX_ACCOUNTS: usize = 100_000;
 
-    /// `credential`'s rendered authentication, from `render` when this
-    /// version of it has not been rendered yet.
+    /// What `render` makes of `credential`, rendered once per version of it.
     pub fn get_or_render(
         &self,
         credential: &CredentialRecord,
-        render: impl FnOnce() -> EngineResult<Injection>,
-    ) -> EngineResult<Arc<Injection>> {
+        render: impl FnOnce() -> EngineResult<T>,
+    ) -> EngineResult<Arc<T>> {
         let entries = || self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, injection)) = entries()
+        if let Some((_, made)) = entries()
             .get(&credential.id)
             .filter(|(version, _)| *version == credential.version)
         {
-            return Ok(Arc::clone(injection));
+            return Ok(Arc::clone(made));
         }
-        let injection = Arc::new(render()?);
+        let made = Arc::new(render()?);
         let mut entries = entries();
         if entries.len() >= Self::MAX_ACCOUNTS {
             entries.clear();
         }
-        entries.insert(credential.id, (credential.version, Arc::clone(&injection)));
-        Ok(injection)
+        entries.insert(credential.id, (credential.version, Arc::clone(&made)));
+        Ok(made)
     }
 }
 
@@ -237,6 +247,7 @@ fn decode_integration(record: IntegrationRecord) -> EngineResult<Integration> {
         config,
         client_secret: record.client_secret,
         rendered_auth: Arc::default(),
+        api_bases: Arc::default(),
         account_types,
     })
 }

@@ -30,17 +30,23 @@ pub const REPLAY_LIMIT: u64 = 1024 * 1024;
 /// Attempts in all for a retryable request: the policy's ceiling.
 const MAX_ATTEMPTS: u32 = policy::MAX_ATTEMPTS;
 
-/// `raw_path` (as sent, still percent-encoded) and `raw_query` below the
-/// account's API base URL; anything that would leave it is
+/// `raw_path` (as sent, still percent-encoded) and `raw_query` below
+/// `credential`'s API base URL; anything that would leave it is
 /// `400 proxy_url_not_allowed`.
 pub fn api_url(
     integration: &Integration,
-    account_vars: &serde_json::Value,
+    credential: &CredentialRecord,
     raw_path: &str,
     raw_query: Option<&str>,
 ) -> EngineResult<Url> {
-    let ctx = tokens::template_context(account_vars);
-    let base = patchbay_oauth::api_base_url(integration.provider_of(account_vars), &ctx)?;
+    let base = integration.api_bases.get_or_render(credential, || {
+        let vars = &credential.account_vars;
+        let ctx = tokens::template_context(vars);
+        Ok(patchbay_oauth::api_base_url(
+            integration.provider_of(vars),
+            &ctx,
+        )?)
+    })?;
     policy::resolve(&base, raw_path, raw_query)
         .map_err(|rejected| EngineError::UrlNotAllowed(rejected.to_string()))
 }

@@ -93,13 +93,8 @@ pub async fn request(
 ) -> Result<Value, CallError> {
     let raw_path = call.target.trim_start_matches('/');
     let query = call.query_string();
-    let target = upstream::api_url(
-        integration,
-        &credential.account_vars,
-        raw_path,
-        query.as_deref(),
-    )
-    .map_err(|err| err.to_string())?;
+    let target = upstream::api_url(integration, &credential, raw_path, query.as_deref())
+        .map_err(|err| err.to_string())?;
     let headers = call.header_map()?;
     let body = ReplayableBody::kept(call.body_bytes());
     let response = workflows

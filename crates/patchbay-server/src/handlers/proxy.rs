@@ -21,6 +21,7 @@ use patchbay_engine::account_client::AccountResponse;
 use patchbay_engine::accounts::selected_credential;
 use patchbay_engine::runtime::Integration;
 use patchbay_engine::upstream::{self, AccountRequest, REPLAY_LIMIT, ReplayableBody};
+use patchbay_store::CredentialRecord;
 
 use crate::auth::ConnectUser;
 use crate::error::ApiError;
@@ -116,7 +117,7 @@ pub async fn call(
         Operation::Use,
     )
     .await?;
-    let target = target_url(&parts, &route, integration, &credential.account_vars)?;
+    let target = target_url(&parts, &route, integration, &credential)?;
     let body = replayable(body).await?;
     let raw = policy::wants_raw_response(&parts.headers);
     let mut headers = policy::request_headers(&parts.headers);
@@ -205,13 +206,13 @@ fn target_url(
     parts: &Parts,
     route: &ProxyRoute,
     integration: &Integration,
-    account_vars: &serde_json::Value,
+    credential: &CredentialRecord,
 ) -> Result<Url, ApiError> {
     let mut named = parts.headers.get_all(policy::PROXY_URL_HEADER).iter();
     let Some(value) = named.next() else {
         return Ok(upstream::api_url(
             integration,
-            account_vars,
+            credential,
             &route.raw_path,
             parts.uri.query(),
         )?);
@@ -241,7 +242,7 @@ fn target_url(
     // separator the route form has after `{integration}`. A second one
     // (`//host`) is left for the URL policy to refuse.
     let path = path.strip_prefix('/').unwrap_or(path);
-    Ok(upstream::api_url(integration, account_vars, path, query)?)
+    Ok(upstream::api_url(integration, credential, path, query)?)
 }
 
 /// The most of a provider's answer read to wrap it in `{"output": …}`.
