@@ -159,6 +159,10 @@ impl WrkSample {
         self.runs.push(run);
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
     /// Each percentile as the median of the runs' own (wrk reports no
     /// latencies to merge): robust to one round disturbed by other work;
     /// the throughput over all the runs.

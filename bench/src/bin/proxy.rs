@@ -28,7 +28,7 @@ use anyhow::{Context as _, bail, ensure};
 use axum::response::IntoResponse as _;
 use clap::{Parser, ValueEnum};
 use patchbay_bench::serve::{Serve, TempDir, status_kib};
-use patchbay_bench::wrk::{Wrk, WrkSample};
+use patchbay_bench::wrk::{Wrk, WrkRun, WrkSample};
 use patchbay_bench::{
     RunSettings, Sample, Summary, Target, Threads, Workers, exit_code, format_ratio, sample_header,
 };
@@ -535,14 +535,8 @@ async fn run(
             "measuring with {concurrency} client(s): {warmup:?} warm-up, then {} rounds of {slice:?} per path",
             args.rounds
         );
-        let summaries = match generator {
-            Generator::Wrk(wrk) => {
-                measure_with_wrk(wrk, &targets, concurrency, args.rounds, slice, warmup).await?
-            }
-            Generator::Builtin => {
-                measure_builtin(&targets, concurrency, args.rounds, slice, warmup).await?
-            }
-        };
+        let summaries =
+            measure(generator, &targets, concurrency, args.rounds, slice, warmup).await?;
         points.push(Point {
             concurrency,
             summaries,
@@ -555,63 +549,80 @@ async fn run(
     })
 }
 
-/// Rounds of one wrk run per path, the paths alternating.
-async fn measure_with_wrk(
-    wrk: &Wrk,
+/// Rounds of runs per path, the paths alternating.
+async fn measure(
+    generator: &Generator,
     targets: &[(&'static str, Target)],
     concurrency: usize,
     rounds: u32,
     slice: Duration,
     warmup: Duration,
 ) -> anyhow::Result<Vec<(&'static str, Summary)>> {
-    let seconds = slice.as_secs_f64().round().max(1.0) as u64;
-    let run = |target: &Target, seconds: u64| {
-        tokio::task::block_in_place(|| wrk.run(target, concurrency, seconds))
+    let workers = match generator {
+        Generator::Builtin => Some(Workers::new(concurrency).context("building the HTTP clients")?),
+        Generator::Wrk(_) => None,
+    };
+    let run = async |target: &Target, duration: Duration| -> anyhow::Result<Run> {
+        Ok(match (generator, &workers) {
+            (Generator::Wrk(wrk), _) => {
+                // wrk counts whole seconds.
+                let seconds = duration.as_secs_f64().round().max(1.0) as u64;
+                Run::Wrk(tokio::task::block_in_place(|| {
+                    wrk.run(target, concurrency, seconds)
+                })?)
+            }
+            (Generator::Builtin, Some(workers)) => {
+                Run::Builtin(workers.run(target, duration).await)
+            }
+            (Generator::Builtin, None) => unreachable!("the builtin generator has its workers"),
+        })
     };
     if !warmup.is_zero() {
-        let seconds = warmup.as_secs_f64().round().max(1.0) as u64;
         for (_, target) in targets {
-            run(target, seconds)?;
+            run(target, warmup).await?;
         }
     }
-    let mut samples: Vec<_> = targets.iter().map(|_| WrkSample::default()).collect();
+    let mut samples: Vec<_> = targets.iter().map(|_| Collected::default()).collect();
     for _ in 0..rounds {
         for ((_, target), sample) in targets.iter().zip(samples.iter_mut()) {
-            sample.push(run(target, seconds)?);
-        }
-    }
-    Ok(targets
-        .iter()
-        .zip(samples)
-        .map(|((name, _), sample)| (*name, sample.summary()))
-        .collect())
-}
-
-/// Rounds of the closed-loop generator per path, the paths alternating.
-async fn measure_builtin(
-    targets: &[(&'static str, Target)],
-    concurrency: usize,
-    rounds: u32,
-    slice: Duration,
-    warmup: Duration,
-) -> anyhow::Result<Vec<(&'static str, Summary)>> {
-    let workers = Workers::new(concurrency).context("building the HTTP clients")?;
-    if !warmup.is_zero() {
-        for (_, target) in targets {
-            workers.run(target, warmup).await;
-        }
-    }
-    let mut samples: Vec<_> = targets.iter().map(|_| Sample::default()).collect();
-    for _ in 0..rounds {
-        for ((_, target), sample) in targets.iter().zip(samples.iter_mut()) {
-            sample.merge(workers.run(target, slice).await);
+            sample.add(run(target, slice).await?);
         }
     }
     Ok(targets
         .iter()
         .zip(&samples)
-        .map(|((name, _), sample)| (*name, Summary::from(sample)))
+        .map(|((name, _), sample)| (*name, sample.summary()))
         .collect())
+}
+
+/// One run of either generator.
+enum Run {
+    Wrk(WrkRun),
+    Builtin(Sample),
+}
+
+/// A path's runs so far.
+#[derive(Default)]
+struct Collected {
+    wrk: WrkSample,
+    builtin: Sample,
+}
+
+impl Collected {
+    fn add(&mut self, run: Run) {
+        match run {
+            Run::Wrk(run) => self.wrk.push(run),
+            Run::Builtin(sample) => self.builtin.merge(sample),
+        }
+    }
+
+    fn summary(&self) -> Summary {
+        if self.wrk.is_empty() {
+            Summary::from(&self.builtin)
+        } else {
+            self.wrk.summary()
+        }
+    }
 }
 
 /// One request per path, so the benchmark cannot quietly measure an error

@@ -21,13 +21,7 @@ use crate::state::AppState;
 const PREFLIGHT_MAX_AGE_SECONDS: &str = "600";
 
 pub async fn end_user_api(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let cors = Cors::of(
-        &state,
-        request.method(),
-        request.uri().path(),
-        request.headers(),
-    )
-    .await;
+    let cors = Cors::of(&state, &request).await;
     if let Some(preflight) = cors.preflight() {
         return preflight;
     }
@@ -49,23 +43,37 @@ pub enum Cors {
 }
 
 impl Cors {
-    pub async fn of(state: &AppState, method: &Method, path: &str, headers: &HeaderMap) -> Self {
-        let (Some(origin), Some(project_id)) = (headers.get(ORIGIN), sdk_project(path)) else {
-            return Self::NotAsked;
-        };
-        let preflight = (method == Method::OPTIONS)
-            .then(|| headers.get(ACCESS_CONTROL_REQUEST_METHOD))
-            .flatten()
-            .map(|method| {
-                (
-                    Some(method.clone()),
-                    headers.get(ACCESS_CONTROL_REQUEST_HEADERS).cloned(),
-                )
+    /// Reads what the request asks before the future starts, so that the
+    /// future holds no borrow of it (a request body is not `Sync`).
+    pub fn of<'a>(
+        state: &'a AppState,
+        request: &Request,
+    ) -> impl Future<Output = Self> + Send + 'a {
+        let headers = request.headers();
+        let asked = headers
+            .get(ORIGIN)
+            .zip(sdk_project(request.uri().path()))
+            .map(|(origin, project_id)| {
+                let preflight = (request.method() == Method::OPTIONS)
+                    .then(|| headers.get(ACCESS_CONTROL_REQUEST_METHOD))
+                    .flatten()
+                    .map(|method| {
+                        (
+                            Some(method.clone()),
+                            headers.get(ACCESS_CONTROL_REQUEST_HEADERS).cloned(),
+                        )
+                    });
+                (origin.clone(), project_id, preflight)
             });
-        Self::Asked {
-            allowed: is_allowed(state, project_id, origin).await,
-            origin: origin.clone(),
-            preflight,
+        async move {
+            let Some((origin, project_id, preflight)) = asked else {
+                return Self::NotAsked;
+            };
+            Self::Asked {
+                allowed: is_allowed(state, project_id, &origin).await,
+                origin,
+                preflight,
+            }
         }
     }
 

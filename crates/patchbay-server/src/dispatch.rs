@@ -135,13 +135,7 @@ async fn within_limits(state: &AppState, route: &'static str, request: Request) 
 }
 
 async fn answer(state: &AppState, request: Request) -> Response {
-    let cors = Cors::of(
-        state,
-        request.method(),
-        request.uri().path(),
-        request.headers(),
-    )
-    .await;
+    let cors = Cors::of(state, &request).await;
     if let Some(preflight) = cors.preflight() {
         return preflight;
     }
