@@ -457,10 +457,17 @@ function focusable() {
   return [...candidates].filter((element) => !element.disabled && element.getClientRects().length > 0);
 }
 
+// Escape closes when the key comes back up: closing removes this frame, and a key-up sent to a
+// frame that no longer exists is one the browser never finishes delivering.
+document.addEventListener('keyup', (event) => {
+  if (event.key !== 'Escape') return;
+  event.preventDefault();
+  requestClose();
+});
+
 document.addEventListener('keydown', (event) => {
   if (event.key === 'Escape') {
     event.preventDefault();
-    requestClose();
     return;
   }
   if (event.key !== 'Tab') return;
