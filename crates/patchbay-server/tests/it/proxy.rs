@@ -399,7 +399,67 @@ async fn a_hanging_or_missing_upstream_gets_a_clear_error(db: TestDb) {
     assert_eq!(body["code"], "upstream_unreachable", "{body}");
 }
 
+/// Proxy API calls skip the router, but not what its layers give every
+/// request: a request id (the caller's own, or a new UUID), the route's
+/// metrics under its template, and JSON errors.
+async fn proxied_calls_carry_request_ids_and_route_metrics(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let setup = setup(server, SandboxConfig::default()).await;
+    connect(&setup, "acct_ada", false).await;
+    let client = reqwest::Client::new();
+    let get = |id: Option<&str>| {
+        let mut request = client.get(setup.url("crm/me")).bearer_auth(&setup.token);
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        request.send()
+    };
+    let request_id = |response: &reqwest::Response| {
+        response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    let echoed = get(Some("from-the-caller")).await.unwrap();
+    assert_eq!(echoed.status(), 200);
+    assert_eq!(request_id(&echoed), "from-the-caller");
+    let first = get(None).await.unwrap();
+    let second = get(None).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let (first, second) = (request_id(&first), request_id(&second));
+    assert!(Uuid::parse_str(&first).is_ok(), "{first}");
+    assert_ne!(first, second);
+
+    let anonymous = client.get(setup.url("crm/me")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers().contains_key("x-request-id"));
+    let body: Value = anonymous.json().await.unwrap();
+    assert!(
+        body["code"]
+            .as_str()
+            .is_some_and(|code| code.starts_with("unauthorized")),
+        "{body}"
+    );
+
+    let metrics = setup.server.metrics().await;
+    let route = "/projects/{projectId}/sdk/proxy/{integration}/{*path}";
+    for line in [
+        format!(r#"patchbay_http_requests_total{{method="GET",route="{route}",status="200"}} 3"#),
+        format!(r#"patchbay_http_requests_total{{method="GET",route="{route}",status="401"}} 1"#),
+        r#"patchbay_proxy_request_duration_seconds_count{integration="crm",status="200"} 3"#
+            .to_owned(),
+    ] {
+        assert!(metrics.contains(&line), "{line} missing from\n{metrics}");
+    }
+    assert!(
+        !metrics.contains(&setup.project.id.to_string()),
+        "raw ids must not become labels"
+    );
+}
+
 backend_tests!(
+    proxied_calls_carry_request_ids_and_route_metrics,
     a_hanging_or_missing_upstream_gets_a_clear_error,
     an_upstream_401_is_answered_by_one_refresh_and_one_replay,
     the_refresh_chain_survives_a_thousand_concurrent_cycles,
