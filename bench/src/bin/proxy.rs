@@ -558,23 +558,27 @@ async fn measure(
     slice: Duration,
     warmup: Duration,
 ) -> anyhow::Result<Vec<(&'static str, Summary)>> {
-    let workers = match generator {
-        Generator::Builtin => Some(Workers::new(concurrency).context("building the HTTP clients")?),
-        Generator::Wrk(_) => None,
+    /// The generator with what it needs for this concurrency.
+    enum Loader<'a> {
+        Wrk(&'a Wrk),
+        Builtin(Workers),
+    }
+    let loader = match generator {
+        Generator::Wrk(wrk) => Loader::Wrk(wrk),
+        Generator::Builtin => {
+            Loader::Builtin(Workers::new(concurrency).context("building the HTTP clients")?)
+        }
     };
     let run = async |target: &Target, duration: Duration| -> anyhow::Result<Run> {
-        Ok(match (generator, &workers) {
-            (Generator::Wrk(wrk), _) => {
+        Ok(match &loader {
+            Loader::Wrk(wrk) => {
                 // wrk counts whole seconds.
                 let seconds = duration.as_secs_f64().round().max(1.0) as u64;
                 Run::Wrk(tokio::task::block_in_place(|| {
                     wrk.run(target, concurrency, seconds)
                 })?)
             }
-            (Generator::Builtin, Some(workers)) => {
-                Run::Builtin(workers.run(target, duration).await)
-            }
-            (Generator::Builtin, None) => unreachable!("the builtin generator has its workers"),
+            Loader::Builtin(workers) => Run::Builtin(workers.run(target, duration).await),
         })
     };
     if !warmup.is_zero() {
