@@ -18,7 +18,7 @@ use secrecy::ExposeSecret as _;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::account_client::{AccountBody, AccountClient, AccountResponse, SendError};
+use crate::account_client::{AccountBody, AccountClient, AccountResponse, Affinity, SendError};
 use crate::error::{EngineError, EngineResult};
 use crate::runtime::Integration;
 use crate::secrets::{self, CredentialSecrets};
@@ -72,6 +72,9 @@ pub struct AccountRequest<'a> {
     /// `X-Paragon-*` headers.
     pub headers: &'a HeaderMap,
     pub body: &'a ReplayableBody,
+    /// The caller's connection's own upstream connection, for calls made
+    /// while answering it.
+    pub affinity: Option<&'a Affinity>,
 }
 
 /// How the selected account authenticates.
@@ -168,6 +171,7 @@ impl Upstream {
             target,
             headers,
             body,
+            affinity,
         } = request;
         let keyed = policy::has_idempotency_key(headers);
         let mut auth = self.authorization(integration, credential, false).await?;
@@ -175,7 +179,9 @@ impl Upstream {
         let mut attempt = 0;
         let outcome = loop {
             attempt += 1;
-            let outcome = self.send(method, target, headers, &auth, body.take()).await;
+            let outcome = self
+                .send(method, target, headers, &auth, body.take(), affinity)
+                .await;
             let decision = match &outcome {
                 Ok(response)
                     if response.status() == StatusCode::UNAUTHORIZED
@@ -298,6 +304,7 @@ impl Upstream {
         headers: &HeaderMap,
         auth: &Authorization,
         body: AccountBody,
+        affinity: Option<&Affinity>,
     ) -> Result<AccountResponse, Failure> {
         let injection = auth.injection();
         let uri = if injection.query.is_empty() {
@@ -329,7 +336,7 @@ impl Upstream {
             value.set_sensitive(true);
             outgoing.insert(name.clone(), value);
         }
-        match tokio::time::timeout(self.timeout, self.accounts.send(request)).await {
+        match tokio::time::timeout(self.timeout, self.accounts.send(request, affinity)).await {
             Err(_) => Err(Failure::Timeout),
             Ok(Ok(response)) => Ok(response),
             Ok(Err(SendError::Connect)) => Err(Failure::Connect),

@@ -19,9 +19,11 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts as _, Request};
+use axum::http::Version;
 use axum::response::{IntoResponse as _, Response};
 use futures_util::FutureExt as _;
 use hyper::body::Incoming;
+use patchbay_engine::account_client::Affinity;
 use tower::ServiceExt as _;
 use tracing::Instrument as _;
 
@@ -39,6 +41,8 @@ type Answer = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>
 pub struct Dispatch {
     router: Router,
     state: AppState,
+    /// The upstream connection of the caller connection this copy serves.
+    affinity: Affinity,
 }
 
 impl Dispatch {
@@ -46,7 +50,22 @@ impl Dispatch {
         Self {
             router: crate::routes::router(state.clone()),
             state,
+            affinity: Affinity::default(),
         }
+    }
+
+    /// The service for one more caller connection, with an upstream
+    /// connection of its own for its proxied calls ([`Affinity::serve`]
+    /// drives it).
+    pub fn for_connection(&self) -> Self {
+        Self {
+            affinity: Affinity::default(),
+            ..self.clone()
+        }
+    }
+
+    pub fn affinity(&self) -> &Affinity {
+        &self.affinity
     }
 }
 
@@ -56,9 +75,17 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Dispatch {
     type Future = Answer;
 
     fn call(&self, request: hyper::Request<Incoming>) -> Answer {
-        let request = request.map(Body::new);
+        let mut request = request.map(Body::new);
         match proxy_route(request.uri().path()) {
-            Some(route) => Box::pin(proxied(self.state.clone(), route, request).map(Ok)),
+            Some(route) => {
+                // HTTP/1 callers wait for each answer, so their calls never
+                // contend for the one upstream connection; HTTP/2 streams
+                // run side by side and use the pool.
+                if request.version() < Version::HTTP_2 {
+                    request.extensions_mut().insert(self.affinity.clone());
+                }
+                Box::pin(proxied(self.state.clone(), route, request).map(Ok))
+            }
             None => Box::pin(self.router.clone().oneshot(request)),
         }
     }

@@ -1,6 +1,7 @@
 //! A plain HTTP upstream for Proxy API tests: it echoes bodies back, streams
-//! slowly on request, records the last request it received (only the last:
-//! the proxy benchmark sends it millions) and counts every request.
+//! slowly on request, closes its connection on request, records the last
+//! request it received (only the last: the proxy benchmark sends it
+//! millions) and counts every request and every connection.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,10 +10,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{any, get};
+use axum::serve::ListenerExt as _;
 
 /// The upstream, stopped when dropped.
 #[derive(Debug)]
@@ -20,6 +22,7 @@ pub struct EchoUpstream {
     pub base_url: String,
     last: Arc<Mutex<Option<(String, HeaderMap)>>>,
     received: Arc<AtomicU64>,
+    connections: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -47,6 +50,11 @@ impl EchoUpstream {
                 ),
             )
             .route("/slow", get(slow_stream))
+            // Answers, then closes the connection (`Connection: close`).
+            .route(
+                "/close",
+                get(|| async { ([(header::CONNECTION, "close")], "closing") }),
+            )
             // A layer on the router also wraps its fallback, so requests to
             // paths it has no route for are counted too.
             .layer(axum::middleware::from_fn(
@@ -57,6 +65,11 @@ impl EchoUpstream {
             ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let connections = Arc::new(AtomicU64::new(0));
+        let accepted = Arc::clone(&connections);
+        let listener = listener.tap_io(move |_| {
+            accepted.fetch_add(1, Ordering::SeqCst);
+        });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
@@ -64,6 +77,7 @@ impl EchoUpstream {
             base_url,
             last,
             received,
+            connections,
             task,
         }
     }
@@ -71,6 +85,11 @@ impl EchoUpstream {
     /// How many requests arrived so far, on any path and with any method.
     pub fn requests_received(&self) -> u64 {
         self.received.load(Ordering::SeqCst)
+    }
+
+    /// How many connections were opened to it so far.
+    pub fn connections_accepted(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
     }
 
     /// The path and query, and the headers, of the last request received.

@@ -107,6 +107,7 @@ pub async fn request(
                 target: &target,
                 headers: &headers,
                 body: &body,
+                affinity: None,
             },
         )
         .await

@@ -95,7 +95,8 @@ pub async fn proxy_url(
 }
 
 /// One Proxy API call, whichever route named it: the router's, or the fast
-/// path's (`crate::dispatch`), which comes here without the router.
+/// path's (`crate::dispatch`), which comes here without the router and with
+/// the caller connection's [`Affinity`](patchbay_engine::account_client::Affinity).
 pub async fn call(
     user: ConnectUser,
     state: AppState,
@@ -136,6 +137,7 @@ pub async fn call(
                 target: &target,
                 headers: &headers,
                 body: &body,
+                affinity: parts.extensions.get(),
             },
         )
         .await

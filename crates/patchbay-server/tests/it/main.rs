@@ -23,6 +23,7 @@ mod openapi;
 mod ops;
 mod providers;
 mod proxy;
+mod proxy_connections;
 mod proxy_hostile;
 mod proxy_httpbin;
 mod proxy_paragon;
