@@ -11,8 +11,8 @@
 //! caller connection's own task; every other call takes a connection from a
 //! shared pool. See [`Affinity`] for why.
 
-use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Context;
 use std::time::Duration;
@@ -180,15 +180,7 @@ impl Affinity {
     /// Runs `connection` (the caller's) until it ends, driving the upstream
     /// connection kept for it whenever its task wakes.
     pub async fn serve<F: Future>(&self, connection: F) -> F::Output {
-        let mut connection = pin!(connection);
-        poll_fn(|cx| {
-            let served = connection.as_mut().poll(cx);
-            if served.is_pending() {
-                self.drive(cx);
-            }
-            served
-        })
-        .await
+        crate::one_task::poll_with(connection, |cx| self.drive(cx)).await
     }
 
     fn drive(&self, cx: &mut Context<'_>) {

@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod keyring;
 pub mod metrics;
+mod one_task;
 mod refresher;
 pub mod runtime;
 pub mod secrets;
