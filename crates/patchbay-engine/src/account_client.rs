@@ -194,6 +194,10 @@ impl Affinity {
 
     /// Sends `request` on the kept connection when it leads to `origin` and
     /// is free; else gives `request` back.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the request is handed back as it came, as hyper's own try_send_request does"
+    )]
     fn try_send(
         &self,
         origin: &Origin,
