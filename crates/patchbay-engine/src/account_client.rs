@@ -26,7 +26,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use tower::ServiceExt as _;
+use tower_service::Service as _;
 
 /// What a body sent upstream may fail with.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -115,10 +115,12 @@ impl AccountClient {
             },
             Err(request) => request,
         };
-        let stream = self
-            .connector
-            .clone()
-            .oneshot(origin.as_uri())
+        let mut connector = self.connector.clone();
+        std::future::poll_fn(|cx| connector.poll_ready(cx))
+            .await
+            .map_err(|_| SendError::Connect)?;
+        let stream = connector
+            .call(origin.as_uri())
             .await
             .map_err(|_| SendError::Connect)?;
         let (mut sender, connection) = http1::handshake(stream)

@@ -68,6 +68,27 @@ async fn half_sent_heads_and_stalled_bodies_are_cut_off(db: TestDb) {
     assert!(answer.contains("\"code\""), "{answer}");
 }
 
+/// A kept-alive connection that sends nothing after its answer is closed at
+/// the same deadline: an idle client holds no connection for long (nor,
+/// with it, the provider connection its proxied calls went on).
+async fn idle_kept_alive_connections_are_closed(db: TestDb) {
+    let server = server_with(
+        &db,
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(1),
+            ..ConnectionLimits::default()
+        },
+    )
+    .await;
+    let mut idle = connect(&server).await;
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: patchbay\r\n\r\n")
+        .await
+        .unwrap();
+    let held = until_closed(&mut idle, Duration::from_secs(5)).await;
+    assert!(held >= Duration::from_millis(900), "{held:?}");
+    assert!(held < Duration::from_secs(4), "{held:?}");
+}
+
 /// A body dripping a byte at a time is never idle, yet must not hold its
 /// connection, nor the provider's, for as long as it likes.
 async fn a_dripping_upload_through_the_proxy_is_cut_off(db: TestDb) {
@@ -190,6 +211,7 @@ async fn oversized_request_heads_get_json_errors(db: TestDb) {
 
 backend_tests!(
     half_sent_heads_and_stalled_bodies_are_cut_off,
+    idle_kept_alive_connections_are_closed,
     a_dripping_upload_through_the_proxy_is_cut_off,
     connections_beyond_the_cap_wait_for_one_to_close,
     one_user_may_hold_only_so_many_event_streams,

@@ -2,7 +2,14 @@
 //! beneath them are reused, replaced when the provider closes them, and
 //! never mix up two providers.
 
+use axum::body::Bytes;
+use axum::http::{Request, header};
+use http_body_util::{BodyExt as _, Empty};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
 use patchbay_test_support::{EchoUpstream, TestDb, TestProject, TestServer, backend_tests};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
 
 struct Setup {
     server: TestServer,
@@ -10,8 +17,9 @@ struct Setup {
     mirror: EchoUpstream,
     project: TestProject,
     token: String,
-    /// One client: its calls share one kept-alive connection to Patchbay.
-    client: reqwest::Client,
+    /// One HTTP/1.1 connection to Patchbay that every call goes on, as a
+    /// keep-alive client's would.
+    caller: Mutex<http1::SendRequest<Empty<Bytes>>>,
 }
 
 async fn setup(db: &TestDb) -> Setup {
@@ -26,32 +34,43 @@ async fn setup(db: &TestDb) -> Setup {
     let project = TestProject::with_config(&server, &document).await;
     let (token, _) = project.connect_api_key("ada", "echo", "echo-key").await;
     project.connect_api_key("ada", "mirror", "mirror-key").await;
+    let socket = TcpStream::connect(server.base_url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let (caller, connection) = http1::handshake(TokioIo::new(socket)).await.unwrap();
+    tokio::spawn(connection);
     Setup {
         server,
         echo,
         mirror,
         project,
         token,
-        client: reqwest::Client::new(),
+        caller: Mutex::new(caller),
     }
 }
 
 impl Setup {
-    /// A raw proxied GET of `path` below `integration`'s API: its status and body.
+    /// A raw proxied GET of `path` below `integration`'s API, on the one
+    /// caller connection: its status and body.
     async fn get(&self, integration: &str, path: &str) -> (u16, String) {
-        let url = self.server.url(&format!(
+        let request = Request::get(format!(
             "/projects/{}/sdk/proxy/{integration}/{path}",
             self.project.id
-        ));
-        let response = self
-            .client
-            .get(url)
-            .bearer_auth(&self.token)
-            .header("x-paragon-use-raw-response", "1")
-            .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
+        ))
+        .header(
+            header::HOST,
+            self.server.base_url.trim_start_matches("http://"),
+        )
+        .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+        .header("x-paragon-use-raw-response", "1")
+        .body(Empty::new())
+        .unwrap();
+        let mut caller = self.caller.lock().await;
+        caller.ready().await.unwrap();
+        let response = caller.send_request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(body.to_vec()).unwrap())
     }
 }
 
