@@ -185,10 +185,14 @@ pub struct WorkflowStateUpdate {
     pub settings: Option<Map<String, Value>>,
 }
 
-/// `{data: [...]}` lists.
+/// A page of the project's accounts, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct CredentialList {
     pub data: Vec<Credential>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 /// `GET /sdk/integrations`: an integration enabled in the project.

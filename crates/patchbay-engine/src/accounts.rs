@@ -19,7 +19,7 @@ pub async fn visible_credentials(
     let filter = CredentialFilter {
         user_id: Some(user.user.user_id.clone()),
         integration_id: integration.map(|i| i.id),
-        status: None,
+        ..CredentialFilter::default()
     };
     let types = runtime.integration_types();
     let mut credentials = store

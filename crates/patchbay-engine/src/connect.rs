@@ -112,7 +112,7 @@ impl Connector {
         let filter = CredentialFilter {
             user_id: Some(user_id.to_owned()),
             integration_id: Some(integration.id),
-            status: None,
+            ..CredentialFilter::default()
         };
         let existing = self
             .store

@@ -12,12 +12,16 @@ use uuid::Uuid;
 use crate::Error;
 use crate::http::Http;
 
-/// Filters of [`AdminClient::credentials`].
+/// Filters and paging of [`AdminClient::credentials`].
 #[derive(Debug, Clone, Default)]
 pub struct CredentialQuery {
     pub user_id: Option<String>,
     pub integration: Option<String>,
     pub status: Option<String>,
+    /// Accounts per page, 1 to 1000; 100 when absent.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
 }
 
 /// Filters of [`AdminClient::executions`]; dates are RFC 3339.
@@ -175,12 +179,17 @@ impl AdminClient {
         self.http.send(self.request(Method::GET, &path)).await
     }
 
+    /// One page of the project's accounts, oldest first; pass its
+    /// `next_cursor` as `cursor` for the next.
     pub async fn credentials(&self, query: &CredentialQuery) -> Result<CredentialList, Error> {
+        let limit = query.limit.map(|limit| limit.to_string());
         let mut params = Vec::new();
         for (name, value) in [
             ("userId", &query.user_id),
             ("integration", &query.integration),
             ("status", &query.status),
+            ("limit", &limit),
+            ("cursor", &query.cursor),
         ] {
             if let Some(value) = value {
                 params.push((name, value.as_str()));

@@ -243,7 +243,18 @@ pub(crate) fn list_query(
     if let Some(status) = filter.status {
         query.push(" AND c.status = ").push_bind(status.as_str());
     }
+    if let Some((at, id)) = filter.after {
+        query
+            .push(" AND (c.created_at, c.id) > (")
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
     query.push(" ORDER BY c.created_at, c.id");
+    if let Some(limit) = filter.limit {
+        query.push(" LIMIT ").push_bind(limit);
+    }
     query
 }
 

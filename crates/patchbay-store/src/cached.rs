@@ -487,13 +487,15 @@ impl CredentialStore for CachedStore {
     }
 
     /// One user's accounts come from memory, filtered by integration there;
-    /// other listings (by status, the whole project) go to the store.
+    /// other listings (by status, the whole project, pages) go to the store.
     async fn list_credentials(
         &self,
         project_id: Uuid,
         filter: &CredentialFilter,
     ) -> StoreResult<Vec<CredentialRecord>> {
-        let (Some(user_id), None) = (&filter.user_id, filter.status) else {
+        let (Some(user_id), None, None, None) =
+            (&filter.user_id, filter.status, filter.after, filter.limit)
+        else {
             return self
                 .inner
                 .credentials()
@@ -506,8 +508,7 @@ impl CredentialStore for CachedStore {
             Err(generation) => {
                 let every_integration = CredentialFilter {
                     user_id: Some(user_id.clone()),
-                    integration_id: None,
-                    status: None,
+                    ..CredentialFilter::default()
                 };
                 let read = self
                     .inner

@@ -339,12 +339,18 @@ impl std::fmt::Debug for NewCredential {
     }
 }
 
-/// Which credentials of a project to list. Results are oldest first.
+/// Which credentials of a project to list. Results are oldest first: by
+/// `created_at`, then id.
 #[derive(Debug, Clone, Default)]
 pub struct CredentialFilter {
     pub user_id: Option<String>,
     pub integration_id: Option<Uuid>,
     pub status: Option<CredentialStatus>,
+    /// Only those after this position in that order (a page's last
+    /// credential's `created_at` and id).
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    /// At most this many.
+    pub limit: Option<i64>,
 }
 
 /// Changes to one credential's label and configuration; `None` leaves a

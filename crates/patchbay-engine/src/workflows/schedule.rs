@@ -11,18 +11,22 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use croner::parser::{CronParser, Year};
 use patchbay_config::Trigger;
-use patchbay_store::{CredentialFilter, CredentialStatus, WorkflowRecord, now};
+use patchbay_store::{CredentialFilter, CredentialRecord, CredentialStatus, WorkflowRecord, now};
 use serde_json::json;
 
 use super::context::Workflows;
 use super::executor::RunTarget;
 use super::runs;
+use crate::runtime::{Integration, Workflow};
 
 /// How often schedules are looked at: the finest cron field is a second.
 const TICK: Duration = Duration::from_secs(1);
 /// Occurrences of one workflow queued per tick at most (a six-field
 /// expression firing every second after a long pause).
 const MAX_OCCURRENCES: usize = 10;
+/// An integration's accounts are read this many at a time, so a schedule
+/// over a million accounts never holds them all in memory.
+const ACCOUNTS_PER_READ: i64 = 500;
 
 pub async fn run(workflows: Workflows) {
     let mut since = now();
@@ -83,54 +87,78 @@ async fn queue_due(
     let Some(integration) = runtime.integration_by_id(workflow.integration_id) else {
         return 0;
     };
-    let filter = CredentialFilter {
+    let mut filter = CredentialFilter {
         integration_id: Some(integration.id),
         status: Some(CredentialStatus::Valid),
+        limit: Some(ACCOUNTS_PER_READ),
         ..Default::default()
     };
-    let Ok(accounts) = workflows
+    let mut queued = 0;
+    loop {
+        let Ok(accounts) = workflows
+            .store
+            .credentials()
+            .list_credentials(project.id, &filter)
+            .await
+        else {
+            break;
+        };
+        let Some(last) = accounts.last() else {
+            break;
+        };
+        filter.after = Some((last.created_at, last.id));
+        let full = accounts.len() as i64 == ACCOUNTS_PER_READ;
+        for account in accounts
+            .into_iter()
+            .filter(|a| workflow.enabled_in(&a.configuration.workflow_settings))
+        {
+            queued +=
+                queue_for_account(workflows, integration, workflow, account, &occurrences).await;
+        }
+        if !full {
+            break;
+        }
+    }
+    queued
+}
+
+/// Queues one account's runs at `occurrences`, as its user; returns how many.
+async fn queue_for_account(
+    workflows: &Workflows,
+    integration: &Integration,
+    workflow: &Workflow,
+    account: CredentialRecord,
+    occurrences: &[DateTime<Utc>],
+) -> usize {
+    let project_id = account.project_id;
+    let Ok(Some(user)) = workflows
         .store
-        .credentials()
-        .list_credentials(project.id, &filter)
+        .users()
+        .get_user(project_id, &account.user_id)
         .await
     else {
         return 0;
     };
+    let target = RunTarget {
+        integration: integration.clone(),
+        workflow: workflow.clone(),
+        credential: account,
+        user,
+    };
     let mut queued = 0;
-    for account in accounts
-        .into_iter()
-        .filter(|a| workflow.enabled_in(&a.configuration.workflow_settings))
-    {
-        let Ok(Some(user)) = workflows
-            .store
-            .users()
-            .get_user(project.id, &account.user_id)
-            .await
-        else {
-            continue;
-        };
-        let target = RunTarget {
-            integration: integration.clone(),
-            workflow: workflow.clone(),
-            credential: account,
-            user,
-        };
-        for at in &occurrences {
-            let key = format!(
-                "schedule:{}:{}:{}:{}",
-                project.id,
-                workflow.config.id,
-                target.credential.id,
-                at.timestamp()
-            );
-            let trigger = json!({ "type": "schedule", "scheduledAt": at });
-            match runs::enqueue(workflows, &target, trigger, Some(key)).await {
-                Ok(Some(_)) => queued += 1,
-                Ok(None) => {} // another replica queued it
-                Err(err) => {
-                    tracing::warn!(error = %err, "a scheduled run could not be queued")
-                }
-            }
+    for at in occurrences {
+        let key = format!(
+            "schedule:{}:{}:{}:{}",
+            project_id,
+            target.workflow.config.id,
+            target.credential.id,
+            at.timestamp()
+        );
+        let trigger = json!({ "type": "schedule", "scheduledAt": at });
+        match runs::enqueue(workflows, &target, trigger, Some(key)).await {
+            Ok(Some(_)) => queued += 1,
+            Ok(None) => {} // another replica queued it
+            Err(err) => tracing::warn!(error = %err, "a scheduled run could not be queued"),
         }
     }
     queued

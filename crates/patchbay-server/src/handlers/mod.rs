@@ -10,6 +10,7 @@ pub mod event_stream;
 pub mod install;
 pub mod oauth_callback;
 pub mod ops;
+pub mod page_cursor;
 pub mod projects;
 pub mod providers;
 pub mod proxy;

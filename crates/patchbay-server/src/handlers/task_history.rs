@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
 use crate::extract::{PathParams, QueryParams};
+use crate::handlers::page_cursor;
 use crate::state::AppState;
 
 const PAGE: i64 = 100;
@@ -72,22 +73,6 @@ fn status(text: &str) -> Result<ExecutionStatus, ApiError> {
     }
 }
 
-/// A cursor is the last run of a page: `<started_at ms>.<id>`.
-fn encode_cursor(record: &ExecutionRecord) -> String {
-    format!("{}.{}", record.started_at.timestamp_millis(), record.id)
-}
-
-fn decode_cursor(text: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let bad = || invalid("cursor is not one this API returned.");
-    let (millis, id) = text.split_once('.').ok_or_else(bad)?;
-    let at = millis
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_millis)
-        .ok_or_else(bad)?;
-    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
-}
-
 impl ExecutionQuery {
     async fn filter(
         self,
@@ -137,7 +122,11 @@ impl ExecutionQuery {
                 })
                 .transpose()?
                 .unwrap_or(0),
-            cursor: self.cursor.as_deref().map(decode_cursor).transpose()?,
+            cursor: self
+                .cursor
+                .as_deref()
+                .map(page_cursor::decode)
+                .transpose()?,
             limit: PAGE + 1,
         })
     }
@@ -156,7 +145,13 @@ async fn page(
         .await?;
     let more = records.len() > PAGE as usize;
     records.truncate(PAGE as usize);
-    let next_cursor = more.then(|| records.last().map(encode_cursor)).flatten();
+    let next_cursor = more
+        .then(|| {
+            records
+                .last()
+                .map(|last| page_cursor::encode(last.started_at, last.id))
+        })
+        .flatten();
     Ok((records, next_cursor))
 }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
 use crate::extract::{PathParams, QueryParams};
+use crate::handlers::page_cursor;
 use crate::handlers::sdk::UserObjectBody;
 use crate::state::AppState;
 use patchbay_engine::EngineError;
@@ -63,12 +64,21 @@ pub struct CredentialQuery {
     user_id: Option<String>,
     integration: Option<String>,
     status: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
 }
 
-/// The project's accounts, filtered by user, integration and status.
+/// Accounts per page unless `limit` says otherwise, and the most it may say.
+const PAGE: i64 = 100;
+const MAX_PAGE: i64 = 1000;
+
+/// The project's accounts, filtered by user, integration and status, oldest
+/// first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/projects/{projectId}/credentials", operation_id = "listProjectCredentials", tag = "admin",
     params(("projectId" = Uuid, Path), ("userId" = Option<String>, Query),
-           ("integration" = Option<String>, Query), ("status" = Option<String>, Query)),
+           ("integration" = Option<String>, Query), ("status" = Option<String>, Query),
+           ("limit" = Option<i64>, Query, description = "Accounts per page, 1 to 1000 (default 100)"),
+           ("cursor" = Option<String>, Query, description = "A page's `nextCursor`, for the page after it")),
     responses((status = 200, body = CredentialList), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("secretKey" = [])))]
@@ -91,21 +101,48 @@ pub async fn credentials(
         })?),
         None => None,
     };
+    let limit = match &query.limit {
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|limit| (1..=MAX_PAGE).contains(limit))
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("limit must be a whole number from 1 to {MAX_PAGE}."),
+                )
+            })?,
+        None => PAGE,
+    };
     let filter = CredentialFilter {
         user_id: query.user_id,
         integration_id,
         status,
+        after: query
+            .cursor
+            .as_deref()
+            .map(page_cursor::decode)
+            .transpose()?,
+        // One more than the page: whether another page follows.
+        limit: Some(limit + 1),
     };
-    let credentials = state
+    let mut credentials = state
         .store()
         .credentials()
         .list_credentials(admin.project.id, &filter)
         .await?;
+    let more = credentials.len() > limit as usize;
+    credentials.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| credentials.last())
+        .flatten()
+        .map(|last| page_cursor::encode(last.created_at, last.id));
     Ok(axum::Json(CredentialList {
         data: credentials
             .iter()
             .map(|c| user_object::credential(c, &runtime))
             .collect(),
+        next_cursor,
     }))
 }
 

@@ -252,6 +252,7 @@ async fn admins_list_and_delete_accounts(db: TestDb) {
             user_id: user.map(str::to_owned),
             integration: integration.map(str::to_owned),
             status: status.map(str::to_owned),
+            ..CredentialQuery::default()
         };
     assert_eq!(
         ids(project
@@ -330,9 +331,104 @@ async fn admins_list_and_delete_accounts(db: TestDb) {
     );
 }
 
+async fn admins_page_through_the_project_s_accounts(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    let mut connected = Vec::new();
+    for (n, (user, integration)) in [
+        ("ada", "crm"),
+        ("grace", "chat"),
+        ("lin", "crm"),
+        ("ada", "chat"),
+        ("grace", "crm"),
+        ("lin", "chat"),
+        ("ada", "crm"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let account = connect_valid(&server, &project, user, integration, &format!("P-{n}")).await;
+        connected.push((account.id, integration));
+    }
+    let page = async |integration: Option<&str>, limit: u32, cursor: Option<String>| {
+        project
+            .admin
+            .credentials(&CredentialQuery {
+                integration: integration.map(str::to_owned),
+                limit: Some(limit),
+                cursor,
+                ..CredentialQuery::default()
+            })
+            .await
+            .unwrap()
+    };
+    let whole = page(None, 1000, None).await;
+    assert_eq!(whole.next_cursor, None);
+    let all: Vec<Uuid> = whole.data.iter().map(|c| c.id).collect();
+    let mut expected: Vec<Uuid> = connected.iter().map(|(id, _)| *id).collect();
+    expected.sort();
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected, "every account, once");
+
+    // Pages of 3 give the same accounts in the same order: 3, 3, then 1.
+    let mut paged = Vec::new();
+    let mut sizes = Vec::new();
+    let mut cursor = None;
+    loop {
+        let next = page(None, 3, cursor).await;
+        sizes.push(next.data.len());
+        paged.extend(next.data.iter().map(|c| c.id));
+        cursor = next.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(sizes, [3, 3, 1]);
+    assert_eq!(paged, all);
+
+    // With a filter, the pages hold only what it matches.
+    let crm: Vec<Uuid> = all
+        .iter()
+        .copied()
+        .filter(|id| connected.iter().any(|(c, i)| c == id && *i == "crm"))
+        .collect();
+    let first = page(Some("crm"), 2, None).await;
+    let second = page(Some("crm"), 2, first.next_cursor.clone()).await;
+    assert!(second.next_cursor.is_none());
+    let ids: Vec<Uuid> = first
+        .data
+        .iter()
+        .chain(&second.data)
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, crm);
+
+    // A page size out of range or a cursor this API never gave is refused.
+    let limit = |limit| CredentialQuery {
+        limit: Some(limit),
+        ..CredentialQuery::default()
+    };
+    let cursor = |cursor: &str| CredentialQuery {
+        cursor: Some(cursor.to_owned()),
+        ..CredentialQuery::default()
+    };
+    for refused in [
+        limit(0),
+        limit(1001),
+        cursor("garbage"),
+        cursor("12.not-a-uuid"),
+        cursor("x.5a7c6b00-de30-4000-8000-000000000001"),
+    ] {
+        let err = project.admin.credentials(&refused).await.unwrap_err();
+        api_error(&err, 400, "invalid_parameter");
+    }
+}
+
 backend_tests!(
     settings_are_validated_and_kept_per_account,
     workflows_are_toggled_for_the_selected_account_only,
     explicit_selection_can_be_required,
     admins_list_and_delete_accounts,
+    admins_page_through_the_project_s_accounts,
 );

@@ -64,7 +64,7 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
     let u1_crm = CredentialFilter {
         user_id: Some("u1".into()),
         integration_id: Some(crm),
-        status: None,
+        ..Default::default()
     };
     assert_eq!(
         ids_of(list_credentials(&store, p, &u1_crm).await),
@@ -84,6 +84,47 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
             .len(),
         5
     );
+    // Pages: at most `limit`, strictly after the position given, with the
+    // filter's conditions still applied.
+    let after = |c: &patchbay_store::CredentialRecord| Some((c.created_at, c.id));
+    let page = CredentialFilter {
+        limit: Some(2),
+        after: after(&created[0]),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids_of(list_credentials(&store, p, &page).await),
+        [created[1].id, created[2].id]
+    );
+    let last_page = CredentialFilter {
+        after: after(&created[3]),
+        ..page.clone()
+    };
+    assert_eq!(
+        ids_of(list_credentials(&store, p, &last_page).await),
+        [created[4].id]
+    );
+    let valid_crm_after_first = CredentialFilter {
+        integration_id: Some(crm),
+        status: Some(CredentialStatus::Valid),
+        after: after(&created[0]),
+        limit: Some(10),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids_of(list_credentials(&store, p, &valid_crm_after_first).await),
+        [created[3].id, created[4].id]
+    );
+    let u1_after = CredentialFilter {
+        user_id: Some("u1".into()),
+        after: after(&created[1]),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids_of(list_credentials(&store, p, &u1_after).await),
+        [created[2].id, created[4].id]
+    );
+
     let other = project(&store).await;
     assert!(
         list_credentials(&store, other, &CredentialFilter::default())

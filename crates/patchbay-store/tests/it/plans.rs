@@ -227,6 +227,45 @@ async fn hot_path_statements_use_indexes_on_a_loaded_database(db: TestDb) {
             (format!("Task History, {name}"), query, Some(searched_by))
         })
         .collect();
+    // Pages of accounts, oldest first: the admin listing, and a schedule
+    // reading an integration's valid accounts.
+    let after = Some((Utc::now() - Duration::days(2), Uuid::max()));
+    let account_pages = [
+        ("first page", "project_id", CredentialFilter::default()),
+        (
+            "cursor page",
+            "created_at",
+            CredentialFilter {
+                after,
+                ..CredentialFilter::default()
+            },
+        ),
+        (
+            "an integration's valid ones, cursor page",
+            "integration_id",
+            CredentialFilter {
+                integration_id: Some(mail),
+                status: Some(patchbay_store::CredentialStatus::Valid),
+                after,
+                ..CredentialFilter::default()
+            },
+        ),
+    ];
+    statements.extend(
+        account_pages
+            .into_iter()
+            .map(|(name, searched_by, filter)| {
+                let filter = CredentialFilter {
+                    limit: Some(101),
+                    ..filter
+                };
+                let query = HotQuery::Credentials {
+                    project_id: p,
+                    filter,
+                };
+                (format!("accounts, {name}"), query, Some(searched_by))
+            }),
+    );
     // Statements that are not pages: an index, whatever the order.
     let others = [
         (
