@@ -1,6 +1,6 @@
 //! One caller connection, many proxied calls: the upstream connections
 //! beneath them are reused, replaced when the provider closes them, and
-//! never mix up two providers.
+//! never mix up two providers nor churn between them.
 
 use axum::body::Bytes;
 use axum::http::{Request, header};
@@ -124,6 +124,14 @@ async fn alternating_providers_each_get_their_own_calls(db: TestDb) {
     assert_eq!(
         setup.echo.requests_received() + setup.mirror.requests_received(),
         10
+    );
+    // No new connection per change of provider: the first provider's is
+    // kept, the other's calls reuse pooled ones.
+    assert_eq!(setup.echo.connections_accepted(), 1);
+    assert!(
+        setup.mirror.connections_accepted() <= 2,
+        "{}",
+        setup.mirror.connections_accepted()
     );
 }
 
