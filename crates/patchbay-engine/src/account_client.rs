@@ -298,3 +298,58 @@ fn to_origin_form(request: &mut http::Request<AccountBody>, origin: &Origin) {
         .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
     *request.uri_mut() = Uri::from(path);
 }
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::{BodyExt as _, Empty};
+
+    use super::*;
+
+    /// The request line's target and `Host` a request to `url` is written with.
+    fn written(url: &str) -> (String, String) {
+        let body = Empty::new().map_err(|never| match never {}).boxed_unsync();
+        let mut request = http::Request::get(url).body(body).unwrap();
+        let origin = Origin::of(request.uri()).unwrap();
+        to_origin_form(&mut request, &origin);
+        let host = request.headers()[header::HOST].to_str().unwrap().to_owned();
+        (request.uri().to_string(), host)
+    }
+
+    #[test]
+    fn requests_are_written_in_origin_form_with_the_host_a_provider_expects() {
+        let cases = [
+            (
+                "https://api.example.com/v1/x?a=1&b=%2F",
+                "/v1/x?a=1&b=%2F",
+                "api.example.com",
+            ),
+            ("https://api.example.com:443/v1", "/v1", "api.example.com"),
+            (
+                "https://api.example.com:8443/v1",
+                "/v1",
+                "api.example.com:8443",
+            ),
+            ("http://api.example.com:80/", "/", "api.example.com"),
+            ("http://api.example.com:443/", "/", "api.example.com:443"),
+            ("http://127.0.0.1:3000", "/", "127.0.0.1:3000"),
+            ("http://[::1]:8080/v1", "/v1", "[::1]:8080"),
+            (
+                "https://user:secret@api.example.com/v1",
+                "/v1",
+                "api.example.com",
+            ),
+        ];
+        for (url, target, host) in cases {
+            assert_eq!(written(url), (target.to_owned(), host.to_owned()), "{url}");
+        }
+    }
+
+    #[test]
+    fn connections_are_kept_per_scheme_host_and_port() {
+        let origin = |url: &str| Origin::of(&url.parse().unwrap()).unwrap();
+        assert!(origin("https://API.example.com/a") == origin("https://api.example.com/b?c"));
+        assert!(origin("https://api.example.com/") != origin("http://api.example.com/"));
+        assert!(origin("https://api.example.com/") != origin("https://api.example.com:8443/"));
+        assert!(Origin::of(&"/relative".parse().unwrap()).is_none());
+    }
+}
