@@ -95,13 +95,17 @@ async fn queue_due(
     };
     let mut queued = 0;
     loop {
-        let Ok(accounts) = workflows
+        let accounts = match workflows
             .store
             .credentials()
             .list_credentials(project.id, &filter)
             .await
-        else {
-            break;
+        {
+            Ok(accounts) => accounts,
+            Err(err) => {
+                tracing::warn!(error = %err, "a schedule's accounts could not be read");
+                break;
+            }
         };
         let Some(last) = accounts.last() else {
             break;
