@@ -102,6 +102,13 @@ pub enum ErrorCode {
     IntegrationInUse,
     WebhookEndpointNotFound,
     WebhookDeliveryNotFound,
+    /// An integration that takes no webhook deliveries: it declares no `webhooks`, or has no
+    /// `webhookSecret` to verify them with.
+    WebhooksNotConfigured,
+    /// A webhook delivery whose signature (or token) does not verify, or that is too old.
+    InvalidSignature,
+    /// A verified webhook delivery that cannot be read (not text, no event type).
+    InvalidDelivery,
     /// A user token was rejected; the code says why.
     UnauthorizedToken(&'static str),
     /// The token's permissions do not cover this integration or account.
@@ -166,6 +173,9 @@ impl ErrorCode {
         Self::IntegrationInUse,
         Self::WebhookEndpointNotFound,
         Self::WebhookDeliveryNotFound,
+        Self::WebhooksNotConfigured,
+        Self::InvalidSignature,
+        Self::InvalidDelivery,
         Self::UnauthorizedToken("token_expired"),
         Self::Forbidden,
         Self::UriTooLong,
@@ -183,8 +193,10 @@ impl ErrorCode {
             | Self::InvalidParameter
             | Self::ProxyUrlNotAllowed
             | Self::WorkflowNotEnabled
-            | Self::WorkflowTriggerMismatch => 400,
+            | Self::WorkflowTriggerMismatch
+            | Self::InvalidDelivery => 400,
             Self::UnauthorizedMissingToken
+            | Self::InvalidSignature
             | Self::UnauthorizedSecretKey
             | Self::UnauthorizedAdminToken
             | Self::UnauthorizedToken(_) => 401,
@@ -202,7 +214,8 @@ impl ErrorCode {
             | Self::UserNotFound
             | Self::SigningKeyNotFound
             | Self::WebhookEndpointNotFound
-            | Self::WebhookDeliveryNotFound => 404,
+            | Self::WebhookDeliveryNotFound
+            | Self::WebhooksNotConfigured => 404,
             Self::MethodNotAllowed => 405,
             Self::LastSecretKey
             | Self::KeyLimitReached
@@ -279,6 +292,9 @@ impl ErrorCode {
             Self::IntegrationInUse => "integration_in_use",
             Self::WebhookEndpointNotFound => "webhook_endpoint_not_found",
             Self::WebhookDeliveryNotFound => "webhook_delivery_not_found",
+            Self::WebhooksNotConfigured => "webhooks_not_configured",
+            Self::InvalidSignature => "invalid_signature",
+            Self::InvalidDelivery => "invalid_delivery",
             Self::UnauthorizedToken(code) => code,
             Self::Forbidden => "forbidden",
             Self::UriTooLong => "uri_too_long",

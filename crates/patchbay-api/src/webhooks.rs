@@ -105,3 +105,62 @@ pub struct WebhookDeliveryPage {
     /// Pass as `cursor` for the next page; absent on the last one.
     pub next_cursor: Option<String>,
 }
+
+/// What came of a provider's webhook delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InboundDeliveryStatus {
+    /// Runs were queued: `executionIds`.
+    Routed,
+    /// No connected account is the one it concerns.
+    Unmatched,
+    /// Accounts matched (`credentialIds`), but none has a workflow enabled for its event.
+    Unhandled,
+}
+
+/// A delivery a provider sent to an integration's webhook URL, with what it started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InboundDelivery {
+    pub id: Uuid,
+    /// The integration's type.
+    pub integration: String,
+    pub event_type: String,
+    /// The provider's id of the event, by which a repeated delivery is recognised.
+    pub event_id: Option<String>,
+    /// What the integration's routing rule read from the delivery: the account it concerns.
+    pub account_key: String,
+    pub status: InboundDeliveryStatus,
+    pub credential_ids: Vec<Uuid>,
+    pub execution_ids: Vec<Uuid>,
+    /// The delivery's body: its JSON, its form fields, or its text.
+    pub payload: serde_json::Value,
+    #[serde(with = "crate::timestamp")]
+    pub date_received: DateTime<Utc>,
+}
+
+/// A page of received deliveries, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InboundDeliveryPage {
+    pub data: Vec<InboundDelivery>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// The answer to a delivery the provider sent: `received`, or `duplicate` for an event id
+/// already received (nothing was started again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InboundReceipt {
+    pub status: InboundReceiptStatus,
+    /// The stored delivery; absent for a duplicate.
+    pub id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InboundReceiptStatus {
+    Received,
+    Duplicate,
+}

@@ -149,7 +149,7 @@ fn load_workflows(
             .iter()
             .find(|integration| integration.type_name == workflow.integration)
         {
-            Some(integration) => Integration::Valid(&integration.user_settings),
+            Some(integration) => Integration::Valid(integration),
             None if declared.contains(&workflow.integration.as_str()) => Integration::Invalid,
             None => Integration::Unknown,
         };

@@ -12,6 +12,7 @@ use serde_norway::{Mapping, Value as Tree};
 use crate::catalogue::Catalogue;
 use crate::errors::{ConfigErrors, Report, field};
 use crate::names::{INTEGRATION_TYPE_RULE, is_integration_type};
+use crate::inbound::InboundWebhooks;
 use crate::provider::{
     AccountConfig, AccountTypeDefinition, ApiConfig, AuthType, ConnectionField, ProviderAuth,
     ProviderDefinition, VerifyConfig,
@@ -39,7 +40,10 @@ pub struct IntegrationConfig {
     pub client_id: Option<String>,
     /// Never serialized: the server stores it encrypted, apart from this record.
     #[serde(skip)]
-    pub client_secret: ClientSecret,
+    pub client_secret: DocumentSecret,
+    /// The secret the provider's webhooks are verified with; stored like the client secret.
+    #[serde(skip)]
+    pub webhook_secret: DocumentSecret,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub user_settings: Vec<UserSetting>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,9 +77,9 @@ pub enum ProviderSource {
     Inline,
 }
 
-/// An OAuth client secret as the document gave it.
+/// A secret as the document gave it: an OAuth client secret, a webhook secret.
 #[derive(Clone, Default)]
-pub enum ClientSecret {
+pub enum DocumentSecret {
     /// None given.
     #[default]
     None,
@@ -85,7 +89,7 @@ pub enum ClientSecret {
     Set(SecretString),
 }
 
-impl ClientSecret {
+impl DocumentSecret {
     fn from_document(value: Option<String>) -> Self {
         match value {
             None => Self::None,
@@ -94,13 +98,13 @@ impl ClientSecret {
         }
     }
 
-    /// Whether the integration has a secret, new or kept.
+    /// Whether there is a secret, new or kept.
     pub fn is_present(&self) -> bool {
         !matches!(self, Self::None)
     }
 }
 
-impl fmt::Debug for ClientSecret {
+impl fmt::Debug for DocumentSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::None => f.write_str("None"),
@@ -198,6 +202,13 @@ pub(crate) struct IntegrationDocument {
     /// Inline only: several ways in (production or sandbox hosts, OAuth or an API key).
     #[serde(default)]
     account_types: Option<Vec<AccountTypeDefinition>>,
+    /// Inline only: the deliveries the provider sends, how they are verified and routed.
+    #[serde(default)]
+    webhooks: Option<InboundWebhooks>,
+    /// The secret the provider signs its webhooks with (Slack's signing secret, a GitHub
+    /// webhook's secret); `********` keeps the one stored.
+    #[serde(default)]
+    webhook_secret: Option<String>,
     /// The settings each connected account carries.
     #[serde(default)]
     user_settings: Vec<UserSetting>,
@@ -212,13 +223,14 @@ pub(crate) struct IntegrationDocument {
 pub(crate) const CLIENT_KEYS: [&str; 2] = ["clientId", "clientSecret"];
 
 /// The keys of an inline definition, refused next to `provider`.
-pub(crate) const INLINE_ONLY_KEYS: [&str; 6] = [
+pub(crate) const INLINE_ONLY_KEYS: [&str; 7] = [
     "auth",
     "api",
     "account",
     "verify",
     "connectionFields",
     "accountTypes",
+    "webhooks",
 ];
 
 fn load_integration(
@@ -298,6 +310,18 @@ fn load_integration(
         }
     }
 
+    if let Some(secret) = &document.webhook_secret {
+        let at = field(path, "webhookSecret");
+        if provider.webhooks.is_none() {
+            report.error(
+                at,
+                "this integration's provider declares no `webhooks` to verify with it",
+            );
+        } else if secret.trim().is_empty() {
+            report.error(at, "must not be empty");
+        }
+    }
+
     if report.len() != errors_before {
         return None;
     }
@@ -310,7 +334,8 @@ fn load_integration(
         provider,
         source,
         client_id: document.client_id,
-        client_secret: ClientSecret::from_document(document.client_secret),
+        client_secret: DocumentSecret::from_document(document.client_secret),
+        webhook_secret: DocumentSecret::from_document(document.webhook_secret),
         user_settings: document.user_settings,
         description: document.description,
         icon: document.icon,
@@ -366,6 +391,7 @@ impl IntegrationDocument {
             self.verify.is_some(),
             self.connection_fields.is_some(),
             self.account_types.is_some(),
+            self.webhooks.is_some(),
         ];
         INLINE_ONLY_KEYS
             .into_iter()
@@ -469,6 +495,7 @@ fn inline(
         account: document.account.clone(),
         verify: document.verify.clone(),
         account_types: document.account_types.clone().unwrap_or_default(),
+        webhooks: document.webhooks.clone(),
     };
     apply_scopes(&mut provider, document.scopes.as_deref(), path, report);
     check_provider(&provider, path, Origin::Inline, report);

@@ -8,6 +8,7 @@ mod catalogue;
 mod document;
 mod errors;
 mod http;
+mod inbound;
 mod integration;
 mod masked;
 mod names;
@@ -26,7 +27,11 @@ pub use catalogue::{Catalogue, CatalogueError, catalogue, parse_provider};
 pub use document::{ProjectConfig, ProjectSettings, load, load_with};
 pub use errors::{ConfigError, ConfigErrors};
 pub use http::HttpMethod;
-pub use integration::{ClientSecret, IntegrationConfig, MASK, ProviderSource};
+pub use inbound::{
+    AccountField, DELIVERY_ROOTS, HmacAlgorithm, HmacSignature, InboundWebhooks, SignatureEncoding,
+    SignatureTimestamp, TokenSignature, WebhookAccount, WebhookHandshake, WebhookSignature,
+};
+pub use integration::{DocumentSecret, IntegrationConfig, MASK, ProviderSource};
 pub use masked::masked;
 pub use provider::{
     AccountChoice, AccountConfig, AccountTypeDefinition, ApiConfig, ApiKeyAuth, AuthType,
@@ -37,6 +42,6 @@ pub use provider::{
 pub use schema::{json_schema, provider_json_schema};
 pub use settings::{SettingType, UserSetting, json_kind};
 pub use workflow::{
-    AppEventTrigger, ConditionStep, ForeachStep, FunctionStep, HttpStep, RequestStep, ResponseStep,
-    ScheduleTrigger, Step, StepType, Trigger, TriggerType, WorkflowConfig,
+    AppEventTrigger, ConditionStep, ForeachStep, FunctionStep, HttpStep, IntegrationTrigger,
+    RequestStep, ResponseStep, ScheduleTrigger, Step, StepType, Trigger, TriggerType, WorkflowConfig,
 };

@@ -1,16 +1,17 @@
 //! The document as `GET /config` shows it: every secret replaced by a mask, in a form that
-//! [`crate::load`] accepts again, keeping the stored secrets ([`crate::ClientSecret::Keep`]).
+//! [`crate::load`] accepts again, keeping the stored secrets ([`crate::DocumentSecret::Keep`]).
 //!
-//! The client secret is the only secret a document holds: provider definitions describe how to
-//! authenticate, and the end users' credentials never pass through the document.
+//! An integration's client secret and webhook secret are the only secrets a document holds:
+//! provider definitions describe how to authenticate, and the end users' credentials never
+//! pass through the document.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::document::ProjectConfig;
-use crate::integration::{ClientSecret, IntegrationConfig, MASK, ProviderSource};
+use crate::integration::{IntegrationConfig, MASK, ProviderSource};
 
-/// The configuration as JSON, with every client secret shown as [`MASK`].
+/// The configuration as JSON, with every secret shown as [`MASK`].
 pub fn masked(config: &ProjectConfig) -> Value {
     let integrations: Map<String, Value> = config
         .integrations
@@ -61,10 +62,12 @@ fn integration_document(integration: &IntegrationConfig) -> Value {
     if let Some(client_id) = &integration.client_id {
         entry.insert("clientId".into(), client_id.clone().into());
     }
-    match &integration.client_secret {
-        ClientSecret::None => {}
-        ClientSecret::Keep | ClientSecret::Set(_) => {
-            entry.insert("clientSecret".into(), MASK.into());
+    for (key, secret) in [
+        ("clientSecret", &integration.client_secret),
+        ("webhookSecret", &integration.webhook_secret),
+    ] {
+        if secret.is_present() {
+            entry.insert(key.into(), MASK.into());
         }
     }
     if !integration.user_settings.is_empty() {

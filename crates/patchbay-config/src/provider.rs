@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::http::HttpMethod;
+use crate::inbound::InboundWebhooks;
 use crate::typed::{Tagged, deserialize_tagged};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -67,6 +68,10 @@ pub struct ProviderDefinition {
     /// it; the first is the default.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub account_types: Vec<AccountTypeDefinition>,
+    /// Deliveries the provider sends to Patchbay (`POST /webhooks/{projectId}/{integration}`):
+    /// how each is verified and which accounts it concerns. The same for every account type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<InboundWebhooks>,
 }
 
 /// One way in to an integration: the keys it gives replace the definition's own, as a whole

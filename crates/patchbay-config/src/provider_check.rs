@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use crate::errors::{Report, field, index};
 use crate::http::check_headers;
+use crate::inbound::check_webhooks;
 use crate::names::{IDENTIFIER_RULE, SLUG_RULE, is_header_name, is_identifier, is_slug};
 use crate::provider::{
     AccountConfig, ApiConfig, CATEGORIES, ClientCredentialsAuth, ConnectionField, CredentialField,
@@ -199,6 +200,9 @@ pub(crate) fn check_provider(
         declared.check(variables, value_path, report);
     }
     check_account_types(definition, &field(path, "accountTypes"), report);
+    if let Some(webhooks) = &definition.webhooks {
+        check_webhooks(webhooks, &field(path, "webhooks"), report);
+    }
 }
 
 /// Each account type: a unique slug and a name, and the definition it makes checked as a

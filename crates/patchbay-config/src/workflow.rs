@@ -73,6 +73,8 @@ pub enum Trigger {
     Schedule(ScheduleTrigger),
     /// Once, when an account enables the workflow.
     IntegrationEnabled,
+    /// A delivery of the integration's webhooks carrying `event`, once per account it concerns.
+    Integration(IntegrationTrigger),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +84,7 @@ pub enum TriggerType {
     AppEvent,
     Schedule,
     IntegrationEnabled,
+    Integration,
 }
 
 impl TriggerType {
@@ -92,15 +95,18 @@ impl TriggerType {
             Self::AppEvent => "app_event",
             Self::Schedule => "schedule",
             Self::IntegrationEnabled => "integration_enabled",
+            Self::Integration => "integration",
         }
     }
 }
 
 impl Trigger {
-    /// The app event this workflow listens to, for `app_event` triggers.
+    /// The event this workflow listens to: the app event's name of an `app_event` trigger, the
+    /// provider's event type of an `integration` one.
     pub fn event(&self) -> Option<&str> {
         match self {
             Self::AppEvent(trigger) => Some(&trigger.event),
+            Self::Integration(trigger) => Some(&trigger.event),
             _ => None,
         }
     }
@@ -111,6 +117,7 @@ impl Trigger {
             Self::AppEvent(_) => TriggerType::AppEvent,
             Self::Schedule(_) => TriggerType::Schedule,
             Self::IntegrationEnabled => TriggerType::IntegrationEnabled,
+            Self::Integration(_) => TriggerType::Integration,
         }
     }
 }
@@ -118,7 +125,7 @@ impl Trigger {
 impl Tagged for Trigger {
     type Kind = TriggerType;
     const EXPECTING: &'static str =
-        "a trigger with `type: request | app_event | schedule | integration_enabled`";
+        "a trigger with `type: request | app_event | schedule | integration_enabled | integration`";
 
     fn variant<'de, D: Deserializer<'de>>(kind: TriggerType, rest: D) -> Result<Self, D::Error> {
         Ok(match kind {
@@ -132,6 +139,7 @@ impl Tagged for Trigger {
                 NoFields::deserialize(rest)?;
                 Self::IntegrationEnabled
             }
+            TriggerType::Integration => Self::Integration(IntegrationTrigger::deserialize(rest)?),
         })
     }
 }
@@ -146,6 +154,14 @@ impl<'de> Deserialize<'de> for Trigger {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AppEventTrigger {
     /// The app event's name, e.g. `Contact Created`.
+    pub event: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntegrationTrigger {
+    /// The event type, as the integration's `webhooks.eventType` reads it from a delivery:
+    /// `contact.created`, `message`.
     pub event: String,
 }
 

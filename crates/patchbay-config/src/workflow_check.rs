@@ -6,10 +6,11 @@ use std::collections::{BTreeSet, HashMap};
 use croner::parser::{CronParser, Year};
 
 use crate::errors::{Report, field, index};
+use crate::integration::IntegrationConfig;
 use crate::http::check_headers;
 use crate::names::{IDENTIFIER_RULE, WORKFLOW_ID_RULE, is_identifier, is_workflow_id};
 use crate::provider_check::check_api_path;
-use crate::settings::{UserSetting, check_schema};
+use crate::settings::check_schema;
 use crate::template::{
     self, Found, Variables, check_expression, check_json_templates, check_template_map, names_under,
 };
@@ -29,8 +30,8 @@ pub(crate) enum Integration<'a> {
     Unknown,
     /// Declared, but its own errors left its settings unknown.
     Invalid,
-    /// Declared and valid, with its shared user settings.
-    Valid(&'a [UserSetting]),
+    /// Declared and valid.
+    Valid(&'a IntegrationConfig),
 }
 
 pub(crate) fn check_workflow(
@@ -62,12 +63,24 @@ pub(crate) fn check_workflow(
         report.error(field(path, "integration"), message);
     }
     check_trigger(&workflow.trigger, &field(path, "trigger"), report);
+    if let (Trigger::Integration(_), Integration::Valid(integration)) =
+        (&workflow.trigger, integration)
+        && integration.provider.webhooks.is_none()
+    {
+        report.error(
+            field(path, "trigger"),
+            format!(
+                "an `integration` trigger runs on the integration's webhooks, and `{}` declares                  no `webhooks`",
+                workflow.integration
+            ),
+        );
+    }
 
     let inputs_path = field(path, "inputs");
     check_schema(&workflow.inputs, &inputs_path, report);
-    if let Integration::Valid(shared) = integration {
+    if let Integration::Valid(integration) = integration {
         for (i, input) in workflow.inputs.iter().enumerate() {
-            if shared.iter().any(|setting| setting.id == input.id) {
+            if integration.user_settings.iter().any(|setting| setting.id == input.id) {
                 report.error(
                     field(&index(&inputs_path, i), "id"),
                     format!(
@@ -103,6 +116,14 @@ fn check_trigger(trigger: &Trigger, path: &str, report: &mut Report) {
                 report.error(
                     field(path, "event"),
                     "must not be empty: the app event's name",
+                );
+            }
+        }
+        Trigger::Integration(integration) => {
+            if integration.event.trim().is_empty() {
+                report.error(
+                    field(path, "event"),
+                    "must not be empty: the event type of a delivery",
                 );
             }
         }

@@ -10,6 +10,7 @@ use patchbay_store::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::connect::Connector;
+use crate::inbound::Inbound;
 use crate::keyring;
 use crate::metrics::Metrics;
 use crate::refresher::{self, Refresher};
@@ -138,6 +139,14 @@ impl Engine {
 
     pub fn workflows(&self) -> &Workflows {
         &self.0.workflows
+    }
+
+    /// Receiving providers' webhook deliveries.
+    pub fn inbound(&self) -> Inbound<'_> {
+        Inbound {
+            workflows: &self.0.workflows,
+            keyring: &self.0.keyring,
+        }
     }
 
     /// Storing newly authorized accounts.

@@ -58,6 +58,15 @@ pub enum EngineError {
     /// A filter naming something that does not exist, such as an unknown category.
     #[error("{0}")]
     InvalidParameter(String),
+    /// An integration that cannot take webhook deliveries; the message says why.
+    #[error("{0}")]
+    WebhooksNotConfigured(String),
+    /// A webhook delivery that does not prove it comes from the provider.
+    #[error("{0}")]
+    InvalidSignature(String),
+    /// A verified webhook delivery that cannot be read.
+    #[error("{0}")]
+    InvalidDelivery(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Our own bug or corrupt data; the detail was logged where it happened.

@@ -201,6 +201,7 @@ fn field_of(column: SealedColumn) -> &'static str {
     match column {
         SealedColumn::CredentialSecrets => secrets::CREDENTIAL_SECRETS,
         SealedColumn::IntegrationClientSecret => secrets::CLIENT_SECRET,
+        SealedColumn::IntegrationWebhookSecret => secrets::INTEGRATION_WEBHOOK_SECRET,
         SealedColumn::InstallSessionSecrets => secrets::INSTALL_SESSION_SECRETS,
         SealedColumn::WebhookEndpointSecret => secrets::WEBHOOK_SECRET,
     }

@@ -16,6 +16,7 @@ pub mod connect;
 mod engine;
 pub mod error;
 pub mod events;
+pub mod inbound;
 pub mod keyring;
 pub mod metrics;
 mod one_task;

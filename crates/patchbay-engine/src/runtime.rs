@@ -18,6 +18,8 @@ pub struct Integration {
     pub config: IntegrationConfig,
     /// The OAuth client secret, sealed.
     pub client_secret: Option<Vec<u8>>,
+    /// The secret its provider's webhooks are verified with, sealed.
+    pub webhook_secret: Option<Vec<u8>>,
     /// Its accounts' authentication, rendered from this definition.
     pub rendered_auth: Arc<PerAccount<Injection>>,
     /// Its accounts' API base URLs, rendered from this definition.
@@ -246,6 +248,7 @@ fn decode_integration(record: IntegrationRecord) -> EngineResult<Integration> {
         id: record.id,
         config,
         client_secret: record.client_secret,
+        webhook_secret: record.webhook_secret,
         rendered_auth: Arc::default(),
         api_bases: Arc::default(),
         account_types,

@@ -15,7 +15,10 @@ pub const CREDENTIAL_SECRETS: &str = "secrets";
 /// second use and stays: sealed rows carry it in their associated data.
 pub const INSTALL_SESSION_SECRETS: &str = "pkce_verifier";
 pub const CLIENT_SECRET: &str = "client_secret";
+/// `webhook_endpoints.secret`: what Patchbay signs its own webhooks with.
 pub const WEBHOOK_SECRET: &str = "webhook_secret";
+/// `integrations.webhook_secret`: what a provider signs its webhooks with.
+pub const INTEGRATION_WEBHOOK_SECRET: &str = "integration_webhook_secret";
 
 /// A credential's secrets: OAuth tokens, or the fields an end user typed in
 /// for an API-key or basic-auth integration.

@@ -128,6 +128,11 @@ impl From<EngineError> for ApiError {
             }
             EngineError::ProviderNotFound(_) => Self::new(ErrorCode::ProviderNotFound, message),
             EngineError::InvalidParameter(_) => Self::new(ErrorCode::InvalidParameter, message),
+            EngineError::WebhooksNotConfigured(_) => {
+                Self::new(ErrorCode::WebhooksNotConfigured, message)
+            }
+            EngineError::InvalidSignature(_) => Self::new(ErrorCode::InvalidSignature, message),
+            EngineError::InvalidDelivery(_) => Self::new(ErrorCode::InvalidDelivery, message),
             EngineError::Store(err) => err.into(),
             EngineError::Internal(what) => {
                 tracing::error!(what, "internal error");

@@ -19,8 +19,8 @@ use crate::access_log;
 use crate::cors;
 use crate::error::ApiError;
 use crate::handlers::{
-    browser, config, config_schema, demo, event_stream, install, oauth_callback, ops, projects,
-    providers, proxy, sdk, signing_keys, task_history, users, webhooks, workflows,
+    browser, config, config_schema, demo, event_stream, inbound, install, oauth_callback, ops,
+    projects, providers, proxy, sdk, signing_keys, task_history, users, webhooks, workflows,
 };
 use crate::metrics;
 use crate::openapi_document;
@@ -40,6 +40,7 @@ use crate::state::AppState;
         (name = "admin", description = "Admin API, authenticated with a project secret key"),
         (name = "sdk", description = "End-user API (Paragon-compatible), authenticated with a user token"),
         (name = "oauth", description = "The OAuth callback providers redirect to"),
+        (name = "webhooks", description = "The URL providers send their webhooks to, verified by signature"),
         (name = "browser", description = "The JavaScript SDK and the Connect Portal"),
         (name = "configuration", description = "The JSON Schema of configuration documents, public"),
         (name = "catalogue", description = "The built-in provider catalogue, public"),
@@ -105,6 +106,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(webhooks::replay))
+        .routes(routes!(inbound::receive))
+        .routes(routes!(inbound::deliveries))
         .routes(routes!(workflows::trigger))
         .routes(routes!(workflows::app_event))
         .routes(routes!(workflows::app_event_v2))

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use patchbay_store::{
-    ConfigWrite, IntegrationRecord, NewEvent, NewSigningKey, SecretUpdate, SigningKeyRecord,
+    ConfigWrite, IntegrationRecord, NewEvent, NewSigningKey, SigningKeyRecord,
     StoreError, StoreResult, WorkflowRecord, check_active_keys, events_match_deleted_accounts, now,
 };
 use sqlx::types::Json;
@@ -157,18 +157,17 @@ pub(crate) async fn apply(
         .execute(&mut *conn)
         .await?;
     for (position, integration) in config.integrations.iter().enumerate() {
-        let (keep, secret) = match &integration.client_secret {
-            SecretUpdate::Keep => (true, None),
-            SecretUpdate::Set(sealed) => (false, Some(sealed.as_slice())),
-            SecretUpdate::Clear => (false, None),
-        };
+        let (keep, secret) = integration.client_secret.as_columns();
+        let (keep_webhook, webhook_secret) = integration.webhook_secret.as_columns();
         sqlx::query(
-            "INSERT INTO integrations (id, project_id, type, definition, client_secret, position, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $8, $6, $6)
+            "INSERT INTO integrations
+               (id, project_id, type, definition, client_secret, webhook_secret, position, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $9, $8, $6, $6)
              ON CONFLICT (project_id, type) DO UPDATE SET
                 definition = excluded.definition,
                 position = excluded.position,
                 client_secret = CASE WHEN $7 THEN integrations.client_secret ELSE excluded.client_secret END,
+                webhook_secret = CASE WHEN $10 THEN integrations.webhook_secret ELSE excluded.webhook_secret END,
                 updated_at = excluded.updated_at",
         )
         .bind(integration.id)
@@ -179,6 +178,8 @@ pub(crate) async fn apply(
         .bind(at)
         .bind(keep)
         .bind(position as i64)
+        .bind(webhook_secret)
+        .bind(keep_webhook)
         .execute(&mut *conn)
         .await?;
     }
@@ -221,6 +222,7 @@ struct IntegrationRow {
     type_name: String,
     definition: Json<serde_json::Value>,
     client_secret: Option<Vec<u8>>,
+    webhook_secret: Option<Vec<u8>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -230,7 +232,7 @@ pub(crate) async fn list_integrations(
     project_id: Uuid,
 ) -> StoreResult<Vec<IntegrationRecord>> {
     let rows: Vec<IntegrationRow> = sqlx::query_as(
-        "SELECT id, project_id, type, definition, client_secret, created_at, updated_at
+        "SELECT id, project_id, type, definition, client_secret, webhook_secret, created_at, updated_at
          FROM integrations WHERE project_id = $1 ORDER BY position",
     )
     .bind(project_id)
@@ -244,6 +246,7 @@ pub(crate) async fn list_integrations(
             type_name: row.type_name,
             definition: row.definition.0,
             client_secret: row.client_secret,
+            webhook_secret: row.webhook_secret,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

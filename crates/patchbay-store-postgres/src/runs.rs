@@ -10,7 +10,7 @@ use patchbay_store::{
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::types::Json;
-use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 const EXECUTION_COLUMNS: &str = "id, project_id, workflow_id, integration_id, user_id, credential_id, \
@@ -24,36 +24,48 @@ pub(crate) async fn insert_execution(
     job: Option<&NewJob>,
 ) -> StoreResult<bool> {
     let mut tx = pool.begin().await?;
-    if let Some(job) = job {
-        let inserted = sqlx::query(
-            "INSERT INTO jobs
-               (id, project_id, kind, payload, dedupe_key, status, run_at, created_at,
-                locked_by, locked_until, attempts)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(job.id)
-        .bind(job.project_id)
-        .bind(&job.kind)
-        .bind(Json(&job.payload))
-        .bind(&job.dedupe_key)
-        .bind(if job.claimed.is_some() {
-            "running"
-        } else {
-            "queued"
-        })
-        .bind(job.run_at)
-        .bind(now())
-        .bind(job.claimed.as_ref().map(|(worker, _)| worker.as_str()))
-        .bind(job.claimed.as_ref().map(|(_, until)| *until))
-        .bind(i64::from(job.claimed.is_some()))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(false);
-        }
+    if let Some(job) = job
+        && !insert_job(&mut tx, job).await?
+    {
+        return Ok(false);
     }
+    insert_run(&mut tx, execution).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Queues `job`; `false`, writing nothing, when its dedupe key is taken.
+pub(crate) async fn insert_job(conn: &mut PgConnection, job: &NewJob) -> StoreResult<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO jobs
+           (id, project_id, kind, payload, dedupe_key, status, run_at, created_at,
+            locked_by, locked_until, attempts)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(job.id)
+    .bind(job.project_id)
+    .bind(&job.kind)
+    .bind(Json(&job.payload))
+    .bind(&job.dedupe_key)
+    .bind(if job.claimed.is_some() {
+        "running"
+    } else {
+        "queued"
+    })
+    .bind(job.run_at)
+    .bind(now())
+    .bind(job.claimed.as_ref().map(|(worker, _)| worker.as_str()))
+    .bind(job.claimed.as_ref().map(|(_, until)| *until))
+    .bind(i64::from(job.claimed.is_some()))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Writes the row of a run that starts now.
+pub(crate) async fn insert_run(conn: &mut PgConnection, execution: &NewExecution) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO workflow_executions
            (id, project_id, workflow_id, integration_id, user_id, credential_id, trigger, status, started_at)
@@ -68,10 +80,9 @@ pub(crate) async fn insert_execution(
     .bind(Json(&execution.trigger))
     .bind(execution.status.as_str())
     .bind(execution.started_at)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(true)
+    Ok(())
 }
 
 pub(crate) async fn start_execution(

@@ -2,7 +2,7 @@
 //! workflows.
 
 use patchbay_store::{
-    ConfigWrite, IntegrationRecord, NewEvent, NewSigningKey, SecretUpdate, SigningKeyRecord,
+    ConfigWrite, IntegrationRecord, NewEvent, NewSigningKey, SigningKeyRecord,
     StoreError, StoreResult, WorkflowRecord, check_active_keys, events_match_deleted_accounts, now,
 };
 use sqlx::sqlite::SqliteRow;
@@ -153,18 +153,17 @@ pub(crate) async fn apply(
             .await?;
     }
     for (position, integration) in config.integrations.iter().enumerate() {
-        let (keep, secret) = match &integration.client_secret {
-            SecretUpdate::Keep => (true, None),
-            SecretUpdate::Set(sealed) => (false, Some(sealed.as_slice())),
-            SecretUpdate::Clear => (false, None),
-        };
+        let (keep, secret) = integration.client_secret.as_columns();
+        let (keep_webhook, webhook_secret) = integration.webhook_secret.as_columns();
         sqlx::query(
-            "INSERT INTO integrations (id, project_id, type, definition, client_secret, position, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $8, $6, $6)
+            "INSERT INTO integrations
+               (id, project_id, type, definition, client_secret, webhook_secret, position, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $9, $8, $6, $6)
              ON CONFLICT (project_id, type) DO UPDATE SET
                 definition = excluded.definition,
                 position = excluded.position,
                 client_secret = CASE WHEN $7 THEN integrations.client_secret ELSE excluded.client_secret END,
+                webhook_secret = CASE WHEN $10 THEN integrations.webhook_secret ELSE excluded.webhook_secret END,
                 updated_at = excluded.updated_at",
         )
         .bind(integration.id.hyphenated())
@@ -175,6 +174,8 @@ pub(crate) async fn apply(
         .bind(at)
         .bind(keep)
         .bind(position as i64)
+        .bind(webhook_secret)
+        .bind(keep_webhook)
         .execute(&mut *conn)
         .await?;
     }
@@ -216,6 +217,7 @@ fn integration_from_row(row: &SqliteRow) -> StoreResult<IntegrationRecord> {
         type_name: row.try_get("type")?,
         definition: json(row, "definition")?,
         client_secret: row.try_get("client_secret")?,
+        webhook_secret: row.try_get("webhook_secret")?,
         created_at: from_millis(row.try_get("created_at")?)?,
         updated_at: from_millis(row.try_get("updated_at")?)?,
     })
@@ -226,7 +228,7 @@ pub(crate) async fn list_integrations(
     project_id: Uuid,
 ) -> StoreResult<Vec<IntegrationRecord>> {
     sqlx::query(
-        "SELECT id, project_id, type, definition, client_secret, created_at, updated_at
+        "SELECT id, project_id, type, definition, client_secret, webhook_secret, created_at, updated_at
          FROM integrations WHERE project_id = $1 ORDER BY position",
     )
     .bind(project_id.hyphenated())

@@ -12,6 +12,7 @@ mod credentials;
 mod data_keys;
 mod event_row;
 mod events;
+mod inbound;
 mod install;
 mod plans;
 mod rows;
@@ -31,7 +32,8 @@ use patchbay_store::{
     AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser,
     CredentialChanges, CredentialFilter, CredentialRecord, CredentialStore, DataKeyRecord,
     DataKeyStore, DeliveryFilter, DeliveryOutcome, DueRefresh, EventNotice, EventRecord,
-    EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, HotQuery, InstallSession,
+    EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, HotQuery, InboundDelivery,
+    InboundFilter, InstallSession,
     InstallSessionStore, InstallStatus, IntegrationRecord, JobRecord, NewCredential, NewEvent,
     NewExecution, NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey,
     NewWebhookEndpoint, Project, ProjectStore, Readiness, RefreshClaim, RefreshFailure,
@@ -845,6 +847,30 @@ impl WorkflowStore for SqliteStore {
 
     async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64> {
         runs::count_pending_jobs(&self.reader, kind).await
+    }
+
+    async fn record_inbound_delivery(
+        &self,
+        delivery: &InboundDelivery,
+        runs: &[(NewExecution, NewJob)],
+    ) -> StoreResult<bool> {
+        delivery.refuse_nul()?;
+        for (execution, _) in runs {
+            execution.refuse_nul()?;
+        }
+        inbound::record(&self.writer, delivery, runs).await
+    }
+
+    async fn list_inbound_deliveries(
+        &self,
+        project_id: Uuid,
+        filter: &InboundFilter,
+    ) -> StoreResult<Vec<InboundDelivery>> {
+        inbound::list(&self.reader, project_id, filter).await
+    }
+
+    async fn purge_inbound_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        inbound::purge(&self.writer, before).await
     }
 }
 

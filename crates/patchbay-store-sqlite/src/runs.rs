@@ -27,39 +27,44 @@ pub(crate) async fn insert_execution(
     job: Option<&NewJob>,
 ) -> StoreResult<bool> {
     let mut tx = writer.begin().await?;
-    if let Some(job) = job {
-        let inserted = sqlx::query(
-            "INSERT INTO jobs
-               (id, project_id, kind, payload, dedupe_key, status, run_at, created_at,
-                locked_by, locked_until, attempts)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(job.id.hyphenated())
-        .bind(job.project_id.hyphenated())
-        .bind(&job.kind)
-        .bind(Json(&job.payload))
-        .bind(&job.dedupe_key)
-        .bind(if job.claimed.is_some() {
-            "running"
-        } else {
-            "queued"
-        })
-        .bind(to_millis(job.run_at))
-        .bind(to_millis(now()))
-        .bind(job.claimed.as_ref().map(|(worker, _)| worker.as_str()))
-        .bind(job.claimed.as_ref().map(|(_, until)| to_millis(*until)))
-        .bind(i64::from(job.claimed.is_some()))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(false);
-        }
+    if let Some(job) = job
+        && !insert_job(&mut tx, job).await?
+    {
+        return Ok(false);
     }
     insert_run(&mut tx, execution, false).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Queues `job`; `false`, writing nothing, when its dedupe key is taken.
+pub(crate) async fn insert_job(conn: &mut SqliteConnection, job: &NewJob) -> StoreResult<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO jobs
+           (id, project_id, kind, payload, dedupe_key, status, run_at, created_at,
+            locked_by, locked_until, attempts)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(job.id.hyphenated())
+    .bind(job.project_id.hyphenated())
+    .bind(&job.kind)
+    .bind(Json(&job.payload))
+    .bind(&job.dedupe_key)
+    .bind(if job.claimed.is_some() {
+        "running"
+    } else {
+        "queued"
+    })
+    .bind(to_millis(job.run_at))
+    .bind(to_millis(now()))
+    .bind(job.claimed.as_ref().map(|(worker, _)| worker.as_str()))
+    .bind(job.claimed.as_ref().map(|(_, until)| to_millis(*until)))
+    .bind(i64::from(job.claimed.is_some()))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
 }
 
 /// Writes the row of a run that starts now or, `finished`, one that ended

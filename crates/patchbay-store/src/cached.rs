@@ -493,9 +493,13 @@ impl CredentialStore for CachedStore {
         project_id: Uuid,
         filter: &CredentialFilter,
     ) -> StoreResult<Vec<CredentialRecord>> {
-        let (Some(user_id), None, None, None) =
-            (&filter.user_id, filter.status, filter.after, filter.limit)
-        else {
+        let (Some(user_id), None, None, None, None) = (
+            &filter.user_id,
+            &filter.provider_id,
+            filter.status,
+            filter.after,
+            filter.limit,
+        ) else {
             return self
                 .inner
                 .credentials()

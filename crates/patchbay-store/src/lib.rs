@@ -10,6 +10,7 @@ mod cached;
 mod delivery;
 mod error;
 mod hot_query;
+mod inbound;
 mod nul;
 mod records;
 mod runs;
@@ -25,6 +26,7 @@ pub use cached::{CACHE_TTL, CachedStore, ChangeNotice};
 pub use delivery::*;
 pub use error::{StoreError, StoreResult, changed_a_row};
 pub use hot_query::HotQuery;
+pub use inbound::{InboundDelivery, InboundFilter, InboundStatus};
 pub use nul::{RefuseNul, refuse_nul, refuse_nul_in_json, refuse_nul_in_user};
 pub use records::*;
 pub use runs::*;
@@ -396,6 +398,26 @@ pub trait WorkflowStore: Send + Sync {
 
     /// Jobs of `kind` waiting or claimed, for the queue-depth metric.
     async fn count_pending_jobs(&self, kind: &str) -> StoreResult<i64>;
+
+    /// Records a provider's delivery and the runs it starts (each with the job that carries
+    /// it) in one transaction. Returns `false`, writing nothing, when a delivery of the same
+    /// integration already holds its `event_id`.
+    async fn record_inbound_delivery(
+        &self,
+        delivery: &InboundDelivery,
+        runs: &[(NewExecution, NewJob)],
+    ) -> StoreResult<bool>;
+
+    /// A project's deliveries matching `filter`, newest first, at most `filter.limit`.
+    async fn list_inbound_deliveries(
+        &self,
+        project_id: Uuid,
+        filter: &InboundFilter,
+    ) -> StoreResult<Vec<InboundDelivery>>;
+
+    /// Deletes deliveries received before `before`; returns how many. Their event ids are
+    /// no longer recognised.
+    async fn purge_inbound_deliveries(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// Events, live-stream notices, webhook endpoints and their deliveries.

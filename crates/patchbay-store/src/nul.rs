@@ -9,7 +9,8 @@
 use serde_json::Value;
 
 use crate::{
-    AccountReplacement, ConfigWrite, CredentialChanges, ExecutionOutcome, NewCredential, NewEvent,
+    AccountReplacement, ConfigWrite, CredentialChanges, ExecutionOutcome, InboundDelivery,
+    NewCredential, NewEvent,
     NewExecution, NewInstallSession, NewProject, NewWebhookEndpoint, StoreError, StoreResult,
 };
 
@@ -176,4 +177,15 @@ pub fn refuse_nul_in_user(
         refuse_nul("user metadata", key)?;
         refuse_nul_in_json("user metadata", value)
     })
+}
+
+impl RefuseNul for InboundDelivery {
+    fn refuse_nul(&self) -> StoreResult<()> {
+        refuse_nul("event type", &self.event_type)?;
+        if let Some(event_id) = &self.event_id {
+            refuse_nul("event id", event_id)?;
+        }
+        refuse_nul("account key", &self.account_key)?;
+        refuse_nul_in_json("payload", &self.payload)
+    }
 }

@@ -114,6 +114,8 @@ pub struct IntegrationRecord {
     pub definition: serde_json::Value,
     /// The OAuth client secret, sealed.
     pub client_secret: Option<Vec<u8>>,
+    /// The secret the provider's webhooks are verified with, sealed.
+    pub webhook_secret: Option<Vec<u8>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -193,6 +195,7 @@ pub struct IntegrationWrite {
     pub type_name: String,
     pub definition: serde_json::Value,
     pub client_secret: SecretUpdate,
+    pub webhook_secret: SecretUpdate,
 }
 
 /// What to do with a stored sealed secret.
@@ -201,6 +204,17 @@ pub enum SecretUpdate {
     Keep,
     Set(Vec<u8>),
     Clear,
+}
+
+impl SecretUpdate {
+    /// As an upsert writes it: whether to keep the stored value, and the value otherwise.
+    pub fn as_columns(&self) -> (bool, Option<&[u8]>) {
+        match self {
+            Self::Keep => (true, None),
+            Self::Set(sealed) => (false, Some(sealed.as_slice())),
+            Self::Clear => (false, None),
+        }
+    }
 }
 
 impl std::fmt::Debug for SecretUpdate {
@@ -345,6 +359,8 @@ impl std::fmt::Debug for NewCredential {
 pub struct CredentialFilter {
     pub user_id: Option<String>,
     pub integration_id: Option<Uuid>,
+    /// The account's id at the provider, across users (a provider's webhook delivery names it).
+    pub provider_id: Option<String>,
     pub status: Option<CredentialStatus>,
     /// Only those after this position in that order (a page's last
     /// credential's `created_at` and id).

@@ -11,6 +11,8 @@ pub enum SealedColumn {
     CredentialSecrets,
     /// `integrations.client_secret`.
     IntegrationClientSecret,
+    /// `integrations.webhook_secret`.
+    IntegrationWebhookSecret,
     /// `install_sessions.secrets`: the PKCE verifier, then an authorization awaiting a choice.
     InstallSessionSecrets,
     /// `webhook_endpoints.secret`.
@@ -18,9 +20,10 @@ pub enum SealedColumn {
 }
 
 impl SealedColumn {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::CredentialSecrets,
         Self::IntegrationClientSecret,
+        Self::IntegrationWebhookSecret,
         Self::InstallSessionSecrets,
         Self::WebhookEndpointSecret,
     ];
@@ -29,7 +32,7 @@ impl SealedColumn {
     pub fn table(self) -> &'static str {
         match self {
             Self::CredentialSecrets => "credentials",
-            Self::IntegrationClientSecret => "integrations",
+            Self::IntegrationClientSecret | Self::IntegrationWebhookSecret => "integrations",
             Self::InstallSessionSecrets => "install_sessions",
             Self::WebhookEndpointSecret => "webhook_endpoints",
         }
@@ -39,6 +42,7 @@ impl SealedColumn {
         match self {
             Self::CredentialSecrets | Self::InstallSessionSecrets => "secrets",
             Self::IntegrationClientSecret => "client_secret",
+            Self::IntegrationWebhookSecret => "webhook_secret",
             Self::WebhookEndpointSecret => "secret",
         }
     }

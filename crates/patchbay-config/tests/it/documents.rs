@@ -1,7 +1,7 @@
 //! Valid documents load, and load into what they say.
 
 use patchbay_config::{
-    AuthType, ClientSecret, HttpMethod, IntegrationConfig, ProjectConfig, ProviderAuth,
+    AuthType, DocumentSecret, HttpMethod, IntegrationConfig, ProjectConfig, ProviderAuth,
     ProviderSource, SettingType, Step, Trigger, WorkflowConfig, load,
 };
 use secrecy::ExposeSecret as _;
@@ -95,7 +95,7 @@ fn assert_example(config: &ProjectConfig) {
     assert_eq!(acme.source, ProviderSource::Inline);
     assert_eq!(acme.provider.id, "acme");
     assert_eq!(acme.client_id.as_deref(), Some("acme-client-id"));
-    let ClientSecret::Set(secret) = &acme.client_secret else {
+    let DocumentSecret::Set(secret) = &acme.client_secret else {
         panic!("the secret is set: {:?}", acme.client_secret)
     };
     assert_eq!(secret.expose_secret(), "acme-client-secret");
@@ -199,7 +199,7 @@ fn an_api_key_catalogue_provider_needs_no_client() {
     );
     assert!(matches!(
         config.integrations[0].client_secret,
-        ClientSecret::None
+        DocumentSecret::None
     ));
 }
 
@@ -342,7 +342,7 @@ fn integrations_and_workflows_round_trip_through_stored_json() {
         assert_eq!(back.source, integration.source);
         assert_eq!(back.client_id, integration.client_id);
         assert!(
-            matches!(back.client_secret, ClientSecret::None),
+            matches!(back.client_secret, DocumentSecret::None),
             "the secret is stored apart"
         );
     }

@@ -1,6 +1,6 @@
 //! The masked document: no secret in it, and applying it again keeps the stored secrets.
 
-use patchbay_config::{ClientSecret, MASK, ProjectConfig, load, masked};
+use patchbay_config::{DocumentSecret, MASK, ProjectConfig, load, masked};
 
 use crate::support::list;
 
@@ -92,8 +92,8 @@ fn applying_the_masked_document_keeps_the_secrets_and_everything_else() {
         assert_eq!(after.description, before.description);
         assert_eq!(after.icon, before.icon);
         match (&before.client_secret, &after.client_secret) {
-            (ClientSecret::Set(_), ClientSecret::Keep)
-            | (ClientSecret::None, ClientSecret::None) => {}
+            (DocumentSecret::Set(_), DocumentSecret::Keep)
+            | (DocumentSecret::None, DocumentSecret::None) => {}
             (secret_before, secret_after) => {
                 panic!(
                     "integration `{}`: {secret_before:?} became {secret_after:?}",
@@ -112,5 +112,5 @@ fn debug_output_never_shows_a_secret() {
     let debug = format!("{config:?}");
     assert!(!debug.contains(SECRET), "{debug}");
     assert!(debug.contains("Set([REDACTED])"), "{debug}");
-    assert_eq!(format!("{:?}", ClientSecret::Keep), "Keep");
+    assert_eq!(format!("{:?}", DocumentSecret::Keep), "Keep");
 }

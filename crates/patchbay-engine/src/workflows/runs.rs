@@ -189,16 +189,27 @@ pub async fn enqueue(
     trigger: Value,
     dedupe_key: Option<String>,
 ) -> EngineResult<Option<Uuid>> {
-    let ids = RunIds::of_target(Uuid::new_v4(), target);
-    let redaction = executor::redaction(workflows, target).await;
-    let record = ids.new_execution(&trigger, &redaction, ExecutionStatus::Queued);
-    let job = run_job(&ids, dedupe_key);
+    let (record, job) = queued_run(workflows, target, &trigger, dedupe_key).await;
     let queued = workflows
         .store
         .workflows()
         .insert_execution(&record, Some(&job))
         .await?;
-    Ok(queued.then_some(ids.execution_id))
+    Ok(queued.then_some(record.id))
+}
+
+/// The record of a queued run and the job that carries it, for the caller to write (with
+/// whatever else must be written in the same transaction).
+pub async fn queued_run(
+    workflows: &Workflows,
+    target: &RunTarget,
+    trigger: &Value,
+    dedupe_key: Option<String>,
+) -> (NewExecution, NewJob) {
+    let ids = RunIds::of_target(Uuid::new_v4(), target);
+    let redaction = executor::redaction(workflows, target).await;
+    let record = ids.new_execution(trigger, &redaction, ExecutionStatus::Queued);
+    (record, run_job(&ids, dedupe_key))
 }
 
 /// Executes a queued run claimed through `job`, and ends it together with

@@ -8,11 +8,11 @@ use patchbay_api::{
     ConfigApplied, ConfigChanges, ConfigDocument, ConfigPlan, ConfigPutOutcome, ErrorBody,
     ErrorCode, PlannedAccountDeletion,
 };
-use patchbay_config::{ClientSecret, ConfigErrors, ProjectConfig, ProjectSettings};
+use patchbay_config::{ConfigErrors, DocumentSecret, ProjectConfig, ProjectSettings};
 use patchbay_core::crypto::Keyring;
 use patchbay_engine::events::{self, CredentialChange, Subject};
 use patchbay_store::{
-    ConfigWrite, CredentialFilter, CredentialRecord, IntegrationWrite, NewEvent,
+    ConfigWrite, CredentialFilter, CredentialRecord, IntegrationRecord, IntegrationWrite, NewEvent,
     REMOVED_ACCOUNTS_CHANGED, SecretUpdate, Store, StoreError, WorkflowWrite,
 };
 use secrecy::ExposeSecret as _;
@@ -116,44 +116,57 @@ async fn prepare_write(
     text: &str,
 ) -> Result<(ProjectConfig, ConfigWrite), ApiError> {
     let config = validate_config(text)?;
-    let existing: HashMap<String, (Uuid, bool)> = store
+    let existing: HashMap<String, IntegrationRecord> = store
         .projects()
         .list_integrations(project_id)
         .await?
         .into_iter()
-        .map(|i| (i.type_name, (i.id, i.client_secret.is_some())))
+        .map(|i| (i.type_name.clone(), i))
         .collect();
 
     let mut errors = Vec::new();
     let mut integrations = Vec::new();
     for integration in &config.integrations {
-        let (id, has_secret) = existing
-            .get(&integration.type_name)
-            .copied()
-            .unwrap_or((Uuid::new_v4(), false));
-        let client_secret = match &integration.client_secret {
-            ClientSecret::None => SecretUpdate::Clear,
-            ClientSecret::Keep if has_secret => SecretUpdate::Keep,
-            ClientSecret::Keep => {
-                errors.push(patchbay_config::ConfigError::new(
-                    format!("integrations.{}.clientSecret", integration.type_name),
-                    "is the mask \"********\" but no client secret is stored yet; give the secret",
-                ));
-                SecretUpdate::Clear
+        let stored = existing.get(&integration.type_name);
+        let id = stored.map_or_else(Uuid::new_v4, |i| i.id);
+        let mut update = |secret: &DocumentSecret, has_stored: bool, key: &str, field: &'static str| {
+            match secret {
+                DocumentSecret::None => SecretUpdate::Clear,
+                DocumentSecret::Keep if has_stored => SecretUpdate::Keep,
+                DocumentSecret::Keep => {
+                    errors.push(patchbay_config::ConfigError::new(
+                        format!("integrations.{}.{key}", integration.type_name),
+                        "is the mask \"********\" but no secret is stored yet; give the secret",
+                    ));
+                    SecretUpdate::Clear
+                }
+                DocumentSecret::Set(secret) => SecretUpdate::Set(secrets::seal_str(
+                    keyring,
+                    project_id,
+                    id,
+                    field,
+                    secret.expose_secret(),
+                )),
             }
-            ClientSecret::Set(secret) => SecretUpdate::Set(secrets::seal_str(
-                keyring,
-                project_id,
-                id,
-                secrets::CLIENT_SECRET,
-                secret.expose_secret(),
-            )),
         };
+        let client_secret = update(
+            &integration.client_secret,
+            stored.is_some_and(|i| i.client_secret.is_some()),
+            "clientSecret",
+            secrets::CLIENT_SECRET,
+        );
+        let webhook_secret = update(
+            &integration.webhook_secret,
+            stored.is_some_and(|i| i.webhook_secret.is_some()),
+            "webhookSecret",
+            secrets::INTEGRATION_WEBHOOK_SECRET,
+        );
         integrations.push(IntegrationWrite {
             id,
             type_name: integration.type_name.clone(),
             definition: to_json(integration)?,
             client_secret,
+            webhook_secret,
         });
     }
     if !errors.is_empty() {
@@ -214,12 +227,13 @@ pub async fn plan_config(
         settings_changed: current_settings != write.settings,
         integrations: changes(
             current_integrations.iter().map(|i| {
-                let has_secret = i.client_secret.is_some();
-                (i.type_name.as_str(), (&i.definition, has_secret))
+                let secrets = (i.client_secret.is_some(), i.webhook_secret.is_some());
+                (i.type_name.as_str(), (&i.definition, secrets))
             }),
             write.integrations.iter().map(|i| {
-                let has_secret = !matches!(i.client_secret, SecretUpdate::Clear);
-                (i.type_name.as_str(), (&i.definition, has_secret))
+                let kept = |secret: &SecretUpdate| !matches!(secret, SecretUpdate::Clear);
+                let secrets = (kept(&i.client_secret), kept(&i.webhook_secret));
+                (i.type_name.as_str(), (&i.definition, secrets))
             }),
         ),
         workflows: changes(

@@ -7,6 +7,7 @@ pub mod config;
 pub mod config_schema;
 pub mod demo;
 pub mod event_stream;
+pub mod inbound;
 pub mod install;
 pub mod oauth_callback;
 pub mod ops;

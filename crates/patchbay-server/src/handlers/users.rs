@@ -125,6 +125,7 @@ pub async fn credentials(
             .transpose()?,
         // One more than the page: whether another page follows.
         limit: Some(limit + 1),
+        ..CredentialFilter::default()
     };
     let mut credentials = state
         .store()
