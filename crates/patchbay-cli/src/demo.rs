@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use patchbay_server::sandbox::{DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET};
+
 use crate::{master_key, store};
 
 /// The demo project keeps its id across restarts, so accounts connected in
@@ -31,12 +33,8 @@ const TOKEN_TTL_SECONDS: i64 = 24 * 3600;
 /// The file, beside the master key file, that keeps the demo's keys.
 pub const KEYS_FILE: &str = "demo-keys.json";
 
-/// The sandbox's client secret (documented, not a secret): written into the
-/// demo's OAuth integration, where the stored document only has a mask.
-const SANDBOX_CLIENT_SECRET: &str = "sandbox-secret";
-
-/// The demo's configuration: the sandbox over OAuth and over API keys, and
-/// a workflow.
+/// The demo's configuration: the sandbox over OAuth (with its webhooks) and
+/// over API keys, and workflows.
 const DEMO_CONFIG: &str = r#"
 settings:
   allowedOrigins: ["{ORIGIN}"]
@@ -62,6 +60,22 @@ integrations:
       data: {name: "{{ response.body.name }}", email: "{{ response.body.email }}"}
     userSettings:
       - {id: pipeline, type: select, title: Pipeline, options: [Sales, Support]}
+    # The sandbox sends every contact change to this project's webhook URL for
+    # the integration, signed; each names the account it concerns.
+    webhooks:
+      signature:
+        type: hmac
+        header: X-Sandbox-Signature
+        part: v1
+        signed: "{{ timestamp }}.{{ rawBody }}"
+        timestamp: {part: t}
+      handshake:
+        when: "body.type == 'url_verification'"
+        response: "{{ body.challenge }}"
+      eventType: "{{ body.type }}"
+      eventId: "{{ body.id }}"
+      account: {value: "{{ body.account }}"}
+    webhookSecret: {WEBHOOK_SECRET}
   sandbox-keys:
     name: Sandbox (API key)
     auth:
@@ -102,6 +116,17 @@ workflows:
             names: list.map((contact) => contact.name),
           };
       - {id: reply, type: response, status: 200, body: "{{ steps.summarize.output }}"}
+  - id: welcome-contact
+    integration: sandbox
+    description: When the sandbox reports a new contact, marks it as welcomed, as the account it belongs to.
+    defaultEnabled: true
+    trigger: {type: integration, event: contact.created}
+    steps:
+      - id: mark
+        type: request
+        method: PATCH
+        path: "/contacts/{{ trigger.payload.data.id }}"
+        body: {name: "{{ trigger.payload.data.name }} (welcomed)"}
 "#;
 
 /// What the demo prints once the server listens.
@@ -337,7 +362,8 @@ async fn configure(store: &dyn Store, keyring: &Keyring, public_url: &str) -> an
     let document = DEMO_CONFIG
         .replace("{PUBLIC}", public_url)
         .replace("{ORIGIN}", &origin)
-        .replace("{CLIENT_SECRET}", SANDBOX_CLIENT_SECRET);
+        .replace("{CLIENT_SECRET}", DEFAULT_CLIENT_SECRET)
+        .replace("{WEBHOOK_SECRET}", DEFAULT_WEBHOOK_SECRET);
     let Some(current) = store
         .projects()
         .get_config_document(DEMO_PROJECT_ID)
@@ -385,9 +411,12 @@ fn merge(mut current: Value, demo: &Value, origin: &str) -> (Value, Vec<String>)
             }
             let mut entry = entry.clone();
             // A mask keeps a stored secret, and this entry may be new: give
-            // the secret itself.
+            // the secrets themselves.
             if entry.get("clientSecret").is_some() {
-                entry["clientSecret"] = json!(SANDBOX_CLIENT_SECRET);
+                entry["clientSecret"] = json!(DEFAULT_CLIENT_SECRET);
+            }
+            if entry.get("webhookSecret").is_some() {
+                entry["webhookSecret"] = json!(DEFAULT_WEBHOOK_SECRET);
             }
             current["integrations"][type_name] = entry;
             changes.push(format!("integration {type_name}"));

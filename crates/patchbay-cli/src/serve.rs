@@ -50,7 +50,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             // Beside the master key file: the data directory by default.
             let keys_file = config.master_key_file.with_file_name(demo::KEYS_FILE);
             let keyring = state.engine.keyring();
-            Some(demo::seed(store.as_ref(), keyring, &public_url, &keys_file).await?)
+            let demo = demo::seed(store.as_ref(), keyring, &public_url, &keys_file).await?;
+            // The sandbox's developer console, as it were: its events go to the demo
+            // project's webhook URL for the sandbox integration.
+            state.sandbox.send_webhooks_to(Some(format!(
+                "{public_url}/webhooks/{}/sandbox",
+                demo.project_id
+            )));
+            Some(demo)
         }
         false => None,
     };

@@ -210,9 +210,9 @@ impl WebhookAccount {
             return Some(AccountField::ProviderId);
         }
         let path = self.field.strip_prefix(PROVIDER_DATA)?;
-        let valid = path
-            .split('.')
-            .all(|key| !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        let valid = path.split('.').all(|key| {
+            !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
         valid.then_some(AccountField::ProviderData(path))
     }
 }
@@ -282,7 +282,10 @@ fn check_hmac(hmac: &HmacSignature, path: &str, report: &mut Report) {
             "a timestamp part needs a signature header of parts: give the signature's `part`",
         ),
         (None, Some(_)) => {}
-        _ => report.error(&at, "give either `header` or `part`: where the signed time is"),
+        _ => report.error(
+            &at,
+            "give either `header` or `part`: where the signed time is",
+        ),
     }
     if !(1..=MAX_TOLERANCE_SECONDS).contains(&timestamp.tolerance_seconds) {
         report.error(

@@ -11,8 +11,8 @@ use serde_norway::{Mapping, Value as Tree};
 
 use crate::catalogue::Catalogue;
 use crate::errors::{ConfigErrors, Report, field};
-use crate::names::{INTEGRATION_TYPE_RULE, is_integration_type};
 use crate::inbound::InboundWebhooks;
+use crate::names::{INTEGRATION_TYPE_RULE, is_integration_type};
 use crate::provider::{
     AccountConfig, AccountTypeDefinition, ApiConfig, AuthType, ConnectionField, ProviderAuth,
     ProviderDefinition, VerifyConfig,

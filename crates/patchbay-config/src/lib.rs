@@ -43,5 +43,6 @@ pub use schema::{json_schema, provider_json_schema};
 pub use settings::{SettingType, UserSetting, json_kind};
 pub use workflow::{
     AppEventTrigger, ConditionStep, ForeachStep, FunctionStep, HttpStep, IntegrationTrigger,
-    RequestStep, ResponseStep, ScheduleTrigger, Step, StepType, Trigger, TriggerType, WorkflowConfig,
+    RequestStep, ResponseStep, ScheduleTrigger, Step, StepType, Trigger, TriggerType,
+    WorkflowConfig,
 };

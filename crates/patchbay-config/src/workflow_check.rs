@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 use croner::parser::{CronParser, Year};
 
 use crate::errors::{Report, field, index};
-use crate::integration::IntegrationConfig;
 use crate::http::check_headers;
+use crate::integration::IntegrationConfig;
 use crate::names::{IDENTIFIER_RULE, WORKFLOW_ID_RULE, is_identifier, is_workflow_id};
 use crate::provider_check::check_api_path;
 use crate::settings::check_schema;
@@ -80,7 +80,11 @@ pub(crate) fn check_workflow(
     check_schema(&workflow.inputs, &inputs_path, report);
     if let Integration::Valid(integration) = integration {
         for (i, input) in workflow.inputs.iter().enumerate() {
-            if integration.user_settings.iter().any(|setting| setting.id == input.id) {
+            if integration
+                .user_settings
+                .iter()
+                .any(|setting| setting.id == input.id)
+            {
                 report.error(
                     field(&index(&inputs_path, i), "id"),
                     format!(

@@ -2,9 +2,10 @@
 
 use patchbay_api::{
     AddSigningKeyRequest, ConfigApplied, ConfigDocument, ConfigPlan, CreateWebhookEndpointRequest,
-    CreatedSecretKey, CreatedWebhookEndpoint, CredentialList, ExecutionPage, ProjectView,
-    SecretKeyList, SigningKeyList, SigningKeyView, UpdateWebhookEndpointRequest, UserObject,
-    WebhookDelivery, WebhookDeliveryPage, WebhookEndpoint, WebhookEndpointList, WorkflowExecution,
+    CreatedSecretKey, CreatedWebhookEndpoint, CredentialList, ExecutionPage, InboundDeliveryPage,
+    ProjectView, SecretKeyList, SigningKeyList, SigningKeyView, UpdateWebhookEndpointRequest,
+    UserObject, WebhookDelivery, WebhookDeliveryPage, WebhookEndpoint, WebhookEndpointList,
+    WorkflowExecution,
 };
 use reqwest::Method;
 use uuid::Uuid;
@@ -19,6 +20,18 @@ pub struct CredentialQuery {
     pub integration: Option<String>,
     pub status: Option<String>,
     /// Accounts per page, 1 to 1000; 100 when absent.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
+}
+
+/// Filters and paging of [`AdminClient::inbound_deliveries`].
+#[derive(Debug, Clone, Default)]
+pub struct InboundQuery {
+    pub integration: Option<String>,
+    /// `routed`, `unmatched` or `unhandled`.
+    pub status: Option<String>,
+    /// Deliveries per page, 1 to 500; 50 when absent.
     pub limit: Option<u32>,
     /// The `next_cursor` of the page before.
     pub cursor: Option<String>,
@@ -273,6 +286,29 @@ impl AdminClient {
     ) -> Result<WebhookDelivery, Error> {
         let path = format!("/webhook-deliveries/{delivery_id}/replay");
         self.http.send(self.request(Method::POST, &path)).await
+    }
+
+    /// A page of what providers sent to the project's integrations, newest first.
+    pub async fn inbound_deliveries(
+        &self,
+        query: &InboundQuery,
+    ) -> Result<InboundDeliveryPage, Error> {
+        let limit = query.limit.map(|limit| limit.to_string());
+        let params: Vec<(&str, &str)> = [
+            ("integration", &query.integration),
+            ("status", &query.status),
+            ("limit", &limit),
+            ("cursor", &query.cursor),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value.as_deref()?)))
+        .collect();
+        self.http
+            .send(
+                self.request(Method::GET, "/inbound-deliveries")
+                    .query(&params),
+            )
+            .await
     }
 
     /// A page of Task History, newest first.

@@ -27,3 +27,9 @@ CREATE INDEX inbound_deliveries_received ON inbound_deliveries (received_at);
 
 CREATE INDEX credentials_integration_provider_id
     ON credentials (project_id, integration_id, provider_id) WHERE provider_id IS NOT NULL;
+
+-- Workflows may run on an integration's webhooks (`integration` triggers).
+ALTER TABLE workflows
+    DROP CONSTRAINT workflows_trigger_type_check,
+    ADD CONSTRAINT workflows_trigger_type_check
+        CHECK (trigger_type IN ('request', 'app_event', 'schedule', 'integration_enabled', 'integration'));

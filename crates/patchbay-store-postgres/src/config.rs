@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use patchbay_store::{
-    ConfigWrite, IntegrationRecord, NewEvent, NewSigningKey, SigningKeyRecord,
-    StoreError, StoreResult, WorkflowRecord, check_active_keys, events_match_deleted_accounts, now,
+    ConfigWrite, IntegrationRecord, NewEvent, NewSigningKey, SigningKeyRecord, StoreError,
+    StoreResult, WorkflowRecord, check_active_keys, events_match_deleted_accounts, now,
 };
 use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, PgPool};

@@ -241,7 +241,9 @@ pub(crate) fn list_query(
             .push_bind(integration_id);
     }
     if let Some(provider_id) = &filter.provider_id {
-        query.push(" AND c.provider_id = ").push_bind(provider_id.clone());
+        query
+            .push(" AND c.provider_id = ")
+            .push_bind(provider_id.clone());
     }
     if let Some(status) = filter.status {
         query.push(" AND c.status = ").push_bind(status.as_str());

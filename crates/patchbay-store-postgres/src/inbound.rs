@@ -79,7 +79,9 @@ pub(crate) async fn list(
     );
     query.push_bind(project_id);
     if let Some(integration_id) = filter.integration_id {
-        query.push(" AND integration_id = ").push_bind(integration_id);
+        query
+            .push(" AND integration_id = ")
+            .push_bind(integration_id);
     }
     if let Some(status) = filter.status {
         query.push(" AND status = ").push_bind(status.as_str());

@@ -65,7 +65,10 @@ pub(crate) async fn insert_job(conn: &mut PgConnection, job: &NewJob) -> StoreRe
 }
 
 /// Writes the row of a run that starts now.
-pub(crate) async fn insert_run(conn: &mut PgConnection, execution: &NewExecution) -> StoreResult<()> {
+pub(crate) async fn insert_run(
+    conn: &mut PgConnection,
+    execution: &NewExecution,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO workflow_executions
            (id, project_id, workflow_id, integration_id, user_id, credential_id, trigger, status, started_at)

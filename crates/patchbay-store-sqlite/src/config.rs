@@ -2,8 +2,8 @@
 //! workflows.
 
 use patchbay_store::{
-    ConfigWrite, IntegrationRecord, NewEvent, NewSigningKey, SigningKeyRecord,
-    StoreError, StoreResult, WorkflowRecord, check_active_keys, events_match_deleted_accounts, now,
+    ConfigWrite, IntegrationRecord, NewEvent, NewSigningKey, SigningKeyRecord, StoreError,
+    StoreResult, WorkflowRecord, check_active_keys, events_match_deleted_accounts, now,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;

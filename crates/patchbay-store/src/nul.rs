@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::{
     AccountReplacement, ConfigWrite, CredentialChanges, ExecutionOutcome, InboundDelivery,
-    NewCredential, NewEvent,
-    NewExecution, NewInstallSession, NewProject, NewWebhookEndpoint, StoreError, StoreResult,
+    NewCredential, NewEvent, NewExecution, NewInstallSession, NewProject, NewWebhookEndpoint,
+    StoreError, StoreResult,
 };
 
 /// `Refused` naming `field` (never the value) when `value` holds a NUL.

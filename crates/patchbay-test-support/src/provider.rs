@@ -29,8 +29,9 @@ impl FakeProvider {
     }
 
     /// A configuration document with an OAuth integration `crm` (PKCE,
-    /// client_secret_basic, identified by `GET /me`), an API-key integration
-    /// `keys` verified against the same API, and a workflow on `crm`.
+    /// client_secret_basic, identified by `GET /me`, receiving the sandbox's
+    /// webhooks), an API-key integration `keys` verified against the same
+    /// API, and a workflow on `crm`.
     pub fn config_document(&self) -> String {
         CONFIG_TEMPLATE.replace("{PROVIDER}", &self.base_url)
     }
@@ -67,6 +68,21 @@ integrations:
       data: {name: "{{ response.body.name }}", email: "{{ response.body.email }}"}
     userSettings:
       - {id: pipeline, type: text, title: Pipeline}
+    # What the sandbox signs its webhooks with, and how they name the account.
+    webhooks:
+      signature:
+        type: hmac
+        header: X-Sandbox-Signature
+        part: v1
+        signed: "{{ timestamp }}.{{ rawBody }}"
+        timestamp: {part: t}
+      handshake:
+        when: "body.type == 'url_verification'"
+        response: "{{ body.challenge }}"
+      eventType: "{{ body.type }}"
+      eventId: "{{ body.id }}"
+      account: {value: "{{ body.account }}"}
+    webhookSecret: sandbox-webhook-secret
   keys:
     name: Sandbox API keys
     auth:

@@ -112,6 +112,9 @@ mod tests {
     #[test]
     fn a_body_that_is_not_utf8_is_refused() {
         let binary = delivery("application/octet-stream", b"\xff\xfe");
-        assert!(matches!(binary.context(), Err(EngineError::InvalidDelivery(_))));
+        assert!(matches!(
+            binary.context(),
+            Err(EngineError::InvalidDelivery(_))
+        ));
     }
 }

@@ -77,7 +77,9 @@ impl Inbound<'_> {
             secrets::INTEGRATION_WEBHOOK_SECRET,
             sealed,
         )
-        .map_err(|_| EngineError::Internal("an integration's webhook secret could not be opened"))?;
+        .map_err(|_| {
+            EngineError::Internal("an integration's webhook secret could not be opened")
+        })?;
 
         let mut context = delivery.context()?;
         signature::verify(
@@ -93,7 +95,11 @@ impl Inbound<'_> {
             let asked = patchbay_oauth::evaluate(&handshake.when, &context)
                 .map_err(|error| unreadable("handshake.when", &error.message))?;
             if is_true(&asked) {
-                return Ok(Received::Handshake(render(&handshake.response, &context, "handshake.response")?));
+                return Ok(Received::Handshake(render(
+                    &handshake.response,
+                    &context,
+                    "handshake.response",
+                )?));
             }
         }
         let event_type = render(&webhooks.event_type, &context, "eventType")?;
@@ -103,7 +109,9 @@ impl Inbound<'_> {
             ));
         }
         let event_id = match &webhooks.event_id {
-            Some(template) => Some(render(template, &context, "eventId")?).filter(|id| !id.is_empty()),
+            Some(template) => {
+                Some(render(template, &context, "eventId")?).filter(|id| !id.is_empty())
+            }
             None => None,
         };
         let account_key = render(&webhooks.account.value, &context, "account.value")?;
@@ -179,7 +187,11 @@ impl Inbound<'_> {
                 return Ok(credentials.list_credentials(project_id, &filter).await?);
             }
             Some(AccountField::ProviderData(path)) => path,
-            None => return Err(EngineError::Internal("a webhook routing field passed its checks unreadable")),
+            None => {
+                return Err(EngineError::Internal(
+                    "a webhook routing field passed its checks unreadable",
+                ));
+            }
         };
         filter.limit = Some(ACCOUNTS_PER_READ);
         let mut matching = Vec::new();
@@ -188,10 +200,9 @@ impl Inbound<'_> {
             let Some(last) = page.last() else { break };
             filter.after = Some((last.created_at, last.id));
             let full = page.len() as i64 == ACCOUNTS_PER_READ;
-            matching.extend(
-                page.into_iter()
-                    .filter(|account| field_text(&account.provider_data, path).as_deref() == Some(key)),
-            );
+            matching.extend(page.into_iter().filter(|account| {
+                field_text(&account.provider_data, path).as_deref() == Some(key)
+            }));
             if !full {
                 break;
             }
@@ -256,7 +267,9 @@ fn render(template: &str, context: &Value, what: &str) -> EngineResult<String> {
 }
 
 fn unreadable(what: &str, message: &str) -> EngineError {
-    EngineError::InvalidDelivery(format!("The delivery could not be read: `{what}`: {message}."))
+    EngineError::InvalidDelivery(format!(
+        "The delivery could not be read: `{what}`: {message}."
+    ))
 }
 
 /// Truthy as a template condition is: not false, null, zero or empty.
@@ -274,7 +287,9 @@ fn is_true(value: &Value) -> bool {
 /// The value at the dotted `path` of `data` as text: a string as it is, a number or a
 /// boolean as JSON writes it, anything else as nothing.
 fn field_text(data: &Value, path: &str) -> Option<String> {
-    let value = path.split('.').try_fold(data, |value, key| value.get(key))?;
+    let value = path
+        .split('.')
+        .try_fold(data, |value, key| value.get(key))?;
     match value {
         Value::String(text) => Some(text.clone()),
         Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
@@ -298,10 +313,23 @@ mod tests {
 
     #[test]
     fn conditions_are_true_as_templates_have_them() {
-        for truthy in [json!(true), json!(1), json!("x"), json!([0]), json!({"a": 1})] {
+        for truthy in [
+            json!(true),
+            json!(1),
+            json!("x"),
+            json!([0]),
+            json!({"a": 1}),
+        ] {
             assert!(is_true(&truthy), "{truthy}");
         }
-        for falsy in [json!(false), json!(0), json!(""), json!([]), json!({}), Value::Null] {
+        for falsy in [
+            json!(false),
+            json!(0),
+            json!(""),
+            json!([]),
+            json!({}),
+            Value::Null,
+        ] {
             assert!(!is_true(&falsy), "{falsy}");
         }
     }

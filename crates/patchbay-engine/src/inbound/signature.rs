@@ -61,14 +61,23 @@ fn verify_hmac(
                 .iter()
                 .find(|(name, _)| name == key)
                 .map(|(_, value)| *value)
-                .ok_or_else(|| refused(format!("the `{}` header has no `{key}` part", config.header)))?,
+                .ok_or_else(|| {
+                    refused(format!(
+                        "the `{}` header has no `{key}` part",
+                        config.header
+                    ))
+                })?,
             _ => return Err(refused("the signature's timestamp has no source")),
         };
         check_age(text, timestamp.tolerance_seconds, now)?;
         context["timestamp"] = Value::String(text.to_owned());
     }
-    let signed = patchbay_oauth::render(&config.signed, context)
-        .map_err(|error| refused(format!("the signed content could not be made: {}", error.message)))?;
+    let signed = patchbay_oauth::render(&config.signed, context).map_err(|error| {
+        refused(format!(
+            "the signed content could not be made: {}",
+            error.message
+        ))
+    })?;
     let expected = mac(config.algorithm, secret, signed.as_bytes());
     let genuine = candidates.iter().any(|candidate| {
         let encoded = match &config.prefix {
@@ -89,7 +98,11 @@ fn verify_hmac(
     }
 }
 
-fn verify_token(config: &TokenSignature, secret: &[u8], headers: &HeaderMap) -> Result<(), Refused> {
+fn verify_token(
+    config: &TokenSignature,
+    secret: &[u8],
+    headers: &HeaderMap,
+) -> Result<(), Refused> {
     let header = single_header(headers, &config.header)?;
     let given = match &config.prefix {
         Some(prefix) => header.strip_prefix(prefix.as_str()).unwrap_or_default(),
@@ -113,7 +126,9 @@ fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, Refu
             .to_str()
             .map_err(|_| refused(format!("the `{name}` header is not text"))),
         (None, _) => Err(refused(format!("the `{name}` header is missing"))),
-        (Some(_), Some(_)) => Err(refused(format!("the `{name}` header is given more than once"))),
+        (Some(_), Some(_)) => Err(refused(format!(
+            "the `{name}` header is given more than once"
+        ))),
     }
 }
 
@@ -133,7 +148,11 @@ fn check_age(text: &str, tolerance: u32, now: i64) -> Result<(), Refused> {
         .trim()
         .parse()
         .map_err(|_| refused("the signed timestamp is not a number"))?;
-    let seconds = if value > 99_999_999_999 { value / 1000 } else { value };
+    let seconds = if value > 99_999_999_999 {
+        value / 1000
+    } else {
+        value
+    };
     if now.abs_diff(seconds) > u64::from(tolerance) {
         return Err(refused(format!(
             "the delivery was signed {} s from now, more than the {tolerance} s allowed: a \
@@ -212,7 +231,10 @@ mod tests {
     fn a_documented_github_signature_verifies() {
         let (signature, mut context) = github();
         let given = headers(&[("x-hub-signature-256", GITHUB_SIGNATURE)]);
-        assert_eq!(verify(&signature, GITHUB_SECRET, &given, &mut context, 0), Ok(()));
+        assert_eq!(
+            verify(&signature, GITHUB_SECRET, &given, &mut context, 0),
+            Ok(())
+        );
     }
 
     #[test]
@@ -230,8 +252,14 @@ mod tests {
         ]);
         let error = verify(&signature, GITHUB_SECRET, &twice, &mut context.clone(), 0).unwrap_err();
         assert!(error.0.contains("more than once"), "{error}");
-        let error = verify(&signature, GITHUB_SECRET, &HeaderMap::new(), &mut context.clone(), 0)
-            .unwrap_err();
+        let error = verify(
+            &signature,
+            GITHUB_SECRET,
+            &HeaderMap::new(),
+            &mut context.clone(),
+            0,
+        )
+        .unwrap_err();
         assert!(error.0.contains("missing"), "{error}");
     }
 
@@ -266,7 +294,13 @@ mod tests {
     #[test]
     fn a_documented_slack_signature_verifies_within_its_window_and_fills_the_timestamp() {
         let mut context = json!({"rawBody": SLACK_BODY});
-        let verified = verify(&slack(), SLACK_SECRET, &slack_headers(), &mut context, SLACK_TIME + 299);
+        let verified = verify(
+            &slack(),
+            SLACK_SECRET,
+            &slack_headers(),
+            &mut context,
+            SLACK_TIME + 299,
+        );
         assert_eq!(verified, Ok(()));
         assert_eq!(context["timestamp"], "1531420618");
     }
@@ -274,11 +308,26 @@ mod tests {
     #[test]
     fn a_slack_delivery_replayed_after_its_window_is_refused() {
         let mut context = json!({"rawBody": SLACK_BODY});
-        let error = verify(&slack(), SLACK_SECRET, &slack_headers(), &mut context, SLACK_TIME + 301)
-            .unwrap_err();
+        let error = verify(
+            &slack(),
+            SLACK_SECRET,
+            &slack_headers(),
+            &mut context,
+            SLACK_TIME + 301,
+        )
+        .unwrap_err();
         assert!(error.0.contains("301 s"), "{error}");
         let mut context = json!({"rawBody": SLACK_BODY});
-        assert!(verify(&slack(), SLACK_SECRET, &slack_headers(), &mut context, SLACK_TIME - 301).is_err());
+        assert!(
+            verify(
+                &slack(),
+                SLACK_SECRET,
+                &slack_headers(),
+                &mut context,
+                SLACK_TIME - 301
+            )
+            .is_err()
+        );
     }
 
     fn stripe() -> WebhookSignature {
@@ -295,9 +344,17 @@ mod tests {
     }
 
     fn stripe_header(secret: &[u8], time: i64, body: &str) -> String {
-        let signed = hex::encode(mac(HmacAlgorithm::Sha256, secret, format!("{time}.{body}").as_bytes()));
+        let signed = hex::encode(mac(
+            HmacAlgorithm::Sha256,
+            secret,
+            format!("{time}.{body}").as_bytes(),
+        ));
         // An old secret's signature first, as during a rotation of the endpoint's secret.
-        let old = hex::encode(mac(HmacAlgorithm::Sha256, b"old", format!("{time}.{body}").as_bytes()));
+        let old = hex::encode(mac(
+            HmacAlgorithm::Sha256,
+            b"old",
+            format!("{time}.{body}").as_bytes(),
+        ));
         format!("t={time},v1={old},v1={signed},v0=ignored")
     }
 
@@ -306,10 +363,25 @@ mod tests {
         let header = stripe_header(b"whsec_test", 1_700_000_000, "{\"id\":\"evt_1\"}");
         let given = headers(&[("stripe-signature", &header)]);
         let mut context = json!({"rawBody": "{\"id\":\"evt_1\"}"});
-        assert_eq!(verify(&stripe(), b"whsec_test", &given, &mut context, 1_700_000_010), Ok(()));
+        assert_eq!(
+            verify(
+                &stripe(),
+                b"whsec_test",
+                &given,
+                &mut context,
+                1_700_000_010
+            ),
+            Ok(())
+        );
         let mut other = json!({"rawBody": "{\"id\":\"evt_2\"}"});
         assert!(verify(&stripe(), b"whsec_test", &given, &mut other, 1_700_000_010).is_err());
-        let late = verify(&stripe(), b"whsec_test", &given, &mut context, 1_700_000_400);
+        let late = verify(
+            &stripe(),
+            b"whsec_test",
+            &given,
+            &mut context,
+            1_700_000_400,
+        );
         assert!(late.is_err());
     }
 
@@ -324,7 +396,10 @@ mod tests {
         let mut context = json!({"rawBody": "body"});
         let given = headers(&[("x-signature", &good)]);
         assert_eq!(verify(&signature, b"key", &given, &mut context, 0), Ok(()));
-        let hex_instead = headers(&[("x-signature", &hex::encode(mac(HmacAlgorithm::Sha1, b"key", b"body")))]);
+        let hex_instead = headers(&[(
+            "x-signature",
+            &hex::encode(mac(HmacAlgorithm::Sha1, b"key", b"body")),
+        )]);
         assert!(verify(&signature, b"key", &hex_instead, &mut context, 0).is_err());
     }
 
@@ -343,7 +418,10 @@ mod tests {
         });
         let mut context = json!({});
         let good = headers(&[("x-gitlab-token", "s3cret")]);
-        assert_eq!(verify(&signature, b"s3cret", &good, &mut context, 0), Ok(()));
+        assert_eq!(
+            verify(&signature, b"s3cret", &good, &mut context, 0),
+            Ok(())
+        );
         let bad = headers(&[("x-gitlab-token", "s3cret!")]);
         assert!(verify(&signature, b"s3cret", &bad, &mut context, 0).is_err());
         let prefixed = WebhookSignature::Token(TokenSignature {
@@ -351,7 +429,10 @@ mod tests {
             prefix: Some("Bearer ".to_owned()),
         });
         let bearer = headers(&[("authorization", "Bearer s3cret")]);
-        assert_eq!(verify(&prefixed, b"s3cret", &bearer, &mut context, 0), Ok(()));
+        assert_eq!(
+            verify(&prefixed, b"s3cret", &bearer, &mut context, 0),
+            Ok(())
+        );
         let bare = headers(&[("authorization", "s3cret")]);
         assert!(verify(&prefixed, b"s3cret", &bare, &mut context, 0).is_err());
     }

@@ -129,7 +129,10 @@ async fn prepare_write(
     for integration in &config.integrations {
         let stored = existing.get(&integration.type_name);
         let id = stored.map_or_else(Uuid::new_v4, |i| i.id);
-        let mut update = |secret: &DocumentSecret, has_stored: bool, key: &str, field: &'static str| {
+        let mut update = |secret: &DocumentSecret,
+                          has_stored: bool,
+                          key: &str,
+                          field: &'static str| {
             match secret {
                 DocumentSecret::None => SecretUpdate::Clear,
                 DocumentSecret::Keep if has_stored => SecretUpdate::Keep,

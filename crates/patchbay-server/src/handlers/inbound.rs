@@ -47,7 +47,8 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let project_id = Uuid::parse_str(&path.project_id).map_err(|_| ApiError::project_not_found())?;
+    let project_id =
+        Uuid::parse_str(&path.project_id).map_err(|_| ApiError::project_not_found())?;
     let project = state
         .store()
         .projects()
@@ -57,7 +58,10 @@ pub async fn receive(
     let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
     let delivery = IncomingDelivery {
         method: method.to_string(),
-        url: format!("{}{path_and_query}", state.config.public_url.trim_end_matches('/')),
+        url: format!(
+            "{}{path_and_query}",
+            state.config.public_url.trim_end_matches('/')
+        ),
         headers,
         body,
     };
@@ -67,7 +71,9 @@ pub async fn receive(
         .receive(&project, &path.integration, &delivery)
         .await?;
     Ok(match received {
-        Received::Handshake(text) => ([(CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response(),
+        Received::Handshake(text) => {
+            ([(CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+        }
         Received::Stored(stored) => axum::Json(InboundReceipt {
             status: InboundReceiptStatus::Received,
             id: Some(stored.id),
@@ -138,7 +144,11 @@ pub async fn deliveries(
     let filter = InboundFilter {
         integration_id,
         status,
-        before: query.cursor.as_deref().map(page_cursor::decode).transpose()?,
+        before: query
+            .cursor
+            .as_deref()
+            .map(page_cursor::decode)
+            .transpose()?,
         // One more than the page: whether another page follows.
         limit: limit + 1,
     };
@@ -167,7 +177,10 @@ fn view(delivery: patchbay_store::InboundDelivery, runtime: &ProjectRuntime) -> 
         id: delivery.id,
         integration: runtime
             .integration_by_id(delivery.integration_id)
-            .map_or_else(|| delivery.integration_id.to_string(), |i| i.config.type_name.clone()),
+            .map_or_else(
+                || delivery.integration_id.to_string(),
+                |i| i.config.type_name.clone(),
+            ),
         event_type: delivery.event_type,
         event_id: delivery.event_id,
         account_key: delivery.account_key,

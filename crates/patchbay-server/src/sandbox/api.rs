@@ -20,6 +20,7 @@ use super::control::take_failure;
 use super::failure::{Endpoint, Injected};
 use super::reply::json_error;
 use super::state::{SANDBOX_ACCOUNTS, SandboxAccount, TokenLookup, account_by_id};
+use super::webhooks::Event;
 
 const MAX_NAME_LEN: usize = 200;
 const MAX_EMAIL_LEN: usize = 320;
@@ -65,6 +66,7 @@ pub(super) async fn create_contact(
         state.create_contact_once(account.id, key, name, patch.email.flatten())
     });
     let status = if created {
+        sandbox.announce(contact_event(account, "contact.created", json!(contact)));
         StatusCode::CREATED
     } else {
         StatusCode::OK
@@ -98,7 +100,10 @@ pub(super) async fn update_contact(
     };
     match sandbox.with_state(|state| state.update_contact(account.id, &id, patch.name, patch.email))
     {
-        Some(contact) => Json(contact).into_response(),
+        Some(contact) => {
+            sandbox.announce(contact_event(account, "contact.updated", json!(contact)));
+            Json(contact).into_response()
+        }
         None => contact_not_found(),
     }
 }
@@ -110,9 +115,22 @@ pub(super) async fn delete_contact(
     Path(id): Path<String>,
 ) -> Response {
     if sandbox.with_state(|state| state.delete_contact(account.id, &id)) {
+        sandbox.announce(contact_event(
+            account,
+            "contact.deleted",
+            json!({ "id": id }),
+        ));
         StatusCode::NO_CONTENT.into_response()
     } else {
         contact_not_found()
+    }
+}
+
+fn contact_event(account: &'static SandboxAccount, event_type: &'static str, data: Value) -> Event {
+    Event {
+        account: account.id,
+        event_type,
+        data,
     }
 }
 

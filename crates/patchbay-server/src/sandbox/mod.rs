@@ -15,7 +15,9 @@
 //!   a call with an `Origin` (from a web page) is refused, as providers
 //!   with a CORS policy refuse it;
 //! - `POST /control/failure`, `GET /control/stats`, `POST /control/reset` —
-//!   failure injection and counters for tests.
+//!   failure injection and counters for tests;
+//! - and, once [`Sandbox::send_webhooks_to`] names a URL, signed webhooks of
+//!   every change to a contact (`webhooks.rs`).
 //!
 //! Everything lives in memory: codes and tokens are lost on restart and are
 //! not shared between replicas. That is acceptable for a demo and for tests,
@@ -29,16 +31,19 @@ mod form;
 mod oauth;
 mod reply;
 mod state;
+mod webhooks;
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
+use tokio::sync::mpsc;
 
 pub use failure::{FailureKind, FailureMode, FailureTarget};
 pub use state::{SANDBOX_ACCOUNTS, SandboxAccount, SandboxStats};
+pub use webhooks::{SIGNATURE_HEADER, sign};
 
 use state::State;
 
@@ -47,6 +52,9 @@ pub const DEFAULT_CLIENT_ID: &str = "patchbay-sandbox";
 /// The client secret of [`DEFAULT_CLIENT_ID`]. Public on purpose: the
 /// sandbox protects nothing, and the demo must work without setup.
 pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-secret";
+/// What the sandbox signs its webhooks with unless configured otherwise;
+/// public for the same reason.
+pub const DEFAULT_WEBHOOK_SECRET: &str = "sandbox-webhook-secret";
 
 /// How the sandbox behaves; [`Default`] is what `patchbay serve` uses.
 #[derive(Clone)]
@@ -62,6 +70,8 @@ pub struct SandboxConfig {
     /// Accepted `(client_id, client_secret)` pairs. Default:
     /// [`DEFAULT_CLIENT_ID`] / [`DEFAULT_CLIENT_SECRET`].
     pub clients: Vec<(String, String)>,
+    /// What webhooks are signed with. Default: [`DEFAULT_WEBHOOK_SECRET`].
+    pub webhook_secret: String,
 }
 
 impl Default for SandboxConfig {
@@ -74,6 +84,7 @@ impl Default for SandboxConfig {
                 DEFAULT_CLIENT_ID.to_owned(),
                 DEFAULT_CLIENT_SECRET.to_owned(),
             )],
+            webhook_secret: DEFAULT_WEBHOOK_SECRET.to_owned(),
         }
     }
 }
@@ -101,6 +112,10 @@ pub struct Sandbox {
 struct Inner {
     config: SandboxConfig,
     state: Mutex<State>,
+    /// Where webhooks go; see `webhooks.rs`.
+    webhook_target: Mutex<webhooks::Target>,
+    /// The task sending webhooks, started with the first event.
+    webhook_queue: OnceLock<mpsc::UnboundedSender<webhooks::Event>>,
 }
 
 impl fmt::Debug for Sandbox {
@@ -119,6 +134,8 @@ impl Sandbox {
             inner: Arc::new(Inner {
                 config,
                 state: Mutex::new(State::new()),
+                webhook_target: Mutex::default(),
+                webhook_queue: OnceLock::new(),
             }),
         }
     }

@@ -98,6 +98,10 @@ pub struct SandboxStats {
     pub api_unauthorized: u64,
     /// Requests answered by a failure mode instead of normally.
     pub failures_injected: u64,
+    /// Webhook events the target URL accepted.
+    pub webhooks_delivered: u64,
+    /// Webhook events given up on: no handshake, or refused three times.
+    pub webhooks_failed: u64,
     /// The failure mode in force; `times` is what is left of it.
     pub failure: FailureMode,
 }
@@ -121,6 +125,8 @@ impl SandboxStats {
                 .collect(),
             api_unauthorized: 0,
             failures_injected: 0,
+            webhooks_delivered: 0,
+            webhooks_failed: 0,
             failure: FailureMode::NONE,
         }
     }
@@ -288,6 +294,14 @@ impl State {
 
     pub fn count_api_unauthorized(&mut self) {
         self.stats.api_unauthorized += 1;
+    }
+
+    pub fn count_webhook(&mut self, delivered: bool) {
+        if delivered {
+            self.stats.webhooks_delivered += 1;
+        } else {
+            self.stats.webhooks_failed += 1;
+        }
     }
 
     // ---- codes and tokens ----

@@ -17,6 +17,7 @@ mod errors;
 mod event_stream;
 mod fixtures;
 mod http;
+mod integration_webhooks;
 mod jwt_bearer;
 mod names;
 mod openapi;

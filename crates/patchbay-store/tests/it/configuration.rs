@@ -140,13 +140,16 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
     let account = insert_credential(&store, &credential(p, acme.id, "u1")).await;
     let zoom_account = insert_credential(&store, &credential(p, zoom.id, "u1")).await;
 
+    // Each secret is kept, cleared or replaced on its own.
     let slack_kept = patchbay_store::IntegrationWrite {
         client_secret: SecretUpdate::Keep,
+        webhook_secret: SecretUpdate::Clear,
         definition: json!({"v": 2}),
         ..slack.clone()
     };
     let acme_cleared = patchbay_store::IntegrationWrite {
         client_secret: SecretUpdate::Clear,
+        webhook_secret: SecretUpdate::Keep,
         ..acme.clone()
     };
     let applied = store
@@ -169,9 +172,14 @@ async fn a_configuration_replaces_the_previous_one(db: TestDb) {
     );
     assert_eq!(listed[0].client_secret, None);
     assert_eq!(
+        listed[0].webhook_secret.as_deref(),
+        Some(&b"sealed-webhook-acme"[..])
+    );
+    assert_eq!(
         listed[1].client_secret.as_deref(),
         Some(&b"sealed-slack"[..])
     );
+    assert_eq!(listed[1].webhook_secret, None);
     assert_eq!(listed[1].definition, json!({"v": 2}));
     assert!(
         store

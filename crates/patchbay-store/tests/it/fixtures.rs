@@ -40,6 +40,7 @@ pub fn integration(type_name: &str) -> IntegrationWrite {
         type_name: type_name.to_owned(),
         definition: json!({"name": type_name}),
         client_secret: SecretUpdate::Set(format!("sealed-{type_name}").into_bytes()),
+        webhook_secret: SecretUpdate::Set(format!("sealed-webhook-{type_name}").into_bytes()),
     }
 }
 
