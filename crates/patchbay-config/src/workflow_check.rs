@@ -70,7 +70,8 @@ pub(crate) fn check_workflow(
         report.error(
             field(path, "trigger"),
             format!(
-                "an `integration` trigger runs on the integration's webhooks, and `{}` declares                  no `webhooks`",
+                "an `integration` trigger runs on the integration's webhooks, and `{}` \
+                 declares no `webhooks`",
                 workflow.integration
             ),
         );

@@ -156,19 +156,25 @@ async fn claim(
 
 /// How long finished jobs are kept; their runs stay in Task History.
 const KEEP_FINISHED_JOBS: chrono::Duration = chrono::Duration::days(1);
+/// How long providers' webhook deliveries are kept, and so how long a repeated event id is
+/// recognised: far longer than any provider retries a delivery.
+const KEEP_INBOUND_DELIVERIES: chrono::Duration = chrono::Duration::days(30);
 
-/// Deletes old finished jobs once an hour, so the queue stays small.
+/// Deletes old finished jobs and old webhook deliveries once an hour, so neither table grows
+/// without end.
 async fn purge_finished(workflows: Workflows) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        if let Err(err) = workflows
-            .store
-            .workflows()
-            .purge_finished_jobs(now() - KEEP_FINISHED_JOBS)
+        let store = workflows.store.workflows();
+        if let Err(err) = store.purge_finished_jobs(now() - KEEP_FINISHED_JOBS).await {
+            tracing::warn!(error = %err, "finished jobs could not be purged");
+        }
+        if let Err(err) = store
+            .purge_inbound_deliveries(now() - KEEP_INBOUND_DELIVERIES)
             .await
         {
-            tracing::warn!(error = %err, "finished jobs could not be purged");
+            tracing::warn!(error = %err, "old webhook deliveries could not be purged");
         }
     }
 }

@@ -12,6 +12,7 @@ mod data_keys;
 mod delivery;
 mod fixtures;
 mod growth;
+mod inbound;
 mod migrations;
 mod plans;
 mod refresh;
