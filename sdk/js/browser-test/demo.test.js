@@ -120,6 +120,37 @@ test('workflow() runs the demo workflow as each account', async () => {
   assert.doesNotMatch(grace, /Charles Babbage/);
 });
 
+test('a contact created as one account comes back as the sandbox\'s signed webhook and runs welcome-contact as that account only', async () => {
+  await page.getByRole('button', { name: 'Create a contact as Grace Hopper' }).click();
+  await page.waitForFunction(
+    () => document.getElementById('message').textContent.includes('ran welcome-contact as Grace Hopper'),
+    null,
+    { timeout: 20000 },
+  );
+  const grace = await page.locator('#output').textContent();
+  assert.match(grace, /Contacts of Grace Hopper after the webhook/);
+  assert.match(grace, /New contact .* \(welcomed\)/);
+  assert.match(grace, /Howard Aiken/);
+
+  await page.getByRole('button', { name: 'List contacts as Ada Lovelace' }).click();
+  await page.waitForFunction(() => document.getElementById('output').textContent.includes('as Ada Lovelace'));
+  assert.doesNotMatch(await page.locator('#output').textContent(), /welcomed|New contact/);
+  await screenshot(page, 'demo-webhook-ran-workflow');
+
+  // Task History names the account the delivery concerned (the run ends just after its last step).
+  const runs = async () => {
+    const history = await fetch(`${server.base}/api/v1/projects/${server.projectId}/task-history/workflow-executions?workflowId=welcome-contact`, {
+      headers: { authorization: `Bearer ${server.secretKey}` },
+    }).then((response) => response.json());
+    return history.data.map((run) => [run.credentialId, run.status]);
+  };
+  const deadline = Date.now() + 5000;
+  while ((await runs()).some(([, status]) => status !== 'SUCCEEDED') && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.deepEqual(await runs(), [[accounts.grace, 'SUCCEEDED']]);
+});
+
 test('connect() opens the portal on account 2; a setting and a workflow change only that account', async () => {
   const opener = page.getByRole('button', { name: 'Open portal for Grace Hopper' });
   await opener.click();
