@@ -1,7 +1,6 @@
 //! Providers' webhooks: the URL each integration receives them at, and the admin view of
 //! what was received.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, Uri};
@@ -18,7 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
-use crate::extract::{PathParams, QueryParams};
+use crate::extract::{BodyBytes, PathParams, QueryParams};
 use crate::handlers::page_cursor;
 use crate::state::AppState;
 
@@ -45,7 +44,7 @@ pub async fn receive(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
     let project_id =
         Uuid::parse_str(&path.project_id).map_err(|_| ApiError::project_not_found())?;

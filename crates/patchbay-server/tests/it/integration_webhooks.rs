@@ -447,6 +447,15 @@ async fn handshakes_and_what_cannot_take_deliveries(db: TestDb) {
         code(s.url("crm"), b"\xff\xfe").await,
         (400, "invalid_delivery".to_owned())
     );
+    let huge = client
+        .post(s.url("crm"))
+        .body(vec![b'x'; 3 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    let error: Value = huge.json().await.unwrap();
+    assert_eq!(error["code"], "payload_too_large");
 }
 
 /// The sandbox itself, pointed at the webhook URL: it shakes hands, then a contact created
