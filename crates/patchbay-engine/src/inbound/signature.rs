@@ -306,6 +306,21 @@ mod tests {
     }
 
     #[test]
+    fn the_catalogue_slack_definition_verifies_slacks_documented_example() {
+        let slack = patchbay_config::catalogue().find("slack").unwrap();
+        let webhooks = slack.webhooks.as_ref().unwrap();
+        let mut context = json!({"rawBody": SLACK_BODY});
+        let verified = verify(
+            &webhooks.signature,
+            SLACK_SECRET,
+            &slack_headers(),
+            &mut context,
+            SLACK_TIME,
+        );
+        assert_eq!(verified, Ok(()));
+    }
+
+    #[test]
     fn a_slack_delivery_replayed_after_its_window_is_refused() {
         let mut context = json!({"rawBody": SLACK_BODY});
         let error = verify(
