@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use serde_norway::{Mapping, Value as Tree};
 
+use crate::action::ActionDefinition;
 use crate::catalogue::Catalogue;
 use crate::errors::{ConfigErrors, Report, field};
 use crate::inbound::InboundWebhooks;
@@ -205,6 +206,9 @@ pub(crate) struct IntegrationDocument {
     /// Inline only: the deliveries the provider sends, how they are verified and routed.
     #[serde(default)]
     webhooks: Option<InboundWebhooks>,
+    /// Inline only: typed operations on the API, for AI agents and ActionKit.
+    #[serde(default)]
+    actions: Option<Vec<ActionDefinition>>,
     /// The secret the provider signs its webhooks with (Slack's signing secret, a GitHub
     /// webhook's secret); `********` keeps the one stored.
     #[serde(default)]
@@ -223,7 +227,7 @@ pub(crate) struct IntegrationDocument {
 pub(crate) const CLIENT_KEYS: [&str; 2] = ["clientId", "clientSecret"];
 
 /// The keys of an inline definition, refused next to `provider`.
-pub(crate) const INLINE_ONLY_KEYS: [&str; 7] = [
+pub(crate) const INLINE_ONLY_KEYS: [&str; 8] = [
     "auth",
     "api",
     "account",
@@ -231,6 +235,7 @@ pub(crate) const INLINE_ONLY_KEYS: [&str; 7] = [
     "connectionFields",
     "accountTypes",
     "webhooks",
+    "actions",
 ];
 
 fn load_integration(
@@ -392,6 +397,7 @@ impl IntegrationDocument {
             self.connection_fields.is_some(),
             self.account_types.is_some(),
             self.webhooks.is_some(),
+            self.actions.is_some(),
         ];
         INLINE_ONLY_KEYS
             .into_iter()
@@ -496,6 +502,7 @@ fn inline(
         verify: document.verify.clone(),
         account_types: document.account_types.clone().unwrap_or_default(),
         webhooks: document.webhooks.clone(),
+        actions: document.actions.clone().unwrap_or_default(),
     };
     apply_scopes(&mut provider, document.scopes.as_deref(), path, report);
     check_provider(&provider, path, Origin::Inline, report);

@@ -4,6 +4,7 @@
 //!
 //! Pure code: the only input beyond the text given is the catalogue, embedded at compile time.
 
+mod action;
 mod catalogue;
 mod document;
 mod errors;
@@ -23,6 +24,7 @@ mod urls;
 mod workflow;
 mod workflow_check;
 
+pub use action::ActionDefinition;
 pub use catalogue::{Catalogue, CatalogueError, catalogue, parse_provider};
 pub use document::{ProjectConfig, ProjectSettings, load, load_with};
 pub use errors::{ConfigError, ConfigErrors};

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::action::ActionDefinition;
 use crate::http::HttpMethod;
 use crate::inbound::InboundWebhooks;
 use crate::typed::{Tagged, deserialize_tagged};
@@ -72,6 +73,9 @@ pub struct ProviderDefinition {
     /// how each is verified and which accounts it concerns. The same for every account type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<InboundWebhooks>,
+    /// Typed operations on the API, run as one account: AI agents' tools and ActionKit's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ActionDefinition>,
 }
 
 /// One way in to an integration: the keys it gives replace the definition's own, as a whole

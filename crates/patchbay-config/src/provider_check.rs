@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
+use crate::action::check_actions;
 use crate::errors::{Report, field, index};
 use crate::http::check_headers;
 use crate::inbound::check_webhooks;
@@ -203,6 +204,7 @@ pub(crate) fn check_provider(
     if let Some(webhooks) = &definition.webhooks {
         check_webhooks(webhooks, &field(path, "webhooks"), report);
     }
+    check_actions(&definition.actions, &field(path, "actions"), report);
 }
 
 /// Each account type: a unique slug and a name, and the definition it makes checked as a
@@ -580,7 +582,12 @@ fn check_account<'d>(
     account.vars.keys().map(String::as_str).collect()
 }
 
-fn check_request(request: &ProviderRequest, path: &str, report: &mut Report, found: &mut Found) {
+pub(crate) fn check_request(
+    request: &ProviderRequest,
+    path: &str,
+    report: &mut Report,
+    found: &mut Found,
+) {
     match (&request.path, &request.url) {
         (Some(_), Some(_)) => report.error(path, "give either `path` or `url`, not both"),
         (None, None) => report.error(
