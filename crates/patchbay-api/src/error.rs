@@ -109,6 +109,10 @@ pub enum ErrorCode {
     InvalidSignature,
     /// A verified webhook delivery that cannot be read (not text, no event type).
     InvalidDelivery,
+    /// No action by that name in the project's integrations.
+    ActionNotFound,
+    /// An action ran and the provider refused it or failed; `meta` has its answer and run.
+    ActionFailed,
     /// A user token was rejected; the code says why.
     UnauthorizedToken(&'static str),
     /// The token's permissions do not cover this integration or account.
@@ -176,6 +180,8 @@ impl ErrorCode {
         Self::WebhooksNotConfigured,
         Self::InvalidSignature,
         Self::InvalidDelivery,
+        Self::ActionNotFound,
+        Self::ActionFailed,
         Self::UnauthorizedToken("token_expired"),
         Self::Forbidden,
         Self::UriTooLong,
@@ -215,7 +221,8 @@ impl ErrorCode {
             | Self::SigningKeyNotFound
             | Self::WebhookEndpointNotFound
             | Self::WebhookDeliveryNotFound
-            | Self::WebhooksNotConfigured => 404,
+            | Self::WebhooksNotConfigured
+            | Self::ActionNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::LastSecretKey
             | Self::KeyLimitReached
@@ -237,9 +244,10 @@ impl ErrorCode {
             Self::TooManyStreams => 429,
             Self::HeadersTooLarge => 431,
             Self::Internal => 500,
-            Self::UpstreamUnreachable | Self::UpstreamResponseTooLarge | Self::WorkflowFailed => {
-                502
-            }
+            Self::UpstreamUnreachable
+            | Self::UpstreamResponseTooLarge
+            | Self::WorkflowFailed
+            | Self::ActionFailed => 502,
             Self::NotReady => 503,
             Self::UpstreamTimeout | Self::WorkflowTimeout => 504,
         }
@@ -295,6 +303,8 @@ impl ErrorCode {
             Self::WebhooksNotConfigured => "webhooks_not_configured",
             Self::InvalidSignature => "invalid_signature",
             Self::InvalidDelivery => "invalid_delivery",
+            Self::ActionNotFound => "action_not_found",
+            Self::ActionFailed => "action_failed",
             Self::UnauthorizedToken(code) => code,
             Self::Forbidden => "forbidden",
             Self::UriTooLong => "uri_too_long",

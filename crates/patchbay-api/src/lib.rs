@@ -3,6 +3,7 @@
 //! Only types from this crate are serialized onto the wire, so the server and
 //! the SDKs cannot drift apart. Field names are camelCase, as in Paragon's API.
 
+mod actions;
 mod admin;
 mod catalogue;
 mod error;
@@ -13,6 +14,7 @@ mod timestamp;
 mod webhooks;
 mod workflows;
 
+pub use actions::*;
 pub use admin::*;
 pub use catalogue::*;
 pub use error::{ErrorBody, ErrorCode};

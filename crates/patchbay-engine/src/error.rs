@@ -67,6 +67,20 @@ pub enum EngineError {
     /// A verified webhook delivery that cannot be read.
     #[error("{0}")]
     InvalidDelivery(String),
+    /// No action by that name among the project's integrations.
+    #[error("No action \"{0}\" in this project's integrations.")]
+    ActionNotFound(String),
+    /// An action's input that its schema refuses; the message names the field.
+    #[error("{0}")]
+    InvalidActionInput(String),
+    /// An action that ran and failed: the provider refused it, or could not be reached. Its
+    /// run is in Task History; `response` is the provider's answer, when there was one.
+    #[error("The action failed: {message}")]
+    ActionFailed {
+        message: String,
+        execution_id: Uuid,
+        response: Option<serde_json::Value>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Our own bug or corrupt data; the detail was logged where it happened.

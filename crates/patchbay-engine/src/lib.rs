@@ -10,6 +10,7 @@
 
 pub mod account_client;
 pub mod accounts;
+pub mod actions;
 pub mod caller;
 pub mod catalogue;
 pub mod connect;

@@ -133,6 +133,16 @@ impl From<EngineError> for ApiError {
             }
             EngineError::InvalidSignature(_) => Self::new(ErrorCode::InvalidSignature, message),
             EngineError::InvalidDelivery(_) => Self::new(ErrorCode::InvalidDelivery, message),
+            EngineError::ActionNotFound(_) => Self::new(ErrorCode::ActionNotFound, message),
+            EngineError::InvalidActionInput(_) => Self::new(ErrorCode::ValidationFailed, message),
+            EngineError::ActionFailed {
+                execution_id,
+                response,
+                ..
+            } => Self::new(ErrorCode::ActionFailed, message).with_meta(json!({
+                "executionId": execution_id,
+                "response": response,
+            })),
             EngineError::Store(err) => err.into(),
             EngineError::Internal(what) => {
                 tracing::error!(what, "internal error");

@@ -12,6 +12,7 @@ mod dispatch;
 mod error;
 mod extract;
 mod handlers;
+mod mcp;
 mod metrics;
 mod oauth_state;
 mod openapi_document;

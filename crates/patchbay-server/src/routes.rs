@@ -19,9 +19,11 @@ use crate::access_log;
 use crate::cors;
 use crate::error::ApiError;
 use crate::handlers::{
-    browser, config, config_schema, demo, event_stream, inbound, install, oauth_callback, ops,
-    projects, providers, proxy, sdk, signing_keys, task_history, users, webhooks, workflows,
+    actionkit, browser, config, config_schema, demo, event_stream, inbound, install,
+    oauth_callback, ops, projects, providers, proxy, sdk, signing_keys, task_history, users,
+    webhooks, workflows,
 };
+use crate::mcp;
 use crate::metrics;
 use crate::openapi_document;
 use crate::request_limits;
@@ -41,6 +43,7 @@ use crate::state::AppState;
         (name = "sdk", description = "End-user API (Paragon-compatible), authenticated with a user token"),
         (name = "oauth", description = "The OAuth callback providers redirect to"),
         (name = "webhooks", description = "The URL providers send their webhooks to, verified by signature"),
+        (name = "actions", description = "ActionKit-compatible: typed actions as tools, run as one account (user token)"),
         (name = "browser", description = "The JavaScript SDK and the Connect Portal"),
         (name = "configuration", description = "The JSON Schema of configuration documents, public"),
         (name = "catalogue", description = "The built-in provider catalogue, public"),
@@ -108,6 +111,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(webhooks::replay))
         .routes(routes!(inbound::receive))
         .routes(routes!(inbound::deliveries))
+        .routes(routes!(actionkit::list_tools, actionkit::run_tool))
+        .routes(routes!(actionkit::list_actions, actionkit::run_action))
         .routes(routes!(workflows::trigger))
         .routes(routes!(workflows::app_event))
         .routes(routes!(workflows::app_event_v2))
@@ -152,6 +157,8 @@ pub fn router(state: AppState) -> Router {
             "/projects/{projectId}/sdk/proxy/custom/{integrationId}/",
             any(proxy::proxy_custom),
         )
+        // The MCP server: its own protocol (JSON-RPC over Streamable HTTP), so no OpenAPI path.
+        .route("/projects/{projectId}/mcp", any(mcp::endpoint))
         .nest_service("/sandbox", state.sandbox.router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -6,6 +6,7 @@ use patchbay_engine::{Engine, EngineConfig, WebhookPolicy, WorkflowSettings};
 use patchbay_store::Store;
 use secrecy::SecretString;
 
+use crate::mcp::McpService;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::stream_slots::StreamSlots;
 use crate::verified_tokens::VerifiedTokens;
@@ -101,12 +102,16 @@ pub struct Shared {
     pub verified_tokens: Arc<VerifiedTokens>,
     /// Event streams open on this replica, per user.
     pub streams: Arc<StreamSlots>,
+    /// The MCP server's protocol service (`mcp.rs`).
+    pub mcp: McpService,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, keyring: Keyring, config: ServerConfig) -> Self {
+        let engine = Engine::new(store, keyring, config.engine());
         Self(Arc::new(Shared {
-            engine: Engine::new(store, keyring, config.engine()),
+            mcp: crate::mcp::service(engine.clone()),
+            engine,
             sandbox: Sandbox::new(config.sandbox.clone()),
             verified_tokens: Arc::default(),
             streams: Arc::default(),

@@ -83,17 +83,24 @@ impl RunTarget {
 /// What Task History may not keep of `target`'s run: the project's own
 /// redacted names and the secrets of the run's account.
 pub async fn redaction(workflows: &Workflows, target: &RunTarget) -> Redaction {
+    redaction_for(workflows, &target.integration, &target.credential).await
+}
+
+/// What Task History may not keep of a run as `credential` of `integration`.
+pub async fn redaction_for(
+    workflows: &Workflows,
+    integration: &Integration,
+    credential: &CredentialRecord,
+) -> Redaction {
     let names = workflows
         .runtimes
-        .load_by_id(target.credential.project_id)
+        .load_by_id(credential.project_id)
         .await
         .map(|runtime| runtime.settings.redact_fields.clone())
         .unwrap_or_default();
     Redaction::new(
         names,
-        workflows
-            .upstream
-            .secret_values(&target.integration, &target.credential),
+        workflows.upstream.secret_values(integration, credential),
     )
 }
 

@@ -1,7 +1,7 @@
 //! Workflows: runs for exactly one credential, their steps, the durable
 //! queue that carries asynchronous runs, and schedules.
 
-mod calls;
+pub(crate) mod calls;
 mod context;
 pub mod enabled;
 pub mod executor;

@@ -240,6 +240,37 @@ pub async fn run_queued(
     record_end(workflows, ids, clock, report, Some(job)).await
 }
 
+/// Records a run that happened inside a request without a queue entry (an action's): begun at
+/// `started_at`, ended with `report`. Its record is written once it has ended, so a server
+/// that dies during it leaves none, and the caller, who got no answer, knows it may not have
+/// happened.
+pub async fn record_finished(
+    workflows: &Workflows,
+    ids: &RunIds,
+    trigger: &Value,
+    redaction: &Redaction,
+    started_at: chrono::DateTime<chrono::Utc>,
+    report: executor::RunReport,
+    duration_ms: i64,
+) -> StoreResult<()> {
+    let mut record = ids.new_execution(trigger, redaction, ExecutionStatus::Running);
+    record.started_at = started_at;
+    workflows
+        .store
+        .workflows()
+        .insert_execution(&record, None)
+        .await?;
+    end(
+        workflows,
+        ids,
+        report.error,
+        report.steps,
+        duration_ms,
+        None,
+    )
+    .await
+}
+
 /// Ends a queued run that cannot start (its account or workflow is gone).
 pub async fn fail_unstartable(
     workflows: &Workflows,

@@ -2,6 +2,7 @@
 //! extractor, calls the store or the domain, and maps the result onto wire
 //! types from `patchbay-api`.
 
+pub mod actionkit;
 pub mod browser;
 pub mod config;
 pub mod config_schema;
