@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use patchbay_server::sandbox::{DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET};
+use patchbay_server::sandbox::{DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET, definition};
 
 use crate::{master_key, store};
 
@@ -61,21 +61,11 @@ integrations:
     userSettings:
       - {id: pipeline, type: select, title: Pipeline, options: [Sales, Support]}
     # The sandbox sends every contact change to this project's webhook URL for
-    # the integration, signed; each names the account it concerns.
-    webhooks:
-      signature:
-        type: hmac
-        header: X-Sandbox-Signature
-        part: v1
-        signed: "{{ timestamp }}.{{ rawBody }}"
-        timestamp: {part: t}
-      handshake:
-        when: "body.type == 'url_verification'"
-        response: "{{ body.challenge }}"
-      eventType: "{{ body.type }}"
-      eventId: "{{ body.id }}"
-      account: {value: "{{ body.account }}"}
+    # the integration, signed, each naming the account it concerns; its typed
+    # actions are what agents call over MCP.
+    webhooks: {WEBHOOKS}
     webhookSecret: {WEBHOOK_SECRET}
+    actions: {ACTIONS}
   sandbox-keys:
     name: Sandbox (API key)
     auth:
@@ -363,7 +353,9 @@ async fn configure(store: &dyn Store, keyring: &Keyring, public_url: &str) -> an
         .replace("{PUBLIC}", public_url)
         .replace("{ORIGIN}", &origin)
         .replace("{CLIENT_SECRET}", DEFAULT_CLIENT_SECRET)
-        .replace("{WEBHOOK_SECRET}", DEFAULT_WEBHOOK_SECRET);
+        .replace("{WEBHOOK_SECRET}", DEFAULT_WEBHOOK_SECRET)
+        .replace("{WEBHOOKS}", &definition::webhooks().to_string())
+        .replace("{ACTIONS}", &definition::actions().to_string());
     let Some(current) = store
         .projects()
         .get_config_document(DEMO_PROJECT_ID)

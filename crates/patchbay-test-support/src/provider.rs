@@ -1,7 +1,7 @@
 //! The sandbox provider on its own socket, standing in for a real OAuth
 //! provider, and the browser's part of an OAuth install.
 
-use patchbay_server::sandbox::{Sandbox, SandboxConfig};
+use patchbay_server::sandbox::{Sandbox, SandboxConfig, definition};
 use reqwest::redirect::Policy;
 
 /// A fake provider on `127.0.0.1:0`, stopped when dropped.
@@ -33,7 +33,10 @@ impl FakeProvider {
     /// webhooks), an API-key integration `keys` verified against the same
     /// API, and a workflow on `crm`.
     pub fn config_document(&self) -> String {
-        CONFIG_TEMPLATE.replace("{PROVIDER}", &self.base_url)
+        CONFIG_TEMPLATE
+            .replace("{PROVIDER}", &self.base_url)
+            .replace("{WEBHOOKS}", &definition::webhooks().to_string())
+            .replace("{ACTIONS}", &definition::actions().to_string())
     }
 }
 
@@ -68,21 +71,10 @@ integrations:
       data: {name: "{{ response.body.name }}", email: "{{ response.body.email }}"}
     userSettings:
       - {id: pipeline, type: text, title: Pipeline}
-    # What the sandbox signs its webhooks with, and how they name the account.
-    webhooks:
-      signature:
-        type: hmac
-        header: X-Sandbox-Signature
-        part: v1
-        signed: "{{ timestamp }}.{{ rawBody }}"
-        timestamp: {part: t}
-      handshake:
-        when: "body.type == 'url_verification'"
-        response: "{{ body.challenge }}"
-      eventType: "{{ body.type }}"
-      eventId: "{{ body.id }}"
-      account: {value: "{{ body.account }}"}
+    # The sandbox's webhooks and actions, as the sandbox module declares them.
+    webhooks: {WEBHOOKS}
     webhookSecret: sandbox-webhook-secret
+    actions: {ACTIONS}
   keys:
     name: Sandbox API keys
     auth:

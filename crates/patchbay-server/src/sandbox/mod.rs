@@ -26,6 +26,7 @@
 mod api;
 mod consent_page;
 mod control;
+pub mod definition;
 mod failure;
 mod form;
 mod oauth;

@@ -4,6 +4,7 @@
 
 mod account_types;
 mod accounts;
+mod actions;
 mod admin;
 mod browser_assets;
 mod client_credentials;
