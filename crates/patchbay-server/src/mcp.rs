@@ -153,12 +153,7 @@ impl ServerHandler for McpTools {
         let accounts = self
             .accounts_of(caller, &runtime, action.integration)
             .await?;
-        let account = match choose(
-            &runtime,
-            action.integration,
-            &accounts,
-            selection.as_deref(),
-        ) {
+        let account = match choose(action.integration, &accounts, selection.as_deref()) {
             Ok(account) => account.clone(),
             Err(message) => return Ok(tool_error(message).into()),
         };
@@ -270,9 +265,10 @@ impl McpTools {
 }
 
 /// The account a call acts as: the one `selection` names, or the only one. Several accounts
-/// and none named is an error listing them by name, so the agent (or its user) can choose.
+/// and none named is an error listing them by name, so the agent (or its user) can choose:
+/// an agent never acts as a default account it did not see, whatever the project's
+/// `requireExplicitCredential`.
 fn choose<'a>(
-    runtime: &ProjectRuntime,
     integration: &Integration,
     accounts: &'a [CredentialRecord],
     selection: Option<&str>,
@@ -299,12 +295,7 @@ fn choose<'a>(
     }
     match accounts {
         [] => Err(format!("The user has no {name} account connected.")),
-        [only] if !runtime.settings.require_explicit_credential => Ok(only),
-        [_] => Err(format!(
-            "This project requires naming the account: pass credentialId. The user's {name} \
-             account is: {}.",
-            listing()
-        )),
+        [only] => Ok(only),
         _ => Err(format!(
             "The user has {} {name} accounts; pass credentialId to choose one: {}.",
             accounts.len(),

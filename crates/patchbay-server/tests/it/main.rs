@@ -20,6 +20,7 @@ mod fixtures;
 mod http;
 mod integration_webhooks;
 mod jwt_bearer;
+mod mcp;
 mod names;
 mod openapi;
 mod ops;
