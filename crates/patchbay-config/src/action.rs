@@ -8,13 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::errors::{Report, field, index};
-use crate::provider::ProviderRequest;
-use crate::provider_check::check_request;
-use crate::template::{self, Found, Variables, check_json_templates};
+use crate::request::{ProviderRequest, check_request};
+use crate::template::{self, Found, Variables, check_expression, check_json_templates};
 
 /// What the request of an action reads.
 const REQUEST_ROOTS: [&str; 1] = ["input"];
-/// What the output of an action reads.
+/// What the output of an action, and its `failsWhen`, read.
 const OUTPUT_ROOTS: [&str; 2] = ["input", "response"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -37,6 +36,11 @@ pub struct ActionDefinition {
     /// `headers`, `body`). The response's body when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
+    /// An expression over `input` and `response`, true when the provider reports a failure
+    /// in a successful HTTP answer (Slack's `response.body.ok == false`): the action then fails
+    /// with that answer, as for an error status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fails_when: Option<String>,
     /// Whether the action only reads: it changes nothing at the provider.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
@@ -116,6 +120,12 @@ pub(crate) fn check_actions(actions: &[ActionDefinition], path: &str, report: &m
         check_request(&action.request, &request, report, &mut found);
         for (value_path, variables) in &found {
             check_roots(variables, &REQUEST_ROOTS, value_path, report);
+        }
+        if let Some(expression) = &action.fails_when {
+            let at = field(&at, "failsWhen");
+            if let Some(variables) = check_expression(expression, &at, report) {
+                check_roots(&variables, &OUTPUT_ROOTS, &at, report);
+            }
         }
         if let Some(output) = &action.output {
             let mut found = Found::new();

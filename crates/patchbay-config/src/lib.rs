@@ -15,6 +15,7 @@ mod masked;
 mod names;
 mod provider;
 mod provider_check;
+mod request;
 mod schema;
 mod settings;
 mod source;
@@ -39,8 +40,9 @@ pub use provider::{
     AccountChoice, AccountConfig, AccountTypeDefinition, ApiConfig, ApiKeyAuth, AuthType,
     BasicAuth, CATEGORIES, Category, ClientAuth, ClientCredentialsAuth, ConnectionField,
     CredentialField, Inject, JwtBearerAuth, OAuth2Auth, ProviderAuth, ProviderDefinition,
-    ProviderRequest, SubjectRule, TokenEndpoint, TokenRequestFormat, VerifyConfig,
+    SubjectRule, TokenEndpoint, TokenRequestFormat, VerifyConfig,
 };
+pub use request::ProviderRequest;
 pub use schema::{json_schema, provider_json_schema};
 pub use settings::{SettingType, UserSetting, json_kind};
 pub use workflow::{

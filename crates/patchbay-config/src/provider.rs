@@ -8,11 +8,10 @@ use std::sync::LazyLock;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
 
 use crate::action::ActionDefinition;
-use crate::http::HttpMethod;
 use crate::inbound::InboundWebhooks;
+use crate::request::ProviderRequest;
 use crate::typed::{Tagged, deserialize_tagged};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -751,22 +750,4 @@ pub struct AccountChoice {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifyConfig {
     pub request: ProviderRequest,
-}
-
-/// A request the platform makes on its own: relative to the API base URL (`path`) or absolute
-/// (`url`), exactly one of the two.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ProviderRequest {
-    pub method: HttpMethod,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub query: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub headers: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<Value>,
 }

@@ -10,12 +10,12 @@ use crate::inbound::check_webhooks;
 use crate::names::{IDENTIFIER_RULE, SLUG_RULE, is_header_name, is_identifier, is_slug};
 use crate::provider::{
     AccountConfig, ApiConfig, CATEGORIES, ClientCredentialsAuth, ConnectionField, CredentialField,
-    JwtBearerAuth, OAuth2Auth, ProviderAuth, ProviderDefinition, ProviderRequest, TokenEndpoint,
+    JwtBearerAuth, OAuth2Auth, ProviderAuth, ProviderDefinition, TokenEndpoint,
 };
+use crate::request::check_request;
 use crate::settings::check_pattern;
 use crate::template::{
-    Found, Variables, check_expression, check_json_templates, check_template, check_template_map,
-    names_under,
+    Found, Variables, check_expression, check_template, check_template_map, keep, names_under,
 };
 use crate::urls::{check_url, check_url_template};
 
@@ -314,19 +314,6 @@ impl Declared<'_> {
     }
 }
 
-/// Runs a template check and keeps what it found.
-fn keep(
-    check: fn(&str, &str, &mut Report) -> Option<Variables>,
-    value: &str,
-    path: &str,
-    report: &mut Report,
-    found: &mut Found,
-) {
-    if let Some(variables) = check(value, path, report) {
-        found.push((path.to_owned(), variables));
-    }
-}
-
 fn check_oauth2(oauth2: &OAuth2Auth, path: &str, report: &mut Report, found: &mut Found) {
     keep(
         check_url_template,
@@ -580,44 +567,4 @@ fn check_account<'d>(
         }
     }
     account.vars.keys().map(String::as_str).collect()
-}
-
-pub(crate) fn check_request(
-    request: &ProviderRequest,
-    path: &str,
-    report: &mut Report,
-    found: &mut Found,
-) {
-    match (&request.path, &request.url) {
-        (Some(_), Some(_)) => report.error(path, "give either `path` or `url`, not both"),
-        (None, None) => report.error(
-            path,
-            "needs `path` (under the API base URL) or `url` (absolute)",
-        ),
-        (Some(relative), None) => keep(
-            check_api_path,
-            relative,
-            &field(path, "path"),
-            report,
-            found,
-        ),
-        (None, Some(url)) => keep(check_url_template, url, &field(path, "url"), report, found),
-    }
-    check_template_map(&request.query, &field(path, "query"), report, found);
-    check_headers(&request.headers, &field(path, "headers"), report, found);
-    if let Some(body) = &request.body {
-        check_json_templates(body, &field(path, "body"), report, found);
-    }
-}
-
-/// A path under an API base URL: starts with `/` (or with a template that renders one).
-pub(crate) fn check_api_path(value: &str, path: &str, report: &mut Report) -> Option<Variables> {
-    let variables = check_template(value, path, report)?;
-    if !(value.starts_with('/') || value.starts_with("{{")) {
-        report.error(
-            path,
-            "must start with `/`: a path under the integration's API base URL",
-        );
-    }
-    Some(variables)
 }

@@ -207,3 +207,16 @@ pub(crate) fn check_json_templates(
         serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => {}
     }
 }
+
+/// Runs a template check and keeps what it found.
+pub(crate) fn keep(
+    check: fn(&str, &str, &mut Report) -> Option<Variables>,
+    value: &str,
+    path: &str,
+    report: &mut Report,
+    found: &mut Found,
+) {
+    if let Some(variables) = check(value, path, report) {
+        found.push((path.to_owned(), variables));
+    }
+}

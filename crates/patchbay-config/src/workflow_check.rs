@@ -9,7 +9,7 @@ use crate::errors::{Report, field, index};
 use crate::http::check_headers;
 use crate::integration::IntegrationConfig;
 use crate::names::{IDENTIFIER_RULE, WORKFLOW_ID_RULE, is_identifier, is_workflow_id};
-use crate::provider_check::check_api_path;
+use crate::request::check_api_path;
 use crate::settings::check_schema;
 use crate::template::{
     self, Found, Variables, check_expression, check_json_templates, check_template_map, names_under,

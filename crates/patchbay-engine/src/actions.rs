@@ -121,7 +121,7 @@ pub async fn run(
     let called = calls::request(workflows, action.integration, credential, &call).await;
     let duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
     let (output, error, response) = match called {
-        Ok(response) => match render_output(action.definition, &context, &response) {
+        Ok(response) => match answer(action.definition, &context, &response) {
             Ok(output) => (Some(output), None, Some(response)),
             Err(message) => (None, Some(message), Some(response)),
         },
@@ -214,6 +214,24 @@ fn render_call(action: &ActionDefinition, context: &Value) -> Result<Call, Strin
     })
 }
 
+/// What the action answers for a successful HTTP `response`: a failure when its `failsWhen`
+/// says so, else its output.
+fn answer(action: &ActionDefinition, context: &Value, response: &Value) -> Result<Value, String> {
+    if let Some(expression) = &action.fails_when {
+        let context = json!({ "input": context["input"], "response": response });
+        let failed = TEMPLATES
+            .is_true(expression, &context)
+            .map_err(|error| format!("the action's failsWhen could not be read: {error}"))?;
+        if failed {
+            return Err(format!(
+                "the provider reported a failure (`{expression}`) in its {} answer",
+                response["status"]
+            ));
+        }
+    }
+    render_output(action, context, response)
+}
+
 /// What the action answers: its `output` over `{input, response}`, else the response body.
 fn render_output(
     action: &ActionDefinition,
@@ -279,6 +297,21 @@ mod tests {
         assert_eq!(
             call.query.into_iter().collect::<Vec<_>>(),
             [("fixed".to_owned(), "1".to_owned())]
+        );
+    }
+
+    #[test]
+    fn fails_when_turns_a_successful_answer_into_a_failure() {
+        let mut definition = action(json!({}), None);
+        definition.fails_when = Some("response.body.ok == false".to_owned());
+        let context = json!({"input": {"id": "ct_1"}});
+        let refused = json!({"status": 200, "headers": {}, "body": {"ok": false, "error": "channel_not_found"}});
+        let error = answer(&definition, &context, &refused).unwrap_err();
+        assert!(error.contains("reported a failure"), "{error}");
+        let fine = json!({"status": 200, "headers": {}, "body": {"ok": true}});
+        assert_eq!(
+            answer(&definition, &context, &fine).unwrap(),
+            json!({"ok": true})
         );
     }
 

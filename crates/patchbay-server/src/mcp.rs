@@ -6,9 +6,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::Response;
 use patchbay_config::ActionDefinition;
 use patchbay_engine::actions::{self, Action};
 use patchbay_engine::runtime::{Integration, ProjectRuntime};
@@ -24,10 +21,6 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
-
-use crate::auth::ConnectUser;
-use crate::state::AppState;
 
 /// The tool that lists the user's accounts, and the argument every action tool takes.
 const LIST_ACCOUNTS: &str = "list_accounts";
@@ -36,7 +29,7 @@ const CREDENTIAL_ID: &str = "credentialId";
 /// The MCP service every replica serves: stateless, JSON answers, no host check (requests
 /// carry a user token; there is no local server to protect from DNS rebinding).
 #[derive(Clone)]
-pub struct McpService(StreamableHttpService<McpTools, NeverSessionManager>);
+pub struct McpService(pub StreamableHttpService<McpTools, NeverSessionManager>);
 
 impl std::fmt::Debug for McpService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,27 +53,6 @@ pub fn service(engine: Engine) -> McpService {
         Arc::new(NeverSessionManager::default()),
         config,
     ))
-}
-
-/// `/projects/{projectId}/mcp`: authenticates the user token as every end-user route does,
-/// then hands the request, with its caller, to the MCP service.
-pub async fn endpoint(
-    user: ConnectUser,
-    State(state): State<AppState>,
-    request: Request,
-) -> Response {
-    let (mut parts, body) = request.into_parts();
-    parts.extensions.insert(user.0);
-    match state
-        .mcp
-        .0
-        .clone()
-        .oneshot(Request::from_parts(parts, body))
-        .await
-    {
-        Ok(response) => response.map(Body::new),
-        Err(infallible) => match infallible {},
-    }
 }
 
 #[derive(Debug, Clone)]

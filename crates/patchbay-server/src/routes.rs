@@ -19,11 +19,10 @@ use crate::access_log;
 use crate::cors;
 use crate::error::ApiError;
 use crate::handlers::{
-    actionkit, browser, config, config_schema, demo, event_stream, inbound, install,
+    actionkit, browser, config, config_schema, demo, event_stream, inbound, install, mcp,
     oauth_callback, ops, projects, providers, proxy, sdk, signing_keys, task_history, users,
     webhooks, workflows,
 };
-use crate::mcp;
 use crate::metrics;
 use crate::openapi_document;
 use crate::request_limits;

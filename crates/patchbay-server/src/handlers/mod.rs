@@ -10,6 +10,7 @@ pub mod demo;
 pub mod event_stream;
 pub mod inbound;
 pub mod install;
+pub mod mcp;
 pub mod oauth_callback;
 pub mod ops;
 pub mod page_cursor;
