@@ -58,30 +58,37 @@ fn object_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 impl ActionDefinition {
     /// Checks `input` against the action's schema; the error names the first field at fault.
     pub fn check_input(&self, input: &Value) -> Result<(), String> {
-        let mut schemas = boon::Schemas::new();
-        let mut compiler = boon::Compiler::new();
-        let location = "urn:patchbay:action";
-        compiler
-            .add_resource(location, self.input.clone())
-            .and_then(|()| compiler.compile(location, &mut schemas))
-            .map_err(|error| format!("the action's input schema is invalid: {error}"))
-            .and_then(|schema| {
-                schemas.validate(input, schema).map_err(|error| {
-                    // The innermost cause names the field; boon's own top line does not.
-                    let mut cause = &error;
-                    while let Some(next) = cause.causes.first() {
-                        cause = next;
-                    }
-                    let at = cause.instance_location.to_string();
-                    let at = if at.is_empty() {
-                        "input".to_owned()
-                    } else {
-                        format!("input{at}")
-                    };
-                    format!("{at}: {}", cause.kind)
-                })
-            })
+        let (schemas, schema) = compile(&self.input)
+            .map_err(|error| format!("the action's input schema is invalid: {error}"))?;
+        schemas.validate(input, schema).map_err(|error| {
+            // The innermost cause names the field; boon's own top line does not.
+            let mut cause = &error;
+            while let Some(next) = cause.causes.first() {
+                cause = next;
+            }
+            let at = cause.instance_location.to_string();
+            let at = if at.is_empty() {
+                "input".to_owned()
+            } else {
+                format!("input{at}")
+            };
+            format!("{at}: {}", cause.kind)
+        })
     }
+}
+
+/// `schema` compiled, or why it cannot be.
+fn compile(schema: &Value) -> Result<(boon::Schemas, boon::SchemaIndex), String> {
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    let location = "urn:patchbay:action";
+    compiler
+        .add_resource(location, schema.clone())
+        .map_err(|error| error.to_string())?;
+    let index = compiler
+        .compile(location, &mut schemas)
+        .map_err(|error| error.to_string())?;
+    Ok((schemas, index))
 }
 
 /// Checks a definition's actions: unique names, a schema that compiles as an object schema,
@@ -156,13 +163,7 @@ fn check_input_schema(schema: &Value, path: &str, report: &mut Report) {
         report.error(path, "must be a JSON Schema with `type: object`");
         return;
     }
-    let mut schemas = boon::Schemas::new();
-    let mut compiler = boon::Compiler::new();
-    let location = "urn:patchbay:action";
-    if let Err(error) = compiler
-        .add_resource(location, schema.clone())
-        .and_then(|()| compiler.compile(location, &mut schemas).map(|_| ()))
-    {
+    if let Err(error) = compile(schema) {
         report.error(path, format!("is not a valid JSON Schema: {error}"));
     }
 }

@@ -8,7 +8,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::errors::{Report, field};
 use crate::names::is_header_name;
-use crate::template::{self, Variables, check_expression, check_template};
+use crate::request::{ProviderRequest, check_request};
+use crate::template::{self, Found, Variables, check_expression, check_template};
 use crate::typed::{Tagged, deserialize_tagged};
 
 /// What the templates of `webhooks` read: the delivery as it arrived.
@@ -43,6 +44,32 @@ pub struct InboundWebhooks {
     pub event_id: Option<String>,
     /// Which connected accounts a delivery concerns.
     pub account: WebhookAccount,
+    /// For providers whose webhooks each account registers through its API: the request that
+    /// registers one when an account connects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscribe: Option<WebhookSubscribe>,
+    /// The request that removes it when the account disconnects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribe: Option<WebhookUnsubscribe>,
+}
+
+/// Registers the integration's webhook URL through an account's API; its templates read
+/// `webhookUrl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookSubscribe {
+    pub request: ProviderRequest,
+    /// The registered webhook's id in the answer, kept with the account for `unsubscribe`:
+    /// `{{ response.body.id }}`.
+    pub id: String,
+}
+
+/// Removes an account's registered webhook; its templates read `subscription.id` and
+/// `webhookUrl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookUnsubscribe {
+    pub request: ProviderRequest,
 }
 
 /// How a delivery is verified; tagged by `type`.
@@ -239,6 +266,7 @@ pub(crate) fn check_webhooks(webhooks: &InboundWebhooks, path: &str, report: &mu
     if let Some(event_id) = &webhooks.event_id {
         delivery_template(event_id, &field(path, "eventId"), report);
     }
+    check_subscription(webhooks, path, report);
     let account = field(path, "account");
     delivery_template(&webhooks.account.value, &field(&account, "value"), report);
     if webhooks.account.account_field().is_none() {
@@ -250,6 +278,73 @@ pub(crate) fn check_webhooks(webhooks: &InboundWebhooks, path: &str, report: &mu
                 webhooks.account.field
             ),
         );
+    }
+}
+
+/// What `subscribe` and `unsubscribe` read.
+const SUBSCRIBE_ROOTS: [&str; 1] = ["webhookUrl"];
+const SUBSCRIPTION_ID_ROOTS: [&str; 1] = ["response"];
+const UNSUBSCRIBE_ROOTS: [&str; 2] = ["webhookUrl", "subscription"];
+
+fn check_subscription(webhooks: &InboundWebhooks, path: &str, report: &mut Report) {
+    if let Some(subscribe) = &webhooks.subscribe {
+        let at = field(path, "subscribe");
+        subscription_request(
+            &subscribe.request,
+            &field(&at, "request"),
+            &SUBSCRIBE_ROOTS,
+            report,
+        );
+        let id = field(&at, "id");
+        if let Some(variables) = check_template(&subscribe.id, &id, report) {
+            check_roots_among(&variables, &SUBSCRIPTION_ID_ROOTS, &id, report);
+        }
+    }
+    match (&webhooks.subscribe, &webhooks.unsubscribe) {
+        (None, Some(_)) => report.error(
+            field(path, "unsubscribe"),
+            "removes what `subscribe` registered: give `subscribe` too",
+        ),
+        (_, Some(unsubscribe)) => subscription_request(
+            &unsubscribe.request,
+            &field(&field(path, "unsubscribe"), "request"),
+            &UNSUBSCRIBE_ROOTS,
+            report,
+        ),
+        _ => {}
+    }
+}
+
+fn subscription_request(
+    request: &ProviderRequest,
+    path: &str,
+    roots: &[&str],
+    report: &mut Report,
+) {
+    if request.url.is_some() {
+        report.error(
+            field(path, "url"),
+            "the request is made as the account: give a `path` under the API's base URL",
+        );
+    }
+    let mut found = Found::new();
+    check_request(request, path, report, &mut found);
+    for (value_path, variables) in &found {
+        check_roots_among(variables, roots, value_path, report);
+    }
+}
+
+fn check_roots_among(variables: &Variables, allowed: &[&str], path: &str, report: &mut Report) {
+    for root in template::roots(variables) {
+        if !allowed.contains(&root) {
+            report.error(
+                path,
+                format!(
+                    "unknown variable `{root}`: templates here read `{}`",
+                    allowed.join("`, `")
+                ),
+            );
+        }
     }
 }
 
@@ -309,15 +404,5 @@ fn delivery_template(source: &str, path: &str, report: &mut Report) -> Option<Va
 }
 
 fn check_roots(variables: &Variables, path: &str, report: &mut Report) {
-    for root in template::roots(variables) {
-        if !DELIVERY_ROOTS.contains(&root) {
-            report.error(
-                path,
-                format!(
-                    "unknown variable `{root}`: templates of a delivery read `{}`",
-                    DELIVERY_ROOTS.join("`, `")
-                ),
-            );
-        }
-    }
+    check_roots_among(variables, &DELIVERY_ROOTS, path, report);
 }

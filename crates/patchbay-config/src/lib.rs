@@ -33,6 +33,7 @@ pub use http::HttpMethod;
 pub use inbound::{
     AccountField, DELIVERY_ROOTS, HmacAlgorithm, HmacSignature, InboundWebhooks, SignatureEncoding,
     SignatureTimestamp, TokenSignature, WebhookAccount, WebhookHandshake, WebhookSignature,
+    WebhookSubscribe, WebhookUnsubscribe,
 };
 pub use integration::{DocumentSecret, IntegrationConfig, MASK, ProviderSource};
 pub use masked::masked;

@@ -9,7 +9,7 @@ use std::time::Instant;
 use patchbay_config::ActionDefinition;
 use patchbay_store::{ConnectedUser, CredentialRecord, StepRecord, StepStatus, Store, now};
 use patchbay_workflow::Templates;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::accounts::visible_credentials;
@@ -17,7 +17,7 @@ use crate::caller::Caller;
 use crate::error::{EngineError, EngineResult};
 use crate::runtime::{Integration, ProjectRuntime};
 use crate::workflows::Workflows;
-use crate::workflows::calls::{self, Call};
+use crate::workflows::calls::{self, Call, without_nulls};
 use crate::workflows::executor::{self, RunReport};
 use crate::workflows::runs::{self, RunIds};
 
@@ -106,7 +106,8 @@ pub async fn run(
         .check_input(&input)
         .map_err(EngineError::InvalidActionInput)?;
     let context = json!({ "input": input });
-    let call = render_call(action.definition, &context).map_err(EngineError::InvalidActionInput)?;
+    let call = Call::render(&action.definition.request, &context)
+        .map_err(EngineError::InvalidActionInput)?;
     let ids = RunIds {
         execution_id: Uuid::new_v4(),
         project_id: credential.project_id,
@@ -173,47 +174,6 @@ pub async fn run(
     }
 }
 
-/// The call an action makes for `context` (`{input}`): optional inputs left out render to
-/// nothing and are not sent.
-fn render_call(action: &ActionDefinition, context: &Value) -> Result<Call, String> {
-    let request = &action.request;
-    let text = |template: &str| {
-        TEMPLATES
-            .render_text(template, context)
-            .map_err(|error| error.to_string())
-    };
-    let path = request
-        .path
-        .as_deref()
-        .ok_or("the action's request has no path")?;
-    let mut query = std::collections::BTreeMap::new();
-    for (name, template) in &request.query {
-        let value = text(template)?;
-        if !value.is_empty() {
-            query.insert(name.clone(), value);
-        }
-    }
-    let mut headers = std::collections::BTreeMap::new();
-    for (name, template) in &request.headers {
-        headers.insert(name.clone(), text(template)?);
-    }
-    let body = match &request.body {
-        Some(body) => Some(without_nulls(
-            TEMPLATES
-                .render_json(body, context)
-                .map_err(|error| error.to_string())?,
-        )),
-        None => None,
-    };
-    Ok(Call {
-        method: request.method,
-        target: text(path)?,
-        query,
-        headers,
-        body,
-    })
-}
-
 /// What the action answers for a successful HTTP `response`: a failure when its `failsWhen`
 /// says so, else its output.
 fn answer(action: &ActionDefinition, context: &Value, response: &Value) -> Result<Value, String> {
@@ -248,22 +208,6 @@ fn render_output(
         .map_err(|error| format!("the action's output could not be made: {error}"))
 }
 
-/// `value` without the object members that are null, at every depth: what an optional input
-/// that was not given renders to.
-fn without_nulls(value: Value) -> Value {
-    match value {
-        Value::Object(members) => Value::Object(
-            members
-                .into_iter()
-                .filter(|(_, member)| !member.is_null())
-                .map(|(key, member)| (key, without_nulls(member)))
-                .collect::<Map<_, _>>(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,7 +235,7 @@ mod tests {
             None,
         );
         let context = json!({"input": {"id": "ct_1", "name": "Ada", "tags": ["a"]}});
-        let call = render_call(&definition, &context).unwrap();
+        let call = Call::render(&definition.request, &context).unwrap();
         assert_eq!(call.target, "/contacts/ct_1");
         assert_eq!(call.body, Some(json!({"name": "Ada", "tags": ["a"]})));
         assert_eq!(

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::error::{EngineError, EngineResult};
 use crate::events::{self, CredentialChange, Subject};
+use crate::inbound::subscription;
 use crate::runtime::{ACCOUNT_TYPE_VAR, Integration};
 use crate::secrets::CredentialSecrets;
 use crate::user_object;
@@ -90,6 +91,8 @@ pub struct Connector {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) keyring: Arc<Keyring>,
     pub(crate) workflows: Workflows,
+    /// The base of the webhook URL a new account registers, where its provider wants that.
+    pub(crate) public_url: Arc<str>,
 }
 
 impl Connector {
@@ -216,6 +219,13 @@ impl Connector {
         {
             Ok(credential) => {
                 enabled::queue_newly_enabled(&self.workflows, None, &credential).await;
+                // On its own task: the install answers without waiting for the provider.
+                let (workflows, public_url) =
+                    (self.workflows.clone(), Arc::clone(&self.public_url));
+                let (integration, account) = (integration.clone(), credential.clone());
+                tokio::spawn(async move {
+                    subscription::subscribe(&workflows, &public_url, &integration, account).await;
+                });
                 Ok(Connected {
                     credential,
                     deduplicated: false,
@@ -224,6 +234,37 @@ impl Connector {
             // The same account finished connecting in another request a moment
             // ago; the label rule is the only other unique one.
             Err(StoreError::Conflict { .. }) => Err(EngineError::ExternalIdTaken),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Disconnects `credential`: removes the webhook it registered with its provider (when
+    /// its integration registers one per account; a failure is logged), then deletes it with
+    /// its tokens and configuration, recording `credential.deleted`. `integration` is `None`
+    /// when the account's integration is no longer configured.
+    pub async fn disconnect(
+        &self,
+        integration: Option<&Integration>,
+        credential: &CredentialRecord,
+    ) -> EngineResult<()> {
+        if let Some(integration) = integration {
+            subscription::unsubscribe(&self.workflows, &self.public_url, integration, credential)
+                .await;
+        }
+        let type_name = integration.map_or("", |i| i.config.type_name.as_str());
+        let event = events::credential_event(
+            Subject::of(credential, type_name),
+            CredentialChange::Deleted,
+            Default::default(),
+        );
+        match self
+            .store
+            .credentials()
+            .delete_credential(credential.project_id, credential.id, &[event])
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(StoreError::NotFound) => Err(EngineError::CredentialNotFound),
             Err(err) => Err(err.into()),
         }
     }

@@ -35,6 +35,9 @@ pub struct EngineConfig {
     pub webhooks: WebhookPolicy,
     /// The workflow queue worker and the limits of function steps.
     pub workflows: WorkflowSettings,
+    /// Where browsers and providers reach this deployment: the base of the webhook URLs
+    /// accounts register with their providers.
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +83,7 @@ impl Engine {
             store: Arc::clone(&store),
             keyring: Arc::clone(&keyring),
             workflows: workflows.clone(),
+            public_url: Arc::from(config.public_url.as_str()),
         };
         let shutdown = CancellationToken::new();
         let webhooks = WebhookSender {

@@ -71,6 +71,7 @@ impl ServerConfig {
             credential_check_interval: self.credential_check_interval,
             webhooks: self.webhooks,
             workflows: self.workflows.clone(),
+            public_url: self.public_url.clone(),
         }
     }
 }

@@ -252,7 +252,8 @@ pub(crate) async fn update(
 ) -> StoreResult<()> {
     let at = to_millis(now());
     let touched = sqlx::query(
-        "UPDATE credentials SET external_id = CASE WHEN $1 THEN $2 ELSE external_id END, updated_at = $3
+        "UPDATE credentials SET external_id = CASE WHEN $1 THEN $2 ELSE external_id END,
+                account_vars = COALESCE($6, account_vars), updated_at = $3
          WHERE project_id = $4 AND id = $5",
     )
     .bind(changes.external_id.is_some())
@@ -260,6 +261,7 @@ pub(crate) async fn update(
     .bind(at)
     .bind(project_id.hyphenated())
     .bind(id.hyphenated())
+    .bind(changes.account_vars.as_ref().map(Json))
     .execute(&mut *conn)
     .await?;
     if touched.rows_affected() == 0 {

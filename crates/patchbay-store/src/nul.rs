@@ -86,6 +86,9 @@ impl RefuseNul for CredentialChanges {
         if let Some(settings) = &self.workflow_settings {
             refuse_nul_in_json("workflow settings", settings)?;
         }
+        if let Some(vars) = &self.account_vars {
+            refuse_nul_in_json("account variables", vars)?;
+        }
         Ok(())
     }
 }

@@ -376,6 +376,9 @@ pub struct CredentialChanges {
     pub external_id: Option<Option<String>>,
     pub shared_settings: Option<serde_json::Value>,
     pub workflow_settings: Option<serde_json::Value>,
+    /// Replaces what the account keeps for its provider's templates (`account.vars`, and
+    /// what Patchbay adds: the account type, a webhook subscription).
+    pub account_vars: Option<serde_json::Value>,
 }
 
 impl patchbay_core::selection::Account for CredentialRecord {

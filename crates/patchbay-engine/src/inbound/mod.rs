@@ -6,6 +6,7 @@
 
 mod delivery;
 pub mod signature;
+pub mod subscription;
 
 use std::collections::HashMap;
 

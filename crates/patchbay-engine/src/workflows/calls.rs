@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use http_body_util::BodyExt as _;
-use patchbay_config::HttpMethod;
-use serde_json::{Value, json};
+use patchbay_config::{HttpMethod, ProviderRequest};
+use patchbay_workflow::Templates;
+use serde_json::{Map, Value, json};
 use url::Url;
 
 use patchbay_store::CredentialRecord;
@@ -16,6 +17,8 @@ use patchbay_store::CredentialRecord;
 use super::context::Workflows;
 use crate::runtime::Integration;
 use crate::upstream::{self, AccountRequest, ReplayableBody};
+
+static TEMPLATES: std::sync::LazyLock<Templates> = std::sync::LazyLock::new(Templates::default);
 
 /// The most of a response body a step keeps in its output.
 const RESPONSE_LIMIT: usize = 10 * 1024 * 1024;
@@ -32,6 +35,43 @@ pub struct Call {
 }
 
 impl Call {
+    /// The call a definition's own `request` makes (an action's, a webhook subscription's)
+    /// over `context`: what renders to nothing (an optional value not given) is not sent.
+    pub fn render(request: &ProviderRequest, context: &Value) -> Result<Self, String> {
+        let text = |template: &str| {
+            TEMPLATES
+                .render_text(template, context)
+                .map_err(|error| error.to_string())
+        };
+        let path = request.path.as_deref().ok_or("the request has no path")?;
+        let mut query = BTreeMap::new();
+        for (name, template) in &request.query {
+            let value = text(template)?;
+            if !value.is_empty() {
+                query.insert(name.clone(), value);
+            }
+        }
+        let mut headers = BTreeMap::new();
+        for (name, template) in &request.headers {
+            headers.insert(name.clone(), text(template)?);
+        }
+        let body = match &request.body {
+            Some(body) => Some(without_nulls(
+                TEMPLATES
+                    .render_json(body, context)
+                    .map_err(|error| error.to_string())?,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            method: request.method,
+            target: text(path)?,
+            query,
+            headers,
+            body,
+        })
+    }
+
     pub fn input(&self) -> Value {
         json!({
             "method": self.method.as_str(),
@@ -234,5 +274,21 @@ impl From<String> for CallError {
 impl From<&str> for CallError {
     fn from(message: &str) -> Self {
         message.to_owned().into()
+    }
+}
+
+/// `value` without the object members that are null, at every depth: what an optional input
+/// that was not given renders to.
+pub(crate) fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(members) => Value::Object(
+            members
+                .into_iter()
+                .filter(|(_, member)| !member.is_null())
+                .map(|(key, member)| (key, without_nulls(member)))
+                .collect::<Map<_, _>>(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
+        other => other,
     }
 }

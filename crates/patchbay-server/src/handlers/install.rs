@@ -14,7 +14,7 @@ use patchbay_config::{
 };
 use patchbay_core::selection::{self, Operation, SelectionPolicy};
 use patchbay_oauth::{AccountAuth, KeyFileError, OAuthError, Pkce, TemplateContext, TokenSet};
-use patchbay_store::{CredentialRecord, NewInstallSession, StoreError, now};
+use patchbay_store::{CredentialRecord, NewInstallSession, now};
 use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -23,7 +23,6 @@ use uuid::Uuid;
 use patchbay_engine::EngineError;
 use patchbay_engine::accounts::{selected_credential, visible_credentials};
 use patchbay_engine::connect::{AuthorizedAccount, InstallOptions};
-use patchbay_engine::events::{self, CredentialChange, Subject};
 use patchbay_engine::runtime::{ACCOUNT_TYPE_VAR, Integration, ProjectRuntime};
 use patchbay_engine::secrets::{self, CredentialSecrets};
 use patchbay_engine::user_object;
@@ -778,19 +777,10 @@ pub async fn uninstall(
         Operation::Destroy,
     )
     .await?;
-    let event = events::credential_event(
-        Subject::of(&credential, &integration.config.type_name),
-        CredentialChange::Deleted,
-        Default::default(),
-    );
-    match state
-        .store()
-        .credentials()
-        .delete_credential(user.project.id, credential.id, &[event])
-        .await
-    {
-        Ok(_) => Ok(StatusCode::NO_CONTENT),
-        Err(StoreError::NotFound) => Err(ApiError::from(EngineError::CredentialNotFound)),
-        Err(err) => Err(err.into()),
-    }
+    state
+        .engine
+        .connector()
+        .disconnect(Some(integration), &credential)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

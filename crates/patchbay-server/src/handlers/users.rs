@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use patchbay_api::{CredentialList, ErrorBody, ErrorCode, UserObject};
-use patchbay_store::{CredentialFilter, CredentialStatus, StoreError};
+use patchbay_store::{CredentialFilter, CredentialStatus};
 use serde::Deserialize;
 
 use crate::auth::ProjectAdmin;
@@ -13,7 +13,6 @@ use crate::handlers::page_cursor;
 use crate::handlers::sdk::UserObjectBody;
 use crate::state::AppState;
 use patchbay_engine::EngineError;
-use patchbay_engine::events::{self, CredentialChange, Subject};
 use patchbay_engine::user_object;
 
 #[derive(Debug, Deserialize)]
@@ -172,22 +171,11 @@ pub async fn delete_credential(
         .await?
         .ok_or(EngineError::CredentialNotFound)?;
     let runtime = state.engine.runtimes().load(&admin.project).await?;
-    let type_name = runtime
-        .integration_by_id(credential.integration_id)
-        .map_or("", |i| i.config.type_name.as_str());
-    let event = events::credential_event(
-        Subject::of(&credential, type_name),
-        CredentialChange::Deleted,
-        Default::default(),
-    );
-    match state
-        .store()
-        .credentials()
-        .delete_credential(admin.project.id, id, &[event])
-        .await
-    {
-        Ok(_) => Ok(StatusCode::NO_CONTENT),
-        Err(StoreError::NotFound) => Err(ApiError::from(EngineError::CredentialNotFound)),
-        Err(err) => Err(err.into()),
-    }
+    let integration = runtime.integration_by_id(credential.integration_id);
+    state
+        .engine
+        .connector()
+        .disconnect(integration, &credential)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

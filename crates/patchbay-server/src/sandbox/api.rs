@@ -134,6 +134,44 @@ fn contact_event(account: &'static SandboxAccount, event_type: &'static str, dat
     }
 }
 
+/// `GET /api/webhooks`: the webhook URLs the account registered.
+pub(super) async fn list_webhooks(
+    State(sandbox): State<Sandbox>,
+    Caller(account): Caller,
+) -> Response {
+    Json(sandbox.with_state(|state| state.subscriptions(account.id))).into_response()
+}
+
+/// `POST /api/webhooks` with `{"url"}`: the account's contact changes go there too, signed.
+pub(super) async fn create_webhook(
+    State(sandbox): State<Sandbox>,
+    Caller(account): Caller,
+    body: Bytes,
+) -> Response {
+    let url = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|body| body.get("url").and_then(Value::as_str).map(str::to_owned))
+        .filter(|url| url.starts_with("http://") || url.starts_with("https://"));
+    let Some(url) = url else {
+        return invalid_request("url is required: an http or https URL");
+    };
+    let subscription = sandbox.with_state(|state| state.subscribe(account.id, url));
+    (StatusCode::CREATED, Json(subscription)).into_response()
+}
+
+/// `DELETE /api/webhooks/{id}`: `204`.
+pub(super) async fn delete_webhook(
+    State(sandbox): State<Sandbox>,
+    Caller(account): Caller,
+    Path(id): Path<String>,
+) -> Response {
+    if sandbox.with_state(|state| state.unsubscribe(account.id, &id)) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        json_error(StatusCode::NOT_FOUND, "not_found", "no such webhook")
+    }
+}
+
 /// Who is calling, then the failure mode, in that order: a failure counts
 /// against the account that made the request, and a bad token is a 401
 /// whatever the failure mode says.

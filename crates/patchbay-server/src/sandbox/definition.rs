@@ -25,6 +25,20 @@ pub fn webhooks() -> Value {
     })
 }
 
+/// [`webhooks`] registered by each account through the API when it connects (and removed
+/// when it disconnects), for a project that is not the sandbox's one app URL.
+pub fn webhooks_per_account() -> Value {
+    let mut webhooks = webhooks();
+    webhooks["subscribe"] = json!({
+        "request": {"method": "POST", "path": "/webhooks", "body": {"url": "{{ webhookUrl }}"}},
+        "id": "{{ response.body.id }}"
+    });
+    webhooks["unsubscribe"] = json!({
+        "request": {"method": "DELETE", "path": "/webhooks/{{ subscription.id }}"}
+    });
+    webhooks
+}
+
 /// A contact id as the API makes them; nothing else reaches a path.
 const CONTACT_ID: &str = "^ct_[0-9a-f]{32}$";
 

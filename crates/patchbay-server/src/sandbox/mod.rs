@@ -11,7 +11,8 @@
 //! - `POST /oauth/token` — `authorization_code` and `refresh_token` grants,
 //!   with rotating refresh tokens;
 //! - `GET /api/me`, `GET|POST /api/contacts`, `GET|PATCH|DELETE
-//!   /api/contacts/{id}` — per account, by bearer token or `X-Api-Key`;
+//!   /api/contacts/{id}`, `GET|POST /api/webhooks`, `DELETE /api/webhooks/{id}`
+//!   — per account, by bearer token or `X-Api-Key`;
 //!   a call with an `Origin` (from a web page) is refused, as providers
 //!   with a CORS policy refuse it;
 //! - `POST /control/failure`, `GET /control/stats`, `POST /control/reset` —
@@ -159,6 +160,14 @@ impl Sandbox {
                 get(api::get_contact)
                     .patch(api::update_contact)
                     .delete(api::delete_contact),
+            )
+            .route(
+                "/api/webhooks",
+                get(api::list_webhooks).post(api::create_webhook),
+            )
+            .route(
+                "/api/webhooks/{id}",
+                axum::routing::delete(api::delete_webhook),
             )
             .route("/control/failure", post(control::set_failure))
             .route("/control/stats", get(control::stats))

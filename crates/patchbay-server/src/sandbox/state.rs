@@ -208,7 +208,16 @@ pub(super) struct State {
     idempotent_creates: HashMap<(&'static str, String), Contact>,
     /// Clients whose secret was revoked: their client authentication fails.
     revoked_clients: std::collections::HashSet<String>,
+    /// Webhook URLs each account registered through the API, in the order registered.
+    subscriptions: HashMap<&'static str, Vec<Subscription>>,
     stats: SandboxStats,
+}
+
+/// A webhook URL an account registered (`POST /api/webhooks`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(super) struct Subscription {
+    pub id: String,
+    pub url: String,
 }
 
 impl State {
@@ -232,8 +241,37 @@ impl State {
             used_refresh_tokens: HashMap::new(),
             contacts,
             idempotent_creates: HashMap::new(),
+            subscriptions: HashMap::new(),
             stats: SandboxStats::zero(),
         }
+    }
+
+    // ---- webhook subscriptions ----
+
+    pub fn subscribe(&mut self, account: &'static str, url: String) -> Subscription {
+        let subscription = Subscription {
+            id: format!("wh_{}", uuid::Uuid::new_v4().simple()),
+            url,
+        };
+        self.subscriptions
+            .entry(account)
+            .or_default()
+            .push(subscription.clone());
+        subscription
+    }
+
+    pub fn subscriptions(&self, account: &str) -> Vec<Subscription> {
+        self.subscriptions.get(account).cloned().unwrap_or_default()
+    }
+
+    /// Whether the account had a subscription by that id.
+    pub fn unsubscribe(&mut self, account: &str, id: &str) -> bool {
+        let Some(subscriptions) = self.subscriptions.get_mut(account) else {
+            return false;
+        };
+        let before = subscriptions.len();
+        subscriptions.retain(|subscription| subscription.id != id);
+        subscriptions.len() != before
     }
 
     // ---- failure modes and counters ----

@@ -1,7 +1,9 @@
 //! The sandbox's webhooks. Every change to a contact is sent, signed, to the one URL set with
 //! [`Sandbox::send_webhooks_to`], each event naming the account it concerns: the way a
 //! provider sends its app's events to the URL registered in its developer console. Before
-//! the first event, the URL must pass a handshake by echoing a challenge.
+//! the first event, that URL must pass a handshake by echoing a challenge. Each event also
+//! goes to the URLs its account registered through the API (`POST /api/webhooks`), as
+//! providers with per-account webhooks send them.
 //!
 //! A delivery is `POST {url}` with a JSON body and `X-Sandbox-Signature: t=<unix seconds>,
 //! v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with the webhook secret>`:
@@ -57,9 +59,10 @@ impl Sandbox {
         };
     }
 
-    /// Queues `event` for the target URL, if there is one.
+    /// Queues `event` for the app's URL and the account's registered ones, if there are any.
     pub(super) fn announce(&self, event: Event) {
-        if self.target_url().is_none() {
+        let subscribed = self.with_state(|state| !state.subscriptions(event.account).is_empty());
+        if self.target_url().is_none() && !subscribed {
             return;
         }
         let sender = self.inner.webhook_queue.get_or_init(|| {
@@ -87,49 +90,55 @@ async fn send_all(sandbox: Sandbox, mut events: mpsc::UnboundedReceiver<Event>) 
         .build()
         .unwrap_or_default();
     while let Some(event) = events.recv().await {
-        let delivered = deliver(&sandbox, &client, &event).await;
-        sandbox.with_state(|state| state.count_webhook(delivered));
+        let body = json!({
+            "id": format!("evt_{}", random_token()),
+            "type": event.event_type,
+            "account": event.account,
+            "created": chrono::Utc::now().timestamp(),
+            "data": event.data,
+        })
+        .to_string();
+        if let Some(url) = sandbox.target_url() {
+            let delivered = verified(&sandbox, &client, &url).await
+                && deliver(&sandbox, &client, &url, &body).await;
+            sandbox.with_state(|state| state.count_webhook(delivered));
+        }
+        let subscriptions = sandbox.with_state(|state| state.subscriptions(event.account));
+        for subscription in subscriptions {
+            let delivered = deliver(&sandbox, &client, &subscription.url, &body).await;
+            sandbox.with_state(|state| state.count_webhook(delivered));
+        }
     }
 }
 
-/// Sends `event` to the current target, shaking hands first if it has not yet.
-async fn deliver(sandbox: &Sandbox, client: &reqwest::Client, event: &Event) -> bool {
-    let Some(url) = sandbox.target_url() else {
-        return false;
-    };
-    let verified = {
-        let target = sandbox
+/// Whether the app's `url` has passed the handshake, shaking hands first if it has not yet.
+async fn verified(sandbox: &Sandbox, client: &reqwest::Client, url: &str) -> bool {
+    let target = || {
+        sandbox
             .inner
             .webhook_target
             .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        target.verified
+            .unwrap_or_else(|p| p.into_inner())
     };
-    if !verified {
-        if !handshake(sandbox, client, &url).await {
-            tracing::warn!(%url, "the sandbox's webhook URL did not echo its challenge");
-            return false;
-        }
-        let mut target = sandbox
-            .inner
-            .webhook_target
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if target.url.as_deref() == Some(url.as_str()) {
-            target.verified = true;
-        }
+    if target().verified {
+        return true;
     }
-    let body = json!({
-        "id": format!("evt_{}", random_token()),
-        "type": event.event_type,
-        "account": event.account,
-        "created": chrono::Utc::now().timestamp(),
-        "data": event.data,
-    })
-    .to_string();
+    if !handshake(sandbox, client, url).await {
+        tracing::warn!(%url, "the sandbox's webhook URL did not echo its challenge");
+        return false;
+    }
+    let mut target = target();
+    if target.url.as_deref() == Some(url) {
+        target.verified = true;
+    }
+    true
+}
+
+/// Sends one delivery to `url`, trying three times in all.
+async fn deliver(sandbox: &Sandbox, client: &reqwest::Client, url: &str, body: &str) -> bool {
     for delay in std::iter::once(Duration::ZERO).chain(RETRY_DELAYS) {
         tokio::time::sleep(delay).await;
-        match post(sandbox, client, &url, &body).await {
+        match post(sandbox, client, url, body).await {
             Ok(response) if response.status().is_success() => return true,
             Ok(response) => {
                 tracing::warn!(%url, status = %response.status(), "a sandbox webhook was refused")

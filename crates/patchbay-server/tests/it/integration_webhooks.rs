@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use patchbay_api::{ExecutionStatus, InboundDeliveryStatus, WorkflowExecution};
 use patchbay_sdk::UserClient;
 use patchbay_sdk::admin::{ExecutionQuery, InboundQuery};
-use patchbay_server::sandbox::{DEFAULT_WEBHOOK_SECRET, SIGNATURE_HEADER, SandboxConfig, sign};
+use patchbay_server::sandbox::{
+    DEFAULT_WEBHOOK_SECRET, SIGNATURE_HEADER, SandboxConfig, definition, sign,
+};
 use patchbay_test_support::{
     FakeProvider, TestDb, TestProject, TestServer, backend_tests, connect_another_crm,
 };
@@ -500,7 +502,87 @@ async fn the_sandbox_webhooks_route_back_to_the_account_that_made_the_change(db:
     assert_eq!((stats.webhooks_delivered, stats.webhooks_failed), (1, 0));
 }
 
+/// With a provider whose accounts each register their webhook: connecting registers it at the
+/// integration's URL, its deliveries run the workflow as that account, and disconnecting
+/// removes it.
+async fn accounts_register_their_webhook_and_remove_it_when_they_leave(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let provider = FakeProvider::start(SandboxConfig::default()).await;
+    let document = format!("{}{WORKFLOWS}", provider.config_document()).replace(
+        &definition::webhooks().to_string(),
+        &definition::webhooks_per_account().to_string(),
+    );
+    let project = TestProject::with_config(&server, &document).await;
+    let s = Setup {
+        server,
+        provider,
+        ada: project.user("ada"),
+        bob: project.user("bob"),
+        project,
+    };
+    let registered = async || -> Vec<Value> {
+        let listed: Value = reqwest::Client::new()
+            .get(format!("{}/api/webhooks", s.provider.base_url))
+            .header("X-Api-Key", GRACE_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        listed.as_array().unwrap().clone()
+    };
+    assert!(registered().await.is_empty());
+    let grace = connect_another_crm(&s.ada, "acct_grace").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while registered().await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the account never registered its webhook"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let subscriptions = registered().await;
+    assert_eq!(subscriptions.len(), 1);
+    assert_eq!(subscriptions[0]["url"], s.url("crm"));
+
+    let token = s.project.signer.mint("ada").unwrap();
+    let created = reqwest::Client::new()
+        .post(s.server.url(&format!(
+            "/projects/{}/sdk/proxy/crm/contacts",
+            s.project.id
+        )))
+        .bearer_auth(token)
+        .header("X-Paragon-Credential", grace.to_string())
+        .json(&json!({"name": "Grace's new contact"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let runs = s.finished_runs("on-contact", 1).await;
+    assert_eq!(runs[0].credential_id, grace);
+    assert_eq!(
+        runs[0].status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        runs[0].error
+    );
+
+    s.ada
+        .uninstall("crm", Some(&grace.to_string()))
+        .await
+        .unwrap();
+    assert!(
+        registered().await.is_empty(),
+        "disconnecting removes the webhook"
+    );
+}
+
+/// Grace's sandbox API key, for reading her account as the sandbox sees it.
+const GRACE_KEY: &str = "sbx_key_grace_8a1d6f04c2e9";
+
 backend_tests!(
+    accounts_register_their_webhook_and_remove_it_when_they_leave,
     deliveries_run_the_workflows_of_exactly_the_accounts_they_concern,
     forged_stale_and_repeated_deliveries_start_nothing,
     deliveries_that_start_nothing_are_kept_and_listed,

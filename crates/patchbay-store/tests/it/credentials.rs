@@ -196,6 +196,7 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
         external_id: None,
         shared_settings: Some(json!({"pipeline": "Sales"})),
         workflow_settings: Some(json!({"sync": {"enabled": true, "settings": {}}})),
+        account_vars: Some(json!({"webhookSubscription": "wh_1"})),
     };
     let updated = store
         .credentials()
@@ -211,6 +212,7 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
         true
     );
     assert_eq!(updated.configuration.id, a.configuration.id);
+    assert_eq!(updated.account_vars, json!({"webhookSubscription": "wh_1"}));
     let untouched = find_credential(&store, p, b.id).await.unwrap();
     assert_eq!(untouched.configuration.shared_settings, json!({}));
 
@@ -229,6 +231,10 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(relabelled.external_id.as_deref(), Some("a"));
+    assert_eq!(
+        relabelled.account_vars,
+        json!({"webhookSubscription": "wh_1"})
+    );
     assert_eq!(
         relabelled.configuration.shared_settings,
         json!({"pipeline": "Sales"})
