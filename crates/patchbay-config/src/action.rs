@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::errors::{Report, field, index};
 use crate::request::{ProviderRequest, check_request};
-use crate::template::{self, Found, Variables, check_expression, check_json_templates};
+use crate::template::{Found, check_expression, check_json_templates, check_roots};
 
 /// What the request of an action reads.
 const REQUEST_ROOTS: [&str; 1] = ["input"];
@@ -165,20 +165,6 @@ fn check_input_schema(schema: &Value, path: &str, report: &mut Report) {
     }
     if let Err(error) = compile(schema) {
         report.error(path, format!("is not a valid JSON Schema: {error}"));
-    }
-}
-
-fn check_roots(variables: &Variables, allowed: &[&str], path: &str, report: &mut Report) {
-    for root in template::roots(variables) {
-        if !allowed.contains(&root) {
-            report.error(
-                path,
-                format!(
-                    "unknown variable `{root}`: templates here read `{}`",
-                    allowed.join("`, `")
-                ),
-            );
-        }
     }
 }
 

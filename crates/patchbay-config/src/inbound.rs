@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::errors::{Report, field};
 use crate::names::is_header_name;
 use crate::request::{ProviderRequest, check_request};
-use crate::template::{self, Found, Variables, check_expression, check_template};
+use crate::template::{Found, Variables, check_expression, check_roots, check_template};
 use crate::typed::{Tagged, deserialize_tagged};
 
 /// What the templates of `webhooks` read: the delivery as it arrived.
@@ -258,7 +258,7 @@ pub(crate) fn check_webhooks(webhooks: &InboundWebhooks, path: &str, report: &mu
         let at = field(path, "handshake");
         let when = field(&at, "when");
         if let Some(variables) = check_expression(&handshake.when, &when, report) {
-            check_roots(&variables, &when, report);
+            check_delivery_roots(&variables, &when, report);
         }
         delivery_template(&handshake.response, &field(&at, "response"), report);
     }
@@ -297,7 +297,7 @@ fn check_subscription(webhooks: &InboundWebhooks, path: &str, report: &mut Repor
         );
         let id = field(&at, "id");
         if let Some(variables) = check_template(&subscribe.id, &id, report) {
-            check_roots_among(&variables, &SUBSCRIPTION_ID_ROOTS, &id, report);
+            check_roots(&variables, &SUBSCRIPTION_ID_ROOTS, &id, report);
         }
     }
     match (&webhooks.subscribe, &webhooks.unsubscribe) {
@@ -330,21 +330,7 @@ fn subscription_request(
     let mut found = Found::new();
     check_request(request, path, report, &mut found);
     for (value_path, variables) in &found {
-        check_roots_among(variables, roots, value_path, report);
-    }
-}
-
-fn check_roots_among(variables: &Variables, allowed: &[&str], path: &str, report: &mut Report) {
-    for root in template::roots(variables) {
-        if !allowed.contains(&root) {
-            report.error(
-                path,
-                format!(
-                    "unknown variable `{root}`: templates here read `{}`",
-                    allowed.join("`, `")
-                ),
-            );
-        }
+        check_roots(variables, roots, value_path, report);
     }
 }
 
@@ -399,10 +385,10 @@ fn check_header(name: &str, path: &str, report: &mut Report) {
 /// Checks a template over the delivery; returns the names it reads.
 fn delivery_template(source: &str, path: &str, report: &mut Report) -> Option<Variables> {
     let variables = check_template(source, path, report)?;
-    check_roots(&variables, path, report);
+    check_delivery_roots(&variables, path, report);
     Some(variables)
 }
 
-fn check_roots(variables: &Variables, path: &str, report: &mut Report) {
-    check_roots_among(variables, &DELIVERY_ROOTS, path, report);
+fn check_delivery_roots(variables: &Variables, path: &str, report: &mut Report) {
+    check_roots(variables, &DELIVERY_ROOTS, path, report);
 }

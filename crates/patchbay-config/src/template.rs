@@ -220,3 +220,24 @@ pub(crate) fn keep(
         found.push((path.to_owned(), variables));
     }
 }
+
+/// Reports every top-level name of `variables` that is not one of `allowed`: what a template
+/// here can read.
+pub(crate) fn check_roots(
+    variables: &Variables,
+    allowed: &[&str],
+    path: &str,
+    report: &mut Report,
+) {
+    for root in roots(variables) {
+        if !allowed.contains(&root) {
+            report.error(
+                path,
+                format!(
+                    "unknown variable `{root}`: templates here read `{}`",
+                    allowed.join("`, `")
+                ),
+            );
+        }
+    }
+}

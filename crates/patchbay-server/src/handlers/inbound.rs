@@ -127,19 +127,7 @@ pub async fn deliveries(
         })?),
         None => None,
     };
-    let limit = match &query.limit {
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|limit| (1..=MAX_PAGE).contains(limit))
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidParameter,
-                    format!("limit must be a whole number from 1 to {MAX_PAGE}."),
-                )
-            })?,
-        None => PAGE,
-    };
+    let limit = page_cursor::limit(query.limit.as_deref(), PAGE, MAX_PAGE)?;
     let filter = InboundFilter {
         integration_id,
         status,
@@ -156,12 +144,8 @@ pub async fn deliveries(
         .workflows()
         .list_inbound_deliveries(admin.project.id, &filter)
         .await?;
-    let more = deliveries.len() > limit as usize;
-    deliveries.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| deliveries.last())
-        .flatten()
-        .map(|last| page_cursor::encode(last.received_at, last.id));
+    let next_cursor =
+        page_cursor::next_page(&mut deliveries, limit, |last| (last.received_at, last.id));
     Ok(axum::Json(InboundDeliveryPage {
         data: deliveries
             .into_iter()

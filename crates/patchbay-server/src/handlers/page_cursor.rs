@@ -27,3 +27,35 @@ pub fn decode(text: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
         .ok_or_else(bad)?;
     Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
 }
+
+/// A page's size: `default` when `limit` is absent, else a whole number from 1 to `max`.
+pub fn limit(text: Option<&str>, default: i64, max: i64) -> Result<i64, ApiError> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    text.parse::<i64>()
+        .ok()
+        .filter(|limit| (1..=max).contains(limit))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!("limit must be a whole number from 1 to {max}."),
+            )
+        })
+}
+
+/// Cuts a read of one more than `limit` items down to the page, and answers the cursor of
+/// the page after it: the last item's position, when there was one more.
+pub fn next_page<T>(
+    items: &mut Vec<T>,
+    limit: i64,
+    position: impl Fn(&T) -> (DateTime<Utc>, Uuid),
+) -> Option<String> {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let more = items.len() > limit;
+    items.truncate(limit);
+    more.then(|| items.last()).flatten().map(|last| {
+        let (at, id) = position(last);
+        encode(at, id)
+    })
+}

@@ -100,19 +100,7 @@ pub async fn credentials(
         })?),
         None => None,
     };
-    let limit = match &query.limit {
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|limit| (1..=MAX_PAGE).contains(limit))
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidParameter,
-                    format!("limit must be a whole number from 1 to {MAX_PAGE}."),
-                )
-            })?,
-        None => PAGE,
-    };
+    let limit = page_cursor::limit(query.limit.as_deref(), PAGE, MAX_PAGE)?;
     let filter = CredentialFilter {
         user_id: query.user_id,
         integration_id,
@@ -131,12 +119,8 @@ pub async fn credentials(
         .credentials()
         .list_credentials(admin.project.id, &filter)
         .await?;
-    let more = credentials.len() > limit as usize;
-    credentials.truncate(limit as usize);
-    let next_cursor = more
-        .then(|| credentials.last())
-        .flatten()
-        .map(|last| page_cursor::encode(last.created_at, last.id));
+    let next_cursor =
+        page_cursor::next_page(&mut credentials, limit, |last| (last.created_at, last.id));
     Ok(axum::Json(CredentialList {
         data: credentials
             .iter()

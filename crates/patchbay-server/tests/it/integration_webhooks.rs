@@ -116,6 +116,37 @@ impl Setup {
         runs
     }
 
+    /// `/contacts` of the sandbox's API through the proxy, as `user`'s account `credential`.
+    fn contacts(
+        &self,
+        method: reqwest::Method,
+        user: &str,
+        credential: Uuid,
+    ) -> reqwest::RequestBuilder {
+        let token = self.project.signer.mint(user).unwrap();
+        reqwest::Client::new()
+            .request(
+                method,
+                self.server.url(&format!(
+                    "/projects/{}/sdk/proxy/crm/contacts",
+                    self.project.id
+                )),
+            )
+            .bearer_auth(token)
+            .header("X-Paragon-Credential", credential.to_string())
+    }
+
+    /// Creates a contact through the proxy as `credential`, an account of Ada's.
+    async fn create_contact(&self, credential: Uuid, name: &str) {
+        let created = self
+            .contacts(reqwest::Method::POST, "ada", credential)
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+    }
+
     async fn deliveries(&self) -> Vec<patchbay_api::InboundDelivery> {
         self.project
             .admin
@@ -138,14 +169,8 @@ fn event(id: &str, event_type: &str, account: &str, contact: &str) -> Value {
 
 /// The first seeded contact of `credential`'s account, read through the proxy as `user`.
 async fn first_contact(s: &Setup, user: &str, credential: Uuid) -> Value {
-    let token = s.project.signer.mint(user).unwrap();
-    let response = reqwest::Client::new()
-        .get(s.server.url(&format!(
-            "/projects/{}/sdk/proxy/crm/contacts",
-            s.project.id
-        )))
-        .bearer_auth(token)
-        .header("X-Paragon-Credential", credential.to_string())
+    let response = s
+        .contacts(reqwest::Method::GET, user, credential)
         .send()
         .await
         .unwrap();
@@ -468,19 +493,7 @@ async fn the_sandbox_webhooks_route_back_to_the_account_that_made_the_change(db:
     connect_another_crm(&s.ada, "acct_ada").await;
     let grace = connect_another_crm(&s.ada, "acct_grace").await;
     s.provider.sandbox.send_webhooks_to(Some(s.url("crm")));
-    let token = s.project.signer.mint("ada").unwrap();
-    let created = reqwest::Client::new()
-        .post(s.server.url(&format!(
-            "/projects/{}/sdk/proxy/crm/contacts",
-            s.project.id
-        )))
-        .bearer_auth(token)
-        .header("X-Paragon-Credential", grace.to_string())
-        .json(&json!({"name": "Alan Turing"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    s.create_contact(grace, "Alan Turing").await;
     let runs = s.finished_runs("on-contact", 1).await;
     assert_eq!(runs[0].credential_id, grace);
     assert_eq!(
@@ -546,19 +559,7 @@ async fn accounts_register_their_webhook_and_remove_it_when_they_leave(db: TestD
     assert_eq!(subscriptions.len(), 1);
     assert_eq!(subscriptions[0]["url"], s.url("crm"));
 
-    let token = s.project.signer.mint("ada").unwrap();
-    let created = reqwest::Client::new()
-        .post(s.server.url(&format!(
-            "/projects/{}/sdk/proxy/crm/contacts",
-            s.project.id
-        )))
-        .bearer_auth(token)
-        .header("X-Paragon-Credential", grace.to_string())
-        .json(&json!({"name": "Grace's new contact"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    s.create_contact(grace, "Grace's new contact").await;
     let runs = s.finished_runs("on-contact", 1).await;
     assert_eq!(runs[0].credential_id, grace);
     assert_eq!(
