@@ -46,6 +46,14 @@ fn page() -> String {
         .map(|(count, auth)| format!("{count} {}", auth_label(auth)))
         .collect();
     writeln!(out, "{} providers: {}.", providers.len(), counts.join(", ")).unwrap();
+    let with_actions = providers.iter().filter(|p| !p.actions.is_empty()).count();
+    let with_webhooks = providers.iter().filter(|p| p.webhooks.is_some()).count();
+    writeln!(
+        out,
+        "{with_actions} have typed actions (for AI agents over MCP and the ActionKit-compatible \
+         API); {with_webhooks} declare their webhooks (integration triggers)."
+    )
+    .unwrap();
     for category in CATEGORIES {
         let mut members: Vec<&&ProviderDefinition> = providers
             .iter()
@@ -53,8 +61,8 @@ fn page() -> String {
             .collect();
         members.sort_by_key(|provider| provider.name.to_lowercase());
         writeln!(out, "\n## {} ({})\n", category.title, members.len()).unwrap();
-        out.push_str("| Name | id | Auth | Paragon type | Docs |\n");
-        out.push_str("| --- | --- | --- | --- | --- |\n");
+        out.push_str("| Name | id | Auth | Paragon type | Actions | Webhooks | Docs |\n");
+        out.push_str("| --- | --- | --- | --- | --- | --- | --- |\n");
         for provider in members {
             let paragon = provider
                 .paragon_type
@@ -66,9 +74,14 @@ fn page() -> String {
                 .as_deref()
                 .map(|url| format!("[docs]({url})"))
                 .unwrap_or_default();
+            let actions = match provider.actions.len() {
+                0 => String::new(),
+                count => count.to_string(),
+            };
+            let webhooks = if provider.webhooks.is_some() { "yes" } else { "" };
             writeln!(
                 out,
-                "| {} | `{}` | {} | {paragon} | {docs} |",
+                "| {} | `{}` | {} | {paragon} | {actions} | {webhooks} | {docs} |",
                 provider.name,
                 provider.id,
                 auth_label(provider.auth_type()),
