@@ -1,6 +1,7 @@
 //! CORS for the end-user API, so the JavaScript SDK works from the
 //! developer's own site: a browser page on one of a project's
-//! `settings.allowedOrigins` may call `/projects/{id}/sdk/...`. Requests
+//! `settings.allowedOrigins` may call `/projects/{id}/sdk/...`, ActionKit's
+//! `/projects/{id}/tools` and the MCP server. Requests
 //! authenticate with a bearer token, never a cookie, so no credentials mode
 //! is granted. Other paths (the admin API above all) get no CORS headers.
 
@@ -127,13 +128,20 @@ impl Cors {
     }
 }
 
+/// The roots of the end-user API under `/projects/{id}/`: the SDK's routes, ActionKit's and
+/// the MCP server, all authenticated with a user token.
+const END_USER_ROOTS: [&str; 4] = ["sdk", "tools", "actions", "mcp"];
+
 /// The project id of an end-user API path, `/projects/{id}/sdk/...` (or
-/// Paragon's versioned spelling, `/v2/projects/{id}/sdk/...`).
+/// Paragon's versioned spelling, `/v2/projects/{id}/sdk/...`), `/projects/{id}/tools`,
+/// `/projects/{id}/actions` or `/projects/{id}/mcp`.
 fn sdk_project(path: &str) -> Option<Uuid> {
     let path = path.strip_prefix("/v2").unwrap_or(path);
     let rest = path.strip_prefix("/projects/")?;
     let (id, rest) = rest.split_once('/')?;
-    (rest == "sdk" || rest.starts_with("sdk/"))
+    let root = rest.split('/').next().unwrap_or(rest);
+    END_USER_ROOTS
+        .contains(&root)
         .then(|| Uuid::parse_str(id).ok())
         .flatten()
 }

@@ -78,7 +78,11 @@ fn page() -> String {
                 0 => String::new(),
                 count => count.to_string(),
             };
-            let webhooks = if provider.webhooks.is_some() { "yes" } else { "" };
+            let webhooks = if provider.webhooks.is_some() {
+                "yes"
+            } else {
+                ""
+            };
             writeln!(
                 out,
                 "| {} | `{}` | {} | {paragon} | {actions} | {webhooks} | {docs} |",

@@ -69,6 +69,41 @@ async fn allowed_origins_may_call_the_end_user_api(db: TestDb) {
         Some(ALLOWED)
     );
     assert_eq!(header(&answer, "vary").as_deref(), Some("origin"));
+
+    // ActionKit's routes and the MCP server are the end-user API too.
+    for path in ["tools", "actions", "mcp"] {
+        let url = server.url(&format!("/projects/{}/{path}", project.id));
+        let preflight = send(
+            Method::OPTIONS,
+            &url,
+            &[
+                ("origin", ALLOWED),
+                ("access-control-request-method", "POST"),
+                (
+                    "access-control-request-headers",
+                    "authorization,content-type",
+                ),
+            ],
+        )
+        .await;
+        assert_eq!(preflight.status(), 204, "{path}");
+        assert_eq!(
+            header(&preflight, "access-control-allow-origin").as_deref(),
+            Some(ALLOWED),
+            "{path}"
+        );
+    }
+    let tools = send(
+        Method::GET,
+        &server.url(&format!("/projects/{}/tools", project.id)),
+        &[("origin", ALLOWED), ("authorization", &token)],
+    )
+    .await;
+    assert_eq!(tools.status(), 200);
+    assert_eq!(
+        header(&tools, "access-control-allow-origin").as_deref(),
+        Some(ALLOWED)
+    );
 }
 
 async fn other_origins_and_the_admin_api_get_no_cors_headers(db: TestDb) {
