@@ -115,6 +115,10 @@ pub struct MintTokenArgs {
     /// Metadata claims as a JSON object, e.g. '{"Name": "Ada"}'.
     #[arg(long)]
     meta: Option<String>,
+    /// The permissions claim as a JSON object, limiting the token to some integrations or
+    /// accounts, e.g. '{"credential:<id>": true}' (docs/api.md, "User tokens").
+    #[arg(long)]
+    permissions: Option<String>,
 }
 
 /// Prints a development user token.
@@ -125,6 +129,12 @@ pub fn mint_token(args: MintTokenArgs) -> anyhow::Result<()> {
         Some(text) => serde_json::from_str(text).context("--meta must be a JSON object")?,
         None => Map::new(),
     };
+    let permissions: Option<Map<String, Value>> = match &args.permissions {
+        Some(text) => {
+            Some(serde_json::from_str(text).context("--permissions must be a JSON object")?)
+        }
+        None => None,
+    };
     let now = Utc::now().timestamp();
     let claims = TokenClaims {
         user_id: args.user,
@@ -133,7 +143,7 @@ pub fn mint_token(args: MintTokenArgs) -> anyhow::Result<()> {
         expires_at: now + args.ttl,
         not_before: None,
         meta,
-        permissions: None,
+        permissions,
     };
     println!(
         "{}",

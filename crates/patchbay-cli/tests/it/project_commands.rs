@@ -156,6 +156,36 @@ async fn a_project_is_set_up_entirely_from_the_command_line(db: TestDb) {
     assert_eq!(me["userId"], "ada", "{me}");
     assert_eq!(me["meta"]["Name"], "Ada");
     assert_eq!(me["integrations"]["crm"]["enabled"], false);
+
+    // A token limited by its permissions claim sees only what the claim allows.
+    let limited = run(patchbay(dir.path()).args([
+        "token",
+        "mint",
+        "--project",
+        &project,
+        "--user",
+        "ada",
+        "--key",
+        key_path,
+        "--kid",
+        "dev",
+        "--permissions",
+        r#"{"integration:chat": true}"#,
+    ]));
+    assert!(
+        limited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&limited.stderr)
+    );
+    let limited = String::from_utf8(limited.stdout).unwrap();
+    let me = json_of(
+        reqwest::Client::new()
+            .get(server.url(&format!("/projects/{project}/sdk/me")))
+            .bearer_auth(limited.trim()),
+    )
+    .await;
+    assert!(me["integrations"].get("crm").is_none(), "{me}");
+    assert!(me["integrations"].get("chat").is_some(), "{me}");
 }
 
 /// `apply --prune` deletes the accounts of a removed integration as any
