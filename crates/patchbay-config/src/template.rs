@@ -10,6 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde_json::Value;
@@ -24,6 +26,23 @@ pub fn environment() -> Environment<'static> {
     // `steps.find.output.body.missing.id` is empty rather than an error: providers omit
     // fields, and `{{ a or b }}` must work when `a` is missing.
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
+    // Base64 for providers that want it inside a value (an RFC 2822 message for Gmail, a
+    // Basic credential); decoding answers text, lossily, for bodies providers encode.
+    env.add_filter("b64encode", |text: String| STANDARD.encode(text));
+    env.add_filter("b64urlencode", |text: String| URL_SAFE.encode(text));
+    env.add_filter("b64decode", |text: String| {
+        let trimmed = text.trim().trim_end_matches('=');
+        URL_SAFE_NO_PAD
+            .decode(trimmed)
+            .or_else(|_| STANDARD_NO_PAD.decode(trimmed))
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .map_err(|_| {
+                minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    "b64decode: not base64",
+                )
+            })
+    });
     env.set_formatter(|out, state, value| {
         if value.is_none() || value.is_undefined() {
             // minijinja prints `none` for null; the language promises an empty string.

@@ -245,6 +245,36 @@ mod tests {
     }
 
     #[test]
+    fn gmail_builds_a_text_message_that_no_input_can_break() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE;
+        let gmail = patchbay_config::catalogue().find("gmail").unwrap();
+        let send = gmail
+            .actions
+            .iter()
+            .find(|action| action.name == "GMAIL_SEND_TEXT_EMAIL")
+            .unwrap();
+        let input = json!({"to": "ana@example.com", "subject": "Été", "body": "Bonjour\nà toi", "cc": "bo@example.com"});
+        assert_eq!(send.check_input(&input), Ok(()));
+        let call = Call::render(&send.request, &json!({ "input": input })).unwrap();
+        let raw = call.body.unwrap()["raw"].as_str().unwrap().to_owned();
+        let message = String::from_utf8(URL_SAFE.decode(raw).unwrap()).unwrap();
+        assert_eq!(
+            message,
+            "To: ana@example.com\r\nCc: bo@example.com\r\nSubject: =?UTF-8?B?w4l0w6k=?=\r\n\
+             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nQm9uam91cgrDoCB0b2k="
+        );
+        let injected =
+            json!({"to": "ana@example.com\r\nBcc: all@example.com", "subject": "x", "body": "y"});
+        assert!(
+            send.check_input(&injected)
+                .unwrap_err()
+                .contains("input/to")
+        );
+    }
+
+    #[test]
     fn fails_when_turns_a_successful_answer_into_a_failure() {
         let mut definition = action(json!({}), None);
         definition.fails_when = Some("response.body.ok == false".to_owned());

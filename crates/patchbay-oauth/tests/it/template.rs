@@ -81,3 +81,40 @@ fn the_context_exposes_its_roots_and_hides_credentials_from_debug() {
     assert!(!debug.contains("sk_live_very_secret"), "{debug}");
     assert!(debug.contains("apiKey"), "{debug}");
 }
+
+#[test]
+fn base64_filters_encode_and_decode_text() {
+    let ctx =
+        json!({"input": {"text": "Héllo?>", "encoded": "SMOpbGxvPz4", "url": "SMOpbGxvPz4="}});
+    assert_eq!(
+        render("{{ input.text | b64encode }}", &ctx).unwrap(),
+        "SMOpbGxvPz4="
+    );
+    // `+` and `/` of the standard alphabet become `-` and `_`.
+    assert_eq!(
+        render(
+            "{{ '???>>>' | b64encode }}|{{ '???>>>' | b64urlencode }}",
+            &ctx
+        )
+        .unwrap(),
+        "Pz8/Pj4+|Pz8_Pj4-"
+    );
+    assert_eq!(
+        render("{{ input.encoded | b64decode }}", &ctx).unwrap(),
+        "Héllo?>"
+    );
+    assert_eq!(
+        render("{{ input.url | b64decode }}", &ctx).unwrap(),
+        "Héllo?>"
+    );
+    assert_eq!(
+        render("{{ 'Pz8_Pj4-' | b64decode }}", &ctx).unwrap(),
+        "???>>>"
+    );
+    assert!(render("{{ '*not*' | b64decode }}", &ctx).is_err());
+    // Escapes in string literals, which a mail message's line ends need.
+    assert_eq!(
+        render(r#"{{ "a\r\nb" | b64encode }}"#, &ctx).unwrap(),
+        "YQ0KYg=="
+    );
+}
