@@ -151,6 +151,19 @@ test('a contact created as one account comes back as the sandbox\'s signed webho
   assert.deepEqual(await runs(), [[accounts.grace, 'SUCCEEDED']]);
 });
 
+test('the page shows an MCP client configuration that lists both accounts through list_accounts', async () => {
+  const config = JSON.parse(await page.locator('#mcp-config').textContent());
+  const { url, headers } = config.mcpServers['patchbay-demo'];
+  assert.equal(url, `${server.base}/projects/${server.projectId}/mcp`);
+  const call = await fetch(url, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_accounts', arguments: {} } }),
+  }).then((response) => response.json());
+  const ids = call.result.structuredContent.accounts.map((account) => account.credentialId);
+  assert.deepEqual(ids, [accounts.ada, accounts.grace]);
+});
+
 test('connect() opens the portal on account 2; a setting and a workflow change only that account', async () => {
   const opener = page.getByRole('button', { name: 'Open portal for Grace Hopper' });
   await opener.click();
