@@ -12,6 +12,7 @@
 //! `{"type": "url_verification", "challenge": "…"}`, signed the same way. Events go out one
 //! at a time, in order; a failed one is tried three times in all.
 
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -21,7 +22,7 @@ use rand::RngCore as _;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::Sandbox;
+use super::{Inner, Sandbox};
 
 /// The header carrying a delivery's signature.
 pub const SIGNATURE_HEADER: &str = "x-sandbox-signature";
@@ -67,7 +68,7 @@ impl Sandbox {
         }
         let sender = self.inner.webhook_queue.get_or_init(|| {
             let (sender, receiver) = mpsc::unbounded_channel();
-            tokio::spawn(send_all(self.clone(), receiver));
+            tokio::spawn(send_all(Arc::downgrade(&self.inner), receiver));
             sender
         });
         // The receiving task lives as long as the sandbox: sending cannot fail.
@@ -84,12 +85,18 @@ impl Sandbox {
     }
 }
 
-async fn send_all(sandbox: Sandbox, mut events: mpsc::UnboundedReceiver<Event>) {
+/// Sends the queued events one at a time. It holds the sandbox weakly: once the sandbox is
+/// dropped, so is the queue's sender, and the task ends.
+async fn send_all(sandbox: Weak<Inner>, mut events: mpsc::UnboundedReceiver<Event>) {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap_or_default();
     while let Some(event) = events.recv().await {
+        let Some(inner) = sandbox.upgrade() else {
+            return;
+        };
+        let sandbox = Sandbox { inner };
         let body = json!({
             "id": format!("evt_{}", random_token()),
             "type": event.event_type,
