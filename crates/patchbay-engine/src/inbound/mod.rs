@@ -120,7 +120,9 @@ impl Inbound<'_> {
             .concerned_accounts(project.id, integration, &webhooks.account, &account_key)
             .await?;
 
-        let delivery_id = Uuid::new_v4();
+        // Time-ordered, so deliveries received in the same millisecond still list in the
+        // order they came (the listing is by time, then id).
+        let delivery_id = Uuid::now_v7();
         let payload = context["body"].take();
         let trigger = json!({
             "type": TriggerType::Integration.as_str(),

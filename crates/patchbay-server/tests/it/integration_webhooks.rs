@@ -148,12 +148,14 @@ impl Setup {
     }
 
     async fn deliveries(&self) -> Vec<patchbay_api::InboundDelivery> {
-        self.project
-            .admin
-            .inbound_deliveries(&InboundQuery::default())
-            .await
-            .unwrap()
-            .data
+        self.inbound(InboundQuery::default()).await.unwrap().data
+    }
+
+    async fn inbound(
+        &self,
+        query: InboundQuery,
+    ) -> Result<patchbay_api::InboundDeliveryPage, patchbay_sdk::Error> {
+        self.project.admin.inbound_deliveries(&query).await
     }
 }
 
@@ -378,9 +380,7 @@ async fn deliveries_that_start_nothing_are_kept_and_listed(db: TestDb) {
     assert_eq!(runs[0].credential_id, credential);
 
     let unmatched = s
-        .project
-        .admin
-        .inbound_deliveries(&InboundQuery {
+        .inbound(InboundQuery {
             status: Some("unmatched".into()),
             ..Default::default()
         })
@@ -392,9 +392,7 @@ async fn deliveries_that_start_nothing_are_kept_and_listed(db: TestDb) {
     let mut cursor = None;
     loop {
         let page = s
-            .project
-            .admin
-            .inbound_deliveries(&InboundQuery {
+            .inbound(InboundQuery {
                 limit: Some(3),
                 cursor: cursor.clone(),
                 ..Default::default()
@@ -409,9 +407,7 @@ async fn deliveries_that_start_nothing_are_kept_and_listed(db: TestDb) {
     }
     assert_eq!(seen, ["evt_u2", "evt_x", "evt_u", "evt_k"]);
     let bad = s
-        .project
-        .admin
-        .inbound_deliveries(&InboundQuery {
+        .inbound(InboundQuery {
             status: Some("lost".into()),
             ..Default::default()
         })
