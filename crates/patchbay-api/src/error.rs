@@ -42,6 +42,8 @@ pub enum ErrorCode {
     /// `ValidationFailed`.)
     InvalidJson,
     UnsupportedMediaType,
+    /// The MCP server's client does not accept what the protocol answers with.
+    NotAcceptable,
     PayloadTooLarge,
     /// A path or query parameter has the wrong form.
     InvalidParameter,
@@ -144,6 +146,7 @@ impl ErrorCode {
         Self::MethodNotAllowed,
         Self::InvalidJson,
         Self::UnsupportedMediaType,
+        Self::NotAcceptable,
         Self::PayloadTooLarge,
         Self::InvalidParameter,
         Self::ValidationFailed,
@@ -224,6 +227,7 @@ impl ErrorCode {
             | Self::WebhooksNotConfigured
             | Self::ActionNotFound => 404,
             Self::MethodNotAllowed => 405,
+            Self::NotAcceptable => 406,
             Self::LastSecretKey
             | Self::KeyLimitReached
             | Self::CredentialInvalid
@@ -267,6 +271,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::InvalidJson => "invalid_json",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::NotAcceptable => "not_acceptable",
             Self::PayloadTooLarge => "payload_too_large",
             Self::InvalidParameter => "invalid_parameter",
             Self::ValidationFailed => "validation_failed",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use patchbay_api::{ErrorCode, EventPayload, StreamEnded, WebhookEvent};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -157,7 +157,7 @@ pub fn router(state: AppState) -> Router {
             any(proxy::proxy_custom),
         )
         // The MCP server: its own protocol (JSON-RPC over Streamable HTTP), so no OpenAPI path.
-        .route("/projects/{projectId}/mcp", any(mcp::endpoint))
+        .route("/projects/{projectId}/mcp", post(mcp::endpoint))
         .nest_service("/sandbox", state.sandbox.router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

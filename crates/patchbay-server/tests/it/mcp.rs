@@ -235,7 +235,77 @@ async fn bad_calls_are_answered_in_the_protocol(db: TestDb) {
     assert!(error["code"].is_string(), "the API's JSON error: {error}");
 }
 
+/// What the protocol's transport refuses comes back as the API's JSON errors, with their codes.
+async fn refused_requests_are_the_apis_json_errors(db: TestDb) {
+    let s = setup(&db).await;
+    let token = s.agent(None).token;
+    let client = reqwest::Client::new();
+    let both = "application/json, text/event-stream";
+    let cases = [
+        (
+            reqwest::Method::POST,
+            "application/json",
+            both,
+            "{nope",
+            400,
+            "invalid_json",
+        ),
+        (
+            reqwest::Method::POST,
+            "text/plain",
+            both,
+            "{}",
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            reqwest::Method::POST,
+            "application/json",
+            "text/html",
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+            406,
+            "not_acceptable",
+        ),
+        (
+            reqwest::Method::GET,
+            "application/json",
+            both,
+            "",
+            405,
+            "method_not_allowed",
+        ),
+        (
+            reqwest::Method::DELETE,
+            "application/json",
+            both,
+            "",
+            405,
+            "method_not_allowed",
+        ),
+    ];
+    for (method, content_type, accept, body, status, code) in cases {
+        let response = client
+            .request(method.clone(), &s.url)
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .header("accept", accept)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            status,
+            "{method} {content_type} {accept}"
+        );
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["code"], code, "{error}");
+        assert_eq!(error["status"], status);
+    }
+}
+
 backend_tests!(
+    refused_requests_are_the_apis_json_errors,
     calls_act_as_the_only_account_or_the_one_named,
     a_token_limited_to_one_account_sees_only_it,
     bad_calls_are_answered_in_the_protocol,
