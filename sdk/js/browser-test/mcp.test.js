@@ -102,10 +102,12 @@ test('one action called as account A, then as account B, reads each account\'s o
     arguments: { credentialId: accounts.grace, name: 'Alan Turing' },
   });
   assert.equal(created.isError, false, text(created));
+  // The demo's welcome-contact workflow may already have renamed it "Alan Turing (welcomed)".
+  const isTuring = (name) => name.startsWith('Alan Turing');
   const again = await client.callTool({ name: 'SANDBOX_LIST_CONTACTS', arguments: { credentialId: accounts.grace } });
-  assert.ok(contactNames(again).includes('Alan Turing'));
+  assert.ok(contactNames(again).some(isTuring), contactNames(again).join(', '));
   const adaAgain = await client.callTool({ name: 'SANDBOX_LIST_CONTACTS', arguments: { credentialId: accounts.ada } });
-  assert.ok(!contactNames(adaAgain).includes('Alan Turing'));
+  assert.ok(!contactNames(adaAgain).some(isTuring), contactNames(adaAgain).join(', '));
 });
 
 test('without credentialId and with two accounts, the error says which accounts exist, by name', async () => {
