@@ -26,6 +26,10 @@ pub enum ErrorCode {
     UnauthorizedSecretKey,
     /// A wrong instance admin token.
     UnauthorizedAdminToken,
+    /// A dashboard session cookie that is unknown, expired, signed out, or whose key was revoked.
+    UnauthorizedSession,
+    /// A change made with a dashboard session without its CSRF token (`X-CSRF-Token`).
+    CsrfTokenInvalid,
     /// Creating projects over HTTP needs `PATCHBAY_ADMIN_TOKEN` to be set.
     ProjectCreationDisabled,
     ProjectNotFound,
@@ -93,6 +97,8 @@ pub enum ErrorCode {
     /// execution id and error.
     WorkflowFailed,
     ExecutionNotFound,
+    /// No configuration of that version was applied to the project.
+    ConfigVersionNotFound,
     /// No provider of the built-in catalogue by that id or Paragon type.
     ProviderNotFound,
     UserNotFound,
@@ -137,6 +143,8 @@ impl ErrorCode {
         Self::UnauthorizedMissingToken,
         Self::UnauthorizedSecretKey,
         Self::UnauthorizedAdminToken,
+        Self::UnauthorizedSession,
+        Self::CsrfTokenInvalid,
         Self::ProjectCreationDisabled,
         Self::ProjectNotFound,
         Self::SecretKeyNotFound,
@@ -172,6 +180,7 @@ impl ErrorCode {
         Self::WorkflowTimeout,
         Self::WorkflowFailed,
         Self::ExecutionNotFound,
+        Self::ConfigVersionNotFound,
         Self::ProviderNotFound,
         Self::UserNotFound,
         Self::SigningKeyNotFound,
@@ -208,8 +217,9 @@ impl ErrorCode {
             | Self::InvalidSignature
             | Self::UnauthorizedSecretKey
             | Self::UnauthorizedAdminToken
+            | Self::UnauthorizedSession
             | Self::UnauthorizedToken(_) => 401,
-            Self::ProjectCreationDisabled | Self::Forbidden => 403,
+            Self::ProjectCreationDisabled | Self::Forbidden | Self::CsrfTokenInvalid => 403,
             Self::ProjectNotFound
             | Self::SecretKeyNotFound
             | Self::RouteNotFound
@@ -219,6 +229,7 @@ impl ErrorCode {
             | Self::InstallSessionNotFound
             | Self::WorkflowNotFound
             | Self::ExecutionNotFound
+            | Self::ConfigVersionNotFound
             | Self::ProviderNotFound
             | Self::UserNotFound
             | Self::SigningKeyNotFound
@@ -262,6 +273,8 @@ impl ErrorCode {
             Self::UnauthorizedMissingToken => "unauthorized_missing_token",
             Self::UnauthorizedSecretKey => "unauthorized_secret_key",
             Self::UnauthorizedAdminToken => "unauthorized_admin_token",
+            Self::UnauthorizedSession => "unauthorized_session",
+            Self::CsrfTokenInvalid => "csrf_token_invalid",
             Self::ProjectCreationDisabled => "project_creation_disabled",
             Self::ProjectNotFound => "project_not_found",
             Self::SecretKeyNotFound => "secret_key_not_found",
@@ -297,6 +310,7 @@ impl ErrorCode {
             Self::WorkflowTimeout => "workflow_timeout",
             Self::WorkflowFailed => "workflow_failed",
             Self::ExecutionNotFound => "execution_not_found",
+            Self::ConfigVersionNotFound => "config_version_not_found",
             Self::ProviderNotFound => "provider_not_found",
             Self::UserNotFound => "user_not_found",
             Self::SigningKeyNotFound => "signing_key_not_found",

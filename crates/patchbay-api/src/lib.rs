@@ -6,6 +6,7 @@
 mod actions;
 mod admin;
 mod catalogue;
+mod dashboard;
 mod error;
 mod events;
 mod ops;
@@ -17,6 +18,7 @@ mod workflows;
 pub use actions::*;
 pub use admin::*;
 pub use catalogue::*;
+pub use dashboard::*;
 pub use error::{ErrorBody, ErrorCode};
 pub use events::*;
 pub use ops::*;

@@ -1,5 +1,5 @@
-//! Who is calling: extractors for the instance admin token and for project
-//! secret keys.
+//! Who is calling: extractors for the instance admin token and for project secret keys
+//! (each also answered by a dashboard session signed in with one), and for user tokens.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -7,14 +7,16 @@ use axum::http::{HeaderMap, header};
 use patchbay_api::ErrorCode;
 use patchbay_core::secret_key::{SecretKeyHash, looks_like_secret_key};
 use patchbay_core::user_token::{self, VerificationKey, VerifiedToken};
-use patchbay_store::{ConnectedUser, Project, SigningKeyRecord};
+use patchbay_store::{ConnectedUser, Project, SessionScope, SigningKeyRecord};
 use secrecy::ExposeSecret as _;
 use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
 
 use patchbay_engine::Caller;
 
+use crate::audit;
 use crate::error::ApiError;
+use crate::session;
 use crate::state::AppState;
 
 /// The bearer value of the `Authorization` header. Two headers are refused:
@@ -58,12 +60,28 @@ impl FromRequestParts<AppState> for InstanceAdmin {
                  or use `patchbay project create`.",
             ));
         };
+        if !parts.headers.contains_key(header::AUTHORIZATION)
+            && let Some((_, session)) = session::authenticate(parts, state).await?
+        {
+            return match session.scope {
+                SessionScope::Instance => {
+                    audit::ActorSlot::fill(parts, None, "dashboard (admin token)".to_owned());
+                    Ok(Self)
+                }
+                SessionScope::Project { .. } => Err(ApiError::new(
+                    ErrorCode::UnauthorizedAdminToken,
+                    "This needs the instance admin token; the dashboard is signed in with a \
+                     project's secret key.",
+                )),
+            };
+        }
         let presented = bearer(&parts.headers)?;
         if bool::from(
             presented
                 .as_bytes()
                 .ct_eq(expected.expose_secret().as_bytes()),
         ) {
+            audit::ActorSlot::fill(parts, None, "admin token".to_owned());
             Ok(Self)
         } else {
             Err(ApiError::new(
@@ -83,7 +101,8 @@ fn project_id_param(parts: &Parts) -> Option<Uuid> {
     Uuid::parse_str(segments.next()?).ok()
 }
 
-/// The caller holds a secret key of the project named in the path.
+/// The caller holds a secret key of the project named in the path, or a dashboard session
+/// signed in with one (or with the instance admin token, which reaches every project).
 ///
 /// A key of another project, a project that does not exist and a project id
 /// that is not even a UUID all get the same `404 project_not_found`, so a key
@@ -97,33 +116,61 @@ impl FromRequestParts<AppState> for ProjectAdmin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let presented = bearer(&parts.headers)?;
-        let invalid = || {
-            ApiError::new(
-                ErrorCode::UnauthorizedSecretKey,
-                "The secret key is not valid or has been revoked.",
-            )
+        let (project_id, actor) = if !parts.headers.contains_key(header::AUTHORIZATION)
+            && let Some((_, session)) = session::authenticate(parts, state).await?
+        {
+            session_project(parts, session.scope)?
+        } else {
+            secret_key_project(parts, state).await?
         };
-        if !looks_like_secret_key(presented) {
-            return Err(invalid());
-        }
-        let key = state
-            .store()
-            .secret_keys()
-            .find_active_secret_key(&SecretKeyHash::of(presented))
-            .await?
-            .ok_or_else(invalid)?;
-        let project_id = project_id_param(parts);
-        if project_id != Some(key.project_id) {
-            return Err(ApiError::project_not_found());
-        }
         let project = state
             .store()
             .projects()
-            .get_project(key.project_id)
+            .get_project(project_id)
             .await?
             .ok_or_else(ApiError::project_not_found)?;
+        audit::ActorSlot::fill(parts, Some(project.id), actor);
         Ok(Self { project })
+    }
+}
+
+/// The project of the path, when the secret key presented belongs to it; and who acts.
+async fn secret_key_project(parts: &Parts, state: &AppState) -> Result<(Uuid, String), ApiError> {
+    let presented = bearer(&parts.headers)?;
+    let invalid = || {
+        ApiError::new(
+            ErrorCode::UnauthorizedSecretKey,
+            "The secret key is not valid or has been revoked.",
+        )
+    };
+    if !looks_like_secret_key(presented) {
+        return Err(invalid());
+    }
+    let key = state
+        .store()
+        .secret_keys()
+        .find_active_secret_key(&SecretKeyHash::of(presented))
+        .await?
+        .ok_or_else(invalid)?;
+    if project_id_param(parts) != Some(key.project_id) {
+        return Err(ApiError::project_not_found());
+    }
+    Ok((key.project_id, format!("secret key {}", key.id)))
+}
+
+/// The project of the path, when the session may act on it; and who acts.
+fn session_project(parts: &Parts, scope: SessionScope) -> Result<(Uuid, String), ApiError> {
+    let wanted = project_id_param(parts).ok_or_else(ApiError::project_not_found)?;
+    match scope {
+        SessionScope::Instance => Ok((wanted, "dashboard (admin token)".to_owned())),
+        SessionScope::Project {
+            project_id,
+            secret_key_id,
+        } if project_id == wanted => Ok((
+            project_id,
+            format!("dashboard (secret key {secret_key_id})"),
+        )),
+        SessionScope::Project { .. } => Err(ApiError::project_not_found()),
     }
 }
 

@@ -6,6 +6,7 @@
 //! holds an `Arc<dyn Store>` and is never generic over the database.
 
 mod access_log;
+mod audit;
 mod auth;
 mod cors;
 mod dispatch;
@@ -21,6 +22,7 @@ mod routes;
 pub mod sandbox;
 mod selection;
 mod serving;
+mod session;
 mod state;
 mod stream_slots;
 mod verified_tokens;

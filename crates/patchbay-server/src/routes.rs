@@ -16,11 +16,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access_log;
+use crate::audit;
 use crate::cors;
 use crate::error::ApiError;
 use crate::handlers::{
-    actionkit, browser, config, config_schema, demo, event_stream, inbound, install, mcp,
-    oauth_callback, ops, projects, providers, proxy, sdk, signing_keys, task_history, users,
+    actionkit, browser, config, config_schema, dashboard, demo, event_stream, inbound, install, mcp,
+    oauth_callback, ops, overview, projects, providers, proxy, sdk, signing_keys, task_history, users,
     webhooks, workflows,
 };
 use crate::metrics;
@@ -44,6 +45,7 @@ use crate::state::AppState;
         (name = "webhooks", description = "The URL providers send their webhooks to, verified by signature"),
         (name = "actions", description = "ActionKit-compatible: typed actions as tools, run as one account (user token)"),
         (name = "browser", description = "The JavaScript SDK and the Connect Portal"),
+        (name = "dashboard", description = "The dashboard's page and its sign-in session (an HttpOnly cookie the admin API accepts in place of a secret key)"),
         (name = "configuration", description = "The JSON Schema of configuration documents, public"),
         (name = "catalogue", description = "The built-in provider catalogue, public"),
     )
@@ -77,7 +79,15 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(browser::portal_page))
         .routes(routes!(browser::portal_script))
         .routes(routes!(browser::portal_styles))
-        .routes(routes!(projects::create))
+        .routes(routes!(dashboard::page))
+        .routes(routes!(dashboard::script))
+        .routes(routes!(dashboard::styles))
+        .routes(routes!(
+            dashboard::sign_in,
+            dashboard::current,
+            dashboard::sign_out
+        ))
+        .routes(routes!(projects::create, projects::list))
         .routes(routes!(projects::get))
         .routes(routes!(
             projects::list_secret_keys,
@@ -88,8 +98,13 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(signing_keys::revoke))
         .routes(routes!(config::put, config::get))
         .routes(routes!(config_schema::schema))
+        .routes(routes!(overview::overview))
+        .routes(routes!(overview::audit_log))
+        .routes(routes!(overview::config_versions))
+        .routes(routes!(overview::config_version))
         .routes(routes!(providers::list))
         .routes(routes!(providers::get))
+        .routes(routes!(users::list))
         .routes(routes!(users::user))
         .routes(routes!(users::credentials))
         .routes(routes!(users::delete_credential))
@@ -156,6 +171,7 @@ pub fn router(state: AppState) -> Router {
             "/projects/{projectId}/sdk/proxy/custom/{integrationId}/",
             any(proxy::proxy_custom),
         )
+        .route("/dashboard", get(dashboard::page_without_slash))
         // The MCP server: its own protocol (JSON-RPC over Streamable HTTP), so no OpenAPI path.
         .route("/projects/{projectId}/mcp", post(mcp::endpoint))
         .nest_service("/sandbox", state.sandbox.router())
@@ -164,6 +180,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             cors::end_user_api,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -82,7 +82,7 @@ impl TryFrom<CredentialRow> for CredentialRecord {
 }
 
 #[derive(FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     project_id: Uuid,
     user_id: String,
     meta: Json<serde_json::Map<String, serde_json::Value>>,

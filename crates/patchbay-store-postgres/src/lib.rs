@@ -8,6 +8,7 @@
 mod bulk;
 mod config;
 mod credentials;
+mod dashboard;
 mod data_keys;
 mod event_row;
 mod events;
@@ -28,6 +29,7 @@ use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
     AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser,
+    CredentialCount, DashboardStore, UserFilter, UserSummary,
     CredentialChanges, CredentialFilter, CredentialRecord, CredentialStore, DataKeyRecord,
     DataKeyStore, DeliveryFilter, DeliveryOutcome, DueRefresh, EventNotice, EventRecord,
     EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, HotQuery, InboundDelivery,
@@ -294,6 +296,10 @@ impl Store for PgStore {
     fn data_keys(&self) -> &dyn DataKeyStore {
         self
     }
+
+    fn dashboard(&self) -> &dyn DashboardStore {
+        self
+    }
 }
 
 #[async_trait]
@@ -329,6 +335,16 @@ impl ProjectStore for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(Into::into))
+    }
+
+    async fn list_projects(&self) -> StoreResult<Vec<Project>> {
+        let rows: Vec<ProjectRow> = sqlx::query_as(
+            "SELECT id, name, settings, config_version, created_at, updated_at
+             FROM projects ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn get_project_with_active_keys(
@@ -511,6 +527,14 @@ impl UserStore for PgStore {
     ) -> StoreResult<Option<ConnectedUser>> {
         credentials::get_user(&self.pool, project_id, user_id).await
     }
+
+    async fn list_users(
+        &self,
+        project_id: Uuid,
+        filter: &UserFilter,
+    ) -> StoreResult<Vec<UserSummary>> {
+        dashboard::list_users(&self.pool, project_id, filter).await
+    }
 }
 
 #[async_trait]
@@ -553,6 +577,10 @@ impl CredentialStore for PgStore {
         id: Uuid,
     ) -> StoreResult<Option<CredentialRecord>> {
         credentials::get(&self.pool, project_id, id).await
+    }
+
+    async fn count_credentials(&self, project_id: Uuid) -> StoreResult<Vec<CredentialCount>> {
+        dashboard::count_credentials(&self.pool, project_id).await
     }
 
     async fn list_credentials(

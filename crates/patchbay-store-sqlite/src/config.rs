@@ -114,6 +114,7 @@ pub(crate) async fn apply(
     if updated.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
+    crate::dashboard::keep_config_version(&mut *conn, project_id, &config.document).await?;
 
     // Workflows reference integrations, so they go first and come back last.
     sqlx::query("DELETE FROM workflows WHERE project_id = $1")

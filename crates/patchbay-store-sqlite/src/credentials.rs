@@ -55,7 +55,7 @@ fn credential_from_row(row: &SqliteRow) -> StoreResult<CredentialRecord> {
     })
 }
 
-fn user_from_row(row: &SqliteRow) -> StoreResult<ConnectedUser> {
+pub(crate) fn user_from_row(row: &SqliteRow) -> StoreResult<ConnectedUser> {
     Ok(ConnectedUser {
         project_id: uuid(row, "project_id")?,
         user_id: row.try_get("user_id")?,

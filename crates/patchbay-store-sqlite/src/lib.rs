@@ -9,6 +9,7 @@
 mod bulk;
 mod config;
 mod credentials;
+mod dashboard;
 mod data_keys;
 mod event_row;
 mod events;
@@ -30,6 +31,7 @@ use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
     AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser,
+    CredentialCount, DashboardStore, UserFilter, UserSummary,
     CredentialChanges, CredentialFilter, CredentialRecord, CredentialStore, DataKeyRecord,
     DataKeyStore, DeliveryFilter, DeliveryOutcome, DueRefresh, EventNotice, EventRecord,
     EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, HotQuery, InboundDelivery,
@@ -350,6 +352,10 @@ impl Store for SqliteStore {
     fn data_keys(&self) -> &dyn DataKeyStore {
         self
     }
+
+    fn dashboard(&self) -> &dyn DashboardStore {
+        self
+    }
 }
 
 #[async_trait]
@@ -386,6 +392,16 @@ impl ProjectStore for SqliteStore {
         .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(project_from_row).transpose()
+    }
+
+    async fn list_projects(&self) -> StoreResult<Vec<Project>> {
+        let rows = sqlx::query(
+            "SELECT id, name, settings, config_version, created_at, updated_at
+             FROM projects ORDER BY created_at, id",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(project_from_row).collect()
     }
 
     async fn get_project_with_active_keys(
@@ -564,6 +580,14 @@ impl UserStore for SqliteStore {
     ) -> StoreResult<Option<ConnectedUser>> {
         credentials::get_user(&self.reader, project_id, user_id).await
     }
+
+    async fn list_users(
+        &self,
+        project_id: Uuid,
+        filter: &UserFilter,
+    ) -> StoreResult<Vec<UserSummary>> {
+        dashboard::list_users(&self.reader, project_id, filter).await
+    }
 }
 
 #[async_trait]
@@ -606,6 +630,10 @@ impl CredentialStore for SqliteStore {
         id: Uuid,
     ) -> StoreResult<Option<CredentialRecord>> {
         credentials::get(&self.reader, project_id, id).await
+    }
+
+    async fn count_credentials(&self, project_id: Uuid) -> StoreResult<Vec<CredentialCount>> {
+        dashboard::count_credentials(&self.reader, project_id).await
     }
 
     async fn list_credentials(

@@ -324,6 +324,12 @@ impl Store for CachedStore {
     fn data_keys(&self) -> &dyn DataKeyStore {
         self.inner.data_keys()
     }
+
+    /// Sessions are read on every dashboard request but must end the moment their key is
+    /// revoked on any replica: never cached.
+    fn dashboard(&self) -> &dyn DashboardStore {
+        self.inner.dashboard()
+    }
 }
 
 #[async_trait]
@@ -347,6 +353,10 @@ impl ProjectStore for CachedStore {
             .get_project_with_active_keys(id)
             .await?
             .map(|(project, _)| project))
+    }
+
+    async fn list_projects(&self) -> StoreResult<Vec<Project>> {
+        self.inner.projects().list_projects().await
     }
 
     async fn get_project_with_active_keys(
@@ -462,6 +472,15 @@ impl UserStore for CachedStore {
         self.changed(ChangeNotice::user(project_id, user_id)).await;
         outcome
     }
+
+    /// A search over many users: not worth caching.
+    async fn list_users(
+        &self,
+        project_id: Uuid,
+        filter: &UserFilter,
+    ) -> StoreResult<Vec<UserSummary>> {
+        self.inner.users().list_users(project_id, filter).await
+    }
 }
 
 #[async_trait]
@@ -488,6 +507,10 @@ impl CredentialStore for CachedStore {
 
     /// One user's accounts come from memory, filtered by integration there;
     /// other listings (by status, the whole project, pages) go to the store.
+    async fn count_credentials(&self, project_id: Uuid) -> StoreResult<Vec<CredentialCount>> {
+        self.inner.credentials().count_credentials(project_id).await
+    }
+
     async fn list_credentials(
         &self,
         project_id: Uuid,

@@ -7,6 +7,7 @@
 //! one they have.
 
 mod cached;
+mod dashboard;
 mod delivery;
 mod error;
 mod hot_query;
@@ -23,6 +24,7 @@ use patchbay_core::secret_key::SecretKeyHash;
 use uuid::Uuid;
 
 pub use cached::{CACHE_TTL, CachedStore, ChangeNotice};
+pub use dashboard::*;
 pub use delivery::*;
 pub use error::{StoreError, StoreResult, changed_a_row};
 pub use hot_query::HotQuery;
@@ -65,6 +67,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn workflows(&self) -> &dyn WorkflowStore;
     fn events(&self) -> &dyn EventStore;
     fn data_keys(&self) -> &dyn DataKeyStore;
+    fn dashboard(&self) -> &dyn DashboardStore;
 }
 
 /// Projects, their signing keys and their applied configuration.
@@ -78,6 +81,9 @@ pub trait ProjectStore: Send + Sync {
     ) -> StoreResult<Project>;
 
     async fn get_project(&self, id: Uuid) -> StoreResult<Option<Project>>;
+
+    /// Every project of the deployment, oldest first.
+    async fn list_projects(&self) -> StoreResult<Vec<Project>>;
 
     /// A project and its active (unrevoked) signing keys, oldest first, in
     /// one read: what authenticating a user token needs on every request.
@@ -165,6 +171,13 @@ pub trait UserStore: Send + Sync {
 
     async fn get_user(&self, project_id: Uuid, user_id: &str)
     -> StoreResult<Option<ConnectedUser>>;
+
+    /// The project's users matching `filter`, by user id, with their account counts.
+    async fn list_users(
+        &self,
+        project_id: Uuid,
+        filter: &UserFilter,
+    ) -> StoreResult<Vec<UserSummary>>;
 }
 
 /// Connected accounts (credentials) and their token lifecycle.
@@ -202,6 +215,9 @@ pub trait CredentialStore: Send + Sync {
         project_id: Uuid,
         filter: &CredentialFilter,
     ) -> StoreResult<Vec<CredentialRecord>>;
+
+    /// How many accounts the project has, per integration and status.
+    async fn count_credentials(&self, project_id: Uuid) -> StoreResult<Vec<CredentialCount>>;
 
     /// Applies `changes` to one credential; `NotFound` if it does not exist,
     /// `Conflict` if the new `externalId` is taken.

@@ -369,6 +369,50 @@ pub struct CredentialFilter {
     pub limit: Option<i64>,
 }
 
+/// Which users of a project to list: ordered by user id.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Part of the user id, or of the `name` or `email` of their metadata, in any case.
+    pub search: Option<String>,
+    /// Only users whose id sorts after this one (a page's last user).
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+impl UserFilter {
+    /// `search` as a `LIKE … ESCAPE '\'` pattern over lower-cased text: its own `%`, `_`
+    /// and `\` match themselves.
+    pub fn like_pattern(&self) -> Option<String> {
+        self.search.as_deref().map(|search| {
+            let mut pattern = String::from("%");
+            for c in search.to_lowercase().chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    pattern.push('\\');
+                }
+                pattern.push(c);
+            }
+            pattern.push('%');
+            pattern
+        })
+    }
+}
+
+/// A user with how many accounts they have connected, and how many of those are `INVALID`.
+#[derive(Debug, Clone)]
+pub struct UserSummary {
+    pub user: ConnectedUser,
+    pub accounts: i64,
+    pub invalid_accounts: i64,
+}
+
+/// How many accounts of one integration are in one status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialCount {
+    pub integration_id: Uuid,
+    pub status: CredentialStatus,
+    pub count: i64,
+}
+
 /// Changes to one credential's label and configuration; `None` leaves a
 /// field as it is.
 #[derive(Debug, Clone, Default)]

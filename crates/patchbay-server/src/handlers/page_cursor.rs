@@ -51,11 +51,20 @@ pub fn next_page<T>(
     limit: i64,
     position: impl Fn(&T) -> (DateTime<Utc>, Uuid),
 ) -> Option<String> {
-    let limit = usize::try_from(limit).unwrap_or(0);
-    let more = items.len() > limit;
-    items.truncate(limit);
-    more.then(|| items.last()).flatten().map(|last| {
+    next_page_by(items, limit, |last| {
         let (at, id) = position(last);
         encode(at, id)
     })
+}
+
+/// [`next_page`] for pages ordered otherwise: `cursor` writes the last item's position.
+pub fn next_page_by<T>(
+    items: &mut Vec<T>,
+    limit: i64,
+    cursor: impl Fn(&T) -> String,
+) -> Option<String> {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let more = items.len() > limit;
+    items.truncate(limit);
+    more.then(|| items.last()).flatten().map(cursor)
 }

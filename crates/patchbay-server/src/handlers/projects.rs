@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use patchbay_api::{
     CreateProjectRequest, CreateProjectResponse, CreatedSecretKey, ErrorBody, ErrorCode,
-    MAX_ACTIVE_SECRET_KEYS, ProjectView, SecretKeyList, SecretKeyView,
+    MAX_ACTIVE_SECRET_KEYS, ProjectList, ProjectView, SecretKeyList, SecretKeyView,
 };
 use patchbay_core::secret_key::NewSecretKey;
 use patchbay_store::{
@@ -89,6 +89,21 @@ pub async fn create(
 ) -> Result<(StatusCode, axum::Json<CreateProjectResponse>), ApiError> {
     let created = create_project(state.store(), &request.name).await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// Every project of the deployment, oldest first (instance admin token required).
+#[utoipa::path(get, path = "/api/v1/projects", operation_id = "listProjects", tag = "admin",
+    responses((status = 200, body = ProjectList), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("adminToken" = [])))]
+pub async fn list(
+    _: InstanceAdmin,
+    State(state): State<AppState>,
+) -> Result<axum::Json<ProjectList>, ApiError> {
+    let projects = state.store().projects().list_projects().await?;
+    Ok(axum::Json(ProjectList {
+        data: projects.into_iter().map(project_view).collect(),
+    }))
 }
 
 /// The project the secret key belongs to.

@@ -2,8 +2,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use patchbay_api::{CredentialList, ErrorBody, ErrorCode, UserObject};
-use patchbay_store::{CredentialFilter, CredentialStatus};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use patchbay_api::{CredentialList, ErrorBody, ErrorCode, UserList, UserObject, UserSummaryView};
+use patchbay_store::{CredentialFilter, CredentialStatus, UserFilter};
 use serde::Deserialize;
 
 use crate::auth::ProjectAdmin;
@@ -14,6 +16,74 @@ use crate::handlers::sdk::UserObjectBody;
 use crate::state::AppState;
 use patchbay_engine::EngineError;
 use patchbay_engine::user_object;
+
+#[derive(Debug, Deserialize)]
+pub struct UserQuery {
+    search: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// The project's users by id, with how many accounts each has connected; `search` finds part
+/// of an id, name or email (metadata `name` and `email`), in any case.
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/users", operation_id = "listUsers", tag = "admin",
+    params(("projectId" = Uuid, Path),
+           ("search" = Option<String>, Query, description = "Part of the user's id, name or email"),
+           ("limit" = Option<i64>, Query, description = "Users per page, 1 to 1000 (default 100)"),
+           ("cursor" = Option<String>, Query, description = "A page's `nextCursor`, for the page after it")),
+    responses((status = 200, body = UserList), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn list(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<UserQuery>,
+) -> Result<axum::Json<UserList>, ApiError> {
+    let limit = page_cursor::limit(query.limit.as_deref(), PAGE, MAX_PAGE)?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|cursor| {
+            URL_SAFE_NO_PAD
+                .decode(cursor)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::InvalidParameter,
+                        "cursor is not one this API returned.",
+                    )
+                })
+        })
+        .transpose()?;
+    let filter = UserFilter {
+        search: query.search.filter(|search| !search.trim().is_empty()),
+        after,
+        // One more than the page: whether another page follows.
+        limit: limit + 1,
+    };
+    let mut users = state
+        .store()
+        .users()
+        .list_users(admin.project.id, &filter)
+        .await?;
+    let next_cursor = page_cursor::next_page_by(&mut users, limit, |last| {
+        URL_SAFE_NO_PAD.encode(&last.user.user_id)
+    });
+    Ok(axum::Json(UserList {
+        data: users
+            .into_iter()
+            .map(|summary| UserSummaryView {
+                id: summary.user.user_id,
+                meta: summary.user.meta,
+                accounts: summary.accounts,
+                invalid_accounts: summary.invalid_accounts,
+                date_created: summary.user.created_at,
+            })
+            .collect(),
+        next_cursor,
+    }))
+}
 
 #[derive(Debug, Deserialize)]
 pub struct UserPath {

@@ -1,0 +1,214 @@
+//! What a project looks like at a glance (accounts per integration and status, runs hour by
+//! hour), who changed what (the audit log), and which configuration documents it ran.
+
+use axum::extract::State;
+use chrono::{DateTime, Duration, DurationRound as _, Utc};
+use patchbay_api::{
+    AuditEntryView, AuditLog, ConfigVersionList, ConfigVersionView, ErrorBody, ErrorCode,
+    IntegrationAccounts, Overview, RunsInHour,
+};
+use patchbay_store::{ConfigVersion, CredentialStatus, ExecutionFilter, ExecutionStatus};
+use serde::Deserialize;
+
+use crate::auth::ProjectAdmin;
+use crate::error::ApiError;
+use crate::extract::{PathParams, QueryParams};
+use crate::handlers::page_cursor;
+use crate::state::AppState;
+
+/// Hours the overview's run chart covers.
+const RUN_HOURS: i64 = 24;
+
+/// Accounts per integration and status, and the last day's runs hour by hour.
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/overview", operation_id = "getOverview", tag = "admin",
+    params(("projectId" = Uuid, Path)),
+    responses((status = 200, body = Overview), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn overview(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+) -> Result<axum::Json<Overview>, ApiError> {
+    let runtime = state.engine.runtimes().load(&admin.project).await?;
+    let counts = state
+        .store()
+        .credentials()
+        .count_credentials(admin.project.id)
+        .await?;
+    let mut accounts: Vec<IntegrationAccounts> = runtime
+        .integrations
+        .iter()
+        .map(|integration| {
+            let count = |status| {
+                counts
+                    .iter()
+                    .filter(|c| c.integration_id == integration.id && c.status == status)
+                    .map(|c| c.count)
+                    .sum()
+            };
+            IntegrationAccounts {
+                integration: integration.config.type_name.clone(),
+                name: integration.config.name.clone(),
+                pending: count(CredentialStatus::Pending),
+                valid: count(CredentialStatus::Valid),
+                invalid: count(CredentialStatus::Invalid),
+            }
+        })
+        .collect();
+    // Those needing attention first; otherwise the configuration's order.
+    accounts.sort_by_key(|a| a.invalid == 0);
+    let runs_per_hour = runs_per_hour(&state, &admin, Utc::now()).await?;
+    Ok(axum::Json(Overview {
+        accounts,
+        runs_per_hour,
+    }))
+}
+
+/// Runs started in each of the last [`RUN_HOURS`] hours that succeeded or failed, oldest
+/// first; the current hour is the last.
+async fn runs_per_hour(
+    state: &AppState,
+    admin: &ProjectAdmin,
+    now: DateTime<Utc>,
+) -> Result<Vec<RunsInHour>, ApiError> {
+    let current = now
+        .duration_trunc(Duration::hours(1))
+        .map_err(|_| ApiError::internal())?;
+    let mut hours = Vec::new();
+    for back in (0..RUN_HOURS).rev() {
+        let hour = current - Duration::hours(back);
+        let count = |status| {
+            let filter = ExecutionFilter {
+                status: Some(status),
+                after: Some(hour),
+                before: Some(hour + Duration::hours(1)),
+                ..ExecutionFilter::default()
+            };
+            async move {
+                state
+                    .store()
+                    .workflows()
+                    .count_executions(admin.project.id, &filter)
+                    .await
+            }
+        };
+        hours.push(RunsInHour {
+            hour,
+            succeeded: count(ExecutionStatus::Succeeded).await?,
+            failed: count(ExecutionStatus::Failed).await?,
+        });
+    }
+    Ok(hours)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Changes made through the admin API (with a secret key or from the dashboard), newest
+/// first.
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/audit-log", operation_id = "listAuditLog", tag = "admin",
+    params(("projectId" = Uuid, Path),
+           ("limit" = Option<i64>, Query, description = "Entries per page, 1 to 200 (default 50)"),
+           ("cursor" = Option<String>, Query, description = "A page's `nextCursor`")),
+    responses((status = 200, body = AuditLog), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn audit_log(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<AuditQuery>,
+) -> Result<axum::Json<AuditLog>, ApiError> {
+    let limit = page_cursor::limit(query.limit.as_deref(), 50, 200)?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(page_cursor::decode)
+        .transpose()?;
+    let mut entries = state
+        .store()
+        .dashboard()
+        .list_audit(admin.project.id, after, limit + 1)
+        .await?;
+    let next_cursor = page_cursor::next_page(&mut entries, limit, |last| (last.at, last.id));
+    Ok(axum::Json(AuditLog {
+        data: entries
+            .into_iter()
+            .map(|entry| AuditEntryView {
+                id: entry.id,
+                actor: entry.actor,
+                action: entry.action,
+                status: entry.status,
+                date_created: entry.at,
+            })
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// Versions a listing shows: enough to roll back a bad week.
+const CONFIG_VERSIONS: i64 = 50;
+
+fn config_version_view(version: ConfigVersion) -> ConfigVersionView {
+    ConfigVersionView {
+        version: version.version,
+        date_applied: version.applied_at,
+        document: version.document,
+    }
+}
+
+/// The configuration documents applied to the project, newest first (the first is the one in
+/// force), secrets masked.
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/config/versions", operation_id = "listConfigVersions", tag = "admin",
+    params(("projectId" = Uuid, Path)),
+    responses((status = 200, body = ConfigVersionList), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn config_versions(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+) -> Result<axum::Json<ConfigVersionList>, ApiError> {
+    let versions = state
+        .store()
+        .dashboard()
+        .list_config_versions(admin.project.id, CONFIG_VERSIONS)
+        .await?;
+    Ok(axum::Json(ConfigVersionList {
+        data: versions.into_iter().map(config_version_view).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VersionPath {
+    version: String,
+}
+
+/// One applied configuration document. Applying it again (`PUT /config`) rolls back to it,
+/// keeping the secrets in force.
+#[utoipa::path(get, path = "/api/v1/projects/{projectId}/config/versions/{version}", operation_id = "getConfigVersion", tag = "admin",
+    params(("projectId" = Uuid, Path), ("version" = i64, Path)),
+    responses((status = 200, body = ConfigVersionView), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn config_version(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<VersionPath>,
+) -> Result<axum::Json<ConfigVersionView>, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            ErrorCode::ConfigVersionNotFound,
+            "The project has no configuration of that version.",
+        )
+    };
+    let version = path.version.parse::<i64>().map_err(|_| not_found())?;
+    let found = state
+        .store()
+        .dashboard()
+        .get_config_version(admin.project.id, version)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(axum::Json(config_version_view(found)))
+}

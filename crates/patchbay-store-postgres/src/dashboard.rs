@@ -1,0 +1,261 @@
+//! The dashboard's sessions, the audit log, configuration versions, and the reads of its
+//! listings (users with their account counts, accounts per integration and status).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use patchbay_store::{
+    AuditEntry, ConfigVersion, CredentialCount, CredentialStatus, DashboardSession,
+    DashboardStore, NewDashboardSession, SessionScope, StoreError, StoreResult, UserFilter,
+    UserSummary,
+};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{FromRow, PgConnection, PgPool, Row as _};
+use uuid::Uuid;
+
+use crate::PgStore;
+use crate::credentials::UserRow;
+
+#[async_trait]
+impl DashboardStore for PgStore {
+    async fn create_session(&self, session: &NewDashboardSession) -> StoreResult<()> {
+        let (project_id, secret_key_id) = match session.scope {
+            SessionScope::Project {
+                project_id,
+                secret_key_id,
+            } => (Some(project_id), Some(secret_key_id)),
+            SessionScope::Instance => (None, None),
+        };
+        sqlx::query(
+            "INSERT INTO dashboard_sessions (token_hash, project_id, secret_key_id, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&session.token_hash)
+        .bind(project_id)
+        .bind(secret_key_id)
+        .bind(Utc::now())
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DashboardSession>> {
+        let row = sqlx::query(
+            "SELECT s.project_id, s.secret_key_id, s.created_at, s.expires_at
+             FROM dashboard_sessions s LEFT JOIN secret_keys k ON k.id = s.secret_key_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND k.revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM dashboard_sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_sessions(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let purged = sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(purged.rows_affected())
+    }
+
+    async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (id, project_id, actor, action, status, at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(entry.id)
+        .bind(entry.project_id)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(i16::try_from(entry.status).unwrap_or(i16::MAX))
+        .bind(entry.at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_audit(
+        &self,
+        project_id: Uuid,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let (at, id) = after.unzip();
+        let rows = sqlx::query(
+            "SELECT id, project_id, actor, action, status, at FROM audit_log
+             WHERE project_id = $1 AND ($2::timestamptz IS NULL OR (at, id) < ($2, $3))
+             ORDER BY at DESC, id DESC LIMIT $4",
+        )
+        .bind(project_id)
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    id: row.try_get("id")?,
+                    project_id: row.try_get("project_id")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    status: u16::try_from(row.try_get::<i16, _>("status")?)
+                        .map_err(|_| StoreError::Corrupt("audit status out of range".into()))?,
+                    at: row.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_config_versions(
+        &self,
+        project_id: Uuid,
+        limit: i64,
+    ) -> StoreResult<Vec<ConfigVersion>> {
+        let rows = sqlx::query(
+            "SELECT version, document, applied_at FROM config_versions
+             WHERE project_id = $1 ORDER BY version DESC LIMIT $2",
+        )
+        .bind(project_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(config_version_from_row).collect()
+    }
+
+    async fn get_config_version(
+        &self,
+        project_id: Uuid,
+        version: i64,
+    ) -> StoreResult<Option<ConfigVersion>> {
+        let row = sqlx::query(
+            "SELECT version, document, applied_at FROM config_versions
+             WHERE project_id = $1 AND version = $2",
+        )
+        .bind(project_id)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(config_version_from_row).transpose()
+    }
+}
+
+/// Keeps the document just applied as the project's `config_version`, inside the applying
+/// transaction.
+pub(crate) async fn keep_config_version(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    document: &serde_json::Value,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO config_versions (project_id, version, document, applied_at)
+         SELECT id, config_version, $2, updated_at FROM projects WHERE id = $1",
+    )
+    .bind(project_id)
+    .bind(Json(document))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn list_users(
+    pool: &PgPool,
+    project_id: Uuid,
+    filter: &UserFilter,
+) -> StoreResult<Vec<UserSummary>> {
+    let rows = sqlx::query(
+        "SELECT u.project_id, u.user_id, u.meta, u.created_at, u.updated_at,
+                (SELECT count(*) FROM credentials c
+                  WHERE c.project_id = u.project_id AND c.user_id = u.user_id) AS accounts,
+                (SELECT count(*) FROM credentials c
+                  WHERE c.project_id = u.project_id AND c.user_id = u.user_id
+                    AND c.status = 'INVALID') AS invalid_accounts
+         FROM connected_users u
+         WHERE u.project_id = $1
+           AND ($2::text IS NULL OR u.user_id > $2)
+           AND ($3::text IS NULL
+                OR lower(u.user_id) LIKE $3 ESCAPE '\\'
+                OR lower(coalesce(u.meta ->> 'name', '')) LIKE $3 ESCAPE '\\'
+                OR lower(coalesce(u.meta ->> 'email', '')) LIKE $3 ESCAPE '\\')
+         ORDER BY u.user_id LIMIT $4",
+    )
+    .bind(project_id)
+    .bind(&filter.after)
+    .bind(filter.like_pattern())
+    .bind(filter.limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(UserSummary {
+                user: UserRow::from_row(row)?.into(),
+                accounts: row.try_get("accounts")?,
+                invalid_accounts: row.try_get("invalid_accounts")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn count_credentials(
+    pool: &PgPool,
+    project_id: Uuid,
+) -> StoreResult<Vec<CredentialCount>> {
+    let rows = sqlx::query(
+        "SELECT integration_id, status, count(*) AS count FROM credentials
+         WHERE project_id = $1 GROUP BY integration_id, status",
+    )
+    .bind(project_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let status: String = row.try_get("status")?;
+            Ok(CredentialCount {
+                integration_id: row.try_get("integration_id")?,
+                status: CredentialStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("credential status {status}")))?,
+                count: row.try_get("count")?,
+            })
+        })
+        .collect()
+}
+
+fn session_from_row(row: &PgRow) -> StoreResult<DashboardSession> {
+    let project_id: Option<Uuid> = row.try_get("project_id")?;
+    let secret_key_id: Option<Uuid> = row.try_get("secret_key_id")?;
+    let scope = match (project_id, secret_key_id) {
+        (Some(project_id), Some(secret_key_id)) => SessionScope::Project {
+            project_id,
+            secret_key_id,
+        },
+        _ => SessionScope::Instance,
+    };
+    Ok(DashboardSession {
+        scope,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+fn config_version_from_row(row: &PgRow) -> StoreResult<ConfigVersion> {
+    Ok(ConfigVersion {
+        version: row.try_get("version")?,
+        document: row.try_get::<Json<serde_json::Value>, _>("document")?.0,
+        applied_at: row.try_get("applied_at")?,
+    })
+}

@@ -1,0 +1,33 @@
+-- The dashboard: its sign-in sessions (by the hash of their token), what was
+-- changed through the admin API and by whom, and every configuration document
+-- applied, so an earlier one can be read and applied again.
+-- Keep in step with the other backend's migrations: same numbers, same names.
+CREATE TABLE dashboard_sessions (
+    token_hash    TEXT PRIMARY KEY,
+    -- Both NULL for the instance admin token; both set for a project's secret key,
+    -- and the session goes with the key.
+    project_id    TEXT REFERENCES projects (id) ON DELETE CASCADE,
+    secret_key_id TEXT REFERENCES secret_keys (id) ON DELETE CASCADE,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    CHECK ((project_id IS NULL) = (secret_key_id IS NULL))
+);
+CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at);
+
+CREATE TABLE audit_log (
+    id         TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    actor      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    status     INTEGER NOT NULL,
+    at         INTEGER NOT NULL
+);
+CREATE INDEX audit_log_page ON audit_log (project_id, at DESC, id DESC);
+
+CREATE TABLE config_versions (
+    project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    version    INTEGER NOT NULL,
+    document   TEXT NOT NULL,
+    applied_at INTEGER NOT NULL,
+    PRIMARY KEY (project_id, version)
+);
