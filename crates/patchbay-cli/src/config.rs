@@ -123,6 +123,11 @@ struct Settings {
     /// seconds [default: 3600]; the wait starts at 5 s and doubles up to it.
     #[arg(long, env = "PATCHBAY_WEBHOOK_MAX_RETRY_DELAY")]
     webhook_max_retry_delay: Option<u64>,
+    /// How long a failing webhook delivery is retried, in seconds from when
+    /// its event happened [default: 90000, 25 hours]; it is dead after that,
+    /// until replayed.
+    #[arg(long, env = "PATCHBAY_WEBHOOK_RETRY_WINDOW")]
+    webhook_retry_window: Option<u64>,
     /// A connection that has not sent a whole request head within this many
     /// seconds is closed [default: 10].
     #[arg(long, env = "PATCHBAY_HEADER_READ_TIMEOUT")]
@@ -164,6 +169,7 @@ impl Settings {
             webhook_max_retry_delay: self
                 .webhook_max_retry_delay
                 .or(below.webhook_max_retry_delay),
+            webhook_retry_window: self.webhook_retry_window.or(below.webhook_retry_window),
             header_read_timeout: self.header_read_timeout.or(below.header_read_timeout),
             body_idle_timeout: self.body_idle_timeout.or(below.body_idle_timeout),
             max_connections: self.max_connections.or(below.max_connections),
@@ -247,6 +253,9 @@ impl ServeArgs {
             max_retry_delay: settings
                 .webhook_max_retry_delay
                 .map_or(webhook_defaults.max_retry_delay, |s| secs(s.max(1))),
+            retry_window: settings
+                .webhook_retry_window
+                .map_or(webhook_defaults.retry_window, secs),
             ..webhook_defaults
         };
         let connection_defaults = patchbay_server::ConnectionLimits::default();
@@ -348,6 +357,10 @@ impl ServeConfig {
         line(
             "webhook_max_retry_delay",
             self.webhooks.max_retry_delay.as_secs().to_string(),
+        );
+        line(
+            "webhook_retry_window",
+            self.webhooks.retry_window.as_secs().to_string(),
         );
         line(
             "header_read_timeout",

@@ -38,8 +38,10 @@ impl ActorSlot {
 
 /// Records the admin API's successful changes.
 pub async fn record(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let audited = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        && request.uri().path().starts_with("/api/v1/");
+    let audited = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) && request.uri().path().starts_with("/api/v1/");
     if !audited {
         return next.run(request).await;
     }

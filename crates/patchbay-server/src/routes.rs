@@ -20,9 +20,9 @@ use crate::audit;
 use crate::cors;
 use crate::error::ApiError;
 use crate::handlers::{
-    actionkit, browser, config, config_schema, dashboard, demo, event_stream, inbound, install, mcp,
-    oauth_callback, ops, overview, projects, providers, proxy, sdk, signing_keys, task_history, users,
-    webhooks, workflows,
+    actionkit, browser, config, config_schema, dashboard, demo, event_stream, inbound, install,
+    mcp, oauth_callback, ops, overview, projects, providers, proxy, sdk, signing_keys,
+    task_history, users, webhooks, workflows,
 };
 use crate::metrics;
 use crate::openapi_document;

@@ -4,9 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use patchbay_store::{
-    AuditEntry, ConfigVersion, CredentialCount, CredentialStatus, DashboardSession,
-    DashboardStore, NewDashboardSession, SessionScope, StoreError, StoreResult, UserFilter,
-    UserSummary,
+    AuditEntry, ConfigVersion, CredentialCount, CredentialStatus, DashboardSession, DashboardStore,
+    NewDashboardSession, SessionScope, StoreError, StoreResult, UserFilter, UserSummary,
 };
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -190,8 +189,8 @@ pub(crate) async fn list_users(
            AND ($2::text IS NULL OR u.user_id > $2)
            AND ($3::text IS NULL
                 OR lower(u.user_id) LIKE $3 ESCAPE '\\'
-                OR lower(coalesce(u.meta ->> 'name', '')) LIKE $3 ESCAPE '\\'
-                OR lower(coalesce(u.meta ->> 'email', '')) LIKE $3 ESCAPE '\\')
+                OR lower(coalesce(u.meta ->> 'name', u.meta ->> 'Name', '')) LIKE $3 ESCAPE '\\'
+                OR lower(coalesce(u.meta ->> 'email', u.meta ->> 'Email', '')) LIKE $3 ESCAPE '\\')
          ORDER BY u.user_id LIMIT $4",
     )
     .bind(project_id)

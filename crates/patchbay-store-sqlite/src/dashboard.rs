@@ -4,9 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use patchbay_store::{
-    AuditEntry, ConfigVersion, CredentialCount, CredentialStatus, DashboardSession,
-    DashboardStore, NewDashboardSession, SessionScope, StoreError, StoreResult, UserFilter,
-    UserSummary,
+    AuditEntry, ConfigVersion, CredentialCount, CredentialStatus, DashboardSession, DashboardStore,
+    NewDashboardSession, SessionScope, StoreError, StoreResult, UserFilter, UserSummary,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
@@ -194,8 +193,10 @@ pub(crate) async fn list_users(
            AND ($2 IS NULL OR u.user_id > $2)
            AND ($3 IS NULL
                 OR lower(u.user_id) LIKE $3 ESCAPE '\\'
-                OR lower(coalesce(json_extract(u.meta, '$.name'), '')) LIKE $3 ESCAPE '\\'
-                OR lower(coalesce(json_extract(u.meta, '$.email'), '')) LIKE $3 ESCAPE '\\')
+                OR lower(coalesce(json_extract(u.meta, '$.name'), json_extract(u.meta, '$.Name'), ''))
+                   LIKE $3 ESCAPE '\\'
+                OR lower(coalesce(json_extract(u.meta, '$.email'), json_extract(u.meta, '$.Email'), ''))
+                   LIKE $3 ESCAPE '\\')
          ORDER BY u.user_id LIMIT $4",
     )
     .bind(project_id.hyphenated())

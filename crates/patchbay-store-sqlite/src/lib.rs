@@ -31,17 +31,16 @@ use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
 use patchbay_store::{
     AccountReplacement, Backend, ChangeNotice, ClaimedDelivery, ConfigWrite, ConnectedUser,
-    CredentialCount, DashboardStore, UserFilter, UserSummary,
-    CredentialChanges, CredentialFilter, CredentialRecord, CredentialStore, DataKeyRecord,
-    DataKeyStore, DeliveryFilter, DeliveryOutcome, DueRefresh, EventNotice, EventRecord,
-    EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord, HotQuery, InboundDelivery,
-    InboundFilter, InstallSession, InstallSessionStore, InstallStatus, IntegrationRecord,
-    JobRecord, NewCredential, NewEvent, NewExecution, NewInstallSession, NewJob, NewProject,
-    NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint, Project, ProjectStore, Readiness,
-    RefreshClaim, RefreshFailure, RefreshedTokens, RefuseNul, SealedColumn, SealedValue,
+    CredentialChanges, CredentialCount, CredentialFilter, CredentialRecord, CredentialStore,
+    DashboardStore, DataKeyRecord, DataKeyStore, DeliveryFilter, DeliveryOutcome, DueRefresh,
+    EventNotice, EventRecord, EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord,
+    HotQuery, InboundDelivery, InboundFilter, InstallSession, InstallSessionStore, InstallStatus,
+    IntegrationRecord, JobRecord, NewCredential, NewEvent, NewExecution, NewInstallSession, NewJob,
+    NewProject, NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint, Project, ProjectStore,
+    Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, RefuseNul, SealedColumn, SealedValue,
     SecretKeyRecord, SecretKeyStore, SigningKeyRecord, StepRecord, Store, StoreError, StoreResult,
-    UserStore, WebhookDeliveryRecord, WebhookEndpointRecord, WorkflowRecord, WorkflowStore,
-    check_active_keys, now, refuse_nul_in_user,
+    UserFilter, UserStore, UserSummary, WebhookDeliveryRecord, WebhookEndpointRecord,
+    WorkflowRecord, WorkflowStore, check_active_keys, now, refuse_nul_in_user,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{

@@ -11,7 +11,10 @@ use crate::StoreResult;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionScope {
     /// A project's secret key: that project only. The session ends when the key is revoked.
-    Project { project_id: Uuid, secret_key_id: Uuid },
+    Project {
+        project_id: Uuid,
+        secret_key_id: Uuid,
+    },
     /// The instance admin token: every project.
     Instance,
 }

@@ -372,7 +372,8 @@ pub struct CredentialFilter {
 /// Which users of a project to list: ordered by user id.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
-    /// Part of the user id, or of the `name` or `email` of their metadata, in any case.
+    /// Part of the user id, or of the name or email of their metadata (`name` or Paragon's
+    /// `Name`, `email` or `Email`), in any case.
     pub search: Option<String>,
     /// Only users whose id sorts after this one (a page's last user).
     pub after: Option<String>,

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
+import assert from 'node:assert/strict';
 import { before, after } from 'node:test';
 
 import { chromium } from 'playwright-core';
@@ -91,6 +92,32 @@ export async function adminCall(server, method, path, body) {
   });
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
   return response.status === 204 ? null : response.json();
+}
+
+/**
+ * Connects the sandbox account `accountId` for the demo user of `server` without a browser:
+ * the install call, the consent form posted as the page would post it, then the callback.
+ */
+export async function connectSandboxAccount(server, accountId) {
+  const auth = { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' };
+  const install = await fetch(`${server.base}/projects/${server.projectId}/sdk/integrations/sandbox/install`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ allowMultipleCredentials: true }),
+  }).then((response) => response.json());
+  const authorize = new URL(install.authorizationUrl);
+  const form = new URLSearchParams(authorize.searchParams);
+  form.set('account', accountId);
+  form.set('decision', 'allow');
+  const consent = await fetch(`${authorize.origin}${authorize.pathname}`, { method: 'POST', body: form, redirect: 'manual' });
+  assert.equal(consent.status, 303);
+  const callback = await fetch(consent.headers.get('location'), { redirect: 'manual' });
+  assert.equal(callback.status, 200, await callback.text());
+  const session = await fetch(`${server.base}/projects/${server.projectId}/sdk/install-sessions/${install.installSessionId}`, {
+    headers: auth,
+  }).then((response) => response.json());
+  assert.equal(session.status, 'complete', JSON.stringify(session));
+  return session.credentialId;
 }
 
 /** Headless Chromium from the system; never a downloaded browser. */

@@ -8,37 +8,11 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { startDemoServer } from './harness.js';
+import { connectSandboxAccount, startDemoServer } from './harness.js';
 
 let server;
 let client;
 const accounts = {};
-
-/**
- * Connects the sandbox account `accountId` for the demo user without a browser: the install
- * call, the consent form posted as the page would post it, then the callback.
- */
-async function connectSandboxAccount(accountId) {
-  const auth = { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' };
-  const install = await fetch(`${server.base}/projects/${server.projectId}/sdk/integrations/sandbox/install`, {
-    method: 'POST',
-    headers: auth,
-    body: JSON.stringify({ allowMultipleCredentials: true }),
-  }).then((response) => response.json());
-  const authorize = new URL(install.authorizationUrl);
-  const form = new URLSearchParams(authorize.searchParams);
-  form.set('account', accountId);
-  form.set('decision', 'allow');
-  const consent = await fetch(`${authorize.origin}${authorize.pathname}`, { method: 'POST', body: form, redirect: 'manual' });
-  assert.equal(consent.status, 303);
-  const callback = await fetch(consent.headers.get('location'), { redirect: 'manual' });
-  assert.equal(callback.status, 200, await callback.text());
-  const session = await fetch(`${server.base}/projects/${server.projectId}/sdk/install-sessions/${install.installSessionId}`, {
-    headers: auth,
-  }).then((response) => response.json());
-  assert.equal(session.status, 'complete', JSON.stringify(session));
-  return session.credentialId;
-}
 
 async function connectAgent(token) {
   const agent = new Client({ name: 'patchbay-test-agent', version: '1.0.0' });
@@ -54,8 +28,8 @@ const contactNames = (result) => result.structuredContent.contacts.map((contact)
 
 before(async () => {
   server = await startDemoServer();
-  accounts.ada = await connectSandboxAccount('acct_ada');
-  accounts.grace = await connectSandboxAccount('acct_grace');
+  accounts.ada = await connectSandboxAccount(server, 'acct_ada');
+  accounts.grace = await connectSandboxAccount(server, 'acct_grace');
   client = await connectAgent(server.token);
 });
 

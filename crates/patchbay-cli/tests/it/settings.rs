@@ -124,6 +124,7 @@ worker_concurrency = 4
 allow_private_network = true
 shutdown_grace = 20
 webhook_max_retry_delay = 120
+webhook_retry_window = 3600
 header_read_timeout = 4
 body_idle_timeout = 9
 max_connections = 500

@@ -14,6 +14,7 @@ mod connect_failures;
 mod connecting;
 mod connection_limits;
 mod cors;
+mod dashboard;
 mod errors;
 mod event_stream;
 mod fixtures;

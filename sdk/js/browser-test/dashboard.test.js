@@ -1,0 +1,245 @@
+// The dashboard, driven in headless Chromium as the team running Patchbay would: sign in with
+// the project's secret key (from the keyboard), find the demo user's two sandbox accounts,
+// open a failed run and replay it as the same account, replay a dead webhook delivery, apply
+// a configuration change after reading its diff, read the activity log, and sign out. Every
+// view is checked with axe and saved as a screenshot under target/browser-artifacts/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  adminCall,
+  connectSandboxAccount,
+  launchBrowser,
+  screenshot,
+  seriousViolations,
+  startDemoServer,
+} from './harness.js';
+
+let server;
+let browser;
+let page;
+const accounts = {};
+
+const PHONE = { width: 390, height: 844 };
+
+/** Checks the view on screen with axe and saves it, at desktop and phone sizes. */
+async function review(name) {
+  await page.waitForSelector('main[aria-busy="false"]');
+  assert.deepEqual(await seriousViolations(page, `dashboard-${name}`), [], `axe on ${name}`);
+  await screenshot(page, `dashboard-${name}`);
+  const desktop = page.viewportSize();
+  await page.setViewportSize(PHONE);
+  assert.deepEqual(await seriousViolations(page, `dashboard-${name}-phone`), [], `axe on ${name} (phone)`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `${name} scrolls sideways on a phone by ${overflow}px`);
+  await screenshot(page, `dashboard-${name}-phone`);
+  await page.setViewportSize(desktop);
+}
+
+async function go(hash) {
+  await page.goto(`${server.base}/dashboard/#${hash}`);
+  await page.waitForSelector('main[aria-busy="false"] h1');
+}
+
+/** Clicks `button` and confirms in the dialog it opens. */
+async function confirmWith(button) {
+  await button.click();
+  const dialog = page.locator('dialog#confirm');
+  await dialog.waitFor({ state: 'visible' });
+  await dialog.locator('#confirm-button').click();
+}
+
+async function userCall(method, path, body, credentialId) {
+  return fetch(`${server.base}/projects/${server.projectId}${path}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${server.token}`,
+      'Content-Type': 'application/json',
+      ...(credentialId ? { 'X-Paragon-Credential': credentialId } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+async function sandboxFailure(mode) {
+  const response = await fetch(`${server.base}/sandbox/control/failure`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(mode),
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
+async function eventually(read, accept, what) {
+  for (let tries = 0; tries < 100; tries += 1) {
+    const value = await read();
+    if (accept(value)) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+before(async () => {
+  // Deliveries to an endpoint that refuses connections are dead after their first attempt.
+  server = await startDemoServer(['--webhook-retry-window', '1']);
+  await adminCall(server, 'POST', '/webhook-endpoints', { url: 'http://127.0.0.1:9/hooks' });
+  accounts.ada = await connectSandboxAccount(server, 'acct_ada');
+  accounts.grace = await connectSandboxAccount(server, 'acct_grace');
+
+  // A run that fails: the sandbox API answers 500 while list-contacts runs as Grace.
+  await sandboxFailure({ mode: 'error_500', target: 'api', times: 50 });
+  await userCall('POST', '/sdk/triggers/list-contacts', {}, accounts.grace);
+  await sandboxFailure({ mode: 'none' });
+  await eventually(
+    () => adminCall(server, 'GET', '/task-history/workflow-executions?status=FAILED'),
+    (page) => page.data.length === 1,
+    'the failed run',
+  );
+
+  browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  context.setDefaultTimeout(15_000);
+  page = await context.newPage();
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.stop();
+});
+
+test('signing in with the secret key, from the keyboard alone, opens the overview', async () => {
+  await page.goto(`${server.base}/dashboard/`);
+  await page.waitForSelector('#key:focus');
+  await review('sign-in');
+  // A wrong key is refused, and the form says so.
+  await page.keyboard.type('pb_sk_not_a_real_key');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#signin-error:not(:empty)');
+  assert.match(await page.textContent('#signin-error'), /neither an active secret key/);
+  await page.fill('#key', '');
+  await page.keyboard.type(server.secretKey);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('main[aria-busy="false"] h1:has-text("Patchbay demo")');
+  assert.equal(await page.evaluate(() => document.activeElement.tagName), 'H1');
+  // The key was sent once: nothing of it stays in the page, its storage or its URL.
+  const kept = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + location.href + document.cookie);
+  assert.ok(!kept.includes(server.secretKey), kept);
+  const table = page.locator('table:has(caption:has-text("Accounts by integration"))');
+  assert.match(await table.locator('tr:has-text("Sandbox CRM")').textContent(), /2/);
+  assert.match(await page.textContent('figure svg desc'), /runs succeeded and 1 failed/);
+  await review('overview');
+});
+
+test('a user with two accounts of one integration is found by search and shows both', async () => {
+  await go(`/p/${server.projectId}/users`);
+  await page.fill('#user-search', 'DEMO@patchbay');
+  await page.press('#user-search', 'Enter');
+  await page.waitForSelector('main[aria-busy="false"] caption:has-text("Users matching")');
+  const row = page.locator('tbody tr');
+  assert.equal(await row.count(), 1);
+  assert.match(await row.textContent(), /demo-user.*Demo User.*demo@patchbay\.example/);
+  await review('users');
+  await row.locator('a').click();
+  await page.waitForSelector('main[aria-busy="false"] h1:has-text("User demo-user")');
+  const cards = page.locator('section.card[aria-label^="Sandbox CRM account"]');
+  assert.equal(await cards.count(), 2);
+  assert.match(await cards.nth(0).textContent(), new RegExp(`Ada Lovelace.*${accounts.ada}`));
+  assert.match(await cards.nth(1).textContent(), new RegExp(`Grace Hopper.*${accounts.grace}`));
+  await review('user');
+});
+
+test('a failed run is opened and replayed as the same account', async () => {
+  await go(`/p/${server.projectId}/runs`);
+  await page.selectOption('#filter-status', 'FAILED');
+  await page.click('form button[type="submit"]');
+  await page.waitForSelector('main[aria-busy="false"] tbody tr');
+  assert.equal(await page.locator('tbody tr').count(), 1);
+  await review('runs');
+  await page.click('tbody tr a:has-text("list-contacts")');
+  await page.waitForSelector('main[aria-busy="false"] h1:has-text("Run of list-contacts")');
+  assert.match(await page.textContent('main dl'), /FAILED/);
+  assert.match(await page.textContent('main dl'), new RegExp(accounts.grace));
+  await review('run');
+
+  await confirmWith(page.locator('button:has-text("Replay as the same account")'));
+  await page.waitForFunction((failedId) => !location.hash.endsWith(failedId) && /\/runs\/[0-9a-f-]+$/.test(location.hash), (await page.evaluate(() => location.hash)).split('/').pop());
+  const replayId = (await page.evaluate(() => location.hash)).split('/').pop();
+  const replay = await eventually(
+    () => adminCall(server, 'GET', `/task-history/workflow-executions/${replayId}`),
+    (run) => run.status === 'SUCCEEDED',
+    'the replay to succeed',
+  );
+  assert.equal(replay.credentialId, accounts.grace);
+  assert.equal(replay.workflowId, 'list-contacts');
+});
+
+test('a dead webhook delivery is replayed', async () => {
+  const [endpoint] = (await adminCall(server, 'GET', '/webhook-endpoints')).data;
+  const dead = await eventually(
+    () => adminCall(server, 'GET', `/webhook-endpoints/${endpoint.id}/deliveries?status=dead`),
+    (deliveries) => deliveries.data.length > 0,
+    'a dead delivery',
+  );
+  await go(`/p/${server.projectId}/webhooks`);
+  await review('webhooks');
+  await page.click(`a:has-text("${endpoint.url}")`);
+  await page.waitForSelector('main[aria-busy="false"] h1:has-text("Webhook endpoint")');
+  await page.selectOption('#delivery-status', 'dead');
+  await page.click('form button[type="submit"]');
+  await page.waitForSelector('main[aria-busy="false"] tbody tr');
+  await review('webhook-endpoint');
+  const first = dead.data[0];
+  const replayButtons = page.locator('tbody button:has-text("Replay")');
+  assert.equal(await replayButtons.count(), dead.data.length);
+  await confirmWith(replayButtons.first());
+  await page.waitForSelector('#status:has-text("Delivery queued again.")');
+  const again = await eventually(
+    () => adminCall(server, 'GET', `/webhook-endpoints/${endpoint.id}/deliveries`),
+    (deliveries) => deliveries.data.find((d) => d.id === first.id).attempts > first.attempts,
+    'the replayed delivery to be attempted again',
+  );
+  assert.ok(again.data.find((d) => d.id === first.id).attempts > first.attempts);
+});
+
+test('a configuration change is validated with its diff shown, applied, and can be rolled back', async () => {
+  await go(`/p/${server.projectId}/config`);
+  const before = await page.inputValue('#config-editor');
+  const changed = before.replace("Returns the selected account's contacts.", 'Returns every contact of the selected account.');
+  assert.notEqual(changed, before, 'the demo document describes list-contacts');
+  await page.fill('#config-editor', changed);
+  await page.click('button:has-text("Validate and show changes")');
+  await page.waitForSelector('pre.diff');
+  assert.match(await page.textContent('#config-outcome'), /Workflows: changed: list-contacts/);
+  assert.match(await page.textContent('pre.diff .removed'), /Returns the selected account's contacts/);
+  assert.match(await page.textContent('pre.diff .added'), /Returns every contact of the selected account/);
+  await review('config');
+  await confirmWith(page.locator('#config-apply'));
+  await page.waitForSelector('#status:has-text("Applied: version")');
+  const document = await adminCall(server, 'GET', '/config');
+  assert.match(JSON.stringify(document), /Returns every contact of the selected account/);
+  await page.waitForSelector('button:has-text("Roll back to version")');
+  const versions = await adminCall(server, 'GET', '/config/versions');
+  assert.equal(versions.data.length, 2);
+});
+
+test('the activity log names the dashboard session behind each change', async () => {
+  await go(`/p/${server.projectId}/activity`);
+  const rows = page.locator('tbody tr');
+  const text = await rows.allTextContents();
+  assert.ok(text.some((row) => /dashboard \(secret key .*PUT \/api\/v1\/projects\/.*\/config/.test(row)), text.join('\n'));
+  assert.ok(text.some((row) => /dashboard \(secret key .*replay/.test(row)), text.join('\n'));
+  await review('activity');
+  await go(`/p/${server.projectId}/events`);
+  await page.waitForSelector('p[role="status"]:has-text("new events appear at the top")');
+  await review('events');
+});
+
+test('signing out ends the session on the server', async () => {
+  await go(`/p/${server.projectId}`);
+  await page.click('#sign-out');
+  await page.waitForSelector('#signin-error:has-text("You are signed out.")');
+  const after = await page.evaluate(async (projectId) => (await fetch(`/api/v1/projects/${projectId}/overview`)).status, server.projectId);
+  assert.equal(after, 401);
+});
