@@ -143,6 +143,7 @@ impl Demo {
             self.secret_key
         );
         println!("  user token   for \"{DEMO_USER}\", valid 24 h (end-user API)");
+        println!("  dashboard    {public_url}/dashboard/   (sign in with the secret key)");
         println!();
     }
 }

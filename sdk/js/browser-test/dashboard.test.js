@@ -27,13 +27,13 @@ const PHONE = { width: 390, height: 844 };
 async function review(name) {
   await page.waitForSelector('main[aria-busy="false"]');
   assert.deepEqual(await seriousViolations(page, `dashboard-${name}`), [], `axe on ${name}`);
-  await screenshot(page, `dashboard-${name}`);
+  await screenshot(page, `dashboard-${name}`, { fullPage: true });
   const desktop = page.viewportSize();
   await page.setViewportSize(PHONE);
   assert.deepEqual(await seriousViolations(page, `dashboard-${name}-phone`), [], `axe on ${name} (phone)`);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `${name} scrolls sideways on a phone by ${overflow}px`);
-  await screenshot(page, `dashboard-${name}-phone`);
+  await screenshot(page, `dashboard-${name}-phone`, { fullPage: true });
   await page.setViewportSize(desktop);
 }
 

@@ -125,11 +125,11 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 
-/** Saves a screenshot under target/browser-artifacts/. */
-export async function screenshot(page, name) {
+/** Saves a screenshot under target/browser-artifacts/ (`{fullPage: true}`: the whole page). */
+export async function screenshot(page, name, options = {}) {
   mkdirSync(artifactsDir, { recursive: true });
   const file = path.join(artifactsDir, `${name}.png`);
-  await page.screenshot({ path: file });
+  await page.screenshot({ path: file, ...options });
   return file;
 }
 
