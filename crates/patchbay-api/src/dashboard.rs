@@ -136,3 +136,13 @@ pub struct ConfigVersionView {
 pub struct ConfigVersionList {
     pub data: Vec<ConfigVersionView>,
 }
+
+/// `POST /api/v1/projects/{projectId}/webhook-endpoints/{endpointId}/rotate-secret`: the
+/// endpoint's new signing secret, shown this once. Deliveries attempted from now on are signed
+/// with it, and no longer with the one it replaces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookSecret {
+    /// `whsec_…`, the Standard Webhooks form.
+    pub secret: String,
+}

@@ -97,6 +97,8 @@ pub enum ErrorCode {
     /// execution id and error.
     WorkflowFailed,
     ExecutionNotFound,
+    /// Replaying a run that has not finished: it is still queued or running.
+    ExecutionNotFinished,
     /// No configuration of that version was applied to the project.
     ConfigVersionNotFound,
     /// No provider of the built-in catalogue by that id or Paragon type.
@@ -180,6 +182,7 @@ impl ErrorCode {
         Self::WorkflowTimeout,
         Self::WorkflowFailed,
         Self::ExecutionNotFound,
+        Self::ExecutionNotFinished,
         Self::ConfigVersionNotFound,
         Self::ProviderNotFound,
         Self::UserNotFound,
@@ -247,7 +250,8 @@ impl ErrorCode {
             | Self::IntegrationAlreadyInstalled
             | Self::AccountAlreadyConnected
             | Self::SigningKeyTaken
-            | Self::IntegrationInUse => 409,
+            | Self::IntegrationInUse
+            | Self::ExecutionNotFinished => 409,
             Self::PayloadTooLarge => 413,
             Self::UriTooLong => 414,
             Self::UnsupportedMediaType => 415,
@@ -310,6 +314,7 @@ impl ErrorCode {
             Self::WorkflowTimeout => "workflow_timeout",
             Self::WorkflowFailed => "workflow_failed",
             Self::ExecutionNotFound => "execution_not_found",
+            Self::ExecutionNotFinished => "execution_not_finished",
             Self::ConfigVersionNotFound => "config_version_not_found",
             Self::ProviderNotFound => "provider_not_found",
             Self::UserNotFound => "user_not_found",

@@ -170,8 +170,9 @@ pub struct WebhookEventData {
     pub payload: EventPayload,
 }
 
-/// `streamEnded`, an event stream's last message: why its token is no longer
-/// accepted.
+/// `streamEnded`, an event stream's last message: why what it was opened with
+/// (a user token; for a project's stream, a secret key or a dashboard session) is
+/// no longer accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StreamEnded {
     pub reason: StreamEndReason,
@@ -184,6 +185,10 @@ pub enum StreamEndReason {
     SigningKeyRevoked,
     #[serde(rename = "project_not_found")]
     ProjectGone,
+    /// A project's stream: the secret key it was opened with was revoked.
+    SecretKeyRevoked,
+    /// A project's stream: the dashboard session it was opened with ended.
+    SessionEnded,
 }
 
 fn rfc3339_millis<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -212,6 +217,8 @@ mod tests {
             (StreamEndReason::TokenExpired, "token_expired"),
             (StreamEndReason::SigningKeyRevoked, "signing_key_revoked"),
             (StreamEndReason::ProjectGone, "project_not_found"),
+            (StreamEndReason::SecretKeyRevoked, "secret_key_revoked"),
+            (StreamEndReason::SessionEnded, "session_ended"),
         ] {
             assert_eq!(
                 serde_json::to_string(&StreamEnded { reason }).unwrap(),

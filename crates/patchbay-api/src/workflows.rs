@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// `202` of `POST /sdk/triggers/{workflowId}` for a workflow without a
-/// `response` step (or one whose run did not reach it): the run goes on.
+/// `202` of a run that goes on without the caller: `POST /sdk/triggers/{workflowId}` for a
+/// workflow without a `response` step (or one whose run did not reach it), and a replay of a
+/// finished run (`POST …/workflow-executions/{executionId}/replay`), which names the new run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TriggerAccepted {

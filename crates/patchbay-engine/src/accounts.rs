@@ -1,8 +1,12 @@
 //! The caller's accounts: what their token lets them see, and which one an
-//! operation acts as.
+//! operation acts as; an account as the admin API names it; and writing a
+//! change to one.
 
 use patchbay_core::selection::{self, Operation, SelectionError, SelectionPolicy};
-use patchbay_store::{CredentialFilter, CredentialRecord, Store};
+use patchbay_store::{
+    CredentialChanges, CredentialFilter, CredentialRecord, NewEvent, Store, StoreError,
+};
+use uuid::Uuid;
 
 use crate::caller::Caller;
 use crate::error::{EngineError, EngineResult};
@@ -42,7 +46,7 @@ pub async fn visible_credential(
     runtime: &ProjectRuntime,
     id: &str,
 ) -> EngineResult<CredentialRecord> {
-    let id = uuid::Uuid::parse_str(id).map_err(|_| EngineError::CredentialNotFound)?;
+    let id = Uuid::parse_str(id).map_err(|_| EngineError::CredentialNotFound)?;
     let credential = store
         .credentials()
         .get_credential(user.project.id, id)
@@ -89,4 +93,37 @@ pub async fn selected_credential(
             credential_ids: ids,
         }),
     }
+}
+
+/// One of the project's accounts by id, whoever it belongs to: the admin API's view. An id
+/// that is not a UUID names no account, like an unknown one.
+pub async fn project_credential(
+    store: &dyn Store,
+    project_id: Uuid,
+    id: &str,
+) -> EngineResult<CredentialRecord> {
+    let id = Uuid::parse_str(id).map_err(|_| EngineError::CredentialNotFound)?;
+    store
+        .credentials()
+        .get_credential(project_id, id)
+        .await?
+        .ok_or(EngineError::CredentialNotFound)
+}
+
+/// Writes `changes` to an account together with the events describing them.
+pub async fn update(
+    store: &dyn Store,
+    credential: &CredentialRecord,
+    changes: &CredentialChanges,
+    events: &[NewEvent],
+) -> EngineResult<CredentialRecord> {
+    store
+        .credentials()
+        .update_credential(credential.project_id, credential.id, changes, events)
+        .await
+        .map_err(|err| match err {
+            StoreError::Conflict { .. } => EngineError::ExternalIdTaken,
+            StoreError::NotFound => EngineError::CredentialNotFound,
+            other => other.into(),
+        })
 }

@@ -39,6 +39,21 @@ pub enum EngineError {
     },
     #[error("Another account of this integration already has that externalId.")]
     ExternalIdTaken,
+    /// No workflow by that id in the project (or none of the account's integration).
+    #[error("Workflow \"{0}\" does not exist in this project.")]
+    WorkflowNotFound(String),
+    /// The account has the workflow disabled, so nothing may run it as that account.
+    #[error("Workflow \"{workflow_id}\" is not enabled for this account.")]
+    WorkflowNotEnabled {
+        workflow_id: String,
+        credential_id: Uuid,
+    },
+    /// No run by that id in the project's Task History.
+    #[error("Workflow execution not found.")]
+    ExecutionNotFound,
+    /// A run that is still queued or running, so it cannot be replayed yet.
+    #[error("The run is still {status}; it can be replayed once it has finished.")]
+    ExecutionNotFinished { status: &'static str },
     /// A proxied path or URL that would leave the integration's API.
     #[error("{0}")]
     UrlNotAllowed(String),

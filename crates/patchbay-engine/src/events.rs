@@ -1,11 +1,13 @@
 //! The events a change to a user object records (docs/api.md). They are written
-//! in the same transaction as the change, by whoever makes it.
+//! in the same transaction as the change, by whoever makes it, and read back
+//! as the wire type webhooks and a project's event stream carry.
 
 use patchbay_api::{
-    CredentialEvent, CredentialEventDetail, EventPayload, EventType, WorkflowStateChange,
-    WorkflowStateChangedEvent,
+    CredentialEvent, CredentialEventDetail, EventPayload, EventType, WebhookEvent,
+    WebhookEventData, WorkflowStateChange, WorkflowStateChangedEvent,
 };
-use patchbay_store::{CredentialRecord, NewEvent};
+use patchbay_store::{CredentialRecord, EventRecord, NewEvent};
+use serde::Deserialize as _;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -103,4 +105,27 @@ pub fn workflow_state_changed(
         },
     });
     subject.event(EventType::WorkflowStateChanged, &payload)
+}
+
+/// A stored event as the developer receives it, with the user it concerns and its id: a
+/// webhook's body, a message of a project's event stream. Every stored event was written
+/// from its wire type, so one that does not read back is a damaged row; the error says how.
+pub fn webhook_event(event: &EventRecord) -> Result<WebhookEvent, String> {
+    let event_type = EventType::parse(&event.name)
+        .ok_or_else(|| format!("unknown event type `{}`", event.name))?;
+    let payload = EventPayload::deserialize(&event.payload).map_err(|error| {
+        format!(
+            "the stored event does not read as `{}`: {error}",
+            event.name
+        )
+    })?;
+    Ok(WebhookEvent {
+        event_type,
+        timestamp: event.created_at,
+        data: WebhookEventData {
+            user_id: event.user_id.clone(),
+            event_id: event.id,
+            payload,
+        },
+    })
 }

@@ -116,6 +116,32 @@ impl Workflow {
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(self.config.default_enabled)
     }
+
+    /// Writes this workflow's state into an account's `workflowSettings`,
+    /// starting from the workflow's default for an account that never chose;
+    /// `settings` are merged over the ones it has.
+    pub fn write_state(
+        &self,
+        states: &mut serde_json::Value,
+        enabled: Option<bool>,
+        settings: Option<serde_json::Map<String, serde_json::Value>>,
+    ) {
+        if !states.is_object() {
+            *states = serde_json::json!({});
+        }
+        let entry = &mut states[&self.config.id];
+        if !entry.is_object() {
+            *entry = serde_json::json!({"enabled": self.config.default_enabled, "settings": {}});
+        }
+        if let Some(enabled) = enabled {
+            entry["enabled"] = serde_json::json!(enabled);
+        }
+        if let Some(settings) = settings {
+            let mut merged = entry["settings"].as_object().cloned().unwrap_or_default();
+            merged.extend(settings);
+            entry["settings"] = serde_json::Value::Object(merged);
+        }
+    }
 }
 
 /// Everything the end-user API needs to know about a project's configuration.
@@ -219,6 +245,12 @@ impl ProjectRuntime {
 
     pub fn workflow(&self, id: &str) -> Option<&Workflow> {
         self.workflows.iter().find(|w| w.config.id == id)
+    }
+
+    /// A workflow of one integration by id: one an account of that integration may run.
+    pub fn integration_workflow(&self, integration_id: Uuid, id: &str) -> Option<&Workflow> {
+        self.workflows_of(integration_id)
+            .find(|w| w.config.id == id)
     }
 
     /// The workflows of one integration, in document order.

@@ -86,6 +86,16 @@ fn fresh(credential: &CredentialRecord) -> bool {
     }
 }
 
+/// What a renewal or check that cannot reach the provider (a transient failure) answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transient {
+    /// The account as it stands, its current token while it lasts: a retry is scheduled
+    /// and the caller goes on.
+    Tolerate,
+    /// The failure: the caller asked for a check now, and the check told nothing.
+    Report,
+}
+
 /// A usable access token and the credential as it now stands.
 #[derive(Debug)]
 pub struct AccessToken {
@@ -159,7 +169,7 @@ impl Tokens {
         // Out of line: the renewal's state (a provider call, store writes) is
         // large, and inline it would grow every proxied request's future, which
         // almost never needs it.
-        Box::pin(self.renew(integration, credential, force)).await
+        Box::pin(self.renew(integration, credential, force, Transient::Tolerate)).await
     }
 
     /// [`access_token`] for a credential that is due or refused: one refresh
@@ -169,6 +179,7 @@ impl Tokens {
         integration: &Integration,
         credential: CredentialRecord,
         force: bool,
+        transient: Transient,
     ) -> EngineResult<AccessToken> {
         let gate = self.gates.gate(credential.id);
         let _turn = gate.lock().await;
@@ -190,7 +201,9 @@ impl Tokens {
                 .claim_refresh(current.project_id, current.id, current.version, lease_until)
                 .await?
             {
-                RefreshClaim::Claimed(claimed) => return self.refresh(integration, claimed).await,
+                RefreshClaim::Claimed(claimed) => {
+                    return self.refresh(integration, claimed, transient).await;
+                }
                 RefreshClaim::Stale(moved) => current = moved,
                 RefreshClaim::Busy => {
                     tokio::time::sleep(WAIT_STEP).await;
@@ -274,6 +287,7 @@ impl Tokens {
         &self,
         integration: &Integration,
         credential: CredentialRecord,
+        transient: Transient,
     ) -> EngineResult<AccessToken> {
         let secrets = self.open_secrets(&credential)?;
         let ctx = template_context(&credential.account_vars);
@@ -285,6 +299,7 @@ impl Tokens {
                             integration,
                             credential,
                             &OAuthError::Rejected { status: 400 },
+                            transient,
                         )
                         .await;
                 };
@@ -362,7 +377,7 @@ impl Tokens {
                     Renewal::Theirs(current) => self.usable(current),
                 }
             }
-            Err(err) => self.fail(integration, credential, &err).await,
+            Err(err) => self.fail(integration, credential, &err, transient).await,
         }
     }
 
@@ -374,6 +389,7 @@ impl Tokens {
         integration: &Integration,
         credential: CredentialRecord,
         err: &OAuthError,
+        transient: Transient,
     ) -> EngineResult<AccessToken> {
         let failed = match self.record_failure(integration, &credential, err).await? {
             Recorded::Superseded(current) => return self.usable(current),
@@ -381,6 +397,9 @@ impl Tokens {
         };
         if err.is_definitive() {
             return Err(credential_invalid(&failed));
+        }
+        if transient == Transient::Report {
+            return Err(EngineError::Provider(err.clone()));
         }
         // A transient failure keeps the account usable while its token lasts.
         if failed.valid_until.is_some_and(|until| until > now()) {
@@ -462,6 +481,49 @@ impl Tokens {
         integration: &Integration,
         credential: CredentialRecord,
     ) -> EngineResult<CredentialRecord> {
+        self.verify(integration, credential, Transient::Tolerate)
+            .await
+    }
+
+    /// Checks an account with its provider now, for whoever administers it: an account with
+    /// access tokens is renewed (forced, through the same gate and lease as every renewal, so
+    /// it is still one refresh however many ask), an API-key or basic-auth account sends its
+    /// verification request (when its definition has one). Answers the account as it then
+    /// stands: `VALID`, or `INVALID` when the provider refused it (recorded with its event).
+    /// A provider that could not be reached is the error, since the check told nothing.
+    pub async fn check(
+        &self,
+        integration: &Integration,
+        credential: CredentialRecord,
+    ) -> EngineResult<CredentialRecord> {
+        let uses_access_tokens = integration
+            .provider_of(&credential.account_vars)
+            .auth
+            .uses_access_tokens();
+        if !uses_access_tokens {
+            return self
+                .verify(integration, credential, Transient::Report)
+                .await;
+        }
+        match self
+            .renew(integration, credential.clone(), true, Transient::Report)
+            .await
+        {
+            Ok(renewed) => Ok(renewed.credential),
+            // Refused now or before: the account as the refusal left it.
+            Err(EngineError::CredentialInvalid { .. }) => self.reread(&credential).await,
+            Err(err) => Err(err),
+        }
+    }
+
+    /// [`Self::reverify`], or a check now ([`Self::check`]) when a transient failure is
+    /// reported.
+    async fn verify(
+        &self,
+        integration: &Integration,
+        credential: CredentialRecord,
+        transient: Transient,
+    ) -> EngineResult<CredentialRecord> {
         let provider = integration.provider_of(&credential.account_vars);
         if provider.verify.is_none() || credential.status == CredentialStatus::Invalid {
             return Ok(credential);
@@ -507,6 +569,9 @@ impl Tokens {
                 }
             }
             Err(err) => match self.record_failure(integration, &credential, &err).await? {
+                Recorded::Failed(_) if transient == Transient::Report && !err.is_definitive() => {
+                    Err(EngineError::Provider(err))
+                }
                 Recorded::Superseded(current) | Recorded::Failed(current) => Ok(current),
             },
         }

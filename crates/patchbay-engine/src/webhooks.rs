@@ -12,18 +12,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use patchbay_api::{EventPayload, EventType, WebhookEvent, WebhookEventData};
-use patchbay_store::{ClaimedDelivery, DeliveryOutcome, now};
+use patchbay_store::{ClaimedDelivery, DeliveryOutcome, StoreResult, now};
 use rand::RngCore as _;
-use serde::Deserialize as _;
 use standardwebhooks::Webhook;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use uuid::Uuid;
 
 use patchbay_core::crypto::Keyring;
 use patchbay_store::Store;
 use tokio_util::sync::CancellationToken;
 
+use crate::events;
 use crate::metrics::Metrics;
 use crate::secrets::{self, WEBHOOK_SECRET};
 
@@ -82,7 +82,7 @@ const MAX_ERROR_CHARS: usize = 300;
 
 /// A new endpoint secret, in the Standard Webhooks format (`whsec_` and
 /// base64 of 32 random bytes).
-pub fn generate_secret() -> String {
+fn generate_secret() -> String {
     use base64::Engine as _;
     let mut key = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut key);
@@ -90,6 +90,31 @@ pub fn generate_secret() -> String {
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(key)
     )
+}
+
+/// A new signing secret for the endpoint `endpoint_id`: as it is shown once, and sealed to
+/// the endpoint's row as it is stored.
+pub fn new_secret(keyring: &Keyring, project_id: Uuid, endpoint_id: Uuid) -> (String, Vec<u8>) {
+    let secret = generate_secret();
+    let sealed = secrets::seal_str(keyring, project_id, endpoint_id, WEBHOOK_SECRET, &secret);
+    (secret, sealed)
+}
+
+/// Gives an endpoint a new signing secret in place of its current one, and answers it.
+/// Deliveries are signed with the secret they were claimed with, so every attempt claimed
+/// from now on signs with the new one. `NotFound` for an endpoint the project does not have.
+pub async fn rotate_secret(
+    store: &dyn Store,
+    keyring: &Keyring,
+    project_id: Uuid,
+    endpoint_id: Uuid,
+) -> StoreResult<String> {
+    let (secret, sealed) = new_secret(keyring, project_id, endpoint_id);
+    store
+        .events()
+        .set_webhook_endpoint_secret(project_id, endpoint_id, &sealed)
+        .await?;
+    Ok(secret)
 }
 
 /// What sending webhooks needs.
@@ -187,28 +212,10 @@ async fn send_due(
     true
 }
 
-/// The body of a webhook: the stored event as its wire type. Every stored
-/// event was written from one, so an event that does not read back is a
-/// damaged row; it is reported, never sent half-formed.
+/// The body of a webhook: the stored event as its wire type. An event that
+/// does not read back is reported, never sent half-formed.
 fn body(claimed: &ClaimedDelivery) -> Result<String, String> {
-    let event = &claimed.event;
-    let event_type = EventType::parse(&event.name)
-        .ok_or_else(|| format!("unknown event type `{}`", event.name))?;
-    let payload = EventPayload::deserialize(&event.payload).map_err(|error| {
-        format!(
-            "the stored event does not read as `{}`: {error}",
-            event.name
-        )
-    })?;
-    let body = WebhookEvent {
-        event_type,
-        timestamp: event.created_at,
-        data: WebhookEventData {
-            user_id: event.user_id.clone(),
-            event_id: event.id,
-            payload,
-        },
-    };
+    let body = events::webhook_event(&claimed.event)?;
     serde_json::to_string(&body).map_err(|error| error.to_string())
 }
 

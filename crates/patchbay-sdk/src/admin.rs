@@ -2,15 +2,16 @@
 
 use patchbay_api::{
     AddSigningKeyRequest, ConfigApplied, ConfigDocument, ConfigPlan, CreateWebhookEndpointRequest,
-    CreatedSecretKey, CreatedWebhookEndpoint, CredentialList, ExecutionPage, InboundDeliveryPage,
-    ProjectView, SecretKeyList, SigningKeyList, SigningKeyView, UpdateWebhookEndpointRequest,
-    UserObject, WebhookDelivery, WebhookDeliveryPage, WebhookEndpoint, WebhookEndpointList,
-    WorkflowExecution,
+    CreatedSecretKey, CreatedWebhookEndpoint, Credential, CredentialList, ExecutionPage,
+    InboundDeliveryPage, ProjectView, SecretKeyList, SigningKeyList, SigningKeyView,
+    TriggerAccepted, UpdateWebhookEndpointRequest, UserObject, WebhookDelivery,
+    WebhookDeliveryPage, WebhookEndpoint, WebhookEndpointList, WebhookSecret, WorkflowExecution,
 };
 use reqwest::Method;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::events::ProjectEvent;
 use crate::http::Http;
 
 /// Filters and paging of [`AdminClient::credentials`].
@@ -220,6 +221,26 @@ impl AdminClient {
             .await
     }
 
+    /// Checks an account with its provider now (an OAuth token refreshed, an API key
+    /// verified); the answer carries the status the check left it in.
+    pub async fn check_credential(&self, credential_id: Uuid) -> Result<Credential, Error> {
+        let path = format!("/credentials/{credential_id}/check");
+        self.http.send(self.request(Method::POST, &path)).await
+    }
+
+    /// Enables (`true`) or disables one of an account's workflows.
+    pub async fn set_credential_workflow_enabled(
+        &self,
+        credential_id: Uuid,
+        workflow_id: &str,
+        enabled: bool,
+    ) -> Result<Credential, Error> {
+        let action = if enabled { "enable" } else { "disable" };
+        let workflow = encode_segment(workflow_id);
+        let path = format!("/credentials/{credential_id}/workflows/{workflow}/{action}");
+        self.http.send(self.request(Method::POST, &path)).await
+    }
+
     /// Registers a webhook endpoint; the answer holds its secret, once.
     pub async fn create_webhook_endpoint(
         &self,
@@ -252,6 +273,13 @@ impl AdminClient {
         self.http
             .send(self.request(Method::PATCH, &path).json(&body))
             .await
+    }
+
+    /// Gives an endpoint a new signing secret, in this answer only; the one it replaces
+    /// signs nothing from now on.
+    pub async fn rotate_webhook_secret(&self, endpoint_id: Uuid) -> Result<WebhookSecret, Error> {
+        let path = format!("/webhook-endpoints/{endpoint_id}/rotate-secret");
+        self.http.send(self.request(Method::POST, &path)).await
     }
 
     pub async fn delete_webhook_endpoint(&self, endpoint_id: Uuid) -> Result<(), Error> {
@@ -336,6 +364,24 @@ impl AdminClient {
     pub async fn execution(&self, execution_id: Uuid) -> Result<WorkflowExecution, Error> {
         let path = format!("/task-history/workflow-executions/{execution_id}");
         self.http.send(self.request(Method::GET, &path)).await
+    }
+
+    /// Queues a new run of a finished run's workflow, as the same account and with the same
+    /// trigger; the answer names the new run.
+    pub async fn replay_execution(&self, execution_id: Uuid) -> Result<TriggerAccepted, Error> {
+        let path = format!("/task-history/workflow-executions/{execution_id}/replay");
+        self.http.send(self.request(Method::POST, &path)).await
+    }
+
+    /// Every event of the project, of every user, as they happen: after event `after` when
+    /// given (the `id` of the last event seen), else from now on. The stream ends when the
+    /// server shuts down, or after a last `streamEnded` once the secret key is revoked.
+    pub async fn events(
+        &self,
+        after: Option<i64>,
+    ) -> Result<impl futures_util::Stream<Item = Result<ProjectEvent, Error>> + use<>, Error> {
+        let request = self.request(Method::GET, "/events/stream");
+        crate::events::open(&self.http, request, after).await
     }
 }
 

@@ -115,7 +115,7 @@ mod user;
 pub use admin::AdminClient;
 pub use bytes::Bytes;
 pub use error::Error;
-pub use events::{UserEvent, UserEventData};
+pub use events::{ProjectEvent, ProjectEventData, UserEvent, UserEventData};
 pub use patchbay_api as api;
 pub use patchbay_core::user_token::{GeneratedKeyPair, SigningAlgorithm, generate_key_pair};
 pub use proxy::{ProxyRequest, ProxyResponse};

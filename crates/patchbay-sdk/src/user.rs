@@ -194,14 +194,8 @@ impl UserClient {
         &self,
         after: Option<i64>,
     ) -> Result<impl futures_util::Stream<Item = Result<UserEvent, Error>> + use<>, Error> {
-        let mut request = self
-            .request(Method::GET, "/events/stream", None)
-            .header("accept", "text/event-stream");
-        if let Some(after) = after {
-            request = request.header("last-event-id", after.to_string());
-        }
-        let response = self.http.checked(request).await?;
-        Ok(crate::events::decode(response))
+        let request = self.request(Method::GET, "/events/stream", None);
+        crate::events::open(&self.http, request, after).await
     }
     /// Runs a request-trigger workflow as the selected (or default) account.
     /// A workflow with a `response` step answers with it; one without

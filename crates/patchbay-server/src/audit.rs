@@ -21,7 +21,10 @@ use crate::state::AppState;
 /// for instance-wide calls such as creating a project, which the created project's own
 /// log does not show).
 #[derive(Debug, Clone, Default)]
-pub struct ActorSlot(Arc<Mutex<Option<(Option<Uuid>, String)>>>);
+pub struct ActorSlot(Arc<Mutex<Option<Actor>>>);
+
+/// The project acted on, and who acted.
+type Actor = (Option<Uuid>, String);
 
 impl ActorSlot {
     /// Called by the admin extractors; a no-op outside the audited routes.
@@ -31,7 +34,7 @@ impl ActorSlot {
         }
     }
 
-    fn take(&self) -> Option<(Option<Uuid>, String)> {
+    fn take(&self) -> Option<Actor> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }

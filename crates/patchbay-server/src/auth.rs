@@ -3,7 +3,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Request, Uri, header};
 use patchbay_api::ErrorCode;
 use patchbay_core::secret_key::{SecretKeyHash, looks_like_secret_key};
 use patchbay_core::user_token::{self, VerificationKey, VerifiedToken};
@@ -131,6 +131,69 @@ impl FromRequestParts<AppState> for ProjectAdmin {
             .ok_or_else(ApiError::project_not_found)?;
         audit::ActorSlot::fill(parts, Some(project.id), actor);
         Ok(Self { project })
+    }
+}
+
+/// A project admin of a long-lived stream, with what they authenticated with, so that the
+/// stream can ask again, as it goes on, whether that would still be accepted: a revoked key
+/// or an ended session ends it.
+#[derive(Debug)]
+pub struct StreamAdmin {
+    pub admin: ProjectAdmin,
+    pub credentials: AdminCredentials,
+}
+
+/// The part of a request head [`ProjectAdmin`] reads: the path (its project), and the
+/// `Authorization` and `Cookie` headers (a secret key, or a dashboard session).
+pub struct AdminCredentials {
+    uri: Uri,
+    headers: HeaderMap,
+}
+
+// By hand: the headers hold a secret key or a session's token.
+impl std::fmt::Debug for AdminCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminCredentials")
+            .field("uri", &self.uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminCredentials {
+    fn of(parts: &Parts) -> Self {
+        let mut headers = HeaderMap::new();
+        for name in [header::AUTHORIZATION, header::COOKIE] {
+            for value in parts.headers.get_all(&name) {
+                let mut value = value.clone();
+                value.set_sensitive(true);
+                headers.append(name.clone(), value);
+            }
+        }
+        Self {
+            uri: parts.uri.clone(),
+            headers,
+        }
+    }
+
+    /// Authenticates them again, exactly as [`ProjectAdmin`] did when the stream opened.
+    pub async fn authenticate(&self, state: &AppState) -> Result<ProjectAdmin, ApiError> {
+        let mut request = Request::new(());
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        let (mut parts, ()) = request.into_parts();
+        ProjectAdmin::from_request_parts(&mut parts, state).await
+    }
+}
+
+impl FromRequestParts<AppState> for StreamAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let admin = ProjectAdmin::from_request_parts(parts, state).await?;
+        Ok(Self {
+            admin,
+            credentials: AdminCredentials::of(parts),
+        })
     }
 }
 

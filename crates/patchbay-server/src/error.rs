@@ -120,6 +120,18 @@ impl From<EngineError> for ApiError {
                     .with_meta(json!({ "credentialId": credential_id }))
             }
             EngineError::ExternalIdTaken => Self::new(ErrorCode::ExternalIdTaken, message),
+            EngineError::WorkflowNotFound(_) => Self::new(ErrorCode::WorkflowNotFound, message),
+            EngineError::WorkflowNotEnabled {
+                workflow_id,
+                credential_id,
+            } => Self::new(ErrorCode::WorkflowNotEnabled, message).with_meta(json!({
+                "workflowId": workflow_id,
+                "credentialId": credential_id,
+            })),
+            EngineError::ExecutionNotFound => Self::new(ErrorCode::ExecutionNotFound, message),
+            EngineError::ExecutionNotFinished { .. } => {
+                Self::new(ErrorCode::ExecutionNotFinished, message)
+            }
             EngineError::UrlNotAllowed(_) => Self::new(ErrorCode::ProxyUrlNotAllowed, message),
             EngineError::Provider(err) => Self::provider(&err),
             EngineError::UpstreamTimeout => Self::new(ErrorCode::UpstreamTimeout, message),

@@ -108,6 +108,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(users::user))
         .routes(routes!(users::credentials))
         .routes(routes!(users::delete_credential))
+        .routes(routes!(users::check_credential))
+        .routes(routes!(users::enable_workflow))
+        .routes(routes!(users::disable_workflow))
         .routes(routes!(sdk::me, sdk::update_me))
         .routes(routes!(sdk::integrations))
         .routes(routes!(sdk::credentials))
@@ -119,9 +122,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(oauth_callback::callback))
         .routes(routes!(oauth_callback::choose))
         .routes(routes!(event_stream::stream))
+        .routes(routes!(event_stream::project_stream))
         .routes(routes!(webhooks::create, webhooks::list))
         .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
         .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(webhooks::replay))
         .routes(routes!(inbound::receive))
         .routes(routes!(inbound::deliveries))
@@ -133,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(task_history::list))
         .routes(routes!(task_history::list_paragon))
         .routes(routes!(task_history::get))
+        .routes(routes!(task_history::replay))
         .split_for_parts();
     let openapi = Arc::new(openapi_document::finish(&openapi));
 

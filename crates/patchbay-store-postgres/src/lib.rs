@@ -866,6 +866,19 @@ impl EventStore for PgStore {
         events::last_seq_of_user(&self.pool, project_id, user_id).await
     }
 
+    async fn list_project_events(
+        &self,
+        project_id: Uuid,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventRecord>> {
+        events::list_for_project(&self.pool, project_id, after_seq, limit).await
+    }
+
+    async fn last_project_event_seq(&self, project_id: Uuid) -> StoreResult<i64> {
+        events::last_seq_of_project(&self.pool, project_id).await
+    }
+
     async fn create_webhook_endpoint(
         &self,
         endpoint: &NewWebhookEndpoint,
@@ -896,6 +909,15 @@ impl EventStore for PgStore {
         disabled: bool,
     ) -> StoreResult<WebhookEndpointRecord> {
         webhooks::set_endpoint_disabled(&self.pool, project_id, id, disabled).await
+    }
+
+    async fn set_webhook_endpoint_secret(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        secret: &[u8],
+    ) -> StoreResult<WebhookEndpointRecord> {
+        webhooks::set_endpoint_secret(&self.pool, project_id, id, secret).await
     }
 
     async fn delete_webhook_endpoint(&self, project_id: Uuid, id: Uuid) -> StoreResult<()> {

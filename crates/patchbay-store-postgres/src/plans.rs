@@ -58,6 +58,14 @@ pub(crate) async fn explain(pool: &PgPool, query: &HotQuery) -> StoreResult<Vec<
             sql = format!("{HEAD}{}", events::LIST_FOR_USER);
             events::list_for_user_query(&sql, *project_id, user_id, *after_seq, *limit)
         }
+        HotQuery::ProjectEvents {
+            project_id,
+            after_seq,
+            limit,
+        } => {
+            sql = format!("{HEAD}{}", events::LIST_FOR_PROJECT);
+            events::list_for_project_query(&sql, *project_id, *after_seq, *limit)
+        }
     };
     Ok(statement
         .try_map(|row: PgRow| row.try_get::<String, _>(0))

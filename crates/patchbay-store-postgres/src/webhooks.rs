@@ -148,6 +148,25 @@ pub(crate) async fn set_endpoint_disabled(
     row.map(Into::into).ok_or(StoreError::NotFound)
 }
 
+pub(crate) async fn set_endpoint_secret(
+    pool: &PgPool,
+    project_id: Uuid,
+    id: Uuid,
+    secret: &[u8],
+) -> StoreResult<WebhookEndpointRecord> {
+    let row: Option<EndpointRow> = sqlx::query_as(&format!(
+        "UPDATE webhook_endpoints SET secret = $3, updated_at = $4
+         WHERE project_id = $1 AND id = $2 RETURNING {ENDPOINT_COLUMNS}"
+    ))
+    .bind(project_id)
+    .bind(id)
+    .bind(secret)
+    .bind(now())
+    .fetch_optional(pool)
+    .await?;
+    row.map(Into::into).ok_or(StoreError::NotFound)
+}
+
 pub(crate) async fn delete_endpoint(pool: &PgPool, project_id: Uuid, id: Uuid) -> StoreResult<()> {
     let done = sqlx::query("DELETE FROM webhook_endpoints WHERE project_id = $1 AND id = $2")
         .bind(project_id)

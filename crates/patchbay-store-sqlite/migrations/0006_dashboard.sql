@@ -1,6 +1,7 @@
 -- The dashboard: its sign-in sessions (by the hash of their token), what was
--- changed through the admin API and by whom, and every configuration document
--- applied, so an earlier one can be read and applied again.
+-- changed through the admin API and by whom, every configuration document
+-- applied, so an earlier one can be read and applied again, and the index a
+-- project's event stream reads by.
 -- Keep in step with the other backend's migrations: same numbers, same names.
 CREATE TABLE dashboard_sessions (
     token_hash    TEXT PRIMARY KEY,
@@ -31,3 +32,6 @@ CREATE TABLE config_versions (
     applied_at INTEGER NOT NULL,
     PRIMARY KEY (project_id, version)
 );
+
+-- Every user's events of a project, in order: what a project's event stream reads.
+CREATE INDEX events_project ON events (project_id, seq);

@@ -73,6 +73,46 @@ pub(crate) fn list_for_user_query<'q>(
         .bind(limit)
 }
 
+pub(crate) async fn list_for_project(
+    pool: &SqlitePool,
+    project_id: Uuid,
+    after_seq: i64,
+    limit: i64,
+) -> StoreResult<Vec<EventRecord>> {
+    list_for_project_query(LIST_FOR_PROJECT, project_id, after_seq, limit)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(event_from_row)
+        .collect()
+}
+
+/// The statement of [`list_for_project`], also explained by `plans.rs`.
+pub(crate) const LIST_FOR_PROJECT: &str =
+    "SELECT seq, id, project_id, user_id, integration_id, credential_id, name, payload, created_at
+     FROM events WHERE project_id = $1 AND seq > $2
+     ORDER BY seq LIMIT $3";
+
+pub(crate) fn list_for_project_query(
+    sql: &str,
+    project_id: Uuid,
+    after_seq: i64,
+    limit: i64,
+) -> Query<'_, Sqlite, SqliteArguments<'_>> {
+    sqlx::query(sql)
+        .bind(project_id.hyphenated())
+        .bind(after_seq)
+        .bind(limit)
+}
+
+pub(crate) async fn last_seq_of_project(pool: &SqlitePool, project_id: Uuid) -> StoreResult<i64> {
+    let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE project_id = $1")
+        .bind(project_id.hyphenated())
+        .fetch_one(pool)
+        .await?;
+    Ok(seq.unwrap_or(0))
+}
+
 pub(crate) async fn last_seq_of_user(
     pool: &SqlitePool,
     project_id: Uuid,

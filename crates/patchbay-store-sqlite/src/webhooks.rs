@@ -144,6 +144,25 @@ pub(crate) async fn set_endpoint_disabled(
     endpoint_from_row(&row.ok_or(StoreError::NotFound)?)
 }
 
+pub(crate) async fn set_endpoint_secret(
+    writer: &SqlitePool,
+    project_id: Uuid,
+    id: Uuid,
+    secret: &[u8],
+) -> StoreResult<WebhookEndpointRecord> {
+    let row = sqlx::query(&format!(
+        "UPDATE webhook_endpoints SET secret = $3, updated_at = $4
+         WHERE project_id = $1 AND id = $2 RETURNING {ENDPOINT_COLUMNS}"
+    ))
+    .bind(project_id.hyphenated())
+    .bind(id.hyphenated())
+    .bind(secret)
+    .bind(to_millis(now()))
+    .fetch_optional(writer)
+    .await?;
+    endpoint_from_row(&row.ok_or(StoreError::NotFound)?)
+}
+
 pub(crate) async fn delete_endpoint(
     writer: &SqlitePool,
     project_id: Uuid,

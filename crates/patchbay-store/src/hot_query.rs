@@ -42,4 +42,10 @@ pub enum HotQuery {
         after_seq: i64,
         limit: i64,
     },
+    /// `EventStore::list_project_events`: resuming a project's event stream.
+    ProjectEvents {
+        project_id: Uuid,
+        after_seq: i64,
+        limit: i64,
+    },
 }

@@ -460,6 +460,20 @@ pub trait EventStore: Send + Sync {
     /// stream that does not resume starts.
     async fn last_user_event_seq(&self, project_id: Uuid, user_id: &str) -> StoreResult<i64>;
 
+    /// Events of every user of a project after `after_seq`, oldest first, at
+    /// most `limit`. A project's events commit in `seq` order on both
+    /// backends, so a reader that resumes "after N" never skips one that
+    /// commits later.
+    async fn list_project_events(
+        &self,
+        project_id: Uuid,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventRecord>>;
+
+    /// The `seq` of the project's latest event, 0 when there is none.
+    async fn last_project_event_seq(&self, project_id: Uuid) -> StoreResult<i64>;
+
     async fn create_webhook_endpoint(
         &self,
         endpoint: &NewWebhookEndpoint,
@@ -483,6 +497,16 @@ pub trait EventStore: Send + Sync {
         project_id: Uuid,
         id: Uuid,
         disabled: bool,
+    ) -> StoreResult<WebhookEndpointRecord>;
+
+    /// Replaces an endpoint's signing secret (sealed to its row): deliveries
+    /// claimed from then on carry the new one. `NotFound` for an unknown
+    /// endpoint.
+    async fn set_webhook_endpoint_secret(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+        secret: &[u8],
     ) -> StoreResult<WebhookEndpointRecord>;
 
     /// Deletes an endpoint and its deliveries. `NotFound` for an unknown one.

@@ -1,14 +1,43 @@
-//! `integration_enabled` workflows: one run when an account enables the
-//! workflow — by toggling it, by updating its configuration, or by being
-//! connected while the workflow is enabled by default.
+//! Enabling and disabling a workflow for one account, and `integration_enabled`
+//! workflows: one run when an account enables the workflow — by toggling it,
+//! by updating its configuration, or by being connected while the workflow is
+//! enabled by default.
 
 use patchbay_config::TriggerType;
-use patchbay_store::CredentialRecord;
+use patchbay_store::{CredentialChanges, CredentialRecord};
 use serde_json::{Value, json};
 
 use super::context::Workflows;
 use super::executor::RunTarget;
 use super::runs;
+use crate::accounts;
+use crate::error::EngineResult;
+use crate::events::{self, Subject};
+use crate::runtime::{Integration, Workflow};
+
+/// Enables or disables `workflow` for `account` (an account of `integration`), recording
+/// `workflow.state_changed` with the change, and queues the `integration_enabled` runs that
+/// enabling it starts: what the end user's toggle and the admin API's both do.
+pub async fn set_enabled(
+    workflows: &Workflows,
+    integration: &Integration,
+    workflow: &Workflow,
+    account: &CredentialRecord,
+    enabled: bool,
+) -> EngineResult<CredentialRecord> {
+    let before = &account.configuration.workflow_settings;
+    let mut states = before.clone();
+    workflow.write_state(&mut states, Some(enabled), None);
+    let changes = CredentialChanges {
+        workflow_settings: Some(states),
+        ..Default::default()
+    };
+    let subject = Subject::of(account, &integration.config.type_name);
+    let event = events::workflow_state_changed(subject, &workflow.config.id, Some(enabled), None);
+    let updated = accounts::update(workflows.store.as_ref(), account, &changes, &[event]).await?;
+    queue_newly_enabled(workflows, Some(before), &updated).await;
+    Ok(updated)
+}
 
 /// Queues a run of every `integration_enabled` workflow enabled in
 /// `account`'s configuration but not in `before` (`None`: a new account).

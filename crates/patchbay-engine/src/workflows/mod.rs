@@ -5,6 +5,7 @@ pub(crate) mod calls;
 mod context;
 pub mod enabled;
 pub mod executor;
+pub mod replay;
 pub mod runs;
 pub mod schedule;
 pub mod worker;

@@ -9,7 +9,7 @@ use patchbay_api::{
 };
 use patchbay_config::ProviderDefinition;
 use patchbay_core::selection::Operation;
-use patchbay_store::{CredentialChanges, CredentialRecord, NewEvent, StoreError};
+use patchbay_store::{CredentialChanges, CredentialRecord, NewEvent};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -19,11 +19,13 @@ use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::selection::credential_selection;
 use crate::state::AppState;
 use patchbay_engine::EngineError;
-use patchbay_engine::accounts::{selected_credential, visible_credential, visible_credentials};
+use patchbay_engine::accounts::{
+    self, selected_credential, visible_credential, visible_credentials,
+};
 use patchbay_engine::events::{self, CredentialChange, Subject};
-use patchbay_engine::runtime::{Integration, ProjectRuntime, Workflow};
+use patchbay_engine::runtime::{Integration, ProjectRuntime};
 use patchbay_engine::user_object;
-use patchbay_engine::workflows::enabled::queue_newly_enabled;
+use patchbay_engine::workflows::enabled::{self, queue_newly_enabled};
 
 async fn user_object_of(state: &AppState, user: &ConnectUser) -> Result<UserObject, ApiError> {
     let runtime = state.engine.runtimes().load(&user.project).await?;
@@ -273,7 +275,7 @@ pub async fn update_credential(
         request.config.unwrap_or_default(),
     )?;
     changes.external_id = request.external_id;
-    let updated = apply_changes(&state, &credential, &changes, &events).await?;
+    let updated = accounts::update(state.store(), &credential, &changes, &events).await?;
     queue_newly_enabled(
         state.engine.workflows(),
         Some(&credential.configuration.workflow_settings),
@@ -331,7 +333,7 @@ async fn set_workflow_enabled(
     let runtime = state.engine.runtimes().load(&user.project).await?;
     let workflow = runtime
         .workflow(workflow_id)
-        .ok_or_else(|| workflow_not_found(workflow_id))?;
+        .ok_or_else(|| EngineError::WorkflowNotFound(workflow_id.to_owned()))?;
     let integration = runtime
         .integration_by_id(workflow.integration_id)
         .ok_or_else(ApiError::internal)?;
@@ -344,29 +346,10 @@ async fn set_workflow_enabled(
         Operation::Use,
     )
     .await?;
-    let mut states = credential.configuration.workflow_settings.clone();
-    set_workflow_state(&mut states, workflow, Some(enabled), None);
-    let changes = CredentialChanges {
-        workflow_settings: Some(states),
-        ..Default::default()
-    };
-    let subject = Subject::of(&credential, &integration.config.type_name);
-    let event = events::workflow_state_changed(subject, workflow_id, Some(enabled), None);
-    let updated = apply_changes(state, &credential, &changes, &[event]).await?;
-    queue_newly_enabled(
-        state.engine.workflows(),
-        Some(&credential.configuration.workflow_settings),
-        &updated,
-    )
-    .await;
+    let workflows = state.engine.workflows();
+    let updated =
+        enabled::set_enabled(workflows, integration, workflow, &credential, enabled).await?;
     Ok(axum::Json(user_object::credential(&updated, &runtime)))
-}
-
-pub fn workflow_not_found(id: &str) -> ApiError {
-    ApiError::new(
-        patchbay_api::ErrorCode::WorkflowNotFound,
-        format!("Workflow \"{id}\" does not exist in this project."),
-    )
 }
 
 /// Turns a configuration update into store changes and the events they
@@ -403,9 +386,8 @@ fn configuration_changes(
         let mut states = credential.configuration.workflow_settings.clone();
         for (workflow_id, update) in updates {
             let workflow = runtime
-                .workflows_of(integration.id)
-                .find(|w| w.config.id == workflow_id)
-                .ok_or_else(|| workflow_not_found(&workflow_id))?;
+                .integration_workflow(integration.id, &workflow_id)
+                .ok_or_else(|| EngineError::WorkflowNotFound(workflow_id.clone()))?;
             if let Some(settings) = &update.settings {
                 let mut merged = as_object(
                     states
@@ -426,36 +408,11 @@ fn configuration_changes(
                 update.enabled,
                 settings.as_ref(),
             ));
-            set_workflow_state(&mut states, workflow, update.enabled, update.settings);
+            workflow.write_state(&mut states, update.enabled, update.settings);
         }
         changes.workflow_settings = Some(states);
     }
     Ok((changes, recorded))
-}
-
-/// Writes one workflow's state into a configuration's `workflowSettings`,
-/// starting from the workflow's default for an account that never chose.
-fn set_workflow_state(
-    states: &mut Value,
-    workflow: &Workflow,
-    enabled: Option<bool>,
-    settings: Option<Map<String, Value>>,
-) {
-    if !states.is_object() {
-        *states = json!({});
-    }
-    let entry = &mut states[&workflow.config.id];
-    if !entry.is_object() {
-        *entry = json!({"enabled": workflow.config.default_enabled, "settings": {}});
-    }
-    if let Some(enabled) = enabled {
-        entry["enabled"] = json!(enabled);
-    }
-    if let Some(settings) = settings {
-        let mut merged = as_object(&entry["settings"]);
-        merged.extend(settings);
-        entry["settings"] = Value::Object(merged);
-    }
 }
 
 fn as_object(value: &Value) -> Map<String, Value> {
@@ -471,26 +428,4 @@ fn validation_error(errors: patchbay_config::ConfigErrors) -> ApiError {
     let message = errors.to_string();
     ApiError::validation(&first, message)
         .with_meta(json!({ "field": first, "errors": errors.iter().collect::<Vec<_>>() }))
-}
-
-async fn apply_changes(
-    state: &AppState,
-    credential: &CredentialRecord,
-    changes: &CredentialChanges,
-    events: &[NewEvent],
-) -> Result<CredentialRecord, ApiError> {
-    match state
-        .store()
-        .credentials()
-        .update_credential(credential.project_id, credential.id, changes, events)
-        .await
-    {
-        Ok(updated) => Ok(updated),
-        Err(StoreError::Conflict { .. }) => Err(ApiError::new(
-            patchbay_api::ErrorCode::ExternalIdTaken,
-            "Another account of this integration already has that externalId.",
-        )),
-        Err(StoreError::NotFound) => Err(ApiError::from(EngineError::CredentialNotFound)),
-        Err(err) => Err(err.into()),
-    }
 }

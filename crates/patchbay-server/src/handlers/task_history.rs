@@ -3,11 +3,14 @@
 //! `/projects/{projectId}/task-history` in Paragon's.
 
 use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use patchbay_api::{
     ErrorBody, ErrorCode, ExecutionPage, ExecutionStep, StepStatus, TaskHistoryExecution,
-    TaskHistoryPage, TaskHistoryStatus, WorkflowExecution,
+    TaskHistoryPage, TaskHistoryStatus, TriggerAccepted, WorkflowExecution,
 };
+use patchbay_engine::EngineError;
+use patchbay_engine::workflows::replay;
 use patchbay_store::{ExecutionFilter, ExecutionRecord, ExecutionStatus, StepRecord};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -279,20 +282,35 @@ pub async fn get(
     State(state): State<AppState>,
     PathParams(path): PathParams<ExecutionPath>,
 ) -> Result<axum::Json<WorkflowExecution>, ApiError> {
-    let not_found = || {
-        ApiError::new(
-            ErrorCode::ExecutionNotFound,
-            "Workflow execution not found.",
-        )
-    };
-    let id = Uuid::parse_str(&path.execution_id).map_err(|_| not_found())?;
+    let id = Uuid::parse_str(&path.execution_id).map_err(|_| EngineError::ExecutionNotFound)?;
     let (record, steps) = state
         .store()
         .workflows()
         .get_execution(admin.project.id, id)
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or(EngineError::ExecutionNotFound)?;
     Ok(axum::Json(execution(record, Some(steps))))
+}
+
+/// Queues a new run of a finished run's workflow, as the same account, with the trigger
+/// its record kept (`replayOf` naming the run it replays); nobody waits for its answer.
+#[utoipa::path(post, path = "/api/v1/projects/{projectId}/task-history/workflow-executions/{executionId}/replay", operation_id = "replayWorkflowExecution", tag = "admin",
+    params(("projectId" = Uuid, Path), ("executionId" = Uuid, Path)),
+    responses((status = 202, body = TriggerAccepted), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn replay(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<ExecutionPath>,
+) -> Result<(StatusCode, axum::Json<TriggerAccepted>), ApiError> {
+    let workflows = state.engine.workflows();
+    let execution_id = replay::replay(workflows, &admin.project, &path.execution_id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(TriggerAccepted { execution_id }),
+    ))
 }
 
 fn execution(record: ExecutionRecord, steps: Option<Vec<StepRecord>>) -> WorkflowExecution {

@@ -1,10 +1,13 @@
-//! The admin view of end users and their accounts.
+//! The admin view of end users and their accounts, and what it does to an account: check it
+//! with its provider now, enable or disable one of its workflows, delete it.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use patchbay_api::{CredentialList, ErrorBody, ErrorCode, UserList, UserObject, UserSummaryView};
+use patchbay_api::{
+    Credential, CredentialList, ErrorBody, ErrorCode, UserList, UserObject, UserSummaryView,
+};
 use patchbay_store::{CredentialFilter, CredentialStatus, UserFilter};
 use serde::Deserialize;
 
@@ -15,7 +18,9 @@ use crate::handlers::page_cursor;
 use crate::handlers::sdk::UserObjectBody;
 use crate::state::AppState;
 use patchbay_engine::EngineError;
+use patchbay_engine::accounts::project_credential;
 use patchbay_engine::user_object;
+use patchbay_engine::workflows::enabled;
 
 #[derive(Debug, Deserialize)]
 pub struct UserQuery {
@@ -216,14 +221,8 @@ pub async fn delete_credential(
     State(state): State<AppState>,
     PathParams(path): PathParams<CredentialPath>,
 ) -> Result<StatusCode, ApiError> {
-    let id = uuid::Uuid::parse_str(&path.credential_id)
-        .map_err(|_| ApiError::from(EngineError::CredentialNotFound))?;
-    let credential = state
-        .store()
-        .credentials()
-        .get_credential(admin.project.id, id)
-        .await?
-        .ok_or(EngineError::CredentialNotFound)?;
+    let credential =
+        project_credential(state.store(), admin.project.id, &path.credential_id).await?;
     let runtime = state.engine.runtimes().load(&admin.project).await?;
     let integration = runtime.integration_by_id(credential.integration_id);
     state
@@ -232,4 +231,85 @@ pub async fn delete_credential(
         .disconnect(integration, &credential)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks an account with its provider now: an OAuth account's token is refreshed, an
+/// API-key or basic-auth account sends its provider's verification request. Answers the
+/// account with the status the check left it in.
+#[utoipa::path(post, path = "/api/v1/projects/{projectId}/credentials/{credentialId}/check", operation_id = "checkCredential", tag = "admin",
+    params(("projectId" = Uuid, Path), ("credentialId" = Uuid, Path)),
+    responses((status = 200, body = Credential), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 502, body = ErrorBody),
+              (status = 504, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn check_credential(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<CredentialPath>,
+) -> Result<axum::Json<Credential>, ApiError> {
+    let credential =
+        project_credential(state.store(), admin.project.id, &path.credential_id).await?;
+    let runtime = state.engine.runtimes().load(&admin.project).await?;
+    let integration = runtime
+        .integration_by_id(credential.integration_id)
+        .ok_or_else(ApiError::internal)?;
+    let checked = state.engine.tokens().check(integration, credential).await?;
+    Ok(axum::Json(user_object::credential(&checked, &runtime)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CredentialWorkflowPath {
+    #[serde(rename = "credentialId")]
+    credential_id: String,
+    #[serde(rename = "workflowId")]
+    workflow_id: String,
+}
+
+/// Enables a workflow for one account, as the user's own toggle does.
+#[utoipa::path(post, path = "/api/v1/projects/{projectId}/credentials/{credentialId}/workflows/{workflowId}/enable", operation_id = "enableCredentialWorkflow", tag = "admin",
+    params(("projectId" = Uuid, Path), ("credentialId" = Uuid, Path), ("workflowId" = String, Path)),
+    responses((status = 200, body = Credential), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn enable_workflow(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<CredentialWorkflowPath>,
+) -> Result<axum::Json<Credential>, ApiError> {
+    set_workflow_enabled(&state, &admin, &path, true).await
+}
+
+/// Disables a workflow for one account, as the user's own toggle does.
+#[utoipa::path(post, path = "/api/v1/projects/{projectId}/credentials/{credentialId}/workflows/{workflowId}/disable", operation_id = "disableCredentialWorkflow", tag = "admin",
+    params(("projectId" = Uuid, Path), ("credentialId" = Uuid, Path), ("workflowId" = String, Path)),
+    responses((status = 200, body = Credential), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn disable_workflow(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<CredentialWorkflowPath>,
+) -> Result<axum::Json<Credential>, ApiError> {
+    set_workflow_enabled(&state, &admin, &path, false).await
+}
+
+async fn set_workflow_enabled(
+    state: &AppState,
+    admin: &ProjectAdmin,
+    path: &CredentialWorkflowPath,
+    enabled: bool,
+) -> Result<axum::Json<Credential>, ApiError> {
+    let credential =
+        project_credential(state.store(), admin.project.id, &path.credential_id).await?;
+    let runtime = state.engine.runtimes().load(&admin.project).await?;
+    let workflow = runtime
+        .integration_workflow(credential.integration_id, &path.workflow_id)
+        .ok_or_else(|| EngineError::WorkflowNotFound(path.workflow_id.clone()))?;
+    let integration = runtime
+        .integration_by_id(credential.integration_id)
+        .ok_or_else(ApiError::internal)?;
+    let workflows = state.engine.workflows();
+    let updated =
+        enabled::set_enabled(workflows, integration, workflow, &credential, enabled).await?;
+    Ok(axum::Json(user_object::credential(&updated, &runtime)))
 }

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use patchbay_api::{
     CreateWebhookEndpointRequest, CreatedWebhookEndpoint, ErrorBody, ErrorCode,
     UpdateWebhookEndpointRequest, WEBHOOK_EVENT_TYPES, WebhookDelivery, WebhookDeliveryPage,
-    WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointList,
+    WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointList, WebhookSecret,
 };
 use patchbay_store::{
     DeliveryFilter, DeliveryStatus, NewWebhookEndpoint, StoreError, WebhookDeliveryRecord,
@@ -18,9 +18,7 @@ use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
-use patchbay_engine::secrets;
-use patchbay_engine::secrets::WEBHOOK_SECRET;
-use patchbay_engine::webhooks::generate_secret;
+use patchbay_engine::webhooks;
 
 /// Deliveries per page of the log.
 const PAGE: i64 = 100;
@@ -118,19 +116,13 @@ pub async fn create(
     event_types.dedup();
     let project_id = admin.project.id;
     let id = Uuid::new_v4();
-    let secret = generate_secret();
+    let (secret, sealed) = webhooks::new_secret(state.engine.keyring(), project_id, id);
     let endpoint = NewWebhookEndpoint {
         id,
         project_id,
         url: request.url,
         event_types,
-        secret: secrets::seal_str(
-            state.engine.keyring(),
-            project_id,
-            id,
-            WEBHOOK_SECRET,
-            &secret,
-        ),
+        secret: sealed,
     };
     let created = state
         .store()
@@ -244,6 +236,34 @@ pub async fn delete(
             other => other.into(),
         })?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Gives an endpoint a new signing secret, shown in this answer only; the one it replaces
+/// signs nothing from now on.
+#[utoipa::path(post,
+    path = "/api/v1/projects/{projectId}/webhook-endpoints/{endpointId}/rotate-secret", operation_id = "rotateWebhookSecret",
+    tag = "admin",
+    params(("projectId" = Uuid, Path), ("endpointId" = Uuid, Path)),
+    responses((status = 200, body = WebhookSecret), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("secretKey" = [])))]
+pub async fn rotate_secret(
+    admin: ProjectAdmin,
+    State(state): State<AppState>,
+    PathParams(path): PathParams<EndpointPath>,
+) -> Result<axum::Json<WebhookSecret>, ApiError> {
+    let secret = webhooks::rotate_secret(
+        state.store(),
+        state.engine.keyring(),
+        admin.project.id,
+        path.id()?,
+    )
+    .await
+    .map_err(|err| match err {
+        StoreError::NotFound => endpoint_not_found(),
+        other => other.into(),
+    })?;
+    Ok(axum::Json(WebhookSecret { secret }))
 }
 
 #[derive(Debug, Deserialize)]

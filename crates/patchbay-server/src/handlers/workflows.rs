@@ -12,13 +12,12 @@ use axum::response::{IntoResponse, Response};
 use patchbay_api::{AppEventAccepted, AppEventRequest, ErrorBody, ErrorCode, TriggerAccepted};
 use patchbay_config::TriggerType;
 use patchbay_core::selection::{self, Operation, SelectionPolicy};
-use patchbay_store::{CredentialRecord, ExecutionStatus};
+use patchbay_store::ExecutionStatus;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use patchbay_engine::EngineError;
 use patchbay_engine::accounts::{selected_credential, visible_credentials};
-use patchbay_engine::runtime::Workflow;
 use patchbay_engine::workflows::executor::{CustomResponse, RunTarget};
 use patchbay_engine::workflows::runs;
 
@@ -68,7 +67,7 @@ pub async fn trigger(
     let runtime = state.engine.runtimes().load(&user.project).await?;
     let workflow = runtime
         .workflow(&path.workflow_id)
-        .ok_or_else(|| crate::handlers::sdk::workflow_not_found(&path.workflow_id))?;
+        .ok_or_else(|| EngineError::WorkflowNotFound(path.workflow_id.clone()))?;
     if workflow.config.trigger.trigger_type() != TriggerType::Request {
         return Err(ApiError::new(
             ErrorCode::WorkflowTriggerMismatch,
@@ -92,7 +91,11 @@ pub async fn trigger(
     )
     .await?;
     if !workflow.enabled_in(&credential.configuration.workflow_settings) {
-        return Err(not_enabled(workflow, &credential));
+        return Err(EngineError::WorkflowNotEnabled {
+            workflow_id: workflow.config.id.clone(),
+            credential_id: credential.id,
+        }
+        .into());
     }
     let target = RunTarget {
         integration: integration.clone(),
@@ -143,17 +146,6 @@ pub async fn trigger(
         )
         .with_meta(json!({ "executionId": execution_id }))),
     }
-}
-
-fn not_enabled(workflow: &Workflow, credential: &CredentialRecord) -> ApiError {
-    ApiError::new(
-        ErrorCode::WorkflowNotEnabled,
-        format!(
-            "Workflow \"{}\" is not enabled for this account.",
-            workflow.config.id
-        ),
-    )
-    .with_meta(json!({ "workflowId": workflow.config.id, "credentialId": credential.id }))
 }
 
 fn accepted(execution_id: uuid::Uuid) -> Response {

@@ -266,6 +266,81 @@ async fn every_change_needs_the_session_and_its_csrf_token(db: TestDb) {
     .assert_error(403, "csrf_token_invalid");
 }
 
+/// Every change route of a project's admin API, as the OpenAPI document lists them, with
+/// its path parameters filled in (with ids that exist nowhere: refusals come first).
+async fn change_routes(server: &TestServer, project: &TestProject) -> Vec<(Method, String)> {
+    let document = call(Method::GET, &server.url("/openapi.json"), None, None)
+        .await
+        .body;
+    let mut routes = Vec::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/projects/{projectId}") {
+            continue;
+        }
+        for method in operations.as_object().unwrap().keys() {
+            let method: Method = method.to_uppercase().parse().unwrap();
+            if matches!(method, Method::GET | Method::HEAD) {
+                continue;
+            }
+            let mut concrete = path.replace("{projectId}", &project.id.to_string());
+            while let Some(start) = concrete.find('{') {
+                let end = concrete[start..].find('}').unwrap() + start;
+                concrete.replace_range(start..=end, "00000000-0000-4000-8000-000000000000");
+            }
+            routes.push((method, server.url(&concrete)));
+        }
+    }
+    routes
+}
+
+async fn every_admin_change_route_refuses_without_csrf_or_with_another_projects_session(
+    db: TestDb,
+) {
+    let server = TestServer::start(&db).await;
+    let project = TestProject::create(&server).await;
+    let other = TestProject::create(&server).await;
+    let session = sign_in(&server, &project.secret_key).await.unwrap();
+    let other_session = sign_in(&server, &other.secret_key).await.unwrap();
+    let routes = change_routes(&server, &project).await;
+    assert!(routes.len() >= 15, "{routes:?}");
+    for (method, url) in &routes {
+        let without_csrf = with_session(&session, method.clone(), url, None, Some(json!({}))).await;
+        assert_eq!(
+            without_csrf.body["code"], "csrf_token_invalid",
+            "{method} {url}"
+        );
+        let elsewhere = with_session(
+            &other_session,
+            method.clone(),
+            url,
+            Some(&other_session.csrf),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(
+            elsewhere.body["code"], "project_not_found",
+            "{method} {url}"
+        );
+        let anonymous = call(method.clone(), url, None, Some(json!({}))).await;
+        assert_eq!(
+            anonymous.status, 401,
+            "{method} {url}: {:?}",
+            anonymous.body
+        );
+    }
+    // Nothing of all that changed the project: its configuration is still the first one.
+    let versions = with_session(
+        &session,
+        Method::GET,
+        &project_url(&server, &project, "/config/versions"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(versions.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(project.admin.signing_keys().await.unwrap().data.len(), 1);
+}
+
 async fn signing_out_or_revoking_the_key_ends_the_session(db: TestDb) {
     let server = TestServer::start(&db).await;
     let project = TestProject::create(&server).await;
@@ -577,6 +652,7 @@ backend_tests!(
     signing_in_sets_an_http_only_same_site_cookie,
     over_https_the_cookie_is_secure_and_host_only,
     every_change_needs_the_session_and_its_csrf_token,
+    every_admin_change_route_refuses_without_csrf_or_with_another_projects_session,
     signing_out_or_revoking_the_key_ends_the_session,
     the_admin_token_session_reaches_every_project,
     changes_are_recorded_in_the_audit_log,

@@ -70,7 +70,7 @@ async fn unknown_routes_and_methods_get_json_errors(db: TestDb) {
     call(Method::DELETE, &server.url("/healthz"), None, None)
         .await
         .assert_error(405, "method_not_allowed");
-    call(Method::GET, &server.url("/api/v1/projects"), None, None)
+    call(Method::PUT, &server.url("/api/v1/projects"), None, None)
         .await
         .assert_error(405, "method_not_allowed");
 }

@@ -6,6 +6,7 @@ mod account_types;
 mod accounts;
 mod actions;
 mod admin;
+mod admin_actions;
 mod browser_assets;
 mod client_credentials;
 mod config_schema;

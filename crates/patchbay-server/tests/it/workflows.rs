@@ -99,7 +99,7 @@ async fn setup(db: &TestDb) -> Setup {
 }
 
 /// Authenticated API calls the fake provider has served for an account.
-fn calls(provider: &FakeProvider, account: &str) -> u64 {
+pub(crate) fn calls(provider: &FakeProvider, account: &str) -> u64 {
     provider
         .sandbox
         .stats()
@@ -117,7 +117,7 @@ fn api_code(result: Result<impl std::fmt::Debug, Error>) -> (u16, String) {
 }
 
 /// Waits until the run has ended.
-async fn finished(project: &TestProject, id: Uuid) -> WorkflowExecution {
+pub(crate) async fn finished(project: &TestProject, id: Uuid) -> WorkflowExecution {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let run = project.admin.execution(id).await.unwrap();

@@ -5,8 +5,8 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use patchbay_store::{
-    DeliveryFilter, DeliveryOutcome, DeliveryStatus, NewWebhookEndpoint, Store, StoreError,
-    WebhookEndpointRecord, now,
+    DeliveryFilter, DeliveryOutcome, DeliveryStatus, NewWebhookEndpoint, SealedColumn, Store,
+    StoreError, WebhookEndpointRecord, now,
 };
 use patchbay_test_support::{TestDb, backend_tests};
 use uuid::Uuid;
@@ -113,6 +113,54 @@ async fn endpoints_are_created_listed_disabled_and_deleted(db: TestDb) {
         store.events().get_webhook_endpoint(p, id).await.unwrap(),
         None::<WebhookEndpointRecord>
     );
+}
+
+async fn an_endpoint_s_secret_is_replaced_where_deliveries_and_key_rotation_read_it(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let other = project(&store).await;
+    let id = endpoint(&store, p, &[]).await;
+    let before = store
+        .events()
+        .get_webhook_endpoint(p, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let rotated = store
+        .events()
+        .set_webhook_endpoint_secret(p, id, b"new-sealed-secret")
+        .await
+        .unwrap();
+    assert_eq!((rotated.id, &rotated.url), (id, &before.url));
+    assert!(rotated.updated_at >= before.updated_at);
+    for (project_id, endpoint_id) in [(other, id), (p, Uuid::new_v4())] {
+        assert!(matches!(
+            store
+                .events()
+                .set_webhook_endpoint_secret(project_id, endpoint_id, b"stolen")
+                .await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    record(&store, p, "ada", &["credential.created"]).await;
+    let claimed = claim_all(&store).await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].secret.ciphertext, b"new-sealed-secret");
+    assert_eq!(
+        (claimed[0].secret.project_id, claimed[0].secret.record_id),
+        (p, id)
+    );
+    let sealed = store
+        .data_keys()
+        .list_sealed(SealedColumn::WebhookEndpointSecret, None, 100)
+        .await
+        .unwrap();
+    let ours: Vec<_> = sealed
+        .iter()
+        .filter(|value| value.record_id == id)
+        .collect();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0].ciphertext, b"new-sealed-secret");
 }
 
 async fn events_queue_deliveries_for_the_endpoints_that_want_them(db: TestDb) {
@@ -360,6 +408,7 @@ async fn committed_events_are_announced_and_rolled_back_ones_are_not(db: TestDb)
 
 backend_tests!(
     endpoints_are_created_listed_disabled_and_deleted,
+    an_endpoint_s_secret_is_replaced_where_deliveries_and_key_rotation_read_it,
     events_queue_deliveries_for_the_endpoints_that_want_them,
     an_account_s_deliveries_are_attempted_in_order_and_leased,
     dead_deliveries_stop_blocking_and_can_be_replayed,

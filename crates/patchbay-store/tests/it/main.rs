@@ -15,5 +15,6 @@ mod growth;
 mod inbound;
 mod migrations;
 mod plans;
+mod project_events;
 mod refresh;
 mod runs;

@@ -70,6 +70,9 @@ fn sorts(backend: Backend, line: &str) -> bool {
 async fn hot_path_statements_use_indexes_on_a_loaded_database(db: TestDb) {
     let store: Arc<dyn Store> = db.store();
     let p = project(&store).await;
+    // Where most events are recorded: a project's stream must find its own
+    // by index, not walk everyone's.
+    let crowd = project(&store).await;
     let [crm, mail] = integrations(&store, p, &["crm", "mail"]).await[..] else {
         unreachable!()
     };
@@ -101,7 +104,9 @@ async fn hot_path_statements_use_indexes_on_a_loaded_database(db: TestDb) {
                 },
                 started_at: epoch + Duration::milliseconds(n),
             });
-            events.push(event(p, &user, new.id, "credential.created"));
+            // One event in a hundred is this project's, user-7's among them.
+            let owner = if n % 100 == 7 { p } else { crowd };
+            events.push(event(owner, &user, new.id, "credential.created"));
             credentials.push(new);
         }
         bulk.credentials(&credentials).await.unwrap();
@@ -326,6 +331,16 @@ async fn hot_path_statements_use_indexes_on_a_loaded_database(db: TestDb) {
             },
         ),
     ];
+    // A project's events after an id: read in order from an index, never sorted.
+    statements.push((
+        "a project's events after an id".to_owned(),
+        HotQuery::ProjectEvents {
+            project_id: p,
+            after_seq: 0,
+            limit: 100,
+        },
+        Some("project_id"),
+    ));
     statements.extend(
         others
             .into_iter()
