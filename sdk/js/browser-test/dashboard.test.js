@@ -150,6 +150,27 @@ test('a user with two accounts of one integration is found by search and shows b
   await review('user');
 });
 
+test('an account is checked now, and one of its workflows disabled and enabled again', async () => {
+  await go(`/p/${server.projectId}/users/demo-user`);
+  const ada = page.locator('section.card[aria-label="Sandbox CRM account Ada Lovelace"]');
+  await confirmWith(ada.locator('button:has-text("Check now")'));
+  await page.waitForSelector('#status:has-text("Checked: the account is VALID.")');
+
+  const grace = () => page.locator('section.card[aria-label="Sandbox CRM account Grace Hopper"]');
+  await confirmWith(grace().locator('button:has-text("Disable welcome-contact")'));
+  await grace().locator('button:has-text("Enable welcome-contact")').waitFor();
+  const user = await adminCall(server, 'GET', '/users/demo-user');
+  const states = Object.fromEntries(user.integrations.sandbox.allCredentials.map((c) => [c.id, c.config.configuredWorkflows['welcome-contact'].enabled]));
+  assert.deepEqual(states, { [accounts.ada]: true, [accounts.grace]: false });
+  // Cancelling the confirmation changes nothing.
+  await grace().locator('button:has-text("Enable welcome-contact")').click();
+  await page.locator('dialog#confirm button[value="cancel"]').click();
+  const unchanged = await adminCall(server, 'GET', '/users/demo-user');
+  assert.equal(unchanged.integrations.sandbox.allCredentials.find((c) => c.id === accounts.grace).config.configuredWorkflows['welcome-contact'].enabled, false);
+  await confirmWith(grace().locator('button:has-text("Enable welcome-contact")'));
+  await grace().locator('button:has-text("Disable welcome-contact")').waitFor();
+});
+
 test('a failed run is opened and replayed as the same account', async () => {
   await go(`/p/${server.projectId}/runs`);
   await page.selectOption('#filter-status', 'FAILED');
@@ -201,6 +222,10 @@ test('a dead webhook delivery is replayed', async () => {
     'the replayed delivery to be attempted again',
   );
   assert.ok(again.data.find((d) => d.id === first.id).attempts > first.attempts);
+
+  await confirmWith(page.locator('button:has-text("Rotate the signing secret")'));
+  await page.waitForSelector('p.secret code');
+  assert.match(await page.textContent('p.secret code'), /^whsec_/);
 });
 
 test('a configuration change is validated with its diff shown, applied, and can be rolled back', async () => {
@@ -233,6 +258,10 @@ test('the activity log names the dashboard session behind each change', async ()
   await review('activity');
   await go(`/p/${server.projectId}/events`);
   await page.waitForSelector('p[role="status"]:has-text("new events appear at the top")');
+  // A change made elsewhere shows up at once.
+  await adminCall(server, 'POST', `/credentials/${accounts.ada}/workflows/welcome-contact/disable`);
+  await page.waitForSelector('ol.events li:has-text("workflow.state_changed")');
+  assert.match(await page.textContent('ol.events li'), /for demo-user/);
   await review('events');
 });
 

@@ -539,9 +539,16 @@ async function viewEvents({ projectId }) {
   stream.addEventListener('error', () => { state.textContent = 'Disconnected; trying again…'; });
   stream.onmessage = (message) => {
     const event = JSON.parse(message.data);
-    list.prepend(h('li', {}, h('strong', {}, event.type ?? 'event'), ' ', h('span', { class: 'muted' }, when(event.timestamp ?? event.dateCreated)), json(event)));
+    list.prepend(h('li', {},
+      h('strong', {}, event.type), ' ', event.data?.userId ? `for ${event.data.userId} ` : '',
+      h('span', { class: 'muted' }, when(event.timestamp)),
+      json(event.data)));
     while (list.children.length > 200) list.lastChild.remove();
   };
+  stream.addEventListener('streamEnded', (message) => {
+    stream.close();
+    state.textContent = `The stream ended (${JSON.parse(message.data).reason}). Sign in again to follow events.`;
+  });
   session.leave = () => stream.close();
   return { title: 'Live events', body: [state, list] };
 }
