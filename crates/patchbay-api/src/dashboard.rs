@@ -85,6 +85,29 @@ pub struct RunsInHour {
     pub failed: i64,
 }
 
+/// What one integration did in one hour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageInHour {
+    /// The hour's start.
+    #[serde(with = "crate::timestamp")]
+    pub hour: DateTime<Utc>,
+    /// Calls through the Proxy API, and those answered with an error (status 400 or more).
+    pub proxy_calls: i64,
+    pub proxy_errors: i64,
+    /// Token refreshes (or new grants) that failed.
+    pub refresh_failures: i64,
+}
+
+/// One integration's usage, hour by hour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationUsage {
+    pub integration: String,
+    pub name: String,
+    pub hours: Vec<UsageInHour>,
+}
+
 /// `GET /api/v1/projects/{projectId}/overview`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -93,6 +116,8 @@ pub struct Overview {
     pub accounts: Vec<IntegrationAccounts>,
     /// Workflow runs of the last 24 hours, hour by hour, oldest first.
     pub runs_per_hour: Vec<RunsInHour>,
+    /// Each integration's proxied calls, errors and failed refreshes over the same hours.
+    pub usage: Vec<IntegrationUsage>,
 }
 
 /// One change made through the admin API.

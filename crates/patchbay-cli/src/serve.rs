@@ -72,6 +72,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let reloader = state.engine.spawn_keyring_reloader(master);
     let webhook_sender = state.engine.spawn_webhook_sender();
     let worker = state.engine.spawn_worker();
+    let usage_flusher = state.engine.spawn_usage_flusher();
     let grace = state.config.workflows.shutdown_grace;
     let served = patchbay_server::serve(listener, state, shutdown).await;
     refresher.abort();
@@ -79,6 +80,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     reloader.abort();
     // Runs in flight get a moment to finish; the rest go back to the queue.
     worker.shutdown(grace).await;
+    // The shutdown signal has ended serving: the flusher adds its last counts and stops.
+    let _ = usage_flusher.await;
     served.context("serving")?;
     tracing::info!("stopped");
     Ok(())

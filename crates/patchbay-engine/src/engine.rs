@@ -189,6 +189,16 @@ impl Engine {
         worker::spawn(self.0.workflows.clone())
     }
 
+    /// Adds the usage counted in memory to the store every few seconds, and once more at
+    /// shutdown ([`Self::shutdown`]).
+    pub fn spawn_usage_flusher(&self) -> tokio::task::JoinHandle<()> {
+        crate::usage::spawn_flusher(
+            Arc::clone(self.0.metrics.usage()),
+            Arc::clone(&self.0.store),
+            self.0.shutdown.clone(),
+        )
+    }
+
     /// Keeps the keyring in step with the stored data keys.
     pub fn spawn_keyring_reloader(&self, master: MasterKey) -> tokio::task::JoinHandle<()> {
         keyring::spawn_keyring_reloader(

@@ -26,6 +26,7 @@ pub mod runtime;
 pub mod secrets;
 pub mod tokens;
 pub mod upstream;
+pub mod usage;
 pub mod user_object;
 pub mod webhooks;
 pub mod workflows;

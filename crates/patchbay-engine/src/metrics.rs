@@ -1,6 +1,8 @@
 //! Prometheus metrics, in a registry owned by one engine (not a
-//! process-global), so several servers in one process stay independent.
+//! process-global), so several servers in one process stay independent; and the hourly usage
+//! the dashboard charts (`usage.rs`), counted at the same places.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -10,6 +12,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use uuid::Uuid;
+
+use crate::runtime::Integration;
+use crate::usage::Usage;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -57,6 +63,7 @@ pub struct Metrics {
     webhook_deliveries: Family<DeliveryLabels, Counter>,
     workflow_runs: Family<RunLabels, Counter>,
     queue_depth: Gauge,
+    usage: Arc<Usage>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -126,6 +133,7 @@ impl Metrics {
             webhook_deliveries,
             workflow_runs,
             queue_depth,
+            usage: Arc::default(),
         }
     }
 
@@ -155,15 +163,39 @@ impl Metrics {
     }
 
     /// Records one Proxy API call: the integration, the status returned, and
-    /// the time to the upstream's response headers.
-    pub fn observe_proxy(&self, integration: &str, status: u16, elapsed: Duration) {
+    /// the time to the upstream's response headers; and counts it in the project's usage.
+    pub fn observe_proxy(
+        &self,
+        project_id: Uuid,
+        integration: &Integration,
+        status: u16,
+        elapsed: Duration,
+    ) {
         let labels = ProxyLabels {
-            integration: integration.to_owned(),
+            integration: integration.config.type_name.clone(),
             status,
         };
         self.proxy
             .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
+        self.usage
+            .count_proxy_call(project_id, integration.id, status >= 400);
+    }
+
+    /// A refresh (or new grant) that failed, `definitive` when the account needs reconnecting;
+    /// also counted in the project's usage.
+    pub fn count_refresh_failure(&self, project_id: Uuid, integration_id: Uuid, definitive: bool) {
+        self.count_refresh(if definitive {
+            "invalid"
+        } else {
+            "transient_failure"
+        });
+        self.usage.count_refresh_failure(project_id, integration_id);
+    }
+
+    /// The hourly usage the dashboard charts, counted here and flushed to the store.
+    pub fn usage(&self) -> &Arc<Usage> {
+        &self.usage
     }
 
     /// Records one HTTP request by its route template (never the raw path,

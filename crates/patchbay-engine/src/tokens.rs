@@ -419,11 +419,8 @@ impl Tokens {
             return Ok(Recorded::Superseded(current));
         }
         let definitive = err.is_definitive();
-        self.metrics.count_refresh(if definitive {
-            "invalid"
-        } else {
-            "transient_failure"
-        });
+        self.metrics
+            .count_refresh_failure(credential.project_id, integration.id, definitive);
         let backoff = BACKOFF_BASE_SECONDS
             .saturating_mul(1_i64 << credential.refresh_failure_count.clamp(0, 16))
             .min(BACKOFF_MAX_SECONDS);

@@ -1,11 +1,12 @@
 //! The admin API of one project (`/api/v1/projects/{projectId}/...`).
 
 use patchbay_api::{
-    AddSigningKeyRequest, ConfigApplied, ConfigDocument, ConfigPlan, CreateWebhookEndpointRequest,
-    CreatedSecretKey, CreatedWebhookEndpoint, Credential, CredentialList, ExecutionPage,
-    InboundDeliveryPage, ProjectView, SecretKeyList, SigningKeyList, SigningKeyView,
-    TriggerAccepted, UpdateWebhookEndpointRequest, UserObject, WebhookDelivery,
-    WebhookDeliveryPage, WebhookEndpoint, WebhookEndpointList, WebhookSecret, WorkflowExecution,
+    AddSigningKeyRequest, AuditLog, ConfigApplied, ConfigDocument, ConfigPlan, ConfigVersionList,
+    CreateWebhookEndpointRequest, CreatedSecretKey, CreatedWebhookEndpoint, Credential,
+    CredentialList, ExecutionPage, InboundDeliveryPage, Overview, ProjectView, SecretKeyList,
+    SigningKeyList, SigningKeyView, TriggerAccepted, UpdateWebhookEndpointRequest, UserList,
+    UserObject, WebhookDelivery, WebhookDeliveryPage, WebhookEndpoint, WebhookEndpointList,
+    WebhookSecret, WorkflowExecution,
 };
 use reqwest::Method;
 use uuid::Uuid;
@@ -88,6 +89,43 @@ impl AdminClient {
 
     pub async fn project(&self) -> Result<ProjectView, Error> {
         self.http.send(self.request(Method::GET, "")).await
+    }
+
+    /// Accounts per integration and status; the last day's runs, proxied calls, errors and
+    /// failed refreshes, hour by hour.
+    pub async fn overview(&self) -> Result<Overview, Error> {
+        self.http.send(self.request(Method::GET, "/overview")).await
+    }
+
+    /// A page of the project's users by id (with their account counts); `search` finds part
+    /// of an id, name or email.
+    pub async fn users(
+        &self,
+        search: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<UserList, Error> {
+        let params: Vec<(&str, &str)> = [("search", search), ("cursor", cursor)]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect();
+        self.http
+            .send(self.request(Method::GET, "/users").query(&params))
+            .await
+    }
+
+    /// Changes made through the admin API, newest first.
+    pub async fn audit_log(&self, cursor: Option<&str>) -> Result<AuditLog, Error> {
+        let params: Vec<(&str, &str)> = cursor.map(|c| ("cursor", c)).into_iter().collect();
+        self.http
+            .send(self.request(Method::GET, "/audit-log").query(&params))
+            .await
+    }
+
+    /// The configuration documents applied to the project, newest first.
+    pub async fn config_versions(&self) -> Result<ConfigVersionList, Error> {
+        self.http
+            .send(self.request(Method::GET, "/config/versions"))
+            .await
     }
 
     pub async fn secret_keys(&self) -> Result<SecretKeyList, Error> {

@@ -1,7 +1,7 @@
 -- The dashboard: its sign-in sessions (by the hash of their token), what was
 -- changed through the admin API and by whom, every configuration document
--- applied, so an earlier one can be read and applied again, and the index a
--- project's event stream reads by.
+-- applied, so an earlier one can be read and applied again, the index a
+-- project's event stream reads by, and hourly usage per integration.
 -- Keep in step with the other backend's migrations: same numbers, same names.
 CREATE TABLE dashboard_sessions (
     token_hash    TEXT PRIMARY KEY,
@@ -35,3 +35,16 @@ CREATE TABLE config_versions (
 
 -- Every user's events of a project, in order: what a project's event stream reads.
 CREATE INDEX events_project ON events (project_id, seq);
+
+-- Hourly usage per integration, for the dashboard's charts: every replica adds the counts it
+-- kept in memory every few seconds.
+CREATE TABLE usage_hourly (
+    project_id       UUID NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    integration_id   UUID NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
+    hour             TIMESTAMPTZ NOT NULL,
+    proxy_calls      BIGINT NOT NULL,
+    proxy_errors     BIGINT NOT NULL,
+    refresh_failures BIGINT NOT NULL,
+    PRIMARY KEY (project_id, hour, integration_id)
+);
+CREATE INDEX usage_hourly_hour ON usage_hourly (hour);

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use patchbay_store::{
     AuditEntry, ConfigVersion, CredentialCount, CredentialStatus, DashboardSession, DashboardStore,
-    NewDashboardSession, SessionScope, StoreError, StoreResult, UserFilter, UserSummary,
+    NewDashboardSession, SessionScope, StoreError, StoreResult, UsageHour, UserFilter, UserSummary,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
@@ -155,6 +155,68 @@ impl DashboardStore for SqliteStore {
         .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(config_version_from_row).transpose()
+    }
+
+    async fn add_usage(&self, rows: &[UsageHour]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        for row in rows {
+            sqlx::query(
+                "INSERT INTO usage_hourly
+                   (project_id, integration_id, hour, proxy_calls, proxy_errors, refresh_failures)
+                 SELECT $1, $2, $3, $4, $5, $6
+                 WHERE EXISTS (SELECT 1 FROM integrations WHERE id = $2 AND project_id = $1)
+                 ON CONFLICT (project_id, hour, integration_id) DO UPDATE SET
+                   proxy_calls = proxy_calls + excluded.proxy_calls,
+                   proxy_errors = proxy_errors + excluded.proxy_errors,
+                   refresh_failures = refresh_failures + excluded.refresh_failures",
+            )
+            .bind(row.project_id.hyphenated())
+            .bind(row.integration_id.hyphenated())
+            .bind(to_millis(row.hour))
+            .bind(row.proxy_calls)
+            .bind(row.proxy_errors)
+            .bind(row.refresh_failures)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_usage(
+        &self,
+        project_id: Uuid,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<UsageHour>> {
+        let rows = sqlx::query(
+            "SELECT project_id, integration_id, hour, proxy_calls, proxy_errors, refresh_failures
+             FROM usage_hourly WHERE project_id = $1 AND hour >= $2
+             ORDER BY hour, integration_id",
+        )
+        .bind(project_id.hyphenated())
+        .bind(to_millis(since))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UsageHour {
+                    project_id: uuid(row, "project_id")?,
+                    integration_id: uuid(row, "integration_id")?,
+                    hour: from_millis(row.try_get("hour")?)?,
+                    proxy_calls: row.try_get("proxy_calls")?,
+                    proxy_errors: row.try_get("proxy_errors")?,
+                    refresh_failures: row.try_get("refresh_failures")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn purge_usage(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let purged = sqlx::query("DELETE FROM usage_hourly WHERE hour < $1")
+            .bind(to_millis(before))
+            .execute(&self.writer)
+            .await?;
+        Ok(purged.rows_affected())
     }
 }
 

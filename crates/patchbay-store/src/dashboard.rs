@@ -1,5 +1,6 @@
 //! What the dashboard keeps: its sign-in sessions, the record of what was changed through the
-//! admin API, and the configuration documents applied before the current one.
+//! admin API, the configuration documents applied before the current one, and hourly usage
+//! per integration.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -59,6 +60,21 @@ pub struct ConfigVersion {
     pub document: serde_json::Value,
 }
 
+/// What one integration of a project did in one hour: the figures of the dashboard's charts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageHour {
+    pub project_id: Uuid,
+    pub integration_id: Uuid,
+    /// The hour's start.
+    pub hour: DateTime<Utc>,
+    /// Calls through the Proxy API, and those answered with an error (Patchbay's or the
+    /// provider's, any status from 400).
+    pub proxy_calls: i64,
+    pub proxy_errors: i64,
+    /// Token refreshes (or new grants) that failed, for good or for now.
+    pub refresh_failures: i64,
+}
+
 #[async_trait]
 pub trait DashboardStore: Send + Sync {
     async fn create_session(&self, session: &NewDashboardSession) -> StoreResult<()>;
@@ -98,4 +114,18 @@ pub trait DashboardStore: Send + Sync {
         project_id: Uuid,
         version: i64,
     ) -> StoreResult<Option<ConfigVersion>>;
+
+    /// Adds counts to what is stored for each row's hour (every replica adds its own). Rows of
+    /// an integration deleted meanwhile are dropped.
+    async fn add_usage(&self, rows: &[UsageHour]) -> StoreResult<()>;
+
+    /// The project's usage from `since` on, by hour then integration.
+    async fn list_usage(
+        &self,
+        project_id: Uuid,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<UsageHour>>;
+
+    /// Forgets usage of hours before `before`.
+    async fn purge_usage(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }

@@ -52,6 +52,7 @@ pub struct TestServer {
     refresher: Option<tokio::task::JoinHandle<()>>,
     reloader: tokio::task::JoinHandle<()>,
     webhook_sender: tokio::task::JoinHandle<()>,
+    usage_flusher: tokio::task::JoinHandle<()>,
     worker: Option<patchbay_server::WorkerHandle>,
 }
 
@@ -113,6 +114,7 @@ impl TestServer {
         let worker = Some(state.engine.spawn_worker());
         let (stop, stopped) = oneshot::channel::<()>();
         let webhook_sender = state.engine.spawn_webhook_sender();
+        let usage_flusher = state.engine.spawn_usage_flusher();
         let task = tokio::spawn(patchbay_server::serve(
             listener,
             state.clone(),
@@ -129,6 +131,7 @@ impl TestServer {
             refresher,
             reloader,
             webhook_sender,
+            usage_flusher,
             worker,
         }
     }
@@ -165,6 +168,7 @@ impl Drop for TestServer {
         }
         self.reloader.abort();
         self.webhook_sender.abort();
+        self.usage_flusher.abort();
         if let Some(worker) = &self.worker {
             worker.abort();
         }

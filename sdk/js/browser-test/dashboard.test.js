@@ -128,7 +128,12 @@ test('signing in with the secret key, from the keyboard alone, opens the overvie
   assert.ok(!kept.includes(server.secretKey), kept);
   const table = page.locator('table:has(caption:has-text("Accounts by integration"))');
   assert.match(await table.locator('tr:has-text("Sandbox CRM")').textContent(), /2/);
-  assert.match(await page.textContent('figure svg desc'), /runs succeeded and 1 failed/);
+  assert.match(await page.textContent('#runs-desc'), /Workflow runs per hour over the last 24 hours: \d+ succeeded, 1 failed/);
+  // A call through the Proxy API shows in its integration's chart at once.
+  await userCall('GET', '/sdk/proxy/sandbox/contacts', undefined, accounts.ada);
+  await page.reload();
+  await page.waitForSelector('main[aria-busy="false"] #proxy-sandbox-desc', { state: 'attached' });
+  assert.match(await page.textContent('#proxy-sandbox-desc'), /1 answered, 0 errors/);
   await review('overview');
 });
 

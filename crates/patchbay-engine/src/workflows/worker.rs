@@ -160,8 +160,11 @@ const KEEP_FINISHED_JOBS: chrono::Duration = chrono::Duration::days(1);
 /// recognised: far longer than any provider retries a delivery.
 const KEEP_INBOUND_DELIVERIES: chrono::Duration = chrono::Duration::days(30);
 
-/// Deletes old finished jobs and old webhook deliveries once an hour, so neither table grows
-/// without end.
+/// How long the hourly usage the dashboard charts is kept.
+const KEEP_USAGE: chrono::Duration = chrono::Duration::days(90);
+
+/// Deletes old finished jobs, old webhook deliveries, old usage and expired dashboard sessions
+/// once an hour, so no table grows without end.
 async fn purge_finished(workflows: Workflows) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
@@ -175,6 +178,13 @@ async fn purge_finished(workflows: Workflows) {
             .await
         {
             tracing::warn!(error = %err, "old webhook deliveries could not be purged");
+        }
+        let dashboard = workflows.store.dashboard();
+        if let Err(err) = dashboard.purge_usage(now() - KEEP_USAGE).await {
+            tracing::warn!(error = %err, "old usage could not be purged");
+        }
+        if let Err(err) = dashboard.purge_sessions(now()).await {
+            tracing::warn!(error = %err, "expired dashboard sessions could not be purged");
         }
     }
 }

@@ -1,12 +1,13 @@
-//! What a project looks like at a glance (accounts per integration and status, runs hour by
-//! hour), who changed what (the audit log), and which configuration documents it ran.
+//! What a project looks like at a glance (accounts per integration and status, runs, proxied
+//! calls and failed refreshes hour by hour), who changed what (the audit log), and which configuration documents it ran.
 
 use axum::extract::State;
 use chrono::{DateTime, Duration, DurationRound as _, Utc};
 use patchbay_api::{
     AuditEntryView, AuditLog, ConfigVersionList, ConfigVersionView, ErrorBody, ErrorCode,
-    IntegrationAccounts, Overview, RunsInHour,
+    IntegrationAccounts, IntegrationUsage, Overview, RunsInHour, UsageInHour,
 };
+use patchbay_engine::runtime::ProjectRuntime;
 use patchbay_store::{ConfigVersion, CredentialStatus, ExecutionFilter, ExecutionStatus};
 use serde::Deserialize;
 
@@ -16,10 +17,11 @@ use crate::extract::{PathParams, QueryParams};
 use crate::handlers::page_cursor;
 use crate::state::AppState;
 
-/// Hours the overview's run chart covers.
-const RUN_HOURS: i64 = 24;
+/// Hours the overview's charts cover.
+const HOURS: i64 = 24;
 
-/// Accounts per integration and status, and the last day's runs hour by hour.
+/// Accounts per integration and status; the last day's runs, and each integration's proxied
+/// calls, errors and failed refreshes, hour by hour.
 #[utoipa::path(get, path = "/api/v1/projects/{projectId}/overview", operation_id = "getOverview", tag = "admin",
     params(("projectId" = Uuid, Path)),
     responses((status = 200, body = Overview), (status = 401, body = ErrorBody),
@@ -57,26 +59,74 @@ pub async fn overview(
         .collect();
     // Those needing attention first; otherwise the configuration's order.
     accounts.sort_by_key(|a| a.invalid == 0);
-    let runs_per_hour = runs_per_hour(&state, &admin, Utc::now()).await?;
+    let hours = last_hours(Utc::now())?;
+    let runs_per_hour = runs_per_hour(&state, &admin, &hours).await?;
+    let usage = usage(&state, &admin, &runtime, &hours).await?;
     Ok(axum::Json(Overview {
         accounts,
         runs_per_hour,
+        usage,
     }))
 }
 
-/// Runs started in each of the last [`RUN_HOURS`] hours that succeeded or failed, oldest
-/// first; the current hour is the last.
-async fn runs_per_hour(
-    state: &AppState,
-    admin: &ProjectAdmin,
-    now: DateTime<Utc>,
-) -> Result<Vec<RunsInHour>, ApiError> {
+/// The starts of the last [`HOURS`] hours, oldest first; the current hour is the last.
+fn last_hours(now: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, ApiError> {
     let current = now
         .duration_trunc(Duration::hours(1))
         .map_err(|_| ApiError::internal())?;
-    let mut hours = Vec::new();
-    for back in (0..RUN_HOURS).rev() {
-        let hour = current - Duration::hours(back);
+    Ok((0..HOURS)
+        .rev()
+        .map(|back| current - Duration::hours(back))
+        .collect())
+}
+
+/// Each integration's usage in `hours`. What this replica counted since its last flush is
+/// flushed first, so its own figures are current; other replicas' arrive within
+/// `usage::FLUSH_INTERVAL`.
+async fn usage(
+    state: &AppState,
+    admin: &ProjectAdmin,
+    runtime: &ProjectRuntime,
+    hours: &[DateTime<Utc>],
+) -> Result<Vec<IntegrationUsage>, ApiError> {
+    let store = state.store();
+    state.engine.metrics().usage().flush(store).await?;
+    let stored = store
+        .dashboard()
+        .list_usage(admin.project.id, hours[0])
+        .await?;
+    Ok(runtime
+        .integrations
+        .iter()
+        .map(|integration| IntegrationUsage {
+            integration: integration.config.type_name.clone(),
+            name: integration.config.name.clone(),
+            hours: hours
+                .iter()
+                .map(|&hour| {
+                    let row = stored
+                        .iter()
+                        .find(|row| row.integration_id == integration.id && row.hour == hour);
+                    UsageInHour {
+                        hour,
+                        proxy_calls: row.map_or(0, |row| row.proxy_calls),
+                        proxy_errors: row.map_or(0, |row| row.proxy_errors),
+                        refresh_failures: row.map_or(0, |row| row.refresh_failures),
+                    }
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// Runs started in each of `hours` that succeeded or failed.
+async fn runs_per_hour(
+    state: &AppState,
+    admin: &ProjectAdmin,
+    hours: &[DateTime<Utc>],
+) -> Result<Vec<RunsInHour>, ApiError> {
+    let mut runs = Vec::with_capacity(hours.len());
+    for &hour in hours {
         let count = |status| {
             let filter = ExecutionFilter {
                 status: Some(status),
@@ -92,13 +142,13 @@ async fn runs_per_hour(
                     .await
             }
         };
-        hours.push(RunsInHour {
+        runs.push(RunsInHour {
             hour,
             succeeded: count(ExecutionStatus::Succeeded).await?,
             failed: count(ExecutionStatus::Failed).await?,
         });
     }
-    Ok(hours)
+    Ok(runs)
 }
 
 #[derive(Debug, Deserialize)]

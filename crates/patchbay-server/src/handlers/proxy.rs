@@ -142,15 +142,16 @@ pub async fn call(
         )
         .await
         .map_err(ApiError::from);
-    let type_name = integration.config.type_name.as_str();
     let status = match &response {
         Ok(upstream) => upstream.status(),
         Err(error) => error.status(),
     };
-    state
-        .engine
-        .metrics()
-        .observe_proxy(type_name, status.as_u16(), started.elapsed());
+    state.engine.metrics().observe_proxy(
+        user.project.id,
+        integration,
+        status.as_u16(),
+        started.elapsed(),
+    );
     let upstream = response?;
     if raw {
         return Ok(relay(upstream));

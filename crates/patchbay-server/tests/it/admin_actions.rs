@@ -233,6 +233,84 @@ async fn checking_an_oauth_account_now_refreshes_it_or_records_the_refusal(db: T
     assert_eq!(s.provider.sandbox.stats().token_requests, asked);
 }
 
+async fn the_overview_counts_proxied_calls_their_errors_and_failed_refreshes(db: TestDb) {
+    let s = setup(&db).await;
+    let account = connect_crm(&s.ada, &InstallRequest::default(), "acct_ada").await;
+    // Summed over the day, so a test that straddles an hour counts the same.
+    let crm = |overview: &patchbay_api::Overview| {
+        let usage = overview
+            .usage
+            .iter()
+            .find(|u| u.integration == "crm")
+            .unwrap();
+        usage
+            .hours
+            .iter()
+            .fold((0, 0, 0), |(calls, errors, refreshes), hour| {
+                (
+                    calls + hour.proxy_calls,
+                    errors + hour.proxy_errors,
+                    refreshes + hour.refresh_failures,
+                )
+            })
+    };
+    assert_eq!(crm(&s.project.admin.overview().await.unwrap()), (0, 0, 0));
+
+    let answered = s
+        .ada
+        .proxy("crm", reqwest::Method::GET, "/contacts")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    s.provider
+        .sandbox
+        .set_failure(FailureMode::new(FailureKind::Error500).target(FailureTarget::Api));
+    let failed = s
+        .ada
+        .proxy("crm", reqwest::Method::GET, "/contacts")
+        .send()
+        .await
+        .unwrap();
+    assert!(failed.status() >= 500, "{}", failed.status());
+    // One transient refresh failure, then a definitive one.
+    s.provider
+        .sandbox
+        .set_failure(FailureMode::new(FailureKind::Error500).target(FailureTarget::Token));
+    s.project.admin.check_credential(account).await.unwrap_err();
+    s.provider
+        .sandbox
+        .set_failure(FailureMode::new(FailureKind::InvalidGrant).target(FailureTarget::Token));
+    s.project.admin.check_credential(account).await.unwrap();
+
+    let overview = s.project.admin.overview().await.unwrap();
+    assert_eq!(crm(&overview), (2, 1, 2));
+    assert_eq!(
+        overview
+            .usage
+            .iter()
+            .find(|u| u.integration == "crm")
+            .unwrap()
+            .hours
+            .len(),
+        24
+    );
+    // What the overview read is stored, not only in this replica's memory.
+    let stored = s
+        .server
+        .state
+        .store()
+        .dashboard()
+        .list_usage(
+            s.project.id,
+            chrono::Utc::now() - chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    let proxy_calls: i64 = stored.iter().map(|row| row.proxy_calls).sum();
+    assert_eq!(proxy_calls, 2);
+}
+
 async fn checking_an_api_key_account_now_runs_its_verification(db: TestDb) {
     let s = setup(&db).await;
     let (_, account) = s.project.connect_api_key("ada", "keys", ADA_KEY).await;
@@ -446,6 +524,7 @@ backend_tests!(
     only_a_finished_run_of_the_project_is_replayed,
     checking_an_oauth_account_now_refreshes_it_or_records_the_refusal,
     checking_an_api_key_account_now_runs_its_verification,
+    the_overview_counts_proxied_calls_their_errors_and_failed_refreshes,
     an_admin_disables_and_enables_an_account_s_workflow,
     a_rotated_secret_signs_later_deliveries_and_the_old_one_no_longer_does,
     the_project_stream_carries_every_user_s_events,

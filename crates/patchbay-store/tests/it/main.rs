@@ -18,3 +18,4 @@ mod plans;
 mod project_events;
 mod refresh;
 mod runs;
+mod usage;
