@@ -22,6 +22,7 @@ let page;
 const accounts = {};
 
 const PHONE = { width: 390, height: 844 };
+const ADMIN_TOKEN = 'dashboard-test-admin-token';
 
 /** Checks the view on screen with axe and saves it, at desktop and phone sizes. */
 async function review(name) {
@@ -82,7 +83,7 @@ async function eventually(read, accept, what) {
 
 before(async () => {
   // Deliveries to an endpoint that refuses connections are dead after their first attempt.
-  server = await startDemoServer(['--webhook-retry-window', '1']);
+  server = await startDemoServer(['--webhook-retry-window', '1'], { PATCHBAY_ADMIN_TOKEN: ADMIN_TOKEN });
   await adminCall(server, 'POST', '/webhook-endpoints', { url: 'http://127.0.0.1:9/hooks' });
   accounts.ada = await connectSandboxAccount(server, 'acct_ada');
   accounts.grace = await connectSandboxAccount(server, 'acct_grace');
@@ -138,9 +139,19 @@ test('signing in with the secret key, from the keyboard alone, opens the overvie
 });
 
 test('a user with two accounts of one integration is found by search and shows both', async () => {
-  await go(`/p/${server.projectId}/users`);
-  await page.fill('#user-search', 'DEMO@patchbay');
-  await page.press('#user-search', 'Enter');
+  // From the overview to the search, by keyboard: the first Tab after a navigation leaves the
+  // focused heading for the next control, and the navigation is reached with Shift+Tab.
+  await go(`/p/${server.projectId}`);
+  for (let tries = 0; tries < 20; tries += 1) {
+    if (await page.evaluate(() => document.activeElement.textContent === 'Users')) break;
+    await page.keyboard.press('Shift+Tab');
+  }
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('main[aria-busy="false"] h1:has-text("Users")');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'user-search');
+  await page.keyboard.type('DEMO@patchbay');
+  await page.keyboard.press('Enter');
   await page.waitForSelector('main[aria-busy="false"] caption:has-text("Users matching")');
   const row = page.locator('tbody tr');
   assert.equal(await row.count(), 1);
@@ -268,6 +279,31 @@ test('the activity log names the dashboard session behind each change', async ()
   await page.waitForSelector('ol.events li:has-text("workflow.state_changed")');
   assert.match(await page.textContent('ol.events li'), /for demo-user/);
   await review('events');
+});
+
+test('the admin token opens every project and creates one', async () => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const admin = await context.newPage();
+  try {
+    await admin.goto(`${server.base}/dashboard/`);
+    await admin.fill('#key', ADMIN_TOKEN);
+    await admin.press('#key', 'Enter');
+    await admin.waitForSelector('main[aria-busy="false"] h1:has-text("Projects")');
+    assert.match(await admin.textContent('tbody'), /Patchbay demo/);
+    const previous = page;
+    page = admin;
+    await review('projects');
+    page = previous;
+    await admin.fill('#project-name', 'Made from the dashboard');
+    await admin.click('button:has-text("Create project")');
+    await admin.locator('dialog#confirm #confirm-button').click();
+    await admin.waitForSelector('p.secret code');
+    assert.match(await admin.textContent('p.secret code'), /^pb_sk_/);
+    await admin.click('a:has-text("Patchbay demo")');
+    await admin.waitForSelector('main[aria-busy="false"] h1:has-text("Patchbay demo")');
+  } finally {
+    await context.close();
+  }
 });
 
 test('signing out ends the session on the server', async () => {

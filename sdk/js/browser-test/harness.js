@@ -34,14 +34,18 @@ const CHROMIUM_ARGS = [
 ];
 
 /**
- * The demo server: `{base, demoUrl, projectId, token, secretKey, stop()}`.
+ * The demo server: `{base, demoUrl, projectId, token, secretKey, stop()}`, started with
+ * `extraArgs` and the environment variables of `extraEnv`.
  * It reads what `serve --demo` prints: the bound address, the demo link and
  * the secret key.
  */
-export async function startDemoServer(extraArgs = []) {
+export async function startDemoServer(extraArgs = [], extraEnv = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-browser-'));
-  // Only this run's settings: no PATCHBAY_* from the caller's environment.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PATCHBAY_')));
+  // Only this run's settings: no PATCHBAY_* from the caller's environment, only `extraEnv`.
+  const env = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PATCHBAY_'))),
+    ...extraEnv,
+  };
   env.RUST_LOG = env.RUST_LOG || 'warn';
   const child = spawn(binary, ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...extraArgs], {
     env,
