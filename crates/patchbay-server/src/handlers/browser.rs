@@ -45,13 +45,23 @@ pub(crate) fn public_file(content_type: &'static str, body: String) -> Response 
 }
 
 fn portal_file(content_type: &'static str, body: &'static str) -> Response {
+    page_file(content_type, PORTAL_CSP, body)
+}
+
+/// A file of a page Patchbay serves (the portal, the dashboard): its own Content-Security-Policy,
+/// revalidated on each use, never sniffed as another type.
+pub(crate) fn page_file(
+    content_type: &'static str,
+    csp: &'static str,
+    body: &'static str,
+) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             (
                 header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(PORTAL_CSP),
+                HeaderValue::from_static(csp),
             ),
             (
                 header::X_CONTENT_TYPE_OPTIONS,

@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq as _;
 
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::handlers::browser::page_file;
 use crate::session::{self, SessionToken};
 use crate::state::AppState;
 
@@ -28,27 +29,14 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      frame-ancestors 'none'";
 
 fn file(content_type: &'static str, body: &'static str) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(CSP),
-            ),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-            (
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("same-origin"),
-            ),
-        ],
-        body,
-    )
-        .into_response()
+    let mut response = page_file(content_type, CSP, body);
+    let headers = response.headers_mut();
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
 }
 
 /// `/dashboard` without its slash: the page's relative links need it.

@@ -48,6 +48,11 @@ async fn sign_in(server: &TestServer, key: &str) -> Result<Session, Reply> {
     })
 }
 
+/// A read with the session's cookie.
+async fn read(session: &Session, url: &str) -> Reply {
+    with_session(session, Method::GET, url, None, None).await
+}
+
 /// A request with the session's cookie, and its CSRF token when `csrf` says so.
 async fn with_session(
     session: &Session,
@@ -107,14 +112,7 @@ async fn signing_in_sets_an_http_only_same_site_cookie(db: TestDb) {
     // The cookie is a random token, not the key.
     assert!(!session.set_cookie.contains(&project.secret_key));
 
-    let current = with_session(
-        &session,
-        Method::GET,
-        &server.url("/dashboard/session"),
-        None,
-        None,
-    )
-    .await;
+    let current = read(&session, &server.url("/dashboard/session")).await;
     assert_eq!(current.status, 200, "{:?}", current.body);
     assert_eq!(current.body["csrfToken"], session.csrf.as_str());
     call(Method::GET, &server.url("/dashboard/session"), None, None)
@@ -149,15 +147,9 @@ async fn over_https_the_cookie_is_secure_and_host_only(db: TestDb) {
         cookie: session.cookie.replacen("__Host-", "", 1),
         ..session
     };
-    with_session(
-        &plain,
-        Method::GET,
-        &project_url(&server, &project, "/overview"),
-        None,
-        None,
-    )
-    .await
-    .assert_error(401, "unauthorized_missing_token");
+    read(&plain, &project_url(&server, &project, "/overview"))
+        .await
+        .assert_error(401, "unauthorized_missing_token");
 }
 
 async fn every_change_needs_the_session_and_its_csrf_token(db: TestDb) {
@@ -167,12 +159,9 @@ async fn every_change_needs_the_session_and_its_csrf_token(db: TestDb) {
     let session = sign_in(&server, &project.secret_key).await.unwrap();
     let config = project_url(&server, &project, "/config");
     let version = || async {
-        let versions = with_session(
+        let versions = read(
             &session,
-            Method::GET,
             &project_url(&server, &project, "/config/versions"),
-            None,
-            None,
         )
         .await;
         versions.body["data"].as_array().unwrap().len()
@@ -180,14 +169,7 @@ async fn every_change_needs_the_session_and_its_csrf_token(db: TestDb) {
     assert_eq!(version().await, 1);
 
     // Reads need the cookie only.
-    let overview = with_session(
-        &session,
-        Method::GET,
-        &project_url(&server, &project, "/overview"),
-        None,
-        None,
-    )
-    .await;
+    let overview = read(&session, &project_url(&server, &project, "/overview")).await;
     assert_eq!(overview.status, 200, "{:?}", overview.body);
 
     // A change without the token, or with another one, is refused and changes nothing.
@@ -221,15 +203,9 @@ async fn every_change_needs_the_session_and_its_csrf_token(db: TestDb) {
     assert_eq!(version().await, 2);
 
     // Another project's session reaches nothing of this one, to read or to change.
-    with_session(
-        &other_session,
-        Method::GET,
-        &project_url(&server, &project, "/overview"),
-        None,
-        None,
-    )
-    .await
-    .assert_error(404, "project_not_found");
+    read(&other_session, &project_url(&server, &project, "/overview"))
+        .await
+        .assert_error(404, "project_not_found");
     with_session(
         &other_session,
         Method::DELETE,
@@ -329,12 +305,9 @@ async fn every_admin_change_route_refuses_without_csrf_or_with_another_projects_
         );
     }
     // Nothing of all that changed the project: its configuration is still the first one.
-    let versions = with_session(
+    let versions = read(
         &session,
-        Method::GET,
         &project_url(&server, &project, "/config/versions"),
-        None,
-        None,
     )
     .await;
     assert_eq!(versions.body["data"].as_array().unwrap().len(), 1);
@@ -362,7 +335,7 @@ async fn signing_out_or_revoking_the_key_ends_the_session(db: TestDb) {
         "{cleared}"
     );
     // The cookie a browser (or a thief) kept is dead on the server.
-    with_session(&session, Method::GET, &overview, None, None)
+    read(&session, &overview)
         .await
         .assert_error(401, "unauthorized_session");
 
@@ -378,7 +351,7 @@ async fn signing_out_or_revoking_the_key_ends_the_session(db: TestDb) {
     )
     .await;
     assert_eq!(revoked.status, 204, "{:?}", revoked.body);
-    with_session(&session, Method::GET, &overview, None, None)
+    read(&session, &overview)
         .await
         .assert_error(401, "unauthorized_session");
 }
@@ -391,14 +364,7 @@ async fn the_admin_token_session_reaches_every_project(db: TestDb) {
     assert_eq!(admin.body["scope"], "instance");
     assert_eq!(admin.body["projectId"], Value::Null);
 
-    let projects = with_session(
-        &admin,
-        Method::GET,
-        &server.url("/api/v1/projects"),
-        None,
-        None,
-    )
-    .await;
+    let projects = read(&admin, &server.url("/api/v1/projects")).await;
     assert_eq!(projects.status, 200, "{:?}", projects.body);
     let ids: Vec<&str> = projects.body["data"]
         .as_array()
@@ -408,28 +374,15 @@ async fn the_admin_token_session_reaches_every_project(db: TestDb) {
         .collect();
     assert_eq!(ids, [first.id.to_string(), second.id.to_string()]);
     for project in [&first, &second] {
-        let overview = with_session(
-            &admin,
-            Method::GET,
-            &project_url(&server, project, "/overview"),
-            None,
-            None,
-        )
-        .await;
+        let overview = read(&admin, &project_url(&server, project, "/overview")).await;
         assert_eq!(overview.status, 200, "{:?}", overview.body);
     }
 
     // A project's session may not list or create projects.
     let project_session = sign_in(&server, &first.secret_key).await.unwrap();
-    with_session(
-        &project_session,
-        Method::GET,
-        &server.url("/api/v1/projects"),
-        None,
-        None,
-    )
-    .await
-    .assert_error(401, "unauthorized_admin_token");
+    read(&project_session, &server.url("/api/v1/projects"))
+        .await
+        .assert_error(401, "unauthorized_admin_token");
     with_session(
         &project_session,
         Method::POST,
@@ -484,12 +437,9 @@ async fn changes_are_recorded_in_the_audit_log(db: TestDb) {
         .assert_error(404, "signing_key_not_found");
     project.admin.project().await.unwrap();
 
-    let log = with_session(
+    let log = read(
         &session,
-        Method::GET,
         &project_url(&server, &project, "/audit-log?limit=2"),
-        None,
-        None,
     )
     .await;
     assert_eq!(log.status, 200, "{:?}", log.body);
@@ -648,7 +598,39 @@ async fn configuration_versions_are_kept(db: TestDb) {
         .assert_error(404, "config_version_not_found");
 }
 
+async fn the_page_may_not_be_framed_and_runs_only_its_own_script(db: TestDb) {
+    let server = TestServer::start(&db).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let bare = client.get(server.url("/dashboard")).send().await.unwrap();
+    assert_eq!(bare.status(), 308);
+    assert_eq!(bare.headers()["location"], "/dashboard/");
+    for (path, content_type) in [
+        ("/dashboard/", "text/html; charset=utf-8"),
+        ("/dashboard/dashboard.js", "text/javascript; charset=utf-8"),
+        ("/dashboard/dashboard.css", "text/css; charset=utf-8"),
+    ] {
+        let file = client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(file.status(), 200, "{path}");
+        let headers = file.headers();
+        assert_eq!(headers["content-type"], content_type, "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        for directive in [
+            "frame-ancestors 'none'",
+            "script-src 'self'",
+            "default-src 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+    }
+}
+
 backend_tests!(
+    the_page_may_not_be_framed_and_runs_only_its_own_script,
     signing_in_sets_an_http_only_same_site_cookie,
     over_https_the_cookie_is_secure_and_host_only,
     every_change_needs_the_session_and_its_csrf_token,
