@@ -80,8 +80,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(browser::portal_script))
         .routes(routes!(browser::portal_styles))
         .routes(routes!(dashboard::page))
-        .routes(routes!(dashboard::script))
-        .routes(routes!(dashboard::styles))
+        .routes(routes!(dashboard::asset))
         .routes(routes!(
             dashboard::sign_in,
             dashboard::current,

@@ -13,14 +13,84 @@ use secrecy::ExposeSecret as _;
 use subtle::ConstantTimeEq as _;
 
 use crate::error::ApiError;
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, PathParams};
 use crate::handlers::browser::page_file;
 use crate::session::{self, SessionToken};
 use crate::state::AppState;
 
 const PAGE: &str = include_str!("../../assets/dashboard/index.html");
-const SCRIPT: &str = include_str!("../../assets/dashboard/dashboard.js");
-const STYLES: &str = include_str!("../../assets/dashboard/dashboard.css");
+
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// The page's files by name: its stylesheet, and its script as ES modules (`dashboard.js`
+/// imports the others).
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "dashboard.css",
+        "text/css; charset=utf-8",
+        include_str!("../../assets/dashboard/dashboard.css"),
+    ),
+    (
+        "dashboard.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/dashboard.js"),
+    ),
+    (
+        "api.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/api.js"),
+    ),
+    (
+        "dom.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/dom.js"),
+    ),
+    (
+        "charts.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/charts.js"),
+    ),
+    (
+        "diff.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/diff.js"),
+    ),
+    (
+        "overview.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/overview.js"),
+    ),
+    (
+        "users.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/users.js"),
+    ),
+    (
+        "runs.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/runs.js"),
+    ),
+    (
+        "webhooks.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/webhooks.js"),
+    ),
+    (
+        "events.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/events.js"),
+    ),
+    (
+        "config.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/config.js"),
+    ),
+    (
+        "activity.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/activity.js"),
+    ),
+];
 
 /// The dashboard loads only its own files, talks only to this server, and may not be framed
 /// (a framing page could trick a signed-in user into clicking a change).
@@ -51,16 +121,27 @@ pub async fn page() -> Response {
     file("text/html; charset=utf-8", PAGE)
 }
 
-#[utoipa::path(get, path = "/dashboard/dashboard.js", operation_id = "getDashboardScript", tag = "dashboard",
-    responses((status = 200, content_type = "text/javascript", body = String)))]
-pub async fn script() -> Response {
-    file("text/javascript; charset=utf-8", SCRIPT)
+#[derive(Debug, serde::Deserialize)]
+pub struct FilePath {
+    file: String,
 }
 
-#[utoipa::path(get, path = "/dashboard/dashboard.css", operation_id = "getDashboardStyles", tag = "dashboard",
-    responses((status = 200, content_type = "text/css", body = String)))]
-pub async fn styles() -> Response {
-    file("text/css; charset=utf-8", STYLES)
+/// One of the page's files: `dashboard.css`, `dashboard.js` and the modules it imports.
+#[utoipa::path(get, path = "/dashboard/{file}", operation_id = "getDashboardFile", tag = "dashboard",
+    params(("file" = String, Path)),
+    responses((status = 200, content_type = "text/javascript", body = String),
+              (status = 404, body = ErrorBody)))]
+pub async fn asset(PathParams(path): PathParams<FilePath>) -> Result<Response, ApiError> {
+    let (_, content_type, body) = FILES
+        .iter()
+        .find(|(name, _, _)| *name == path.file)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::RouteNotFound,
+                format!("The dashboard has no file {:?}.", path.file),
+            )
+        })?;
+    Ok(file(content_type, body))
 }
 
 fn view(token: &SessionToken, session: &DashboardSession) -> DashboardSessionView {

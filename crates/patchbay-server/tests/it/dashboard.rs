@@ -611,6 +611,7 @@ async fn the_page_may_not_be_framed_and_runs_only_its_own_script(db: TestDb) {
         ("/dashboard/", "text/html; charset=utf-8"),
         ("/dashboard/dashboard.js", "text/javascript; charset=utf-8"),
         ("/dashboard/dashboard.css", "text/css; charset=utf-8"),
+        ("/dashboard/users.js", "text/javascript; charset=utf-8"),
     ] {
         let file = client.get(server.url(path)).send().await.unwrap();
         assert_eq!(file.status(), 200, "{path}");
@@ -626,6 +627,10 @@ async fn the_page_may_not_be_framed_and_runs_only_its_own_script(db: TestDb) {
             assert!(csp.contains(directive), "{path}: {csp}");
         }
         assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+    }
+    for missing in ["/dashboard/nope.js", "/dashboard/..%2Fportal%2Fportal.js"] {
+        let answer = call(Method::GET, &server.url(missing), None, None).await;
+        answer.assert_error(404, "route_not_found");
     }
 }
 
