@@ -9,7 +9,7 @@ use patchbay_store::{
 };
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::{FromRow, PgConnection, PgPool, Row as _};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder, Row as _};
 use uuid::Uuid;
 
 use crate::PgStore;
@@ -239,28 +239,38 @@ pub(crate) async fn list_users(
     project_id: Uuid,
     filter: &UserFilter,
 ) -> StoreResult<Vec<UserSummary>> {
-    let rows = sqlx::query(
+    // Conditions are added only when given, so a page reads the primary key from its cursor.
+    let mut query = QueryBuilder::<Postgres>::new(
         "SELECT u.project_id, u.user_id, u.meta, u.created_at, u.updated_at,
                 (SELECT count(*) FROM credentials c
                   WHERE c.project_id = u.project_id AND c.user_id = u.user_id) AS accounts,
                 (SELECT count(*) FROM credentials c
                   WHERE c.project_id = u.project_id AND c.user_id = u.user_id
                     AND c.status = 'INVALID') AS invalid_accounts
-         FROM connected_users u
-         WHERE u.project_id = $1
-           AND ($2::text IS NULL OR u.user_id > $2)
-           AND ($3::text IS NULL
-                OR lower(u.user_id) LIKE $3 ESCAPE '\\'
-                OR lower(coalesce(u.meta ->> 'name', u.meta ->> 'Name', '')) LIKE $3 ESCAPE '\\'
-                OR lower(coalesce(u.meta ->> 'email', u.meta ->> 'Email', '')) LIKE $3 ESCAPE '\\')
-         ORDER BY u.user_id LIMIT $4",
-    )
-    .bind(project_id)
-    .bind(&filter.after)
-    .bind(filter.like_pattern())
-    .bind(filter.limit)
-    .fetch_all(pool)
-    .await?;
+         FROM connected_users u WHERE u.project_id = ",
+    );
+    query.push_bind(project_id);
+    if let Some(after) = &filter.after {
+        query.push(" AND u.user_id > ").push_bind(after.clone());
+    }
+    if let Some(pattern) = filter.like_pattern() {
+        query
+            .push(" AND (lower(u.user_id) LIKE ")
+            .push_bind(pattern.clone());
+        query
+            .push(" ESCAPE '\\' OR lower(coalesce(u.meta ->> 'name', u.meta ->> 'Name', '')) LIKE ")
+            .push_bind(pattern.clone());
+        query
+            .push(
+                " ESCAPE '\\' OR lower(coalesce(u.meta ->> 'email', u.meta ->> 'Email', '')) LIKE ",
+            )
+            .push_bind(pattern);
+        query.push(" ESCAPE '\\')");
+    }
+    query
+        .push(" ORDER BY u.user_id LIMIT ")
+        .push_bind(filter.limit);
+    let rows = query.build().fetch_all(pool).await?;
     rows.iter()
         .map(|row| {
             Ok(UserSummary {

@@ -48,3 +48,6 @@ CREATE TABLE usage_hourly (
     PRIMARY KEY (project_id, hour, integration_id)
 );
 CREATE INDEX usage_hourly_hour ON usage_hourly (hour);
+
+-- The overview counts a project's accounts per integration and status from this index alone.
+CREATE INDEX credentials_status_counts ON credentials (project_id, integration_id, status);
