@@ -30,8 +30,9 @@ export function lineDiff(before, after) {
     let j = 0;
     while (i < midA.length || j < midB.length) {
       if (i < midA.length && j < midB.length && midA[i] === midB[j]) { middle.push(['same', midA[i]]); i += 1; j += 1; }
-      else if (j < midB.length && (i === midA.length || lcs[i * width + j + 1] >= lcs[(i + 1) * width + j])) { middle.push(['added', midB[j]]); j += 1; }
-      else { middle.push(['removed', midA[i]]); i += 1; }
+      // What goes comes before what replaces it.
+      else if (i < midA.length && (j === midB.length || lcs[(i + 1) * width + j] >= lcs[i * width + j + 1])) { middle.push(['removed', midA[i]]); i += 1; }
+      else { middle.push(['added', midB[j]]); j += 1; }
     }
   }
   const context = 3;
