@@ -83,6 +83,8 @@ async fn a_writer_reads_its_own_writes_at_once(db: TestDb) {
     let first = credential(p, crm, "ada");
     insert_credential(&store, &first).await;
     assert_eq!(account_count(&store, p, "ada").await, 1);
+    // Accounts list oldest first, by a millisecond timestamp: the second must be younger.
+    tokio::time::sleep(Duration::from_millis(2)).await;
     let second = credential(p, crm, "ada");
     insert_credential(&store, &second).await;
     let listed = list_credentials(
