@@ -39,6 +39,11 @@ impl ActorSlot {
     }
 }
 
+/// Put in a response's extensions by a handler that answered a change-shaped request without
+/// changing anything (a configuration dry run), so that it is not recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct NothingChanged;
+
 /// Records the admin API's successful changes.
 pub async fn record(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let audited = !matches!(
@@ -54,6 +59,7 @@ pub async fn record(State(state): State<AppState>, mut request: Request, next: N
     let response = next.run(request).await;
     if let Some((Some(project_id), actor)) = slot.take()
         && response.status().is_success()
+        && response.extensions().get::<NothingChanged>().is_none()
     {
         let entry = AuditEntry {
             id: Uuid::now_v7(),

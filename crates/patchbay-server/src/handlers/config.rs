@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
+use axum::Extension;
 use axum::extract::State;
+use axum::response::{IntoResponse as _, Response};
 use patchbay_api::{
     ConfigApplied, ConfigChanges, ConfigDocument, ConfigPlan, ConfigPutOutcome, ErrorBody,
     ErrorCode, PlannedAccountDeletion,
@@ -20,6 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::audit;
 use crate::auth::ProjectAdmin;
 use crate::error::ApiError;
 use crate::extract::{BodyBytes, QueryParams, refuse_nul_in};
@@ -382,19 +385,22 @@ pub async fn put(
     State(state): State<AppState>,
     QueryParams(options): QueryParams<ApplyOptions>,
     BodyBytes(body): BodyBytes,
-) -> Result<axum::Json<ConfigPutOutcome>, ApiError> {
+) -> Result<Response, ApiError> {
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::new(ErrorCode::InvalidJson, "The document is not UTF-8 text."))?;
     let (store, keyring, project_id) = (state.store(), state.engine.keyring(), admin.project.id);
-    Ok(axum::Json(if options.dry_run {
-        ConfigPutOutcome::Planned(
-            plan_config(store, keyring, project_id, text, options.prune).await?,
+    Ok(if options.dry_run {
+        let plan = plan_config(store, keyring, project_id, text, options.prune).await?;
+        // A dry run changes nothing: the audit log does not list it.
+        (
+            Extension(audit::NothingChanged),
+            axum::Json(ConfigPutOutcome::Planned(plan)),
         )
+            .into_response()
     } else {
-        ConfigPutOutcome::Applied(
-            apply_config(store, keyring, project_id, text, options.prune).await?,
-        )
-    }))
+        let applied = apply_config(store, keyring, project_id, text, options.prune).await?;
+        axum::Json(ConfigPutOutcome::Applied(applied)).into_response()
+    })
 }
 
 /// The project's configuration document, secrets shown as `********`.

@@ -419,12 +419,14 @@ async fn changes_are_recorded_in_the_audit_log(db: TestDb) {
     let session = sign_in(&server, &project.secret_key).await.unwrap();
     let key_id = project.admin.secret_keys().await.unwrap().data[0].id;
 
-    // A change with the key, one from the dashboard, one refused, and a read.
+    // A change with the key, a dry run, one from the dashboard, one refused, and a read.
     project
         .admin
         .apply_config(TEST_CONFIG, false)
         .await
         .unwrap();
+    // A dry run changes nothing, so it is not recorded.
+    project.admin.plan_config(TEST_CONFIG, false).await.unwrap();
     let revoke = project_url(&server, &project, &format!("/signing-keys/{}", project.kid));
     assert_eq!(
         with_session(&session, Method::DELETE, &revoke, Some(&session.csrf), None)
