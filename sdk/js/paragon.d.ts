@@ -7,13 +7,26 @@ export interface WorkflowState {
   settings: Record<string, unknown>;
 }
 
+/**
+ * One configuration of an account: a set of user settings and workflow choices. Every account
+ * has a default one; `createConfiguration` adds more.
+ */
 export interface CredentialConfiguration {
   id: string;
+  /** The account it belongs to (also as `connectCredentialId`). */
+  credentialId: string;
   connectCredentialId: string;
   isDefault: boolean;
+  /** Your label for it; `ext:<externalId>` names it wherever a configuration id is taken. */
   externalId: string | null;
+  meta: Record<string, unknown>;
+  /** A set `password` setting reads `"********"`; sending that back keeps it. */
   sharedSettings: Record<string, unknown>;
+  /** The same as `sharedSettings`. */
+  settings: Record<string, unknown>;
   workflowSettings: Record<string, WorkflowState>;
+  /** The same as `workflowSettings`. */
+  configuredWorkflows: Record<string, WorkflowState>;
   dateCreated: string;
   dateUpdated: string;
 }
@@ -80,15 +93,90 @@ export interface UnauthenticatedConnectUser {
 
 export type ConnectUser = AuthenticatedConnectUser | UnauthenticatedConnectUser;
 
+export type UserSettingType =
+  | 'text'
+  | 'textarea'
+  | 'number'
+  | 'boolean'
+  | 'switch'
+  | 'select'
+  | 'email'
+  | 'url'
+  | 'password'
+  | 'dynamic_select'
+  | 'combo'
+  | 'field_mapping';
+
+/** Where a dynamic setting's options come from: a request to the integration's API as the account. */
+export interface OptionSource {
+  method?: string;
+  path: string;
+  query?: Record<string, string>;
+  items: string;
+  value: string;
+  label: string;
+  nextCursor?: string;
+}
+
 export interface UserSetting {
   id: string;
-  type: 'text' | 'number' | 'boolean' | 'select' | 'email' | 'url';
+  type: UserSettingType;
   title: string;
   description?: string;
   required?: boolean;
   default?: unknown;
+  /** The choices of a `select`. */
   options?: string[];
   pattern?: string;
+  /** `dynamic_select`, `combo` (its first value), `field_mapping` (the integration's fields). */
+  source?: OptionSource;
+  /** A `combo`'s second value, listed for the first one chosen (`main`). */
+  dependent?: { title: string; source: OptionSource };
+  /** A `field_mapping`'s application fields: the keys of its value. */
+  fields?: Array<{ value: string; label: string }>;
+}
+
+/** A `combo` setting's value. */
+export interface ComboValue {
+  main: string;
+  dependent: string;
+}
+
+/** One option of a dynamic setting. */
+export interface FieldOption {
+  label: string;
+  value: string;
+}
+
+export interface FieldOptionsPage {
+  data: FieldOption[];
+  /** Pass as `cursor` for the next page; `null` on the last one. */
+  nextCursor: string | null;
+  /** Paragon's name for `nextCursor`. */
+  nextPageCursor: string | null;
+}
+
+export interface GetFieldOptionsOptions {
+  integration: string;
+  /** The setting's id. */
+  field: string;
+  /** For a workflow's own setting (one of its `inputs`). */
+  workflowId?: string;
+  search?: string;
+  cursor?: string | null;
+  /** A combo's first value: lists its second value's options. */
+  main?: string;
+  selectedCredentialId?: CredentialSelection;
+}
+
+/** What the Connect Portal shows of an integration, as the project customised it. */
+export interface PortalCustomisation {
+  /** `#RRGGBB`, or `null` for Patchbay's own. */
+  accentColor: string | null;
+  /** The integration's overview, Markdown rendered to sanitised HTML on the server. */
+  overviewHtml: string | null;
+  /** The workflows this user may see, in display order, each with its help text. */
+  workflows: Array<{ id: string; help: string | null }>;
 }
 
 export interface IntegrationMetadata {
@@ -107,6 +195,8 @@ export interface IntegrationMetadata {
   workflows: Array<{ id: string; description: string | null; defaultEnabled: boolean; inputs: UserSetting[] }>;
   /** The ways in of an integration that has several; the fields above describe the first. */
   accountTypes: AccountType[];
+  /** The Connect Portal's customisation for this user. */
+  portal?: PortalCustomisation;
 }
 
 /** One way in to an integration, as `accountType` (install option or `installFlow` stage) names it. */
@@ -198,6 +288,8 @@ export interface InstallResult {
 export interface ConnectOptions {
   /** Open the portal on this account (else the default account). */
   selectedCredentialId?: CredentialSelection;
+  /** Open the portal on this configuration (and its account): an id or `ext:<externalId>`. */
+  selectedConfigurationId?: ConfigurationSelection;
   onOpen?: () => void;
   onClose?: () => void;
   /** An account was connected in the portal (right after `onInstall`). */
@@ -210,8 +302,32 @@ export interface ConnectOptions {
   onCredentialChange?: (payload: IntegrationEvent, user: ConnectUser) => void;
 }
 
+/** A configuration id or `ext:<externalId>`. */
+export type ConfigurationSelection = string;
+
 export interface SelectionOptions {
   selectedCredentialId?: CredentialSelection;
+  /** One of the account's configurations; an id alone also chooses its account. Sent as `X-Paragon-Configuration-Id`. */
+  selectedConfigurationId?: ConfigurationSelection;
+}
+
+export interface CreateConfigurationOptions {
+  /** The account the configuration belongs to. */
+  credentialId: string;
+  /** Your label for it, unique per account; `ext:<externalId>` then names it. */
+  externalId?: string;
+  meta?: Record<string, unknown>;
+}
+
+export interface UpdateConfigurationOptions {
+  /** The configuration: an id or `ext:<externalId>`. */
+  id: ConfigurationSelection;
+  credentialId: string;
+  /** A new label, or `null` to remove it. */
+  externalId?: string | null;
+  meta?: Record<string, unknown>;
+  sharedSettings?: Record<string, unknown>;
+  workflowSettings?: Record<string, { enabled?: boolean; settings?: Record<string, unknown> }>;
 }
 
 export interface ProxyRequestOptions extends SelectionOptions {
@@ -352,6 +468,20 @@ export interface Paragon {
     settings: Record<string, unknown>,
     options?: SelectionOptions,
   ): Promise<ConnectCredential>;
+  /** Merges `settings` into one workflow's own settings (its `inputs`) for that account and configuration. */
+  updateWorkflowUserSettings(
+    integrationType: string,
+    workflowId: string,
+    settings: Record<string, unknown>,
+    options?: SelectionOptions,
+  ): Promise<ConnectCredential>;
+  /** Adds a configuration to an account; resolves with it (listed in `getUser()` afterwards). */
+  createConfiguration(options: CreateConfigurationOptions): Promise<CredentialConfiguration>;
+  updateConfiguration(options: UpdateConfigurationOptions): Promise<CredentialConfiguration>;
+  /** Deletes a configuration; an account's default one cannot be (`default_configuration`). */
+  destroyConfiguration(options: { id: ConfigurationSelection; credentialId: string }): Promise<void>;
+  /** The options of a dynamic setting, listed from the account's own API, a page at a time. */
+  getFieldOptions(options: GetFieldOptionsOptions): Promise<FieldOptionsPage>;
   getIntegrationMetadata(): IntegrationMetadata[];
   getIntegrationMetadata(integrationType: string): IntegrationMetadata | undefined;
   /** Throws `IntegrationNotFoundError` for a type the project does not have. */

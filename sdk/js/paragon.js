@@ -134,7 +134,7 @@ function hasHeader(headers, name) {
 }
 
 /** The SDK sets these itself; a caller's copy, in any case, would be merged into them. */
-const SDK_HEADERS = ['authorization', 'x-paragon-credential'];
+const SDK_HEADERS = ['authorization', 'x-paragon-credential', 'x-paragon-configuration-id'];
 
 function callerHeaders(headers) {
   return Object.fromEntries(Object.entries(headers).filter(([key]) => !SDK_HEADERS.includes(key.toLowerCase())));
@@ -216,23 +216,28 @@ function createParagon(env = {}) {
     return `${host}${prefix}/projects/${encodeURIComponent(projectId)}/sdk${path}`;
   }
 
-  /** Sends one end-user API request; `body` is already serialized. */
-  function send(method, path, { body, headers = {}, credential, version } = {}) {
+  /**
+   * Sends one end-user API request; `body` is already serialized. `credential` and
+   * `configuration` choose the account and its configuration (`X-Paragon-Credential`,
+   * `X-Paragon-Configuration-Id`).
+   */
+  function send(method, path, { body, headers = {}, credential, configuration, version } = {}) {
     requireAuth();
     const all = { ...callerHeaders(headers), Authorization: `Bearer ${token}` };
     if (credential) all['X-Paragon-Credential'] = credential;
+    if (configuration) all['X-Paragon-Configuration-Id'] = configuration;
     return fetchFn(sdkUrl(path, version), { method, headers: all, body });
   }
 
   /** A JSON call: the parsed answer, or a ParagonError. */
-  async function call(method, path, { json, headers = {}, credential, version } = {}) {
+  async function call(method, path, { json, headers = {}, credential, configuration, version } = {}) {
     const all = { ...headers };
     let body;
     if (json !== undefined) {
       all['Content-Type'] = 'application/json';
       body = JSON.stringify(json);
     }
-    const response = await send(method, path, { body, headers: all, credential, version });
+    const response = await send(method, path, { body, headers: all, credential, configuration, version });
     const data = await readBody(response);
     if (!response.ok) throw errorFrom(response, data);
     return data;
@@ -283,6 +288,48 @@ function createParagon(env = {}) {
       throw new IntegrationNotInstalledError('Credential not found.', { status: 404, code: 'credential_not_found' });
     }
     return found;
+  }
+
+  /** Whether `configuration` is the one `selection` names: its id, or `ext:<externalId>`. */
+  function isConfiguration(configuration, selection) {
+    if (configuration.id === selection) return true;
+    return selection.startsWith('ext:') && configuration.externalId === selection.slice(4);
+  }
+
+  /**
+   * The account an operation on `type` acts as: the one `selectedCredentialId` names, else
+   * the one holding the configuration `selectedConfigurationId` names (a configuration
+   * belongs to one account), else the default account.
+   */
+  function accountFor(type, selectedCredentialId, selectedConfigurationId) {
+    if (selectedCredentialId || !selectedConfigurationId) return credentialFor(type, selectedCredentialId);
+    const state = integrationState(type);
+    const holder =
+      state &&
+      state.allCredentials.find((c) => (c.configurations || []).some((conf) => isConfiguration(conf, selectedConfigurationId)));
+    if (holder) return holder;
+    credentialFor(type);
+    throw new ParagonError('Configuration not found.', { status: 404, code: 'configuration_not_found' });
+  }
+
+  /** `accountFor`, once more after reloading the user object when the SDK's copy is stale. */
+  async function freshAccountFor(type, selectedCredentialId, selectedConfigurationId) {
+    requireAuth();
+    try {
+      return accountFor(type, selectedCredentialId, selectedConfigurationId);
+    } catch {
+      await refreshUser();
+      return accountFor(type, selectedCredentialId, selectedConfigurationId);
+    }
+  }
+
+  /** `/credentials/{credentialId}/configurations[/{id}]`. */
+  function configurationsPath(credentialId, id) {
+    if (!credentialId) {
+      throw new ParagonError('A configuration belongs to one account: pass its credentialId.', { code: 'invalid_parameter' });
+    }
+    const base = `/credentials/${encodeURIComponent(credentialId)}/configurations`;
+    return id === undefined ? base : `${base}/${encodeURIComponent(id)}`;
   }
 
   // ---- events -------------------------------------------------------------
@@ -670,6 +717,7 @@ function createParagon(env = {}) {
             token,
             integration: type,
             selectedCredentialId: options.selectedCredentialId,
+            selectedConfigurationId: options.selectedConfigurationId,
             install: Boolean(options.install),
           },
           host,
@@ -874,7 +922,7 @@ function createParagon(env = {}) {
      * `includeAccountAuth: true` it rejects and points to `request()`, which
      * calls the provider with them on the server.
      */
-    async getIntegrationAccount(type, { selectedCredentialId, includeAccountAuth } = {}) {
+    async getIntegrationAccount(type, { selectedCredentialId, selectedConfigurationId, includeAccountAuth } = {}) {
       requireAuth();
       if (includeAccountAuth) {
         throw new ParagonError(
@@ -883,17 +931,15 @@ function createParagon(env = {}) {
           { code: 'account_auth_not_exposed' },
         );
       }
-      try {
-        return credentialFor(type, selectedCredentialId);
-      } catch {
-        // The account may be newer than the user object this SDK holds.
-        await refreshUser();
-        return credentialFor(type, selectedCredentialId);
-      }
+      // The account may be newer than the user object this SDK holds: then it reloads it.
+      return freshAccountFor(type, selectedCredentialId, selectedConfigurationId);
     },
 
-    /** Calls the integration's API as the selected (or default) account, through the proxy. */
-    async request(type, path, { method = 'GET', body, headers = {}, selectedCredentialId } = {}) {
+    /**
+     * Calls the integration's API as the selected (or default) account, through the proxy;
+     * `selectedConfigurationId` names one of its configurations (and with it the account).
+     */
+    async request(type, path, { method = 'GET', body, headers = {}, selectedCredentialId, selectedConfigurationId } = {}) {
       const all = { ...headers };
       let payload = body;
       if (body !== undefined && body !== null && !isRawBody(body)) {
@@ -905,6 +951,7 @@ function createParagon(env = {}) {
         body: payload,
         headers: all,
         credential: selectedCredentialId,
+        configuration: selectedConfigurationId,
       });
       // The proxy answers Paragon's `{"output": <the provider's body>}`;
       // like Paragon's SDK, `request` resolves the provider's body itself.
@@ -913,13 +960,14 @@ function createParagon(env = {}) {
       return data;
     },
 
-    /** Runs a Request-trigger workflow for the selected (or default) account. */
-    async workflow(workflowId, { body, query, headers = {}, selectedCredentialId } = {}) {
+    /** Runs a Request-trigger workflow for the selected (or default) account and configuration. */
+    async workflow(workflowId, { body, query, headers = {}, selectedCredentialId, selectedConfigurationId } = {}) {
       const search = query && Object.keys(query).length ? `?${new URLSearchParams(query)}` : '';
       return call('POST', `/triggers/${encodeURIComponent(workflowId)}${search}`, {
         json: body ?? {},
         headers,
         credential: selectedCredentialId,
+        configuration: selectedConfigurationId,
       });
     },
 
@@ -927,10 +975,11 @@ function createParagon(env = {}) {
      * Sends an App Event: runs the user's enabled workflows that listen to
      * `name`, only for the selected account when one is named.
      */
-    async event(name, payload = {}, { selectedCredentialId } = {}) {
+    async event(name, payload = {}, { selectedCredentialId, selectedConfigurationId } = {}) {
       return call('POST', '/events/trigger', {
         json: { name, payload },
         credential: selectedCredentialId,
+        configuration: selectedConfigurationId,
         version: 'v2',
       });
     },
@@ -941,17 +990,20 @@ function createParagon(env = {}) {
       return user;
     },
 
-    async enableWorkflow(workflowId, { selectedCredentialId } = {}) {
+    /** Enables the workflow for the selected (or default) account, in the selected (or default) configuration. */
+    async enableWorkflow(workflowId, { selectedCredentialId, selectedConfigurationId } = {}) {
       const credential = await call('POST', `/workflows/${encodeURIComponent(workflowId)}`, {
         credential: selectedCredentialId,
+        configuration: selectedConfigurationId,
       });
       await refreshQuietly();
       return credential;
     },
 
-    async disableWorkflow(workflowId, { selectedCredentialId } = {}) {
+    async disableWorkflow(workflowId, { selectedCredentialId, selectedConfigurationId } = {}) {
       const credential = await call('DELETE', `/workflows/${encodeURIComponent(workflowId)}`, {
         credential: selectedCredentialId,
+        configuration: selectedConfigurationId,
       });
       await refreshQuietly();
       return credential;
@@ -962,23 +1014,87 @@ function createParagon(env = {}) {
      * account: `{[workflowId]: enabled}`. Resolves with the account as the
      * last change left it.
      */
-    async updateWorkflowState(states, { selectedCredentialId } = {}) {
+    async updateWorkflowState(states, { selectedCredentialId, selectedConfigurationId } = {}) {
       let credential;
       for (const [workflowId, enabled] of Object.entries(states)) {
         const change = enabled ? api.enableWorkflow : api.disableWorkflow;
-        credential = await change(workflowId, { selectedCredentialId });
+        credential = await change(workflowId, { selectedCredentialId, selectedConfigurationId });
       }
       return credential;
     },
 
-    /** Merges `settings` into the selected (or default) account's user settings. */
-    async updateIntegrationUserSettings(type, settings, { selectedCredentialId } = {}) {
-      const account = await api.getIntegrationAccount(type, { selectedCredentialId });
+    /**
+     * Merges `settings` into the user settings of the selected (or default) account's
+     * selected (or default) configuration.
+     */
+    async updateIntegrationUserSettings(type, settings, { selectedCredentialId, selectedConfigurationId } = {}) {
+      const account = await freshAccountFor(type, selectedCredentialId, selectedConfigurationId);
       const credential = await call('PATCH', `/credentials/${encodeURIComponent(account.id)}`, {
         json: { config: { sharedSettings: settings } },
+        configuration: selectedConfigurationId,
       });
       await refreshQuietly();
       return credential;
+    },
+
+    /**
+     * Merges `settings` into one workflow's own settings (its `inputs`) for the selected
+     * (or default) account and configuration; the workflow's enabled state is left as it is.
+     */
+    async updateWorkflowUserSettings(type, workflowId, settings, { selectedCredentialId, selectedConfigurationId } = {}) {
+      const account = await freshAccountFor(type, selectedCredentialId, selectedConfigurationId);
+      const credential = await call('PATCH', `/credentials/${encodeURIComponent(account.id)}`, {
+        json: { config: { workflowSettings: { [workflowId]: { settings } } } },
+        configuration: selectedConfigurationId,
+      });
+      await refreshQuietly();
+      return credential;
+    },
+
+    /**
+     * Adds a configuration to an account: another set of user settings and workflow
+     * choices for the same connection. Resolves with the configuration.
+     */
+    async createConfiguration({ credentialId, externalId, meta } = {}) {
+      const configuration = await call('POST', configurationsPath(credentialId), {
+        json: withoutUndefined({ externalId, meta }),
+      });
+      await refreshQuietly();
+      return configuration;
+    },
+
+    /** Changes a configuration's `externalId` (`null` removes it) or `meta`. Resolves with it. */
+    async updateConfiguration({ id, credentialId, externalId, meta, sharedSettings, workflowSettings } = {}) {
+      const configuration = await call('PATCH', configurationsPath(credentialId, id), {
+        json: withoutUndefined({ externalId, meta, sharedSettings, workflowSettings }),
+      });
+      await refreshQuietly();
+      return configuration;
+    },
+
+    /** Deletes a configuration (never the account's default one). */
+    async destroyConfiguration({ id, credentialId } = {}) {
+      await call('DELETE', configurationsPath(credentialId, id));
+      await refreshQuietly();
+    },
+
+    /**
+     * The options of a `dynamic_select`, `combo` or `field_mapping` setting (a workflow's
+     * input with `workflowId`), listed from the account's own API: `{data: [{label, value}],
+     * nextCursor}` (also as Paragon's `nextPageCursor`). `search` filters, `cursor` is the
+     * previous page's `nextCursor`, `main` is a combo's first value (its second's options).
+     */
+    async getFieldOptions({ integration, field, workflowId, search, cursor, main, selectedCredentialId } = {}) {
+      if (!integration || !field) {
+        throw new ParagonError('paragon.getFieldOptions needs an integration and a field.', { code: 'invalid_parameter' });
+      }
+      const account = await freshAccountFor(integration, selectedCredentialId);
+      const query = new URLSearchParams(
+        withoutUndefined({ setting: field, workflow: workflowId || undefined, search: search || undefined, cursor: cursor || undefined, main }),
+      );
+      const page = await call('GET', `/credentials/${encodeURIComponent(account.id)}/field-options?${query}`);
+      const nextCursor = (page && page.nextCursor) || null;
+      return { data: (page && page.data) || [], nextCursor, nextPageCursor: nextCursor };
     },
 
     /** The project's integrations (name, icon, brand colour, user settings, workflows), or one of them. */

@@ -269,6 +269,7 @@ impl<'a> Fixture<'a> {
                     integration_id,
                     user_id: user_id.clone(),
                     credential_id: id,
+                    configuration_id: None,
                     trigger: json!({"type": "request"}),
                     status: ExecutionStatus::Succeeded,
                     started_at: self.epoch + chrono::Duration::milliseconds(n as i64),

@@ -56,12 +56,18 @@ pub enum ErrorCode {
     /// The user has no account for this integration.
     IntegrationNotInstalled,
     CredentialNotFound,
+    /// No configuration by that id or `ext:` label among the account's.
+    ConfigurationNotFound,
     /// The account needs reconnecting (its refresh was refused for good).
     CredentialInvalid,
     /// Several accounts and nothing selected where a selection is required;
     /// `meta.credentialIds` lists them.
     CredentialSelectionRequired,
     ExternalIdTaken,
+    /// Another configuration of the account already has that `externalId`.
+    ConfigurationExternalIdTaken,
+    /// Destroying an account's default configuration.
+    DefaultConfiguration,
     /// Rule 1 of docs/api.md: a VALID account exists and neither
     /// `allowMultipleCredentials` nor `selectedCredentialId` was given.
     IntegrationAlreadyInstalled,
@@ -86,6 +92,8 @@ pub enum ErrorCode {
     /// `X-Paragon-Use-Raw-Response` streams it instead.
     UpstreamResponseTooLarge,
     WorkflowNotFound,
+    /// No user setting by that id on the integration (or the workflow named).
+    SettingNotFound,
     /// The selected account has the workflow disabled.
     WorkflowNotEnabled,
     /// The workflow is not started this way (a request trigger for a
@@ -163,9 +171,12 @@ impl ErrorCode {
         Self::IntegrationNotFound,
         Self::IntegrationNotInstalled,
         Self::CredentialNotFound,
+        Self::ConfigurationNotFound,
         Self::CredentialInvalid,
         Self::CredentialSelectionRequired,
         Self::ExternalIdTaken,
+        Self::ConfigurationExternalIdTaken,
+        Self::DefaultConfiguration,
         Self::IntegrationAlreadyInstalled,
         Self::AccountAlreadyConnected,
         Self::CredentialsRejected,
@@ -177,6 +188,7 @@ impl ErrorCode {
         Self::UpstreamTimeout,
         Self::UpstreamResponseTooLarge,
         Self::WorkflowNotFound,
+        Self::SettingNotFound,
         Self::WorkflowNotEnabled,
         Self::WorkflowTriggerMismatch,
         Self::WorkflowTimeout,
@@ -229,8 +241,10 @@ impl ErrorCode {
             | Self::IntegrationNotFound
             | Self::IntegrationNotInstalled
             | Self::CredentialNotFound
+            | Self::ConfigurationNotFound
             | Self::InstallSessionNotFound
             | Self::WorkflowNotFound
+            | Self::SettingNotFound
             | Self::ExecutionNotFound
             | Self::ConfigVersionNotFound
             | Self::ProviderNotFound
@@ -247,6 +261,8 @@ impl ErrorCode {
             | Self::CredentialInvalid
             | Self::CredentialSelectionRequired
             | Self::ExternalIdTaken
+            | Self::ConfigurationExternalIdTaken
+            | Self::DefaultConfiguration
             | Self::IntegrationAlreadyInstalled
             | Self::AccountAlreadyConnected
             | Self::SigningKeyTaken
@@ -295,9 +311,12 @@ impl ErrorCode {
             Self::IntegrationNotFound => "integration_not_found",
             Self::IntegrationNotInstalled => "integration_not_installed",
             Self::CredentialNotFound => "credential_not_found",
+            Self::ConfigurationNotFound => "configuration_not_found",
             Self::CredentialInvalid => "credential_invalid",
             Self::CredentialSelectionRequired => "credential_selection_required",
             Self::ExternalIdTaken => "external_id_taken",
+            Self::ConfigurationExternalIdTaken => "configuration_external_id_taken",
+            Self::DefaultConfiguration => "default_configuration",
             Self::IntegrationAlreadyInstalled => "integration_already_installed",
             Self::AccountAlreadyConnected => "account_already_connected",
             Self::CredentialsRejected => "credentials_rejected",
@@ -309,6 +328,7 @@ impl ErrorCode {
             Self::UpstreamTimeout => "upstream_timeout",
             Self::UpstreamResponseTooLarge => "upstream_response_too_large",
             Self::WorkflowNotFound => "workflow_not_found",
+            Self::SettingNotFound => "setting_not_found",
             Self::WorkflowNotEnabled => "workflow_not_enabled",
             Self::WorkflowTriggerMismatch => "workflow_trigger_mismatch",
             Self::WorkflowTimeout => "workflow_timeout",

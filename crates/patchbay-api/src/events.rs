@@ -22,6 +22,12 @@ pub enum EventType {
     CredentialStatusChanged,
     #[serde(rename = "credential.settings_changed")]
     CredentialSettingsChanged,
+    #[serde(rename = "configuration.created")]
+    ConfigurationCreated,
+    #[serde(rename = "configuration.updated")]
+    ConfigurationUpdated,
+    #[serde(rename = "configuration.deleted")]
+    ConfigurationDeleted,
     #[serde(rename = "workflow.state_changed")]
     WorkflowStateChanged,
     #[serde(rename = "task.failed")]
@@ -29,12 +35,15 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 10] = [
         Self::CredentialCreated,
         Self::CredentialReplaced,
         Self::CredentialDeleted,
         Self::CredentialStatusChanged,
         Self::CredentialSettingsChanged,
+        Self::ConfigurationCreated,
+        Self::ConfigurationUpdated,
+        Self::ConfigurationDeleted,
         Self::WorkflowStateChanged,
         Self::TaskFailed,
     ];
@@ -46,6 +55,9 @@ impl EventType {
             Self::CredentialDeleted => "credential.deleted",
             Self::CredentialStatusChanged => "credential.status_changed",
             Self::CredentialSettingsChanged => "credential.settings_changed",
+            Self::ConfigurationCreated => "configuration.created",
+            Self::ConfigurationUpdated => "configuration.updated",
+            Self::ConfigurationDeleted => "configuration.deleted",
             Self::WorkflowStateChanged => "workflow.state_changed",
             Self::TaskFailed => "task.failed",
         }
@@ -63,7 +75,10 @@ impl EventType {
             Self::CredentialDeleted => Some("onIntegrationUninstall"),
             Self::CredentialReplaced
             | Self::CredentialStatusChanged
-            | Self::CredentialSettingsChanged => Some("onCredentialChange"),
+            | Self::CredentialSettingsChanged
+            | Self::ConfigurationCreated
+            | Self::ConfigurationUpdated
+            | Self::ConfigurationDeleted => Some("onCredentialChange"),
             Self::WorkflowStateChanged => Some("onWorkflowChange"),
             Self::TaskFailed => None,
         }
@@ -109,10 +124,21 @@ pub struct CredentialEventDetail {
     /// provider's refusal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// `credential.settings_changed`: the account's user settings after the change.
+    /// `credential.settings_changed` and `configuration.*`: the configuration concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_id: Option<Uuid>,
+    /// `configuration.*`: its label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_external_id: Option<String>,
+    /// `credential.settings_changed`: the configuration's user settings after the change
+    /// (a set password reads `********`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub shared_settings: Option<Value>,
+    /// `configuration.created` and `configuration.updated`: its metadata after the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Value>,
 }
 
 /// `workflow.state_changed`: a workflow enabled, disabled or reconfigured for
@@ -123,6 +149,9 @@ pub struct WorkflowStateChangedEvent {
     pub integration_id: Uuid,
     pub workflow_id: String,
     pub credential_id: Uuid,
+    /// The configuration whose workflow state changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_id: Option<Uuid>,
     pub workflow_state_change: WorkflowStateChange,
 }
 
@@ -143,6 +172,9 @@ pub struct TaskFailedEvent {
     pub execution_id: Uuid,
     pub workflow_id: String,
     pub credential_id: Uuid,
+    /// The account's configuration the run used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_id: Option<Uuid>,
     pub integration_id: Uuid,
     pub error: String,
 }
@@ -243,6 +275,7 @@ mod tests {
             integration_id: Uuid::new_v4(),
             workflow_id: "sync".into(),
             credential_id: Uuid::new_v4(),
+            configuration_id: Some(Uuid::new_v4()),
             workflow_state_change: WorkflowStateChange {
                 enabled: Some(false),
                 settings: None,
@@ -252,10 +285,22 @@ mod tests {
             execution_id: Uuid::new_v4(),
             workflow_id: "sync".into(),
             credential_id: Uuid::new_v4(),
+            configuration_id: None,
             integration_id: Uuid::new_v4(),
             error: "step `fetch` failed".into(),
         });
-        for payload in [credential, workflow, failed] {
+        let configuration = EventPayload::Credential(CredentialEvent {
+            integration_id: Uuid::new_v4(),
+            integration_type: "crm".into(),
+            credential_id: Uuid::new_v4(),
+            change: CredentialEventDetail {
+                configuration_id: Some(Uuid::new_v4()),
+                configuration_external_id: Some("Team A".into()),
+                meta: Some(serde_json::json!({"team": "sales"})),
+                ..Default::default()
+            },
+        });
+        for payload in [credential, workflow, failed, configuration] {
             let json = serde_json::to_value(&payload).unwrap();
             assert_eq!(
                 serde_json::from_value::<EventPayload>(json).unwrap(),

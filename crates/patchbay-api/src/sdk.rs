@@ -92,17 +92,29 @@ pub struct Credential {
     pub config: CredentialConfig,
 }
 
+/// One configuration of an account: its own settings, workflow states and metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialConfiguration {
     pub id: Uuid,
+    /// The account it belongs to (Paragon names it both ways).
+    pub credential_id: Uuid,
     pub connect_credential_id: Uuid,
     pub is_default: bool,
-    /// The account's label (its credential's `externalId`).
+    /// Its label, addressed as `ext:<externalId>`; the default configuration's is the
+    /// account's own label.
     pub external_id: Option<String>,
     #[schema(value_type = Object)]
+    pub meta: Value,
+    /// The integration's user settings; a set `password` reads `********`.
+    #[schema(value_type = Object)]
     pub shared_settings: Value,
+    /// The same as `sharedSettings`, under the name Paragon's `createConfiguration` answers.
+    #[schema(value_type = Object)]
+    pub settings: Value,
     pub workflow_settings: BTreeMap<String, WorkflowState>,
+    /// The same as `workflowSettings`, under Paragon's name.
+    pub configured_workflows: BTreeMap<String, WorkflowState>,
     #[serde(with = "crate::timestamp")]
     pub date_created: DateTime<Utc>,
     #[serde(with = "crate::timestamp")]
@@ -221,6 +233,8 @@ pub struct IntegrationMetadata {
     /// The ways in, for an integration that has several (production or sandbox, OAuth or an
     /// API key); empty otherwise. The fields above describe the first, the default.
     pub account_types: Vec<AccountTypeMetadata>,
+    /// How the Connect Portal presents the integration to this user.
+    pub portal: IntegrationPortal,
 }
 
 /// One way in to an integration: what the `accountType` install option names.
@@ -247,6 +261,53 @@ pub struct WorkflowMetadata {
     pub default_enabled: bool,
     #[schema(value_type = Vec<Object>)]
     pub inputs: Vec<Value>,
+}
+
+/// `POST /sdk/credentials/{credentialId}/configurations`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateConfigurationRequest {
+    /// A label unique among the account's configurations, to address it as `ext:<externalId>`.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Map<String, Value>>,
+}
+
+/// `PATCH /sdk/credentials/{credentialId}/configurations/{configurationId}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateConfigurationRequest {
+    /// A new label, or `null` to remove it. Absent leaves it unchanged.
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
+    /// Merged key by key into the configuration's metadata; a key set to `null` is removed.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Map<String, Value>>,
+    /// As `PATCH /sdk/credentials/{id}`'s `config.sharedSettings`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub shared_settings: Option<Map<String, Value>>,
+    /// As `PATCH /sdk/credentials/{id}`'s `config.workflowSettings`.
+    #[serde(default, alias = "configuredWorkflows")]
+    pub workflow_settings: Option<BTreeMap<String, WorkflowStateUpdate>>,
+}
+
+impl UpdateConfigurationRequest {
+    /// The settings part, as a credential's update carries it.
+    pub fn settings(&self) -> ConfigurationUpdate {
+        ConfigurationUpdate {
+            shared_settings: self.shared_settings.clone(),
+            workflow_settings: self.workflow_settings.clone(),
+        }
+    }
 }
 
 /// Distinguishes an absent field from an explicit `null`.
@@ -341,4 +402,44 @@ pub struct InstallSessionView {
     pub credential_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// One option of a setting whose options come from the account's API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldOption {
+    /// What the user reads.
+    pub label: String,
+    /// What is stored when the user picks it.
+    pub value: String,
+}
+
+/// `GET /sdk/credentials/{credentialId}/field-options`: one page of a setting's options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldOptionList {
+    pub data: Vec<FieldOption>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// How the Connect Portal presents one integration to the calling user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationPortal {
+    /// `#RRGGBB`: the integration's accent colour, else the project's, else `null`.
+    pub accent_color: Option<String>,
+    /// The integration's overview, rendered from Markdown to sanitised HTML.
+    pub overview_html: Option<String>,
+    /// The workflows this user may see that are not hidden, in display order.
+    pub workflows: Vec<PortalWorkflow>,
+}
+
+/// A workflow the Connect Portal lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalWorkflow {
+    pub id: String,
+    /// A line of help under the workflow's name.
+    pub help: Option<String>,
 }

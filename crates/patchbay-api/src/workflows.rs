@@ -61,6 +61,8 @@ pub struct WorkflowExecution {
     pub integration_id: Uuid,
     pub user_id: String,
     pub credential_id: Uuid,
+    /// The account's configuration the run used.
+    pub configuration_id: Option<Uuid>,
     /// What started the run (`type`, and its body, query, headers or event
     /// payload), secrets redacted.
     pub trigger: serde_json::Value,
@@ -136,6 +138,8 @@ pub struct TaskHistoryExecution {
     pub date_ended: Option<DateTime<Utc>>,
     /// The account the run acted as.
     pub credential_id: Uuid,
+    /// The account's configuration the run used.
+    pub configuration_id: Option<Uuid>,
     pub integration_id: Uuid,
 }
 

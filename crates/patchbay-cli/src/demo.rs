@@ -33,8 +33,10 @@ const TOKEN_TTL_SECONDS: i64 = 24 * 3600;
 /// The file, beside the master key file, that keeps the demo's keys.
 pub const KEYS_FILE: &str = "demo-keys.json";
 
-/// The demo's configuration: the sandbox over OAuth (with its webhooks) and
-/// over API keys, and workflows.
+/// The demo's configuration: the sandbox over OAuth (with its webhooks, a
+/// setting of every kind the portal shows, its customisation) and over API
+/// keys, and workflows (one with a setting of its own, reading the run's
+/// configuration).
 const DEMO_CONFIG: &str = r#"
 settings:
   allowedOrigins: ["{ORIGIN}"]
@@ -60,6 +62,44 @@ integrations:
       data: {name: "{{ response.body.name }}", email: "{{ response.body.email }}"}
     userSettings:
       - {id: pipeline, type: select, title: Pipeline, options: [Sales, Support]}
+      # Listed from the account's own contacts, two at a time, searched as the user types.
+      - id: contact
+        type: dynamic_select
+        title: Contact to greet
+        description: One of this account's contacts; the greet-contact workflow greets them.
+        source:
+          path: /contacts
+          query: {q: "{{ search }}", cursor: "{{ cursor }}", limit: "2"}
+          items: body.data
+          value: "{{ item.id }}"
+          label: "{{ item.name }}"
+          nextCursor: body.nextCursor
+      - id: fieldMap
+        type: field_mapping
+        title: Contact fields
+        description: Which of the CRM's contact fields holds each of yours.
+        fields: [{value: fullName, label: Full name}, {value: emailAddress, label: Email address}]
+        source: {path: /fields, items: body, value: "{{ item.key }}", label: "{{ item.label }}"}
+      - id: matchOn
+        type: combo
+        title: Match contacts on
+        description: A field of the CRM's contacts, then one of the values they have for it.
+        source: {path: /fields, items: body, value: "{{ item.key }}", label: "{{ item.label }}"}
+        dependent:
+          title: Having the value
+          source: {path: "/fields/{{ main }}/values", items: body.values, value: "{{ item }}", label: "{{ item }}"}
+      - {id: signingSecret, type: password, title: Signing secret, description: Stored sealed and never shown again.}
+      - {id: note, type: textarea, title: Note for new contacts}
+      - {id: notifyEmail, type: email, title: Notification address}
+      - {id: autoSync, type: switch, title: Sync contacts automatically}
+    portal:
+      accentColor: '#0f766e'
+      workflowOrder: [greet-contact, list-contacts, contact-summary]
+      overview: |
+        The **built-in sandbox** plays a CRM: three people's accounts, each with its own contacts.
+
+        - Give each account one *configuration* per team, each with its own settings and workflows.
+        - *Greet* runs with the configuration it is given.
     # The sandbox sends every contact change to this project's webhook URL for
     # the integration, signed, each naming the account it concerns; its typed
     # actions are what agents call over MCP.
@@ -106,6 +146,34 @@ workflows:
             names: list.map((contact) => contact.name),
           };
       - {id: reply, type: response, status: 200, body: "{{ steps.summarize.output }}"}
+  - id: greet-contact
+    integration: sandbox
+    description: Greets the configuration's contact.
+    defaultEnabled: false
+    portal: {help: "Greets the contact this configuration chose, with this configuration's greeting."}
+    trigger: {type: request}
+    inputs:
+      - {id: greeting, type: text, title: Greeting, description: The words before the contact's name.}
+    steps:
+      - id: find
+        type: condition
+        if: settings.contact
+        then:
+          - {id: contact, type: request, method: GET, path: "/contacts/{{ settings.contact }}"}
+      - id: greet
+        type: function
+        code: |
+          const contact = steps.contact ? steps.contact.output.body : null;
+          return {
+            configuration: configuration.externalId || 'default',
+            configurationId: configuration.id,
+            greeting: (settings.greeting || 'Hello') + ', ' + (contact ? contact.name : 'nobody') + '!',
+            contact: contact ? contact.name : null,
+            mapping: settings.fieldMap || {},
+            note: settings.note || null,
+            signingSecretSet: typeof settings.signingSecret === 'string' && settings.signingSecret !== '********',
+          };
+      - {id: reply, type: response, status: 200, body: "{{ steps.greet.output }}"}
   - id: welcome-contact
     integration: sandbox
     description: When the sandbox reports a new contact, marks it as welcomed, as the account it belongs to.

@@ -1,7 +1,7 @@
 //! The configuration document (docs/configuration.md): settings, integrations and workflows, parsed and
 //! validated as a whole.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,7 @@ use serde_norway::Value as Tree;
 use crate::catalogue::{Catalogue, catalogue};
 use crate::errors::{ConfigError, ConfigErrors, Report, field, index};
 use crate::integration::{IntegrationConfig, load_integrations};
+use crate::portal::{ProjectPortal, check_project_portal};
 use crate::source::{self, describe, key_text};
 use crate::typed::typed;
 use crate::urls::check_origin;
@@ -54,6 +55,9 @@ pub struct ProjectSettings {
     /// (compared without case, `-` or `_`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redact_fields: Vec<String>,
+    /// How the Connect Portal looks for every integration of the project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal: Option<ProjectPortal>,
 }
 
 /// Parses and validates a configuration document (YAML or JSON) against the built-in catalogue,
@@ -105,13 +109,20 @@ pub fn load_with(text: &str, catalogue: &Catalogue) -> Result<ProjectConfig, Con
             report.error(index("settings.redactFields", i), "must not be empty");
         }
     }
+    if let Some(portal) = &settings.portal {
+        check_project_portal(portal, "settings.portal", &mut report);
+    }
 
     let (integrations, declared) = integrations_tree
         .map(|tree| load_integrations(tree, catalogue, &mut report))
         .unwrap_or_default();
-    let workflows = workflows_tree
+    let (workflows, all_workflows) = workflows_tree
         .map(|tree| load_workflows(tree, &integrations, &declared, &mut report))
-        .unwrap_or_default();
+        .unwrap_or((Vec::new(), true));
+    // A workflow that could not be read would only be reported again as unknown.
+    if all_workflows {
+        check_workflow_order(&integrations, &workflows, &mut report);
+    }
 
     report.finish(ProjectConfig {
         settings,
@@ -125,16 +136,16 @@ fn load_workflows(
     integrations: &[IntegrationConfig],
     declared: &[String],
     report: &mut Report,
-) -> Vec<WorkflowConfig> {
+) -> (Vec<WorkflowConfig>, bool) {
     let items = match tree {
-        Tree::Null => return Vec::new(),
+        Tree::Null => return (Vec::new(), true),
         Tree::Sequence(items) => items,
         other => {
             report.error(
                 "workflows",
                 format!("expected a list of workflows, found {}", describe(other)),
             );
-            return Vec::new();
+            return (Vec::new(), false);
         }
     };
     let declared: Vec<&str> = declared.iter().map(String::as_str).collect();
@@ -168,5 +179,58 @@ fn load_workflows(
         }
         workflows.push(workflow);
     }
-    workflows
+    let all = workflows.len() == items.len();
+    (workflows, all)
+}
+
+impl ProjectConfig {
+    /// The workflows of integration `type_name` in the order the portal lists them.
+    pub fn portal_workflows(&self, type_name: &str) -> Vec<&WorkflowConfig> {
+        match self.integration(type_name) {
+            Some(integration) => integration.workflow_display_order(
+                self.workflows
+                    .iter()
+                    .filter(|workflow| workflow.integration == type_name),
+            ),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// Each integration's `portal.workflowOrder` names workflows of that integration only.
+pub(crate) fn check_workflow_order(
+    integrations: &[IntegrationConfig],
+    workflows: &[WorkflowConfig],
+    report: &mut Report,
+) {
+    for integration in integrations {
+        let Some(portal) = &integration.portal else {
+            continue;
+        };
+        let order = field(
+            &field(&field("integrations", &integration.type_name), "portal"),
+            "workflowOrder",
+        );
+        let mut seen = HashSet::new();
+        for (i, id) in portal.workflow_order.iter().enumerate() {
+            if !seen.insert(id.as_str()) {
+                // Reported with the portal itself.
+                continue;
+            }
+            match workflows.iter().find(|workflow| &workflow.id == id) {
+                Some(workflow) if workflow.integration == integration.type_name => {}
+                Some(workflow) => report.error(
+                    index(&order, i),
+                    format!(
+                        "`{id}` is a workflow of integration `{}`, not of `{}`",
+                        workflow.integration, integration.type_name
+                    ),
+                ),
+                None => report.error(
+                    index(&order, i),
+                    format!("unknown workflow `{id}`: the document declares no such workflow"),
+                ),
+            }
+        }
+    }
 }

@@ -14,6 +14,7 @@ use crate::catalogue::Catalogue;
 use crate::errors::{ConfigErrors, Report, field};
 use crate::inbound::InboundWebhooks;
 use crate::names::{INTEGRATION_TYPE_RULE, is_integration_type};
+use crate::portal::{IntegrationPortal, check_integration_portal};
 use crate::provider::{
     AccountConfig, AccountTypeDefinition, ApiConfig, AuthType, ConnectionField, ProviderAuth,
     ProviderDefinition, VerifyConfig,
@@ -22,6 +23,7 @@ use crate::provider_check::{Origin, check_provider, check_scopes};
 use crate::settings::{UserSetting, check_schema, check_values};
 use crate::source::{describe, key_text};
 use crate::typed::{TAG, typed};
+use crate::workflow::WorkflowConfig;
 
 /// What a secret reads as in a masked document, and the value that keeps a stored secret.
 pub const MASK: &str = "********";
@@ -51,6 +53,9 @@ pub struct IntegrationConfig {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
+    /// How the Connect Portal presents the integration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal: Option<IntegrationPortal>,
 }
 
 impl IntegrationConfig {
@@ -222,6 +227,10 @@ pub(crate) struct IntegrationDocument {
     /// An icon URL, passed through to the SDK.
     #[serde(default)]
     icon: Option<String>,
+    /// How the Connect Portal presents the integration: accent colour, overview, workflow
+    /// order.
+    #[serde(default)]
+    portal: Option<IntegrationPortal>,
 }
 
 pub(crate) const CLIENT_KEYS: [&str; 2] = ["clientId", "clientSecret"];
@@ -269,6 +278,9 @@ fn load_integration(
         &field(path, "userSettings"),
         report,
     );
+    if let Some(portal) = &document.portal {
+        check_integration_portal(portal, &field(path, "portal"), report);
+    }
     let provider_name = document
         .provider
         .as_deref()
@@ -344,6 +356,7 @@ fn load_integration(
         user_settings: document.user_settings,
         description: document.description,
         icon: document.icon,
+        portal: document.portal,
     })
 }
 
@@ -625,4 +638,48 @@ pub(crate) fn catalogue_or_inline(schema: &mut Schema) {
             {"properties": refused},
         ]}),
     );
+}
+
+impl IntegrationConfig {
+    /// `workflows` (this integration's, in document order) in the order the portal lists
+    /// them: those named by `portal.workflowOrder` first, in its order, then the others.
+    pub fn workflow_display_order<'w>(
+        &self,
+        workflows: impl IntoIterator<Item = &'w WorkflowConfig>,
+    ) -> Vec<&'w WorkflowConfig> {
+        let mut rest: Vec<&WorkflowConfig> = workflows.into_iter().collect();
+        let order = self
+            .portal
+            .as_ref()
+            .map_or(&[][..], |portal| portal.workflow_order.as_slice());
+        let mut ordered = Vec::with_capacity(rest.len());
+        for id in order {
+            if let Some(at) = rest.iter().position(|workflow| &workflow.id == id) {
+                ordered.push(rest.remove(at));
+            }
+        }
+        ordered.extend(rest);
+        ordered
+    }
+
+    /// This integration's accent colour, else the project's.
+    pub fn accent_color<'c>(&'c self, project: &'c crate::ProjectSettings) -> Option<&'c str> {
+        self.portal
+            .as_ref()
+            .and_then(|portal| portal.accent_color.as_deref())
+            .or_else(|| {
+                project
+                    .portal
+                    .as_ref()
+                    .and_then(|portal| portal.accent_color.as_deref())
+            })
+    }
+
+    /// The overview as sanitised HTML ([`crate::markdown_to_html`]).
+    pub fn overview_html(&self) -> Option<String> {
+        self.portal
+            .as_ref()
+            .and_then(|portal| portal.overview.as_deref())
+            .map(crate::portal::markdown_to_html)
+    }
 }

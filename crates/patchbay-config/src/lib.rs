@@ -13,6 +13,7 @@ mod inbound;
 mod integration;
 mod masked;
 mod names;
+mod portal;
 mod provider;
 mod provider_check;
 mod request;
@@ -37,6 +38,9 @@ pub use inbound::{
 };
 pub use integration::{DocumentSecret, IntegrationConfig, MASK, ProviderSource};
 pub use masked::masked;
+pub use portal::{
+    IntegrationPortal, MetaCondition, ProjectPortal, WorkflowPortal, markdown_to_html,
+};
 pub use provider::{
     AccountChoice, AccountConfig, AccountTypeDefinition, ApiConfig, ApiKeyAuth, AuthType,
     BasicAuth, CATEGORIES, Category, ClientAuth, ClientCredentialsAuth, ConnectionField,
@@ -45,7 +49,9 @@ pub use provider::{
 };
 pub use request::ProviderRequest;
 pub use schema::{json_schema, provider_json_schema};
-pub use settings::{SettingType, UserSetting, json_kind};
+pub use settings::{
+    DEPENDENT, DependentField, MappedField, OptionsSource, SettingType, UserSetting, json_kind,
+};
 pub use workflow::{
     AppEventTrigger, ConditionStep, ForeachStep, FunctionStep, HttpStep, IntegrationTrigger,
     RequestStep, ResponseStep, ScheduleTrigger, Step, StepType, Trigger, TriggerType,

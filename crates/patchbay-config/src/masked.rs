@@ -79,6 +79,9 @@ fn integration_document(integration: &IntegrationConfig) -> Value {
     if let Some(icon) = &integration.icon {
         entry.insert("icon".into(), icon.clone().into());
     }
+    if let Some(portal) = &integration.portal {
+        entry.insert("portal".into(), to_json(portal));
+    }
     Value::Object(entry)
 }
 

@@ -12,11 +12,9 @@ use crate::provider::{
     AccountConfig, ApiConfig, CATEGORIES, ClientCredentialsAuth, ConnectionField, CredentialField,
     JwtBearerAuth, OAuth2Auth, ProviderAuth, ProviderDefinition, TokenEndpoint,
 };
-use crate::request::check_request;
+use crate::request::{check_listing, check_request};
 use crate::settings::check_pattern;
-use crate::template::{
-    Found, Variables, check_expression, check_template, check_template_map, keep, names_under,
-};
+use crate::template::{Found, Variables, check_template, check_template_map, keep, names_under};
 use crate::urls::{check_url, check_url_template};
 
 /// Where a definition comes from, which decides who owns its identity fields.
@@ -549,22 +547,14 @@ fn check_account<'d>(
         if choose.title.trim().is_empty() {
             report.error(field(&choose_path, "title"), "must not be empty");
         }
-        keep(
-            check_expression,
+        let listed = check_listing(
             &choose.items,
-            &field(&choose_path, "items"),
+            &choose.value,
+            &choose.label,
+            &choose_path,
             report,
-            found,
         );
-        for (key, template) in [("value", &choose.value), ("label", &choose.label)] {
-            keep(
-                check_template,
-                template,
-                &field(&choose_path, key),
-                report,
-                found,
-            );
-        }
+        found.extend(listed.found(&choose_path));
     }
     account.vars.keys().map(String::as_str).collect()
 }

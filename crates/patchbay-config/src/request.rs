@@ -10,7 +10,8 @@ use serde_json::Value;
 use crate::errors::{Report, field};
 use crate::http::{HttpMethod, check_headers};
 use crate::template::{
-    Found, Variables, check_json_templates, check_template, check_template_map, keep,
+    Found, Variables, check_expression, check_json_templates, check_template, check_template_map,
+    keep,
 };
 use crate::urls::check_url_template;
 
@@ -70,4 +71,42 @@ pub(crate) fn check_api_path(value: &str, path: &str, report: &mut Report) -> Op
         );
     }
     Some(variables)
+}
+
+/// The variables read by a listing's expression and templates, for those that compile.
+pub(crate) struct Listed {
+    pub items: Option<Variables>,
+    pub value: Option<Variables>,
+    pub label: Option<Variables>,
+}
+
+impl Listed {
+    /// Each part that compiled, with its path under `path`.
+    pub(crate) fn found(self, path: &str) -> Found {
+        [
+            ("items", self.items),
+            ("value", self.value),
+            ("label", self.label),
+        ]
+        .into_iter()
+        .filter_map(|(key, variables)| Some((field(path, key), variables?)))
+        .collect()
+    }
+}
+
+/// A list read from a response: the expression giving its items (`items`), and the templates
+/// of each item's stored value and label, as `account.choose` and a setting's `source` both
+/// write them. Their keys are under `path`.
+pub(crate) fn check_listing(
+    items: &str,
+    value: &str,
+    label: &str,
+    path: &str,
+    report: &mut Report,
+) -> Listed {
+    Listed {
+        items: check_expression(items, &field(path, "items"), report),
+        value: check_template(value, &field(path, "value"), report),
+        label: check_template(label, &field(path, "label"), report),
+    }
 }

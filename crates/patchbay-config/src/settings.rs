@@ -1,7 +1,7 @@
 //! User settings: the schema an integration (`userSettings`) or a workflow (`inputs`) declares,
 //! and the check of the values an end user sets against it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use regex::Regex;
 use schemars::JsonSchema;
@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::errors::{ConfigErrors, Report, field, index};
+use crate::http::HttpMethod;
 use crate::names::{IDENTIFIER_RULE, is_identifier};
+use crate::request::{ProviderRequest, check_api_path, check_listing};
+use crate::template::{Found, check_expression, check_roots, check_template_map, keep};
 
 /// One setting an end user fills in for a connected account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -36,17 +39,269 @@ pub struct UserSetting {
     /// A regular expression a `text` value must match as a whole (like HTML's `pattern`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
+    /// Where a `dynamic_select`, a `combo` (its main field) or a `field_mapping` (the
+    /// integration's fields) lists its options: a request to the integration's API as the
+    /// account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<OptionsSource>,
+    /// The second field of a `combo`, whose options depend on the first's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependent: Option<DependentField>,
+    /// The application's fields a `field_mapping` maps, each to one of the integration's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<MappedField>,
 }
+
+impl UserSetting {
+    /// Whether the value is a secret: stored sealed and never shown back (`password`).
+    pub fn is_secret(&self) -> bool {
+        self.kind == SettingType::Password
+    }
+
+    /// The source of this setting's options: `None` for the main source, `Some("dependent")`
+    /// for a combo's second field. `None` when the setting has no such source.
+    pub fn options_source(&self, part: Option<&str>) -> Option<&OptionsSource> {
+        match part {
+            None => self.source.as_ref(),
+            Some(DEPENDENT) => self.dependent.as_ref().map(|dependent| &dependent.source),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The name of a combo's second field, in its values and in [`UserSetting::options_source`].
+pub const DEPENDENT: &str = "dependent";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SettingType {
+    /// A line of text.
     Text,
     Number,
     Boolean,
+    /// One of `options`.
     Select,
     Email,
     Url,
+    /// Text of several lines.
+    Textarea,
+    /// A secret string: stored sealed, never shown back.
+    Password,
+    /// A boolean, shown as a switch.
+    Switch,
+    /// One of the options `source` lists from the account's API.
+    DynamicSelect,
+    /// Two linked choices, `{main, dependent}`: the second's options depend on the first.
+    Combo,
+    /// `{<application field>: <integration field>}`.
+    FieldMapping,
+}
+
+impl SettingType {
+    /// The document's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Number => "number",
+            Self::Boolean => "boolean",
+            Self::Select => "select",
+            Self::Email => "email",
+            Self::Url => "url",
+            Self::Textarea => "textarea",
+            Self::Password => "password",
+            Self::Switch => "switch",
+            Self::DynamicSelect => "dynamic_select",
+            Self::Combo => "combo",
+            Self::FieldMapping => "field_mapping",
+        }
+    }
+
+    /// Whether settings of this type list their options with a `source`.
+    pub fn has_source(self) -> bool {
+        matches!(self, Self::DynamicSelect | Self::Combo | Self::FieldMapping)
+    }
+}
+
+/// A request that lists options from the integration's API, made as the account whose setting
+/// it is, and how its answer becomes options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OptionsSource {
+    /// `GET` unless given.
+    #[serde(default = "get")]
+    pub method: HttpMethod,
+    /// Under the integration's API base URL; a template over `search`, `cursor` (and `main`
+    /// for a combo's dependent field).
+    pub path: String,
+    /// Query parameters, each a template as `path`; one that renders empty is not sent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
+    /// An expression over the response's `body` giving the list of items.
+    pub items: String,
+    /// Template of an item's stored value, over `item`: `{{ item.id }}`.
+    pub value: String,
+    /// Template of an item's label, over `item`: `{{ item.name }}`.
+    pub label: String,
+    /// An expression over `body` giving the cursor of the next page; none (or an empty or
+    /// null result) when this is the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+fn get() -> HttpMethod {
+    HttpMethod::Get
+}
+
+impl OptionsSource {
+    /// The request it makes, as a definition's own requests are written, for rendering.
+    pub fn request(&self) -> ProviderRequest {
+        ProviderRequest {
+            method: self.method,
+            path: Some(self.path.clone()),
+            url: None,
+            query: self.query.clone(),
+            headers: BTreeMap::new(),
+            body: None,
+        }
+    }
+}
+
+/// The second field of a `combo`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DependentField {
+    /// The second field's label.
+    pub title: String,
+    /// Its options; its templates may also read `main`, the first field's value.
+    pub source: OptionsSource,
+}
+
+/// One of the application's fields in a `field_mapping`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MappedField {
+    /// The key the mapping stores it under.
+    pub value: String,
+    /// What the user reads.
+    pub label: String,
+}
+
+/// What the request of a source reads.
+const REQUEST_ROOTS: [&str; 2] = ["search", "cursor"];
+/// What the request of a combo's dependent source reads.
+const DEPENDENT_REQUEST_ROOTS: [&str; 3] = ["search", "cursor", "main"];
+
+/// Checks a `source` found at `path`; `reads` is what its request may read.
+fn check_source(source: &OptionsSource, path: &str, reads: &[&str], report: &mut Report) {
+    let mut found = Found::new();
+    keep(
+        check_api_path,
+        &source.path,
+        &field(path, "path"),
+        report,
+        &mut found,
+    );
+    check_template_map(&source.query, &field(path, "query"), report, &mut found);
+    for (value_path, variables) in &found {
+        check_roots(variables, reads, value_path, report);
+    }
+    let with = |root: &'static str| -> Vec<&str> {
+        std::iter::once(root).chain(reads.iter().copied()).collect()
+    };
+    let listed = check_listing(&source.items, &source.value, &source.label, path, report);
+    let list_roots = with("body");
+    let item_roots = with("item");
+    for (key, variables, roots) in [
+        ("items", &listed.items, &list_roots),
+        ("value", &listed.value, &item_roots),
+        ("label", &listed.label, &item_roots),
+    ] {
+        if let Some(variables) = variables {
+            check_roots(variables, roots, &field(path, key), report);
+        }
+    }
+    if source.value.trim().is_empty() {
+        report.error(
+            field(path, "value"),
+            "must not be empty: a template of the item's value",
+        );
+    }
+    if let Some(next) = &source.next_cursor {
+        let at = field(path, "nextCursor");
+        if let Some(variables) = check_expression(next, &at, report) {
+            check_roots(&variables, &list_roots, &at, report);
+        }
+    }
+}
+
+/// Checks what only some types have: `options`, `pattern`, `source`, `dependent`, `fields`.
+fn check_type_keys(setting: &UserSetting, at: &str, report: &mut Report) {
+    let kind = setting.kind;
+    match (&setting.source, kind.has_source()) {
+        (Some(source), true) => check_source(source, &field(at, "source"), &REQUEST_ROOTS, report),
+        (None, true) => report.error(
+            field(at, "source"),
+            format!(
+                "missing field `source`: a `{}` setting lists its options from the account's API",
+                kind.as_str()
+            ),
+        ),
+        (Some(_), false) => report.error(
+            field(at, "source"),
+            "only `dynamic_select`, `combo` and `field_mapping` settings have a source",
+        ),
+        (None, false) => {}
+    }
+    match (&setting.dependent, kind == SettingType::Combo) {
+        (Some(dependent), true) => {
+            let path = field(at, DEPENDENT);
+            if dependent.title.trim().is_empty() {
+                report.error(field(&path, "title"), "must not be empty");
+            }
+            check_source(
+                &dependent.source,
+                &field(&path, "source"),
+                &DEPENDENT_REQUEST_ROOTS,
+                report,
+            );
+        }
+        (None, true) => report.error(
+            field(at, DEPENDENT),
+            "missing field `dependent`: a `combo` setting needs its second field (`title` and \
+             `source`)",
+        ),
+        (Some(_), false) => report.error(
+            field(at, DEPENDENT),
+            "only `combo` settings have a dependent field",
+        ),
+        (None, false) => {}
+    }
+    let fields_path = field(at, "fields");
+    if kind == SettingType::FieldMapping {
+        if setting.fields.is_empty() {
+            report.error(
+                &fields_path,
+                "a `field_mapping` setting needs at least one field of the application",
+            );
+        }
+        let mut seen = HashSet::new();
+        for (i, mapped) in setting.fields.iter().enumerate() {
+            let at = index(&fields_path, i);
+            if mapped.value.trim().is_empty() {
+                report.error(field(&at, "value"), "must not be empty");
+            } else if !seen.insert(mapped.value.as_str()) {
+                report.error(
+                    field(&at, "value"),
+                    format!("duplicate field `{}`", mapped.value),
+                );
+            }
+            if mapped.label.trim().is_empty() {
+                report.error(field(&at, "label"), "must not be empty");
+            }
+        }
+    } else if !setting.fields.is_empty() {
+        report.error(fields_path, "only `field_mapping` settings have fields");
+    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -124,7 +379,13 @@ pub(crate) fn check_schema(settings: &[UserSetting], path: &str, report: &mut Re
                 check_pattern(pattern, &field(&at, "pattern"), report);
             }
         }
-        if let Some(default) = &setting.default
+        check_type_keys(setting, &at, report);
+        if setting.is_secret() && setting.default.is_some() {
+            report.error(
+                field(&at, "default"),
+                "a `password` setting has no default: it would be shown to every user",
+            );
+        } else if let Some(default) = &setting.default
             && !default.is_null()
         {
             // A default must be a value the end user could have entered.
@@ -172,18 +433,23 @@ pub(crate) fn check_values(
 
 fn check_value(setting: &UserSetting, value: &Value, path: &str, report: &mut Report) {
     let text = match (setting.kind, value) {
-        (SettingType::Number, Value::Number(_)) | (SettingType::Boolean, Value::Bool(_)) => return,
+        (SettingType::Number, Value::Number(_))
+        | (SettingType::Boolean | SettingType::Switch, Value::Bool(_)) => return,
         (SettingType::Number, other) => {
             return report.error(
                 path,
                 format!("expected a number, found {}", json_kind(other)),
             );
         }
-        (SettingType::Boolean, other) => {
+        (SettingType::Boolean | SettingType::Switch, other) => {
             return report.error(
                 path,
                 format!("expected true or false, found {}", json_kind(other)),
             );
+        }
+        (SettingType::Combo, value) => return check_combo(setting, value, path, report),
+        (SettingType::FieldMapping, value) => {
+            return check_mapping(setting, value, path, report);
         }
         (_, Value::String(text)) => text.as_str(),
         (_, other) => {
@@ -226,6 +492,72 @@ fn check_value(setting: &UserSetting, value: &Value, path: &str, report: &mut Re
             report.error(path, "expected an absolute http(s) URL");
         }
         _ => {}
+    }
+}
+
+/// A combo's value: `{main, dependent}`, both strings (not blank when the setting is required).
+fn check_combo(setting: &UserSetting, value: &Value, path: &str, report: &mut Report) {
+    let Value::Object(members) = value else {
+        return report.error(
+            path,
+            format!(
+                "expected an object with `main` and `dependent`, found {}",
+                json_kind(value)
+            ),
+        );
+    };
+    for key in members.keys() {
+        if key != "main" && key != DEPENDENT {
+            report.error(
+                field(path, key),
+                "unknown key; a combo's value has `main` and `dependent`",
+            );
+        }
+    }
+    for key in ["main", DEPENDENT] {
+        let at = field(path, key);
+        match members.get(key) {
+            None => report.error(at, format!("missing `{key}`: expected a string")),
+            Some(Value::String(text)) if setting.required && text.trim().is_empty() => {
+                report.error(at, "is required");
+            }
+            Some(Value::String(_)) => {}
+            Some(other) => {
+                report.error(at, format!("expected a string, found {}", json_kind(other)))
+            }
+        }
+    }
+}
+
+/// A field mapping's value: each key one of the application's `fields`, each value a string
+/// (one of the integration's fields); at least one when the setting is required.
+fn check_mapping(setting: &UserSetting, value: &Value, path: &str, report: &mut Report) {
+    let Value::Object(members) = value else {
+        return report.error(
+            path,
+            format!(
+                "expected an object from application field to integration field, found {}",
+                json_kind(value)
+            ),
+        );
+    };
+    if setting.required && members.is_empty() {
+        return report.error(path, "is required: map at least one field");
+    }
+    for (key, mapped) in members {
+        let at = field(path, key);
+        if !setting.fields.iter().any(|known| &known.value == key) {
+            let known: Vec<&str> = setting.fields.iter().map(|f| f.value.as_str()).collect();
+            report.error(
+                at,
+                format!("unknown field; expected one of `{}`", known.join("`, `")),
+            );
+        } else if !mapped.is_string() {
+            report.error(
+                at,
+                format!("expected a string, found {}", json_kind(mapped)),
+            );
+        }
     }
 }
 

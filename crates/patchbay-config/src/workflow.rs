@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::errors::ConfigErrors;
 use crate::http::HttpMethod;
+use crate::portal::WorkflowPortal;
 use crate::settings::{UserSetting, check_values};
 use crate::typed::{NoFields, Tagged, deserialize_tagged};
 
@@ -37,6 +38,9 @@ pub struct WorkflowConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<UserSetting>,
     pub steps: Vec<Step>,
+    /// How the Connect Portal shows the workflow, and to whom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal: Option<WorkflowPortal>,
 }
 
 impl WorkflowConfig {
@@ -346,4 +350,30 @@ pub struct ResponseStep {
     pub headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+}
+
+impl WorkflowConfig {
+    /// Whether a user whose metadata is `meta` may see and use this workflow: every
+    /// `portal.showWhen` condition holds (a workflow without conditions is shown to everyone).
+    /// `hidden` plays no part: a hidden workflow is left out of the portal's list, not refused.
+    pub fn shown_to(&self, meta: &Value) -> bool {
+        self.portal.as_ref().is_none_or(|portal| {
+            portal
+                .show_when
+                .iter()
+                .all(|condition| condition.holds(meta))
+        })
+    }
+
+    /// Whether the portal lists this workflow for a user whose metadata is `meta`.
+    pub fn listed_for(&self, meta: &Value) -> bool {
+        !self.portal.as_ref().is_some_and(|portal| portal.hidden) && self.shown_to(meta)
+    }
+
+    /// The help line the portal shows under the workflow.
+    pub fn portal_help(&self) -> Option<&str> {
+        self.portal
+            .as_ref()
+            .and_then(|portal| portal.help.as_deref())
+    }
 }

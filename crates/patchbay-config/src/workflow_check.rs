@@ -9,6 +9,7 @@ use crate::errors::{Report, field, index};
 use crate::http::check_headers;
 use crate::integration::IntegrationConfig;
 use crate::names::{IDENTIFIER_RULE, WORKFLOW_ID_RULE, is_identifier, is_workflow_id};
+use crate::portal::check_workflow_portal;
 use crate::request::check_api_path;
 use crate::settings::check_schema;
 use crate::template::{
@@ -18,7 +19,14 @@ use crate::urls::check_url_template;
 use crate::workflow::{MAX_CONCURRENCY, MAX_FUNCTION_TIMEOUT_MS, Step, Trigger, WorkflowConfig};
 
 /// What every run's template context holds (docs/configuration.md, "Templates").
-const RUN_ROOTS: [&str; 5] = ["trigger", "steps", "user", "credential", "settings"];
+const RUN_ROOTS: [&str; 6] = [
+    "trigger",
+    "steps",
+    "user",
+    "credential",
+    "configuration",
+    "settings",
+];
 
 /// What the steps inside a `foreach` read beside [`RUN_ROOTS`]: the item and its index.
 const LOOP_ROOTS: [&str; 2] = ["item", "index"];
@@ -77,6 +85,9 @@ pub(crate) fn check_workflow(
         );
     }
 
+    if let Some(portal) = &workflow.portal {
+        check_workflow_portal(portal, &field(path, "portal"), report);
+    }
     let inputs_path = field(path, "inputs");
     check_schema(&workflow.inputs, &inputs_path, report);
     if let Integration::Valid(integration) = integration {

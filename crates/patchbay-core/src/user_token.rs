@@ -674,6 +674,18 @@ impl VerifiedToken {
             .is_none_or(|p| p.allows_credential(integration_type, credential_id))
     }
 
+    /// Whether this token may see and use one configuration of one of its user's credentials.
+    pub fn allows_configuration(
+        &self,
+        integration_type: &str,
+        credential_id: Uuid,
+        configuration: ConfigurationRef<'_>,
+    ) -> bool {
+        self.permissions
+            .as_ref()
+            .is_none_or(|p| p.allows_configuration(integration_type, credential_id, configuration))
+    }
+
     /// Whether this token may connect a new account of this integration.
     pub fn allows_new_credentials(&self, integration_type: &str) -> bool {
         self.permissions
@@ -929,14 +941,25 @@ fn names_project(audience: &str, project_id: Uuid) -> bool {
 // Permissions
 // ---------------------------------------------------------------------------
 
-/// The permissions claim (**Beyond**): which integrations and credentials a
-/// token may see and use. The most specific entry wins: a credential's own
-/// entry, else its integration's, else `integration:*`, else denied.
+/// The permissions claim (**Beyond**): which integrations, credentials and configurations a
+/// token may see and use. The most specific entry wins: a configuration's own entry, else its
+/// credential's, else its integration's, else `integration:*`, else denied. A credential is
+/// visible when one of its configurations is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Permissions {
     all_integrations: Option<bool>,
     integrations: BTreeMap<String, bool>,
     credentials: BTreeMap<Uuid, bool>,
+    configurations: BTreeMap<Uuid, bool>,
+    /// `configuration:ext:<label>` entries, by label.
+    labelled_configurations: BTreeMap<String, bool>,
+}
+
+/// One configuration of a credential, as the permissions claim may name it.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigurationRef<'a> {
+    pub id: Uuid,
+    pub external_id: Option<&'a str>,
 }
 
 /// One key of the permissions claim.
@@ -945,11 +968,14 @@ enum Scope<'a> {
     AllIntegrations,
     Integration(&'a str),
     Credential(Uuid),
+    Configuration(Uuid),
+    LabelledConfiguration(&'a str),
 }
 
 const MALFORMED_PERMISSIONS: TokenError = TokenError::Malformed(
-    "the permissions claim must map `integration:*`, `integration:<type>` or \
-     `credential:<uuid>` to true or false",
+    "the permissions claim must map `integration:*`, `integration:<type>`, \
+     `credential:<uuid>`, `configuration:<uuid>` or `configuration:ext:<externalId>` to true \
+     or false",
 );
 
 impl Permissions {
@@ -975,6 +1001,10 @@ impl Permissions {
                 .integrations
                 .insert(integration_type.to_owned(), allowed),
             Scope::Credential(id) => self.credentials.insert(id, allowed),
+            Scope::Configuration(id) => self.configurations.insert(id, allowed),
+            Scope::LabelledConfiguration(label) => self
+                .labelled_configurations
+                .insert(label.to_owned(), allowed),
         };
         // Two spellings of one credential id (case, braces) that disagree:
         // refuse rather than guess which one the signer meant.
@@ -991,6 +1021,25 @@ impl Permissions {
             .copied()
             .or_else(|| self.integration_entry(integration_type))
             .unwrap_or(false)
+    }
+
+    /// Whether the token may see and use one configuration of a credential: the
+    /// configuration's own entry (by id, else by label), else the credential's rule.
+    pub fn allows_configuration(
+        &self,
+        integration_type: &str,
+        credential_id: Uuid,
+        configuration: ConfigurationRef<'_>,
+    ) -> bool {
+        self.configurations
+            .get(&configuration.id)
+            .or_else(|| {
+                configuration
+                    .external_id
+                    .and_then(|label| self.labelled_configurations.get(label))
+            })
+            .copied()
+            .unwrap_or_else(|| self.allows_credential(integration_type, credential_id))
     }
 
     /// Whether the token may connect a new account of this integration; only
@@ -1032,6 +1081,15 @@ fn parse_scope(scope: &str) -> Result<Scope<'_>, TokenError> {
         return Uuid::try_parse(id)
             .map(Scope::Credential)
             .map_err(|_| MALFORMED_PERMISSIONS);
+    }
+    if let Some(configuration) = scope.strip_prefix("configuration:") {
+        return match configuration.strip_prefix("ext:") {
+            Some("") => Err(MALFORMED_PERMISSIONS),
+            Some(label) => Ok(Scope::LabelledConfiguration(label)),
+            None => Uuid::try_parse(configuration)
+                .map(Scope::Configuration)
+                .map_err(|_| MALFORMED_PERMISSIONS),
+        };
     }
     Err(MALFORMED_PERMISSIONS)
 }

@@ -9,6 +9,7 @@ use patchbay_store::{
 use uuid::Uuid;
 
 use crate::caller::Caller;
+use crate::configurations;
 use crate::error::{EngineError, EngineResult};
 use crate::runtime::{Integration, ProjectRuntime};
 
@@ -26,16 +27,17 @@ pub async fn visible_credentials(
         ..CredentialFilter::default()
     };
     let types = runtime.integration_types();
-    let mut credentials = store
+    let credentials = store
         .credentials()
         .list_credentials(user.project.id, &filter)
         .await?;
-    credentials.retain(|c| {
-        types
-            .get(&c.integration_id)
-            .is_some_and(|type_name| user.token.allows_credential(type_name, c.id))
-    });
-    Ok(credentials)
+    Ok(credentials
+        .into_iter()
+        .filter_map(|c| {
+            let type_name = types.get(&c.integration_id)?;
+            user.visible(type_name, c)
+        })
+        .collect())
 }
 
 /// One of the user's visible accounts by id; anything else, including
@@ -52,37 +54,53 @@ pub async fn visible_credential(
         .get_credential(user.project.id, id)
         .await?
         .ok_or(EngineError::CredentialNotFound)?;
-    let allowed = credential.user_id == user.user.user_id
-        && runtime
-            .integration_by_id(credential.integration_id)
-            .is_some_and(|i| {
-                user.token
-                    .allows_credential(&i.config.type_name, credential.id)
-            });
-    if allowed {
-        Ok(credential)
-    } else {
-        Err(EngineError::CredentialNotFound)
+    if credential.user_id != user.user.user_id {
+        return Err(EngineError::CredentialNotFound);
     }
+    runtime
+        .integration_by_id(credential.integration_id)
+        .and_then(|i| user.visible(&i.config.type_name, credential))
+        .ok_or(EngineError::CredentialNotFound)
 }
 
-/// The account an operation on `integration` acts as: the one `selection`
-/// names (the `X-Paragon-Credential` header or a `selectedCredentialId`),
-/// or the default.
+/// What a request names of the account it acts as: `X-Paragon-Credential` (or a
+/// `selectedCredentialId`) and `X-Paragon-Configuration-Id` (or a `selectedConfigurationId`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccountSelection<'a> {
+    pub credential: Option<&'a str>,
+    pub configuration: Option<&'a str>,
+}
+
+/// The account an operation on `integration` acts as: the one `selection` names (directly, or
+/// as the owner of the configuration it names), or the default.
 pub async fn selected_credential(
     store: &dyn Store,
     user: &Caller,
     runtime: &ProjectRuntime,
     integration: &Integration,
-    selection: Option<&str>,
+    selection: AccountSelection<'_>,
     operation: Operation,
 ) -> EngineResult<CredentialRecord> {
     let accounts = visible_credentials(store, user, runtime, Some(integration)).await?;
+    let type_name = &integration.config.type_name;
+    if let (None, Some(configuration)) = (selection.credential, selection.configuration) {
+        let owners: Vec<&CredentialRecord> = accounts
+            .iter()
+            .filter(|account| configurations::find(account, configuration).is_ok())
+            .collect();
+        return match owners.as_slice() {
+            [owner] => Ok((*owner).clone()),
+            [] => Err(EngineError::ConfigurationNotFound),
+            several => Err(EngineError::SelectionRequired {
+                integration: type_name.clone(),
+                credential_ids: several.iter().map(|account| account.id).collect(),
+            }),
+        };
+    }
     let policy = SelectionPolicy {
         require_explicit: runtime.settings.require_explicit_credential,
     };
-    let type_name = &integration.config.type_name;
-    match selection::select(&accounts, selection, operation, policy) {
+    match selection::select(&accounts, selection.credential, operation, policy) {
         Ok(account) => Ok(account.clone()),
         Err(SelectionError::NotFound) => Err(EngineError::CredentialNotFound),
         Err(SelectionError::NoAccount) => {
@@ -93,6 +111,22 @@ pub async fn selected_credential(
             credential_ids: ids,
         }),
     }
+}
+
+/// The account and the configuration of it an operation on `integration` acts as: what
+/// `selection` names, else the account's default configuration.
+pub async fn selected_configuration(
+    store: &dyn Store,
+    user: &Caller,
+    runtime: &ProjectRuntime,
+    integration: &Integration,
+    selection: AccountSelection<'_>,
+    operation: Operation,
+) -> EngineResult<(CredentialRecord, Uuid)> {
+    let credential =
+        selected_credential(store, user, runtime, integration, selection, operation).await?;
+    let configuration = configurations::select(&credential, selection.configuration)?.id;
+    Ok((credential, configuration))
 }
 
 /// One of the project's accounts by id, whoever it belongs to: the admin API's view. An id

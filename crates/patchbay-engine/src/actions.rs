@@ -115,6 +115,8 @@ pub async fn run(
         integration_id: action.integration.id,
         user_id: user.user_id.clone(),
         credential_id: credential.id,
+        // An action acts as the account alone: no configuration's settings are read.
+        configuration_id: None,
     };
     let redaction = executor::redaction_for(workflows, action.integration, &credential).await;
     let started_at = now();

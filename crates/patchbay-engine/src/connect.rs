@@ -218,7 +218,13 @@ impl Connector {
             .await
         {
             Ok(credential) => {
-                enabled::queue_newly_enabled(&self.workflows, None, &credential).await;
+                enabled::queue_newly_enabled(
+                    &self.workflows,
+                    None,
+                    &credential,
+                    credential.default_configuration().id,
+                )
+                .await;
                 // On its own task: the install answers without waiting for the provider.
                 let (workflows, public_url) =
                     (self.workflows.clone(), Arc::clone(&self.public_url));

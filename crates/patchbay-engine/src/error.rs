@@ -39,6 +39,19 @@ pub enum EngineError {
     },
     #[error("Another account of this integration already has that externalId.")]
     ExternalIdTaken,
+    /// No configuration by that id or `ext:` label among the account's.
+    #[error("Configuration not found.")]
+    ConfigurationNotFound,
+    /// The configuration every account has cannot be removed, only the others.
+    #[error(
+        "The default configuration cannot be destroyed; destroy the account's other configurations, or uninstall the account."
+    )]
+    DefaultConfiguration,
+    #[error("Another configuration of this account already has that externalId.")]
+    ConfigurationExternalIdTaken,
+    /// Settings that their schema refuses; every error names its field.
+    #[error("{0}")]
+    InvalidSettings(patchbay_config::ConfigErrors),
     /// No workflow by that id in the project (or none of the account's integration).
     #[error("Workflow \"{0}\" does not exist in this project.")]
     WorkflowNotFound(String),

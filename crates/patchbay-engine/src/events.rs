@@ -33,6 +33,24 @@ impl CredentialChange {
     }
 }
 
+/// What happened to one of an account's configurations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigurationChange {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl ConfigurationChange {
+    fn event_type(self) -> EventType {
+        match self {
+            Self::Created => EventType::ConfigurationCreated,
+            Self::Updated => EventType::ConfigurationUpdated,
+            Self::Deleted => EventType::ConfigurationDeleted,
+        }
+    }
+}
+
 /// The account an event is about.
 #[derive(Debug, Clone, Copy)]
 pub struct Subject<'a> {
@@ -79,18 +97,37 @@ pub fn credential_event(
     change: CredentialChange,
     detail: CredentialEventDetail,
 ) -> NewEvent {
+    account_event(subject, change.event_type(), detail)
+}
+
+/// A `configuration.*` event: the account, and the configuration concerned.
+pub fn configuration_event(
+    subject: Subject<'_>,
+    change: ConfigurationChange,
+    detail: CredentialEventDetail,
+) -> NewEvent {
+    account_event(subject, change.event_type(), detail)
+}
+
+fn account_event(
+    subject: Subject<'_>,
+    event_type: EventType,
+    detail: CredentialEventDetail,
+) -> NewEvent {
     let payload = EventPayload::Credential(CredentialEvent {
         integration_id: subject.integration_id,
         integration_type: subject.integration_type.to_owned(),
         credential_id: subject.credential_id,
         change: detail,
     });
-    subject.event(change.event_type(), &payload)
+    subject.event(event_type, &payload)
 }
 
-/// `workflow.state_changed`, with only what the update set.
+/// `workflow.state_changed` in one configuration of an account, with only what the update
+/// set.
 pub fn workflow_state_changed(
     subject: Subject<'_>,
+    configuration_id: Option<Uuid>,
     workflow_id: &str,
     enabled: Option<bool>,
     settings: Option<&Value>,
@@ -99,6 +136,7 @@ pub fn workflow_state_changed(
         integration_id: subject.integration_id,
         workflow_id: workflow_id.to_owned(),
         credential_id: subject.credential_id,
+        configuration_id,
         workflow_state_change: WorkflowStateChange {
             enabled,
             settings: settings.cloned(),

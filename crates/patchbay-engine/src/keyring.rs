@@ -204,6 +204,7 @@ fn field_of(column: SealedColumn) -> &'static str {
         SealedColumn::IntegrationWebhookSecret => secrets::INTEGRATION_WEBHOOK_SECRET,
         SealedColumn::InstallSessionSecrets => secrets::INSTALL_SESSION_SECRETS,
         SealedColumn::WebhookEndpointSecret => secrets::WEBHOOK_SECRET,
+        SealedColumn::ConfigurationSettings => secrets::CONFIGURATION_SETTINGS,
     }
 }
 

@@ -117,6 +117,17 @@ impl Workflow {
             .unwrap_or(self.config.default_enabled)
     }
 
+    /// The configurations of `account` that run this workflow.
+    pub fn enabled_configurations<'a>(
+        &self,
+        account: &'a patchbay_store::CredentialRecord,
+    ) -> impl Iterator<Item = &'a patchbay_store::CredentialConfiguration> {
+        account
+            .configurations
+            .iter()
+            .filter(|configuration| self.enabled_in(&configuration.workflow_settings))
+    }
+
     /// Writes this workflow's state into an account's `workflowSettings`,
     /// starting from the workflow's default for an account that never chose;
     /// `settings` are merged over the ones it has.

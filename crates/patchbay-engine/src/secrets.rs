@@ -19,6 +19,8 @@ pub const CLIENT_SECRET: &str = "client_secret";
 pub const WEBHOOK_SECRET: &str = "webhook_secret";
 /// `integrations.webhook_secret`: what a provider signs its webhooks with.
 pub const INTEGRATION_WEBHOOK_SECRET: &str = "integration_webhook_secret";
+/// `credential_configurations.sealed_settings`: the values of `password` settings.
+pub const CONFIGURATION_SETTINGS: &str = "configuration_settings";
 
 /// A credential's secrets: OAuth tokens, or the fields an end user typed in
 /// for an API-key or basic-auth integration.
@@ -65,6 +67,60 @@ impl CredentialSecrets {
         let id = credential_id.to_string();
         let plain = keyring.decrypt(aad(project_id, &id, CREDENTIAL_SECRETS), sealed)?;
         serde_json::from_slice(&plain).map_err(|_| CryptoError::MalformedCiphertext)
+    }
+}
+
+/// The values of a configuration's `password` settings, kept apart from its other settings
+/// (which hold [`patchbay_config::MASK`] in their place).
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SealedSettings {
+    /// The integration's user settings, by id.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub shared: Map<String, Value>,
+    /// Each workflow's own settings, by workflow id, then by id.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub workflows: Map<String, Value>,
+}
+
+impl std::fmt::Debug for SealedSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedSettings(<redacted>)")
+    }
+}
+
+impl SealedSettings {
+    pub fn is_empty(&self) -> bool {
+        self.shared.is_empty() && self.workflows.is_empty()
+    }
+
+    pub fn seal(&self, keyring: &Keyring, project_id: Uuid, configuration_id: Uuid) -> Vec<u8> {
+        let id = configuration_id.to_string();
+        let plain = Zeroizing::new(serde_json::to_vec(self).unwrap_or_default());
+        keyring.encrypt(aad(project_id, &id, CONFIGURATION_SETTINGS), &plain)
+    }
+
+    pub fn open(
+        keyring: &Keyring,
+        project_id: Uuid,
+        configuration_id: Uuid,
+        sealed: &[u8],
+    ) -> Result<Self, CryptoError> {
+        let id = configuration_id.to_string();
+        let plain = keyring.decrypt(aad(project_id, &id, CONFIGURATION_SETTINGS), sealed)?;
+        serde_json::from_slice(&plain).map_err(|_| CryptoError::MalformedCiphertext)
+    }
+
+    /// Every value, for Task History to redact.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        let workflow_values = self
+            .workflows
+            .values()
+            .filter_map(Value::as_object)
+            .flat_map(|settings| settings.values());
+        self.shared
+            .values()
+            .chain(workflow_values)
+            .filter_map(Value::as_str)
     }
 }
 

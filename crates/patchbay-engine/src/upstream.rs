@@ -13,7 +13,7 @@ use patchbay_config::ProviderAuth;
 use patchbay_core::crypto::Keyring;
 use patchbay_oauth::{AccountAuth, Injection};
 use patchbay_proxy::{self as policy, Attempt};
-use patchbay_store::CredentialRecord;
+use patchbay_store::{CredentialConfiguration, CredentialRecord};
 use secrecy::ExposeSecret as _;
 use serde_json::{Map, Value};
 use url::Url;
@@ -21,7 +21,7 @@ use url::Url;
 use crate::account_client::{AccountBody, AccountClient, AccountResponse, Affinity, SendError};
 use crate::error::{EngineError, EngineResult};
 use crate::runtime::Integration;
-use crate::secrets::{self, CredentialSecrets};
+use crate::secrets::{self, CredentialSecrets, SealedSettings};
 use crate::tokens::{self, Tokens};
 
 /// Bodies up to this size are kept so the request can be replayed once after
@@ -120,6 +120,20 @@ impl Upstream {
     /// fields of an API key, the client secret), for keeping them out of
     /// Task History. What cannot be opened is left out: nothing of it can
     /// reach a run either.
+    /// The password values `configuration` keeps sealed; none when they cannot be opened
+    /// (logged: a run then sees the settings without them).
+    pub fn sealed_settings(
+        &self,
+        credential: &CredentialRecord,
+        configuration: &CredentialConfiguration,
+    ) -> SealedSettings {
+        crate::configurations::open_sealed(&self.keyring, credential.project_id, configuration)
+            .unwrap_or_else(|error| {
+                tracing::error!(configuration = %configuration.id, %error, "sealed settings unreadable");
+                SealedSettings::default()
+            })
+    }
+
     pub fn secret_values(
         &self,
         integration: &Integration,

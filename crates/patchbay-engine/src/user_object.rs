@@ -43,12 +43,52 @@ pub fn workflow_states<'a>(
         .collect()
 }
 
-pub fn credential(record: &CredentialRecord, runtime: &ProjectRuntime) -> Credential {
-    let configuration = &record.configuration;
+/// One configuration as the API shows it.
+fn configuration_view(
+    record: &CredentialRecord,
+    configuration: &patchbay_store::CredentialConfiguration,
+    runtime: &ProjectRuntime,
+) -> CredentialConfiguration {
     let workflows = workflow_states(
         &configuration.workflow_settings,
         runtime.workflows_of(record.integration_id),
     );
+    CredentialConfiguration {
+        id: configuration.id,
+        credential_id: record.id,
+        connect_credential_id: record.id,
+        is_default: configuration.is_default,
+        external_id: record
+            .configuration_external_id(configuration)
+            .map(str::to_owned),
+        meta: configuration.meta.clone(),
+        shared_settings: configuration.shared_settings.clone(),
+        settings: configuration.shared_settings.clone(),
+        workflow_settings: workflows.clone(),
+        configured_workflows: workflows,
+        date_created: configuration.created_at,
+        date_updated: configuration.updated_at,
+    }
+}
+
+/// An account as the API shows it, with every configuration it holds (the default first).
+pub fn credential(record: &CredentialRecord, runtime: &ProjectRuntime) -> Credential {
+    let configurations: Vec<CredentialConfiguration> = record
+        .configurations
+        .iter()
+        .map(|configuration| configuration_view(record, configuration, runtime))
+        .collect();
+    let first = &configurations[0];
+    let config = CredentialConfig {
+        id: first.id,
+        connect_credential_id: record.id,
+        is_default: first.is_default,
+        external_id: first.external_id.clone(),
+        shared_settings: first.shared_settings.clone(),
+        configured_workflows: first.workflow_settings.clone(),
+        date_created: first.date_created,
+        date_updated: first.date_updated,
+    };
     Credential {
         id: record.id,
         project_id: record.project_id,
@@ -68,26 +108,8 @@ pub fn credential(record: &CredentialRecord, runtime: &ProjectRuntime) -> Creden
         date_valid_until: record.valid_until,
         refresh_failure_count: record.refresh_failure_count,
         date_deleted: None,
-        configurations: vec![CredentialConfiguration {
-            id: configuration.id,
-            connect_credential_id: record.id,
-            is_default: true,
-            external_id: record.external_id.clone(),
-            shared_settings: configuration.shared_settings.clone(),
-            workflow_settings: workflows.clone(),
-            date_created: configuration.created_at,
-            date_updated: configuration.updated_at,
-        }],
-        config: CredentialConfig {
-            id: configuration.id,
-            connect_credential_id: record.id,
-            is_default: true,
-            external_id: record.external_id.clone(),
-            shared_settings: configuration.shared_settings.clone(),
-            configured_workflows: workflows,
-            date_created: configuration.created_at,
-            date_updated: configuration.updated_at,
-        },
+        configurations,
+        config,
     }
 }
 
@@ -153,7 +175,7 @@ fn integration_state(accounts: &[&CredentialRecord], runtime: &ProjectRuntime) -
         credential_status: Some(status(default.status)),
         provider_id: default.provider_id.clone(),
         provider_data: Some(default.provider_data.clone()),
-        shared_settings: default.configuration.shared_settings.clone(),
+        shared_settings: default.default_configuration().shared_settings.clone(),
         configured_workflows: workflow_settings.clone(),
         workflow_settings,
         all_credentials,

@@ -43,8 +43,9 @@ pub struct ProjectEvent {
 /// What a project's event says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProjectEventData {
-    /// The event, as a webhook delivers it: its type, time, user and payload.
-    Recorded(WebhookEvent),
+    /// The event, as a webhook delivers it: its type, time, user and payload (boxed: it is
+    /// much larger than the other variant).
+    Recorded(Box<WebhookEvent>),
     /// The stream's last message: its secret key was revoked (or its project
     /// is gone).
     StreamEnded(StreamEndReason),
@@ -76,7 +77,7 @@ impl Message for ProjectEvent {
         let data = if name == STREAM_ENDED {
             ProjectEventData::StreamEnded(stream_ended(data)?)
         } else {
-            ProjectEventData::Recorded(serde_json::from_str(data)?)
+            ProjectEventData::Recorded(Box::new(serde_json::from_str(data)?))
         };
         Ok(Self { id, data })
     }

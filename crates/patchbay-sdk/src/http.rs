@@ -9,6 +9,7 @@ use crate::Error;
 /// The account-selection header: a credential id, `ext:<externalId>` or a
 /// plain externalId.
 pub const CREDENTIAL_HEADER: &str = "X-Paragon-Credential";
+pub const CONFIGURATION_HEADER: &str = "X-Paragon-Configuration-Id";
 
 #[derive(Debug, Clone)]
 pub struct Http {

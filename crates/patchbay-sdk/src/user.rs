@@ -1,9 +1,10 @@
 //! The end-user API (`/projects/{projectId}/sdk/...`), as one user.
 
 use patchbay_api::{
-    AppEventAccepted, AppEventRequest, Credential, InstallCompleted, InstallRequest,
-    InstallSessionView, InstallStarted, IntegrationMetadata, UpdateCredentialRequest,
-    UpdateUserRequest, UserObject,
+    AppEventAccepted, AppEventRequest, CreateConfigurationRequest, Credential,
+    CredentialConfiguration, InstallCompleted, InstallRequest, InstallSessionView, InstallStarted,
+    IntegrationMetadata, UpdateConfigurationRequest, UpdateCredentialRequest, UpdateUserRequest,
+    UserObject,
 };
 use reqwest::Method;
 use serde_json::{Map, Value};
@@ -12,7 +13,7 @@ use uuid::Uuid;
 use crate::Error;
 use crate::admin::encode_segment;
 use crate::events::UserEvent;
-use crate::http::{CREDENTIAL_HEADER, Http};
+use crate::http::{CONFIGURATION_HEADER, CREDENTIAL_HEADER, Http};
 use crate::proxy::ProxyRequest;
 
 /// The end-user API as one user, authenticated by a user token. Cheap to
@@ -22,6 +23,8 @@ pub struct UserClient {
     http: Http,
     project_id: Uuid,
     token: String,
+    /// Sent as `X-Paragon-Configuration-Id` with every request.
+    configuration: Option<String>,
 }
 
 // By hand: the token lets anyone act as this user until it expires.
@@ -31,6 +34,7 @@ impl std::fmt::Debug for UserClient {
             .field("http", &self.http)
             .field("project_id", &self.project_id)
             .field("token", &"[REDACTED]")
+            .field("configuration", &self.configuration)
             .finish()
     }
 }
@@ -41,6 +45,17 @@ impl UserClient {
             http,
             project_id,
             token,
+            configuration: None,
+        }
+    }
+
+    /// This user acting in one configuration of an account (its id, or `ext:` and its
+    /// label): settings, workflow switches, triggers, app events and proxied calls made
+    /// through the returned client use it.
+    pub fn in_configuration(&self, configuration: &str) -> Self {
+        Self {
+            configuration: Some(configuration.to_owned()),
+            ..self.clone()
         }
     }
 
@@ -53,11 +68,14 @@ impl UserClient {
         selection: Option<&str>,
     ) -> reqwest::RequestBuilder {
         let path = format!("/projects/{}/sdk{path}", self.project_id);
-        let request = self.http.request(method, &path, Some(&self.token));
-        match selection {
-            Some(value) => request.header(CREDENTIAL_HEADER, value),
-            None => request,
+        let mut request = self.http.request(method, &path, Some(&self.token));
+        if let Some(value) = selection {
+            request = request.header(CREDENTIAL_HEADER, value);
         }
+        if let Some(configuration) = &self.configuration {
+            request = request.header(CONFIGURATION_HEADER, configuration);
+        }
+        request
     }
 
     /// A call to `integration`'s own API through the Proxy API, as the
@@ -116,6 +134,58 @@ impl UserClient {
         let path = format!("/credentials/{}", encode_segment(id));
         self.http
             .send(self.request(Method::PATCH, &path, None).json(update))
+            .await
+    }
+
+    /// An account's configurations, the default first.
+    pub async fn configurations(
+        &self,
+        credential_id: &str,
+    ) -> Result<Vec<CredentialConfiguration>, Error> {
+        let path = format!(
+            "/credentials/{}/configurations",
+            encode_segment(credential_id)
+        );
+        self.http.send(self.request(Method::GET, &path, None)).await
+    }
+
+    /// Adds a configuration to an account (Paragon's `createConfiguration`).
+    pub async fn create_configuration(
+        &self,
+        credential_id: &str,
+        request: &CreateConfigurationRequest,
+    ) -> Result<CredentialConfiguration, Error> {
+        let path = format!(
+            "/credentials/{}/configurations",
+            encode_segment(credential_id)
+        );
+        self.http
+            .send(self.request(Method::POST, &path, None).json(request))
+            .await
+    }
+
+    /// Changes a configuration (its id, or `ext:` and its label).
+    pub async fn update_configuration(
+        &self,
+        credential_id: &str,
+        configuration: &str,
+        update: &UpdateConfigurationRequest,
+    ) -> Result<CredentialConfiguration, Error> {
+        let path = configuration_path(credential_id, configuration);
+        self.http
+            .send(self.request(Method::PATCH, &path, None).json(update))
+            .await
+    }
+
+    /// Destroys a configuration other than the account's default.
+    pub async fn destroy_configuration(
+        &self,
+        credential_id: &str,
+        configuration: &str,
+    ) -> Result<(), Error> {
+        let path = configuration_path(credential_id, configuration);
+        self.http
+            .send_empty(self.request(Method::DELETE, &path, None))
             .await
     }
 
@@ -235,6 +305,14 @@ impl UserClient {
             )
             .await
     }
+}
+
+fn configuration_path(credential_id: &str, configuration: &str) -> String {
+    format!(
+        "/credentials/{}/configurations/{}",
+        encode_segment(credential_id),
+        encode_segment(configuration)
+    )
 }
 
 /// What a request-trigger workflow answered: its `response` step's status

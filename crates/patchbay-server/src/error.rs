@@ -44,6 +44,18 @@ impl ApiError {
         Self::new(ErrorCode::ValidationFailed, message).with_meta(json!({ "field": field }))
     }
 
+    /// Settings their schema refuses: the first field in `meta.field`, all of them in
+    /// `meta.errors`.
+    pub fn invalid_settings(errors: &patchbay_config::ConfigErrors) -> Self {
+        let first = errors
+            .iter()
+            .next()
+            .map(|e| e.path.clone())
+            .unwrap_or_default();
+        Self::new(ErrorCode::ValidationFailed, errors.to_string())
+            .with_meta(json!({ "field": first, "errors": errors.iter().collect::<Vec<_>>() }))
+    }
+
     pub fn internal() -> Self {
         Self::new(
             ErrorCode::Internal,
@@ -120,6 +132,16 @@ impl From<EngineError> for ApiError {
                     .with_meta(json!({ "credentialId": credential_id }))
             }
             EngineError::ExternalIdTaken => Self::new(ErrorCode::ExternalIdTaken, message),
+            EngineError::ConfigurationNotFound => {
+                Self::new(ErrorCode::ConfigurationNotFound, message)
+            }
+            EngineError::DefaultConfiguration => {
+                Self::new(ErrorCode::DefaultConfiguration, message)
+            }
+            EngineError::ConfigurationExternalIdTaken => {
+                Self::new(ErrorCode::ConfigurationExternalIdTaken, message)
+            }
+            EngineError::InvalidSettings(errors) => Self::invalid_settings(&errors),
             EngineError::WorkflowNotFound(_) => Self::new(ErrorCode::WorkflowNotFound, message),
             EngineError::WorkflowNotEnabled {
                 workflow_id,

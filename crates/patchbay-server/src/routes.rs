@@ -20,9 +20,9 @@ use crate::audit;
 use crate::cors;
 use crate::error::ApiError;
 use crate::handlers::{
-    actionkit, browser, config, config_schema, dashboard, demo, event_stream, inbound, install,
-    mcp, oauth_callback, ops, overview, projects, providers, proxy, sdk, signing_keys,
-    task_history, users, webhooks, workflows,
+    actionkit, browser, config, config_schema, configurations, dashboard, demo, event_stream,
+    field_options, inbound, install, mcp, oauth_callback, ops, overview, projects, providers,
+    proxy, sdk, signing_keys, task_history, users, webhooks, workflows,
 };
 use crate::metrics;
 use crate::openapi_document;
@@ -77,8 +77,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(browser::sdk_classic))
         .routes(routes!(browser::sdk_types))
         .routes(routes!(browser::portal_page))
-        .routes(routes!(browser::portal_script))
-        .routes(routes!(browser::portal_styles))
+        .routes(routes!(browser::portal_asset))
         .routes(routes!(dashboard::page))
         .routes(routes!(dashboard::asset))
         .routes(routes!(
@@ -114,7 +113,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(sdk::integrations))
         .routes(routes!(sdk::credentials))
         .routes(routes!(sdk::credential, sdk::update_credential))
+        .routes(routes!(field_options::field_options))
         .routes(routes!(sdk::enable_workflow, sdk::disable_workflow))
+        .routes(routes!(configurations::list, configurations::create))
+        .routes(routes!(configurations::update, configurations::destroy))
         .routes(routes!(install::install))
         .routes(routes!(install::uninstall))
         .routes(routes!(install::install_session))

@@ -68,14 +68,16 @@ pub(crate) async fn insert_credentials(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO credential_configurations (id, credential_id, is_default, workflow_settings,
-                                                created_at, updated_at)
-         SELECT gen_random_uuid(), credential_id, TRUE, workflow_settings, $3, $3
-         FROM UNNEST($1::uuid[], $2::jsonb[]) AS t(credential_id, workflow_settings)",
+        "INSERT INTO credential_configurations (id, project_id, credential_id, is_default,
+                                                workflow_settings, created_at, updated_at)
+         SELECT gen_random_uuid(), project_id, credential_id, TRUE, workflow_settings, $3, $3
+         FROM UNNEST($1::uuid[], $2::jsonb[], $4::uuid[])
+           AS t(credential_id, workflow_settings, project_id)",
     )
     .bind(&ids)
     .bind(column(credentials, |c| c.workflow_settings.clone()))
     .bind(at)
+    .bind(&projects)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

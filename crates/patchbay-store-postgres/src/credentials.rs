@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use patchbay_store::{
-    AccountReplacement, ConnectedUser, CredentialChanges, CredentialConfiguration,
-    CredentialFilter, CredentialRecord, CredentialStatus, DueRefresh, NewCredential, RefreshClaim,
-    RefreshFailure, RefreshedTokens, StoreError, StoreResult, now,
+    AccountReplacement, ConfigurationRow, ConnectedUser, CredentialChanges, CredentialFilter,
+    CredentialRecord, CredentialStatus, DueRefresh, NewConfiguration, NewCredential, RefreshClaim,
+    RefreshFailure, RefreshedTokens, StoreError, StoreResult, changed_a_row, now,
 };
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
@@ -12,15 +12,21 @@ use sqlx::types::Json;
 use sqlx::{Executor, FromRow, PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-/// A credential joined with its default configuration.
+/// A credential with its configurations, aggregated as JSON so that reading an account stays
+/// one query (`ConfigurationRow` parses them).
 const SELECT_CREDENTIAL: &str = "
     SELECT c.id, c.project_id, c.integration_id, c.user_id, c.external_id, c.provider_id,
            c.provider_data, c.status, c.secrets, c.account_vars, c.version,
            c.refresh_failure_count, c.refreshed_at, c.valid_until, c.created_at, c.updated_at,
-           cc.id AS config_id, cc.shared_settings, cc.workflow_settings,
-           cc.created_at AS config_created_at, cc.updated_at AS config_updated_at
-    FROM credentials c
-    JOIN credential_configurations cc ON cc.credential_id = c.id AND cc.is_default";
+           (SELECT json_agg(json_build_object(
+                'id', cc.id, 'isDefault', cc.is_default, 'externalId', cc.external_id,
+                'meta', cc.meta, 'sharedSettings', cc.shared_settings,
+                'workflowSettings', cc.workflow_settings,
+                'sealedSettings', encode(cc.sealed_settings, 'hex'),
+                'createdAt', (extract(epoch FROM cc.created_at) * 1000)::bigint,
+                'updatedAt', (extract(epoch FROM cc.updated_at) * 1000)::bigint))::text
+            FROM credential_configurations cc WHERE cc.credential_id = c.id) AS configurations
+    FROM credentials c";
 
 #[derive(FromRow)]
 struct CredentialRow {
@@ -40,11 +46,7 @@ struct CredentialRow {
     valid_until: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
-    config_id: Uuid,
-    shared_settings: Json<serde_json::Value>,
-    workflow_settings: Json<serde_json::Value>,
-    config_created_at: DateTime<Utc>,
-    config_updated_at: DateTime<Utc>,
+    configurations: String,
 }
 
 impl TryFrom<CredentialRow> for CredentialRecord {
@@ -70,13 +72,7 @@ impl TryFrom<CredentialRow> for CredentialRecord {
             valid_until: row.valid_until,
             created_at: row.created_at,
             updated_at: row.updated_at,
-            configuration: CredentialConfiguration {
-                id: row.config_id,
-                shared_settings: row.shared_settings.0,
-                workflow_settings: row.workflow_settings.0,
-                created_at: row.config_created_at,
-                updated_at: row.config_updated_at,
-            },
+            configurations: ConfigurationRow::parse_all(&row.configurations)?,
         })
     }
 }
@@ -177,16 +173,60 @@ pub(crate) async fn insert(conn: &mut PgConnection, new: &NewCredential) -> Stor
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "INSERT INTO credential_configurations (id, credential_id, is_default, workflow_settings, created_at, updated_at)
-         VALUES ($1, $2, TRUE, $3, $4, $4)",
+        "INSERT INTO credential_configurations
+             (id, project_id, credential_id, is_default, workflow_settings, created_at, updated_at)
+         VALUES ($1, $5, $2, TRUE, $3, $4, $4)",
     )
     .bind(Uuid::new_v4())
     .bind(new.id)
     .bind(Json(&new.workflow_settings))
     .bind(at)
+    .bind(new.project_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Adds a configuration that is not the default.
+pub(crate) async fn insert_configuration(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    new: &NewConfiguration,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "INSERT INTO credential_configurations
+             (id, project_id, credential_id, is_default, external_id, meta, created_at, updated_at)
+         SELECT $1, project_id, id, FALSE, $2, $3, $4, $4 FROM credentials
+         WHERE project_id = $5 AND id = $6",
+    )
+    .bind(new.id)
+    .bind(&new.external_id)
+    .bind(Json(&new.meta))
+    .bind(now())
+    .bind(project_id)
+    .bind(new.credential_id)
+    .execute(&mut *conn)
+    .await?;
+    changed_a_row(done.rows_affected())
+}
+
+/// Deletes a configuration that is not the default.
+pub(crate) async fn delete_configuration(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    credential_id: Uuid,
+    configuration_id: Uuid,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "DELETE FROM credential_configurations
+         WHERE project_id = $1 AND credential_id = $2 AND id = $3 AND NOT is_default",
+    )
+    .bind(project_id)
+    .bind(credential_id)
+    .bind(configuration_id)
+    .execute(&mut *conn)
+    .await?;
+    changed_a_row(done.rows_affected())
 }
 
 pub(crate) async fn get<'c, E: Executor<'c, Database = Postgres>>(
@@ -286,20 +326,30 @@ pub(crate) async fn update(
     if touched.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    if changes.shared_settings.is_some() || changes.workflow_settings.is_some() {
-        sqlx::query(
+    if let Some((configuration_id, changes)) = &changes.configuration {
+        let done = sqlx::query(
             "UPDATE credential_configurations
-             SET shared_settings = COALESCE($1, shared_settings),
-                 workflow_settings = COALESCE($2, workflow_settings),
-                 updated_at = $3
-             WHERE credential_id = $4 AND is_default",
+             SET external_id = CASE WHEN $1 THEN $2 ELSE external_id END,
+                 meta = COALESCE($3, meta),
+                 shared_settings = COALESCE($4, shared_settings),
+                 workflow_settings = COALESCE($5, workflow_settings),
+                 sealed_settings = CASE WHEN $6 THEN $7 ELSE sealed_settings END,
+                 updated_at = $8
+             WHERE credential_id = $9 AND id = $10",
         )
+        .bind(changes.external_id.is_some())
+        .bind(changes.external_id.clone().flatten())
+        .bind(changes.meta.as_ref().map(Json))
         .bind(changes.shared_settings.as_ref().map(Json))
         .bind(changes.workflow_settings.as_ref().map(Json))
+        .bind(changes.sealed_settings.is_some())
+        .bind(changes.sealed_settings.clone().flatten())
         .bind(at)
         .bind(id)
+        .bind(configuration_id)
         .execute(&mut *conn)
         .await?;
+        changed_a_row(done.rows_affected())?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 const EXECUTION_COLUMNS: &str = "id, project_id, workflow_id, integration_id, user_id, credential_id, \
-     trigger, status, error, started_at, ended_at, duration_ms, \
+     configuration_id,      trigger, status, error, started_at, ended_at, duration_ms, \
      (SELECT COUNT(*) FROM execution_steps s \
       WHERE s.execution_id = workflow_executions.id AND s.status <> 'SKIPPED') AS task_count";
 
@@ -71,8 +71,9 @@ pub(crate) async fn insert_run(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO workflow_executions
-           (id, project_id, workflow_id, integration_id, user_id, credential_id, trigger, status, started_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+           (id, project_id, workflow_id, integration_id, user_id, credential_id, trigger, status, started_at,
+            configuration_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(execution.id)
     .bind(execution.project_id)
@@ -83,6 +84,7 @@ pub(crate) async fn insert_run(
     .bind(Json(&execution.trigger))
     .bind(execution.status.as_str())
     .bind(execution.started_at)
+    .bind(execution.configuration_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -186,6 +188,7 @@ struct ExecutionRow {
     integration_id: Uuid,
     user_id: String,
     credential_id: Uuid,
+    configuration_id: Option<Uuid>,
     trigger: Json<serde_json::Value>,
     status: String,
     error: Option<String>,
@@ -206,6 +209,7 @@ impl TryFrom<ExecutionRow> for ExecutionRecord {
             integration_id: row.integration_id,
             user_id: row.user_id,
             credential_id: row.credential_id,
+            configuration_id: row.configuration_id,
             trigger: row.trigger.0,
             status: ExecutionStatus::parse(&row.status)
                 .ok_or_else(|| StoreError::Corrupt(format!("execution status {}", row.status)))?,

@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use patchbay_store::{
-    AccountReplacement, ConnectedUser, CredentialChanges, CredentialConfiguration,
-    CredentialFilter, CredentialRecord, CredentialStatus, DueRefresh, NewCredential, RefreshClaim,
-    RefreshFailure, RefreshedTokens, StoreError, StoreResult, now,
+    AccountReplacement, ConfigurationRow, ConnectedUser, CredentialChanges, CredentialFilter,
+    CredentialRecord, CredentialStatus, DueRefresh, NewConfiguration, NewCredential, RefreshClaim,
+    RefreshFailure, RefreshedTokens, StoreError, StoreResult, changed_a_row, now,
 };
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -15,18 +15,26 @@ use uuid::Uuid;
 use crate::rows::{json, json_object, uuid};
 use crate::time::{from_millis, opt_from_millis, to_millis};
 
-/// A credential joined with its default configuration.
+/// A credential with its configurations, aggregated as JSON so that reading an account stays
+/// one query (`ConfigurationRow` parses them).
 const SELECT_CREDENTIAL: &str = "
     SELECT c.id, c.project_id, c.integration_id, c.user_id, c.external_id, c.provider_id,
            c.provider_data, c.status, c.secrets, c.account_vars, c.version,
            c.refresh_failure_count, c.refreshed_at, c.valid_until, c.created_at, c.updated_at,
-           cc.id AS config_id, cc.shared_settings, cc.workflow_settings,
-           cc.created_at AS config_created_at, cc.updated_at AS config_updated_at
-    FROM credentials c
-    JOIN credential_configurations cc ON cc.credential_id = c.id AND cc.is_default = 1";
+           (SELECT json_group_array(json_object(
+                'id', cc.id, 'isDefault', json(CASE WHEN cc.is_default THEN 'true' ELSE 'false' END),
+                'externalId', cc.external_id, 'meta', json(cc.meta),
+                'sharedSettings', json(cc.shared_settings),
+                'workflowSettings', json(cc.workflow_settings),
+                'sealedSettings', CASE WHEN cc.sealed_settings IS NULL THEN NULL
+                                       ELSE hex(cc.sealed_settings) END,
+                'createdAt', cc.created_at, 'updatedAt', cc.updated_at))
+            FROM credential_configurations cc WHERE cc.credential_id = c.id) AS configurations
+    FROM credentials c";
 
 fn credential_from_row(row: &SqliteRow) -> StoreResult<CredentialRecord> {
     let status: String = row.try_get("status")?;
+    let configurations: String = row.try_get("configurations")?;
     Ok(CredentialRecord {
         id: uuid(row, "id")?,
         project_id: uuid(row, "project_id")?,
@@ -45,13 +53,7 @@ fn credential_from_row(row: &SqliteRow) -> StoreResult<CredentialRecord> {
         valid_until: opt_from_millis(row.try_get("valid_until")?)?,
         created_at: from_millis(row.try_get("created_at")?)?,
         updated_at: from_millis(row.try_get("updated_at")?)?,
-        configuration: CredentialConfiguration {
-            id: uuid(row, "config_id")?,
-            shared_settings: json(row, "shared_settings")?,
-            workflow_settings: json(row, "workflow_settings")?,
-            created_at: from_millis(row.try_get("config_created_at")?)?,
-            updated_at: from_millis(row.try_get("config_updated_at")?)?,
-        },
+        configurations: ConfigurationRow::parse_all(&configurations)?,
     })
 }
 
@@ -151,16 +153,61 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, new: &NewCredential) -> 
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "INSERT INTO credential_configurations (id, credential_id, is_default, workflow_settings, created_at, updated_at)
-         VALUES ($1, $2, 1, $3, $4, $4)",
+        "INSERT INTO credential_configurations
+             (id, project_id, credential_id, is_default, workflow_settings, created_at, updated_at)
+         VALUES ($1, $5, $2, 1, $3, $4, $4)",
     )
     .bind(Uuid::new_v4().hyphenated())
     .bind(new.id.hyphenated())
     .bind(Json(&new.workflow_settings))
     .bind(at)
+    .bind(new.project_id.hyphenated())
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Adds a configuration that is not the default.
+pub(crate) async fn insert_configuration(
+    conn: &mut SqliteConnection,
+    project_id: Uuid,
+    new: &NewConfiguration,
+) -> StoreResult<()> {
+    let at = to_millis(now());
+    let done = sqlx::query(
+        "INSERT INTO credential_configurations
+             (id, project_id, credential_id, is_default, external_id, meta, created_at, updated_at)
+         SELECT $1, project_id, id, 0, $2, $3, $4, $4 FROM credentials
+         WHERE project_id = $5 AND id = $6",
+    )
+    .bind(new.id.hyphenated())
+    .bind(&new.external_id)
+    .bind(Json(&new.meta))
+    .bind(at)
+    .bind(project_id.hyphenated())
+    .bind(new.credential_id.hyphenated())
+    .execute(&mut *conn)
+    .await?;
+    changed_a_row(done.rows_affected())
+}
+
+/// Deletes a configuration that is not the default.
+pub(crate) async fn delete_configuration(
+    conn: &mut SqliteConnection,
+    project_id: Uuid,
+    credential_id: Uuid,
+    configuration_id: Uuid,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "DELETE FROM credential_configurations
+         WHERE project_id = $1 AND credential_id = $2 AND id = $3 AND is_default = 0",
+    )
+    .bind(project_id.hyphenated())
+    .bind(credential_id.hyphenated())
+    .bind(configuration_id.hyphenated())
+    .execute(&mut *conn)
+    .await?;
+    changed_a_row(done.rows_affected())
 }
 
 pub(crate) async fn get<'c, E: Executor<'c, Database = Sqlite>>(
@@ -267,20 +314,30 @@ pub(crate) async fn update(
     if touched.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    if changes.shared_settings.is_some() || changes.workflow_settings.is_some() {
-        sqlx::query(
+    if let Some((configuration_id, changes)) = &changes.configuration {
+        let done = sqlx::query(
             "UPDATE credential_configurations
-             SET shared_settings = COALESCE($1, shared_settings),
-                 workflow_settings = COALESCE($2, workflow_settings),
-                 updated_at = $3
-             WHERE credential_id = $4 AND is_default = 1",
+             SET external_id = CASE WHEN $1 THEN $2 ELSE external_id END,
+                 meta = COALESCE($3, meta),
+                 shared_settings = COALESCE($4, shared_settings),
+                 workflow_settings = COALESCE($5, workflow_settings),
+                 sealed_settings = CASE WHEN $6 THEN $7 ELSE sealed_settings END,
+                 updated_at = $8
+             WHERE credential_id = $9 AND id = $10",
         )
+        .bind(changes.external_id.is_some())
+        .bind(changes.external_id.clone().flatten())
+        .bind(changes.meta.as_ref().map(Json))
         .bind(changes.shared_settings.as_ref().map(Json))
         .bind(changes.workflow_settings.as_ref().map(Json))
+        .bind(changes.sealed_settings.is_some())
+        .bind(changes.sealed_settings.clone().flatten())
         .bind(at)
         .bind(id.hyphenated())
+        .bind(configuration_id.hyphenated())
         .execute(&mut *conn)
         .await?;
+        changed_a_row(done.rows_affected())?;
     }
     Ok(())
 }

@@ -35,12 +35,13 @@ use patchbay_store::{
     DashboardStore, DataKeyRecord, DataKeyStore, DeliveryFilter, DeliveryOutcome, DueRefresh,
     EventNotice, EventRecord, EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord,
     HotQuery, InboundDelivery, InboundFilter, InstallSession, InstallSessionStore, InstallStatus,
-    IntegrationRecord, JobRecord, NewCredential, NewEvent, NewExecution, NewInstallSession, NewJob,
-    NewProject, NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint, Project, ProjectStore,
-    Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, RefuseNul, SealedColumn, SealedValue,
-    SecretKeyRecord, SecretKeyStore, SigningKeyRecord, StepRecord, Store, StoreError, StoreResult,
-    UserFilter, UserStore, UserSummary, WebhookDeliveryRecord, WebhookEndpointRecord,
-    WorkflowRecord, WorkflowStore, check_active_keys, now, refuse_nul_in_user,
+    IntegrationRecord, JobRecord, NewConfiguration, NewCredential, NewEvent, NewExecution,
+    NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint,
+    Project, ProjectStore, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, RefuseNul,
+    SealedColumn, SealedValue, SecretKeyRecord, SecretKeyStore, SigningKeyRecord, StepRecord,
+    Store, StoreError, StoreResult, UserFilter, UserStore, UserSummary, WebhookDeliveryRecord,
+    WebhookEndpointRecord, WorkflowRecord, WorkflowStore, check_active_keys, now,
+    refuse_nul_in_user,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
@@ -656,6 +657,38 @@ impl CredentialStore for SqliteStore {
         credentials::update(&mut tx, project_id, id, changes).await?;
         events::insert(&mut tx, events).await?;
         let updated = credentials::get(&mut *tx, project_id, id).await?;
+        self.commit_announcing(tx, events).await?;
+        updated.ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_configuration(
+        &self,
+        project_id: Uuid,
+        configuration: &NewConfiguration,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        configuration.refuse_nul()?;
+        events.refuse_nul()?;
+        let mut tx = self.writer.begin().await?;
+        credentials::insert_configuration(&mut tx, project_id, configuration).await?;
+        events::insert(&mut tx, events).await?;
+        let updated = credentials::get(&mut *tx, project_id, configuration.credential_id).await?;
+        self.commit_announcing(tx, events).await?;
+        updated.ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_configuration(
+        &self,
+        project_id: Uuid,
+        credential_id: Uuid,
+        configuration_id: Uuid,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let mut tx = self.writer.begin().await?;
+        credentials::delete_configuration(&mut tx, project_id, credential_id, configuration_id)
+            .await?;
+        events::insert(&mut tx, events).await?;
+        let updated = credentials::get(&mut *tx, project_id, credential_id).await?;
         self.commit_announcing(tx, events).await?;
         updated.ok_or(StoreError::NotFound)
     }

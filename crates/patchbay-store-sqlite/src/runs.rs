@@ -13,11 +13,11 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
-use crate::rows::{json, uuid};
+use crate::rows::{json, optional_uuid, uuid};
 use crate::time::{from_millis, opt_from_millis, to_millis};
 
 const EXECUTION_COLUMNS: &str = "id, project_id, workflow_id, integration_id, user_id, credential_id, \
-     trigger, status, error, started_at, ended_at, duration_ms, \
+     configuration_id,      trigger, status, error, started_at, ended_at, duration_ms, \
      (SELECT COUNT(*) FROM execution_steps s \
       WHERE s.execution_id = workflow_executions.id AND s.status <> 'SKIPPED') AS task_count";
 
@@ -78,8 +78,8 @@ pub(crate) async fn insert_run(
     sqlx::query(
         "INSERT INTO workflow_executions
            (id, project_id, workflow_id, integration_id, user_id, credential_id, trigger, status,
-            started_at, ended_at, duration_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            started_at, ended_at, duration_ms, configuration_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(execution.id.hyphenated())
     .bind(execution.project_id.hyphenated())
@@ -92,6 +92,7 @@ pub(crate) async fn insert_run(
     .bind(started_at)
     .bind(finished.then_some(started_at))
     .bind(finished.then_some(0_i64))
+    .bind(execution.configuration_id.map(|id| id.hyphenated()))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -196,6 +197,7 @@ fn execution_from_row(row: &SqliteRow) -> StoreResult<ExecutionRecord> {
         integration_id: uuid(row, "integration_id")?,
         user_id: row.try_get("user_id")?,
         credential_id: uuid(row, "credential_id")?,
+        configuration_id: optional_uuid(row, "configuration_id")?,
         trigger: json(row, "trigger")?,
         status: ExecutionStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("execution status {status}")))?,

@@ -606,6 +606,37 @@ impl CredentialStore for CachedStore {
             .await
     }
 
+    async fn insert_configuration(
+        &self,
+        project_id: Uuid,
+        configuration: &NewConfiguration,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let outcome = self
+            .inner
+            .credentials()
+            .insert_configuration(project_id, configuration, events)
+            .await;
+        self.credential_written(project_id, outcome, |c| Some(&c.user_id))
+            .await
+    }
+
+    async fn delete_configuration(
+        &self,
+        project_id: Uuid,
+        credential_id: Uuid,
+        configuration_id: Uuid,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord> {
+        let outcome = self
+            .inner
+            .credentials()
+            .delete_configuration(project_id, credential_id, configuration_id, events)
+            .await;
+        self.credential_written(project_id, outcome, |c| Some(&c.user_id))
+            .await
+    }
+
     async fn delete_credential(
         &self,
         project_id: Uuid,

@@ -219,13 +219,33 @@ pub trait CredentialStore: Send + Sync {
     /// How many accounts the project has, per integration and status.
     async fn count_credentials(&self, project_id: Uuid) -> StoreResult<Vec<CredentialCount>>;
 
-    /// Applies `changes` to one credential; `NotFound` if it does not exist,
-    /// `Conflict` if the new `externalId` is taken.
+    /// Applies `changes` to one credential and, if they name one, to one of its
+    /// configurations; `NotFound` if either does not exist, `Conflict` if a new
+    /// `externalId` is taken.
     async fn update_credential(
         &self,
         project_id: Uuid,
         id: Uuid,
         changes: &CredentialChanges,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord>;
+
+    /// Adds a configuration to a credential, with `events`; `NotFound` if the credential
+    /// does not exist, `Conflict` if its `externalId` is taken among the credential's.
+    async fn insert_configuration(
+        &self,
+        project_id: Uuid,
+        configuration: &NewConfiguration,
+        events: &[NewEvent],
+    ) -> StoreResult<CredentialRecord>;
+
+    /// Deletes one of a credential's configurations other than its default, with `events`;
+    /// `NotFound` if there is no such configuration that is not the default.
+    async fn delete_configuration(
+        &self,
+        project_id: Uuid,
+        credential_id: Uuid,
+        configuration_id: Uuid,
         events: &[NewEvent],
     ) -> StoreResult<CredentialRecord>;
 

@@ -9,9 +9,9 @@
 use serde_json::Value;
 
 use crate::{
-    AccountReplacement, ConfigWrite, CredentialChanges, ExecutionOutcome, InboundDelivery,
-    NewCredential, NewEvent, NewExecution, NewInstallSession, NewProject, NewWebhookEndpoint,
-    StoreError, StoreResult,
+    AccountReplacement, ConfigWrite, ConfigurationChanges, CredentialChanges, ExecutionOutcome,
+    InboundDelivery, NewConfiguration, NewCredential, NewEvent, NewExecution, NewInstallSession,
+    NewProject, NewWebhookEndpoint, StoreError, StoreResult,
 };
 
 /// `Refused` naming `field` (never the value) when `value` holds a NUL.
@@ -80,16 +80,40 @@ impl RefuseNul for CredentialChanges {
         if let Some(Some(external_id)) = &self.external_id {
             refuse_nul("external id", external_id)?;
         }
+        if let Some((_, configuration)) = &self.configuration {
+            configuration.refuse_nul()?;
+        }
+        if let Some(vars) = &self.account_vars {
+            refuse_nul_in_json("account variables", vars)?;
+        }
+        Ok(())
+    }
+}
+
+impl RefuseNul for ConfigurationChanges {
+    fn refuse_nul(&self) -> StoreResult<()> {
+        if let Some(Some(external_id)) = &self.external_id {
+            refuse_nul("configuration external id", external_id)?;
+        }
+        if let Some(meta) = &self.meta {
+            refuse_nul_in_json("configuration metadata", meta)?;
+        }
         if let Some(settings) = &self.shared_settings {
             refuse_nul_in_json("shared settings", settings)?;
         }
         if let Some(settings) = &self.workflow_settings {
             refuse_nul_in_json("workflow settings", settings)?;
         }
-        if let Some(vars) = &self.account_vars {
-            refuse_nul_in_json("account variables", vars)?;
-        }
         Ok(())
+    }
+}
+
+impl RefuseNul for NewConfiguration {
+    fn refuse_nul(&self) -> StoreResult<()> {
+        if let Some(external_id) = &self.external_id {
+            refuse_nul("configuration external id", external_id)?;
+        }
+        refuse_nul_in_json("configuration metadata", &self.meta)
     }
 }
 

@@ -3,6 +3,7 @@
 use chrono::{DateTime, SubsecRound as _, Utc};
 use patchbay_core::crypto::WrappedDataKey;
 use patchbay_core::secret_key::SecretKeyHash;
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{StoreError, StoreResult};
@@ -296,7 +297,32 @@ pub struct CredentialRecord {
     pub valid_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    pub configuration: CredentialConfiguration,
+    /// Its configurations: the default one first, then the others oldest first.
+    pub configurations: Vec<CredentialConfiguration>,
+}
+
+impl CredentialRecord {
+    /// The configuration every account has from the start, used when none is named.
+    pub fn default_configuration(&self) -> &CredentialConfiguration {
+        // The stores load the default first and refuse a credential without one.
+        &self.configurations[0]
+    }
+
+    pub fn configuration(&self, id: Uuid) -> Option<&CredentialConfiguration> {
+        self.configurations.iter().find(|c| c.id == id)
+    }
+
+    /// A configuration's label: its own, or for the default one, the account's.
+    pub fn configuration_external_id<'a>(
+        &'a self,
+        configuration: &'a CredentialConfiguration,
+    ) -> Option<&'a str> {
+        match (&configuration.external_id, configuration.is_default) {
+            (Some(own), _) => Some(own),
+            (None, true) => self.external_id.as_deref(),
+            (None, false) => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for CredentialRecord {
@@ -313,15 +339,114 @@ impl std::fmt::Debug for CredentialRecord {
     }
 }
 
-/// What the end user set up for one credential (docs/api.md).
-#[derive(Debug, Clone, PartialEq)]
+/// One way an account is set up: its settings and which workflows run for it (docs/api.md).
+#[derive(Clone, PartialEq)]
 pub struct CredentialConfiguration {
     pub id: Uuid,
+    pub is_default: bool,
+    /// The label the developer gave it, unique among the account's configurations.
+    pub external_id: Option<String>,
+    pub meta: serde_json::Value,
     pub shared_settings: serde_json::Value,
     /// `{"<workflowId>": {"enabled": bool, "settings": {...}}}`
     pub workflow_settings: serde_json::Value,
+    /// The values of `password` settings, sealed.
+    pub sealed_settings: Option<Vec<u8>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for CredentialConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialConfiguration")
+            .field("id", &self.id)
+            .field("is_default", &self.is_default)
+            .field("external_id", &self.external_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration as the stores aggregate it beside its credential (one JSON object per
+/// configuration, times in milliseconds, the sealed settings in hex), so that reading an
+/// account stays one query.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationRow {
+    id: Uuid,
+    is_default: bool,
+    external_id: Option<String>,
+    meta: serde_json::Value,
+    shared_settings: serde_json::Value,
+    workflow_settings: serde_json::Value,
+    sealed_settings: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl ConfigurationRow {
+    /// Parses a credential's aggregated configurations: the default first, then oldest first.
+    pub fn parse_all(json: &str) -> StoreResult<Vec<CredentialConfiguration>> {
+        let corrupt =
+            |what: String| StoreError::Corrupt(format!("credential configurations: {what}"));
+        let rows: Vec<Self> = serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
+        let mut all = rows
+            .into_iter()
+            .map(|row| {
+                let time = |ms: i64| {
+                    DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt(format!("time {ms}")))
+                };
+                Ok(CredentialConfiguration {
+                    id: row.id,
+                    is_default: row.is_default,
+                    external_id: row.external_id,
+                    meta: row.meta,
+                    shared_settings: row.shared_settings,
+                    workflow_settings: row.workflow_settings,
+                    sealed_settings: row
+                        .sealed_settings
+                        .map(|text| hex::decode(text).map_err(|e| corrupt(e.to_string())))
+                        .transpose()?,
+                    created_at: time(row.created_at)?,
+                    updated_at: time(row.updated_at)?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        all.sort_by_key(|c| (!c.is_default, c.created_at, c.id));
+        match all.first() {
+            Some(first) if first.is_default => Ok(all),
+            _ => Err(corrupt("no default configuration".to_owned())),
+        }
+    }
+}
+
+/// A configuration added to an account beside its default one.
+#[derive(Debug, Clone)]
+pub struct NewConfiguration {
+    pub id: Uuid,
+    pub credential_id: Uuid,
+    pub external_id: Option<String>,
+    pub meta: serde_json::Value,
+}
+
+/// Changes to one configuration; `None` leaves a field as it is.
+#[derive(Clone, Default)]
+pub struct ConfigurationChanges {
+    pub external_id: Option<Option<String>>,
+    pub meta: Option<serde_json::Value>,
+    pub shared_settings: Option<serde_json::Value>,
+    pub workflow_settings: Option<serde_json::Value>,
+    pub sealed_settings: Option<Option<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for ConfigurationChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigurationChanges")
+            .field("external_id", &self.external_id)
+            .field("meta", &self.meta.is_some())
+            .field("shared_settings", &self.shared_settings.is_some())
+            .field("workflow_settings", &self.workflow_settings.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone)]
@@ -419,8 +544,8 @@ pub struct CredentialCount {
 #[derive(Debug, Clone, Default)]
 pub struct CredentialChanges {
     pub external_id: Option<Option<String>>,
-    pub shared_settings: Option<serde_json::Value>,
-    pub workflow_settings: Option<serde_json::Value>,
+    /// Changes to one of its configurations, by id, made in the same transaction.
+    pub configuration: Option<(Uuid, ConfigurationChanges)>,
     /// Replaces what the account keeps for its provider's templates (`account.vars`, and
     /// what Patchbay adds: the account type, a webhook subscription).
     pub account_vars: Option<serde_json::Value>,

@@ -77,6 +77,8 @@ pub struct NewExecution {
     pub integration_id: Uuid,
     pub user_id: String,
     pub credential_id: Uuid,
+    /// The account's configuration it ran with.
+    pub configuration_id: Option<Uuid>,
     /// What started it (type, body, query, headers or event payload), with
     /// secrets already redacted.
     pub trigger: serde_json::Value,
@@ -93,6 +95,9 @@ pub struct ExecutionRecord {
     pub integration_id: Uuid,
     pub user_id: String,
     pub credential_id: Uuid,
+    /// The account's configuration it ran with (`None` for runs recorded before configurations
+    /// were).
+    pub configuration_id: Option<Uuid>,
     pub trigger: serde_json::Value,
     pub status: ExecutionStatus,
     pub error: Option<String>,

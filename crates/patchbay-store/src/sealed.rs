@@ -17,15 +17,18 @@ pub enum SealedColumn {
     InstallSessionSecrets,
     /// `webhook_endpoints.secret`.
     WebhookEndpointSecret,
+    /// `credential_configurations.sealed_settings`: the values of `password` settings.
+    ConfigurationSettings,
 }
 
 impl SealedColumn {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::CredentialSecrets,
         Self::IntegrationClientSecret,
         Self::IntegrationWebhookSecret,
         Self::InstallSessionSecrets,
         Self::WebhookEndpointSecret,
+        Self::ConfigurationSettings,
     ];
 
     /// The table; every one has `id` and `project_id` columns.
@@ -35,6 +38,7 @@ impl SealedColumn {
             Self::IntegrationClientSecret | Self::IntegrationWebhookSecret => "integrations",
             Self::InstallSessionSecrets => "install_sessions",
             Self::WebhookEndpointSecret => "webhook_endpoints",
+            Self::ConfigurationSettings => "credential_configurations",
         }
     }
 
@@ -44,6 +48,7 @@ impl SealedColumn {
             Self::IntegrationClientSecret => "client_secret",
             Self::IntegrationWebhookSecret => "webhook_secret",
             Self::WebhookEndpointSecret => "secret",
+            Self::ConfigurationSettings => "sealed_settings",
         }
     }
 

@@ -45,7 +45,7 @@ pub enum FunctionError {
 const STACK_BYTES: usize = 512 * 1024;
 
 /// Runs `code` as the body of a function whose scope holds every key of
-/// `context` (`trigger`, `steps`, `user`, `credential`, `settings`, ...) and
+/// `context` (`trigger`, `steps`, `user`, `credential`, `configuration`, `settings`, ...) and
 /// `context` itself; its return value, as JSON, is the step's output.
 pub async fn run_function(
     code: &str,

@@ -1,5 +1,5 @@
 //! Step fields are minijinja templates over the run context (`trigger`,
-//! `steps.<id>.output`, `user`, `credential`, `settings`, and `item`/`index`
+//! `steps.<id>.output`, `user`, `credential`, `configuration`, `settings`, and `item`/`index`
 //! inside a foreach). A value that is one `{{ expression }}` and nothing else
 //! keeps the expression's type, so `"{{ steps.list.output.body }}"` passes an
 //! array on instead of its text.

@@ -233,7 +233,7 @@ test('authenticate stores metadata on the user; integration metadata has brandCo
   const config = await page.evaluate(() => window.paragon.getIntegrationConfig('sandbox'));
   assert.deepEqual(
     config.availableWorkflows.map((w) => w.id),
-    ['list-contacts', 'contact-summary', 'welcome-contact', 'on-contact'],
+    ['list-contacts', 'contact-summary', 'greet-contact', 'welcome-contact', 'on-contact'],
   );
 });
 

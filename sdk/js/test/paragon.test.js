@@ -515,6 +515,7 @@ test('connect opens the portal in an overlay iframe and hands it the token by po
         token: TOKEN,
         integration: 'sandbox',
         selectedCredentialId: GRACE.id,
+        selectedConfigurationId: undefined,
         install: false,
       },
       origin: HOST,

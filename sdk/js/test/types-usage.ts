@@ -89,6 +89,29 @@ async function example(): Promise<void> {
   paragon.subscribe('onSomething', () => undefined);
   // @ts-expect-error: allowMultipleCredentials is a boolean.
   await paragon.installIntegration('slack', { allowMultipleCredentials: 'yes' });
+
+  // Configurations: several sets of settings and workflow choices for one account.
+  const teamA = await paragon.createConfiguration({ credentialId: account.id, externalId: 'Team A', meta: { team: 'a' } });
+  const named: string | null = teamA.externalId;
+  void named;
+  await paragon.updateConfiguration({ id: 'ext:Team A', credentialId: account.id, externalId: null });
+  await paragon.updateIntegrationUserSettings('slack', { channel: 'team-a' }, { selectedConfigurationId: teamA.id });
+  await paragon.updateWorkflowUserSettings('slack', 'sync', { folder: 'x' }, { selectedConfigurationId: 'ext:Team A' });
+  await paragon.enableWorkflow('sync', { selectedConfigurationId: teamA.id });
+  await paragon.workflow('sync', { selectedConfigurationId: teamA.id });
+  await paragon.request('slack', '/x', { selectedConfigurationId: teamA.id });
+  await paragon.event('Contact Created', {}, { selectedConfigurationId: teamA.id });
+  paragon.connect('slack', { selectedConfigurationId: 'ext:Team A' });
+  const page = await paragon.getFieldOptions({ integration: 'slack', field: 'channel', search: 'gen', cursor: null });
+  page.data.map((option) => option.label + option.value);
+  if (page.nextCursor) await paragon.getFieldOptions({ integration: 'slack', field: 'channel', cursor: page.nextCursor });
+  const portal = paragon.getIntegrationMetadata('slack')?.portal;
+  portal?.workflows.map((w) => w.help);
+  await paragon.destroyConfiguration({ id: teamA.id, credentialId: account.id });
+  // @ts-expect-error: a configuration belongs to one account: credentialId is required.
+  await paragon.createConfiguration({ externalId: 'Team B' });
+  // @ts-expect-error: getFieldOptions needs the setting's id.
+  await paragon.getFieldOptions({ integration: 'slack' });
 }
 
 void example;

@@ -8,6 +8,7 @@ mod catalogue;
 mod catalogue_page;
 mod documents;
 mod masked;
+mod portal;
 mod schema;
 mod settings;
 mod support;

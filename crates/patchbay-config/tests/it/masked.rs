@@ -8,10 +8,11 @@ const SECRET: &str = "s3cr3t-value-never-shown";
 
 fn config() -> ProjectConfig {
     let document = format!(
-        r#"
+        r##"
 settings:
   allowedOrigins: ["https://app.example.com"]
   requireExplicitCredential: true
+  portal: {{accentColor: "#3B5BDB"}}
 integrations:
   acme:
     name: Acme CRM
@@ -31,6 +32,15 @@ integrations:
       id: "{{{{ token.account_id }}}}"
     userSettings:
       - {{id: pipeline, type: select, title: Pipeline, options: [a, b], default: a}}
+      - {{id: token, type: password, title: Token}}
+      - id: owner
+        type: dynamic_select
+        title: Owner
+        source: {{path: /users, query: {{q: "{{{{ search }}}}"}}, items: body.users, value: "{{{{ item.id }}}}", label: "{{{{ item.name }}}}", nextCursor: body.next}}
+    portal:
+      accentColor: "#0B7285"
+      overview: "**Acme** keeps your contacts."
+      workflowOrder: [sync]
   chat:
     provider: slack
     name: Team chat
@@ -40,13 +50,19 @@ integrations:
   pay:
     provider: stripe
 workflows:
+  - id: sync
+    integration: acme
+    trigger: {{type: request}}
+    portal: {{hidden: false, help: Copies contacts, showWhen: [{{meta: plan, in: [pro, team]}}, {{meta: beta, equals: null}}]}}
+    steps:
+      - {{id: list, type: request, method: GET, path: /contacts}}
   - id: notify
     integration: chat
     defaultEnabled: true
     trigger: {{type: app_event, event: Deal Won}}
     steps:
       - {{id: post, type: request, method: POST, path: /chat.postMessage, body: {{text: "{{{{ trigger.payload.name }}}}"}}}}
-"#
+"##
     );
     load(&document).unwrap_or_else(|errors| panic!("{}", list(&errors)))
 }
@@ -91,6 +107,7 @@ fn applying_the_masked_document_keeps_the_secrets_and_everything_else() {
         assert_eq!(after.user_settings, before.user_settings);
         assert_eq!(after.description, before.description);
         assert_eq!(after.icon, before.icon);
+        assert_eq!(after.portal, before.portal);
         match (&before.client_secret, &after.client_secret) {
             (DocumentSecret::Set(_), DocumentSecret::Keep)
             | (DocumentSecret::None, DocumentSecret::None) => {}

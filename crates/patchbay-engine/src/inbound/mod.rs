@@ -234,7 +234,11 @@ impl Inbound<'_> {
         let mut runs = Vec::new();
         for account in accounts {
             for workflow in &listening {
-                if !workflow.enabled_in(&account.configuration.workflow_settings) {
+                let configurations: Vec<Uuid> = workflow
+                    .enabled_configurations(account)
+                    .map(|c| c.id)
+                    .collect();
+                if configurations.is_empty() {
                     continue;
                 }
                 let user = match users.get(account.user_id.as_str()) {
@@ -250,13 +254,20 @@ impl Inbound<'_> {
                         user
                     }
                 };
-                let target = RunTarget {
+                if !workflow.config.shown_to(&Value::Object(user.meta.clone())) {
+                    continue;
+                }
+                let mut target = RunTarget {
                     integration: integration.clone(),
                     workflow: (*workflow).clone(),
                     credential: account.clone(),
+                    configuration_id: configurations[0],
                     user,
                 };
-                runs.push(runs::queued_run(self.workflows, &target, trigger, None).await);
+                for configuration_id in configurations {
+                    target.configuration_id = configuration_id;
+                    runs.push(runs::queued_run(self.workflows, &target, trigger, None).await);
+                }
             }
         }
         Ok(runs)

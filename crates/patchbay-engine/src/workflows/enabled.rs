@@ -4,50 +4,67 @@
 //! enabled by default.
 
 use patchbay_config::TriggerType;
-use patchbay_store::{CredentialChanges, CredentialRecord};
+use patchbay_store::{ConfigurationChanges, CredentialConfiguration, CredentialRecord};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use super::context::Workflows;
 use super::executor::RunTarget;
 use super::runs;
-use crate::accounts;
+use crate::configurations;
 use crate::error::EngineResult;
 use crate::events::{self, Subject};
 use crate::runtime::{Integration, Workflow};
 
-/// Enables or disables `workflow` for `account` (an account of `integration`), recording
-/// `workflow.state_changed` with the change, and queues the `integration_enabled` runs that
-/// enabling it starts: what the end user's toggle and the admin API's both do.
+/// Enables or disables `workflow` in one configuration of `account` (an account of
+/// `integration`), recording `workflow.state_changed` with the change, and queues the
+/// `integration_enabled` runs that enabling it starts: what the end user's toggle and the admin
+/// API's both do.
 pub async fn set_enabled(
     workflows: &Workflows,
     integration: &Integration,
     workflow: &Workflow,
     account: &CredentialRecord,
+    configuration: &CredentialConfiguration,
     enabled: bool,
 ) -> EngineResult<CredentialRecord> {
-    let before = &account.configuration.workflow_settings;
+    let before = &configuration.workflow_settings;
     let mut states = before.clone();
     workflow.write_state(&mut states, Some(enabled), None);
-    let changes = CredentialChanges {
+    let changes = ConfigurationChanges {
         workflow_settings: Some(states),
         ..Default::default()
     };
     let subject = Subject::of(account, &integration.config.type_name);
-    let event = events::workflow_state_changed(subject, &workflow.config.id, Some(enabled), None);
-    let updated = accounts::update(workflows.store.as_ref(), account, &changes, &[event]).await?;
-    queue_newly_enabled(workflows, Some(before), &updated).await;
+    let event = events::workflow_state_changed(
+        subject,
+        Some(configuration.id),
+        &workflow.config.id,
+        Some(enabled),
+        None,
+    );
+    let updated = configurations::write(
+        workflows.store.as_ref(),
+        account,
+        configuration.id,
+        changes,
+        &[event],
+    )
+    .await?;
+    queue_newly_enabled(workflows, Some(before), &updated, configuration.id).await;
     Ok(updated)
 }
 
-/// Queues a run of every `integration_enabled` workflow enabled in
-/// `account`'s configuration but not in `before` (`None`: a new account).
-/// Failures are logged: the change that enabled the workflow stands.
+/// Queues a run of every `integration_enabled` workflow enabled in one configuration of
+/// `account` but not in `before` (`None`: a new account or configuration). Failures are
+/// logged: the change that enabled the workflow stands.
 pub async fn queue_newly_enabled(
     workflows: &Workflows,
     before: Option<&Value>,
     account: &CredentialRecord,
+    configuration_id: Uuid,
 ) {
-    if let Err(error) = queue(workflows, before, account).await {
+    if let Err(error) = queue(workflows, before, account, configuration_id).await {
         tracing::warn!(credential = %account.id, %error, "integration_enabled runs could not be queued");
     }
 }
@@ -56,7 +73,11 @@ async fn queue(
     workflows: &Workflows,
     before: Option<&Value>,
     account: &CredentialRecord,
+    configuration_id: Uuid,
 ) -> Result<(), String> {
+    let Some(configuration) = account.configuration(configuration_id) else {
+        return Ok(());
+    };
     let project = workflows
         .store
         .projects()
@@ -69,7 +90,7 @@ async fn queue(
         .load(&project)
         .await
         .map_err(|err| err.to_string())?;
-    let settings = &account.configuration.workflow_settings;
+    let settings = &configuration.workflow_settings;
     let newly_enabled: Vec<_> = runtime
         .workflows_of(account.integration_id)
         .filter(|w| w.config.trigger.trigger_type() == TriggerType::IntegrationEnabled)
@@ -88,11 +109,16 @@ async fn queue(
         .await
         .map_err(|err| err.to_string())?
         .ok_or("the user no longer exists")?;
-    for workflow in newly_enabled {
+    let meta = Value::Object(user.meta.clone());
+    for workflow in newly_enabled
+        .into_iter()
+        .filter(|workflow| workflow.config.shown_to(&meta))
+    {
         let target = RunTarget {
             integration: integration.clone(),
             workflow: workflow.clone(),
             credential: account.clone(),
+            configuration_id,
             user: user.clone(),
         };
         let trigger = json!({ "type": "integration_enabled" });

@@ -9,7 +9,9 @@ use std::time::Instant;
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt as _, StreamExt as _, stream};
 use patchbay_config::Step;
-use patchbay_store::{ConnectedUser, CredentialRecord, StepRecord, StepStatus, now};
+use patchbay_store::{
+    ConnectedUser, CredentialConfiguration, CredentialRecord, StepRecord, StepStatus, now,
+};
 use patchbay_workflow::{Redaction, Templates, run_function};
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
@@ -17,7 +19,9 @@ use uuid::Uuid;
 
 use super::calls::{self, Call, CallError};
 use super::context::Workflows;
+use crate::configurations;
 use crate::runtime::{Integration, Workflow};
+use crate::secrets::SealedSettings;
 
 static TEMPLATES: LazyLock<Templates> = LazyLock::new(Templates::default);
 
@@ -43,28 +47,28 @@ pub struct RunTarget {
     pub integration: Integration,
     pub workflow: Workflow,
     pub credential: CredentialRecord,
+    /// Which of the account's configurations the run reads its settings from; one of
+    /// `credential.configurations`.
+    pub configuration_id: Uuid,
     pub user: ConnectedUser,
 }
 
 impl RunTarget {
-    /// `trigger`, `user`, `credential` and `settings` (the account's shared
-    /// settings with this workflow's own over them); `steps` fills as the
-    /// run goes.
-    fn context(&self, trigger: &Value) -> Value {
-        let configuration = &self.credential.configuration;
-        let mut settings = configuration
-            .shared_settings
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        if let Some(own) = configuration
-            .workflow_settings
-            .get(&self.workflow.config.id)
-            .and_then(|w| w.get("settings"))
-            .and_then(Value::as_object)
-        {
-            settings.extend(own.clone());
-        }
+    /// The run's configuration (the account's default, should it be missing: whoever builds
+    /// a target checks that it names one of the account's).
+    pub fn configuration(&self) -> &CredentialConfiguration {
+        self.credential
+            .configuration(self.configuration_id)
+            .unwrap_or_else(|| self.credential.default_configuration())
+    }
+
+    /// `trigger`, `user`, `credential`, `configuration` and `settings` (the configuration's
+    /// settings with this workflow's own over them, passwords opened); `steps` fills as
+    /// the run goes.
+    fn context(&self, trigger: &Value, sealed: &SealedSettings) -> Value {
+        let configuration = self.configuration();
+        let settings =
+            configurations::run_settings(configuration, sealed, &self.workflow.config.id);
         json!({
             "trigger": trigger,
             "steps": {},
@@ -75,15 +79,30 @@ impl RunTarget {
                 "providerId": self.credential.provider_id,
                 "providerData": self.credential.provider_data,
             },
+            "configuration": {
+                "id": configuration.id,
+                "externalId": self.credential.configuration_external_id(configuration),
+                "meta": configuration.meta,
+            },
             "settings": settings,
         })
     }
 }
 
 /// What Task History may not keep of `target`'s run: the project's own
-/// redacted names and the secrets of the run's account.
+/// redacted names, the secrets of the run's account and its configuration's passwords.
 pub async fn redaction(workflows: &Workflows, target: &RunTarget) -> Redaction {
-    redaction_for(workflows, &target.integration, &target.credential).await
+    let sealed = workflows
+        .upstream
+        .sealed_settings(&target.credential, target.configuration());
+    let passwords = sealed.values().map(str::to_owned).collect::<Vec<_>>();
+    redaction_with(
+        workflows,
+        &target.integration,
+        &target.credential,
+        passwords,
+    )
+    .await
 }
 
 /// What Task History may not keep of a run as `credential` of `integration`.
@@ -92,16 +111,24 @@ pub async fn redaction_for(
     integration: &Integration,
     credential: &CredentialRecord,
 ) -> Redaction {
+    redaction_with(workflows, integration, credential, Vec::new()).await
+}
+
+async fn redaction_with(
+    workflows: &Workflows,
+    integration: &Integration,
+    credential: &CredentialRecord,
+    more_secrets: Vec<String>,
+) -> Redaction {
     let names = workflows
         .runtimes
         .load_by_id(credential.project_id)
         .await
         .map(|runtime| runtime.settings.redact_fields.clone())
         .unwrap_or_default();
-    Redaction::new(
-        names,
-        workflows.upstream.secret_values(integration, credential),
-    )
+    let mut secrets = workflows.upstream.secret_values(integration, credential);
+    secrets.extend(more_secrets);
+    Redaction::new(names, secrets)
 }
 
 /// Runs `target`'s workflow. The first `response` step reached is sent on
@@ -122,7 +149,10 @@ pub async fn execute(
         recorder: Recorder::default(),
         responder: Mutex::new(responder),
     };
-    let mut context = target.context(trigger);
+    let sealed = workflows
+        .upstream
+        .sealed_settings(&target.credential, target.configuration());
+    let mut context = target.context(trigger, &sealed);
     let outcome = run
         .steps(&target.workflow.config.steps, &mut context, String::new())
         .await;

@@ -35,7 +35,7 @@ pub async fn replay(
     let target = target(workflows, project, &record).await?;
     if !target
         .workflow
-        .enabled_in(&target.credential.configuration.workflow_settings)
+        .enabled_in(&target.configuration().workflow_settings)
     {
         return Err(EngineError::WorkflowNotEnabled {
             workflow_id: record.workflow_id,
@@ -80,10 +80,20 @@ async fn target(
         .get_user(project.id, &record.user_id)
         .await?
         .ok_or(EngineError::CredentialNotFound)?;
+    let configuration_id = match record.configuration_id {
+        Some(id) => {
+            credential
+                .configuration(id)
+                .ok_or(EngineError::ConfigurationNotFound)?
+                .id
+        }
+        None => credential.default_configuration().id,
+    };
     Ok(RunTarget {
         integration: integration.clone(),
         workflow: workflow.clone(),
         credential,
+        configuration_id,
         user,
     })
 }

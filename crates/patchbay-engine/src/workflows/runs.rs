@@ -31,6 +31,7 @@ pub struct RunIds {
     pub integration_id: Uuid,
     pub user_id: String,
     pub credential_id: Uuid,
+    pub configuration_id: Option<Uuid>,
 }
 
 impl RunIds {
@@ -42,6 +43,7 @@ impl RunIds {
             integration_id: target.integration.id,
             user_id: target.credential.user_id.clone(),
             credential_id: target.credential.id,
+            configuration_id: Some(target.configuration_id),
         }
     }
 
@@ -53,6 +55,7 @@ impl RunIds {
             integration_id: record.integration_id,
             user_id: record.user_id.clone(),
             credential_id: record.credential_id,
+            configuration_id: record.configuration_id,
         }
     }
 
@@ -69,6 +72,7 @@ impl RunIds {
             integration_id: self.integration_id,
             user_id: self.user_id.clone(),
             credential_id: self.credential_id,
+            configuration_id: self.configuration_id,
             trigger: redaction.keep(trigger),
             status,
             started_at: now(),
@@ -88,6 +92,7 @@ impl RunIds {
                 execution_id: self.execution_id,
                 workflow_id: self.workflow_id.clone(),
                 credential_id: self.credential_id,
+                configuration_id: self.configuration_id,
                 integration_id: self.integration_id,
                 error: error.to_owned(),
             })),

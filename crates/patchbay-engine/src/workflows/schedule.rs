@@ -13,6 +13,7 @@ use croner::parser::{CronParser, Year};
 use patchbay_config::Trigger;
 use patchbay_store::{CredentialFilter, CredentialRecord, CredentialStatus, WorkflowRecord, now};
 use serde_json::json;
+use uuid::Uuid;
 
 use super::context::Workflows;
 use super::executor::RunTarget;
@@ -112,10 +113,7 @@ async fn queue_due(
         };
         filter.after = Some((last.created_at, last.id));
         let full = accounts.len() as i64 == ACCOUNTS_PER_READ;
-        for account in accounts
-            .into_iter()
-            .filter(|a| workflow.enabled_in(&a.configuration.workflow_settings))
-        {
+        for account in accounts {
             queued +=
                 queue_for_account(workflows, integration, workflow, account, &occurrences).await;
         }
@@ -126,7 +124,8 @@ async fn queue_due(
     queued
 }
 
-/// Queues one account's runs at `occurrences`, as its user; returns how many.
+/// Queues one account's runs at `occurrences`, one per configuration that has the workflow
+/// enabled, as its user; returns how many.
 async fn queue_for_account(
     workflows: &Workflows,
     integration: &Integration,
@@ -134,6 +133,13 @@ async fn queue_for_account(
     account: CredentialRecord,
     occurrences: &[DateTime<Utc>],
 ) -> usize {
+    let configurations: Vec<Uuid> = workflow
+        .enabled_configurations(&account)
+        .map(|c| c.id)
+        .collect();
+    if configurations.is_empty() {
+        return 0;
+    }
     let project_id = account.project_id;
     let Ok(Some(user)) = workflows
         .store
@@ -143,26 +149,37 @@ async fn queue_for_account(
     else {
         return 0;
     };
-    let target = RunTarget {
+    if !workflow
+        .config
+        .shown_to(&serde_json::Value::Object(user.meta.clone()))
+    {
+        return 0;
+    }
+    let mut target = RunTarget {
         integration: integration.clone(),
         workflow: workflow.clone(),
         credential: account,
+        configuration_id: configurations[0],
         user,
     };
     let mut queued = 0;
-    for at in occurrences {
-        let key = format!(
-            "schedule:{}:{}:{}:{}",
-            project_id,
-            target.workflow.config.id,
-            target.credential.id,
-            at.timestamp()
-        );
-        let trigger = json!({ "type": "schedule", "scheduledAt": at });
-        match runs::enqueue(workflows, &target, trigger, Some(key)).await {
-            Ok(Some(_)) => queued += 1,
-            Ok(None) => {} // another replica queued it
-            Err(err) => tracing::warn!(error = %err, "a scheduled run could not be queued"),
+    for configuration_id in configurations {
+        target.configuration_id = configuration_id;
+        for at in occurrences {
+            let key = format!(
+                "schedule:{}:{}:{}:{}:{}",
+                project_id,
+                target.workflow.config.id,
+                target.credential.id,
+                configuration_id,
+                at.timestamp()
+            );
+            let trigger = json!({ "type": "schedule", "scheduledAt": at });
+            match runs::enqueue(workflows, &target, trigger, Some(key)).await {
+                Ok(Some(_)) => queued += 1,
+                Ok(None) => {} // another replica queued it
+                Err(err) => tracing::warn!(error = %err, "a scheduled run could not be queued"),
+            }
         }
     }
     queued

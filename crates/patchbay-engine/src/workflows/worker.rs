@@ -291,10 +291,19 @@ async fn load_target(workflows: &Workflows, record: &ExecutionRecord) -> Result<
         .await
         .map_err(|_| "the user could not be read".to_owned())?
         .ok_or("the user no longer exists")?;
+    // Runs recorded before accounts had several configurations ran with the default one.
+    let configuration_id = match record.configuration_id {
+        Some(id) if credential.configuration(id).is_none() => {
+            return Err("the configuration this run was for has been destroyed".to_owned());
+        }
+        Some(id) => id,
+        None => credential.default_configuration().id,
+    };
     Ok(RunTarget {
         integration,
         workflow,
         credential,
+        configuration_id,
         user,
     })
 }

@@ -65,10 +65,16 @@ function accountCard(projectId, type, name, credential) {
       ['Last refreshed', when(credential.dateRefreshed)],
       ['Refresh failures', String(credential.refreshFailureCount)],
     ]),
-    h('h4', {}, 'Settings'), json(credential.config?.sharedSettings),
+    h('h4', {}, 'Settings of the default configuration'), json(credential.config?.sharedSettings),
     h('h4', {}, 'Configurations'),
-    h('ul', {}, credential.configurations.map((c) => h('li', {}, h('code', {}, c.id), c.isDefault ? ' (default)' : ''))),
-    table(`${accountName}: workflows`, ['Workflow', 'Enabled', ''], workflows.map(([id, state]) => [
+    table(`${accountName}: configurations`, ['Configuration', 'Label', 'Settings', 'Workflows enabled'],
+      credential.configurations.map((c) => [
+        h('span', {}, h('code', {}, c.id), c.isDefault ? ' (default)' : ''),
+        c.externalId ?? '',
+        json(c.sharedSettings),
+        Object.entries(c.workflowSettings).filter(([, state]) => state.enabled).map(([id]) => id).join(', '),
+      ]), 'the account has no configuration.'),
+    table(`${accountName}: workflows of the default configuration`, ['Workflow', 'Enabled', ''], workflows.map(([id, state]) => [
       id,
       state.enabled ? 'yes' : 'no',
       state.enabled

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::auth::ConnectUser;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
-use crate::selection::credential_selection;
+use crate::selection::account_selection;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -125,7 +125,7 @@ pub async fn run_tool(
     let runtime = state.engine.runtimes().load(&user.project).await?;
     let action: Action<'_> =
         actions::find_tool(&runtime, &name).ok_or(EngineError::ActionNotFound(name))?;
-    let selection = credential_selection(&headers)?;
+    let selection = account_selection(&headers)?;
     let credential = selected_credential(
         state.store(),
         &user,

@@ -1,11 +1,15 @@
 //! What Patchbay serves to browsers besides the API: the JavaScript SDK
 //! (`/sdk.js`, `/sdk.global.js`, `/sdk.d.ts`) and the Connect Portal
-//! (`/portal/`, from `assets/portal`). All of it is compiled into the
+//! (`/portal/` and `/portal/{file}`, from `assets/portal`). All of it is compiled into the
 //! binary; nothing comes from a CDN. The portal receives the user token from the SDK by `postMessage`,
 //! never in its URL (see `sdk/js/README.md`).
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use patchbay_api::{ErrorBody, ErrorCode};
+
+use crate::error::ApiError;
+use crate::extract::PathParams;
 
 /// The SDK as an ES module, exactly as `sdk/js/paragon.js`.
 const SDK_MODULE: &str = include_str!("../../../../sdk/js/paragon.js");
@@ -14,14 +18,82 @@ const SDK_TYPES: &str = include_str!("../../../../sdk/js/paragon.d.ts");
 const MODULE_EXPORTS_MARKER: &str = "// ---- module exports";
 
 const PORTAL_PAGE: &str = include_str!("../../assets/portal/index.html");
-const PORTAL_SCRIPT: &str = include_str!("../../assets/portal/portal.js");
-const PORTAL_STYLES: &str = include_str!("../../assets/portal/portal.css");
+
+/// The portal's files by name: its stylesheet, and its script as ES modules (`portal.js`
+/// imports the others).
+const PORTAL_FILES: &PageFiles = &[
+    (
+        "portal.css",
+        "text/css; charset=utf-8",
+        include_str!("../../assets/portal/portal.css"),
+    ),
+    (
+        "portal.js",
+        JAVASCRIPT,
+        include_str!("../../assets/portal/portal.js"),
+    ),
+    (
+        "accounts.js",
+        JAVASCRIPT,
+        include_str!("../../assets/portal/accounts.js"),
+    ),
+    (
+        "configurations.js",
+        JAVASCRIPT,
+        include_str!("../../assets/portal/configurations.js"),
+    ),
+    (
+        "connect.js",
+        JAVASCRIPT,
+        include_str!("../../assets/portal/connect.js"),
+    ),
+    (
+        "customise.js",
+        JAVASCRIPT,
+        include_str!("../../assets/portal/customise.js"),
+    ),
+    (
+        "dom.js",
+        JAVASCRIPT,
+        include_str!("../../assets/portal/dom.js"),
+    ),
+    (
+        "fields.js",
+        JAVASCRIPT,
+        include_str!("../../assets/portal/fields.js"),
+    ),
+    (
+        "host.js",
+        JAVASCRIPT,
+        include_str!("../../assets/portal/host.js"),
+    ),
+    (
+        "options.js",
+        JAVASCRIPT,
+        include_str!("../../assets/portal/options.js"),
+    ),
+    (
+        "settings.js",
+        JAVASCRIPT,
+        include_str!("../../assets/portal/settings.js"),
+    ),
+    (
+        "state.js",
+        JAVASCRIPT,
+        include_str!("../../assets/portal/state.js"),
+    ),
+    (
+        "workflows.js",
+        JAVASCRIPT,
+        include_str!("../../assets/portal/workflows.js"),
+    ),
+];
 
 /// The portal loads only its own files and talks only to this server.
 const PORTAL_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
 
-const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+pub(crate) const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// A file every page may load, cross-origin included (module scripts are
 /// fetched with CORS). Revalidated on each use so an upgrade shows at once.
@@ -46,6 +118,35 @@ pub(crate) fn public_file(content_type: &'static str, body: String) -> Response 
 
 fn portal_file(content_type: &'static str, body: &'static str) -> Response {
     page_file(content_type, PORTAL_CSP, body)
+}
+
+/// A page's files, compiled in: `(name, content type, contents)`.
+pub(crate) type PageFiles = [(&'static str, &'static str, &'static str)];
+
+/// The `{file}` of a page's file route (`/portal/{file}`, `/dashboard/{file}`).
+#[derive(Debug, serde::Deserialize)]
+pub struct FilePath {
+    pub file: String,
+}
+
+/// The file `name` of a page's table (`page` names the page), as its content type and contents.
+/// Only the listed names are served, so no request reaches the disk or another page's files;
+/// any other name is a 404.
+pub(crate) fn listed_file(
+    page: &str,
+    files: &'static PageFiles,
+    name: &str,
+) -> Result<(&'static str, &'static str), ApiError> {
+    files
+        .iter()
+        .find(|(listed, _, _)| *listed == name)
+        .map(|(_, content_type, body)| (*content_type, *body))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::RouteNotFound,
+                format!("The {page} has no file {name:?}."),
+            )
+        })
 }
 
 /// A file of a page Patchbay serves (the portal, the dashboard): its own Content-Security-Policy,
@@ -120,14 +221,12 @@ pub async fn portal_page() -> Response {
     portal_file("text/html; charset=utf-8", PORTAL_PAGE)
 }
 
-#[utoipa::path(get, path = "/portal/portal.js", operation_id = "getPortalScript", tag = "browser",
-    responses((status = 200, content_type = "text/javascript", body = String)))]
-pub async fn portal_script() -> Response {
-    portal_file(JAVASCRIPT, PORTAL_SCRIPT)
-}
-
-#[utoipa::path(get, path = "/portal/portal.css", operation_id = "getPortalStyles", tag = "browser",
-    responses((status = 200, content_type = "text/css", body = String)))]
-pub async fn portal_styles() -> Response {
-    portal_file("text/css; charset=utf-8", PORTAL_STYLES)
+/// One of the portal's files: `portal.css`, `portal.js` and the modules it imports.
+#[utoipa::path(get, path = "/portal/{file}", operation_id = "getPortalFile", tag = "browser",
+    params(("file" = String, Path)),
+    responses((status = 200, content((String = "text/javascript"), (String = "text/css"))),
+              (status = 404, body = ErrorBody)))]
+pub async fn portal_asset(PathParams(path): PathParams<FilePath>) -> Result<Response, ApiError> {
+    let (content_type, body) = listed_file("Connect Portal", PORTAL_FILES, &path.file)?;
+    Ok(portal_file(content_type, body))
 }

@@ -14,17 +14,15 @@ use subtle::ConstantTimeEq as _;
 
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParams};
-use crate::handlers::browser::page_file;
+use crate::handlers::browser::{FilePath, JAVASCRIPT, PageFiles, listed_file, page_file};
 use crate::session::{self, SessionToken};
 use crate::state::AppState;
 
 const PAGE: &str = include_str!("../../assets/dashboard/index.html");
 
-const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
-
 /// The page's files by name: its stylesheet, and its script as ES modules (`dashboard.js`
 /// imports the others).
-const FILES: &[(&str, &str, &str)] = &[
+const FILES: &PageFiles = &[
     (
         "dashboard.css",
         "text/css; charset=utf-8",
@@ -121,26 +119,13 @@ pub async fn page() -> Response {
     file("text/html; charset=utf-8", PAGE)
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub struct FilePath {
-    file: String,
-}
-
 /// One of the page's files: `dashboard.css`, `dashboard.js` and the modules it imports.
 #[utoipa::path(get, path = "/dashboard/{file}", operation_id = "getDashboardFile", tag = "dashboard",
     params(("file" = String, Path)),
-    responses((status = 200, content_type = "text/javascript", body = String),
+    responses((status = 200, content((String = "text/javascript"), (String = "text/css"))),
               (status = 404, body = ErrorBody)))]
 pub async fn asset(PathParams(path): PathParams<FilePath>) -> Result<Response, ApiError> {
-    let (_, content_type, body) = FILES
-        .iter()
-        .find(|(name, _, _)| *name == path.file)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::RouteNotFound,
-                format!("The dashboard has no file {:?}.", path.file),
-            )
-        })?;
+    let (content_type, body) = listed_file("dashboard", FILES, &path.file)?;
     Ok(file(content_type, body))
 }
 

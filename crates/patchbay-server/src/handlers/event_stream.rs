@@ -25,10 +25,11 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use patchbay_api::{ErrorBody, ErrorCode, EventPayload, EventType, StreamEndReason, StreamEnded};
-use patchbay_core::user_token::{CLOCK_SKEW_LEEWAY_SECS, VerifiedToken};
+use patchbay_core::user_token::{CLOCK_SKEW_LEEWAY_SECS, ConfigurationRef, VerifiedToken};
 use patchbay_engine::events;
 use patchbay_store::{EventNotice, EventRecord, Store, StoreResult};
 use serde::Deserialize as _;
+use serde_json::Value;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -351,7 +352,7 @@ impl UserAudience {
     }
 
     /// Whether a token limited by a permissions claim may see the account
-    /// an event is about.
+    /// (and the configuration, when it names one) an event is about.
     async fn token_allows(&self, state: &AppState, record: &EventRecord) -> bool {
         let (Some(integration_id), Some(credential_id)) =
             (record.integration_id, record.credential_id)
@@ -364,11 +365,37 @@ impl UserAudience {
         let Ok(runtime) = state.engine.runtimes().load(&project).await else {
             return false;
         };
-        runtime
-            .integration_by_id(integration_id)
-            .is_some_and(|integration| {
-                self.token
-                    .allows_credential(&integration.config.type_name, credential_id)
+        let Some(integration) = runtime.integration_by_id(integration_id) else {
+            return false;
+        };
+        let type_name = &integration.config.type_name;
+        let named = (record.payload.get("configurationId"))
+            .and_then(Value::as_str)
+            .and_then(|id| Uuid::parse_str(id).ok());
+        if named.is_none() && self.token.allows_credential(type_name, credential_id) {
+            return true;
+        }
+        // A token limited to some configurations hears of the ones it may see.
+        let Ok(Some(credential)) = (state.store().credentials())
+            .get_credential(self.project_id, credential_id)
+            .await
+        else {
+            return self.token.allows_credential(type_name, credential_id);
+        };
+        credential
+            .configurations
+            .iter()
+            .filter(|c| named.is_none_or(|id| id == c.id))
+            .any(|c| {
+                let external_id = credential.configuration_external_id(c);
+                self.token.allows_configuration(
+                    type_name,
+                    credential_id,
+                    ConfigurationRef {
+                        id: c.id,
+                        external_id,
+                    },
+                )
             })
     }
 }

@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use patchbay_engine::EngineError;
-use patchbay_engine::accounts::{selected_credential, visible_credentials};
+use patchbay_engine::accounts::{AccountSelection, selected_credential, visible_credentials};
 use patchbay_engine::connect::{AuthorizedAccount, InstallOptions};
 use patchbay_engine::runtime::{ACCOUNT_TYPE_VAR, Integration, ProjectRuntime};
 use patchbay_engine::secrets::{self, CredentialSecrets};
@@ -773,7 +773,10 @@ pub async fn uninstall(
         &user,
         &runtime,
         integration,
-        credential_selection(&headers)?,
+        AccountSelection {
+            credential: credential_selection(&headers)?,
+            configuration: None,
+        },
         Operation::Destroy,
     )
     .await?;

@@ -25,7 +25,7 @@ use patchbay_store::CredentialRecord;
 
 use crate::auth::ConnectUser;
 use crate::error::ApiError;
-use crate::selection::credential_selection;
+use crate::selection::account_selection;
 use crate::state::AppState;
 
 /// Calls the integration's API as the selected account.
@@ -114,7 +114,7 @@ pub async fn call(
         &user,
         &runtime,
         integration,
-        credential_selection(&parts.headers)?,
+        account_selection(&parts.headers)?,
         Operation::Use,
     )
     .await?;

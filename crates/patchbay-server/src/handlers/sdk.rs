@@ -4,25 +4,25 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use patchbay_api::{
-    AccountTypeMetadata, ConfigurationUpdate, Credential, CredentialEventDetail, ErrorBody,
-    IntegrationMetadata, UpdateCredentialRequest, UpdateUserRequest, UserObject, WorkflowMetadata,
+    AccountTypeMetadata, Credential, ErrorBody, IntegrationMetadata, IntegrationPortal,
+    PortalWorkflow, UpdateCredentialRequest, UpdateUserRequest, UserObject, WorkflowMetadata,
 };
 use patchbay_config::ProviderDefinition;
 use patchbay_core::selection::Operation;
-use patchbay_store::{CredentialChanges, CredentialRecord, NewEvent};
+use patchbay_store::{CredentialChanges, CredentialRecord};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::auth::ConnectUser;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParams, QueryParams};
-use crate::selection::credential_selection;
+use crate::selection::{account_selection, configuration_selection};
 use crate::state::AppState;
 use patchbay_engine::EngineError;
 use patchbay_engine::accounts::{
-    self, selected_credential, visible_credential, visible_credentials,
+    self, selected_configuration, visible_credential, visible_credentials,
 };
-use patchbay_engine::events::{self, CredentialChange, Subject};
+use patchbay_engine::configurations::{self, SettingsWriter};
 use patchbay_engine::runtime::{Integration, ProjectRuntime};
 use patchbay_engine::user_object;
 use patchbay_engine::workflows::enabled::{self, queue_newly_enabled};
@@ -34,10 +34,8 @@ async fn user_object_of(state: &AppState, user: &ConnectUser) -> Result<UserObje
         &user.user,
         &runtime,
         &credentials,
-        |type_name, accounts| {
-            user.token
-                .may_see_integration(type_name, accounts.iter().map(|c| c.id))
-        },
+        // The accounts are the ones the token may see already.
+        |type_name, accounts| !accounts.is_empty() || user.token.allows_new_credentials(type_name),
     ))
 }
 
@@ -117,21 +115,23 @@ pub async fn integrations(
     let runtime = state.engine.runtimes().load(&user.project).await?;
     let credentials = visible_credentials(state.store(), &user, &runtime, None).await?;
     let visible = runtime.integrations.iter().filter(|integration| {
-        let ids = credentials
+        credentials
             .iter()
-            .filter(|c| c.integration_id == integration.id)
-            .map(|c| c.id);
-        user.token
-            .may_see_integration(&integration.config.type_name, ids)
+            .any(|c| c.integration_id == integration.id)
+            || (user.token).allows_new_credentials(&integration.config.type_name)
     });
+    let meta = Value::Object(user.user.meta.clone());
     Ok(axum::Json(
-        visible.map(|i| integration_metadata(i, &runtime)).collect(),
+        visible
+            .map(|i| integration_metadata(i, &runtime, &meta))
+            .collect(),
     ))
 }
 
 fn integration_metadata(
     integration: &Integration,
     runtime: &ProjectRuntime,
+    user_meta: &Value,
 ) -> IntegrationMetadata {
     let config = &integration.config;
     let default = WayIn::of(integration.provider_for(None));
@@ -146,8 +146,10 @@ fn integration_metadata(
         credential_fields: default.credential_fields,
         connection_fields: default.connection_fields,
         user_settings: config.user_settings.iter().map(|s| json!(s)).collect(),
+        // A workflow its `showWhen` keeps from this user is not theirs to know of.
         workflows: runtime
             .workflows_of(integration.id)
+            .filter(|w| w.config.shown_to(user_meta))
             .map(|w| WorkflowMetadata {
                 id: w.config.id.clone(),
                 description: w.config.description.clone(),
@@ -167,6 +169,30 @@ fn integration_metadata(
                     credential_fields: way_in.credential_fields,
                     connection_fields: way_in.connection_fields,
                 }
+            })
+            .collect(),
+        portal: portal(integration, runtime, user_meta),
+    }
+}
+
+/// How the Connect Portal presents `integration` to a user whose metadata is `user_meta`: its
+/// accent colour, its overview as sanitised HTML, and the workflows the user may see that are
+/// not hidden, in display order.
+fn portal(
+    integration: &Integration,
+    runtime: &ProjectRuntime,
+    user_meta: &Value,
+) -> IntegrationPortal {
+    let config = &integration.config;
+    let workflows = runtime.workflows_of(integration.id).map(|w| &w.config);
+    IntegrationPortal {
+        accent_color: config.accent_color(&runtime.settings).map(str::to_owned),
+        overview_html: config.overview_html(),
+        workflows: (config.workflow_display_order(workflows).into_iter())
+            .filter(|workflow| workflow.listed_for(user_meta))
+            .map(|workflow| PortalWorkflow {
+                id: workflow.id.clone(),
+                help: workflow.portal_help().map(str::to_owned),
             })
             .collect(),
     }
@@ -260,6 +286,7 @@ pub async fn update_credential(
     user: ConnectUser,
     State(state): State<AppState>,
     PathParams(path): PathParams<CredentialPath>,
+    headers: HeaderMap,
     JsonBody(request): JsonBody<UpdateCredentialRequest>,
 ) -> Result<axum::Json<Credential>, ApiError> {
     let runtime = state.engine.runtimes().load(&user.project).await?;
@@ -268,21 +295,42 @@ pub async fn update_credential(
     let integration = runtime
         .integration_by_id(credential.integration_id)
         .ok_or_else(ApiError::internal)?;
-    let (mut changes, events) = configuration_changes(
-        &credential,
+    let configuration = configurations::select(&credential, configuration_selection(&headers)?)?;
+    let writer = SettingsWriter {
+        keyring: state.engine.keyring(),
+        runtime: &runtime,
         integration,
-        &runtime,
-        request.config.unwrap_or_default(),
-    )?;
-    changes.external_id = request.external_id;
+        credential: &credential,
+        configuration,
+    };
+    let (changes, events) = writer.changes(request.config.unwrap_or_default())?;
+    let changes = CredentialChanges {
+        external_id: request.external_id,
+        configuration: Some((configuration.id, changes)),
+        ..Default::default()
+    };
     let updated = accounts::update(state.store(), &credential, &changes, &events).await?;
     queue_newly_enabled(
         state.engine.workflows(),
-        Some(&credential.configuration.workflow_settings),
+        Some(&configuration.workflow_settings),
         &updated,
+        configuration.id,
     )
     .await;
-    Ok(axum::Json(user_object::credential(&updated, &runtime)))
+    credential_view(&user, integration, updated, &runtime)
+}
+
+/// An account as the caller's token lets them see it, after a change.
+fn credential_view(
+    user: &ConnectUser,
+    integration: &Integration,
+    updated: CredentialRecord,
+    runtime: &ProjectRuntime,
+) -> Result<axum::Json<Credential>, ApiError> {
+    let visible = user
+        .visible(&integration.config.type_name, updated)
+        .ok_or(EngineError::CredentialNotFound)?;
+    Ok(axum::Json(user_object::credential(&visible, runtime)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -333,99 +381,36 @@ async fn set_workflow_enabled(
     let runtime = state.engine.runtimes().load(&user.project).await?;
     let workflow = runtime
         .workflow(workflow_id)
+        .filter(|workflow| {
+            workflow
+                .config
+                .shown_to(&Value::Object(user.user.meta.clone()))
+        })
         .ok_or_else(|| EngineError::WorkflowNotFound(workflow_id.to_owned()))?;
     let integration = runtime
         .integration_by_id(workflow.integration_id)
         .ok_or_else(ApiError::internal)?;
-    let credential = selected_credential(
+    let (credential, configuration_id) = selected_configuration(
         state.store(),
         user,
         &runtime,
         integration,
-        credential_selection(headers)?,
+        account_selection(headers)?,
         Operation::Use,
     )
     .await?;
+    let configuration = credential
+        .configuration(configuration_id)
+        .ok_or_else(ApiError::internal)?;
     let workflows = state.engine.workflows();
-    let updated =
-        enabled::set_enabled(workflows, integration, workflow, &credential, enabled).await?;
-    Ok(axum::Json(user_object::credential(&updated, &runtime)))
-}
-
-/// Turns a configuration update into store changes and the events they
-/// record, validating every value against the integration's user-settings
-/// schema and the workflows' inputs.
-fn configuration_changes(
-    credential: &CredentialRecord,
-    integration: &Integration,
-    runtime: &ProjectRuntime,
-    update: ConfigurationUpdate,
-) -> Result<(CredentialChanges, Vec<NewEvent>), ApiError> {
-    let subject = Subject::of(credential, &integration.config.type_name);
-    let mut changes = CredentialChanges::default();
-    let mut recorded = Vec::new();
-    if let Some(shared) = update.shared_settings {
-        let mut merged = as_object(&credential.configuration.shared_settings);
-        merged.extend(shared);
-        integration
-            .config
-            .validate_shared_settings(&merged)
-            .map_err(validation_error)?;
-        let merged = Value::Object(merged);
-        recorded.push(events::credential_event(
-            subject,
-            CredentialChange::SettingsChanged,
-            CredentialEventDetail {
-                shared_settings: Some(merged.clone()),
-                ..Default::default()
-            },
-        ));
-        changes.shared_settings = Some(merged);
-    }
-    if let Some(updates) = update.workflow_settings {
-        let mut states = credential.configuration.workflow_settings.clone();
-        for (workflow_id, update) in updates {
-            let workflow = runtime
-                .integration_workflow(integration.id, &workflow_id)
-                .ok_or_else(|| EngineError::WorkflowNotFound(workflow_id.clone()))?;
-            if let Some(settings) = &update.settings {
-                let mut merged = as_object(
-                    states
-                        .get(&workflow_id)
-                        .and_then(|s| s.get("settings"))
-                        .unwrap_or(&Value::Null),
-                );
-                merged.extend(settings.clone());
-                workflow
-                    .config
-                    .validate_settings(&merged)
-                    .map_err(validation_error)?;
-            }
-            let settings = update.settings.clone().map(Value::Object);
-            recorded.push(events::workflow_state_changed(
-                subject,
-                &workflow_id,
-                update.enabled,
-                settings.as_ref(),
-            ));
-            workflow.write_state(&mut states, update.enabled, update.settings);
-        }
-        changes.workflow_settings = Some(states);
-    }
-    Ok((changes, recorded))
-}
-
-fn as_object(value: &Value) -> Map<String, Value> {
-    value.as_object().cloned().unwrap_or_default()
-}
-
-fn validation_error(errors: patchbay_config::ConfigErrors) -> ApiError {
-    let first = errors
-        .iter()
-        .next()
-        .map(|e| e.path.clone())
-        .unwrap_or_default();
-    let message = errors.to_string();
-    ApiError::validation(&first, message)
-        .with_meta(json!({ "field": first, "errors": errors.iter().collect::<Vec<_>>() }))
+    let updated = enabled::set_enabled(
+        workflows,
+        integration,
+        workflow,
+        &credential,
+        configuration,
+        enabled,
+    )
+    .await?;
+    credential_view(user, integration, updated, &runtime)
 }

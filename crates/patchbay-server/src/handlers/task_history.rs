@@ -261,6 +261,7 @@ fn paragon_execution(record: ExecutionRecord) -> TaskHistoryExecution {
         date_started: record.started_at,
         date_ended: record.ended_at,
         credential_id: record.credential_id,
+        configuration_id: record.configuration_id,
         integration_id: record.integration_id,
     }
 }
@@ -321,6 +322,7 @@ fn execution(record: ExecutionRecord, steps: Option<Vec<StepRecord>>) -> Workflo
         integration_id: record.integration_id,
         user_id: record.user_id,
         credential_id: record.credential_id,
+        configuration_id: record.configuration_id,
         trigger: record.trigger,
         status: match record.status {
             ExecutionStatus::Queued => patchbay_api::ExecutionStatus::Queued,

@@ -2,7 +2,7 @@
 //! with its provider now, enable or disable one of its workflows, delete it.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use patchbay_api::{
@@ -16,9 +16,11 @@ use crate::error::ApiError;
 use crate::extract::{PathParams, QueryParams};
 use crate::handlers::page_cursor;
 use crate::handlers::sdk::UserObjectBody;
+use crate::selection::configuration_selection;
 use crate::state::AppState;
 use patchbay_engine::EngineError;
 use patchbay_engine::accounts::project_credential;
+use patchbay_engine::configurations;
 use patchbay_engine::user_object;
 use patchbay_engine::workflows::enabled;
 
@@ -275,8 +277,9 @@ pub async fn enable_workflow(
     admin: ProjectAdmin,
     State(state): State<AppState>,
     PathParams(path): PathParams<CredentialWorkflowPath>,
+    headers: HeaderMap,
 ) -> Result<axum::Json<Credential>, ApiError> {
-    set_workflow_enabled(&state, &admin, &path, true).await
+    set_workflow_enabled(&state, &admin, &path, &headers, true).await
 }
 
 /// Disables a workflow for one account, as the user's own toggle does.
@@ -289,14 +292,16 @@ pub async fn disable_workflow(
     admin: ProjectAdmin,
     State(state): State<AppState>,
     PathParams(path): PathParams<CredentialWorkflowPath>,
+    headers: HeaderMap,
 ) -> Result<axum::Json<Credential>, ApiError> {
-    set_workflow_enabled(&state, &admin, &path, false).await
+    set_workflow_enabled(&state, &admin, &path, &headers, false).await
 }
 
 async fn set_workflow_enabled(
     state: &AppState,
     admin: &ProjectAdmin,
     path: &CredentialWorkflowPath,
+    headers: &HeaderMap,
     enabled: bool,
 ) -> Result<axum::Json<Credential>, ApiError> {
     let credential =
@@ -308,8 +313,16 @@ async fn set_workflow_enabled(
     let integration = runtime
         .integration_by_id(credential.integration_id)
         .ok_or_else(ApiError::internal)?;
+    let configuration = configurations::select(&credential, configuration_selection(headers)?)?;
     let workflows = state.engine.workflows();
-    let updated =
-        enabled::set_enabled(workflows, integration, workflow, &credential, enabled).await?;
+    let updated = enabled::set_enabled(
+        workflows,
+        integration,
+        workflow,
+        &credential,
+        configuration,
+        enabled,
+    )
+    .await?;
     Ok(axum::Json(user_object::credential(&updated, &runtime)))
 }

@@ -17,14 +17,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use patchbay_engine::EngineError;
-use patchbay_engine::accounts::{selected_credential, visible_credentials};
+use patchbay_engine::accounts::{selected_configuration, visible_credentials};
+use patchbay_engine::configurations;
 use patchbay_engine::workflows::executor::{CustomResponse, RunTarget};
 use patchbay_engine::workflows::runs;
 
 use crate::auth::ConnectUser;
 use crate::error::ApiError;
 use crate::extract::{BodyBytes, JsonBody, PathParams, QueryParams, refuse_nul_in};
-use crate::selection::credential_selection;
+use crate::selection::account_selection;
 use crate::state::AppState;
 
 /// How long a request trigger waits for its run to reach the `response`
@@ -56,7 +57,7 @@ pub async fn trigger(
     headers: HeaderMap,
     BodyBytes(body): BodyBytes,
 ) -> Result<Response, ApiError> {
-    let selection = credential_selection(&headers)?;
+    let selection = account_selection(&headers)?;
     let trigger = json!({
         "type": "request",
         "body": request_body(&body),
@@ -81,7 +82,7 @@ pub async fn trigger(
     let integration = runtime
         .integration_by_id(workflow.integration_id)
         .ok_or_else(ApiError::internal)?;
-    let credential = selected_credential(
+    let (credential, configuration_id) = selected_configuration(
         state.store(),
         &user,
         &runtime,
@@ -90,7 +91,14 @@ pub async fn trigger(
         Operation::Use,
     )
     .await?;
-    if !workflow.enabled_in(&credential.configuration.workflow_settings) {
+    let enabled = credential
+        .configuration(configuration_id)
+        .is_some_and(|configuration| workflow.enabled_in(&configuration.workflow_settings));
+    if !enabled
+        || !workflow
+            .config
+            .shown_to(&Value::Object(user.user.meta.clone()))
+    {
         return Err(EngineError::WorkflowNotEnabled {
             workflow_id: workflow.config.id.clone(),
             credential_id: credential.id,
@@ -101,6 +109,7 @@ pub async fn trigger(
         integration: integration.clone(),
         workflow: workflow.clone(),
         credential,
+        configuration_id,
         user: user.user.clone(),
     };
     if !workflow.config.has_response_step() {
@@ -227,13 +236,14 @@ pub async fn app_event(
     }
     let runtime = state.engine.runtimes().load(&user.project).await?;
     let accounts = visible_credentials(state.store(), &user, &runtime, None).await?;
-    // Only the selected account runs, when one is named: it must be one of
+    // Only the selected account (or configuration) runs, when one is named: it must be one of
     // the user's, of any integration.
-    let selected = match credential_selection(&headers)? {
-        Some(selection) => Some(
+    let selection = account_selection(&headers)?;
+    let selected = match selection.credential {
+        Some(credential) => Some(
             selection::select(
                 &accounts,
-                Some(selection),
+                Some(credential),
                 Operation::Use,
                 SelectionPolicy {
                     require_explicit: false,
@@ -244,32 +254,47 @@ pub async fn app_event(
         ),
         None => None,
     };
+    let selected_configuration = match selection.configuration {
+        Some(reference) => {
+            let owner = accounts
+                .iter()
+                .filter(|account| selected.is_none_or(|id| id == account.id))
+                .find_map(|account| configurations::find(account, reference).ok())
+                .ok_or(EngineError::ConfigurationNotFound)?;
+            Some(owner.id)
+        }
+        None => None,
+    };
+    let meta = Value::Object(user.user.meta.clone());
     let trigger = json!({ "type": "app_event", "event": event.name, "payload": event.payload });
     let mut execution_ids = Vec::new();
-    for workflow in runtime
-        .workflows
-        .iter()
-        .filter(|w| w.config.trigger.event() == Some(event.name.as_str()))
-    {
+    for workflow in runtime.workflows.iter().filter(|w| {
+        w.config.trigger.event() == Some(event.name.as_str()) && w.config.shown_to(&meta)
+    }) {
         let Some(integration) = runtime.integration_by_id(workflow.integration_id) else {
             continue;
         };
-        let enabled = accounts.iter().filter(|account| {
+        let accounts = accounts.iter().filter(|account| {
             account.integration_id == workflow.integration_id
                 && selected.is_none_or(|id| id == account.id)
-                && workflow.enabled_in(&account.configuration.workflow_settings)
         });
-        for account in enabled {
-            let target = RunTarget {
-                integration: integration.clone(),
-                workflow: workflow.clone(),
-                credential: account.clone(),
-                user: user.user.clone(),
-            };
-            if let Some(id) =
-                runs::enqueue(state.engine.workflows(), &target, trigger.clone(), None).await?
-            {
-                execution_ids.push(id);
+        for account in accounts {
+            let enabled = workflow
+                .enabled_configurations(account)
+                .filter(|c| selected_configuration.is_none_or(|id| id == c.id));
+            for configuration in enabled {
+                let target = RunTarget {
+                    integration: integration.clone(),
+                    workflow: workflow.clone(),
+                    credential: account.clone(),
+                    configuration_id: configuration.id,
+                    user: user.user.clone(),
+                };
+                if let Some(id) =
+                    runs::enqueue(state.engine.workflows(), &target, trigger.clone(), None).await?
+                {
+                    execution_ids.push(id);
+                }
             }
         }
     }

@@ -1,4 +1,5 @@
-//! The sandbox's resource API: `me` and a CRUD on contacts, per account.
+//! The sandbox's resource API: `me`, a CRUD on contacts (listed whole, or searched and paged),
+//! and the fields a contact has, per account.
 //! A caller is an account, by bearer access token or by `X-Api-Key`; one
 //! account never sees another's contacts (another account's contact id is a
 //! plain 404, so ids reveal nothing).
@@ -7,7 +8,7 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::header::{AUTHORIZATION, ORIGIN, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -19,7 +20,7 @@ use super::Sandbox;
 use super::control::take_failure;
 use super::failure::{Endpoint, Injected};
 use super::reply::json_error;
-use super::state::{SANDBOX_ACCOUNTS, SandboxAccount, TokenLookup, account_by_id};
+use super::state::{SANDBOX_ACCOUNTS, SandboxAccount, TokenLookup, account_by_id, contact_fields};
 use super::webhooks::Event;
 
 const MAX_NAME_LEN: usize = 200;
@@ -35,12 +36,88 @@ pub(super) async fn me(Caller(account): Caller) -> Response {
     .into_response()
 }
 
-/// `GET /api/contacts`: the caller's contacts, oldest first.
+/// The most contacts one page holds.
+const MAX_PAGE: usize = 100;
+
+/// `GET /api/contacts`: the caller's contacts, oldest first. `q` keeps those whose name or
+/// email contains it (ignoring case). Without `limit` the answer is the list itself; with
+/// `limit` it is one page, `{"data": [...], "nextCursor": "<cursor>" | null}`, the next one
+/// asked for with `cursor`.
 pub(super) async fn list_contacts(
     State(sandbox): State<Sandbox>,
     Caller(account): Caller,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    Json(sandbox.with_state(|state| state.contacts(account.id))).into_response()
+    let mut search = None;
+    let mut limit = None;
+    let mut cursor = None;
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match &*name {
+            "q" => search = Some(value.to_lowercase()),
+            "limit" => match value.parse::<usize>() {
+                Ok(n) if (1..=MAX_PAGE).contains(&n) => limit = Some(n),
+                _ => return invalid_request(&format!("limit must be 1 to {MAX_PAGE}")),
+            },
+            "cursor" if value.is_empty() => {}
+            "cursor" => match value.parse::<usize>() {
+                Ok(offset) => cursor = Some(offset),
+                Err(_) => return invalid_request("cursor is not one this API handed out"),
+            },
+            _ => {}
+        }
+    }
+    let mut contacts = sandbox.with_state(|state| state.contacts(account.id));
+    if let Some(search) = search.filter(|search| !search.is_empty()) {
+        contacts.retain(|contact| {
+            contact.name.to_lowercase().contains(&search)
+                || (contact.email.as_deref())
+                    .is_some_and(|email| email.to_lowercase().contains(&search))
+        });
+    }
+    let Some(limit) = limit else {
+        if cursor.is_some() {
+            return invalid_request("cursor pages a listing asked with limit");
+        }
+        return Json(contacts).into_response();
+    };
+    let start = cursor.unwrap_or(0).min(contacts.len());
+    let end = (start + limit).min(contacts.len());
+    let next = (end < contacts.len()).then(|| end.to_string());
+    Json(json!({"data": &contacts[start..end], "nextCursor": next})).into_response()
+}
+
+/// `GET /api/fields`: the fields of the account's contacts, the built-in ones and the
+/// account's own custom ones.
+pub(super) async fn list_fields(Caller(account): Caller) -> Response {
+    Json(contact_fields(account.id)).into_response()
+}
+
+/// `GET /api/fields/{key}/values`: the distinct values the account's contacts have for a
+/// field, in the order first met.
+pub(super) async fn field_values(
+    State(sandbox): State<Sandbox>,
+    Caller(account): Caller,
+    Path(key): Path<String>,
+) -> Response {
+    if !contact_fields(account.id)
+        .iter()
+        .any(|field| field.key == key)
+    {
+        return json_error(StatusCode::NOT_FOUND, "not_found", "No field with that key");
+    }
+    let mut values: Vec<String> = Vec::new();
+    for contact in sandbox.with_state(|state| state.contacts(account.id)) {
+        let value = match key.as_str() {
+            "name" => Some(contact.name),
+            "email" => contact.email,
+            // Custom fields have no values yet.
+            _ => None,
+        };
+        if let Some(value) = value.filter(|value| !values.contains(value)) {
+            values.push(value);
+        }
+    }
+    Json(json!({ "field": key, "values": values })).into_response()
 }
 
 /// `POST /api/contacts` with `{"name", "email"?}`; an `Idempotency-Key`

@@ -114,3 +114,56 @@ pub fn actions() -> Value {
         }
     ])
 }
+
+/// How many contacts one page of [`user_settings`]'s contact picker lists.
+pub const CONTACTS_PAGE: usize = 10;
+
+/// An integration's `userSettings` that list their options from the sandbox's API, one of each
+/// kind: a contact picked among the account's (searched and paged), a mapping of the
+/// application's fields onto the account's contact fields, and a field with one of its values.
+pub fn user_settings() -> Value {
+    let field = json!({"path": "/fields", "items": "body", "value": "{{ item.key }}", "label": "{{ item.label }}"});
+    json!([
+        {
+            "id": "notifyContact",
+            "type": "dynamic_select",
+            "title": "Contact to notify",
+            "description": "Told about every new contact.",
+            "source": {
+                "path": "/contacts",
+                "query": {"q": "{{ search }}", "limit": CONTACTS_PAGE.to_string(), "cursor": "{{ cursor }}"},
+                "items": "body.data",
+                "value": "{{ item.id }}",
+                "label": "{{ item.name }}{% if item.email %} ({{ item.email }}){% endif %}",
+                "nextCursor": "body.nextCursor"
+            }
+        },
+        {
+            "id": "contactFields",
+            "type": "field_mapping",
+            "title": "Contact fields",
+            "description": "Where each of the app's fields goes in the sandbox.",
+            "fields": [
+                {"value": "fullName", "label": "Full name"},
+                {"value": "workEmail", "label": "Work email"},
+                {"value": "reference", "label": "Customer reference"}
+            ],
+            "source": field
+        },
+        {
+            "id": "segment",
+            "type": "combo",
+            "title": "Sync contacts whose field",
+            "source": field,
+            "dependent": {
+                "title": "has the value",
+                "source": {
+                    "path": "/fields/{{ main | urlencode }}/values",
+                    "items": "body.values",
+                    "value": "{{ item }}",
+                    "label": "{{ item }}"
+                }
+            }
+        }
+    ])
+}

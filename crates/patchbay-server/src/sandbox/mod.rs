@@ -10,9 +10,11 @@
 //!   (authorization code flow, PKCE S256);
 //! - `POST /oauth/token` — `authorization_code` and `refresh_token` grants,
 //!   with rotating refresh tokens;
-//! - `GET /api/me`, `GET|POST /api/contacts`, `GET|PATCH|DELETE
-//!   /api/contacts/{id}`, `GET|POST /api/webhooks`, `DELETE /api/webhooks/{id}`
-//!   — per account, by bearer token or `X-Api-Key`;
+//! - `GET /api/me`, `GET|POST /api/contacts` (searched with `q`, paged with
+//!   `limit` and `cursor`), `GET|PATCH|DELETE /api/contacts/{id}`, `GET
+//!   /api/fields` (each account has a custom field of its own), `GET
+//!   /api/fields/{key}/values`, `GET|POST /api/webhooks`, `DELETE
+//!   /api/webhooks/{id}` — per account, by bearer token or `X-Api-Key`;
 //!   a call with an `Origin` (from a web page) is refused, as providers
 //!   with a CORS policy refuse it;
 //! - `POST /control/failure`, `GET /control/stats`, `POST /control/reset` —
@@ -161,6 +163,8 @@ impl Sandbox {
                     .patch(api::update_contact)
                     .delete(api::delete_contact),
             )
+            .route("/api/fields", get(api::list_fields))
+            .route("/api/fields/{key}/values", get(api::field_values))
             .route(
                 "/api/webhooks",
                 get(api::list_webhooks).post(api::create_webhook),

@@ -80,6 +80,73 @@ pub(super) fn account_by_id(id: &str) -> Option<&'static SandboxAccount> {
     SANDBOX_ACCOUNTS.iter().find(|account| account.id == id)
 }
 
+/// A field a contact has, as `GET /api/fields` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(super) struct ContactField {
+    pub key: &'static str,
+    pub label: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Whether the API takes a value for it (custom fields are read-only).
+    pub writable: bool,
+}
+
+/// The fields every account's contacts have.
+const BUILT_IN_FIELDS: [ContactField; 2] = [
+    ContactField {
+        key: "name",
+        label: "Name",
+        kind: "text",
+        writable: true,
+    },
+    ContactField {
+        key: "email",
+        label: "Email",
+        kind: "email",
+        writable: true,
+    },
+];
+
+/// Each account's own custom field, so that two accounts list different fields.
+const CUSTOM_FIELDS: [(&str, ContactField); 3] = [
+    (
+        "acct_ada",
+        ContactField {
+            key: "engine_serial",
+            label: "Engine serial",
+            kind: "text",
+            writable: false,
+        },
+    ),
+    (
+        "acct_grace",
+        ContactField {
+            key: "compiler",
+            label: "Favourite compiler",
+            kind: "text",
+            writable: false,
+        },
+    ),
+    (
+        "acct_katherine",
+        ContactField {
+            key: "orbit",
+            label: "Orbit",
+            kind: "text",
+            writable: false,
+        },
+    ),
+];
+
+/// The fields of `account_id`'s contacts: the built-in ones, then its custom one.
+pub(super) fn contact_fields(account_id: &str) -> Vec<ContactField> {
+    let custom = CUSTOM_FIELDS
+        .iter()
+        .filter(|(owner, _)| *owner == account_id)
+        .map(|(_, field)| field.clone());
+    BUILT_IN_FIELDS.iter().cloned().chain(custom).collect()
+}
+
 /// Counters for tests, as `GET /control/stats` shows them. Holds no token,
 /// code or key: stats are for asserting behaviour, never for leaking secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

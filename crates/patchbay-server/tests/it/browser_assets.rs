@@ -52,6 +52,15 @@ async fn the_sdk_is_served_as_a_module_and_as_a_classic_script(db: TestDb) {
     assert!(text.contains("export declare const paragon: Paragon;"));
 }
 
+/// The modules `script` imports from its own directory (`from './dom.js'`).
+fn local_imports(script: &str) -> Vec<String> {
+    script
+        .split("from './")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('\'').map(|(name, _)| name.to_owned()))
+        .collect()
+}
+
 async fn the_portal_is_self_contained(db: TestDb) {
     let server = TestServer::start(&db).await;
     let (page, html) = get(&server, "/portal/").await;
@@ -64,18 +73,53 @@ async fn the_portal_is_self_contained(db: TestDb) {
     ] {
         assert!(policy.contains(directive), "{policy}");
     }
-    assert!(html.contains(r#"src="portal.js""#) && html.contains(r#"href="portal.css""#));
+    assert!(
+        html.contains(r#"<script type="module" src="portal.js">"#)
+            && html.contains(r#"href="portal.css""#)
+    );
 
-    let (_, script) = get(&server, "/portal/portal.js").await;
-    assert!(script.contains("from '../sdk.js'"));
     let (styles, css) = get(&server, "/portal/portal.css").await;
     assert!(header(&styles, "content-type").starts_with("text/css"));
+    assert_eq!(header(&styles, "content-security-policy"), policy);
+    let mut files = vec![("portal.css".to_owned(), css)];
+    // The entry point and every module it imports, however deep, each under the page's policy.
+    let mut pending = vec!["portal.js".to_owned()];
+    let mut sdk_imported = false;
+    while let Some(name) = pending.pop() {
+        if files.iter().any(|(seen, _)| *seen == name) {
+            continue;
+        }
+        let (module, script) = get(&server, &format!("/portal/{name}")).await;
+        assert!(
+            header(&module, "content-type").starts_with("text/javascript"),
+            "{name}"
+        );
+        assert_eq!(header(&module, "content-security-policy"), policy, "{name}");
+        sdk_imported |= script.contains("from '../sdk.js'");
+        pending.extend(local_imports(&script));
+        files.push((name, script));
+    }
+    assert!(sdk_imported, "the portal drives the SDK the server serves");
+    assert!(
+        files.len() > 3,
+        "{:?}",
+        files.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
     // Nothing is loaded from another site: no absolute URL anywhere.
-    for (name, text) in [("page", &html), ("script", &script), ("styles", &css)] {
+    files.push(("page".to_owned(), html));
+    for (name, text) in &files {
         assert!(
             !text.contains("http://") && !text.contains("https://"),
-            "the portal {name} refers to another site"
+            "the portal's {name} refers to another site"
         );
+    }
+    for missing in [
+        "/portal/nope.js",
+        "/portal/index.html",
+        "/portal/..%2Fdashboard%2Fdashboard.js",
+    ] {
+        let answer = call(Method::GET, &server.url(missing), None, None).await;
+        answer.assert_error(404, "route_not_found");
     }
 }
 

@@ -2,6 +2,7 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
+mod account_configurations;
 mod account_types;
 mod accounts;
 mod actions;
@@ -18,6 +19,7 @@ mod cors;
 mod dashboard;
 mod errors;
 mod event_stream;
+mod field_options;
 mod fixtures;
 mod http;
 mod integration_webhooks;
@@ -26,6 +28,7 @@ mod mcp;
 mod names;
 mod openapi;
 mod ops;
+mod portal_customisation;
 mod providers;
 mod proxy;
 mod proxy_connections;

@@ -15,7 +15,7 @@ const CLIENT_SECRET: &str = "sandbox-secret";
 
 /// Everything the database holds, as bytes: the SQLite file and its WAL, or
 /// a `pg_dump` of the PostgreSQL database.
-fn database_bytes(db: &TestDb) -> Vec<u8> {
+pub(crate) fn database_bytes(db: &TestDb) -> Vec<u8> {
     match db.backend() {
         Backend::Sqlite => {
             let path = db.url().trim_start_matches("sqlite://").to_owned();
@@ -40,7 +40,7 @@ fn database_bytes(db: &TestDb) -> Vec<u8> {
     }
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|window| window == needle.as_bytes())

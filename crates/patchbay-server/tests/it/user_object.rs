@@ -171,12 +171,16 @@ async fn the_user_object_has_the_exact_shape_and_no_secrets(db: TestDb) {
     assert_eq!(
         keys(&crm["allCredentials"][0]["configurations"][0]),
         [
+            "configuredWorkflows",
             "connectCredentialId",
+            "credentialId",
             "dateCreated",
             "dateUpdated",
             "externalId",
             "id",
             "isDefault",
+            "meta",
+            "settings",
             "sharedSettings",
             "workflowSettings"
         ]

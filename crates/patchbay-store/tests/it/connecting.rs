@@ -1,7 +1,7 @@
 use chrono::Duration;
 use patchbay_store::{
-    AccountReplacement, CredentialChanges, CredentialStatus, InstallStatus, NewInstallSession,
-    StoreError, now,
+    AccountReplacement, ConfigurationChanges, CredentialChanges, CredentialStatus, InstallStatus,
+    NewInstallSession, StoreError, now,
 };
 use patchbay_test_support::{TestDb, backend_tests};
 use serde_json::json;
@@ -15,7 +15,7 @@ async fn events_are_recorded_with_the_change_they_describe(db: TestDb) {
     let crm = integrations(&store, p, &["crm"]).await[0];
     let new = credential(p, crm, "ada");
     let created = event(p, "ada", new.id, "credential.created");
-    store
+    let inserted = store
         .credentials()
         .insert_credential(&new, std::slice::from_ref(&created))
         .await
@@ -42,7 +42,13 @@ async fn events_are_recorded_with_the_change_they_describe(db: TestDb) {
 
     let toggled = event(p, "ada", new.id, "workflow.state_changed");
     let changes = CredentialChanges {
-        workflow_settings: Some(json!({"w": {"enabled": true}})),
+        configuration: Some((
+            inserted.default_configuration().id,
+            ConfigurationChanges {
+                workflow_settings: Some(json!({"w": {"enabled": true}})),
+                ..Default::default()
+            },
+        )),
         ..Default::default()
     };
     store
@@ -127,7 +133,13 @@ async fn replacing_an_account_keeps_id_and_configuration(db: TestDb) {
     new.status = CredentialStatus::Invalid;
     let original = insert_credential(&store, &new).await;
     let settings = CredentialChanges {
-        shared_settings: Some(json!({"pipeline": "Sales"})),
+        configuration: Some((
+            original.default_configuration().id,
+            ConfigurationChanges {
+                shared_settings: Some(json!({"pipeline": "Sales"})),
+                ..Default::default()
+            },
+        )),
         ..Default::default()
     };
     store
@@ -160,9 +172,12 @@ async fn replacing_an_account_keeps_id_and_configuration(db: TestDb) {
     assert_eq!(replaced.secrets.as_deref(), Some(&b"sealed-new"[..]));
     assert_eq!(replaced.account_vars, json!({"instance": "c"}));
     assert_eq!(replaced.version, original.version + 1);
-    assert_eq!(replaced.configuration.id, original.configuration.id);
     assert_eq!(
-        replaced.configuration.shared_settings,
+        replaced.default_configuration().id,
+        original.default_configuration().id
+    );
+    assert_eq!(
+        replaced.default_configuration().shared_settings,
         json!({"pipeline": "Sales"})
     );
     assert_eq!(replaced.valid_until, replacement.valid_until);

@@ -394,6 +394,7 @@ fn execution(
         integration_id,
         user_id: user_id.to_owned(),
         credential_id,
+        configuration_id: None,
         trigger: json!({"type": "app_event"}),
         status: ExecutionStatus::Queued,
         started_at: now(),

@@ -1,4 +1,7 @@
-use patchbay_store::{CredentialChanges, CredentialFilter, CredentialStatus, StoreError};
+use patchbay_store::{
+    ConfigurationChanges, CredentialChanges, CredentialFilter, CredentialStatus, NewConfiguration,
+    StoreError,
+};
 use patchbay_test_support::{TestDb, backend_tests};
 use serde_json::{Map, json};
 use uuid::Uuid;
@@ -136,7 +139,7 @@ async fn credentials_list_oldest_first_and_filter(db: TestDb) {
     assert_eq!(read, created[1]);
     assert_eq!(read.status, CredentialStatus::Invalid);
     assert_eq!(read.secrets.as_deref(), Some(&b"sealed-tokens"[..]));
-    assert_eq!(read.configuration.shared_settings, json!({}));
+    assert_eq!(read.default_configuration().shared_settings, json!({}));
     assert!(
         find_credential(&store, other, created[1].id)
             .await
@@ -194,8 +197,14 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
 
     let changes = CredentialChanges {
         external_id: None,
-        shared_settings: Some(json!({"pipeline": "Sales"})),
-        workflow_settings: Some(json!({"sync": {"enabled": true, "settings": {}}})),
+        configuration: Some((
+            a.default_configuration().id,
+            ConfigurationChanges {
+                shared_settings: Some(json!({"pipeline": "Sales"})),
+                workflow_settings: Some(json!({"sync": {"enabled": true, "settings": {}}})),
+                ..Default::default()
+            },
+        )),
         account_vars: Some(json!({"webhookSubscription": "wh_1"})),
     };
     let updated = store
@@ -204,17 +213,20 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        updated.configuration.shared_settings,
+        updated.default_configuration().shared_settings,
         json!({"pipeline": "Sales"})
     );
     assert_eq!(
-        updated.configuration.workflow_settings["sync"]["enabled"],
+        updated.default_configuration().workflow_settings["sync"]["enabled"],
         true
     );
-    assert_eq!(updated.configuration.id, a.configuration.id);
+    assert_eq!(
+        updated.default_configuration().id,
+        a.default_configuration().id
+    );
     assert_eq!(updated.account_vars, json!({"webhookSubscription": "wh_1"}));
     let untouched = find_credential(&store, p, b.id).await.unwrap();
-    assert_eq!(untouched.configuration.shared_settings, json!({}));
+    assert_eq!(untouched.default_configuration().shared_settings, json!({}));
 
     // Only the label changes; the settings stay.
     let relabelled = store
@@ -236,7 +248,7 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
         json!({"webhookSubscription": "wh_1"})
     );
     assert_eq!(
-        relabelled.configuration.shared_settings,
+        relabelled.default_configuration().shared_settings,
         json!({"pipeline": "Sales"})
     );
     let taken = CredentialChanges {
@@ -299,7 +311,145 @@ async fn configuration_updates_touch_one_credential(db: TestDb) {
     ));
 }
 
+async fn an_account_holds_several_configurations_its_default_first(db: TestDb) {
+    let store = db.store();
+    let p = project(&store).await;
+    let crm = integrations(&store, p, &["crm"]).await[0];
+    let account = insert_credential(&store, &credential(p, crm, "u1")).await;
+    let neighbour = insert_credential(&store, &credential(p, crm, "u1")).await;
+    let default_id = account.default_configuration().id;
+    let add = |label: &str| NewConfiguration {
+        id: Uuid::new_v4(),
+        credential_id: account.id,
+        external_id: Some(label.to_owned()),
+        meta: json!({"label": label}),
+    };
+    let team = add("team");
+    let with_team = store
+        .credentials()
+        .insert_configuration(p, &team, &[])
+        .await
+        .unwrap();
+    // Oldest first: the next one is made a little later.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let later = add("later");
+    store
+        .credentials()
+        .insert_configuration(p, &later, &[])
+        .await
+        .unwrap();
+    let read = find_credential(&store, p, account.id).await.unwrap();
+    let ids: Vec<Uuid> = read.configurations.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [default_id, team.id, later.id]);
+    assert!(read.configurations[0].is_default);
+    assert_eq!(read.configurations[1].external_id.as_deref(), Some("team"));
+    assert_eq!(read.configurations[1].meta, json!({"label": "team"}));
+    assert_eq!(with_team.configurations.len(), 2);
+    // Listing reads them too, and leaves other accounts alone.
+    let listed = list_credentials(&store, p, &CredentialFilter::default()).await;
+    assert_eq!(listed[0].configurations.len(), 3);
+    assert_eq!(listed[1].id, neighbour.id);
+    assert_eq!(listed[1].configurations.len(), 1);
+
+    // A label is unique within the account, and a failed insert leaves nothing.
+    let clash = add("team");
+    assert!(matches!(
+        store
+            .credentials()
+            .insert_configuration(p, &clash, &[])
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let elsewhere = NewConfiguration {
+        credential_id: neighbour.id,
+        ..add("team")
+    };
+    store
+        .credentials()
+        .insert_configuration(p, &elsewhere, &[])
+        .await
+        .unwrap();
+    // Not in another project, nor on an account that does not exist.
+    let other = project(&store).await;
+    assert!(matches!(
+        store
+            .credentials()
+            .insert_configuration(other, &add("x"), &[])
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Changes reach one configuration; sealed settings are kept as given.
+    let changes = CredentialChanges {
+        configuration: Some((
+            team.id,
+            ConfigurationChanges {
+                external_id: Some(None),
+                meta: Some(json!({})),
+                shared_settings: Some(json!({"pipeline": "Team"})),
+                sealed_settings: Some(Some(b"sealed-password".to_vec())),
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    };
+    let changed = store
+        .credentials()
+        .update_credential(p, account.id, &changes, &[])
+        .await
+        .unwrap();
+    let team_now = changed.configuration(team.id).unwrap();
+    assert_eq!(team_now.external_id, None);
+    assert_eq!(team_now.shared_settings, json!({"pipeline": "Team"}));
+    assert_eq!(
+        team_now.sealed_settings.as_deref(),
+        Some(&b"sealed-password"[..])
+    );
+    assert_eq!(changed.default_configuration().shared_settings, json!({}));
+    // A configuration of another account is not found through this one.
+    let foreign = CredentialChanges {
+        configuration: Some((elsewhere.id, ConfigurationChanges::default())),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store
+            .credentials()
+            .update_credential(p, account.id, &foreign, &[])
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // The default cannot be deleted; the others can; the account takes them all with it.
+    assert!(matches!(
+        store
+            .credentials()
+            .delete_configuration(p, account.id, default_id, &[])
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let after = store
+        .credentials()
+        .delete_configuration(p, account.id, team.id, &[])
+        .await
+        .unwrap();
+    let ids: Vec<Uuid> = after.configurations.iter().map(|c| c.id).collect();
+    assert_eq!(ids, [default_id, later.id]);
+    store
+        .credentials()
+        .delete_credential(p, account.id, &[])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .credentials()
+            .delete_configuration(p, account.id, later.id, &[])
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 backend_tests!(
+    an_account_holds_several_configurations_its_default_first,
     users_are_created_on_first_use_and_meta_merges,
     credentials_list_oldest_first_and_filter,
     external_and_provider_ids_are_unique_per_user_and_integration,

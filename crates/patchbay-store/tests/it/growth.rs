@@ -103,8 +103,9 @@ async fn account_operations_read_a_few_rows_however_large_the_table(db: TestDb) 
                                       created_at, updated_at)
                SELECT gen_random_uuid(), '{p}', '{crm}', 'grown-' || n, 'VALID', now(), now()
                FROM generate_series(1, {GROWTH}) n;
-             INSERT INTO credential_configurations (id, credential_id, created_at, updated_at)
-               SELECT gen_random_uuid(), id, now(), now() FROM credentials
+             INSERT INTO credential_configurations (id, project_id, credential_id, created_at,
+                                                    updated_at)
+               SELECT gen_random_uuid(), project_id, id, now(), now() FROM credentials
                WHERE user_id LIKE 'grown-%';"
         )
         .as_str(),

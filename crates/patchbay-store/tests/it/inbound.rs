@@ -36,6 +36,7 @@ fn run(project_id: Uuid, integration_id: Uuid) -> (NewExecution, NewJob) {
         integration_id,
         user_id: "ada".to_owned(),
         credential_id: Uuid::new_v4(),
+        configuration_id: None,
         trigger: json!({"type": "integration"}),
         status: ExecutionStatus::Queued,
         started_at: now(),

@@ -95,6 +95,7 @@ async fn hot_path_statements_use_indexes_on_a_loaded_database(db: TestDb) {
                 integration_id: integration,
                 user_id: user.clone(),
                 credential_id: new.id,
+                configuration_id: None,
                 trigger: serde_json::json!({"type": "request"}),
                 // One run in a hundred failed: a rare status to filter by.
                 status: if n % 100 == 0 {
@@ -121,6 +122,7 @@ async fn hot_path_statements_use_indexes_on_a_loaded_database(db: TestDb) {
             integration_id: crm,
             user_id: "user-0".to_owned(),
             credential_id: some_account,
+            configuration_id: None,
             trigger: serde_json::json!({"type": "schedule"}),
             status: ExecutionStatus::Queued,
             started_at: Utc::now(),

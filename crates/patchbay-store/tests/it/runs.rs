@@ -22,6 +22,7 @@ fn execution(project_id: Uuid, integration_id: Uuid, credential_id: Uuid) -> New
         integration_id,
         user_id: "ada".to_owned(),
         credential_id,
+        configuration_id: None,
         trigger: json!({"type": "app_event"}),
         status: ExecutionStatus::Queued,
         started_at: now(),

@@ -1,6 +1,8 @@
 //! The permissions claim: the most specific entry wins, anything odd is refused.
 
-use patchbay_core::user_token::{Permissions, SigningAlgorithm, TokenError, VerifiedToken};
+use patchbay_core::user_token::{
+    ConfigurationRef, Permissions, SigningAlgorithm, TokenError, VerifiedToken,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -89,6 +91,65 @@ fn the_most_specific_entry_decides_whether_a_credential_is_allowed() {
             permissions(claim.clone()).allows_credential(integration, credential),
             allowed,
             "{claim} for {integration}/{credential}"
+        );
+    }
+}
+
+#[test]
+fn a_configuration_s_own_entry_wins_over_its_credential_s() {
+    const TEAM: Uuid = Uuid::from_u128(0xc1);
+    const OTHER: Uuid = Uuid::from_u128(0xc2);
+    let team = ConfigurationRef {
+        id: TEAM,
+        external_id: Some("Team A"),
+    };
+    let other = ConfigurationRef {
+        id: OTHER,
+        external_id: None,
+    };
+    // (claim, configuration, allowed)
+    let cases = [
+        (
+            json!({"configuration:00000000-0000-0000-0000-0000000000c1": true}),
+            team,
+            true,
+        ),
+        (
+            json!({"configuration:00000000-0000-0000-0000-0000000000c1": true}),
+            other,
+            false,
+        ),
+        (json!({"configuration:ext:Team A": true}), team, true),
+        (json!({"configuration:ext:Team A": true}), other, false),
+        (
+            json!({"credential:00000000-0000-0000-0000-00000000000a": true}),
+            other,
+            true,
+        ),
+        (
+            json!({"credential:00000000-0000-0000-0000-00000000000a": true,
+                   "configuration:ext:Team A": false}),
+            team,
+            false,
+        ),
+        (json!({"integration:slack": true}), team, true),
+        (json!({}), team, false),
+    ];
+    for (claim, configuration, allowed) in cases {
+        assert_eq!(
+            permissions(claim.clone()).allows_configuration("slack", A, configuration),
+            allowed,
+            "{claim} {configuration:?}"
+        );
+    }
+    // A configuration grant alone gives neither its credential whole nor new accounts.
+    let only = permissions(json!({"configuration:ext:Team A": true}));
+    assert!(!only.allows_credential("slack", A));
+    assert!(!only.allows_new_credentials("slack"));
+    for malformed in ["configuration:", "configuration:ext:", "configuration:nope"] {
+        assert!(
+            Permissions::from_claim(&json!({ malformed: true })).is_err(),
+            "{malformed}"
         );
     }
 }
