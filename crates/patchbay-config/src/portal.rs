@@ -132,60 +132,54 @@ impl MetaCondition {
 /// keeping its text. Titles, text and kept URLs are escaped by the HTML writer.
 pub fn markdown_to_html(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    // Whether each open link and image was kept, innermost last, to match its end.
-    let mut links: Vec<bool> = Vec::new();
-    let mut images: Vec<bool> = Vec::new();
+    // Whether each open link or image was kept, innermost last, to match its end.
+    let mut kept: Vec<bool> = Vec::new();
     let events = Parser::new_ext(markdown, options).filter_map(|event| match event {
         Event::Html(html) | Event::InlineHtml(html) => Some(Event::Text(html)),
         Event::Start(Tag::HtmlBlock) => Some(Event::Start(Tag::Paragraph)),
         Event::End(TagEnd::HtmlBlock) => Some(Event::End(TagEnd::Paragraph)),
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => {
-            let safe = safe_url(link_type, &dest_url);
-            links.push(safe.is_some());
-            safe.map(|dest_url| {
-                Event::Start(Tag::Link {
-                    link_type,
-                    dest_url,
-                    title,
-                    id,
-                })
-            })
+        Event::Start(tag @ (Tag::Link { .. } | Tag::Image { .. })) => {
+            let safe = with_safe_url(tag);
+            kept.push(safe.is_some());
+            safe.map(Event::Start)
         }
-        Event::End(TagEnd::Link) => links
-            .pop()
-            .unwrap_or(false)
-            .then_some(Event::End(TagEnd::Link)),
-        Event::Start(Tag::Image {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => {
-            let safe = safe_url(link_type, &dest_url);
-            images.push(safe.is_some());
-            safe.map(|dest_url| {
-                Event::Start(Tag::Image {
-                    link_type,
-                    dest_url,
-                    title,
-                    id,
-                })
-            })
+        Event::End(end @ (TagEnd::Link | TagEnd::Image)) => {
+            kept.pop().unwrap_or(false).then_some(Event::End(end))
         }
-        Event::End(TagEnd::Image) => images
-            .pop()
-            .unwrap_or(false)
-            .then_some(Event::End(TagEnd::Image)),
         other => Some(other),
     });
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events);
     html
+}
+
+/// A link or image with its URL as [`safe_url`] writes it; `None` when it has none to keep.
+fn with_safe_url(tag: Tag<'_>) -> Option<Tag<'_>> {
+    match tag {
+        Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        } => safe_url(link_type, &dest_url).map(|dest_url| Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }),
+        Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        } => safe_url(link_type, &dest_url).map(|dest_url| Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }),
+        other => Some(other),
+    }
 }
 
 /// The URL to keep for a link or image: an absolute `http`, `https` or `mailto` URL, as the
