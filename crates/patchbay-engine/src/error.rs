@@ -55,8 +55,9 @@ pub enum EngineError {
     /// No workflow by that id in the project (or none of the account's integration).
     #[error("Workflow \"{0}\" does not exist in this project.")]
     WorkflowNotFound(String),
-    /// The account has the workflow disabled, so nothing may run it as that account.
-    #[error("Workflow \"{workflow_id}\" is not enabled for this account.")]
+    /// The configuration used (the account's default unless one was named) has the workflow
+    /// disabled, so nothing may run it there.
+    #[error("Workflow \"{workflow_id}\" is not enabled in the configuration of the account used.")]
     WorkflowNotEnabled {
         workflow_id: String,
         credential_id: Uuid,

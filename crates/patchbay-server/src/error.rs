@@ -52,7 +52,11 @@ impl ApiError {
             .next()
             .map(|e| e.path.clone())
             .unwrap_or_default();
-        Self::new(ErrorCode::ValidationFailed, errors.to_string())
+        // Each error as `<field>: <reason>`: an end user's settings are not "a configuration".
+        let message = (errors.iter().map(ToString::to_string))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::new(ErrorCode::ValidationFailed, message)
             .with_meta(json!({ "field": first, "errors": errors.iter().collect::<Vec<_>>() }))
     }
 

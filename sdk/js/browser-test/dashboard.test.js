@@ -187,6 +187,26 @@ test('an account is checked now, and one of its workflows disabled and enabled a
   await grace().locator('button:has-text("Disable welcome-contact")').waitFor();
 });
 
+test('a workflow is switched in one configuration of an account, and only there', async () => {
+  const created = await userCall('POST', `/sdk/credentials/${accounts.grace}/configurations`, { externalId: 'Team' });
+  assert.equal(created.status, 200);
+  const team = await created.json();
+  // The page may show this user already: load it again to see the new configuration.
+  await go(`/p/${server.projectId}/users/demo-user`);
+  await page.reload();
+  await page.waitForSelector('main[aria-busy="false"] h1:has-text("User demo-user")');
+  const grace = page.locator('section.card[aria-label="Sandbox CRM account Grace Hopper"]');
+  const inTeam = (verb) => grace.getByRole('button', { name: `${verb} welcome-contact in configuration Team`, exact: true });
+  await confirmWith(inTeam('Disable'));
+  await inTeam('Enable').waitFor();
+  const user = await adminCall(server, 'GET', '/users/demo-user');
+  const account = user.integrations.sandbox.allCredentials.find((c) => c.id === accounts.grace);
+  const states = Object.fromEntries(account.configurations.map((c) => [c.isDefault ? 'default' : c.externalId, c.workflowSettings['welcome-contact'].enabled]));
+  assert.deepEqual(states, { default: true, Team: false });
+  const removed = await userCall('DELETE', `/sdk/credentials/${accounts.grace}/configurations/${team.id}`);
+  assert.equal(removed.status, 204);
+});
+
 test('a failed run is opened and replayed as the same account', async () => {
   await go(`/p/${server.projectId}/runs`);
   await page.selectOption('#filter-status', 'FAILED');

@@ -24,12 +24,12 @@ export class ApiFailure extends Error {
 /** Raised when the session has ended: the sign-in form is already on screen. */
 export class SignedOut extends Error {}
 
-export async function api(method, path, { query, json, text } = {}) {
+export async function api(method, path, { query, json, text, headers: extra } = {}) {
   const url = new URL(path, location.origin);
   for (const [name, value] of Object.entries(query ?? {})) {
     if (value !== undefined && value !== null && value !== '') url.searchParams.set(name, value);
   }
-  const headers = {};
+  const headers = { ...extra };
   if (method !== 'GET' && session.current) headers['X-CSRF-Token'] = session.current.csrfToken;
   let body;
   if (json !== undefined) {

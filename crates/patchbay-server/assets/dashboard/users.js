@@ -50,9 +50,27 @@ async function accountsByStatus(projectId, integration, status, cursor, form) {
   return { title: `${status} ${integration} accounts`, body: [form, table('Accounts', ['User', 'Account', 'Status', 'Connected'], rows, 'none.'), next] };
 }
 
+/**
+ * One configuration's workflows, each with its switch. Another configuration than the default
+ * is named by the admin API's configuration header, and in the buttons' names.
+ */
+function workflowsOf(path, accountName, configuration) {
+  const label = configuration.externalId ?? configuration.id;
+  const where = configuration.isDefault ? '' : ` in configuration ${label}`;
+  const headers = configuration.isDefault ? {} : { 'X-Paragon-Configuration-Id': configuration.id };
+  const workflows = Object.entries(configuration.workflowSettings ?? {});
+  const change = (id, verb) => () => api('POST', `${path}/workflows/${encodeURIComponent(id)}/${verb}`, { headers });
+  return table(`${accountName}: workflows${where}`, ['Workflow', 'Enabled', ''], workflows.map(([id, state]) => [
+    id,
+    state.enabled ? 'yes' : 'no',
+    state.enabled
+      ? changeButton(`Disable ${id}${where}`, `Disable the workflow "${id}" for the account ${accountName}${where}?`, change(id, 'disable'))
+      : changeButton(`Enable ${id}${where}`, `Enable the workflow "${id}" for the account ${accountName}${where}?`, change(id, 'enable'), { danger: false }),
+  ]), 'the integration has no workflow.');
+}
+
 function accountCard(projectId, type, name, credential) {
   const path = projectPath(projectId, `/credentials/${credential.id}`);
-  const workflows = Object.entries(credential.config?.configuredWorkflows ?? {});
   const accountName = credential.providerData?.name ?? credential.providerData?.email ?? credential.providerId ?? credential.id;
   return h('section', { class: 'card', 'aria-label': `${name} account ${accountName}` },
     h('h3', {}, `${name}: ${accountName} `, badge(credential.status)),
@@ -65,22 +83,15 @@ function accountCard(projectId, type, name, credential) {
       ['Last refreshed', when(credential.dateRefreshed)],
       ['Refresh failures', String(credential.refreshFailureCount)],
     ]),
-    h('h4', {}, 'Settings of the default configuration'), json(credential.config?.sharedSettings),
     h('h4', {}, 'Configurations'),
-    table(`${accountName}: configurations`, ['Configuration', 'Label', 'Settings', 'Workflows enabled'],
+    table(`${accountName}: configurations`, ['Configuration', 'Label', 'Metadata', 'Settings'],
       credential.configurations.map((c) => [
         h('span', {}, h('code', {}, c.id), c.isDefault ? ' (default)' : ''),
         c.externalId ?? '',
+        json(c.meta),
         json(c.sharedSettings),
-        Object.entries(c.workflowSettings).filter(([, state]) => state.enabled).map(([id]) => id).join(', '),
       ]), 'the account has no configuration.'),
-    table(`${accountName}: workflows of the default configuration`, ['Workflow', 'Enabled', ''], workflows.map(([id, state]) => [
-      id,
-      state.enabled ? 'yes' : 'no',
-      state.enabled
-        ? changeButton(`Disable ${id}`, `Disable the workflow "${id}" for the account ${accountName}?`, () => api('POST', `${path}/workflows/${encodeURIComponent(id)}/disable`))
-        : changeButton(`Enable ${id}`, `Enable the workflow "${id}" for the account ${accountName}?`, () => api('POST', `${path}/workflows/${encodeURIComponent(id)}/enable`), { danger: false }),
-    ]), 'the integration has no workflow.'),
+    credential.configurations.map((configuration) => workflowsOf(path, accountName, configuration)),
     h('div', { class: 'actions' },
       changeButton('Check now', `Check the account ${accountName} with ${name} now (refresh its token or verify its key)?`,
         () => api('POST', `${path}/check`), { danger: false, done: (checked) => `Checked: the account is ${checked.status}.` }),
