@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use patchbay_api::{
     ConfigurationUpdate, CreateConfigurationRequest, CredentialConfiguration, EventType,
-    UpdateConfigurationRequest, UpdateCredentialRequest, WorkflowStateUpdate,
+    ExecutionStatus, UpdateConfigurationRequest, UpdateCredentialRequest, WorkflowStateUpdate,
 };
 use patchbay_sdk::admin::ExecutionQuery;
 use patchbay_sdk::{Error, ProjectEventData, UserClient};
@@ -411,8 +411,18 @@ async fn password_settings_are_sealed_and_never_shown(db: TestDb) {
         .unwrap()
         .data
         .remove(0);
-    let history = project.admin.execution(run.id).await.unwrap();
-    let history = serde_json::to_string(&history).unwrap();
+    // The call is answered at the `response` step; the run ends just after.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let finished = loop {
+        let history = project.admin.execution(run.id).await.unwrap();
+        if history.status != ExecutionStatus::Running {
+            break history;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run never ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(finished.status, ExecutionStatus::Succeeded);
+    let history = serde_json::to_string(&finished).unwrap();
     assert!(history.contains("reply"), "{history}");
     assert!(!history.contains(PASSWORD), "{history}");
 
