@@ -32,14 +32,14 @@ use patchbay_store::{
     CredentialChanges, CredentialCount, CredentialFilter, CredentialRecord, CredentialStore,
     DashboardStore, DataKeyRecord, DataKeyStore, DeliveryFilter, DeliveryOutcome, DueRefresh,
     EventNotice, EventRecord, EventStore, ExecutionFilter, ExecutionOutcome, ExecutionRecord,
-    HotQuery, InboundDelivery, InboundFilter, InstallSession, InstallSessionStore, InstallStatus,
-    IntegrationRecord, JobRecord, NewConfiguration, NewCredential, NewEvent, NewExecution,
-    NewInstallSession, NewJob, NewProject, NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint,
-    Project, ProjectStore, Readiness, RefreshClaim, RefreshFailure, RefreshedTokens, RefuseNul,
-    SealedColumn, SealedValue, SecretKeyRecord, SecretKeyStore, SigningKeyRecord, StepRecord,
-    Store, StoreError, StoreResult, UserFilter, UserStore, UserSummary, WebhookDeliveryRecord,
-    WebhookEndpointRecord, WorkflowRecord, WorkflowStore, check_active_keys, now,
-    refuse_nul_in_user,
+    ExecutionsInHour, HotQuery, InboundDelivery, InboundFilter, InstallSession,
+    InstallSessionStore, InstallStatus, IntegrationRecord, JobRecord, NewConfiguration,
+    NewCredential, NewEvent, NewExecution, NewInstallSession, NewJob, NewProject,
+    NewSecretKeyRecord, NewSigningKey, NewWebhookEndpoint, Project, ProjectStore, Readiness,
+    RefreshClaim, RefreshFailure, RefreshedTokens, RefuseNul, SealedColumn, SealedValue,
+    SecretKeyRecord, SecretKeyStore, SigningKeyRecord, StepRecord, Store, StoreError, StoreResult,
+    UserFilter, UserStore, UserSummary, WebhookDeliveryRecord, WebhookEndpointRecord,
+    WorkflowRecord, WorkflowStore, check_active_keys, now, refuse_nul_in_user,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -818,6 +818,14 @@ impl WorkflowStore for PgStore {
         filter: &ExecutionFilter,
     ) -> StoreResult<i64> {
         runs::count_executions(&self.pool, project_id, filter).await
+    }
+
+    async fn count_finished_executions_by_hour(
+        &self,
+        project_id: Uuid,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<ExecutionsInHour>> {
+        runs::count_finished_by_hour(&self.pool, project_id, since).await
     }
 
     async fn claim_jobs(

@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use patchbay_store::{
-    ExecutionFilter, ExecutionOutcome, ExecutionRecord, ExecutionStatus, JobRecord, NewEvent,
-    NewExecution, NewJob, StepRecord, StepStatus, StoreError, StoreResult, now,
+    ExecutionFilter, ExecutionOutcome, ExecutionRecord, ExecutionStatus, ExecutionsInHour,
+    JobRecord, NewEvent, NewExecution, NewJob, StepRecord, StepStatus, StoreError, StoreResult,
+    now,
 };
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
@@ -325,6 +326,29 @@ pub(crate) fn list_executions_query(
         .push(" OFFSET ")
         .push_bind(filter.offset);
     query
+}
+
+/// Times truncated to their UTC hour (whatever the session's time zone), grouped with the
+/// status: one range read of the project's `(project_id, started_at)` index.
+pub(crate) async fn count_finished_by_hour(
+    pool: &PgPool,
+    project_id: Uuid,
+    since: DateTime<Utc>,
+) -> StoreResult<Vec<ExecutionsInHour>> {
+    let rows: Vec<(DateTime<Utc>, String, i64)> = sqlx::query_as(
+        "SELECT date_trunc('hour', started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
+                status, COUNT(*)
+         FROM workflow_executions
+         WHERE project_id = $1 AND started_at >= $2 AND status IN ('SUCCEEDED', 'FAILED')
+         GROUP BY 1, 2",
+    )
+    .bind(project_id)
+    .bind(since)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(hour, status, count)| ExecutionsInHour::new(hour, &status, count))
+        .collect()
 }
 
 pub(crate) async fn count_executions(

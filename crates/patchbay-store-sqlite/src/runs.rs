@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use patchbay_store::{
-    ExecutionFilter, ExecutionOutcome, ExecutionRecord, ExecutionStatus, JobRecord, NewEvent,
-    NewExecution, NewJob, StepRecord, StepStatus, StoreError, StoreResult, now,
+    ExecutionFilter, ExecutionOutcome, ExecutionRecord, ExecutionStatus, ExecutionsInHour,
+    JobRecord, NewEvent, NewExecution, NewJob, StepRecord, StepStatus, StoreError, StoreResult,
+    now,
 };
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -311,6 +312,35 @@ pub(crate) async fn count_executions(
         .fetch_one(reader)
         .await?
         .try_get(0)?)
+}
+
+/// Millisecond times truncated to their hour, grouped with the status: one range read of the
+/// project's `(project_id, started_at)` index.
+pub(crate) async fn count_finished_by_hour(
+    reader: &SqlitePool,
+    project_id: Uuid,
+    since: DateTime<Utc>,
+) -> StoreResult<Vec<ExecutionsInHour>> {
+    sqlx::query(
+        "SELECT (started_at / 3600000) * 3600000 AS hour, status, COUNT(*) AS count
+         FROM workflow_executions
+         WHERE project_id = $1 AND started_at >= $2 AND status IN ('SUCCEEDED', 'FAILED')
+         GROUP BY hour, status",
+    )
+    .bind(project_id.hyphenated())
+    .bind(to_millis(since))
+    .fetch_all(reader)
+    .await?
+    .iter()
+    .map(|row| {
+        let status: String = row.try_get("status")?;
+        ExecutionsInHour::new(
+            from_millis(row.try_get("hour")?)?,
+            &status,
+            row.try_get("count")?,
+        )
+    })
+    .collect()
 }
 
 /// The statement of [`count_executions`] after `head`: it reads only the

@@ -406,6 +406,14 @@ pub trait WorkflowStore: Send + Sync {
         filter: &ExecutionFilter,
     ) -> StoreResult<i64>;
 
+    /// The project's runs started since `since` that have ended, counted by the UTC hour they
+    /// started in and by status, in one read; hours and statuses without runs are absent.
+    async fn count_finished_executions_by_hour(
+        &self,
+        project_id: Uuid,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<ExecutionsInHour>>;
+
     /// Claims up to `limit` jobs of `kind` that are due, or whose previous
     /// claimant's lease ran out, for `worker` until `lease_until`. Each job
     /// is claimed by one caller, across replicas.

@@ -109,6 +109,30 @@ pub struct ExecutionRecord {
     pub task_count: i64,
 }
 
+/// How many of a project's runs that started in one hour (UTC) ended in one final status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutionsInHour {
+    pub hour: DateTime<Utc>,
+    pub status: ExecutionStatus,
+    pub count: i64,
+}
+
+impl ExecutionsInHour {
+    /// Reads a row's status, refusing one that is not final.
+    pub fn new(hour: DateTime<Utc>, status: &str, count: i64) -> crate::StoreResult<Self> {
+        match ExecutionStatus::parse(status) {
+            Some(status) if status.is_final() => Ok(Self {
+                hour,
+                status,
+                count,
+            }),
+            _ => Err(crate::StoreError::Corrupt(format!(
+                "final run status {status:?}"
+            ))),
+        }
+    }
+}
+
 /// One executed step; `seq` orders the steps of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepRecord {

@@ -8,7 +8,7 @@ use patchbay_api::{
     IntegrationAccounts, IntegrationUsage, Overview, RunsInHour, UsageInHour,
 };
 use patchbay_engine::runtime::ProjectRuntime;
-use patchbay_store::{ConfigVersion, CredentialStatus, ExecutionFilter, ExecutionStatus};
+use patchbay_store::{ConfigVersion, CredentialStatus, ExecutionStatus};
 use serde::Deserialize;
 
 use crate::auth::ProjectAdmin;
@@ -119,36 +119,31 @@ async fn usage(
         .collect())
 }
 
-/// Runs started in each of `hours` that succeeded or failed.
+/// Runs started in each of `hours` that succeeded or failed, counted in one read.
 async fn runs_per_hour(
     state: &AppState,
     admin: &ProjectAdmin,
     hours: &[DateTime<Utc>],
 ) -> Result<Vec<RunsInHour>, ApiError> {
-    let mut runs = Vec::with_capacity(hours.len());
-    for &hour in hours {
-        let count = |status| {
-            let filter = ExecutionFilter {
-                status: Some(status),
-                after: Some(hour),
-                before: Some(hour + Duration::hours(1)),
-                ..ExecutionFilter::default()
-            };
-            async move {
-                state
-                    .store()
-                    .workflows()
-                    .count_executions(admin.project.id, &filter)
-                    .await
-            }
-        };
-        runs.push(RunsInHour {
+    let counted = state
+        .store()
+        .workflows()
+        .count_finished_executions_by_hour(admin.project.id, hours[0])
+        .await?;
+    let count = |hour, status| {
+        counted
+            .iter()
+            .find(|c| c.hour == hour && c.status == status)
+            .map_or(0, |c| c.count)
+    };
+    Ok(hours
+        .iter()
+        .map(|&hour| RunsInHour {
             hour,
-            succeeded: count(ExecutionStatus::Succeeded).await?,
-            failed: count(ExecutionStatus::Failed).await?,
-        });
-    }
-    Ok(runs)
+            succeeded: count(hour, ExecutionStatus::Succeeded),
+            failed: count(hour, ExecutionStatus::Failed),
+        })
+        .collect())
 }
 
 #[derive(Debug, Deserialize)]

@@ -148,6 +148,15 @@ async fn replaying_a_failed_run_runs_it_again_as_the_same_account(db: TestDb) {
             (failed_id, None)
         ]
     );
+
+    // The overview counts them among the day's runs (summed, should the test straddle an hour).
+    let overview = s.project.admin.overview().await.unwrap();
+    assert_eq!(overview.runs_per_hour.len(), 24);
+    let (succeeded, failed): (i64, i64) = (overview.runs_per_hour.iter())
+        .fold((0, 0), |(ok, ko), hour| {
+            (ok + hour.succeeded, ko + hour.failed)
+        });
+    assert_eq!((succeeded, failed), (1, 1));
 }
 
 async fn only_a_finished_run_of_the_project_is_replayed(db: TestDb) {

@@ -431,7 +431,76 @@ async fn racing_claimants_split_the_queue(db: TestDb) {
     assert_eq!((total, all.len()), (40, 40));
 }
 
+async fn finished_runs_are_counted_by_the_hour_they_started_in(db: TestDb) {
+    let store = db.store();
+    let (project, integration) = setup(&store).await;
+    let (other, other_integration) = setup(&store).await;
+    let hour = |back: i64| {
+        let now = now();
+        let top = now
+            - Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos()))
+            - Duration::seconds(now.timestamp() % 3600);
+        top - Duration::hours(back)
+    };
+    let run = |project, integration, status, started_at| NewExecution {
+        status,
+        started_at,
+        ..execution(project, integration, Uuid::new_v4())
+    };
+    let rows = [
+        run(
+            project,
+            integration,
+            ExecutionStatus::Succeeded,
+            hour(2) + Duration::minutes(1),
+        ),
+        run(
+            project,
+            integration,
+            ExecutionStatus::Succeeded,
+            hour(2) + Duration::minutes(59),
+        ),
+        run(
+            project,
+            integration,
+            ExecutionStatus::Failed,
+            hour(2) + Duration::minutes(30),
+        ),
+        run(
+            project,
+            integration,
+            ExecutionStatus::Succeeded,
+            hour(0) + Duration::seconds(1),
+        ),
+        // Too old, unfinished, or another project's: not counted.
+        run(project, integration, ExecutionStatus::Succeeded, hour(5)),
+        run(project, integration, ExecutionStatus::Running, hour(1)),
+        run(other, other_integration, ExecutionStatus::Failed, hour(1)),
+    ];
+    db.bulk_store().await.executions(&rows).await.unwrap();
+
+    let mut counted = store
+        .workflows()
+        .count_finished_executions_by_hour(project, hour(3))
+        .await
+        .unwrap();
+    counted.sort_by_key(|c| (c.hour, c.status.as_str()));
+    let seen: Vec<_> = counted
+        .iter()
+        .map(|c| (c.hour, c.status, c.count))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (hour(2), ExecutionStatus::Failed, 1),
+            (hour(2), ExecutionStatus::Succeeded, 2),
+            (hour(0), ExecutionStatus::Succeeded, 1),
+        ]
+    );
+}
+
 backend_tests!(
+    finished_runs_are_counted_by_the_hour_they_started_in,
     racing_claimants_split_the_queue,
     each_job_is_claimed_once_until_its_lease_lapses,
     runs_are_listed_newest_first_with_filters_and_cursors,
