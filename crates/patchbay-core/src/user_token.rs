@@ -692,17 +692,6 @@ impl VerifiedToken {
             .as_ref()
             .is_none_or(|p| p.allows_new_credentials(integration_type))
     }
-
-    /// Whether this integration is visible to this token at all.
-    pub fn may_see_integration(
-        &self,
-        integration_type: &str,
-        credential_ids_of_user: impl IntoIterator<Item = Uuid>,
-    ) -> bool {
-        self.permissions
-            .as_ref()
-            .is_none_or(|p| p.may_see_integration(integration_type, credential_ids_of_user))
-    }
 }
 
 /// Verifies a user token presented to project `project_id`, signed by one of
@@ -1046,19 +1035,6 @@ impl Permissions {
     /// integration-level entries can allow that.
     pub fn allows_new_credentials(&self, integration_type: &str) -> bool {
         self.integration_entry(integration_type).unwrap_or(false)
-    }
-
-    /// Whether the integration is visible at all: new accounts may be
-    /// connected, or one of the user's accounts of it is allowed.
-    pub fn may_see_integration(
-        &self,
-        integration_type: &str,
-        credential_ids_of_user: impl IntoIterator<Item = Uuid>,
-    ) -> bool {
-        self.allows_new_credentials(integration_type)
-            || credential_ids_of_user
-                .into_iter()
-                .any(|id| self.allows_credential(integration_type, id))
     }
 
     fn integration_entry(&self, integration_type: &str) -> Option<bool> {

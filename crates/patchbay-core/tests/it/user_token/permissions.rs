@@ -186,34 +186,6 @@ fn only_integration_entries_allow_connecting_new_accounts() {
     }
 }
 
-#[test]
-fn an_integration_is_visible_when_it_may_be_installed_or_one_of_its_accounts_is_allowed() {
-    let only_a = json!({"credential:00000000-0000-0000-0000-00000000000a": true});
-    let cases = [
-        (only_a.clone(), vec![A, B], true),
-        (only_a.clone(), vec![B], false),
-        (only_a, vec![], false),
-        (json!({"integration:slack": true}), vec![], true),
-        (
-            json!({"integration:*": true, "credential:00000000-0000-0000-0000-00000000000a": false}),
-            vec![A],
-            true,
-        ),
-        (
-            json!({"integration:slack": false, "credential:00000000-0000-0000-0000-00000000000a": false}),
-            vec![A, B],
-            false,
-        ),
-    ];
-    for (claim, credentials, visible) in cases {
-        assert_eq!(
-            permissions(claim.clone()).may_see_integration("slack", credentials.iter().copied()),
-            visible,
-            "{claim} {credentials:?}"
-        );
-    }
-}
-
 /// A user's accounts: (integration, credential).
 fn accounts() -> [(&'static str, Uuid); 4] {
     [
@@ -243,15 +215,6 @@ fn a_token_scoped_to_one_credential_sees_and_uses_only_that_credential() {
     assert_eq!(usable, [chosen]);
     for integration in ["slack", "github", "salesforce"] {
         assert!(!token.allows_new_credentials(integration), "{integration}");
-        let ids = accounts()
-            .into_iter()
-            .filter(|(i, _)| *i == integration)
-            .map(|(_, id)| id);
-        assert_eq!(
-            token.may_see_integration(integration, ids),
-            integration == "slack",
-            "{integration}"
-        );
     }
 }
 
@@ -262,7 +225,6 @@ fn a_token_without_the_claim_may_do_everything_its_user_may() {
     for (integration, id) in accounts() {
         assert!(token.allows_credential(integration, id));
         assert!(token.allows_new_credentials(integration));
-        assert!(token.may_see_integration(integration, []));
     }
     // Control: an empty claim denies everything.
     let denied = verified_with(Some(json!({})));
